@@ -1,0 +1,741 @@
+//! The clubs' work as data: clubs, members, consent, meetings, livelihood support, referrals.
+//! Names and lifecycle follow shared/DOMAIN.md. Inputs are validated here, before sealing.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Reason, Result, ValidationError, invalid};
+use crate::text;
+
+pub type Id = String;
+
+/// Who changed a record and when; kept in plaintext columns for the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub created_at: DateTime<Utc>,
+    pub created_by: Id,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Id,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClubKind {
+    /// Câu lạc bộ phụ nữ phòng, chống mua bán người
+    AntiTrafficking,
+    /// Nhóm phụ nữ di cư an toàn
+    SafeMigration,
+    /// Câu lạc bộ xây dựng gia đình "5 có, 3 sạch"
+    FamilyFiveThree,
+}
+
+impl ClubKind {
+    pub fn vi(self) -> &'static str {
+        match self {
+            ClubKind::AntiTrafficking => "Câu lạc bộ phụ nữ phòng, chống mua bán người",
+            ClubKind::SafeMigration => "Nhóm phụ nữ di cư an toàn",
+            ClubKind::FamilyFiveThree => "Câu lạc bộ xây dựng gia đình \"5 có, 3 sạch\"",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClubInput {
+    pub name: String,
+    pub kind: ClubKind,
+    pub province: String,
+    pub commune: String,
+    pub village: Option<String>,
+    /// Districts were abolished on 1 July 2025; older records still name them.
+    pub former_district: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Club {
+    pub id: Id,
+    pub info: ClubInput,
+    pub stamp: Stamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Gender {
+    Female,
+    Male,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MemberRole {
+    /// chủ nhiệm
+    Leader,
+    /// phó chủ nhiệm
+    Deputy,
+    /// thành viên
+    Member,
+}
+
+/// The most sensitive fact in the app: never in lists, never in small report cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SurvivorStatus {
+    NotASurvivor,
+    /// nạn nhân bị mua bán
+    Survivor,
+    /// người trở về
+    Returnee,
+}
+
+/// The 54 ethnic groups in official order; the code is the position (1-based).
+pub const ETHNIC_GROUPS: [&str; 54] = [
+    "Kinh",
+    "Tày",
+    "Thái",
+    "Mường",
+    "Khmer",
+    "Hoa",
+    "Nùng",
+    "Mông",
+    "Dao",
+    "Gia Rai",
+    "Ê Đê",
+    "Ba Na",
+    "Sán Chay",
+    "Chăm",
+    "Cơ Ho",
+    "Xơ Đăng",
+    "Sán Dìu",
+    "Hrê",
+    "Ra Glai",
+    "Mnông",
+    "Thổ",
+    "Xtiêng",
+    "Khơ Mú",
+    "Bru-Vân Kiều",
+    "Cơ Tu",
+    "Giáy",
+    "Tà Ôi",
+    "Mạ",
+    "Giẻ-Triêng",
+    "Co",
+    "Chơ Ro",
+    "Xinh Mun",
+    "Hà Nhì",
+    "Chu Ru",
+    "Lào",
+    "La Chí",
+    "Kháng",
+    "Phù Lá",
+    "La Hủ",
+    "La Ha",
+    "Pà Thẻn",
+    "Lự",
+    "Ngái",
+    "Chứt",
+    "Lô Lô",
+    "Mảng",
+    "Cơ Lao",
+    "Bố Y",
+    "Cống",
+    "Si La",
+    "Pu Péo",
+    "Rơ Măm",
+    "Brâu",
+    "Ơ Đu",
+];
+
+/// An ethnic group by official code (1..=54).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EthnicGroup(u8);
+
+impl EthnicGroup {
+    pub fn from_code(code: u8) -> Result<Self, ValidationError> {
+        if (1..=54).contains(&code) {
+            Ok(Self(code))
+        } else {
+            Err(ValidationError::new(
+                "ethnic_group",
+                Reason::UnknownEthnicGroup,
+            ))
+        }
+    }
+
+    /// By name, as typed: exact, or ignoring case and diacritics ("thai" finds "Thái").
+    pub fn from_name(name: &str) -> Result<Self, ValidationError> {
+        let wanted = text::fold(name);
+        ETHNIC_GROUPS
+            .iter()
+            .position(|g| text::fold(g) == wanted)
+            .map(|i| Self(i as u8 + 1))
+            .ok_or_else(|| ValidationError::new("ethnic_group", Reason::UnknownEthnicGroup))
+    }
+
+    pub fn code(self) -> u8 {
+        self.0
+    }
+
+    pub fn name(self) -> &'static str {
+        ETHNIC_GROUPS
+            .get(usize::from(self.0).wrapping_sub(1))
+            .copied()
+            .unwrap_or("?")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInput {
+    pub full_name: String,
+    /// Exact dates are often unknown; the year is what people give.
+    pub birth_year: Option<i32>,
+    pub gender: Gender,
+    pub ethnic_group: EthnicGroup,
+    pub village: String,
+    /// May be shared with others or absent.
+    pub phone: Option<String>,
+    pub role: MemberRole,
+    pub survivor_status: SurvivorStatus,
+    /// False when calling or texting could put the person at risk.
+    pub safe_to_contact: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: Id,
+    pub club_id: Id,
+    pub info: MemberInput,
+    pub stamp: Stamp,
+}
+
+/// What a member list shows: no survivor status, and no phone when contact is unsafe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSummary {
+    pub id: Id,
+    pub club_id: Id,
+    pub full_name: String,
+    pub birth_year: Option<i32>,
+    pub gender: Gender,
+    pub ethnic_group: EthnicGroup,
+    pub village: String,
+    pub role: MemberRole,
+    pub safe_to_contact: bool,
+    /// None when the member has none, or when contact is unsafe.
+    pub phone: Option<String>,
+}
+
+/// Services a survivor can be referred for (hỗ trợ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SupportService {
+    EssentialNeeds,
+    HealthCare,
+    Psychological,
+    LegalAid,
+    Schooling,
+    VocationalTraining,
+    Jobs,
+    Loans,
+    HardshipAllowance,
+    SafeAccommodation,
+    IdentityPapers,
+    Interpretation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Recipient {
+    ProvincialUnion,
+    CommuneUnion,
+}
+
+/// Pieces of information a consent may allow to be shared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SharedField {
+    Name,
+    BirthYear,
+    Gender,
+    EthnicGroup,
+    Commune,
+    Village,
+    Phone,
+    /// What support is needed.
+    Need,
+    /// Her story: what happened. Rarely shared.
+    Story,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ConsentMethod {
+    SignedPaper,
+    VerbalWithWitness,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentInput {
+    pub member_id: Id,
+    pub purposes: Vec<SupportService>,
+    pub recipient: Recipient,
+    pub fields: Vec<SharedField>,
+    pub method: ConsentMethod,
+    /// Required when consent is verbal.
+    pub witness: Option<String>,
+    pub given_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    pub id: Id,
+    pub info: ConsentInput,
+    pub withdrawn_on: Option<NaiveDate>,
+    pub stamp: Stamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub task: String,
+    /// Who will do it: a name as the club says it.
+    pub person: String,
+    pub due: NaiveDate,
+    pub done: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingInput {
+    pub club_id: Id,
+    pub date: NaiveDate,
+    pub topic: String,
+    pub place: String,
+    pub facilitator: String,
+    /// Member ids of those present; all must belong to the club.
+    pub attendees: Vec<Id>,
+    pub guest_count: u32,
+    pub notes: String,
+    pub follow_ups: Vec<FollowUp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meeting {
+    pub id: Id,
+    pub info: MeetingInput,
+    pub stamp: Stamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LivelihoodKind {
+    SeedCapital,
+    Livestock,
+    Tools,
+    VocationalCourse,
+    JobPlacement,
+    /// Loan from the social-policy bank.
+    SocialPolicyLoan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    EarningIncome,
+    StillWorking,
+    NeedsMoreHelp,
+    Stopped,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportFollowUp {
+    pub date: NaiveDate,
+    pub outcome: Outcome,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivelihoodInput {
+    pub member_id: Id,
+    pub kind: LivelihoodKind,
+    pub date: NaiveDate,
+    /// In đồng.
+    pub amount_vnd: Option<i64>,
+    /// A count with its unit ("2 con lợn" is 2, "con lợn").
+    pub quantity: Option<u32>,
+    pub unit: Option<String>,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Livelihood {
+    pub id: Id,
+    pub info: LivelihoodInput,
+    pub follow_ups: Vec<SupportFollowUp>,
+    pub stamp: Stamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Urgency {
+    Routine,
+    Urgent,
+    Emergency,
+}
+
+/// Lifecycle of DOMAIN.md. This store moves referrals through the local states
+/// (draft, ready, withdrawn); sending and the province's answers come with the sync issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReferralState {
+    Draft,
+    Ready,
+    Queued,
+    Sent,
+    Received,
+    Accepted,
+    Declined,
+    InProgress,
+    Completed,
+    Withdrawn,
+}
+
+impl ReferralState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferralState::Draft => "draft",
+            ReferralState::Ready => "ready",
+            ReferralState::Queued => "queued",
+            ReferralState::Sent => "sent",
+            ReferralState::Received => "received",
+            ReferralState::Accepted => "accepted",
+            ReferralState::Declined => "declined",
+            ReferralState::InProgress => "in_progress",
+            ReferralState::Completed => "completed",
+            ReferralState::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use ReferralState::*;
+        [
+            Draft, Ready, Queued, Sent, Received, Accepted, Declined, InProgress, Completed,
+            Withdrawn,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ReferralState::Declined | ReferralState::Completed | ReferralState::Withdrawn
+        )
+    }
+
+    /// Whether the lifecycle allows going from `self` to `next`.
+    pub fn can_move_to(self, next: ReferralState) -> bool {
+        use ReferralState::*;
+        if next == Withdrawn {
+            return !self.is_final();
+        }
+        matches!(
+            (self, next),
+            (Draft, Ready)
+                | (Ready, Draft)
+                | (Ready, Queued)
+                | (Queued, Sent)
+                | (Sent, Received)
+                | (Received, Accepted)
+                | (Received, Declined)
+                | (Accepted, InProgress)
+                | (InProgress, Completed)
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralInput {
+    pub member_id: Id,
+    pub services: Vec<SupportService>,
+    pub urgency: Urgency,
+    pub note: String,
+    pub recipient: Recipient,
+    /// What the payload will carry; the consent must allow each of them.
+    pub shared_fields: Vec<SharedField>,
+    pub consent_id: Option<Id>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChange {
+    pub state: ReferralState,
+    pub at: DateTime<Utc>,
+    pub by: Id,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Referral {
+    pub id: Id,
+    pub info: ReferralInput,
+    pub state: ReferralState,
+    pub history: Vec<StateChange>,
+    pub stamp: Stamp,
+}
+
+// ---- validation -------------------------------------------------------------------------
+
+const MAX_SHORT: usize = 200;
+const MAX_LONG: usize = 20_000;
+
+pub(crate) fn required(field: &'static str, value: &str) -> Result<String> {
+    let v = text::clean(value);
+    if v.is_empty() {
+        return invalid(field, Reason::Empty);
+    }
+    max_len(field, &v, MAX_SHORT)?;
+    Ok(v)
+}
+
+pub(crate) fn optional(field: &'static str, value: &Option<String>) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(s) => {
+            let v = text::clean(s);
+            max_len(field, &v, MAX_SHORT)?;
+            Ok(if v.is_empty() { None } else { Some(v) })
+        }
+    }
+}
+
+pub(crate) fn long_text(field: &'static str, value: &str) -> Result<String> {
+    let v = text::nfc(value.trim());
+    max_len(field, &v, MAX_LONG)?;
+    Ok(v)
+}
+
+fn max_len(field: &'static str, v: &str, max: usize) -> Result<()> {
+    if v.chars().count() > max {
+        return invalid(field, Reason::TooLong { max });
+    }
+    Ok(())
+}
+
+fn not_future(field: &'static str, date: NaiveDate, today: NaiveDate) -> Result<()> {
+    if date > today {
+        return invalid(field, Reason::InFuture);
+    }
+    Ok(())
+}
+
+fn no_duplicates<T: PartialEq>(field: &'static str, items: &[T]) -> Result<()> {
+    for (i, a) in items.iter().enumerate() {
+        if items[..i].contains(a) {
+            return invalid(field, Reason::Duplicate);
+        }
+    }
+    Ok(())
+}
+
+fn not_empty_list<T>(field: &'static str, items: &[T]) -> Result<()> {
+    if items.is_empty() {
+        return invalid(field, Reason::Empty);
+    }
+    Ok(())
+}
+
+impl ClubInput {
+    pub(crate) fn normalized(&self) -> Result<ClubInput> {
+        Ok(ClubInput {
+            name: required("name", &self.name)?,
+            kind: self.kind,
+            province: required("province", &self.province)?,
+            commune: required("commune", &self.commune)?,
+            village: optional("village", &self.village)?,
+            former_district: optional("former_district", &self.former_district)?,
+        })
+    }
+}
+
+impl MemberInput {
+    pub(crate) fn normalized(&self, today: NaiveDate) -> Result<MemberInput> {
+        if let Some(year) = self.birth_year {
+            if year > today.year() {
+                return invalid("birth_year", Reason::InFuture);
+            }
+            if year < today.year() - 120 {
+                return invalid("birth_year", Reason::TooOld);
+            }
+        }
+        EthnicGroup::from_code(self.ethnic_group.code())?;
+        let phone = optional("phone", &self.phone)?;
+        Ok(MemberInput {
+            full_name: required("full_name", &self.full_name)?,
+            birth_year: self.birth_year,
+            gender: self.gender,
+            ethnic_group: self.ethnic_group,
+            village: required("village", &self.village)?,
+            phone,
+            role: self.role,
+            survivor_status: self.survivor_status,
+            safe_to_contact: self.safe_to_contact,
+        })
+    }
+}
+
+impl ConsentInput {
+    pub(crate) fn normalized(&self, today: NaiveDate) -> Result<ConsentInput> {
+        not_empty_list("purposes", &self.purposes)?;
+        no_duplicates("purposes", &self.purposes)?;
+        not_empty_list("fields", &self.fields)?;
+        no_duplicates("fields", &self.fields)?;
+        not_future("given_on", self.given_on, today)?;
+        let witness = optional("witness", &self.witness)?;
+        if self.method == ConsentMethod::VerbalWithWitness && witness.is_none() {
+            return invalid("witness", Reason::Missing);
+        }
+        let mut out = self.clone();
+        out.witness = witness;
+        out.purposes.sort();
+        out.fields.sort();
+        Ok(out)
+    }
+}
+
+impl MeetingInput {
+    pub(crate) fn normalized(&self, today: NaiveDate) -> Result<MeetingInput> {
+        not_future("date", self.date, today)?;
+        no_duplicates("attendees", &self.attendees)?;
+        let follow_ups = self
+            .follow_ups
+            .iter()
+            .map(|f| {
+                Ok(FollowUp {
+                    task: required("follow_ups.task", &f.task)?,
+                    person: required("follow_ups.person", &f.person)?,
+                    due: f.due,
+                    done: f.done,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MeetingInput {
+            club_id: self.club_id.clone(),
+            date: self.date,
+            topic: required("topic", &self.topic)?,
+            place: required("place", &self.place)?,
+            facilitator: required("facilitator", &self.facilitator)?,
+            attendees: self.attendees.clone(),
+            guest_count: self.guest_count,
+            notes: long_text("notes", &self.notes)?,
+            follow_ups,
+        })
+    }
+}
+
+impl LivelihoodInput {
+    pub(crate) fn normalized(&self, today: NaiveDate) -> Result<LivelihoodInput> {
+        not_future("date", self.date, today)?;
+        if self.amount_vnd.is_none() && self.quantity.is_none() {
+            return invalid("amount_vnd", Reason::Missing);
+        }
+        if self.amount_vnd.is_some_and(|a| a < 0) {
+            return invalid("amount_vnd", Reason::Negative);
+        }
+        let unit = optional("unit", &self.unit)?;
+        if self.quantity.is_some() && unit.is_none() {
+            return invalid("unit", Reason::Missing);
+        }
+        Ok(LivelihoodInput {
+            unit,
+            note: long_text("note", &self.note)?,
+            ..self.clone()
+        })
+    }
+}
+
+impl SupportFollowUp {
+    pub(crate) fn normalized(&self, today: NaiveDate) -> Result<SupportFollowUp> {
+        not_future("date", self.date, today)?;
+        Ok(SupportFollowUp {
+            date: self.date,
+            outcome: self.outcome,
+            note: long_text("note", &self.note)?,
+        })
+    }
+}
+
+impl ReferralInput {
+    pub(crate) fn normalized(&self) -> Result<ReferralInput> {
+        not_empty_list("services", &self.services)?;
+        no_duplicates("services", &self.services)?;
+        not_empty_list("shared_fields", &self.shared_fields)?;
+        no_duplicates("shared_fields", &self.shared_fields)?;
+        let mut out = self.clone();
+        out.note = long_text("note", &self.note)?;
+        out.services.sort();
+        out.shared_fields.sort();
+        Ok(out)
+    }
+}
+
+/// Whether `consent` covers the referral's purposes, recipient and fields.
+pub(crate) fn check_consent_covers(consent: &Consent, referral: &ReferralInput) -> Result<()> {
+    if consent.info.member_id != referral.member_id {
+        return invalid("consent", Reason::ConsentForOtherMember);
+    }
+    if consent.withdrawn_on.is_some() {
+        return invalid("consent", Reason::ConsentWithdrawn);
+    }
+    if consent.info.recipient != referral.recipient {
+        return invalid(
+            "consent",
+            Reason::NotCovered {
+                what: format!("recipient {:?}", referral.recipient),
+            },
+        );
+    }
+    if let Some(s) = referral
+        .services
+        .iter()
+        .find(|s| !consent.info.purposes.contains(s))
+    {
+        return invalid(
+            "consent",
+            Reason::NotCovered {
+                what: format!("purpose {s:?}"),
+            },
+        );
+    }
+    if let Some(f) = referral
+        .shared_fields
+        .iter()
+        .find(|f| !consent.info.fields.contains(f))
+    {
+        return invalid(
+            "consent",
+            Reason::NotCovered {
+                what: format!("field {f:?}"),
+            },
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ethnic_groups_are_54_and_distinct_when_folded() {
+        assert_eq!(ETHNIC_GROUPS.len(), 54);
+        let mut folded: Vec<String> = ETHNIC_GROUPS.iter().map(|g| text::fold(g)).collect();
+        folded.sort();
+        folded.dedup();
+        assert_eq!(folded.len(), 54);
+        assert_eq!(EthnicGroup::from_name("thai").unwrap().name(), "Thái");
+        assert_eq!(EthnicGroup::from_name("Khơ Mú").unwrap().code(), 23);
+        assert_eq!(EthnicGroup::from_code(54).unwrap().name(), "Ơ Đu");
+        assert!(EthnicGroup::from_code(0).is_err());
+        assert!(EthnicGroup::from_code(55).is_err());
+        assert!(EthnicGroup::from_name("Klingon").is_err());
+    }
+
+    #[test]
+    fn lifecycle_transitions() {
+        use ReferralState::*;
+        assert!(Draft.can_move_to(Ready));
+        assert!(!Draft.can_move_to(Sent));
+        assert!(Sent.can_move_to(Withdrawn));
+        assert!(!Completed.can_move_to(Withdrawn));
+        assert!(!Declined.can_move_to(Accepted));
+        for s in [
+            Draft, Ready, Queued, Sent, Received, Accepted, Declined, InProgress,
+        ] {
+            assert_eq!(ReferralState::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Key hierarchy: PIN (Argon2id) + device secret (host keystore) -> per-user wrapping key ->
+//! the store key -> HKDF sub-keys and per-member keys. See docs/SECURITY.md.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use ring::hmac;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::crypto::{self, KEY_LEN, SecretKey};
+use crate::error::{DeviceSecretError, Error, Reason, Result, invalid};
+use crate::text;
+
+/// A secret held by the host platform that never leaves it: on Android a non-exportable
+/// Keystore HMAC key; on a laptop or in tests a software key.
+///
+/// `prf` must be a keyed pseudo-random function (HMAC-SHA256 is the reference) that gives the same
+/// output for the same input on this device, and cannot be computed anywhere else. Because every
+/// PIN guess goes through it, a PIN cannot be brute-forced off the device.
+pub trait DeviceSecret: Send + Sync {
+    fn prf(&self, input: &[u8]) -> std::result::Result<Vec<u8>, DeviceSecretError>;
+}
+
+/// A software device secret: HMAC-SHA256 under a random key kept in a file (0600) or in memory.
+/// For desktops, the CLI and tests; phones use the platform keystore instead.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SoftwareDeviceSecret {
+    key: [u8; KEY_LEN],
+}
+
+impl SoftwareDeviceSecret {
+    pub fn generate() -> Result<Self> {
+        let mut key = [0u8; KEY_LEN];
+        crypto::fill_random(&mut key)?;
+        Ok(Self { key })
+    }
+
+    /// Loads the key file, creating it (mode 0600) when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self> {
+        if path.exists() {
+            return Self::load(path);
+        }
+        let secret = Self::generate()?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path)?;
+        std::io::Write::write_all(&mut file, &secret.key)?;
+        file.sync_all()?;
+        Ok(secret)
+    }
+
+    /// Loads an existing key file; a missing file is a missing device secret.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => Zeroizing::new(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::KeyUnavailable(DeviceSecretError::Missing));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let key: [u8; KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
+            Error::KeyUnavailable(DeviceSecretError::Failed(
+                "key file has the wrong size".into(),
+            ))
+        })?;
+        Ok(Self { key })
+    }
+}
+
+impl DeviceSecret for SoftwareDeviceSecret {
+    fn prf(&self, input: &[u8]) -> std::result::Result<Vec<u8>, DeviceSecretError> {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
+        Ok(hmac::sign(&key, input).as_ref().to_vec())
+    }
+}
+
+/// Argon2id cost. Stored with each user's key slot so it can be raised later per user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfParams {
+    pub m_kib: u32,
+    pub t: u32,
+    pub p: u32,
+}
+
+impl KdfParams {
+    /// OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane. A 2 GB phone can afford it.
+    pub const MIN: KdfParams = KdfParams {
+        m_kib: 19 * 1024,
+        t: 2,
+        p: 1,
+    };
+
+    pub fn check(&self) -> Result<()> {
+        if self.m_kib < Self::MIN.m_kib || self.t < Self::MIN.t || self.p < 1 {
+            return Err(Error::WeakKdf {
+                min_m_kib: Self::MIN.m_kib,
+                min_t: Self::MIN.t,
+            });
+        }
+        Ok(())
+    }
+
+    /// Raises the pass count from the minimum until one derivation takes about `target` on this
+    /// machine (capped at 10 passes), so faster phones get more protection for the same wait.
+    pub fn calibrate(target: Duration) -> Result<KdfParams> {
+        let mut params = Self::MIN;
+        loop {
+            let start = Instant::now();
+            stretch_pin("calibration-pin", &[0u8; 16], params)?;
+            let took = start.elapsed();
+            if took >= target || params.t >= 10 {
+                return Ok(params);
+            }
+            // Time grows linearly with t; aim straight at the target.
+            let ratio = target.as_secs_f64() / took.as_secs_f64().max(1e-6);
+            let next = ((params.t as f64) * ratio).ceil() as u32;
+            params.t = next.clamp(params.t + 1, 10);
+        }
+    }
+}
+
+/// Argon2id over the NFC-normalised PIN.
+fn stretch_pin(pin: &str, salt: &[u8], params: KdfParams) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+    params.check()?;
+    let argon_params =
+        Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|_| Error::Crypto)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
+    let pin = Zeroizing::new(text::nfc(pin));
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    argon
+        .hash_password_into(pin.as_bytes(), salt, out.as_mut())
+        .map_err(|_| Error::Crypto)?;
+    Ok(out)
+}
+
+/// Minimum PIN length and the few PINs everyone tries first.
+pub fn check_pin(pin: &str) -> Result<()> {
+    const MIN: usize = 6;
+    let n = pin.chars().count();
+    if n < MIN {
+        return invalid("pin", Reason::TooShort { min: MIN });
+    }
+    let first = pin.chars().next();
+    let all_same = pin.chars().all(|c| Some(c) == first);
+    let digits: Vec<u32> = pin.chars().filter_map(|c| c.to_digit(10)).collect();
+    let sequential = digits.len() == n
+        && (digits.windows(2).all(|w| w[1] == (w[0] + 1) % 10)
+            || digits.windows(2).all(|w| w[0] == (w[1] + 1) % 10));
+    if all_same || sequential {
+        return invalid("pin", Reason::TooCommon);
+    }
+    Ok(())
+}
+
+/// Derives one user's key-encryption key from PIN and device. Order matters: the device PRF is
+/// applied to the Argon2 output, so every single guess needs the phone's keystore.
+pub(crate) fn user_kek(
+    device: &dyn DeviceSecret,
+    store_id: &str,
+    user_id: &str,
+    pin: &str,
+    salt: &[u8],
+    params: KdfParams,
+) -> Result<SecretKey> {
+    let stretched = stretch_pin(pin, salt, params)?;
+    let mut input = Zeroizing::new(Vec::with_capacity(128));
+    input.extend_from_slice(b"chungtay.kek.v1\0");
+    input.extend_from_slice(store_id.as_bytes());
+    input.push(0);
+    input.extend_from_slice(user_id.as_bytes());
+    input.push(0);
+    input.extend_from_slice(stretched.as_ref());
+    let from_device = Zeroizing::new(device.prf(&input).map_err(Error::KeyUnavailable)?);
+    let mut ikm = Zeroizing::new(Vec::with_capacity(2 * KEY_LEN));
+    ikm.extend_from_slice(&from_device);
+    ikm.extend_from_slice(stretched.as_ref());
+    crypto::hkdf_sha256(salt, &ikm, b"chungtay user kek v1")
+}
+
+/// A value that proves this is the device secret the store was made with, without revealing it:
+/// SHA-256 of the PRF over a fixed label. Lets unlock tell a lost or foreign device secret apart
+/// from a wrong PIN.
+pub(crate) fn device_check(device: &dyn DeviceSecret, store_id: &str) -> Result<Vec<u8>> {
+    let mut input = b"chungtay.device-check.v1\0".to_vec();
+    input.extend_from_slice(store_id.as_bytes());
+    let out = Zeroizing::new(device.prf(&input).map_err(Error::KeyUnavailable)?);
+    Ok(ring::digest::digest(&ring::digest::SHA256, &out)
+        .as_ref()
+        .to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kek_depends_on_pin_device_and_user() {
+        let d1 = SoftwareDeviceSecret::generate().unwrap();
+        let d2 = SoftwareDeviceSecret::generate().unwrap();
+        let salt = [3u8; 16];
+        let p = KdfParams::MIN;
+        let k = |d: &dyn DeviceSecret, u: &str, pin: &str| {
+            user_kek(d, "s", u, pin, &salt, p)
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        };
+        let base = k(&d1, "u", "246810");
+        assert_eq!(base, k(&d1, "u", "246810"));
+        assert_ne!(base, k(&d2, "u", "246810"));
+        assert_ne!(base, k(&d1, "v", "246810"));
+        assert_ne!(base, k(&d1, "u", "246811"));
+    }
+
+    #[test]
+    fn weak_params_refused() {
+        let weak = KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        };
+        assert!(matches!(
+            stretch_pin("246810", &[0; 16], weak),
+            Err(Error::WeakKdf { .. })
+        ));
+    }
+
+    #[test]
+    fn calibration_never_goes_below_minimum() {
+        let p = KdfParams::calibrate(Duration::from_millis(1)).unwrap();
+        assert_eq!(p, KdfParams::MIN);
+        let q = KdfParams::calibrate(Duration::from_millis(300)).unwrap();
+        assert!(q.t >= KdfParams::MIN.t && q.m_kib >= KdfParams::MIN.m_kib);
+    }
+
+    #[test]
+    fn pin_rules() {
+        assert!(check_pin("12345").is_err());
+        assert!(check_pin("123456").is_err());
+        assert!(check_pin("987654").is_err());
+        assert!(check_pin("000000").is_err());
+        assert!(check_pin("274915").is_ok());
+        assert!(check_pin("hoa sen nở").is_ok());
+    }
+
+    #[test]
+    fn software_secret_file_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.key");
+        let a = SoftwareDeviceSecret::load_or_create(&path).unwrap();
+        let b = SoftwareDeviceSecret::load(&path).unwrap();
+        assert_eq!(a.prf(b"x").unwrap(), b.prf(b"x").unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            SoftwareDeviceSecret::load(&path),
+            Err(Error::KeyUnavailable(DeviceSecretError::Missing))
+        ));
+    }
+}

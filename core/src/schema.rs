@@ -1,0 +1,250 @@
+//! Schema and migrations, versioned by `PRAGMA user_version`.
+//!
+//! Plaintext columns hold only what queries need (ids, foreign keys, stamps, states); every
+//! `body` is a sealed envelope. docs/SECURITY.md lists each plaintext column and why.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Step N (1-based) takes a store from version N-1 to N. Never edit a released step; add one.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the first release.
+    r#"
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    kdf_salt BLOB NOT NULL,
+    kdf_m_kib INTEGER NOT NULL,
+    kdf_t INTEGER NOT NULL,
+    kdf_p INTEGER NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    profile BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE TABLE clubs (
+    id TEXT PRIMARY KEY,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE TABLE member_keys (
+    member_id TEXT PRIMARY KEY,
+    wrapped_key BLOB NOT NULL
+) STRICT;
+CREATE TABLE members (
+    id TEXT PRIMARY KEY,
+    club_id TEXT NOT NULL REFERENCES clubs(id),
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX members_by_club ON members(club_id);
+CREATE TABLE consents (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members(id),
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX consents_by_member ON consents(member_id);
+CREATE TABLE meetings (
+    id TEXT PRIMARY KEY,
+    club_id TEXT NOT NULL REFERENCES clubs(id),
+    meeting_date TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX meetings_by_club_date ON meetings(club_id, meeting_date);
+CREATE TABLE referrals (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members(id),
+    state TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX referrals_by_member ON referrals(member_id);
+CREATE INDEX referrals_by_state ON referrals(state, updated_at);
+"#,
+    // 2: livelihood support records.
+    r#"
+CREATE TABLE livelihood (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members(id),
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX livelihood_by_member ON livelihood(member_id);
+"#,
+];
+
+pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The whole current schema, for new stores: one step instead of replaying history.
+/// A test proves a store upgraded step by step ends with exactly this schema.
+pub(crate) const FRESH_SCHEMA: &str = r#"
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    kdf_salt BLOB NOT NULL,
+    kdf_m_kib INTEGER NOT NULL,
+    kdf_t INTEGER NOT NULL,
+    kdf_p INTEGER NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    profile BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE TABLE clubs (
+    id TEXT PRIMARY KEY,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE TABLE member_keys (
+    member_id TEXT PRIMARY KEY,
+    wrapped_key BLOB NOT NULL
+) STRICT;
+CREATE TABLE members (
+    id TEXT PRIMARY KEY,
+    club_id TEXT NOT NULL REFERENCES clubs(id),
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX members_by_club ON members(club_id);
+CREATE TABLE consents (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members(id),
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX consents_by_member ON consents(member_id);
+CREATE TABLE meetings (
+    id TEXT PRIMARY KEY,
+    club_id TEXT NOT NULL REFERENCES clubs(id),
+    meeting_date TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX meetings_by_club_date ON meetings(club_id, meeting_date);
+CREATE TABLE referrals (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members(id),
+    state TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX referrals_by_member ON referrals(member_id);
+CREATE INDEX referrals_by_state ON referrals(state, updated_at);
+CREATE TABLE livelihood (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members(id),
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX livelihood_by_member ON livelihood(member_id);
+"#;
+
+pub(crate) fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Lays down a schema on an empty database: the fresh one, or (for upgrade tests) the state
+/// after the first `version` migration steps.
+pub(crate) fn install(conn: &mut Connection, version: i64) -> Result<()> {
+    let tx = conn.transaction()?;
+    if version == CURRENT_VERSION {
+        tx.execute_batch(FRESH_SCHEMA)?;
+    } else {
+        for step in MIGRATIONS.iter().take(version.max(0) as usize) {
+            tx.execute_batch(step)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Brings an existing store up to date, one transaction per step, so a crash mid-way leaves
+/// a store at some whole version that the next open continues from.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let found = user_version(conn)?;
+    if found > CURRENT_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    if found < 1 {
+        return Err(Error::NotAStore);
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The schema as SQLite reports it, whitespace-normalised, for comparing stores.
+pub fn schema_fingerprint(conn: &Connection) -> Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, COALESCE(sql, '') FROM sqlite_master \
+         WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let sql: String = r.get(2)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            sql.split_whitespace().collect::<Vec<_>>().join(" "),
+        ))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

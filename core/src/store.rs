@@ -1,0 +1,1460 @@
+//! The encrypted offline store: one SQLite file, every personal field sealed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, KeyId, Place, SecretKey};
+use crate::domain::*;
+use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
+use crate::index::{MemberFilter, MemberIndex};
+use crate::keys::{self, DeviceSecret, KdfParams};
+use crate::schema;
+
+/// Who may unlock a store. Permissions per role come with the audit issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UserRole {
+    Leader,
+    Deputy,
+    Auditor,
+}
+
+impl UserRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            UserRole::Leader => "leader",
+            UserRole::Deputy => "deputy",
+            UserRole::Auditor => "auditor",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [UserRole::Leader, UserRole::Deputy, UserRole::Auditor]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A user as the unlock screen lists them: no name, since the store is still locked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    pub id: Id,
+    pub role: UserRole,
+}
+
+/// A new user of the store. The PIN is zeroized when this is dropped.
+pub struct NewUser {
+    pub display_name: String,
+    pub role: UserRole,
+    pub pin: Zeroizing<String>,
+}
+
+impl NewUser {
+    pub fn new(display_name: &str, role: UserRole, pin: &str) -> Self {
+        Self {
+            display_name: display_name.to_owned(),
+            role,
+            pin: Zeroizing::new(pin.to_owned()),
+        }
+    }
+}
+
+/// A record that failed its integrity check while the store was being unlocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damaged {
+    pub kind: RecordKind,
+    pub id: Id,
+}
+
+struct Session {
+    user_id: Id,
+    role: UserRole,
+    store_key: SecretKey,
+    record_key: SecretKey,
+    member_wrap: SecretKey,
+    member_keys: HashMap<Id, SecretKey>,
+    index: MemberIndex,
+    damaged: Vec<Damaged>,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    device: Arc<dyn DeviceSecret>,
+    store_id: String,
+    store_kid: KeyId,
+    session: Option<Session>,
+}
+
+// ---- table descriptions -----------------------------------------------------------------
+
+/// A table of sealed records: its plaintext owner column (foreign key) and state column.
+struct Table {
+    name: &'static str,
+    kind: RecordKind,
+    owner: Option<&'static str>,
+    extra: Option<&'static str>,
+    /// Sealed under the member's own key (so erasing that key erases the record).
+    member_owned: bool,
+}
+
+const CLUBS: Table = Table {
+    name: "clubs",
+    kind: RecordKind::Club,
+    owner: None,
+    extra: None,
+    member_owned: false,
+};
+const MEMBERS: Table = Table {
+    name: "members",
+    kind: RecordKind::Member,
+    owner: Some("club_id"),
+    extra: None,
+    member_owned: true,
+};
+const CONSENTS: Table = Table {
+    name: "consents",
+    kind: RecordKind::Consent,
+    owner: Some("member_id"),
+    extra: None,
+    member_owned: true,
+};
+const MEETINGS: Table = Table {
+    name: "meetings",
+    kind: RecordKind::Meeting,
+    owner: Some("club_id"),
+    extra: Some("meeting_date"),
+    member_owned: false,
+};
+const REFERRALS: Table = Table {
+    name: "referrals",
+    kind: RecordKind::Referral,
+    owner: Some("member_id"),
+    extra: Some("state"),
+    member_owned: true,
+};
+const LIVELIHOOD: Table = Table {
+    name: "livelihood",
+    kind: RecordKind::Livelihood,
+    owner: Some("member_id"),
+    extra: None,
+    member_owned: true,
+};
+
+/// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
+struct RawRow {
+    id: String,
+    owner: String,
+    extra: String,
+    body: Vec<u8>,
+    stamps: [String; 4],
+}
+
+impl RawRow {
+    fn bound(&self) -> String {
+        format!(
+            "{}\u{1f}{}\u{1f}{}",
+            self.owner,
+            self.extra,
+            self.stamps.join("\u{1f}")
+        )
+    }
+
+    fn stamp(&self, kind: RecordKind) -> Result<Stamp> {
+        let parse = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| Error::Integrity {
+                    kind,
+                    id: self.id.clone(),
+                })
+        };
+        Ok(Stamp {
+            created_at: parse(&self.stamps[0])?,
+            created_by: self.stamps[1].clone(),
+            updated_at: parse(&self.stamps[2])?,
+            updated_by: self.stamps[3].clone(),
+        })
+    }
+}
+
+impl Table {
+    fn select_sql(&self, filter: &str) -> String {
+        format!(
+            "SELECT id, {}, {}, body, created_at, created_by, updated_at, updated_by FROM {} {}",
+            self.owner.unwrap_or("''"),
+            self.extra.unwrap_or("''"),
+            self.name,
+            filter
+        )
+    }
+
+    fn read(&self, conn: &Connection, filter: &str, arg: &str) -> Result<Vec<RawRow>> {
+        let mut stmt = conn.prepare_cached(&self.select_sql(filter))?;
+        let rows = stmt.query_map([arg], |r| {
+            Ok(RawRow {
+                id: r.get(0)?,
+                owner: r.get(1)?,
+                extra: r.get(2)?,
+                body: r.get(3)?,
+                stamps: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn read_one(&self, conn: &Connection, id: &str) -> Result<RawRow> {
+        self.read(conn, "WHERE id = ?1", id)?
+            .pop()
+            .ok_or_else(|| Error::NotFound {
+                kind: self.kind,
+                id: id.to_owned(),
+            })
+    }
+
+    fn write(&self, conn: &Connection, row: &RawRow, body: &crypto::Sealed) -> Result<()> {
+        let mut cols = vec!["id"];
+        let mut vals: Vec<&dyn rusqlite::ToSql> = vec![&row.id];
+        if let Some(o) = self.owner {
+            cols.push(o);
+            vals.push(&row.owner);
+        }
+        if let Some(e) = self.extra {
+            cols.push(e);
+            vals.push(&row.extra);
+        }
+        cols.extend([
+            "body",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "updated_by",
+        ]);
+        vals.push(body);
+        for s in &row.stamps {
+            vals.push(s);
+        }
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT OR REPLACE INTO {} ({}) VALUES ({})",
+            self.name,
+            cols.join(", "),
+            marks.join(", ")
+        );
+        conn.prepare_cached(&sql)?.execute(vals.as_slice())?;
+        Ok(())
+    }
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn new_id() -> Id {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| KeyId(*u.as_bytes()))
+        .map_err(|_| Error::Integrity {
+            kind,
+            id: id.to_owned(),
+        })
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
+    serde_json::to_vec(v)
+        .map(Zeroizing::new)
+        .map_err(|_| Error::Crypto)
+}
+
+fn open_pragmas(conn: &Connection) -> Result<()> {
+    // WAL for concurrent reads while writing; synchronous=FULL so that a commit the user was told
+    // about survives power loss (NORMAL may lose the last commits in WAL mode).
+    // secure_delete overwrites freed content; temp_store=MEMORY keeps temp tables off disk.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::NotAStore);
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA secure_delete = ON;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(())
+}
+
+fn not_a_store(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Error::NotAStore
+        }
+        _ => Error::Storage(e),
+    }
+}
+
+const CANARY: &[u8] = b"chungtay store canary v1";
+
+impl Store {
+    /// Creates a new store at `path` and unlocks it as its first user.
+    pub fn create(
+        path: &Path,
+        device: Arc<dyn DeviceSecret>,
+        first: NewUser,
+        params: KdfParams,
+    ) -> Result<Store> {
+        Self::create_at_schema_version(path, device, first, params, schema::CURRENT_VERSION)
+    }
+
+    /// Like `create`, at an older schema version: for upgrade tests only.
+    #[doc(hidden)]
+    pub fn create_at_schema_version(
+        path: &Path,
+        device: Arc<dyn DeviceSecret>,
+        first: NewUser,
+        params: KdfParams,
+        version: i64,
+    ) -> Result<Store> {
+        if path.exists() {
+            return Err(Error::AlreadyExists);
+        }
+        params.check()?;
+        keys::check_pin(&first.pin)?;
+        let display_name = required("display_name", &first.display_name)?;
+        let mut conn = Connection::open(path)?;
+        restrict_permissions(path)?;
+        open_pragmas(&conn)?;
+        schema::install(&mut conn, version)?;
+
+        let store_id = new_id();
+        let store_kid = key_id_of(RecordKind::Canary, &store_id)?;
+        let store_key = SecretKey::generate()?;
+        let record_key = store_key.derive(b"records")?;
+        let check = keys::device_check(device.as_ref(), &store_id)?;
+        let canary = crypto::seal(&record_key, store_kid, &canary_place(), CANARY)?;
+        let user_id = new_id();
+        let now = now_text();
+        {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let meta = "INSERT INTO meta (name, value) VALUES (?1, ?2)";
+            tx.execute(meta, params!["store_id", store_id.as_bytes()])?;
+            tx.execute(meta, params!["device_check", check])?;
+            tx.execute(meta, params!["canary", canary])?;
+            tx.execute(meta, params!["created_at", now.as_bytes()])?;
+            write_user(
+                &tx,
+                device.as_ref(),
+                &store_id,
+                &store_key,
+                &record_key,
+                store_kid,
+                &user_id,
+                first.role,
+                &display_name,
+                &first.pin,
+                params,
+                [&now, &user_id, &now, &user_id],
+            )?;
+            tx.commit()?;
+        }
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            device,
+            store_id,
+            store_kid,
+            session: None,
+        };
+        store.start_session(user_id, first.role, store_key)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store, locked. Upgrades its schema if it is older.
+    pub fn open(path: &Path, device: Arc<dyn DeviceSecret>) -> Result<Store> {
+        if !path.exists() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no store at this path",
+            )));
+        }
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        open_pragmas(&conn).map_err(|e| match e {
+            Error::Storage(s) => not_a_store(s),
+            other => other,
+        })?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            Error::Storage(s) => not_a_store(s),
+            other => other,
+        })?;
+        let store_id: Vec<u8> = conn
+            .query_row("SELECT value FROM meta WHERE name = 'store_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(not_a_store)?
+            .ok_or(Error::NotAStore)?;
+        let store_id = String::from_utf8(store_id).map_err(|_| Error::NotAStore)?;
+        let store_kid = key_id_of(RecordKind::Canary, &store_id).map_err(|_| Error::NotAStore)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+            device,
+            store_id,
+            store_kid,
+            session: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    /// The users who can unlock this store (ids and roles only: it may be locked).
+    pub fn users(&self) -> Result<Vec<UserInfo>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, role FROM users ORDER BY created_at, id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, role) = row?;
+            let role = UserRole::parse(&role).ok_or_else(|| Error::Integrity {
+                kind: RecordKind::User,
+                id: id.clone(),
+            })?;
+            out.push(UserInfo { id, role });
+        }
+        Ok(out)
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The unlocked user and their role.
+    pub fn current_user(&self) -> Result<UserInfo> {
+        let s = self.session()?;
+        Ok(UserInfo {
+            id: s.user_id.clone(),
+            role: s.role,
+        })
+    }
+
+    /// Unlocks with one user's PIN. A wrong PIN changes nothing; a missing or foreign device
+    /// secret is reported as such, before any PIN is tried.
+    pub fn unlock(&mut self, user_id: &str, pin: &str) -> Result<()> {
+        self.session = None;
+        let slot = self
+            .conn
+            .query_row(
+                "SELECT role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
+                [user_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        KdfParams {
+                            m_kib: r.get(2)?,
+                            t: r.get(3)?,
+                            p: r.get(4)?,
+                        },
+                        r.get::<_, Vec<u8>>(5)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or(Error::UnknownUser)?;
+        let (role, salt, params, wrapped) = slot;
+        let integrity = || Error::Integrity {
+            kind: RecordKind::User,
+            id: user_id.to_owned(),
+        };
+        let role = UserRole::parse(&role).ok_or_else(integrity)?;
+
+        let expected: Vec<u8> = self.conn.query_row(
+            "SELECT value FROM meta WHERE name = 'device_check'",
+            [],
+            |r| r.get(0),
+        )?;
+        let check = keys::device_check(self.device.as_ref(), &self.store_id)?;
+        // Both are public-safe hashes of a PRF output, so a plain comparison leaks nothing.
+        if check != expected {
+            return Err(Error::KeyUnavailable(DeviceSecretError::Missing));
+        }
+
+        let kek = keys::user_kek(
+            self.device.as_ref(),
+            &self.store_id,
+            user_id,
+            pin,
+            &salt,
+            params,
+        )?;
+        let user_kid = key_id_of(RecordKind::User, user_id)?;
+        let store_key = crypto::open(&kek, user_kid, &slot_place(user_id), &wrapped)
+            .map_err(|_| Error::WrongPin)
+            .and_then(|k| SecretKey::from_slice(&k))?;
+
+        // The canary proves the unwrapped key is this store's key, not one from a spliced slot.
+        let record_key = store_key.derive(b"records")?;
+        let canary: Vec<u8> =
+            self.conn
+                .query_row("SELECT value FROM meta WHERE name = 'canary'", [], |r| {
+                    r.get(0)
+                })?;
+        let opened = crypto::open(&record_key, self.store_kid, &canary_place(), &canary)?;
+        if opened.as_slice() != CANARY {
+            return Err(Error::Integrity {
+                kind: RecordKind::Canary,
+                id: "canary".into(),
+            });
+        }
+        self.start_session(user_id.to_owned(), role, store_key)
+    }
+
+    /// Drops every key and the member index from memory.
+    pub fn lock(&mut self) {
+        self.session = None;
+    }
+
+    fn start_session(&mut self, user_id: Id, role: UserRole, store_key: SecretKey) -> Result<()> {
+        let record_key = store_key.derive(b"records")?;
+        let member_wrap = store_key.derive(b"member-keys")?;
+        // The role column is bound into the profile's seal: an edited role is caught here.
+        let (profile_role, profile): (String, Vec<u8>) = self.conn.query_row(
+            "SELECT role, profile FROM users WHERE id = ?1",
+            [&user_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        crypto::open(
+            &record_key,
+            self.store_kid,
+            &profile_place(&user_id, &profile_role),
+            &profile,
+        )?;
+        let mut session = Session {
+            user_id,
+            role,
+            store_key,
+            record_key,
+            member_wrap,
+            member_keys: HashMap::new(),
+            index: MemberIndex::default(),
+            damaged: Vec::new(),
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT member_id, wrapped_key FROM member_keys")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        for row in rows {
+            let (member_id, wrapped) = row?;
+            match crypto::open(
+                &session.member_wrap,
+                self.store_kid,
+                &member_key_place(&member_id),
+                &wrapped,
+            )
+            .and_then(|k| SecretKey::from_slice(&k))
+            {
+                Ok(key) => {
+                    session.member_keys.insert(member_id, key);
+                }
+                Err(_) => session.damaged.push(Damaged {
+                    kind: RecordKind::MemberKey,
+                    id: member_id,
+                }),
+            }
+        }
+        drop(stmt);
+        for raw in MEMBERS.read(&self.conn, "WHERE ?1 = ''", "")? {
+            match open_member(&session, &raw) {
+                Ok(m) => session.index.upsert(&m),
+                Err(_) => session.damaged.push(Damaged {
+                    kind: RecordKind::Member,
+                    id: raw.id,
+                }),
+            }
+        }
+        self.session = Some(session);
+        Ok(())
+    }
+
+    fn session(&self) -> Result<&Session> {
+        self.session.as_ref().ok_or(Error::Locked)
+    }
+
+    /// Records that failed their integrity check at unlock. The rest of the store works.
+    pub fn damaged_records(&self) -> Result<Vec<Damaged>> {
+        Ok(self.session()?.damaged.clone())
+    }
+
+    // ---- users --------------------------------------------------------------------------
+
+    /// Adds a user with their own PIN: the store key is wrapped once more, no data is re-sealed.
+    pub fn add_user(&mut self, user: NewUser, params: KdfParams) -> Result<UserInfo> {
+        params.check()?;
+        keys::check_pin(&user.pin)?;
+        let display_name = required("display_name", &user.display_name)?;
+        let session = self.session.as_ref().ok_or(Error::Locked)?;
+        let id = new_id();
+        let now = now_text();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_user(
+            &tx,
+            self.device.as_ref(),
+            &self.store_id,
+            &session.store_key,
+            &session.record_key,
+            self.store_kid,
+            &id,
+            user.role,
+            &display_name,
+            &user.pin,
+            params,
+            [&now, &session.user_id, &now, &session.user_id],
+        )?;
+        tx.commit()?;
+        Ok(UserInfo {
+            id,
+            role: user.role,
+        })
+    }
+
+    /// Changes the unlocked user's PIN after checking the old one. Re-wraps the store key only.
+    pub fn change_pin(&mut self, old_pin: &str, new_pin: &str, params: KdfParams) -> Result<()> {
+        params.check()?;
+        keys::check_pin(new_pin)?;
+        let user_id = self.session()?.user_id.clone();
+        // Proves the old PIN the same way unlock does, without touching the open session.
+        let (salt, old_params, wrapped): (Vec<u8>, KdfParams, Vec<u8>) = self.conn.query_row(
+            "SELECT kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
+            [&user_id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    KdfParams {
+                        m_kib: r.get(1)?,
+                        t: r.get(2)?,
+                        p: r.get(3)?,
+                    },
+                    r.get(4)?,
+                ))
+            },
+        )?;
+        let kek = keys::user_kek(
+            self.device.as_ref(),
+            &self.store_id,
+            &user_id,
+            old_pin,
+            &salt,
+            old_params,
+        )?;
+        let user_kid = key_id_of(RecordKind::User, &user_id)?;
+        crypto::open(&kek, user_kid, &slot_place(&user_id), &wrapped)
+            .map_err(|_| Error::WrongPin)?;
+        let session = self.session.as_ref().ok_or(Error::Locked)?;
+        let (salt, wrapped) = wrap_for_user(
+            self.device.as_ref(),
+            &self.store_id,
+            &session.store_key,
+            &user_id,
+            new_pin,
+            params,
+        )?;
+        self.conn.execute(
+            "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
+             wrapped_key = ?5, updated_at = ?6, updated_by = ?7 WHERE id = ?7",
+            params![
+                salt,
+                params.m_kib,
+                params.t,
+                params.p,
+                wrapped,
+                now_text(),
+                user_id
+            ],
+        )?;
+        Ok(())
+    }
+
+    // ---- clubs --------------------------------------------------------------------------
+
+    pub fn add_club(&mut self, input: &ClubInput) -> Result<Club> {
+        let info = input.normalized()?;
+        let id = new_id();
+        let stamp = self.write_record(&CLUBS, &id, "", "", &info, None)?;
+        Ok(Club { id, info, stamp })
+    }
+
+    pub fn update_club(&mut self, id: &str, input: &ClubInput) -> Result<Club> {
+        let info = input.normalized()?;
+        let old = CLUBS.read_one(&self.conn, id)?;
+        let stamp = self.write_record(&CLUBS, id, "", "", &info, Some(&old))?;
+        Ok(Club {
+            id: id.to_owned(),
+            info,
+            stamp,
+        })
+    }
+
+    pub fn club(&self, id: &str) -> Result<Club> {
+        let raw = CLUBS.read_one(&self.conn, id)?;
+        let (info, stamp) = self.open_record(&CLUBS, &raw)?;
+        Ok(Club {
+            id: raw.id,
+            info,
+            stamp,
+        })
+    }
+
+    /// All clubs on this phone, in Vietnamese order of their names.
+    pub fn clubs(&self) -> Result<Vec<Club>> {
+        self.session()?;
+        let mut out = Vec::new();
+        for raw in CLUBS.read(&self.conn, "WHERE ?1 = ''", "")? {
+            let (info, stamp) = self.open_record::<ClubInput>(&CLUBS, &raw)?;
+            out.push(Club {
+                id: raw.id,
+                info,
+                stamp,
+            });
+        }
+        out.sort_by_cached_key(|c| crate::text::text_sort_key(&c.info.name));
+        Ok(out)
+    }
+
+    // ---- members ------------------------------------------------------------------------
+
+    /// Adds a member with a key of their own (for crypto-shredding one member later).
+    pub fn add_member(&mut self, club_id: &str, input: &MemberInput) -> Result<Member> {
+        let info = input.normalized(today())?;
+        CLUBS.read_one(&self.conn, club_id)?;
+        let session = self.session.as_mut().ok_or(Error::Locked)?;
+        let id = new_id();
+        let member_key = SecretKey::generate()?;
+        let wrapped = crypto::seal(
+            &session.member_wrap,
+            self.store_kid,
+            &member_key_place(&id),
+            member_key.as_bytes(),
+        )?;
+        let now = now_text();
+        let raw = RawRow {
+            id: id.clone(),
+            owner: club_id.to_owned(),
+            extra: String::new(),
+            body: Vec::new(),
+            stamps: [
+                now.clone(),
+                session.user_id.clone(),
+                now,
+                session.user_id.clone(),
+            ],
+        };
+        let sealed = crypto::seal(
+            &member_key,
+            key_id_of(RecordKind::Member, &id)?,
+            &place(&MEMBERS, &raw.id, &raw.bound()),
+            &to_json(&info)?,
+        )?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)",
+            params![id, wrapped],
+        )?;
+        MEMBERS.write(&tx, &raw, &sealed)?;
+        tx.commit()?;
+        let member = Member {
+            id: id.clone(),
+            club_id: club_id.to_owned(),
+            stamp: raw.stamp(RecordKind::Member)?,
+            info,
+        };
+        session.member_keys.insert(id, member_key);
+        session.index.upsert(&member);
+        Ok(member)
+    }
+
+    pub fn update_member(&mut self, id: &str, input: &MemberInput) -> Result<Member> {
+        let info = input.normalized(today())?;
+        let old = MEMBERS.read_one(&self.conn, id)?;
+        let stamp = self.write_record(&MEMBERS, id, &old.owner, "", &info, Some(&old))?;
+        let member = Member {
+            id: id.to_owned(),
+            club_id: old.owner,
+            info,
+            stamp,
+        };
+        if let Some(s) = self.session.as_mut() {
+            s.index.upsert(&member);
+        }
+        Ok(member)
+    }
+
+    /// One member's full record, survivor status included.
+    pub fn member(&self, id: &str) -> Result<Member> {
+        let raw = MEMBERS.read_one(&self.conn, id)?;
+        open_member(self.session()?, &raw)
+    }
+
+    /// Search by name ignoring case and diacritics, filtered by club, village and ethnic group,
+    /// in Vietnamese name order. Lists never show survivor status.
+    pub fn search_members(&self, filter: &MemberFilter) -> Result<Vec<MemberSummary>> {
+        Ok(self.session()?.index.search(filter))
+    }
+
+    /// A club's member list, in Vietnamese name order.
+    pub fn list_members(&self, club_id: &str) -> Result<Vec<MemberSummary>> {
+        self.search_members(&MemberFilter {
+            club_id: Some(club_id.to_owned()),
+            ..MemberFilter::default()
+        })
+    }
+
+    pub fn member_count(&self) -> Result<usize> {
+        Ok(self.session()?.index.len())
+    }
+
+    // ---- consent ------------------------------------------------------------------------
+
+    pub fn add_consent(&mut self, input: &ConsentInput) -> Result<Consent> {
+        let info = input.normalized(today())?;
+        MEMBERS.read_one(&self.conn, &info.member_id)?;
+        let body = ConsentBody {
+            info,
+            withdrawn_on: None,
+        };
+        let id = new_id();
+        let owner = body.info.member_id.clone();
+        let stamp = self.write_record(&CONSENTS, &id, &owner, "", &body, None)?;
+        Ok(Consent {
+            id,
+            info: body.info,
+            withdrawn_on: None,
+            stamp,
+        })
+    }
+
+    pub fn consent(&self, id: &str) -> Result<Consent> {
+        let raw = CONSENTS.read_one(&self.conn, id)?;
+        self.open_consent(&raw)
+    }
+
+    pub fn consents_for(&self, member_id: &str) -> Result<Vec<Consent>> {
+        self.session()?;
+        CONSENTS
+            .read(
+                &self.conn,
+                "WHERE member_id = ?1 ORDER BY created_at",
+                member_id,
+            )?
+            .iter()
+            .map(|raw| self.open_consent(raw))
+            .collect()
+    }
+
+    fn open_consent(&self, raw: &RawRow) -> Result<Consent> {
+        let (body, stamp): (ConsentBody, Stamp) = self.open_record(&CONSENTS, raw)?;
+        Ok(Consent {
+            id: raw.id.clone(),
+            info: body.info,
+            withdrawn_on: body.withdrawn_on,
+            stamp,
+        })
+    }
+
+    /// Withdraws consent. Every referral that relied on it and is not finished stops.
+    pub fn withdraw_consent(&mut self, id: &str, on: NaiveDate) -> Result<Consent> {
+        let raw = CONSENTS.read_one(&self.conn, id)?;
+        let mut consent = self.open_consent(&raw)?;
+        if consent.withdrawn_on.is_some() {
+            return invalid("withdrawn_on", Reason::ConsentWithdrawn);
+        }
+        if on > today() {
+            return invalid("withdrawn_on", Reason::InFuture);
+        }
+        consent.withdrawn_on = Some(on);
+        let body = ConsentBody {
+            info: consent.info.clone(),
+            withdrawn_on: consent.withdrawn_on,
+        };
+        consent.stamp = self.write_record(&CONSENTS, id, &raw.owner, "", &body, Some(&raw))?;
+        for referral in self.referrals_for(&consent.info.member_id)? {
+            if referral.info.consent_id.as_deref() == Some(id) && !referral.state.is_final() {
+                self.move_referral(&referral.id, ReferralState::Withdrawn, "consent withdrawn")?;
+            }
+        }
+        Ok(consent)
+    }
+
+    // ---- meetings -----------------------------------------------------------------------
+
+    pub fn record_meeting(&mut self, input: &MeetingInput) -> Result<Meeting> {
+        let info = self.check_meeting(input)?;
+        let id = new_id();
+        let stamp = self.write_record(
+            &MEETINGS,
+            &id,
+            &info.club_id,
+            &info.date.to_string(),
+            &info,
+            None,
+        )?;
+        Ok(Meeting { id, info, stamp })
+    }
+
+    pub fn update_meeting(&mut self, id: &str, input: &MeetingInput) -> Result<Meeting> {
+        let old = MEETINGS.read_one(&self.conn, id)?;
+        if old.owner != input.club_id {
+            return invalid(
+                "club_id",
+                Reason::NotAllowedInState {
+                    state: "recorded".into(),
+                },
+            );
+        }
+        let info = self.check_meeting(input)?;
+        let stamp = self.write_record(
+            &MEETINGS,
+            id,
+            &info.club_id,
+            &info.date.to_string(),
+            &info,
+            Some(&old),
+        )?;
+        Ok(Meeting {
+            id: id.to_owned(),
+            info,
+            stamp,
+        })
+    }
+
+    fn check_meeting(&self, input: &MeetingInput) -> Result<MeetingInput> {
+        self.session()?;
+        let info = input.normalized(today())?;
+        CLUBS.read_one(&self.conn, &info.club_id)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT club_id FROM members WHERE id = ?1")?;
+        for member_id in &info.attendees {
+            let club: Option<String> = stmt.query_row([member_id], |r| r.get(0)).optional()?;
+            if club.as_deref() != Some(info.club_id.as_str()) {
+                return invalid(
+                    "attendees",
+                    Reason::NotClubMember {
+                        member_id: member_id.clone(),
+                    },
+                );
+            }
+        }
+        Ok(info)
+    }
+
+    pub fn meeting(&self, id: &str) -> Result<Meeting> {
+        let raw = MEETINGS.read_one(&self.conn, id)?;
+        let (info, stamp) = self.open_record(&MEETINGS, &raw)?;
+        Ok(Meeting {
+            id: raw.id,
+            info,
+            stamp,
+        })
+    }
+
+    /// A club's meetings, newest first.
+    pub fn meetings(&self, club_id: &str) -> Result<Vec<Meeting>> {
+        self.session()?;
+        MEETINGS
+            .read(
+                &self.conn,
+                "WHERE club_id = ?1 ORDER BY meeting_date DESC, created_at DESC",
+                club_id,
+            )?
+            .into_iter()
+            .map(|raw| {
+                let (info, stamp) = self.open_record(&MEETINGS, &raw)?;
+                Ok(Meeting {
+                    id: raw.id,
+                    info,
+                    stamp,
+                })
+            })
+            .collect()
+    }
+
+    // ---- livelihood support -------------------------------------------------------------
+
+    pub fn add_livelihood(&mut self, input: &LivelihoodInput) -> Result<Livelihood> {
+        let info = input.normalized(today())?;
+        MEMBERS.read_one(&self.conn, &info.member_id)?;
+        let body = LivelihoodBody {
+            info,
+            follow_ups: Vec::new(),
+        };
+        let id = new_id();
+        let owner = body.info.member_id.clone();
+        let stamp = self.write_record(&LIVELIHOOD, &id, &owner, "", &body, None)?;
+        Ok(Livelihood {
+            id,
+            info: body.info,
+            follow_ups: body.follow_ups,
+            stamp,
+        })
+    }
+
+    /// Adds a follow-up outcome (income, still working, needs more help) to a support record.
+    pub fn add_livelihood_follow_up(
+        &mut self,
+        id: &str,
+        follow_up: &SupportFollowUp,
+    ) -> Result<Livelihood> {
+        let follow_up = follow_up.normalized(today())?;
+        let raw = LIVELIHOOD.read_one(&self.conn, id)?;
+        let (mut body, _): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, &raw)?;
+        body.follow_ups.push(follow_up);
+        body.follow_ups.sort_by_key(|f| f.date);
+        let stamp = self.write_record(&LIVELIHOOD, id, &raw.owner, "", &body, Some(&raw))?;
+        Ok(Livelihood {
+            id: id.to_owned(),
+            info: body.info,
+            follow_ups: body.follow_ups,
+            stamp,
+        })
+    }
+
+    pub fn livelihood_for(&self, member_id: &str) -> Result<Vec<Livelihood>> {
+        self.session()?;
+        LIVELIHOOD
+            .read(
+                &self.conn,
+                "WHERE member_id = ?1 ORDER BY created_at",
+                member_id,
+            )?
+            .into_iter()
+            .map(|raw| {
+                let (body, stamp): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, &raw)?;
+                Ok(Livelihood {
+                    id: raw.id,
+                    info: body.info,
+                    follow_ups: body.follow_ups,
+                    stamp,
+                })
+            })
+            .collect()
+    }
+
+    // ---- referrals ----------------------------------------------------------------------
+
+    /// Creates a referral as a draft. It becomes ready only with consent that covers it.
+    pub fn create_referral(&mut self, input: &ReferralInput) -> Result<Referral> {
+        let info = input.normalized()?;
+        MEMBERS.read_one(&self.conn, &info.member_id)?;
+        if let Some(cid) = &info.consent_id {
+            CONSENTS.read_one(&self.conn, cid)?;
+        }
+        let user = self.session()?.user_id.clone();
+        let body = ReferralBody {
+            info,
+            history: vec![StateChange {
+                state: ReferralState::Draft,
+                at: Utc::now(),
+                by: user,
+                note: String::new(),
+            }],
+        };
+        let id = new_id();
+        let owner = body.info.member_id.clone();
+        let stamp = self.write_record(
+            &REFERRALS,
+            &id,
+            &owner,
+            ReferralState::Draft.as_str(),
+            &body,
+            None,
+        )?;
+        Ok(Referral {
+            id,
+            info: body.info,
+            state: ReferralState::Draft,
+            history: body.history,
+            stamp,
+        })
+    }
+
+    /// Edits a draft referral.
+    pub fn update_referral(&mut self, id: &str, input: &ReferralInput) -> Result<Referral> {
+        let info = input.normalized()?;
+        let raw = REFERRALS.read_one(&self.conn, id)?;
+        let mut referral = self.open_referral(&raw)?;
+        if referral.state != ReferralState::Draft {
+            return invalid(
+                "state",
+                Reason::NotAllowedInState {
+                    state: referral.state.as_str().into(),
+                },
+            );
+        }
+        if info.member_id != referral.info.member_id {
+            return invalid(
+                "member_id",
+                Reason::NotAllowedInState {
+                    state: referral.state.as_str().into(),
+                },
+            );
+        }
+        if let Some(cid) = &info.consent_id {
+            CONSENTS.read_one(&self.conn, cid)?;
+        }
+        let body = ReferralBody {
+            info,
+            history: referral.history.clone(),
+        };
+        referral.stamp =
+            self.write_record(&REFERRALS, id, &raw.owner, &raw.extra, &body, Some(&raw))?;
+        referral.info = body.info;
+        Ok(referral)
+    }
+
+    /// Draft -> ready: checks that the referral's consent covers its services, recipient and
+    /// every field it will share.
+    pub fn mark_referral_ready(&mut self, id: &str) -> Result<Referral> {
+        let referral = self.referral(id)?;
+        let Some(consent_id) = referral.info.consent_id.as_deref() else {
+            return invalid("consent", Reason::NoConsent);
+        };
+        let consent = self.consent(consent_id)?;
+        check_consent_covers(&consent, &referral.info)?;
+        self.move_referral(id, ReferralState::Ready, "")
+    }
+
+    /// The sender withdraws the referral; allowed at any stage before it is finished.
+    pub fn withdraw_referral(&mut self, id: &str, note: &str) -> Result<Referral> {
+        self.move_referral(id, ReferralState::Withdrawn, note)
+    }
+
+    fn move_referral(&mut self, id: &str, next: ReferralState, note: &str) -> Result<Referral> {
+        let note = long_text("note", note)?;
+        let raw = REFERRALS.read_one(&self.conn, id)?;
+        let mut referral = self.open_referral(&raw)?;
+        if !referral.state.can_move_to(next) {
+            return invalid(
+                "state",
+                Reason::NotAllowedInState {
+                    state: referral.state.as_str().into(),
+                },
+            );
+        }
+        referral.history.push(StateChange {
+            state: next,
+            at: Utc::now(),
+            by: self.session()?.user_id.clone(),
+            note,
+        });
+        let body = ReferralBody {
+            info: referral.info.clone(),
+            history: referral.history.clone(),
+        };
+        referral.stamp =
+            self.write_record(&REFERRALS, id, &raw.owner, next.as_str(), &body, Some(&raw))?;
+        referral.state = next;
+        Ok(referral)
+    }
+
+    pub fn referral(&self, id: &str) -> Result<Referral> {
+        let raw = REFERRALS.read_one(&self.conn, id)?;
+        self.open_referral(&raw)
+    }
+
+    pub fn referrals_for(&self, member_id: &str) -> Result<Vec<Referral>> {
+        self.session()?;
+        REFERRALS
+            .read(
+                &self.conn,
+                "WHERE member_id = ?1 ORDER BY created_at",
+                member_id,
+            )?
+            .iter()
+            .map(|raw| self.open_referral(raw))
+            .collect()
+    }
+
+    fn open_referral(&self, raw: &RawRow) -> Result<Referral> {
+        let (body, stamp): (ReferralBody, Stamp) = self.open_record(&REFERRALS, raw)?;
+        let state = ReferralState::parse(&raw.extra).ok_or_else(|| Error::Integrity {
+            kind: RecordKind::Referral,
+            id: raw.id.clone(),
+        })?;
+        Ok(Referral {
+            id: raw.id.clone(),
+            info: body.info,
+            state,
+            history: body.history,
+            stamp,
+        })
+    }
+
+    // ---- sealing helpers ----------------------------------------------------------------
+
+    fn key_for<'s>(
+        &self,
+        session: &'s Session,
+        table: &Table,
+        row_id: &str,
+        owner: &str,
+    ) -> Result<(&'s SecretKey, KeyId)> {
+        if !table.member_owned {
+            return Ok((&session.record_key, self.store_kid));
+        }
+        let member_id = if table.kind == RecordKind::Member {
+            row_id
+        } else {
+            owner
+        };
+        member_key(session, table.kind, row_id, member_id)
+    }
+
+    /// Seals `body` and inserts or replaces the row, keeping `created_*` of `old`.
+    fn write_record<T: Serialize>(
+        &mut self,
+        table: &Table,
+        id: &str,
+        owner: &str,
+        extra: &str,
+        body: &T,
+        old: Option<&RawRow>,
+    ) -> Result<Stamp> {
+        let session = self.session()?;
+        let now = now_text();
+        let user = session.user_id.clone();
+        let stamps = match old {
+            Some(o) => [o.stamps[0].clone(), o.stamps[1].clone(), now, user],
+            None => [now.clone(), user.clone(), now, user],
+        };
+        let raw = RawRow {
+            id: id.to_owned(),
+            owner: owner.to_owned(),
+            extra: extra.to_owned(),
+            body: Vec::new(),
+            stamps,
+        };
+        let (key, kid) = self.key_for(session, table, id, owner)?;
+        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &to_json(body)?)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        table.write(&tx, &raw, &sealed)?;
+        tx.commit()?;
+        raw.stamp(table.kind)
+    }
+
+    fn open_record<T: DeserializeOwned>(&self, table: &Table, raw: &RawRow) -> Result<(T, Stamp)> {
+        let session = self.session()?;
+        let (key, kid) = self.key_for(session, table, &raw.id, &raw.owner)?;
+        let plain = crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)?;
+        let value = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+            kind: table.kind,
+            id: raw.id.clone(),
+        })?;
+        Ok((value, raw.stamp(table.kind)?))
+    }
+}
+
+fn member_key<'s>(
+    session: &'s Session,
+    kind: RecordKind,
+    row_id: &str,
+    member_id: &str,
+) -> Result<(&'s SecretKey, KeyId)> {
+    let key = session
+        .member_keys
+        .get(member_id)
+        .ok_or_else(|| Error::Integrity {
+            kind,
+            id: row_id.to_owned(),
+        })?;
+    Ok((key, key_id_of(kind, member_id)?))
+}
+
+fn open_member(session: &Session, raw: &RawRow) -> Result<Member> {
+    let (key, kid) = member_key(session, RecordKind::Member, &raw.id, &raw.id)?;
+    let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
+    let info: MemberInput = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+        kind: RecordKind::Member,
+        id: raw.id.clone(),
+    })?;
+    Ok(Member {
+        id: raw.id.clone(),
+        club_id: raw.owner.clone(),
+        info,
+        stamp: raw.stamp(RecordKind::Member)?,
+    })
+}
+
+fn place<'a>(table: &Table, id: &'a str, bound: &'a str) -> Place<'a> {
+    Place {
+        table: table.name,
+        kind: table.kind,
+        id,
+        bound,
+    }
+}
+
+fn canary_place() -> Place<'static> {
+    Place {
+        table: "meta",
+        kind: RecordKind::Canary,
+        id: "canary",
+        bound: "",
+    }
+}
+
+fn slot_place(user_id: &str) -> Place<'_> {
+    Place {
+        table: "users",
+        kind: RecordKind::User,
+        id: user_id,
+        bound: "wrapped_key",
+    }
+}
+
+fn profile_place<'a>(user_id: &'a str, role: &'a str) -> Place<'a> {
+    Place {
+        table: "users",
+        kind: RecordKind::User,
+        id: user_id,
+        bound: role,
+    }
+}
+
+fn member_key_place(member_id: &str) -> Place<'_> {
+    Place {
+        table: "member_keys",
+        kind: RecordKind::MemberKey,
+        id: member_id,
+        bound: "",
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserProfile {
+    display_name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ConsentBody {
+    info: ConsentInput,
+    withdrawn_on: Option<NaiveDate>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LivelihoodBody {
+    info: LivelihoodInput,
+    follow_ups: Vec<SupportFollowUp>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReferralBody {
+    info: ReferralInput,
+    history: Vec<StateChange>,
+}
+
+fn wrap_for_user(
+    device: &dyn DeviceSecret,
+    store_id: &str,
+    store_key: &SecretKey,
+    user_id: &str,
+    pin: &str,
+    params: KdfParams,
+) -> Result<(Vec<u8>, crypto::Sealed)> {
+    let mut salt = vec![0u8; 16];
+    crypto::fill_random(&mut salt)?;
+    let kek = keys::user_kek(device, store_id, user_id, pin, &salt, params)?;
+    let wrapped = crypto::seal(
+        &kek,
+        key_id_of(RecordKind::User, user_id)?,
+        &slot_place(user_id),
+        store_key.as_bytes(),
+    )?;
+    Ok((salt, wrapped))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_user(
+    conn: &Connection,
+    device: &dyn DeviceSecret,
+    store_id: &str,
+    store_key: &SecretKey,
+    record_key: &SecretKey,
+    store_kid: KeyId,
+    user_id: &str,
+    role: UserRole,
+    display_name: &str,
+    pin: &str,
+    params: KdfParams,
+    stamps: [&str; 4],
+) -> Result<()> {
+    let (salt, wrapped) = wrap_for_user(device, store_id, store_key, user_id, pin, params)?;
+    let profile = crypto::seal(
+        record_key,
+        store_kid,
+        &profile_place(user_id, role.as_str()),
+        &to_json(&UserProfile {
+            display_name: display_name.to_owned(),
+        })?,
+    )?;
+    conn.execute(
+        "INSERT INTO users (id, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key, profile, \
+         created_at, created_by, updated_at, updated_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            user_id,
+            role.as_str(),
+            salt,
+            params.m_kib,
+            params.t,
+            params.p,
+            wrapped,
+            profile,
+            stamps[0],
+            stamps[1],
+            stamps[2],
+            stamps[3]
+        ],
+    )?;
+    Ok(())
+}
+
+fn restrict_permissions(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
