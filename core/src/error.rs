@@ -87,10 +87,10 @@ impl fmt::Display for Reason {
             }
             Reason::Duplicate => write!(f, "lists the same entry twice"),
             Reason::Missing => write!(f, "is required"),
-            Reason::NoConsent => write!(f, "has no consent record"),
-            Reason::ConsentWithdrawn => write!(f, "consent was withdrawn"),
-            Reason::ConsentForOtherMember => write!(f, "consent belongs to another member"),
-            Reason::NotCovered { what } => write!(f, "consent does not cover {what}"),
+            Reason::NoConsent => write!(f, "is missing: no consent is recorded"),
+            Reason::ConsentWithdrawn => write!(f, "was withdrawn"),
+            Reason::ConsentForOtherMember => write!(f, "belongs to another member"),
+            Reason::NotCovered { what } => write!(f, "does not cover {what}"),
             Reason::NotAllowedInState { state } => write!(f, "not allowed in state {state}"),
             Reason::TooCommon => write!(f, "is too easy to guess"),
         }

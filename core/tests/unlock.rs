@@ -1,0 +1,268 @@
+//! Unlocking: PINs, device secrets, several users, PIN changes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use chungtay_core::*;
+use common::*;
+
+fn db_snapshot(f: &Fixture) -> Vec<(String, Vec<u8>)> {
+    // The data as SQLite sees it: every row of every table, sealed bytes included.
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let mut out = Vec::new();
+    for table in ["meta", "users", "clubs", "member_keys", "members"] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut bytes = Vec::new();
+                for i in 0..n {
+                    match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Blob(b) => bytes.extend_from_slice(b),
+                        rusqlite::types::ValueRef::Text(t) => bytes.extend_from_slice(t),
+                        rusqlite::types::ValueRef::Integer(v) => {
+                            bytes.extend_from_slice(&v.to_le_bytes())
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(bytes)
+            })
+            .unwrap();
+        for row in rows {
+            out.push((table.to_owned(), row.unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn wrong_pin_is_typed_changes_nothing_and_right_pin_works() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let m = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    let leader = f.leader_id();
+    f.store.lock();
+    let before = db_snapshot(&f);
+    for wrong in ["000000", "274916", "", "274915 "] {
+        assert!(matches!(
+            f.store.unlock(&leader, wrong),
+            Err(Error::WrongPin)
+        ));
+        assert!(!f.store.is_unlocked());
+        assert!(matches!(f.store.member(&m.id), Err(Error::Locked)));
+    }
+    assert_eq!(before, db_snapshot(&f));
+    f.store.unlock(&leader, PIN).unwrap();
+    assert_eq!(f.store.member(&m.id).unwrap(), m);
+}
+
+#[test]
+fn unknown_user_is_refused() {
+    let mut f = Fixture::new();
+    f.store.lock();
+    assert!(matches!(
+        f.store.unlock("8d3c1f0e-0000-4000-8000-000000000000", PIN),
+        Err(Error::UnknownUser)
+    ));
+}
+
+#[test]
+fn lost_or_foreign_device_secret_is_its_own_error() {
+    let f = Fixture::new();
+    let leader = f.leader_id();
+    let key_file = f.dir.path().join("device.key");
+    drop(f.store);
+
+    // A different phone's secret (or a reset Keystore that made a new key).
+    let foreign = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = Store::open(&f.path, foreign).unwrap();
+    assert!(matches!(
+        store.unlock(&leader, PIN),
+        Err(Error::KeyUnavailable(_))
+    ));
+
+    // The keystore says the key is gone.
+    struct Gone;
+    impl DeviceSecret for Gone {
+        fn prf(&self, _: &[u8]) -> Result<Vec<u8>, DeviceSecretError> {
+            Err(DeviceSecretError::Missing)
+        }
+    }
+    let mut store = Store::open(&f.path, Arc::new(Gone)).unwrap();
+    assert!(matches!(
+        store.unlock(&leader, PIN),
+        Err(Error::KeyUnavailable(DeviceSecretError::Missing))
+    ));
+
+    // A laptop whose key file was deleted.
+    assert!(matches!(
+        SoftwareDeviceSecret::load(&key_file),
+        Err(Error::KeyUnavailable(DeviceSecretError::Missing))
+    ));
+
+    // The right device still works.
+    let mut store = Store::open(&f.path, f.device.clone()).unwrap();
+    store.unlock(&leader, PIN).unwrap();
+}
+
+#[test]
+fn several_users_each_with_their_own_pin() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let m = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    let sealed_before = member_body(&f, &m.id);
+    let deputy = f
+        .store
+        .add_user(
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    let auditor = f
+        .store
+        .add_user(
+            NewUser::new("Cán bộ Hội tỉnh", UserRole::Auditor, "hoa sen nở"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    // Adding users re-wrapped the store key only: member data is byte-for-byte the same.
+    assert_eq!(sealed_before, member_body(&f, &m.id));
+    let roles: Vec<UserRole> = f.store.users().unwrap().iter().map(|u| u.role).collect();
+    assert_eq!(
+        roles,
+        [UserRole::Leader, UserRole::Deputy, UserRole::Auditor]
+    );
+
+    f.store.lock();
+    assert!(matches!(
+        f.store.unlock(&deputy.id, PIN),
+        Err(Error::WrongPin)
+    ));
+    f.store.unlock(&deputy.id, "853190").unwrap();
+    assert_eq!(f.store.current_user().unwrap().role, UserRole::Deputy);
+    assert_eq!(f.store.member(&m.id).unwrap(), m);
+    f.store.lock();
+    f.store.unlock(&auditor.id, "hoa sen nở").unwrap();
+    assert_eq!(f.store.member(&m.id).unwrap(), m);
+
+    // The auditor changes their PIN: old one stops working, data untouched.
+    assert!(matches!(
+        f.store
+            .change_pin("wrong-pin", "sen trắng 2026", KdfParams::MIN)
+            .unwrap_err(),
+        Error::WrongPin
+    ));
+    f.store
+        .change_pin("hoa sen nở", "sen trắng 2026", KdfParams::MIN)
+        .unwrap();
+    assert_eq!(sealed_before, member_body(&f, &m.id));
+    f.store.lock();
+    assert!(matches!(
+        f.store.unlock(&auditor.id, "hoa sen nở"),
+        Err(Error::WrongPin)
+    ));
+    f.store.unlock(&auditor.id, "sen trắng 2026").unwrap();
+    // Other users are unaffected.
+    f.store.lock();
+    f.store.unlock(&f.leader_id(), PIN).unwrap();
+}
+
+fn member_body(f: &Fixture, id: &str) -> Vec<u8> {
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    conn.query_row("SELECT body FROM members WHERE id = ?1", [id], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn weak_kdf_and_weak_pins_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let weak = KdfParams {
+        m_kib: 4096,
+        t: 1,
+        p: 1,
+    };
+    assert!(matches!(
+        Store::create(
+            &dir.path().join("a.db"),
+            device.clone(),
+            NewUser::new("Mai", UserRole::Leader, PIN),
+            weak
+        ),
+        Err(Error::WeakKdf { .. })
+    ));
+    for pin in ["1234", "123456", "111111"] {
+        assert!(matches!(
+            Store::create(
+                &dir.path().join("b.db"),
+                device.clone(),
+                NewUser::new("Mai", UserRole::Leader, pin),
+                KdfParams::MIN
+            ),
+            Err(Error::Invalid(ValidationError { field: "pin", .. }))
+        ));
+    }
+}
+
+#[test]
+fn an_existing_store_is_never_overwritten_and_junk_is_not_a_store() {
+    let f = Fixture::new();
+    assert!(matches!(
+        Store::create(
+            &f.path,
+            f.device.clone(),
+            NewUser::new("Mai", UserRole::Leader, PIN),
+            KdfParams::MIN
+        ),
+        Err(Error::AlreadyExists)
+    ));
+    let junk = f.dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x42u8; 8192]).unwrap();
+    assert!(matches!(
+        Store::open(&junk, f.device.clone()),
+        Err(Error::NotAStore)
+    ));
+    assert!(matches!(
+        Store::open(&f.dir.path().join("missing.db"), f.device.clone()),
+        Err(Error::Io(_))
+    ));
+}
+
+#[test]
+fn role_edited_in_the_file_is_caught_at_unlock() {
+    let mut f = Fixture::new();
+    let deputy = f
+        .store
+        .add_user(
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    drop(f.store);
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    conn.execute(
+        "UPDATE users SET role = 'leader' WHERE id = ?1",
+        [&deputy.id],
+    )
+    .unwrap();
+    drop(conn);
+    let mut store = Store::open(&f.path, f.device.clone()).unwrap();
+    assert!(matches!(
+        store.unlock(&deputy.id, "853190"),
+        Err(Error::Integrity {
+            kind: RecordKind::User,
+            ..
+        })
+    ));
+}
