@@ -9,6 +9,21 @@ use crate::text;
 
 pub type Id = String;
 
+/// Debug that prints only the named fields, so personal text never reaches a log, an error
+/// report or a panic message. Everything else shows as `..`.
+macro_rules! redacted_debug {
+    ($t:ident { $($f:ident),* }) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    $(.field(stringify!($f), &self.$f))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use redacted_debug;
+
 /// Who changed a record and when; kept in plaintext columns for the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stamp {
@@ -38,7 +53,7 @@ impl ClubKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClubInput {
     pub name: String,
     pub kind: ClubKind,
@@ -48,13 +63,15 @@ pub struct ClubInput {
     /// Districts were abolished on 1 July 2025; older records still name them.
     pub former_district: Option<String>,
 }
+redacted_debug!(ClubInput { kind });
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Club {
     pub id: Id,
     pub info: ClubInput,
     pub stamp: Stamp,
 }
+redacted_debug!(Club { id, info, stamp });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Gender {
@@ -179,7 +196,7 @@ impl EthnicGroup {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberInput {
     pub full_name: String,
     /// Exact dates are often unknown; the year is what people give.
@@ -194,17 +211,24 @@ pub struct MemberInput {
     /// False when calling or texting could put the person at risk.
     pub safe_to_contact: bool,
 }
+redacted_debug!(MemberInput {});
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Member {
     pub id: Id,
     pub club_id: Id,
     pub info: MemberInput,
     pub stamp: Stamp,
 }
+redacted_debug!(Member {
+    id,
+    club_id,
+    info,
+    stamp
+});
 
 /// What a member list shows: no survivor status, and no phone when contact is unsafe.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct MemberSummary {
     pub id: Id,
     pub club_id: Id,
@@ -218,6 +242,7 @@ pub struct MemberSummary {
     /// None when the member has none, or when contact is unsafe.
     pub phone: Option<String>,
 }
+redacted_debug!(MemberSummary { id, club_id });
 
 /// Services a survivor can be referred for (hỗ trợ).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -264,7 +289,7 @@ pub enum ConsentMethod {
     VerbalWithWitness,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentInput {
     pub member_id: Id,
     pub purposes: Vec<SupportService>,
@@ -275,16 +300,27 @@ pub struct ConsentInput {
     pub witness: Option<String>,
     pub given_on: NaiveDate,
 }
+redacted_debug!(ConsentInput {
+    member_id,
+    recipient,
+    method
+});
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Consent {
     pub id: Id,
     pub info: ConsentInput,
     pub withdrawn_on: Option<NaiveDate>,
     pub stamp: Stamp,
 }
+redacted_debug!(Consent {
+    id,
+    info,
+    withdrawn_on,
+    stamp
+});
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUp {
     pub task: String,
     /// Who will do it: a name as the club says it.
@@ -292,8 +328,9 @@ pub struct FollowUp {
     pub due: NaiveDate,
     pub done: bool,
 }
+redacted_debug!(FollowUp { due, done });
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingInput {
     pub club_id: Id,
     pub date: NaiveDate,
@@ -306,13 +343,20 @@ pub struct MeetingInput {
     pub notes: String,
     pub follow_ups: Vec<FollowUp>,
 }
+redacted_debug!(MeetingInput {
+    club_id,
+    date,
+    attendees,
+    guest_count
+});
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Meeting {
     pub id: Id,
     pub info: MeetingInput,
     pub stamp: Stamp,
 }
+redacted_debug!(Meeting { id, info, stamp });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LivelihoodKind {
@@ -333,14 +377,15 @@ pub enum Outcome {
     Stopped,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupportFollowUp {
     pub date: NaiveDate,
     pub outcome: Outcome,
     pub note: String,
 }
+redacted_debug!(SupportFollowUp { date });
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LivelihoodInput {
     pub member_id: Id,
     pub kind: LivelihoodKind,
@@ -352,14 +397,20 @@ pub struct LivelihoodInput {
     pub unit: Option<String>,
     pub note: String,
 }
+redacted_debug!(LivelihoodInput {
+    member_id,
+    kind,
+    date
+});
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Livelihood {
     pub id: Id,
     pub info: LivelihoodInput,
     pub follow_ups: Vec<SupportFollowUp>,
     pub stamp: Stamp,
 }
+redacted_debug!(Livelihood { id, info, stamp });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Urgency {
@@ -438,7 +489,7 @@ impl ReferralState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferralInput {
     pub member_id: Id,
     pub services: Vec<SupportService>,
@@ -449,16 +500,23 @@ pub struct ReferralInput {
     pub shared_fields: Vec<SharedField>,
     pub consent_id: Option<Id>,
 }
+redacted_debug!(ReferralInput {
+    member_id,
+    urgency,
+    recipient,
+    consent_id
+});
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateChange {
     pub state: ReferralState,
     pub at: DateTime<Utc>,
     pub by: Id,
     pub note: String,
 }
+redacted_debug!(StateChange { state, at, by });
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Referral {
     pub id: Id,
     pub info: ReferralInput,
@@ -466,6 +524,13 @@ pub struct Referral {
     pub history: Vec<StateChange>,
     pub stamp: Stamp,
 }
+redacted_debug!(Referral {
+    id,
+    info,
+    state,
+    history,
+    stamp
+});
 
 // ---- validation -------------------------------------------------------------------------
 
@@ -722,6 +787,25 @@ mod tests {
         assert!(EthnicGroup::from_code(0).is_err());
         assert!(EthnicGroup::from_code(55).is_err());
         assert!(EthnicGroup::from_name("Klingon").is_err());
+    }
+
+    #[test]
+    fn debug_output_holds_no_personal_text() {
+        let m = MemberInput {
+            full_name: "Vi Thị Hoa".into(),
+            birth_year: Some(2006),
+            gender: Gender::Female,
+            ethnic_group: EthnicGroup::from_name("Thái").unwrap(),
+            village: "Bản Chai".into(),
+            phone: Some("0912345678".into()),
+            role: MemberRole::Member,
+            survivor_status: SurvivorStatus::Survivor,
+            safe_to_contact: false,
+        };
+        let shown = format!("{m:?} {m:#?}");
+        for secret in ["Hoa", "Chai", "0912", "Survivor", "2006"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 
     #[test]

@@ -10,13 +10,16 @@ use crate::domain::{EthnicGroup, Id, Member, MemberSummary};
 use crate::text;
 
 /// What a member list is filtered by. Empty text matches everyone.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct MemberFilter {
     pub text: String,
     pub club_id: Option<Id>,
     pub village: Option<String>,
     pub ethnic_group: Option<EthnicGroup>,
 }
+
+// The query text may be a name: keep it out of Debug.
+crate::domain::redacted_debug!(MemberFilter { club_id });
 
 struct Entry {
     summary: MemberSummary,

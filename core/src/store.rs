@@ -77,9 +77,11 @@ struct Session {
     store_key: SecretKey,
     record_key: SecretKey,
     member_wrap: SecretKey,
-    member_keys: HashMap<Id, SecretKey>,
+    /// Boxed so the key bytes never move when the map grows (a move leaves an unzeroized copy).
+    member_keys: HashMap<Id, Box<SecretKey>>,
     index: MemberIndex,
-    damaged: Vec<Damaged>,
+    /// Filled at unlock and by lists that meet a record failing its integrity check.
+    damaged: std::cell::RefCell<Vec<Damaged>>,
 }
 
 pub struct Store {
@@ -272,10 +274,14 @@ fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
         })
 }
 
+/// Serialises a body, padded with trailing spaces (valid JSON whitespace) to a multiple of
+/// `PAD`, so a ciphertext's length does not tell e.g. one survivor status from another.
 fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
-    serde_json::to_vec(v)
-        .map(Zeroizing::new)
-        .map_err(|_| Error::Crypto)
+    const PAD: usize = 64;
+    let mut json = Zeroizing::new(serde_json::to_vec(v).map_err(|_| Error::Crypto)?);
+    let padded = json.len().div_ceil(PAD) * PAD;
+    json.resize(padded, b' ');
+    Ok(json)
 }
 
 fn open_pragmas(conn: &Connection) -> Result<()> {
@@ -306,6 +312,12 @@ fn not_a_store(e: rusqlite::Error) -> Error {
 }
 
 const CANARY: &[u8] = b"chungtay store canary v1";
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.lock();
+    }
+}
 
 impl Store {
     /// Creates a new store at `path` and unlocks it as its first user.
@@ -352,7 +364,6 @@ impl Store {
             tx.execute(meta, params!["store_id", store_id.as_bytes()])?;
             tx.execute(meta, params!["device_check", check])?;
             tx.execute(meta, params!["canary", canary])?;
-            tx.execute(meta, params!["created_at", now.as_bytes()])?;
             write_user(
                 &tx,
                 device.as_ref(),
@@ -531,26 +542,25 @@ impl Store {
         self.start_session(user_id.to_owned(), role, store_key)
     }
 
-    /// Drops every key and the member index from memory.
+    /// Drops every key and the member index from memory, and folds the WAL into the main file
+    /// (truncating it) so that superseded sealed pages do not linger there.
     pub fn lock(&mut self) {
         self.session = None;
+        // Best effort: a reader elsewhere can make the checkpoint partial; the next one finishes.
+        let _ = self.checkpoint();
+    }
+
+    fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     fn start_session(&mut self, user_id: Id, role: UserRole, store_key: SecretKey) -> Result<()> {
         let record_key = store_key.derive(b"records")?;
         let member_wrap = store_key.derive(b"member-keys")?;
-        // The role column is bound into the profile's seal: an edited role is caught here.
-        let (profile_role, profile): (String, Vec<u8>) = self.conn.query_row(
-            "SELECT role, profile FROM users WHERE id = ?1",
-            [&user_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        crypto::open(
-            &record_key,
-            self.store_kid,
-            &profile_place(&user_id, &profile_role),
-            &profile,
-        )?;
+        // Role and stamps are bound into the profile's seal: an edited role is caught here.
+        open_profile(&self.conn, &record_key, self.store_kid, &user_id)?;
         let mut session = Session {
             user_id,
             role,
@@ -559,7 +569,7 @@ impl Store {
             member_wrap,
             member_keys: HashMap::new(),
             index: MemberIndex::default(),
-            damaged: Vec::new(),
+            damaged: Default::default(),
         };
         let mut stmt = self
             .conn
@@ -578,9 +588,9 @@ impl Store {
             .and_then(|k| SecretKey::from_slice(&k))
             {
                 Ok(key) => {
-                    session.member_keys.insert(member_id, key);
+                    session.member_keys.insert(member_id, Box::new(key));
                 }
-                Err(_) => session.damaged.push(Damaged {
+                Err(_) => session.damaged.get_mut().push(Damaged {
                     kind: RecordKind::MemberKey,
                     id: member_id,
                 }),
@@ -590,7 +600,7 @@ impl Store {
         for raw in MEMBERS.read(&self.conn, "WHERE ?1 = ''", "")? {
             match open_member(&session, &raw) {
                 Ok(m) => session.index.upsert(&m),
-                Err(_) => session.damaged.push(Damaged {
+                Err(_) => session.damaged.get_mut().push(Damaged {
                     kind: RecordKind::Member,
                     id: raw.id,
                 }),
@@ -606,7 +616,7 @@ impl Store {
 
     /// Records that failed their integrity check at unlock. The rest of the store works.
     pub fn damaged_records(&self) -> Result<Vec<Damaged>> {
-        Ok(self.session()?.damaged.clone())
+        Ok(self.session()?.damaged.borrow().clone())
     }
 
     // ---- users --------------------------------------------------------------------------
@@ -684,19 +694,33 @@ impl Store {
             new_pin,
             params,
         )?;
-        self.conn.execute(
+        let old = open_profile(&self.conn, &session.record_key, self.store_kid, &user_id)?;
+        let now = now_text();
+        let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, &user_id];
+        let profile = crypto::seal(
+            &session.record_key,
+            self.store_kid,
+            &profile_place(&user_id, &profile_bound(&old.role, stamps)),
+            &to_json(&old.profile)?,
+        )?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
             "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
-             wrapped_key = ?5, updated_at = ?6, updated_by = ?7 WHERE id = ?7",
+             wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?8",
             params![
                 salt,
                 params.m_kib,
                 params.t,
                 params.p,
                 wrapped,
-                now_text(),
+                profile,
+                now,
                 user_id
             ],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -733,16 +757,41 @@ impl Store {
     /// All clubs on this phone, in Vietnamese order of their names.
     pub fn clubs(&self) -> Result<Vec<Club>> {
         self.session()?;
-        let mut out = Vec::new();
-        for raw in CLUBS.read(&self.conn, "WHERE ?1 = ''", "")? {
-            let (info, stamp) = self.open_record::<ClubInput>(&CLUBS, &raw)?;
-            out.push(Club {
-                id: raw.id,
+        let rows = CLUBS.read(&self.conn, "WHERE ?1 = ''", "")?;
+        let mut out = self.open_each(rows, |raw| {
+            let (info, stamp) = self.open_record::<ClubInput>(&CLUBS, raw)?;
+            Ok(Club {
+                id: raw.id.clone(),
                 info,
                 stamp,
-            });
-        }
+            })
+        })?;
         out.sort_by_cached_key(|c| crate::text::text_sort_key(&c.info.name));
+        Ok(out)
+    }
+
+    /// Opens each row of a list. One that fails its integrity check is set aside (it shows in
+    /// `damaged_records`) so that the rest of the list still shows.
+    fn open_each<T>(
+        &self,
+        rows: Vec<RawRow>,
+        open: impl Fn(&RawRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let session = self.session()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for raw in &rows {
+            match open(raw) {
+                Ok(v) => out.push(v),
+                Err(Error::Integrity { kind, id }) => {
+                    let entry = Damaged { kind, id };
+                    let mut damaged = session.damaged.borrow_mut();
+                    if !damaged.contains(&entry) {
+                        damaged.push(entry);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(out)
     }
 
@@ -754,7 +803,7 @@ impl Store {
         CLUBS.read_one(&self.conn, club_id)?;
         let session = self.session.as_mut().ok_or(Error::Locked)?;
         let id = new_id();
-        let member_key = SecretKey::generate()?;
+        let member_key = Box::new(SecretKey::generate()?);
         let wrapped = crypto::seal(
             &session.member_wrap,
             self.store_kid,
@@ -867,15 +916,12 @@ impl Store {
 
     pub fn consents_for(&self, member_id: &str) -> Result<Vec<Consent>> {
         self.session()?;
-        CONSENTS
-            .read(
-                &self.conn,
-                "WHERE member_id = ?1 ORDER BY created_at",
-                member_id,
-            )?
-            .iter()
-            .map(|raw| self.open_consent(raw))
-            .collect()
+        let rows = CONSENTS.read(
+            &self.conn,
+            "WHERE member_id = ?1 ORDER BY created_at",
+            member_id,
+        )?;
+        self.open_each(rows, |raw| self.open_consent(raw))
     }
 
     fn open_consent(&self, raw: &RawRow) -> Result<Consent> {
@@ -988,22 +1034,19 @@ impl Store {
     /// A club's meetings, newest first.
     pub fn meetings(&self, club_id: &str) -> Result<Vec<Meeting>> {
         self.session()?;
-        MEETINGS
-            .read(
-                &self.conn,
-                "WHERE club_id = ?1 ORDER BY meeting_date DESC, created_at DESC",
-                club_id,
-            )?
-            .into_iter()
-            .map(|raw| {
-                let (info, stamp) = self.open_record(&MEETINGS, &raw)?;
-                Ok(Meeting {
-                    id: raw.id,
-                    info,
-                    stamp,
-                })
+        let rows = MEETINGS.read(
+            &self.conn,
+            "WHERE club_id = ?1 ORDER BY meeting_date DESC, created_at DESC",
+            club_id,
+        )?;
+        self.open_each(rows, |raw| {
+            let (info, stamp) = self.open_record(&MEETINGS, raw)?;
+            Ok(Meeting {
+                id: raw.id.clone(),
+                info,
+                stamp,
             })
-            .collect()
+        })
     }
 
     // ---- livelihood support -------------------------------------------------------------
@@ -1048,23 +1091,20 @@ impl Store {
 
     pub fn livelihood_for(&self, member_id: &str) -> Result<Vec<Livelihood>> {
         self.session()?;
-        LIVELIHOOD
-            .read(
-                &self.conn,
-                "WHERE member_id = ?1 ORDER BY created_at",
-                member_id,
-            )?
-            .into_iter()
-            .map(|raw| {
-                let (body, stamp): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, &raw)?;
-                Ok(Livelihood {
-                    id: raw.id,
-                    info: body.info,
-                    follow_ups: body.follow_ups,
-                    stamp,
-                })
+        let rows = LIVELIHOOD.read(
+            &self.conn,
+            "WHERE member_id = ?1 ORDER BY created_at",
+            member_id,
+        )?;
+        self.open_each(rows, |raw| {
+            let (body, stamp): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, raw)?;
+            Ok(Livelihood {
+                id: raw.id.clone(),
+                info: body.info,
+                follow_ups: body.follow_ups,
+                stamp,
             })
-            .collect()
+        })
     }
 
     // ---- referrals ----------------------------------------------------------------------
@@ -1191,15 +1231,12 @@ impl Store {
 
     pub fn referrals_for(&self, member_id: &str) -> Result<Vec<Referral>> {
         self.session()?;
-        REFERRALS
-            .read(
-                &self.conn,
-                "WHERE member_id = ?1 ORDER BY created_at",
-                member_id,
-            )?
-            .iter()
-            .map(|raw| self.open_referral(raw))
-            .collect()
+        let rows = REFERRALS.read(
+            &self.conn,
+            "WHERE member_id = ?1 ORDER BY created_at",
+            member_id,
+        )?;
+        self.open_each(rows, |raw| self.open_referral(raw))
     }
 
     fn open_referral(&self, raw: &RawRow) -> Result<Referral> {
@@ -1289,7 +1326,7 @@ fn member_key<'s>(
     row_id: &str,
     member_id: &str,
 ) -> Result<(&'s SecretKey, KeyId)> {
-    let key = session
+    let key: &SecretKey = session
         .member_keys
         .get(member_id)
         .ok_or_else(|| Error::Integrity {
@@ -1341,12 +1378,17 @@ fn slot_place(user_id: &str) -> Place<'_> {
     }
 }
 
-fn profile_place<'a>(user_id: &'a str, role: &'a str) -> Place<'a> {
+/// A user's role and stamps, bound into the seal of their profile.
+fn profile_bound(role: &str, stamps: [&str; 4]) -> String {
+    format!("{role}\u{1f}{}", stamps.join("\u{1f}"))
+}
+
+fn profile_place<'a>(user_id: &'a str, bound: &'a str) -> Place<'a> {
     Place {
         table: "users",
         kind: RecordKind::User,
         id: user_id,
-        bound: role,
+        bound,
     }
 }
 
@@ -1362,6 +1404,48 @@ fn member_key_place(member_id: &str) -> Place<'_> {
 #[derive(Serialize, Deserialize)]
 struct UserProfile {
     display_name: String,
+}
+
+struct OpenedProfile {
+    role: String,
+    stamps: [String; 4],
+    profile: UserProfile,
+}
+
+fn open_profile(
+    conn: &Connection,
+    record_key: &SecretKey,
+    store_kid: KeyId,
+    user_id: &str,
+) -> Result<OpenedProfile> {
+    let (role, profile, stamps): (String, Vec<u8>, [String; 4]) = conn.query_row(
+        "SELECT role, profile, created_at, created_by, updated_at, updated_by \
+         FROM users WHERE id = ?1",
+        [user_id],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+            ))
+        },
+    )?;
+    let bound = profile_bound(&role, [&stamps[0], &stamps[1], &stamps[2], &stamps[3]]);
+    let plain = crypto::open(
+        record_key,
+        store_kid,
+        &profile_place(user_id, &bound),
+        &profile,
+    )?;
+    let profile = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+        kind: RecordKind::User,
+        id: user_id.to_owned(),
+    })?;
+    Ok(OpenedProfile {
+        role,
+        stamps,
+        profile,
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -1421,7 +1505,7 @@ fn write_user(
     let profile = crypto::seal(
         record_key,
         store_kid,
-        &profile_place(user_id, role.as_str()),
+        &profile_place(user_id, &profile_bound(role.as_str(), stamps)),
         &to_json(&UserProfile {
             display_name: display_name.to_owned(),
         })?,

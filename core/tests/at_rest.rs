@@ -142,4 +142,31 @@ fn database_wal_and_temp_files_hold_no_personal_text() {
     f.store.unlock(&leader, PIN).unwrap();
     f.store.lock();
     assert_no_plaintext(&f, "reopened and locked", false);
+    // Locking folds the WAL into the main file and truncates it.
+    let wal = f.path.with_extension("db-wal");
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
+}
+
+#[test]
+fn ciphertext_length_does_not_reveal_survivor_status() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let mut lengths = Vec::new();
+    for status in [
+        SurvivorStatus::NotASurvivor,
+        SurvivorStatus::Survivor,
+        SurvivorStatus::Returnee,
+    ] {
+        let mut m = member_input("Vi Thị Hoa", "Thái", "Bản Chai");
+        m.survivor_status = status;
+        let m = f.store.add_member(&club.id, &m).unwrap();
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        let body: Vec<u8> = conn
+            .query_row("SELECT body FROM members WHERE id = ?1", [&m.id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        lengths.push(body.len());
+    }
+    assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
 }

@@ -199,3 +199,27 @@ fn a_damaged_member_key_is_reported_and_only_that_member_is_lost() {
     assert_eq!(s.f.store.member(&s.members[0].id).unwrap(), s.members[0]);
     assert_eq!(s.f.store.consents_for(&s.members[0].id).unwrap().len(), 1);
 }
+
+#[test]
+fn a_damaged_meeting_is_left_out_of_the_list_and_reported() {
+    let mut s = setup();
+    let second =
+        s.f.store
+            .record_meeting(&meeting_input(&s.club.id, vec![]))
+            .unwrap();
+    let mut bad = body(&s.f, "meetings", &s.meeting.id);
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    edit(
+        &s.f,
+        "UPDATE meetings SET body = ?1 WHERE id = ?2",
+        &[&bad, &s.meeting.id],
+    );
+    s.f.reopen();
+    let listed = s.f.store.meetings(&s.club.id).unwrap();
+    assert_eq!(listed, vec![second]);
+    assert!(s.f.store.damaged_records().unwrap().contains(&Damaged {
+        kind: RecordKind::Meeting,
+        id: s.meeting.id.clone()
+    }));
+}

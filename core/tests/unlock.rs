@@ -250,19 +250,38 @@ fn role_edited_in_the_file_is_caught_at_unlock() {
         )
         .unwrap();
     drop(f.store);
-    let conn = rusqlite::Connection::open(&f.path).unwrap();
-    conn.execute(
+    for edit in [
         "UPDATE users SET role = 'leader' WHERE id = ?1",
-        [&deputy.id],
-    )
-    .unwrap();
-    drop(conn);
-    let mut store = Store::open(&f.path, f.device.clone()).unwrap();
-    assert!(matches!(
-        store.unlock(&deputy.id, "853190"),
-        Err(Error::Integrity {
-            kind: RecordKind::User,
-            ..
-        })
-    ));
+        "UPDATE users SET created_by = 'someone-else' WHERE id = ?1",
+        "UPDATE users SET updated_at = '2020-01-01T00:00:00Z' WHERE id = ?1",
+    ] {
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        let saved: (String, String, String) = conn
+            .query_row(
+                "SELECT role, created_by, updated_at FROM users WHERE id = ?1",
+                [&deputy.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        conn.execute(edit, [&deputy.id]).unwrap();
+        let mut store = Store::open(&f.path, f.device.clone()).unwrap();
+        assert!(
+            matches!(
+                store.unlock(&deputy.id, "853190"),
+                Err(Error::Integrity {
+                    kind: RecordKind::User,
+                    ..
+                })
+            ),
+            "{edit}"
+        );
+        drop(store);
+        conn.execute(
+            "UPDATE users SET role = ?2, created_by = ?3, updated_at = ?4 WHERE id = ?1",
+            [&deputy.id, &saved.0, &saved.1, &saved.2],
+        )
+        .unwrap();
+        let mut store = Store::open(&f.path, f.device.clone()).unwrap();
+        store.unlock(&deputy.id, "853190").unwrap();
+    }
 }
