@@ -8,6 +8,8 @@ use crate::error::{Reason, Result, ValidationError, invalid};
 use crate::text;
 
 pub type Id = String;
+/// A moment in UTC (crosses the FFI as epoch milliseconds).
+pub type Timestamp = DateTime<Utc>;
 
 /// Debug that prints only the named fields, so personal text never reaches a log, an error
 /// report or a panic message. Everything else shows as `..`.
@@ -26,14 +28,16 @@ pub(crate) use redacted_debug;
 
 /// Who changed a record and when; kept in plaintext columns for the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Stamp {
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     pub created_by: Id,
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
     pub updated_by: Id,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ClubKind {
     /// Câu lạc bộ phụ nữ phòng, chống mua bán người
     AntiTrafficking,
@@ -54,6 +58,7 @@ impl ClubKind {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClubInput {
     pub name: String,
     pub kind: ClubKind,
@@ -66,6 +71,7 @@ pub struct ClubInput {
 redacted_debug!(ClubInput { kind });
 
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Club {
     pub id: Id,
     pub info: ClubInput,
@@ -74,6 +80,7 @@ pub struct Club {
 redacted_debug!(Club { id, info, stamp });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Gender {
     Female,
     Male,
@@ -81,6 +88,7 @@ pub enum Gender {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MemberRole {
     /// chủ nhiệm
     Leader,
@@ -92,6 +100,7 @@ pub enum MemberRole {
 
 /// The most sensitive fact in the app: never in lists, never in small report cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SurvivorStatus {
     NotASurvivor,
     /// nạn nhân bị mua bán
@@ -158,9 +167,20 @@ pub const ETHNIC_GROUPS: [&str; 54] = [
     "Ơ Đu",
 ];
 
-/// An ethnic group by official code (1..=54).
+/// An ethnic group by official code (1..=54). Crosses the FFI as that code (an `Int`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EthnicGroup(u8);
+
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(EthnicGroup, i32, {
+    lower: |g| i32::from(g.code()),
+    try_lift: |code| {
+        u8::try_from(code)
+            .map_err(|_| ValidationError::new("ethnic_group", Reason::UnknownEthnicGroup))
+            .and_then(EthnicGroup::from_code)
+            .map_err(|e| crate::error::ChungTayError::from(crate::Error::from(e)).into())
+    },
+});
 
 impl EthnicGroup {
     pub fn from_code(code: u8) -> Result<Self, ValidationError> {
@@ -197,6 +217,7 @@ impl EthnicGroup {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberInput {
     pub full_name: String,
     /// Exact dates are often unknown; the year is what people give.
@@ -214,6 +235,7 @@ pub struct MemberInput {
 redacted_debug!(MemberInput {});
 
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Member {
     pub id: Id,
     pub club_id: Id,
@@ -229,6 +251,7 @@ redacted_debug!(Member {
 
 /// What a member list shows: no survivor status, and no phone when contact is unsafe.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberSummary {
     pub id: Id,
     pub club_id: Id,
@@ -246,6 +269,7 @@ redacted_debug!(MemberSummary { id, club_id });
 
 /// Services a survivor can be referred for (hỗ trợ).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SupportService {
     EssentialNeeds,
     HealthCare,
@@ -262,6 +286,7 @@ pub enum SupportService {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Recipient {
     ProvincialUnion,
     CommuneUnion,
@@ -269,6 +294,7 @@ pub enum Recipient {
 
 /// Pieces of information a consent may allow to be shared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SharedField {
     Name,
     BirthYear,
@@ -284,12 +310,14 @@ pub enum SharedField {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ConsentMethod {
     SignedPaper,
     VerbalWithWitness,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ConsentInput {
     pub member_id: Id,
     pub purposes: Vec<SupportService>,
@@ -307,6 +335,7 @@ redacted_debug!(ConsentInput {
 });
 
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Consent {
     pub id: Id,
     pub info: ConsentInput,
@@ -321,6 +350,7 @@ redacted_debug!(Consent {
 });
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FollowUp {
     pub task: String,
     /// Who will do it: a name as the club says it.
@@ -331,6 +361,7 @@ pub struct FollowUp {
 redacted_debug!(FollowUp { due, done });
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MeetingInput {
     pub club_id: Id,
     pub date: NaiveDate,
@@ -339,7 +370,7 @@ pub struct MeetingInput {
     pub facilitator: String,
     /// Member ids of those present; all must belong to the club.
     pub attendees: Vec<Id>,
-    pub guest_count: u32,
+    pub guest_count: i32,
     pub notes: String,
     pub follow_ups: Vec<FollowUp>,
 }
@@ -351,6 +382,7 @@ redacted_debug!(MeetingInput {
 });
 
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Meeting {
     pub id: Id,
     pub info: MeetingInput,
@@ -359,6 +391,7 @@ pub struct Meeting {
 redacted_debug!(Meeting { id, info, stamp });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LivelihoodKind {
     SeedCapital,
     Livestock,
@@ -370,6 +403,7 @@ pub enum LivelihoodKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Outcome {
     EarningIncome,
     StillWorking,
@@ -378,6 +412,7 @@ pub enum Outcome {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SupportFollowUp {
     pub date: NaiveDate,
     pub outcome: Outcome,
@@ -386,6 +421,7 @@ pub struct SupportFollowUp {
 redacted_debug!(SupportFollowUp { date });
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LivelihoodInput {
     pub member_id: Id,
     pub kind: LivelihoodKind,
@@ -393,7 +429,7 @@ pub struct LivelihoodInput {
     /// In đồng.
     pub amount_vnd: Option<i64>,
     /// A count with its unit ("2 con lợn" is 2, "con lợn").
-    pub quantity: Option<u32>,
+    pub quantity: Option<i32>,
     pub unit: Option<String>,
     pub note: String,
 }
@@ -404,6 +440,7 @@ redacted_debug!(LivelihoodInput {
 });
 
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Livelihood {
     pub id: Id,
     pub info: LivelihoodInput,
@@ -413,6 +450,7 @@ pub struct Livelihood {
 redacted_debug!(Livelihood { id, info, stamp });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Urgency {
     Routine,
     Urgent,
@@ -422,6 +460,7 @@ pub enum Urgency {
 /// Lifecycle of DOMAIN.md. This store moves referrals through the local states
 /// (draft, ready, withdrawn); sending and the province's answers come with the sync issue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ReferralState {
     Draft,
     Ready,
@@ -490,6 +529,7 @@ impl ReferralState {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReferralInput {
     pub member_id: Id,
     pub services: Vec<SupportService>,
@@ -508,15 +548,17 @@ redacted_debug!(ReferralInput {
 });
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StateChange {
     pub state: ReferralState,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     pub by: Id,
     pub note: String,
 }
 redacted_debug!(StateChange { state, at, by });
 
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Referral {
     pub id: Id,
     pub info: ReferralInput,
@@ -531,6 +573,16 @@ redacted_debug!(Referral {
     history,
     stamp
 });
+
+/// Everything the member screen shows, in one call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct MemberDetail {
+    pub member: Member,
+    pub consents: Vec<Consent>,
+    pub livelihood: Vec<Livelihood>,
+    pub referrals: Vec<Referral>,
+}
 
 // ---- validation -------------------------------------------------------------------------
 
@@ -565,7 +617,7 @@ pub(crate) fn long_text(field: &'static str, value: &str) -> Result<String> {
 
 fn max_len(field: &'static str, v: &str, max: usize) -> Result<()> {
     if v.chars().count() > max {
-        return invalid(field, Reason::TooLong { max });
+        return invalid(field, Reason::TooLong { max: max as u32 });
     }
     Ok(())
 }
@@ -655,6 +707,9 @@ impl MeetingInput {
     pub(crate) fn normalized(&self, today: NaiveDate) -> Result<MeetingInput> {
         not_future("date", self.date, today)?;
         no_duplicates("attendees", &self.attendees)?;
+        if self.guest_count < 0 {
+            return invalid("guest_count", Reason::Negative);
+        }
         let follow_ups = self
             .follow_ups
             .iter()
@@ -689,6 +744,9 @@ impl LivelihoodInput {
         }
         if self.amount_vnd.is_some_and(|a| a < 0) {
             return invalid("amount_vnd", Reason::Negative);
+        }
+        if self.quantity.is_some_and(|q| q < 0) {
+            return invalid("quantity", Reason::Negative);
         }
         let unit = optional("unit", &self.unit)?;
         if self.quantity.is_some() && unit.is_none() {

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// The kinds of record the store keeps; named in integrity and not-found errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RecordKind {
     Club,
     Member,
@@ -40,14 +41,19 @@ impl fmt::Display for RecordKind {
 
 /// Why a value was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Reason {
     Empty,
     TooLong {
-        max: usize,
+        max: u32,
     },
     TooShort {
-        min: usize,
+        min: u32,
     },
+    /// Not a date (YYYY-MM-DD) or time the app can read.
+    BadDate,
+    /// Key-derivation cost below the minimum.
+    BelowMinimum,
     InFuture,
     TooOld,
     Negative,
@@ -78,6 +84,8 @@ impl fmt::Display for Reason {
             Reason::Empty => write!(f, "must not be empty"),
             Reason::TooLong { max } => write!(f, "is longer than {max} characters"),
             Reason::TooShort { min } => write!(f, "is shorter than {min} characters"),
+            Reason::BadDate => write!(f, "is not a valid date"),
+            Reason::BelowMinimum => write!(f, "is below the minimum"),
             Reason::InFuture => write!(f, "is in the future"),
             Reason::TooOld => write!(f, "is too far in the past"),
             Reason::Negative => write!(f, "must not be negative"),
@@ -111,15 +119,15 @@ impl ValidationError {
     }
 }
 
-/// Why the device's secret could not be used.
+/// Why the device's secret could not be used. The host's keystore returns these.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceSecretError {
     /// The key is gone (app data cleared, Keystore reset, another phone).
     #[error("the device key is missing")]
     Missing,
     /// The keystore failed for another reason; may work on a retry.
-    #[error("the device keystore failed: {0}")]
-    Failed(String),
+    #[error("the device keystore failed: {detail}")]
+    Failed { detail: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,4 +171,79 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub(crate) fn invalid<T>(field: &'static str, reason: Reason) -> Result<T> {
     Err(Error::Invalid(ValidationError::new(field, reason)))
+}
+
+/// The small error the app's screens act on (the Kotlin `ChungTayException`). Every core error
+/// maps to exactly one of these; none carries personal data.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
+pub enum ChungTayError {
+    #[error("wrong PIN")]
+    WrongPin,
+    #[error("the store is locked")]
+    Locked,
+    #[error("no such user on this store")]
+    UnknownUser,
+    /// The phone's key for this store is gone or is another phone's: the data cannot be opened
+    /// here (restore from backup).
+    #[error("this phone's key for the store is unavailable")]
+    KeyUnavailable,
+    /// The keystore failed this time; trying again may work.
+    #[error("the phone's keystore failed: {detail}")]
+    KeystoreFailed { detail: String },
+    #[error("{kind} {id} not found")]
+    NotFound { kind: RecordKind, id: String },
+    #[error("{field} {reason}")]
+    Invalid { field: String, reason: Reason },
+    #[error("{kind} {id} failed its integrity check")]
+    Integrity { kind: RecordKind, id: String },
+    #[error("the store was written by a newer app (schema {found}, this app knows {supported})")]
+    NewerVersion { found: i64, supported: i64 },
+    #[error("not a Chung Tay store, or the store is damaged")]
+    NotAStore,
+    #[error("a store already exists at this path")]
+    AlreadyExists,
+    #[error("storage error: {detail}")]
+    Storage { detail: String },
+    #[error("internal error: {detail}")]
+    Internal { detail: String },
+}
+
+impl From<Error> for ChungTayError {
+    fn from(e: Error) -> Self {
+        // Exhaustive on purpose: a new core error must choose its public face here.
+        match e {
+            Error::WrongPin => ChungTayError::WrongPin,
+            Error::Locked => ChungTayError::Locked,
+            Error::UnknownUser => ChungTayError::UnknownUser,
+            Error::KeyUnavailable(DeviceSecretError::Missing) => ChungTayError::KeyUnavailable,
+            Error::KeyUnavailable(DeviceSecretError::Failed { detail }) => {
+                ChungTayError::KeystoreFailed { detail }
+            }
+            Error::NotFound { kind, id } => ChungTayError::NotFound { kind, id },
+            Error::Invalid(ValidationError { field, reason }) => ChungTayError::Invalid {
+                field: field.to_owned(),
+                reason,
+            },
+            Error::Integrity { kind, id } => ChungTayError::Integrity { kind, id },
+            Error::SchemaTooNew { found, supported } => {
+                ChungTayError::NewerVersion { found, supported }
+            }
+            Error::NotAStore => ChungTayError::NotAStore,
+            Error::AlreadyExists => ChungTayError::AlreadyExists,
+            Error::WeakKdf { .. } => ChungTayError::Invalid {
+                field: "kdf_params".to_owned(),
+                reason: Reason::BelowMinimum,
+            },
+            Error::Crypto => ChungTayError::Internal {
+                detail: "cryptographic operation failed".to_owned(),
+            },
+            Error::Storage(e) => ChungTayError::Storage {
+                detail: e.to_string(),
+            },
+            Error::Io(e) => ChungTayError::Storage {
+                detail: e.to_string(),
+            },
+        }
+    }
 }

@@ -11,6 +11,7 @@ use crate::text;
 
 /// What a member list is filtered by. Empty text matches everyone.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberFilter {
     pub text: String,
     pub club_id: Option<Id>,

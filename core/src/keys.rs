@@ -65,9 +65,9 @@ impl SoftwareDeviceSecret {
             Err(e) => return Err(e.into()),
         };
         let key: [u8; KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
-            Error::KeyUnavailable(DeviceSecretError::Failed(
-                "key file has the wrong size".into(),
-            ))
+            Error::KeyUnavailable(DeviceSecretError::Failed {
+                detail: "key file has the wrong size".into(),
+            })
         })?;
         Ok(Self { key })
     }
@@ -144,7 +144,7 @@ pub fn check_pin(pin: &str) -> Result<()> {
     const MIN: usize = 6;
     let n = pin.chars().count();
     if n < MIN {
-        return invalid("pin", Reason::TooShort { min: MIN });
+        return invalid("pin", Reason::TooShort { min: MIN as u32 });
     }
     let first = pin.chars().next();
     let all_same = pin.chars().all(|c| Some(c) == first);

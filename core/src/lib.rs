@@ -13,7 +13,43 @@ pub mod store;
 pub mod text;
 
 pub use domain::*;
+pub use error::ChungTayError;
 pub use error::{DeviceSecretError, Error, Reason, RecordKind, Result, ValidationError};
 pub use index::MemberFilter;
 pub use keys::{DeviceSecret, KdfParams, SoftwareDeviceSecret};
 pub use store::{Damaged, NewUser, Store, UserInfo, UserRole};
+
+// The domain types above derive uniffi's traits under this feature; bindings/ exports the API.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("chungtay_core");
+
+#[cfg(feature = "uniffi")]
+mod ffi_types {
+    use chrono::{DateTime, NaiveDate};
+
+    use crate::domain::Timestamp;
+
+    use crate::error::{ChungTayError, Reason};
+
+    fn bad_date(field: &str) -> uniffi::deps::anyhow::Error {
+        ChungTayError::Invalid {
+            field: field.to_owned(),
+            reason: Reason::BadDate,
+        }
+        .into()
+    }
+
+    // Calendar dates cross as ISO text ("2026-11-29"): Kotlin's LocalDate.parse reads it.
+    uniffi::custom_type!(NaiveDate, String, {
+        remote,
+        lower: |d| d.format("%Y-%m-%d").to_string(),
+        try_lift: |s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| bad_date("date")),
+    });
+
+    // Instants cross as milliseconds since the epoch: Kotlin's Instant.ofEpochMilli reads it.
+    uniffi::custom_type!(Timestamp, i64, {
+        remote,
+        lower: |t| t.timestamp_millis(),
+        try_lift: |ms| DateTime::from_timestamp_millis(ms).ok_or_else(|| bad_date("timestamp")),
+    });
+}

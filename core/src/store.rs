@@ -18,6 +18,7 @@ use crate::schema;
 
 /// Who may unlock a store. Permissions per role come with the audit issue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum UserRole {
     Leader,
     Deputy,
@@ -42,6 +43,7 @@ impl UserRole {
 
 /// A user as the unlock screen lists them: no name, since the store is still locked.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct UserInfo {
     pub id: Id,
     pub role: UserRole,
@@ -66,6 +68,7 @@ impl NewUser {
 
 /// A record that failed its integrity check while the store was being unlocked.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Damaged {
     pub kind: RecordKind,
     pub id: Id,
@@ -869,6 +872,16 @@ impl Store {
     pub fn member(&self, id: &str) -> Result<Member> {
         let raw = MEMBERS.read_one(&self.conn, id)?;
         open_member(self.session()?, &raw)
+    }
+
+    /// A member with her consents, livelihood support and referrals: the member screen.
+    pub fn member_detail(&self, id: &str) -> Result<MemberDetail> {
+        Ok(MemberDetail {
+            member: self.member(id)?,
+            consents: self.consents_for(id)?,
+            livelihood: self.livelihood_for(id)?,
+            referrals: self.referrals_for(id)?,
+        })
     }
 
     /// Search by name ignoring case and diacritics, filtered by club, village and ethnic group,

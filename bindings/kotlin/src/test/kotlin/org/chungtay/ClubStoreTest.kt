@@ -1,0 +1,346 @@
+package org.chungtay
+
+import java.nio.file.Files
+import java.nio.file.Path
+import java.security.SecureRandom
+import java.sql.DriverManager
+import java.time.LocalDate
+import java.util.Collections
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+import javax.crypto.Mac
+import javax.crypto.spec.SecretKeySpec
+import kotlin.test.Test
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
+import kotlin.test.assertNull
+import kotlin.test.assertTrue
+import org.chungtay.core.ChungTayException
+import org.chungtay.core.ClubInput
+import org.chungtay.core.ClubKind
+import org.chungtay.core.ConsentInput
+import org.chungtay.core.ConsentMethod
+import org.chungtay.core.FollowUp
+import org.chungtay.core.Gender
+import org.chungtay.core.MeetingInput
+import org.chungtay.core.MemberFilter
+import org.chungtay.core.MemberInput
+import org.chungtay.core.MemberRole
+import org.chungtay.core.Reason
+import org.chungtay.core.Recipient
+import org.chungtay.core.RecordKind
+import org.chungtay.core.ReferralInput
+import org.chungtay.core.ReferralState
+import org.chungtay.core.SharedField
+import org.chungtay.core.SupportService
+import org.chungtay.core.SurvivorStatus
+import org.chungtay.core.Urgency
+import org.chungtay.core.UserRole
+import org.chungtay.ffi.ClubStore
+import org.chungtay.ffi.DeviceKey
+import org.chungtay.ffi.DeviceKeyException
+import org.chungtay.ffi.ethnicGroupNames
+import org.junit.jupiter.api.io.TempDir
+
+/** A software device key in Kotlin: HMAC-SHA256 under a random key, as the Keystore one would be. */
+class SoftwareDeviceKey : DeviceKey {
+    private val key = ByteArray(32).also { SecureRandom().nextBytes(it) }
+
+    override fun prf(input: ByteArray): ByteArray {
+        val mac = Mac.getInstance("HmacSHA256")
+        mac.init(SecretKeySpec(key, "HmacSHA256"))
+        return mac.doFinal(input)
+    }
+}
+
+const val PIN = "274915"
+
+fun group(name: String): Int = ethnicGroupNames().indexOf(name) + 1
+
+fun member(name: String, group: String = "Thái", village: String = "Bản Chai") = MemberInput(
+    fullName = name,
+    birthYear = LocalDate.now().year - 19,
+    gender = Gender.FEMALE,
+    ethnicGroup = group(group),
+    village = village,
+    phone = "0912 345 678",
+    role = MemberRole.MEMBER,
+    survivorStatus = SurvivorStatus.RETURNEE,
+    safeToContact = true,
+)
+
+fun club() = ClubInput(
+    name = "CLB phụ nữ phòng, chống mua bán người Pù Nhi",
+    kind = ClubKind.ANTI_TRAFFICKING,
+    province = "Thanh Hóa",
+    commune = "Pù Nhi",
+    village = "Bản Chai",
+    formerDistrict = "Mường Lát",
+)
+
+class ClubStoreTest {
+    @TempDir
+    lateinit var dir: Path
+
+    private val device = SoftwareDeviceKey()
+    private val path get() = dir.resolve("club.db").toString()
+
+    private fun newStore(): ClubStore = ClubStore.create(path, device, "Lò Thị Mai", PIN)
+
+    @Test
+    fun `create, reopen with the Kotlin device key, and read back Vietnamese names`() {
+        val names = listOf("Nguyễn Thị Hoa", "Vi Thị Hoa", "Đặng Thị Dung", "Vàng Thị Mỷ")
+        val clubId: String
+        newStore().use { store ->
+            clubId = store.addClub(club()).id
+            names.forEach { store.addMember(clubId, member(it)) }
+        }
+        ClubStore.open(path, device).use { store ->
+            assertFalse(store.isUnlocked())
+            val leader = store.users().single()
+            assertEquals(UserRole.LEADER, leader.role)
+            store.unlock(leader.id, PIN)
+            val list = store.memberList(clubId)
+            // Vietnamese order: by given name, đ after d.
+            assertEquals(
+                listOf("Đặng Thị Dung", "Nguyễn Thị Hoa", "Vi Thị Hoa", "Vàng Thị Mỷ"),
+                list.map { it.fullName },
+            )
+            assertEquals("Thái", ethnicGroupNames()[list[0].ethnicGroup - 1])
+            assertEquals("Pù Nhi", store.clubs().single().info.commune)
+        }
+    }
+
+    @Test
+    fun `search ignores case and diacritics and filters by village`() {
+        newStore().use { store ->
+            val clubId = store.addClub(club()).id
+            store.addMember(clubId, member("Nguyễn Thị Hoa", "Kinh"))
+            store.addMember(clubId, member("Đặng Thị Dung", "Dao", "Bản Ón"))
+            store.addMember(clubId, member("Hà Thị Ơn", "Mường"))
+            fun search(text: String, village: String? = null) =
+                store.searchMembers(MemberFilter(text, null, village, null)).map { it.fullName }
+            assertEquals(listOf("Nguyễn Thị Hoa"), search("nguyen thi hoa"))
+            assertEquals(listOf("Nguyễn Thị Hoa"), search("NGUYEN HOA"))
+            assertEquals(listOf("Đặng Thị Dung"), search("d"))
+            assertEquals(listOf("Hà Thị Ơn"), search("on"))
+            assertEquals(listOf("Đặng Thị Dung"), search("", "ban on"))
+            assertEquals(emptyList(), search("tran"))
+        }
+    }
+
+    @Test
+    fun `record the monthly meeting, and a referral made ready with consent`() {
+        newStore().use { store ->
+            val clubId = store.addClub(club()).id
+            val ids = (1..24).map { store.addMember(clubId, member("Thành viên $it", "Mường")).id }
+            val today = LocalDate.now()
+            val meeting = store.recordMeeting(
+                MeetingInput(
+                    clubId = clubId,
+                    date = today.toString(),
+                    topic = "Nhận diện lừa đảo việc làm qua mạng",
+                    place = "Nhà văn hóa bản Chai",
+                    facilitator = "Lò Thị Mai",
+                    attendees = ids.take(18),
+                    guestCount = 3,
+                    notes = "Chị em chia sẻ tin nhắn tuyển dụng lạ",
+                    followUps = listOf(
+                        FollowUp("Thăm gia đình chị Hoa", "Hà Thị Ơn", today.plusDays(7).toString(), false),
+                        FollowUp("Báo cáo Hội xã", "Lò Thị Mai", today.plusDays(3).toString(), false),
+                    ),
+                ),
+            )
+            val listed = store.meetings(clubId).single()
+            assertEquals(meeting, listed)
+            assertEquals(18, listed.info.attendees.size)
+            assertEquals(3, listed.info.guestCount)
+            assertEquals(today.toString(), listed.info.date)
+
+            val consent = store.addConsent(
+                ConsentInput(
+                    memberId = ids[0],
+                    purposes = listOf(SupportService.VOCATIONAL_TRAINING, SupportService.LOANS),
+                    recipient = Recipient.PROVINCIAL_UNION,
+                    fields = listOf(SharedField.NAME, SharedField.BIRTH_YEAR, SharedField.NEED),
+                    method = ConsentMethod.SIGNED_PAPER,
+                    witness = null,
+                    givenOn = today.toString(),
+                ),
+            )
+            val draft = store.createReferral(
+                ReferralInput(
+                    memberId = ids[0],
+                    services = listOf(SupportService.VOCATIONAL_TRAINING),
+                    urgency = Urgency.ROUTINE,
+                    note = "Muốn học may",
+                    recipient = Recipient.PROVINCIAL_UNION,
+                    sharedFields = listOf(SharedField.NAME, SharedField.NEED),
+                    consentId = consent.id,
+                ),
+            )
+            assertEquals(ReferralState.READY, store.markReferralReady(draft.id).state)
+            val detail = store.memberDetail(ids[0])
+            assertEquals(1, detail.consents.size)
+            assertEquals(ReferralState.READY, detail.referrals.single().state)
+            assertTrue(detail.member.stamp.createdAt > 0)
+        }
+    }
+
+    @Test
+    fun `every public error arrives as its Kotlin exception`() {
+        val leaderId: String
+        val clubId: String
+        val memberId: String
+        newStore().use { store ->
+            leaderId = store.currentUser().id
+            clubId = store.addClub(club()).id
+            memberId = store.addMember(clubId, member("Vi Thị Hoa")).id
+            val otherClub = store.addClub(club()).id
+            val outsider = store.addMember(otherClub, member("Lữ Thị Xuân")).id
+
+            val empty = assertFailsWith<ChungTayException.Invalid> { store.addMember(clubId, member("  ")) }
+            assertEquals("full_name", empty.field)
+            assertEquals(Reason.Empty, empty.reason)
+
+            val future = assertFailsWith<ChungTayException.Invalid> {
+                store.addMember(clubId, member("Vi Thị Lan").copy(birthYear = LocalDate.now().year + 1))
+            }
+            assertEquals("birth_year" to Reason.InFuture, future.field to future.reason)
+
+            val unknown = assertFailsWith<ChungTayException.Invalid> {
+                store.addMember(clubId, member("Vi Thị Lan").copy(ethnicGroup = 99))
+            }
+            assertEquals(Reason.UnknownEthnicGroup, unknown.reason)
+
+            val meeting = MeetingInput(
+                clubId, LocalDate.now().toString(), "Di cư an toàn", "Nhà bà Ơn", "Lò Thị Mai",
+                listOf(memberId, outsider), 0, "", emptyList(),
+            )
+            val notMember = assertFailsWith<ChungTayException.Invalid> { store.recordMeeting(meeting) }
+            assertEquals("attendees", notMember.field)
+            assertEquals(Reason.NotClubMember(outsider), notMember.reason)
+
+            val badDate = assertFailsWith<ChungTayException.Invalid> {
+                store.recordMeeting(meeting.copy(attendees = listOf(memberId), date = "2026-13-45"))
+            }
+            assertEquals(Reason.BadDate, badDate.reason)
+
+            val referral = store.createReferral(
+                ReferralInput(
+                    memberId, listOf(SupportService.LEGAL_AID), Urgency.URGENT, "",
+                    Recipient.PROVINCIAL_UNION, listOf(SharedField.NAME), null,
+                ),
+            )
+            val noConsent = assertFailsWith<ChungTayException.Invalid> { store.markReferralReady(referral.id) }
+            assertEquals("consent" to Reason.NoConsent, noConsent.field to noConsent.reason)
+
+            val missing = assertFailsWith<ChungTayException.NotFound> {
+                store.memberDetail("00000000-0000-4000-8000-000000000000")
+            }
+            assertEquals(RecordKind.MEMBER, missing.kind)
+
+            store.lock()
+            assertFailsWith<ChungTayException.Locked> { store.memberList(clubId) }
+            assertFailsWith<ChungTayException.WrongPin> { store.unlock(leaderId, "000000") }
+            assertFailsWith<ChungTayException.UnknownUser> { store.unlock("nobody", PIN) }
+            store.unlock(leaderId, PIN)
+            assertEquals(1, store.memberList(clubId).size)
+        }
+
+        assertFailsWith<ChungTayException.AlreadyExists> { newStore() }
+
+        // Someone edits the file: the record names itself, the rest still opens.
+        DriverManager.getConnection("jdbc:sqlite:$path").use { c ->
+            c.prepareStatement("UPDATE members SET body = zeroblob(length(body)) WHERE id = ?").use {
+                it.setString(1, memberId)
+                assertEquals(1, it.executeUpdate())
+            }
+        }
+        ClubStore.open(path, device).use { store ->
+            store.unlock(leaderId, PIN)
+            val bad = assertFailsWith<ChungTayException.Integrity> { store.memberDetail(memberId) }
+            assertEquals(RecordKind.MEMBER to memberId, bad.kind to bad.id)
+            assertEquals(memberId, store.damagedRecords().single().id)
+            assertEquals(2, store.clubs().size)
+        }
+
+        // Another phone's key, a key the Keystore lost, a Keystore that throws.
+        ClubStore.open(path, SoftwareDeviceKey()).use { store ->
+            assertFailsWith<ChungTayException.KeyUnavailable> { store.unlock(leaderId, PIN) }
+        }
+        val lost = object : DeviceKey {
+            override fun prf(input: ByteArray): ByteArray = throw DeviceKeyException.Missing()
+        }
+        ClubStore.open(path, lost).use { store ->
+            assertFailsWith<ChungTayException.KeyUnavailable> { store.unlock(leaderId, PIN) }
+        }
+        val broken = object : DeviceKey {
+            override fun prf(input: ByteArray): ByteArray = throw IllegalStateException("keystore busy")
+        }
+        ClubStore.open(path, broken).use { store ->
+            assertFailsWith<ChungTayException.KeystoreFailed> { store.unlock(leaderId, PIN) }
+        }
+
+        // A store from a newer app, and a file that is no store at all.
+        DriverManager.getConnection("jdbc:sqlite:$path").use { c ->
+            c.createStatement().use { it.execute("PRAGMA user_version = 99") }
+        }
+        val newer = assertFailsWith<ChungTayException.NewerVersion> { ClubStore.open(path, device) }
+        assertEquals(99L, newer.found)
+        val junk = dir.resolve("junk.db")
+        Files.write(junk, ByteArray(8192) { 0x42 })
+        assertFailsWith<ChungTayException.NotAStore> { ClubStore.open(junk.toString(), device) }
+        assertFailsWith<ChungTayException.Storage> {
+            ClubStore.open(dir.resolve("missing.db").toString(), device)
+        }
+    }
+
+    @Test
+    fun `a closed store is freed and using it afterwards is an error, not a crash`() {
+        val store = newStore()
+        val clubId = store.addClub(club()).id
+        store.close()
+        assertFailsWith<IllegalStateException> { store.memberList(clubId) }
+        store.close() // twice is fine
+        // Closing dropped the keys and the connection: the file opens again, locked.
+        ClubStore.open(path, device).use { again ->
+            assertFalse(again.isUnlocked())
+            again.unlock(again.users().single().id, PIN)
+            assertEquals(clubId, again.clubs().single().id)
+        }
+    }
+
+    @Test
+    fun `calls from several Kotlin threads at once are safe`() {
+        newStore().use { store ->
+            val clubId = store.addClub(club()).id
+            val threads = 8
+            val perThread = 25
+            val pool = Executors.newFixedThreadPool(threads)
+            val start = CountDownLatch(1)
+            val errors = Collections.synchronizedList(mutableListOf<Throwable>())
+            repeat(threads) { t ->
+                pool.submit {
+                    try {
+                        start.await()
+                        repeat(perThread) { i ->
+                            store.addMember(clubId, member("Nguyễn Thị Luồng $t-$i"))
+                            store.searchMembers(MemberFilter("nguyen", clubId, null, null))
+                        }
+                    } catch (e: Throwable) {
+                        errors.add(e)
+                    }
+                }
+            }
+            start.countDown()
+            pool.shutdown()
+            assertTrue(pool.awaitTermination(120, TimeUnit.SECONDS))
+            assertEquals(emptyList(), errors)
+            assertEquals(threads * perThread, store.memberList(clubId).size)
+            assertNull(store.damagedRecords().firstOrNull())
+        }
+    }
+}
