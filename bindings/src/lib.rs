@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 
 use chungtay_core::{
-    ChungTayError, Club, ClubInput, Consent, ConsentInput, Damaged, DeviceSecretError, KdfParams,
-    Livelihood, LivelihoodInput, Meeting, MeetingInput, Member, MemberDetail, MemberFilter,
-    MemberInput, MemberSummary, NewUser, Referral, ReferralInput, Store, SupportFollowUp, UserInfo,
-    UserRole,
+    Annotation, AuditEntry, AuditExport, AuditFindings, Checkpoint, ChungTayError, Club, ClubInput,
+    Consent, ConsentInput, Damaged, DeviceSecretError, KdfParams, Livelihood, LivelihoodInput,
+    Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberSummary, NewUser,
+    OverdueThresholds, Permission, RecordKind, Referral, ReferralInput, Store, SupportFollowUp,
+    UserInfo, UserRole,
 };
 
 uniffi::setup_scaffolding!();
@@ -230,6 +231,58 @@ impl ClubStore {
     pub fn withdraw_referral(&self, id: String, note: String) -> Result<Referral> {
         self.with(|s| s.withdraw_referral(&id, &note))
     }
+
+    /// Whether the unlocked user's role may do this (docs/ROLES.md); the UI hides what it may not.
+    pub fn may(&self, permission: Permission) -> Result<bool> {
+        self.with(|s| Ok(s.may(permission)))
+    }
+
+    /// Checks the whole audit trail; returns the number of entries, or `AuditBroken`.
+    pub fn verify_audit(&self) -> Result<i64> {
+        self.with(|s| s.verify_audit())
+    }
+
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
+        self.with(|s| s.audit_entries())
+    }
+
+    /// The field-audit screen in one call.
+    pub fn audit_findings(&self, thresholds: OverdueThresholds) -> Result<AuditFindings> {
+        self.with(|s| s.audit_findings(&thresholds))
+    }
+
+    pub fn annotate(
+        &self,
+        kind: RecordKind,
+        record_id: String,
+        text: String,
+    ) -> Result<Annotation> {
+        self.with(|s| s.annotate(kind, &record_id, &text))
+    }
+
+    pub fn annotations(&self, kind: RecordKind, record_id: String) -> Result<Vec<Annotation>> {
+        self.with(|s| s.annotations(kind, &record_id))
+    }
+
+    /// The signed JSON and the CSV of the audit trail, for a laptop to verify offline.
+    pub fn export_audit(&self) -> Result<AuditExport> {
+        self.with(|s| s.export_audit())
+    }
+
+    pub fn create_checkpoint(&self) -> Result<Checkpoint> {
+        self.with(|s| s.create_checkpoint())
+    }
+
+    /// The device's Ed25519 public key, to verify its checkpoints and exports.
+    pub fn device_public_key(&self) -> Result<Vec<u8>> {
+        self.with(|s| s.device_public_key())
+    }
+}
+
+/// The province's default thresholds for overdue referrals and late edits.
+#[uniffi::export]
+pub fn default_overdue_thresholds() -> OverdueThresholds {
+    OverdueThresholds::default()
 }
 
 /// The 54 ethnic groups in official order; a group's code is its position plus one.

@@ -107,6 +107,9 @@ pub enum SurvivorStatus {
     Survivor,
     /// người trở về
     Returnee,
+    /// Not shown to this user's role (docs/ROLES.md). Sent back on an update, it keeps the
+    /// stored status.
+    Withheld,
 }
 
 /// The 54 ethnic groups in official order; the code is the position (1-based).

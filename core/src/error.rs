@@ -15,6 +15,9 @@ pub enum RecordKind {
     Referral,
     User,
     Canary,
+    Audit,
+    DeviceKey,
+    Annotation,
 }
 
 impl RecordKind {
@@ -29,7 +32,20 @@ impl RecordKind {
             RecordKind::Referral => "referral",
             RecordKind::User => "user",
             RecordKind::Canary => "canary",
+            RecordKind::Audit => "audit",
+            RecordKind::DeviceKey => "device_key",
+            RecordKind::Annotation => "annotation",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use RecordKind::*;
+        [
+            Club, Member, MemberKey, Consent, Meeting, Livelihood, Referral, User, Canary, Audit,
+            DeviceKey, Annotation,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -160,6 +176,12 @@ pub enum Error {
     WeakKdf { min_m_kib: u32, min_t: u32 },
     #[error("cryptographic operation failed")]
     Crypto,
+    /// This user's role may not do this (docs/ROLES.md).
+    #[error("not allowed for this role: {0:?}")]
+    Forbidden(crate::access::Permission),
+    /// The audit trail failed verification.
+    #[error("the audit trail is broken: {0}")]
+    AuditBroken(crate::audit::ChainBreak),
     /// SQLite failed. Parameters are always bound, so its message holds no field values.
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),
@@ -203,6 +225,12 @@ pub enum ChungTayError {
     NotAStore,
     #[error("a store already exists at this path")]
     AlreadyExists,
+    #[error("not allowed for this role: {permission:?}")]
+    Forbidden {
+        permission: crate::access::Permission,
+    },
+    #[error("the audit trail is broken: {problem}")]
+    AuditBroken { problem: crate::audit::ChainBreak },
     #[error("storage error: {detail}")]
     Storage { detail: String },
     #[error("internal error: {detail}")]
@@ -235,6 +263,8 @@ impl From<Error> for ChungTayError {
                 field: "kdf_params".to_owned(),
                 reason: Reason::BelowMinimum,
             },
+            Error::Forbidden(permission) => ChungTayError::Forbidden { permission },
+            Error::AuditBroken(problem) => ChungTayError::AuditBroken { problem },
             Error::Crypto => ChungTayError::Internal {
                 detail: "cryptographic operation failed".to_owned(),
             },

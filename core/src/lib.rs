@@ -3,6 +3,8 @@
 //! Everything the app does lives here; the Android UI, the CLI and the server call into it.
 //! Personal data is sealed before it reaches SQLite and opened only while the store is unlocked.
 
+pub mod access;
+pub mod audit;
 mod crypto;
 pub mod domain;
 pub mod error;
@@ -11,13 +13,19 @@ pub mod keys;
 pub mod schema;
 pub mod store;
 pub mod text;
+pub mod trail;
 
+pub use access::Permission;
+pub use audit::{AuditAction, AuditEntry, ChainBreak};
 pub use domain::*;
 pub use error::ChungTayError;
 pub use error::{DeviceSecretError, Error, Reason, RecordKind, Result, ValidationError};
 pub use index::MemberFilter;
 pub use keys::{DeviceSecret, KdfParams, SoftwareDeviceSecret};
 pub use store::{Damaged, NewUser, Store, UserInfo, UserRole};
+pub use trail::{
+    Annotation, AuditExport, AuditFindings, Checkpoint, OverdueThresholds, verify_export,
+};
 
 // The domain types above derive uniffi's traits under this feature; bindings/ exports the API.
 #[cfg(feature = "uniffi")]

@@ -98,6 +98,44 @@ CREATE TABLE livelihood (
 ) STRICT;
 CREATE INDEX livelihood_by_member ON livelihood(member_id);
 "#,
+    // 3: the audit trail, its checkpoints, and auditors' annotations.
+    r#"
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    mac BLOB NOT NULL
+) STRICT;
+CREATE TABLE audit_pending (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    action TEXT NOT NULL
+) STRICT;
+CREATE TABLE audit_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    head BLOB NOT NULL,
+    at TEXT NOT NULL,
+    signature BLOB NOT NULL
+) STRICT;
+CREATE TABLE annotations (
+    id TEXT PRIMARY KEY,
+    record_kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX annotations_by_record ON annotations(record_kind, record_id);
+"#,
 ];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -188,24 +226,52 @@ CREATE TABLE livelihood (
     updated_by TEXT NOT NULL
 ) STRICT;
 CREATE INDEX livelihood_by_member ON livelihood(member_id);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    mac BLOB NOT NULL
+) STRICT;
+CREATE TABLE audit_pending (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    action TEXT NOT NULL
+) STRICT;
+CREATE TABLE audit_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    head BLOB NOT NULL,
+    at TEXT NOT NULL,
+    signature BLOB NOT NULL
+) STRICT;
+CREATE TABLE annotations (
+    id TEXT PRIMARY KEY,
+    record_kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+) STRICT;
+CREATE INDEX annotations_by_record ON annotations(record_kind, record_id);
 "#;
 
 pub(crate) fn user_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-/// Lays down a schema on an empty database: the fresh one, or (for upgrade tests) the state
-/// after the first `version` migration steps.
-pub(crate) fn install(conn: &mut Connection, version: i64) -> Result<()> {
+/// Lays down the current schema on an empty database.
+pub(crate) fn install(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction()?;
-    if version == CURRENT_VERSION {
-        tx.execute_batch(FRESH_SCHEMA)?;
-    } else {
-        for step in MIGRATIONS.iter().take(version.max(0) as usize) {
-            tx.execute_batch(step)?;
-        }
-    }
-    tx.pragma_update(None, "user_version", version)?;
+    tx.execute_batch(FRESH_SCHEMA)?;
+    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
     Ok(())
 }

@@ -9,12 +9,15 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use zeroize::Zeroizing;
 
+use crate::access::{self, Permission};
+use crate::audit::{self, AuditAction};
 use crate::crypto::{self, KeyId, Place, SecretKey};
 use crate::domain::*;
 use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
 use crate::index::{MemberFilter, MemberIndex};
 use crate::keys::{self, DeviceSecret, KdfParams};
 use crate::schema;
+use crate::trail::{self, NewEntry};
 
 /// Who may unlock a store. Permissions per role come with the audit issue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,7 +29,7 @@ pub enum UserRole {
 }
 
 impl UserRole {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UserRole::Leader => "leader",
             UserRole::Deputy => "deputy",
@@ -34,7 +37,7 @@ impl UserRole {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         [UserRole::Leader, UserRole::Deputy, UserRole::Auditor]
             .into_iter()
             .find(|r| r.as_str() == s)
@@ -74,12 +77,15 @@ pub struct Damaged {
     pub id: Id,
 }
 
-struct Session {
-    user_id: Id,
-    role: UserRole,
+pub(crate) struct Session {
+    pub(crate) user_id: Id,
+    pub(crate) role: UserRole,
     store_key: SecretKey,
-    record_key: SecretKey,
+    pub(crate) record_key: SecretKey,
     member_wrap: SecretKey,
+    /// HMAC key of the audit chain.
+    pub(crate) audit_key: SecretKey,
+    pub(crate) device_id: String,
     /// Boxed so the key bytes never move when the map grows (a move leaves an unzeroized copy).
     member_keys: HashMap<Id, Box<SecretKey>>,
     index: MemberIndex,
@@ -88,11 +94,11 @@ struct Session {
 }
 
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
     device: Arc<dyn DeviceSecret>,
-    store_id: String,
-    store_kid: KeyId,
+    pub(crate) store_id: String,
+    pub(crate) store_kid: KeyId,
     session: Option<Session>,
 }
 
@@ -330,18 +336,6 @@ impl Store {
         first: NewUser,
         params: KdfParams,
     ) -> Result<Store> {
-        Self::create_at_schema_version(path, device, first, params, schema::CURRENT_VERSION)
-    }
-
-    /// Like `create`, at an older schema version: for upgrade tests only.
-    #[doc(hidden)]
-    pub fn create_at_schema_version(
-        path: &Path,
-        device: Arc<dyn DeviceSecret>,
-        first: NewUser,
-        params: KdfParams,
-        version: i64,
-    ) -> Result<Store> {
         if path.exists() {
             return Err(Error::AlreadyExists);
         }
@@ -351,7 +345,7 @@ impl Store {
         let mut conn = Connection::open(path)?;
         restrict_permissions(path)?;
         open_pragmas(&conn)?;
-        schema::install(&mut conn, version)?;
+        schema::install(&mut conn)?;
 
         let store_id = new_id();
         let store_kid = key_id_of(RecordKind::Canary, &store_id)?;
@@ -477,6 +471,56 @@ impl Store {
     /// secret is reported as such, before any PIN is tried.
     pub fn unlock(&mut self, user_id: &str, pin: &str) -> Result<()> {
         self.session = None;
+        match self.try_unlock(user_id, pin) {
+            Ok(()) => self.note_unlock(),
+            Err(e) => {
+                if matches!(
+                    e,
+                    Error::WrongPin | Error::UnknownUser | Error::KeyUnavailable(_)
+                ) {
+                    // Best effort: a full disk must not turn a wrong PIN into another error.
+                    let _ = trail::note_failed_unlock(&self.conn, user_id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Folds failed unlocks noted while locked into the chain, then notes this unlock.
+    fn note_unlock(&mut self) -> Result<()> {
+        let session = self.session.as_ref().ok_or(Error::Locked)?;
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let pending: Vec<(i64, String, String)> = {
+            let mut stmt = tx.prepare("SELECT id, at, user_id FROM audit_pending ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        for (_, at, user_id) in &pending {
+            let role: Option<String> = tx
+                .query_row("SELECT role FROM users WHERE id = ?1", [user_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let mut entry = NewEntry::new(AuditAction::UnlockFailed, None, "");
+            entry.at = DateTime::parse_from_rfc3339(at)
+                .ok()
+                .map(|d| d.with_timezone(&Utc));
+            entry.user_id = Some(user_id);
+            entry.role = Some(role.as_deref().and_then(UserRole::parse));
+            trail::append(&tx, &self.store_id, session, entry)?;
+        }
+        tx.execute("DELETE FROM audit_pending", [])?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::Unlock, None, ""),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn try_unlock(&mut self, user_id: &str, pin: &str) -> Result<()> {
         let slot = self
             .conn
             .query_row(
@@ -562,14 +606,18 @@ impl Store {
     fn start_session(&mut self, user_id: Id, role: UserRole, store_key: SecretKey) -> Result<()> {
         let record_key = store_key.derive(b"records")?;
         let member_wrap = store_key.derive(b"member-keys")?;
+        let audit_key = store_key.derive(b"audit")?;
         // Role and stamps are bound into the profile's seal: an edited role is caught here.
         open_profile(&self.conn, &record_key, self.store_kid, &user_id)?;
+        let device_id = trail::ensure_device_identity(&self.conn, &record_key, self.store_kid)?;
         let mut session = Session {
             user_id,
             role,
             store_key,
             record_key,
             member_wrap,
+            audit_key,
+            device_id,
             member_keys: HashMap::new(),
             index: MemberIndex::default(),
             damaged: Default::default(),
@@ -613,8 +661,37 @@ impl Store {
         Ok(())
     }
 
-    fn session(&self) -> Result<&Session> {
+    pub(crate) fn session(&self) -> Result<&Session> {
         self.session.as_ref().ok_or(Error::Locked)
+    }
+
+    /// The session, if the unlocked user's role has `permission` (docs/ROLES.md).
+    pub(crate) fn require(&self, permission: Permission) -> Result<&Session> {
+        let session = self.session()?;
+        if access::allowed(session.role, permission) {
+            Ok(session)
+        } else {
+            Err(Error::Forbidden(permission))
+        }
+    }
+
+    /// Whether the unlocked user may do this; false when locked.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.require(permission).is_ok()
+    }
+
+    /// Notes a read of a sensitive record in the trail.
+    fn note_read(&self, kind: RecordKind, id: &str) -> Result<()> {
+        let session = self.session()?;
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::Read, Some(kind), id),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Records that failed their integrity check at unlock. The rest of the store works.
@@ -626,6 +703,7 @@ impl Store {
 
     /// Adds a user with their own PIN: the store key is wrapped once more, no data is re-sealed.
     pub fn add_user(&mut self, user: NewUser, params: KdfParams) -> Result<UserInfo> {
+        self.require(Permission::ManageUsers)?;
         params.check()?;
         keys::check_pin(&user.pin)?;
         let display_name = required("display_name", &user.display_name)?;
@@ -648,6 +726,12 @@ impl Store {
             &user.pin,
             params,
             [&now, &session.user_id, &now, &session.user_id],
+        )?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::UserAdd, Some(RecordKind::User), &id),
         )?;
         tx.commit()?;
         Ok(UserInfo {
@@ -723,6 +807,12 @@ impl Store {
                 user_id
             ],
         )?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::PinChange, Some(RecordKind::User), &user_id),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -730,6 +820,7 @@ impl Store {
     // ---- clubs --------------------------------------------------------------------------
 
     pub fn add_club(&mut self, input: &ClubInput) -> Result<Club> {
+        self.require(Permission::WriteRecords)?;
         let info = input.normalized()?;
         let id = new_id();
         let stamp = self.write_record(&CLUBS, &id, "", "", &info, None)?;
@@ -737,6 +828,7 @@ impl Store {
     }
 
     pub fn update_club(&mut self, id: &str, input: &ClubInput) -> Result<Club> {
+        self.require(Permission::WriteRecords)?;
         let info = input.normalized()?;
         let old = CLUBS.read_one(&self.conn, id)?;
         let stamp = self.write_record(&CLUBS, id, "", "", &info, Some(&old))?;
@@ -802,7 +894,11 @@ impl Store {
 
     /// Adds a member with a key of their own (for crypto-shredding one member later).
     pub fn add_member(&mut self, club_id: &str, input: &MemberInput) -> Result<Member> {
+        self.require(Permission::WriteRecords)?;
         let info = input.normalized(today())?;
+        if info.survivor_status == SurvivorStatus::Withheld {
+            return invalid("survivor_status", Reason::Missing);
+        }
         CLUBS.read_one(&self.conn, club_id)?;
         let session = self.session.as_mut().ok_or(Error::Locked)?;
         let id = new_id();
@@ -840,6 +936,12 @@ impl Store {
             params![id, wrapped],
         )?;
         MEMBERS.write(&tx, &raw, &sealed)?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::Create, Some(RecordKind::Member), &id),
+        )?;
         tx.commit()?;
         let member = Member {
             id: id.clone(),
@@ -853,8 +955,13 @@ impl Store {
     }
 
     pub fn update_member(&mut self, id: &str, input: &MemberInput) -> Result<Member> {
-        let info = input.normalized(today())?;
+        self.require(Permission::WriteRecords)?;
+        let mut info = input.normalized(today())?;
         let old = MEMBERS.read_one(&self.conn, id)?;
+        if info.survivor_status == SurvivorStatus::Withheld {
+            // A role that cannot read the status sends it back withheld: keep what is stored.
+            info.survivor_status = open_member(self.session()?, &old)?.info.survivor_status;
+        }
         let stamp = self.write_record(&MEMBERS, id, &old.owner, "", &info, Some(&old))?;
         let member = Member {
             id: id.to_owned(),
@@ -868,10 +975,16 @@ impl Store {
         Ok(member)
     }
 
-    /// One member's full record, survivor status included.
+    /// One member's full record. Survivor status is withheld from roles that may not read it.
+    /// The read is noted in the audit trail.
     pub fn member(&self, id: &str) -> Result<Member> {
         let raw = MEMBERS.read_one(&self.conn, id)?;
-        open_member(self.session()?, &raw)
+        let mut member = open_member(self.require(Permission::ReadRecords)?, &raw)?;
+        if !self.may(Permission::ReadSurvivorStatus) {
+            member.info.survivor_status = SurvivorStatus::Withheld;
+        }
+        self.note_read(RecordKind::Member, id)?;
+        Ok(member)
     }
 
     /// A member with her consents, livelihood support and referrals: the member screen.
@@ -905,6 +1018,7 @@ impl Store {
     // ---- consent ------------------------------------------------------------------------
 
     pub fn add_consent(&mut self, input: &ConsentInput) -> Result<Consent> {
+        self.require(Permission::WriteRecords)?;
         let info = input.normalized(today())?;
         MEMBERS.read_one(&self.conn, &info.member_id)?;
         let body = ConsentBody {
@@ -949,6 +1063,7 @@ impl Store {
 
     /// Withdraws consent. Every referral that relied on it and is not finished stops.
     pub fn withdraw_consent(&mut self, id: &str, on: NaiveDate) -> Result<Consent> {
+        self.require(Permission::WriteRecords)?;
         let raw = CONSENTS.read_one(&self.conn, id)?;
         let mut consent = self.open_consent(&raw)?;
         if consent.withdrawn_on.is_some() {
@@ -974,6 +1089,7 @@ impl Store {
     // ---- meetings -----------------------------------------------------------------------
 
     pub fn record_meeting(&mut self, input: &MeetingInput) -> Result<Meeting> {
+        self.require(Permission::WriteRecords)?;
         let info = self.check_meeting(input)?;
         let id = new_id();
         let stamp = self.write_record(
@@ -988,6 +1104,7 @@ impl Store {
     }
 
     pub fn update_meeting(&mut self, id: &str, input: &MeetingInput) -> Result<Meeting> {
+        self.require(Permission::WriteRecords)?;
         let old = MEETINGS.read_one(&self.conn, id)?;
         if old.owner != input.club_id {
             return invalid(
@@ -1034,9 +1151,11 @@ impl Store {
         Ok(info)
     }
 
+    /// One meeting with its notes; the read is noted in the audit trail.
     pub fn meeting(&self, id: &str) -> Result<Meeting> {
         let raw = MEETINGS.read_one(&self.conn, id)?;
         let (info, stamp) = self.open_record(&MEETINGS, &raw)?;
+        self.note_read(RecordKind::Meeting, id)?;
         Ok(Meeting {
             id: raw.id,
             info,
@@ -1065,6 +1184,7 @@ impl Store {
     // ---- livelihood support -------------------------------------------------------------
 
     pub fn add_livelihood(&mut self, input: &LivelihoodInput) -> Result<Livelihood> {
+        self.require(Permission::WriteRecords)?;
         let info = input.normalized(today())?;
         MEMBERS.read_one(&self.conn, &info.member_id)?;
         let body = LivelihoodBody {
@@ -1088,6 +1208,7 @@ impl Store {
         id: &str,
         follow_up: &SupportFollowUp,
     ) -> Result<Livelihood> {
+        self.require(Permission::WriteRecords)?;
         let follow_up = follow_up.normalized(today())?;
         let raw = LIVELIHOOD.read_one(&self.conn, id)?;
         let (mut body, _): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, &raw)?;
@@ -1124,6 +1245,7 @@ impl Store {
 
     /// Creates a referral as a draft. It becomes ready only with consent that covers it.
     pub fn create_referral(&mut self, input: &ReferralInput) -> Result<Referral> {
+        self.require(Permission::WriteRecords)?;
         let info = input.normalized()?;
         MEMBERS.read_one(&self.conn, &info.member_id)?;
         if let Some(cid) = &info.consent_id {
@@ -1160,6 +1282,7 @@ impl Store {
 
     /// Edits a draft referral.
     pub fn update_referral(&mut self, id: &str, input: &ReferralInput) -> Result<Referral> {
+        self.require(Permission::WriteRecords)?;
         let info = input.normalized()?;
         let raw = REFERRALS.read_one(&self.conn, id)?;
         let mut referral = self.open_referral(&raw)?;
@@ -1195,7 +1318,8 @@ impl Store {
     /// Draft -> ready: checks that the referral's consent covers its services, recipient and
     /// every field it will share.
     pub fn mark_referral_ready(&mut self, id: &str) -> Result<Referral> {
-        let referral = self.referral(id)?;
+        self.require(Permission::WriteRecords)?;
+        let referral = self.load_referral(id)?;
         let Some(consent_id) = referral.info.consent_id.as_deref() else {
             return invalid("consent", Reason::NoConsent);
         };
@@ -1206,6 +1330,7 @@ impl Store {
 
     /// The sender withdraws the referral; allowed at any stage before it is finished.
     pub fn withdraw_referral(&mut self, id: &str, note: &str) -> Result<Referral> {
+        self.require(Permission::WriteRecords)?;
         self.move_referral(id, ReferralState::Withdrawn, note)
     }
 
@@ -1237,7 +1362,14 @@ impl Store {
         Ok(referral)
     }
 
+    /// One referral; the read is noted in the audit trail.
     pub fn referral(&self, id: &str) -> Result<Referral> {
+        let referral = self.load_referral(id)?;
+        self.note_read(RecordKind::Referral, id)?;
+        Ok(referral)
+    }
+
+    fn load_referral(&self, id: &str) -> Result<Referral> {
         let raw = REFERRALS.read_one(&self.conn, id)?;
         self.open_referral(&raw)
     }
@@ -1297,7 +1429,7 @@ impl Store {
         body: &T,
         old: Option<&RawRow>,
     ) -> Result<Stamp> {
-        let session = self.session()?;
+        let session = self.require(Permission::WriteRecords)?;
         let now = now_text();
         let user = session.user_id.clone();
         let stamps = match old {
@@ -1312,17 +1444,33 @@ impl Store {
             stamps,
         };
         let (key, kid) = self.key_for(session, table, id, owner)?;
-        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &to_json(body)?)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let json = to_json(body)?;
+        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &json)?;
+        // The trail names what changed, never the values.
+        let (action, fields) = match old {
+            None => (AuditAction::Create, Vec::new()),
+            Some(o) => {
+                let before: serde_json::Value = self.open_record::<serde_json::Value>(table, o)?.0;
+                let after: serde_json::Value =
+                    serde_json::from_slice(&json).map_err(|_| Error::Crypto)?;
+                let mut fields = audit::changed_fields(&before, &after);
+                if o.extra != extra {
+                    fields.extend(table.extra.map(str::to_owned));
+                }
+                (AuditAction::Update, fields)
+            }
+        };
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         table.write(&tx, &raw, &sealed)?;
+        let mut entry = NewEntry::new(action, Some(table.kind), id);
+        entry.fields = fields;
+        trail::append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         raw.stamp(table.kind)
     }
 
     fn open_record<T: DeserializeOwned>(&self, table: &Table, raw: &RawRow) -> Result<(T, Stamp)> {
-        let session = self.session()?;
+        let session = self.require(Permission::ReadRecords)?;
         let (key, kid) = self.key_for(session, table, &raw.id, &raw.owner)?;
         let plain = crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)?;
         let value = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {

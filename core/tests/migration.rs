@@ -19,39 +19,35 @@ fn user_version(path: &std::path::Path) -> i64 {
         .unwrap()
 }
 
+/// A store written by the schema-1 release (core/tests/fixtures/README.md).
+const FIXTURE_CLUB: &str = "2dab9aca-d525-4cf5-800e-8abb1ac2ed8b";
+const FIXTURE_MEMBER: &str = "6fcd9ad9-7159-48e6-971b-1c31560b1de1";
+
 #[test]
 fn a_version_1_store_upgrades_to_exactly_the_fresh_schema_and_keeps_its_data() {
     let fresh = Fixture::new();
     let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let old_path = dir.path().join("old.db");
-    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
-    let mut old = Store::create_at_schema_version(
-        &old_path,
-        device.clone(),
-        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
-        KdfParams::MIN,
-        1,
-    )
-    .unwrap();
-    let club = old.add_club(&club_input()).unwrap();
-    let member = old
-        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
-        .unwrap();
-    let leader = old.current_user().unwrap().id;
-    drop(old);
+    std::fs::copy(fixtures.join("store-v1.db"), &old_path).unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::load(&fixtures.join("device.key")).unwrap());
     assert_eq!(user_version(&old_path), 1);
     assert_ne!(fingerprint(&old_path), fingerprint(&fresh.path));
 
     let mut upgraded = Store::open(&old_path, device).unwrap();
     assert_eq!(user_version(&old_path), user_version(&fresh.path));
     assert_eq!(fingerprint(&old_path), fingerprint(&fresh.path));
+    let leader = upgraded.users().unwrap()[0].id.clone();
     upgraded.unlock(&leader, PIN).unwrap();
-    assert_eq!(upgraded.member(&member.id).unwrap(), member);
-    assert_eq!(upgraded.club(&club.id).unwrap(), club);
-    // The table that version 2 added works.
+    let member = upgraded.member(FIXTURE_MEMBER).unwrap();
+    assert_eq!(member.info.full_name, "Vi Thị Hoa");
+    assert_eq!(member.info.survivor_status, SurvivorStatus::Returnee);
+    assert!(!member.info.safe_to_contact);
+    assert_eq!(upgraded.club(FIXTURE_CLUB).unwrap().info.name, "CLB Pù Nhi");
+    // The tables later versions added work: livelihood (2) and the audit trail (3).
     upgraded
         .add_livelihood(&LivelihoodInput {
-            member_id: member.id.clone(),
+            member_id: FIXTURE_MEMBER.into(),
             kind: LivelihoodKind::SeedCapital,
             date: days_ago(1),
             amount_vnd: Some(3_000_000),
@@ -60,7 +56,8 @@ fn a_version_1_store_upgrades_to_exactly_the_fresh_schema_and_keeps_its_data() {
             note: String::new(),
         })
         .unwrap();
-    assert_eq!(upgraded.livelihood_for(&member.id).unwrap().len(), 1);
+    assert_eq!(upgraded.livelihood_for(FIXTURE_MEMBER).unwrap().len(), 1);
+    assert!(upgraded.verify_audit().unwrap() >= 2);
 }
 
 #[test]

@@ -151,7 +151,10 @@ fn several_users_each_with_their_own_pin() {
     ));
     f.store.unlock(&deputy.id, "853190").unwrap();
     assert_eq!(f.store.current_user().unwrap().role, UserRole::Deputy);
-    assert_eq!(f.store.member(&m.id).unwrap(), m);
+    // The deputy reads the member, with survivor status withheld (docs/ROLES.md).
+    let mut withheld = m.clone();
+    withheld.info.survivor_status = SurvivorStatus::Withheld;
+    assert_eq!(f.store.member(&m.id).unwrap(), withheld);
     f.store.lock();
     f.store.unlock(&auditor.id, "hoa sen nở").unwrap();
     assert_eq!(f.store.member(&m.id).unwrap(), m);

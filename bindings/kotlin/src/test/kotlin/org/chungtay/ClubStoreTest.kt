@@ -28,6 +28,9 @@ import org.chungtay.core.MeetingInput
 import org.chungtay.core.MemberFilter
 import org.chungtay.core.MemberInput
 import org.chungtay.core.MemberRole
+import org.chungtay.core.Permission
+import org.chungtay.core.AuditAction
+import org.chungtay.core.ChainBreak
 import org.chungtay.core.Reason
 import org.chungtay.core.Recipient
 import org.chungtay.core.RecordKind
@@ -41,6 +44,7 @@ import org.chungtay.core.UserRole
 import org.chungtay.ffi.ClubStore
 import org.chungtay.ffi.DeviceKey
 import org.chungtay.ffi.DeviceKeyException
+import org.chungtay.ffi.defaultOverdueThresholds
 import org.chungtay.ffi.ethnicGroupNames
 import org.junit.jupiter.api.io.TempDir
 
@@ -341,6 +345,56 @@ class ClubStoreTest {
             assertEquals(emptyList(), errors)
             assertEquals(threads * perThread, store.memberList(clubId).size)
             assertNull(store.damagedRecords().firstOrNull())
+        }
+    }
+
+    @Test
+    fun `roles are enforced by the core and the audit trail shows who did what`() {
+        newStore().use { store ->
+            val leaderId = store.currentUser().id
+            val clubId = store.addClub(club()).id
+            val hoa = store.addMember(clubId, member("Vi Thị Hoa")).id
+            val deputy = store.addUser("Phạm Thị Lan", UserRole.DEPUTY, "853190")
+            val auditor = store.addUser("Cán bộ Hội tỉnh", UserRole.AUDITOR, "hoa sen nở")
+
+            store.lock()
+            store.unlock(deputy.id, "853190")
+            assertEquals(SurvivorStatus.WITHHELD, store.memberDetail(hoa).member.info.survivorStatus)
+            assertFalse(store.may(Permission.READ_SURVIVOR_STATUS))
+            val refused = assertFailsWith<ChungTayException.Forbidden> {
+                store.addUser("Người mới", UserRole.DEPUTY, "592817")
+            }
+            assertEquals(Permission.MANAGE_USERS, refused.permission)
+
+            store.lock()
+            store.unlock(auditor.id, "hoa sen nở")
+            assertEquals(SurvivorStatus.RETURNEE, store.memberDetail(hoa).member.info.survivorStatus)
+            val noWrite = assertFailsWith<ChungTayException.Forbidden> {
+                store.addMember(clubId, member("Lò Thị Xuân"))
+            }
+            assertEquals(Permission.WRITE_RECORDS, noWrite.permission)
+            store.annotate(org.chungtay.core.RecordKind.MEMBER, hoa, "Đã đối chiếu sổ giấy")
+
+            val findings = store.auditFindings(defaultOverdueThresholds())
+            assertNull(findings.chainBreak)
+            assertEquals(listOf(hoa), findings.membersWithoutConsent)
+            val entries = store.auditEntries()
+            assertTrue(entries.any { it.action == AuditAction.CREATE && it.recordId == hoa && it.userId == leaderId })
+            assertTrue(entries.any { it.action == AuditAction.READ && it.userId == deputy.id })
+            val export = store.exportAudit()
+            assertTrue(export.signedJson.contains("chungtay.audit-export.v1"))
+            assertTrue(export.csv.startsWith("seq,at,user_id"))
+            assertEquals(32, store.devicePublicKey().size)
+            assertTrue(store.verifyAudit() > 5)
+        }
+        // Someone deletes an entry from the file: the trail no longer verifies.
+        DriverManager.getConnection("jdbc:sqlite:$path").use { c ->
+            c.createStatement().use { assertEquals(1, it.executeUpdate("DELETE FROM audit_log WHERE seq = 2")) }
+        }
+        ClubStore.open(path, device).use { store ->
+            store.unlock(store.users().first().id, PIN)
+            val broken = assertFailsWith<ChungTayException.AuditBroken> { store.verifyAudit() }
+            assertTrue(broken.problem is ChainBreak.Sequence)
         }
     }
 }

@@ -1,0 +1,872 @@
+//! The store's side of the audit trail: appending entries inside the same transaction as the
+//! change they describe, verification, checkpoints, annotations, the field-audit findings and the
+//! signed export.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use ring::signature::{self, Ed25519KeyPair, KeyPair};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use crate::access::Permission;
+use crate::audit::{self, AuditAction, AuditEntry, ChainBreak};
+use crate::crypto::{self, Place};
+use crate::domain::{Id, ReferralState, Stamp, Timestamp};
+use crate::error::{Error, Reason, RecordKind, Result, invalid};
+use crate::store::{Session, Store, UserRole};
+use crate::text;
+
+/// Days after which something is overdue; the province sets its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct OverdueThresholds {
+    pub draft_days: i64,
+    pub ready_days: i64,
+    pub queued_days: i64,
+    pub sent_days: i64,
+    pub received_days: i64,
+    pub accepted_days: i64,
+    pub in_progress_days: i64,
+    /// A meeting changed this long after it took place is flagged.
+    pub late_edit_days: i64,
+}
+
+impl Default for OverdueThresholds {
+    fn default() -> Self {
+        Self {
+            draft_days: 14,
+            ready_days: 3,
+            queued_days: 3,
+            sent_days: 7,
+            received_days: 7,
+            accepted_days: 14,
+            in_progress_days: 90,
+            late_edit_days: 7,
+        }
+    }
+}
+
+impl OverdueThresholds {
+    fn for_state(&self, state: ReferralState) -> Option<i64> {
+        use ReferralState::*;
+        match state {
+            Draft => Some(self.draft_days),
+            Ready => Some(self.ready_days),
+            Queued => Some(self.queued_days),
+            Sent => Some(self.sent_days),
+            Received => Some(self.received_days),
+            Accepted => Some(self.accepted_days),
+            InProgress => Some(self.in_progress_days),
+            Declined | Completed | Withdrawn => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct OverdueReferral {
+    pub referral_id: Id,
+    pub member_id: Id,
+    pub state: ReferralState,
+    pub since: Timestamp,
+    pub days: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct LateEdit {
+    pub meeting_id: Id,
+    pub club_id: Id,
+    pub meeting_date: NaiveDate,
+    pub edited_at: Timestamp,
+    pub edited_by: Id,
+    pub days_after: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct MeetingRef {
+    pub meeting_id: Id,
+    pub club_id: Id,
+    pub date: NaiveDate,
+}
+
+/// What a field visit looks at first (scenario 3 of DOMAIN.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AuditFindings {
+    /// The trail itself: None when it verifies.
+    pub chain_break: Option<ChainBreak>,
+    pub entries: i64,
+    pub last_checkpoint_seq: Option<i64>,
+    pub members_without_consent: Vec<Id>,
+    pub overdue_referrals: Vec<OverdueReferral>,
+    pub meetings_without_attendance: Vec<MeetingRef>,
+    pub late_meeting_edits: Vec<LateEdit>,
+    /// Creates, updates and deletes since the last checkpoint, with who made them.
+    pub changed_since_checkpoint: Vec<AuditEntry>,
+}
+
+/// An auditor's note on a record ("checked against the paper register").
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Annotation {
+    pub id: Id,
+    pub kind: RecordKind,
+    pub record_id: Id,
+    pub text: String,
+    pub stamp: Stamp,
+}
+
+/// A signed statement of the trail's head, sent to the province with every sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Checkpoint {
+    pub device_id: String,
+    pub seq: i64,
+    pub head: Vec<u8>,
+    pub at: String,
+    pub signature: Vec<u8>,
+}
+
+impl Checkpoint {
+    pub fn signed_bytes(device_id: &str, seq: i64, head: &[u8], at: &str) -> Vec<u8> {
+        let mut m = b"chungtay.checkpoint.v1\0".to_vec();
+        m.extend_from_slice(device_id.as_bytes());
+        m.push(0);
+        m.extend_from_slice(&seq.to_be_bytes());
+        m.extend_from_slice(head);
+        m.extend_from_slice(at.as_bytes());
+        m
+    }
+
+    /// Checks the device's signature with its Ed25519 public key.
+    pub fn verify(&self, device_public_key: &[u8]) -> bool {
+        let msg = Self::signed_bytes(&self.device_id, self.seq, &self.head, &self.at);
+        signature::UnparsedPublicKey::new(&signature::ED25519, device_public_key)
+            .verify(&msg, &self.signature)
+            .is_ok()
+    }
+}
+
+/// The signed audit export: `document` is the exact JSON that was signed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedExport {
+    pub format: String,
+    pub device_public_key: String,
+    pub document: String,
+    pub signature: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ExportDocument {
+    pub store_id: String,
+    pub device_id: String,
+    pub exported_at: String,
+    pub exported_by: Id,
+    pub chain_verified: bool,
+    pub entries: Vec<ExportEntry>,
+}
+
+/// An entry as exported: plain text fields, so the file reads without this library.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ExportEntry {
+    pub seq: i64,
+    pub at: String,
+    pub user_id: String,
+    pub role: String,
+    pub device_id: String,
+    pub action: String,
+    pub kind: String,
+    pub record_id: String,
+    pub fields: Vec<String>,
+}
+
+/// The two files of an audit export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AuditExport {
+    pub signed_json: String,
+    pub csv: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    #[error("not an audit export")]
+    Malformed,
+    #[error("the export was signed by another device")]
+    WrongDevice,
+    #[error("the export was altered after it was signed")]
+    BadSignature,
+}
+
+const EXPORT_FORMAT: &str = "chungtay.audit-export.v1";
+
+/// Verifies an exported file offline with the device's public key (taken from the phone or the
+/// province's enrollment records, never from the file itself).
+pub fn verify_export(
+    file: &str,
+    device_public_key: &[u8],
+) -> std::result::Result<ExportDocument, ExportError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let signed: SignedExport = serde_json::from_str(file).map_err(|_| ExportError::Malformed)?;
+    if signed.format != EXPORT_FORMAT {
+        return Err(ExportError::Malformed);
+    }
+    let claimed = b64
+        .decode(&signed.device_public_key)
+        .map_err(|_| ExportError::Malformed)?;
+    if claimed != device_public_key {
+        return Err(ExportError::WrongDevice);
+    }
+    let sig = b64
+        .decode(&signed.signature)
+        .map_err(|_| ExportError::Malformed)?;
+    signature::UnparsedPublicKey::new(&signature::ED25519, device_public_key)
+        .verify(signed.document.as_bytes(), &sig)
+        .map_err(|_| ExportError::BadSignature)?;
+    serde_json::from_str(&signed.document).map_err(|_| ExportError::Malformed)
+}
+
+/// A write transaction on a shared connection (the session borrows the store at the same time).
+fn immediate(conn: &Connection) -> Result<rusqlite::Transaction<'_>> {
+    Ok(rusqlite::Transaction::new_unchecked(
+        conn,
+        TransactionBehavior::Immediate,
+    )?)
+}
+
+fn time_text(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(s: &str) -> Result<Timestamp> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| Error::Integrity {
+            kind: RecordKind::Audit,
+            id: s.to_owned(),
+        })
+}
+
+fn read_head(conn: &Connection) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'audit_head'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Appends one entry and moves the head, on `conn` (the caller's transaction).
+pub(crate) fn append(
+    conn: &Connection,
+    store_id: &str,
+    session: &Session,
+    entry: NewEntry<'_>,
+) -> Result<()> {
+    let (last, prev) = match read_head(conn)? {
+        None => (0, audit::genesis(&session.audit_key, store_id)),
+        Some(bytes) => {
+            let (seq, mac, _) = audit::decode_head(&bytes).ok_or(Error::Integrity {
+                kind: RecordKind::Audit,
+                id: "head".into(),
+            })?;
+            (seq, mac)
+        }
+    };
+    let e = AuditEntry {
+        seq: last + 1,
+        at: entry.at.unwrap_or_else(Utc::now),
+        user_id: entry.user_id.unwrap_or(&session.user_id).to_owned(),
+        role: entry.role.unwrap_or(Some(session.role)),
+        device_id: session.device_id.clone(),
+        action: entry.action,
+        kind: entry.kind,
+        record_id: entry.record_id.to_owned(),
+        fields: entry.fields,
+    };
+    let mac = audit::chain_mac(&session.audit_key, &prev, &e);
+    conn.prepare_cached(
+        "INSERT INTO audit_log (seq, at, user_id, role, device_id, action, kind, record_id, \
+         fields, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        e.seq,
+        time_text(&e.at),
+        e.user_id,
+        e.role.map(|r| r.as_str()).unwrap_or(""),
+        e.device_id,
+        e.action.as_str(),
+        e.kind.map(|k| k.as_str()).unwrap_or(""),
+        e.record_id,
+        e.fields.join(","),
+        mac.to_vec()
+    ])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (name, value) VALUES ('audit_head', ?1)")?
+        .execute([audit::encode_head(&session.audit_key, e.seq, &mac)])?;
+    Ok(())
+}
+
+/// What to append; `None` fields default to the unlocked user, now.
+pub(crate) struct NewEntry<'a> {
+    pub action: AuditAction,
+    pub kind: Option<RecordKind>,
+    pub record_id: &'a str,
+    pub fields: Vec<String>,
+    pub at: Option<Timestamp>,
+    pub user_id: Option<&'a str>,
+    pub role: Option<Option<UserRole>>,
+}
+
+impl<'a> NewEntry<'a> {
+    pub(crate) fn new(action: AuditAction, kind: Option<RecordKind>, record_id: &'a str) -> Self {
+        Self {
+            action,
+            kind,
+            record_id,
+            fields: Vec::new(),
+            at: None,
+            user_id: None,
+            role: None,
+        }
+    }
+}
+
+/// A failed unlock, noted while the store is locked (no audit key yet). It joins the chain at the
+/// next successful unlock; until then it is not authenticated.
+pub(crate) fn note_failed_unlock(conn: &Connection, user_id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit_pending (at, user_id, action) VALUES (?1, ?2, ?3)",
+        params![
+            time_text(&Utc::now()),
+            user_id,
+            AuditAction::UnlockFailed.as_str()
+        ],
+    )?;
+    Ok(())
+}
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuditEntry, Vec<u8>, String)> {
+    let role: String = r.get(3)?;
+    let kind: String = r.get(6)?;
+    let fields: String = r.get(8)?;
+    let action: String = r.get(5)?;
+    let at: String = r.get(1)?;
+    Ok((
+        AuditEntry {
+            seq: r.get(0)?,
+            at: Utc::now(),
+            user_id: r.get(2)?,
+            role: UserRole::parse(&role),
+            device_id: r.get(4)?,
+            // Unknown text makes the MAC check fail below, so a placeholder is safe here.
+            action: AuditAction::parse(&action).unwrap_or(AuditAction::Wipe),
+            kind: RecordKind::parse(&kind),
+            record_id: r.get(7)?,
+            fields: if fields.is_empty() {
+                Vec::new()
+            } else {
+                fields.split(',').map(str::to_owned).collect()
+            },
+        },
+        r.get(9)?,
+        at,
+    ))
+}
+
+impl Store {
+    pub(crate) fn load_trail(&self) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac \
+             FROM audit_log ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], entry_from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut entry, mac, at) = row?;
+            entry.at = parse_time(&at)?;
+            out.push((entry, mac));
+        }
+        Ok(out)
+    }
+
+    /// Verifies the whole trail: every entry's MAC in order, the head, and every stored
+    /// checkpoint against the device's key and the entry it names.
+    pub fn verify_audit(&self) -> Result<i64> {
+        let session = self.require(Permission::ReadAudit)?;
+        self.verify_with(session).map_err(Error::AuditBroken)
+    }
+
+    fn verify_with(&self, session: &Session) -> std::result::Result<i64, ChainBreak> {
+        let trail = self.load_trail().map_err(|_| ChainBreak::BadHead)?;
+        let head = read_head(&self.conn).map_err(|_| ChainBreak::BadHead)?;
+        let (last, _) =
+            audit::verify_chain(&session.audit_key, &self.store_id, &trail, head.as_deref())?;
+        let public = self.device_public_key().map_err(|_| ChainBreak::BadHead)?;
+        for cp in self.checkpoints().map_err(|_| ChainBreak::BadHead)? {
+            let at_seq = trail.get((cp.seq - 1).max(0) as usize);
+            let matches = at_seq.is_some_and(|(e, mac)| e.seq == cp.seq && *mac == cp.head);
+            if !cp.verify(&public) || !matches {
+                return Err(ChainBreak::Truncated { last, head: cp.seq });
+            }
+        }
+        Ok(last)
+    }
+
+    /// The trail, oldest first.
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
+        self.require(Permission::ReadAudit)?;
+        Ok(self.load_trail()?.into_iter().map(|(e, _)| e).collect())
+    }
+
+    pub fn device_id(&self) -> Result<String> {
+        Ok(self.session()?.device_id.clone())
+    }
+
+    /// The device's Ed25519 public key: what checkpoints and exports are verified with.
+    pub fn device_public_key(&self) -> Result<Vec<u8>> {
+        let key: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'device_public_key'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        key.ok_or(Error::Integrity {
+            kind: RecordKind::DeviceKey,
+            id: "device_public_key".into(),
+        })
+    }
+
+    fn signing_key(&self, session: &Session) -> Result<Ed25519KeyPair> {
+        let sealed: Vec<u8> = self.conn.query_row(
+            "SELECT value FROM meta WHERE name = 'device_signing_key'",
+            [],
+            |r| r.get(0),
+        )?;
+        let pkcs8 = crypto::open(
+            &session.record_key,
+            self.store_kid,
+            &signing_key_place(),
+            &sealed,
+        )?;
+        Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::Integrity {
+            kind: RecordKind::DeviceKey,
+            id: "device_signing_key".into(),
+        })
+    }
+
+    /// Signs the current head (after noting the checkpoint itself in the trail) and keeps it.
+    /// The sync sends it to the province, which keeps it, so a log cut later is caught there.
+    pub fn create_checkpoint(&mut self) -> Result<Checkpoint> {
+        let session = self.require(Permission::Sync)?;
+        let key = self.signing_key(session)?;
+        let tx = immediate(&self.conn)?;
+        append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::Checkpoint, None, ""),
+        )?;
+        let (seq, mac, _) = read_head(&tx)?
+            .as_deref()
+            .and_then(audit::decode_head)
+            .ok_or(Error::Integrity {
+                kind: RecordKind::Audit,
+                id: "head".into(),
+            })?;
+        let at = time_text(&Utc::now());
+        let msg = Checkpoint::signed_bytes(&session.device_id, seq, &mac, &at);
+        let cp = Checkpoint {
+            device_id: session.device_id.clone(),
+            seq,
+            head: mac.to_vec(),
+            at,
+            signature: key.sign(&msg).as_ref().to_vec(),
+        };
+        tx.execute(
+            "INSERT INTO audit_checkpoints (seq, head, at, signature) VALUES (?1, ?2, ?3, ?4)",
+            params![cp.seq, cp.head, cp.at, cp.signature],
+        )?;
+        tx.commit()?;
+        Ok(cp)
+    }
+
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let device_id = self.session()?.device_id.clone();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, head, at, signature FROM audit_checkpoints ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Checkpoint {
+                device_id: device_id.clone(),
+                seq: r.get(0)?,
+                head: r.get(1)?,
+                at: r.get(2)?,
+                signature: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// An auditor's note on any record.
+    pub fn annotate(
+        &mut self,
+        kind: RecordKind,
+        record_id: &str,
+        note: &str,
+    ) -> Result<Annotation> {
+        let session = self.require(Permission::Annotate)?;
+        let note = text::nfc(note.trim());
+        if note.is_empty() {
+            return invalid("text", Reason::Empty);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = time_text(&Utc::now());
+        let stamps = [
+            now.clone(),
+            session.user_id.clone(),
+            now,
+            session.user_id.clone(),
+        ];
+        let bound = annotation_bound(kind, record_id, &stamps);
+        let sealed = crypto::seal(
+            &session.record_key,
+            self.store_kid,
+            &annotation_place(&id, &bound),
+            note.as_bytes(),
+        )?;
+        let tx = immediate(&self.conn)?;
+        tx.execute(
+            "INSERT INTO annotations (id, record_kind, record_id, body, created_at, created_by, \
+             updated_at, updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id,
+                kind.as_str(),
+                record_id,
+                sealed,
+                stamps[0],
+                stamps[1],
+                stamps[2],
+                stamps[3]
+            ],
+        )?;
+        append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::Annotate, Some(kind), record_id),
+        )?;
+        tx.commit()?;
+        Ok(Annotation {
+            id,
+            kind,
+            record_id: record_id.to_owned(),
+            text: note,
+            stamp: Stamp {
+                created_at: parse_time(&stamps[0])?,
+                created_by: stamps[1].clone(),
+                updated_at: parse_time(&stamps[2])?,
+                updated_by: stamps[3].clone(),
+            },
+        })
+    }
+
+    pub fn annotations(&self, kind: RecordKind, record_id: &str) -> Result<Vec<Annotation>> {
+        let session = self.require(Permission::ReadRecords)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, body, created_at, created_by, updated_at, updated_by FROM annotations \
+             WHERE record_kind = ?1 AND record_id = ?2 ORDER BY created_at",
+        )?;
+        let rows = stmt.query_map(params![kind.as_str(), record_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, body, stamps): (String, Vec<u8>, [String; 4]) = row?;
+            let bound = annotation_bound(kind, record_id, &stamps);
+            let plain = crypto::open(
+                &session.record_key,
+                self.store_kid,
+                &annotation_place(&id, &bound),
+                &body,
+            )?;
+            out.push(Annotation {
+                text: String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity {
+                    kind: RecordKind::Annotation,
+                    id: id.clone(),
+                })?,
+                id,
+                kind,
+                record_id: record_id.to_owned(),
+                stamp: Stamp {
+                    created_at: parse_time(&stamps[0])?,
+                    created_by: stamps[1].clone(),
+                    updated_at: parse_time(&stamps[2])?,
+                    updated_by: stamps[3].clone(),
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// The field-audit view: what a visiting officer checks first.
+    pub fn audit_findings(&self, thresholds: &OverdueThresholds) -> Result<AuditFindings> {
+        let session = self.require(Permission::ReadAudit)?;
+        let now = Utc::now();
+        let chain = self.verify_with(session);
+        let trail = self.load_trail()?;
+        let checkpoints = self.checkpoints()?;
+        let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
+
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM members WHERE id NOT IN (SELECT member_id FROM consents) ORDER BY id",
+        )?;
+        let members_without_consent = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<Id>, _>>()?;
+
+        let mut overdue_referrals = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT id, member_id, state, updated_at FROM referrals ORDER BY updated_at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, member_id, state, since) = row?;
+            let Some(state) = ReferralState::parse(&state) else {
+                continue;
+            };
+            let since = parse_time(&since)?;
+            let days = (now - since).num_days();
+            if thresholds
+                .for_state(state)
+                .is_some_and(|limit| days > limit)
+            {
+                overdue_referrals.push(OverdueReferral {
+                    referral_id: id,
+                    member_id,
+                    state,
+                    since,
+                    days,
+                });
+            }
+        }
+
+        let mut meetings_without_attendance = Vec::new();
+        let mut late_meeting_edits = Vec::new();
+        for club in self.clubs()? {
+            for m in self.meetings(&club.id)? {
+                if m.info.attendees.is_empty() {
+                    meetings_without_attendance.push(MeetingRef {
+                        meeting_id: m.id.clone(),
+                        club_id: club.id.clone(),
+                        date: m.info.date,
+                    });
+                }
+                let held = m.info.date.and_hms_opt(23, 59, 59).map(|d| d.and_utc());
+                if let Some(held) = held {
+                    let days_after = (m.stamp.updated_at - held).num_days();
+                    if m.stamp.updated_at != m.stamp.created_at
+                        && days_after >= thresholds.late_edit_days
+                    {
+                        late_meeting_edits.push(LateEdit {
+                            meeting_id: m.id.clone(),
+                            club_id: club.id.clone(),
+                            meeting_date: m.info.date,
+                            edited_at: m.stamp.updated_at,
+                            edited_by: m.stamp.updated_by.clone(),
+                            days_after,
+                        });
+                    }
+                }
+            }
+        }
+
+        let after = last_checkpoint_seq.unwrap_or(0);
+        let changed_since_checkpoint = trail
+            .into_iter()
+            .map(|(e, _)| e)
+            .filter(|e| {
+                e.seq > after
+                    && matches!(
+                        e.action,
+                        AuditAction::Create | AuditAction::Update | AuditAction::Delete
+                    )
+            })
+            .collect();
+
+        Ok(AuditFindings {
+            entries: chain.as_ref().map(|n| *n).unwrap_or(0),
+            chain_break: chain.err(),
+            last_checkpoint_seq,
+            members_without_consent,
+            overdue_referrals,
+            meetings_without_attendance,
+            late_meeting_edits,
+            changed_since_checkpoint,
+        })
+    }
+
+    /// The audit export: a signed JSON file a laptop verifies offline with the device's public
+    /// key, and the same entries as CSV for reading. The export is itself noted in the trail.
+    pub fn export_audit(&mut self) -> Result<AuditExport> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let session = self.require(Permission::ExportAudit)?;
+        {
+            let tx = immediate(&self.conn)?;
+            append(
+                &tx,
+                &self.store_id,
+                session,
+                NewEntry::new(AuditAction::Export, None, ""),
+            )?;
+            tx.commit()?;
+        }
+        let chain_verified = self.verify_with(session).is_ok();
+        let entries: Vec<ExportEntry> = self
+            .load_trail()?
+            .into_iter()
+            .map(|(e, _)| ExportEntry {
+                seq: e.seq,
+                at: time_text(&e.at),
+                user_id: e.user_id,
+                role: e.role.map(|r| r.as_str()).unwrap_or("").to_owned(),
+                device_id: e.device_id,
+                action: e.action.as_str().to_owned(),
+                kind: e.kind.map(|k| k.as_str()).unwrap_or("").to_owned(),
+                record_id: e.record_id,
+                fields: e.fields,
+            })
+            .collect();
+        let doc = ExportDocument {
+            store_id: self.store_id.clone(),
+            device_id: session.device_id.clone(),
+            exported_at: time_text(&Utc::now()),
+            exported_by: session.user_id.clone(),
+            chain_verified,
+            entries,
+        };
+        let document = serde_json::to_string_pretty(&doc).map_err(|_| Error::Crypto)?;
+        let key = self.signing_key(session)?;
+        let signed = SignedExport {
+            format: EXPORT_FORMAT.to_owned(),
+            device_public_key: b64.encode(key.public_key().as_ref()),
+            signature: b64.encode(key.sign(document.as_bytes()).as_ref()),
+            document,
+        };
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        let io = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
+        csv.write_record([
+            "seq",
+            "at",
+            "user_id",
+            "role",
+            "device_id",
+            "action",
+            "kind",
+            "record_id",
+            "fields",
+        ])
+        .map_err(io)?;
+        for e in &doc.entries {
+            csv.write_record([
+                e.seq.to_string().as_str(),
+                &e.at,
+                &e.user_id,
+                &e.role,
+                &e.device_id,
+                &e.action,
+                &e.kind,
+                &e.record_id,
+                &e.fields.join(";"),
+            ])
+            .map_err(io)?;
+        }
+        let csv = String::from_utf8(csv.into_inner().map_err(|e| io(e.into_error().into()))?)
+            .map_err(|_| Error::Crypto)?;
+        Ok(AuditExport {
+            signed_json: serde_json::to_string_pretty(&signed).map_err(|_| Error::Crypto)?,
+            csv,
+        })
+    }
+}
+
+/// Creates the device's identity (id and Ed25519 key pair) if the store has none yet: at
+/// creation, or on the first unlock of a store from before the audit trail.
+pub(crate) fn ensure_device_identity(
+    conn: &Connection,
+    session_record_key: &crypto::SecretKey,
+    store_kid: crypto::KeyId,
+) -> Result<String> {
+    if let Some(id) = conn
+        .query_row("SELECT value FROM meta WHERE name = 'device_id'", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .optional()?
+    {
+        return String::from_utf8(id).map_err(|_| Error::NotAStore);
+    }
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| Error::Crypto)?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| Error::Crypto)?;
+    let sealed = crypto::seal(
+        session_record_key,
+        store_kid,
+        &signing_key_place(),
+        pkcs8.as_ref(),
+    )?;
+    let device_id = uuid::Uuid::new_v4().to_string();
+    let tx = conn.unchecked_transaction()?;
+    let meta = "INSERT INTO meta (name, value) VALUES (?1, ?2)";
+    tx.execute(meta, params!["device_id", device_id.as_bytes()])?;
+    tx.execute(
+        meta,
+        params!["device_public_key", pair.public_key().as_ref()],
+    )?;
+    tx.execute(meta, params!["device_signing_key", sealed])?;
+    tx.commit()?;
+    Ok(device_id)
+}
+
+fn signing_key_place() -> Place<'static> {
+    Place {
+        table: "meta",
+        kind: RecordKind::DeviceKey,
+        id: "device_signing_key",
+        bound: "",
+    }
+}
+
+fn annotation_bound(kind: RecordKind, record_id: &str, stamps: &[String; 4]) -> String {
+    format!(
+        "{}\u{1f}{record_id}\u{1f}{}",
+        kind.as_str(),
+        stamps.join("\u{1f}")
+    )
+}
+
+fn annotation_place<'a>(id: &'a str, bound: &'a str) -> Place<'a> {
+    Place {
+        table: "annotations",
+        kind: RecordKind::Annotation,
+        id,
+        bound,
+    }
+}

@@ -1,0 +1,551 @@
+//! Roles and the tamper-evident audit trail (scenario 3: the field visit).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use chungtay_core::access::{ALL_PERMISSIONS, allowed};
+use chungtay_core::*;
+use common::*;
+
+const DEPUTY_PIN: &str = "853190";
+const AUDITOR_PIN: &str = "hoa sen nở";
+
+struct Club3 {
+    f: Fixture,
+    club: Club,
+    member: Member,
+    meeting: Meeting,
+    referral: Referral,
+    deputy: UserInfo,
+    auditor: UserInfo,
+}
+
+fn setup() -> Club3 {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let member = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    let meeting = f
+        .store
+        .record_meeting(&meeting_input(&club.id, vec![member.id.clone()]))
+        .unwrap();
+    let consent = f.store.add_consent(&consent_input(&member.id)).unwrap();
+    let referral = f
+        .store
+        .create_referral(&referral_input(&member.id, Some(&consent.id)))
+        .unwrap();
+    let deputy = f
+        .store
+        .add_user(
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, DEPUTY_PIN),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    let auditor = f
+        .store
+        .add_user(
+            NewUser::new("Cán bộ Hội tỉnh", UserRole::Auditor, AUDITOR_PIN),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    Club3 {
+        f,
+        club,
+        member,
+        meeting,
+        referral,
+        deputy,
+        auditor,
+    }
+}
+
+impl Club3 {
+    fn login(&mut self, role: UserRole) {
+        let (id, pin) = match role {
+            UserRole::Leader => (self.f.leader_id(), PIN),
+            UserRole::Deputy => (self.deputy.id.clone(), DEPUTY_PIN),
+            UserRole::Auditor => (self.auditor.id.clone(), AUDITOR_PIN),
+        };
+        self.f.store.lock();
+        self.f.store.unlock(&id, pin).unwrap();
+    }
+
+    fn entries(&self) -> Vec<AuditEntry> {
+        let mut reader = Store::open(&self.f.path, self.f.device.clone()).unwrap();
+        reader.unlock(&self.f.leader_id(), PIN).unwrap();
+        reader.audit_entries().unwrap()
+    }
+}
+
+/// Runs the operation that needs `permission`, as the unlocked user.
+fn attempt(s: &mut Club3, permission: Permission) -> Result<()> {
+    let store = &mut s.f.store;
+    match permission {
+        Permission::ReadRecords => store.meeting(&s.meeting.id).map(drop),
+        Permission::ReadSurvivorStatus => {
+            let status = store.member(&s.member.id)?.info.survivor_status;
+            if status == SurvivorStatus::Withheld {
+                Err(Error::Forbidden(Permission::ReadSurvivorStatus))
+            } else {
+                Ok(())
+            }
+        }
+        Permission::WriteRecords => store.update_club(&s.club.id, &club_input()).map(drop),
+        Permission::ManageUsers => store
+            .add_user(
+                NewUser::new("Người mới", UserRole::Deputy, "592817"),
+                KdfParams::MIN,
+            )
+            .map(drop),
+        Permission::Annotate => store
+            .annotate(RecordKind::Member, &s.member.id, "Đã đối chiếu sổ giấy")
+            .map(drop),
+        Permission::ReadAudit => store.verify_audit().map(drop),
+        Permission::ExportAudit => store.export_audit().map(drop),
+        Permission::Sync => store.create_checkpoint().map(drop),
+    }
+}
+
+#[test]
+fn each_role_is_allowed_or_refused_each_operation_as_the_matrix_says() {
+    let mut s = setup();
+    for role in [UserRole::Leader, UserRole::Deputy, UserRole::Auditor] {
+        s.login(role);
+        for permission in ALL_PERMISSIONS {
+            let result = attempt(&mut s, permission);
+            if allowed(role, permission) {
+                assert!(result.is_ok(), "{role:?} {permission:?}: {result:?}");
+            } else {
+                assert!(
+                    matches!(result, Err(Error::Forbidden(p)) if p == permission),
+                    "{role:?} {permission:?} should be refused, got {result:?}"
+                );
+            }
+            assert_eq!(s.f.store.may(permission), allowed(role, permission));
+        }
+    }
+    // Each write is refused to the auditor before anything is stored.
+    s.login(UserRole::Auditor);
+    let before = s.f.store.list_members(&s.club.id).unwrap().len();
+    assert!(matches!(
+        s.f.store
+            .add_member(&s.club.id, &member_input("Lò Thị Xuân", "Thái", "Bản Ón")),
+        Err(Error::Forbidden(Permission::WriteRecords))
+    ));
+    assert!(matches!(
+        s.f.store.mark_referral_ready(&s.referral.id),
+        Err(Error::Forbidden(Permission::WriteRecords))
+    ));
+    assert_eq!(s.f.store.list_members(&s.club.id).unwrap().len(), before);
+}
+
+#[test]
+fn the_deputy_records_survivor_status_but_never_reads_it() {
+    let mut s = setup();
+    s.login(UserRole::Deputy);
+    let seen = s.f.store.member(&s.member.id).unwrap();
+    assert_eq!(seen.info.survivor_status, SurvivorStatus::Withheld);
+    assert_eq!(
+        s.f.store
+            .member_detail(&s.member.id)
+            .unwrap()
+            .member
+            .info
+            .survivor_status,
+        SurvivorStatus::Withheld
+    );
+    // Saving the form back keeps what is stored.
+    let mut edit = seen.info.clone();
+    edit.village = "Bản Ón".into();
+    s.f.store.update_member(&s.member.id, &edit).unwrap();
+    // A new member needs a real answer, not "withheld".
+    let mut new = member_input("Lò Thị Xuân", "Thái", "Bản Ón");
+    new.survivor_status = SurvivorStatus::Withheld;
+    assert!(matches!(
+        s.f.store.add_member(&s.club.id, &new),
+        Err(Error::Invalid(ValidationError {
+            field: "survivor_status",
+            ..
+        }))
+    ));
+    s.login(UserRole::Leader);
+    let kept = s.f.store.member(&s.member.id).unwrap();
+    assert_eq!(kept.info.survivor_status, SurvivorStatus::Returnee);
+    assert_eq!(kept.info.village, "Bản Ón");
+}
+
+#[test]
+fn changes_unlocks_and_sensitive_reads_are_in_the_trail_without_values() {
+    let mut s = setup();
+    s.f.store.lock();
+    let leader = s.f.leader_id();
+    assert!(s.f.store.unlock(&leader, "000000").is_err());
+    s.f.store.unlock(&s.deputy.id, DEPUTY_PIN).unwrap();
+    let mut edit = s.member.info.clone();
+    edit.village = "Bản Phiêng Khoòng".into();
+    edit.phone = Some("0987 000 111".into());
+    s.f.store.update_member(&s.member.id, &edit).unwrap();
+    s.f.store.member(&s.member.id).unwrap();
+    s.f.store.meeting(&s.meeting.id).unwrap();
+    s.f.store.referral(&s.referral.id).unwrap();
+    // Lists are not sensitive reads.
+    s.f.store.list_members(&s.club.id).unwrap();
+
+    let entries = s.entries();
+    let find = |action: AuditAction, kind: Option<RecordKind>, id: &str| {
+        entries
+            .iter()
+            .filter(|e| e.action == action && e.kind == kind && e.record_id == id)
+            .collect::<Vec<_>>()
+    };
+    // Creates of every record made in setup, by the leader.
+    for (kind, id) in [
+        (RecordKind::Club, &s.club.id),
+        (RecordKind::Member, &s.member.id),
+        (RecordKind::Meeting, &s.meeting.id),
+        (RecordKind::Referral, &s.referral.id),
+    ] {
+        let created = find(AuditAction::Create, Some(kind), id);
+        assert_eq!(created.len(), 1, "{kind:?}");
+        assert_eq!(created[0].user_id, leader);
+        assert_eq!(created[0].role, Some(UserRole::Leader));
+    }
+    assert_eq!(
+        find(AuditAction::UserAdd, Some(RecordKind::User), &s.deputy.id).len(),
+        1
+    );
+    // The failed unlock joined the chain at the next unlock, before it.
+    let failed = entries
+        .iter()
+        .position(|e| e.action == AuditAction::UnlockFailed && e.user_id == leader)
+        .unwrap();
+    let unlocked = entries
+        .iter()
+        .position(|e| e.action == AuditAction::Unlock && e.user_id == s.deputy.id)
+        .unwrap();
+    assert!(failed < unlocked);
+    // The update names the fields, by the deputy.
+    let update = find(AuditAction::Update, Some(RecordKind::Member), &s.member.id);
+    assert_eq!(update.len(), 1);
+    assert_eq!(update[0].fields, vec!["phone", "village"]);
+    assert_eq!(update[0].user_id, s.deputy.id);
+    assert_eq!(update[0].role, Some(UserRole::Deputy));
+    // Sensitive reads.
+    assert_eq!(
+        find(AuditAction::Read, Some(RecordKind::Member), &s.member.id).len(),
+        1
+    );
+    assert_eq!(
+        find(AuditAction::Read, Some(RecordKind::Meeting), &s.meeting.id).len(),
+        1
+    );
+    assert_eq!(
+        find(
+            AuditAction::Read,
+            Some(RecordKind::Referral),
+            &s.referral.id
+        )
+        .len(),
+        1
+    );
+    // Every entry names the device.
+    let device = s.f.store.device_id().unwrap();
+    assert!(entries.iter().all(|e| e.device_id == device));
+
+    // No value in the log: neither the audit rows nor any byte of the files.
+    drop(s.f.store);
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    let log: String = conn
+        .query_row(
+            "SELECT group_concat(at || user_id || role || action || kind || record_id || fields) \
+             FROM audit_log",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for value in [
+        "Phiêng",
+        "0987",
+        "Bản Chai",
+        "Vi Thị Hoa",
+        "Returnee",
+        "Nhận diện",
+    ] {
+        assert!(!log.contains(value), "{value} in the audit log");
+    }
+    drop(conn);
+    for path in std::fs::read_dir(s.f.dir.path()).unwrap() {
+        let bytes = std::fs::read(path.unwrap().path()).unwrap();
+        for value in ["Phiêng Khoòng", "0987 000 111"] {
+            assert!(!bytes.windows(value.len()).any(|w| w == value.as_bytes()));
+        }
+    }
+}
+
+/// Each way of tampering with the stored log is caught by verify().
+#[test]
+fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "edit who",
+            &["UPDATE audit_log SET user_id = 'someone' WHERE seq = 3"],
+        ),
+        (
+            "edit what",
+            &["UPDATE audit_log SET fields = '' WHERE action = 'update'"],
+        ),
+        (
+            "edit when",
+            &["UPDATE audit_log SET at = '2020-01-01T00:00:00.000000Z' WHERE seq = 2"],
+        ),
+        ("delete", &["DELETE FROM audit_log WHERE seq = 4"]),
+        (
+            "insert",
+            &[
+                "INSERT INTO audit_log SELECT seq + 1000, at, user_id, role, device_id, 'delete', \
+               kind, record_id, fields, mac FROM audit_log WHERE seq = 5",
+                "UPDATE audit_log SET seq = seq - 994 WHERE seq > 1000",
+            ],
+        ),
+        (
+            "reorder",
+            &[
+                "UPDATE audit_log SET seq = -1 WHERE seq = 2",
+                "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+                "UPDATE audit_log SET seq = 3 WHERE seq = -1",
+            ],
+        ),
+        (
+            "truncate tail",
+            &["DELETE FROM audit_log WHERE seq > (SELECT max(seq) - 3 FROM audit_log)"],
+        ),
+        ("truncate all", &["DELETE FROM audit_log"]),
+        (
+            "forge head",
+            &["UPDATE meta SET value = zeroblob(72) WHERE name = 'audit_head'"],
+        ),
+    ];
+    for (name, sql) in cases {
+        let mut s = setup();
+        let mut edit = s.member.info.clone();
+        edit.village = "Bản Ón".into();
+        s.f.store.update_member(&s.member.id, &edit).unwrap();
+        let intact = s.f.store.verify_audit().unwrap();
+        assert!(intact >= 8, "{intact}");
+        let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+        for stmt in *sql {
+            conn.execute(stmt, []).unwrap();
+        }
+        drop(conn);
+        assert!(
+            matches!(s.f.store.verify_audit(), Err(Error::AuditBroken(_))),
+            "{name} went unnoticed"
+        );
+        let findings =
+            s.f.store
+                .audit_findings(&OverdueThresholds::default())
+                .unwrap();
+        assert!(findings.chain_break.is_some(), "{name}");
+    }
+}
+
+#[test]
+fn signed_checkpoints_catch_a_log_rolled_back_after_a_sync() {
+    let mut s = setup();
+    let head_before = |path: &std::path::Path| -> Vec<u8> {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row(
+            "SELECT value FROM meta WHERE name = 'audit_head'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // An old copy of the head, as a backup of the file would hold it.
+    let old_head = head_before(&s.f.path);
+    let cp = s.f.store.create_checkpoint().unwrap();
+    let public = s.f.store.device_public_key().unwrap();
+    assert!(cp.verify(&public));
+    assert_eq!(cp.device_id, s.f.store.device_id().unwrap());
+    let mut forged = cp.clone();
+    forged.seq -= 1;
+    assert!(!forged.verify(&public));
+    let mut forged = cp.clone();
+    forged.head[0] ^= 1;
+    assert!(!forged.verify(&public));
+    // Work goes on after the sync.
+    s.f.store.add_club(&club_input()).unwrap();
+    s.f.store.verify_audit().unwrap();
+    // Someone cuts the log back to before the checkpoint and puts back the old head, so that
+    // the chain and its head agree again: the kept, signed checkpoint gives it away.
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    conn.execute("DELETE FROM audit_log WHERE seq >= ?1", [cp.seq])
+        .unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE name = 'audit_head'",
+        [&old_head],
+    )
+    .unwrap();
+    drop(conn);
+    assert!(matches!(
+        s.f.store.verify_audit(),
+        Err(Error::AuditBroken(ChainBreak::Truncated { .. }))
+    ));
+    // Without the checkpoint row too, the phone alone cannot tell: the province's copy can
+    // (it keeps every checkpoint it received; see server/).
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    conn.execute("DELETE FROM audit_checkpoints", []).unwrap();
+    drop(conn);
+    let last = s.f.store.verify_audit().unwrap();
+    assert!(
+        last < cp.seq,
+        "the rolled-back log ends before the province's checkpoint"
+    );
+}
+
+#[test]
+fn the_field_visit_finds_late_edits_overdue_referrals_and_missing_consent() {
+    let mut s = setup();
+    let no_consent =
+        s.f.store
+            .add_member(&s.club.id, &member_input("Lò Thị Xuân", "Thái", "Bản Ón"))
+            .unwrap();
+    // A meeting from ten days ago, changed today by the deputy; and one with no attendance.
+    let mut old = meeting_input(&s.club.id, vec![s.member.id.clone()]);
+    old.date = days_ago(10);
+    let old = s.f.store.record_meeting(&old).unwrap();
+    let empty =
+        s.f.store
+            .record_meeting(&meeting_input(&s.club.id, vec![]))
+            .unwrap();
+    s.f.store.create_checkpoint().unwrap();
+    s.login(UserRole::Deputy);
+    let mut changed = old.info.clone();
+    changed.guest_count = 9;
+    s.f.store.update_meeting(&old.id, &changed).unwrap();
+
+    s.login(UserRole::Auditor);
+    let f =
+        s.f.store
+            .audit_findings(&OverdueThresholds::default())
+            .unwrap();
+    assert_eq!(f.chain_break, None);
+    assert_eq!(f.members_without_consent, vec![no_consent.id.clone()]);
+    assert_eq!(f.late_meeting_edits.len(), 1);
+    let late = &f.late_meeting_edits[0];
+    assert_eq!(late.meeting_id, old.id);
+    assert_eq!(late.edited_by, s.deputy.id);
+    assert!(late.days_after >= 9);
+    assert!(
+        f.meetings_without_attendance
+            .iter()
+            .any(|m| m.meeting_id == empty.id)
+    );
+    // Fresh referrals are not overdue with the default thresholds...
+    assert!(f.overdue_referrals.is_empty());
+    // ...and are with a province that expects drafts to move the same day.
+    let strict = OverdueThresholds {
+        draft_days: -1,
+        ..OverdueThresholds::default()
+    };
+    let f2 = s.f.store.audit_findings(&strict).unwrap();
+    assert_eq!(f2.overdue_referrals.len(), 1);
+    assert_eq!(f2.overdue_referrals[0].referral_id, s.referral.id);
+    assert_eq!(f2.overdue_referrals[0].state, ReferralState::Draft);
+    // Changed since the checkpoint: the deputy's meeting edit.
+    assert!(
+        f.changed_since_checkpoint
+            .iter()
+            .any(|e| e.record_id == old.id
+                && e.action == AuditAction::Update
+                && e.user_id == s.deputy.id
+                && e.fields == vec!["guest_count"])
+    );
+    assert!(
+        !f.changed_since_checkpoint
+            .iter()
+            .any(|e| e.record_id == s.club.id)
+    );
+}
+
+#[test]
+fn auditor_annotations_are_sealed_and_noted() {
+    let mut s = setup();
+    s.login(UserRole::Auditor);
+    let note =
+        s.f.store
+            .annotate(
+                RecordKind::Meeting,
+                &s.meeting.id,
+                "Đã đối chiếu với sổ ghi chép giấy của bà Mai",
+            )
+            .unwrap();
+    assert_eq!(note.stamp.created_by, s.auditor.id);
+    s.login(UserRole::Leader);
+    let notes =
+        s.f.store
+            .annotations(RecordKind::Meeting, &s.meeting.id)
+            .unwrap();
+    assert_eq!(notes, vec![note]);
+    assert!(matches!(
+        s.f.store.annotate(RecordKind::Meeting, &s.meeting.id, "x"),
+        Err(Error::Forbidden(Permission::Annotate))
+    ));
+    let entries = s.entries();
+    assert!(entries.iter().any(|e| e.action == AuditAction::Annotate
+        && e.record_id == s.meeting.id
+        && e.user_id == s.auditor.id));
+    drop(s.f.store);
+    for path in std::fs::read_dir(s.f.dir.path()).unwrap() {
+        let bytes = std::fs::read(path.unwrap().path()).unwrap();
+        let needle = "sổ ghi chép giấy".as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+    }
+}
+
+#[test]
+fn the_signed_export_verifies_offline_and_any_change_breaks_it() {
+    let mut s = setup();
+    s.login(UserRole::Auditor);
+    let export = s.f.store.export_audit().unwrap();
+    let public = s.f.store.device_public_key().unwrap();
+    let doc = verify_export(&export.signed_json, &public).unwrap();
+    assert!(doc.chain_verified);
+    assert_eq!(doc.exported_by, s.auditor.id);
+    assert_eq!(doc.entries.last().unwrap().action, "export");
+    assert_eq!(doc.entries.len() + 1, export.csv.lines().count());
+    assert!(
+        export
+            .csv
+            .starts_with("seq,at,user_id,role,device_id,action,kind,record_id,fields")
+    );
+
+    // Another device's key, or one changed character, and it fails.
+    let other = Fixture::new();
+    let other_key = other.store.device_public_key().unwrap();
+    assert_eq!(
+        verify_export(&export.signed_json, &other_key),
+        Err(trail::ExportError::WrongDevice)
+    );
+    let tampered = export
+        .signed_json
+        .replacen("\\\"update\\\"", "\\\"read\\\"", 1);
+    let tampered = if tampered == export.signed_json {
+        export
+            .signed_json
+            .replacen("\\\"create\\\"", "\\\"read\\\"", 1)
+    } else {
+        tampered
+    };
+    assert_ne!(tampered, export.signed_json);
+    assert_eq!(
+        verify_export(&tampered, &public),
+        Err(trail::ExportError::BadSignature)
+    );
+    assert_eq!(
+        verify_export("not json", &public),
+        Err(trail::ExportError::Malformed)
+    );
+}
