@@ -14,6 +14,8 @@ use chungtay_core::{
     Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberSummary, NewUser,
     OverdueThresholds, Permission, RecordKind, Referral, ReferralInput, Store, SupportFollowUp,
     UserInfo, UserRole,
+    safety::RecoverySetup,
+    sync::{EnrollmentInfo, OutboxItem, SyncReport},
 };
 
 uniffi::setup_scaffolding!();
@@ -29,6 +31,9 @@ type Result<T> = std::result::Result<T, ChungTayError>;
 #[uniffi::export(with_foreign)]
 pub trait DeviceKey: Send + Sync {
     fn prf(&self, input: Vec<u8>) -> std::result::Result<Vec<u8>, DeviceKeyError>;
+
+    /// Deletes the key for good and makes a new one (a wipe or the duress PIN calls this).
+    fn rotate(&self) -> std::result::Result<(), DeviceKeyError>;
 }
 
 /// What the app's `DeviceKey` throws. Declared here rather than in the core because uniffi's
@@ -48,15 +53,29 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for DeviceKeyError {
     }
 }
 
+/// Sync progress for the UI ("sending 3 of 12"); called on the syncing thread.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    fn progress(&self, done: i64, total: i64);
+}
+
 /// Adapts the Kotlin implementation to the core's trait.
 struct HostDevice(Arc<dyn DeviceKey>);
 
 impl chungtay_core::DeviceSecret for HostDevice {
     fn prf(&self, input: &[u8]) -> std::result::Result<Vec<u8>, DeviceSecretError> {
-        self.0.prf(input.to_vec()).map_err(|e| match e {
-            DeviceKeyError::Missing => DeviceSecretError::Missing,
-            DeviceKeyError::Failed { detail } => DeviceSecretError::Failed { detail },
-        })
+        self.0.prf(input.to_vec()).map_err(device_error)
+    }
+
+    fn rotate(&self) -> std::result::Result<(), DeviceSecretError> {
+        self.0.rotate().map_err(device_error)
+    }
+}
+
+fn device_error(e: DeviceKeyError) -> DeviceSecretError {
+    match e {
+        DeviceKeyError::Missing => DeviceSecretError::Missing,
+        DeviceKeyError::Failed { detail } => DeviceSecretError::Failed { detail },
     }
 }
 
@@ -106,6 +125,27 @@ impl ClubStore {
     #[uniffi::constructor]
     pub fn open(path: String, device: Arc<dyn DeviceKey>) -> Result<Arc<Self>> {
         let store = Store::open(path.as_ref(), Arc::new(HostDevice(device)))?;
+        Ok(Self::wrap(store))
+    }
+
+    /// Restores a backup onto this phone, for the leader with a new PIN (scenario 5).
+    /// A wrong secret or a damaged file throws and leaves nothing behind.
+    #[uniffi::constructor]
+    pub fn restore(
+        backup: Vec<u8>,
+        recovery_secret: String,
+        path: String,
+        device: Arc<dyn DeviceKey>,
+        new_pin: String,
+    ) -> Result<Arc<Self>> {
+        let store = Store::restore(
+            &backup,
+            &recovery_secret,
+            path.as_ref(),
+            Arc::new(HostDevice(device)),
+            &new_pin,
+            KdfParams::MIN,
+        )?;
         Ok(Self::wrap(store))
     }
 
@@ -271,6 +311,81 @@ impl ClubStore {
 
     pub fn create_checkpoint(&self) -> Result<Checkpoint> {
         self.with(|s| s.create_checkpoint())
+    }
+
+    /// Wrong PINs left before the store wipes itself; works while locked.
+    pub fn unlock_attempts_left(&self) -> Result<i64> {
+        self.with(|s| s.unlock_attempts_left())
+    }
+
+    pub fn set_wipe_after(&self, tries: i64) -> Result<()> {
+        self.with(|s| s.set_wipe_after(tries))
+    }
+
+    /// The duress PIN: typed at unlock, it destroys the real data and opens an empty club.
+    pub fn set_duress_pin(&self, pin: String) -> Result<()> {
+        self.with(|s| s.set_duress_pin(&pin, KdfParams::MIN))
+    }
+
+    /// Erases one member beyond recovery; the audit trail keeps only that it happened.
+    pub fn erase_member(&self, id: String) -> Result<()> {
+        self.with(|s| s.erase_member(&id))
+    }
+
+    /// The number to call, or `DoNotContact` for someone who must not be contacted.
+    pub fn contact_phone(&self, member_id: String) -> Result<String> {
+        self.with(|s| s.contact_phone(&member_id))
+    }
+
+    /// Sets up the recovery secret; show it once, for the commune union to keep.
+    pub fn setup_recovery(&self) -> Result<RecoverySetup> {
+        self.with(|s| s.setup_recovery())
+    }
+
+    /// The encrypted backup file (everything, the audit trail included).
+    pub fn create_backup(&self) -> Result<Vec<u8>> {
+        self.with(|s| s.create_backup())
+    }
+
+    /// Enrolls the phone with the province (one-time code; safe to retry). `server_certificate`
+    /// is the PEM of a self-signed server certificate to pin, or null for loopback tests.
+    pub fn enroll(
+        &self,
+        server_url: String,
+        code: String,
+        server_certificate: Option<String>,
+    ) -> Result<EnrollmentInfo> {
+        self.with(|s| s.enroll(&server_url, &code, server_certificate.as_deref()))
+    }
+
+    pub fn enrollment_info(&self) -> Result<Option<EnrollmentInfo>> {
+        self.with(|s| s.enrollment_info())
+    }
+
+    /// Ready to queued: seals the referral for the province and puts it in the outbox.
+    pub fn queue_referral(&self, id: String) -> Result<()> {
+        self.with(|s| s.queue_referral(&id))
+    }
+
+    pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
+        self.with(|s| s.outbox())
+    }
+
+    /// Sends what is due (everything pending with `send_all_now`, except what the server asked
+    /// to wait), sends an audit checkpoint and pulls the province's answers. Blocks for the
+    /// network: call it from a background thread; other calls on this store wait meanwhile.
+    pub fn sync(
+        &self,
+        send_all_now: bool,
+        listener: Option<Arc<dyn SyncListener>>,
+    ) -> Result<SyncReport> {
+        self.with(|s| {
+            s.sync(send_all_now, &mut |p| {
+                if let Some(l) = &listener {
+                    l.progress(p.done, p.total);
+                }
+            })
+        })
     }
 
     /// The device's Ed25519 public key, to verify its checkpoints and exports.

@@ -22,6 +22,8 @@ pub enum Permission {
     ExportAudit,
     /// Sign audit checkpoints and sync with the province.
     Sync,
+    /// Survivor safety: duress PIN, wipe threshold, erasing a member, recovery and backups.
+    Safety,
 }
 
 /// The permission matrix.
@@ -37,6 +39,7 @@ pub fn allowed(role: UserRole, permission: Permission) -> bool {
                 | ReadAudit
                 | ExportAudit
                 | Sync
+                | Safety
         ),
         // The deputy keeps the club's records with the leader, but does not look up who is a
         // survivor: she may record it for a new member, and it is withheld when she reads.
@@ -49,7 +52,7 @@ pub fn allowed(role: UserRole, permission: Permission) -> bool {
     }
 }
 
-pub const ALL_PERMISSIONS: [Permission; 8] = [
+pub const ALL_PERMISSIONS: [Permission; 9] = [
     Permission::ReadRecords,
     Permission::ReadSurvivorStatus,
     Permission::WriteRecords,
@@ -58,4 +61,5 @@ pub const ALL_PERMISSIONS: [Permission; 8] = [
     Permission::ReadAudit,
     Permission::ExportAudit,
     Permission::Sync,
+    Permission::Safety,
 ];

@@ -28,6 +28,7 @@ pub enum AuditAction {
     Checkpoint,
     Sync,
     Wipe,
+    Restore,
 }
 
 impl AuditAction {
@@ -46,6 +47,7 @@ impl AuditAction {
             AuditAction::Checkpoint => "checkpoint",
             AuditAction::Sync => "sync",
             AuditAction::Wipe => "wipe",
+            AuditAction::Restore => "restore",
         }
     }
 
@@ -65,6 +67,7 @@ impl AuditAction {
             Checkpoint,
             Sync,
             Wipe,
+            Restore,
         ]
         .into_iter()
         .find(|a| a.as_str() == s)

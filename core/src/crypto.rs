@@ -115,7 +115,6 @@ impl Place<'_> {
 pub(crate) struct Sealed(Vec<u8>);
 
 impl Sealed {
-    #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }

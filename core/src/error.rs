@@ -172,6 +172,12 @@ pub enum Error {
     NotAStore,
     #[error("a store already exists at this path")]
     AlreadyExists,
+    /// The server could not be reached, timed out, or answered something unreadable.
+    #[error("network problem: {detail}")]
+    Network { detail: String },
+    /// The server refused, with its reason code (never personal data).
+    #[error("the server refused ({status}): {reason}")]
+    Refused { status: u16, reason: String },
     #[error("KDF parameters below the minimum (m={min_m_kib} KiB, t={min_t})")]
     WeakKdf { min_m_kib: u32, min_t: u32 },
     #[error("cryptographic operation failed")]
@@ -179,6 +185,19 @@ pub enum Error {
     /// This user's role may not do this (docs/ROLES.md).
     #[error("not allowed for this role: {0:?}")]
     Forbidden(crate::access::Permission),
+    /// Too many wrong PINs: the next try is allowed after this many seconds.
+    #[error("too many wrong PINs: try again in {retry_after_secs} s")]
+    TooSoon { retry_after_secs: u64 },
+    /// The store destroyed itself after too many wrong PINs.
+    #[error("the store was wiped")]
+    Wiped,
+    /// This member must not be called or texted.
+    #[error("this member must not be contacted")]
+    DoNotContact,
+    #[error("wrong recovery secret")]
+    WrongRecoverySecret,
+    #[error("the backup file is damaged or not a backup")]
+    BackupDamaged,
     /// The audit trail failed verification.
     #[error("the audit trail is broken: {0}")]
     AuditBroken(crate::audit::ChainBreak),
@@ -225,6 +244,24 @@ pub enum ChungTayError {
     NotAStore,
     #[error("a store already exists at this path")]
     AlreadyExists,
+    /// Wait before the next PIN (growing delays after wrong PINs).
+    #[error("too many wrong PINs: try again in {retry_after_secs} s")]
+    TooSoon { retry_after_secs: u64 },
+    /// The store destroyed itself after too many wrong PINs: set up the phone again.
+    #[error("the store was wiped")]
+    Wiped,
+    #[error("this member must not be contacted")]
+    DoNotContact,
+    #[error("wrong recovery secret")]
+    WrongRecoverySecret,
+    #[error("the backup file is damaged or not a backup")]
+    BackupDamaged,
+    /// No network, a timeout, or an unreadable answer: the outbox keeps everything.
+    #[error("network problem: {detail}")]
+    Network { detail: String },
+    /// The server refused, with its reason code.
+    #[error("the server refused ({status}): {reason}")]
+    Refused { status: u16, reason: String },
     #[error("not allowed for this role: {permission:?}")]
     Forbidden {
         permission: crate::access::Permission,
@@ -264,6 +301,13 @@ impl From<Error> for ChungTayError {
                 reason: Reason::BelowMinimum,
             },
             Error::Forbidden(permission) => ChungTayError::Forbidden { permission },
+            Error::TooSoon { retry_after_secs } => ChungTayError::TooSoon { retry_after_secs },
+            Error::Wiped => ChungTayError::Wiped,
+            Error::DoNotContact => ChungTayError::DoNotContact,
+            Error::WrongRecoverySecret => ChungTayError::WrongRecoverySecret,
+            Error::BackupDamaged => ChungTayError::BackupDamaged,
+            Error::Network { detail } => ChungTayError::Network { detail },
+            Error::Refused { status, reason } => ChungTayError::Refused { status, reason },
             Error::AuditBroken(problem) => ChungTayError::AuditBroken { problem },
             Error::Crypto => ChungTayError::Internal {
                 detail: "cryptographic operation failed".to_owned(),

@@ -75,6 +75,10 @@ impl MemberIndex {
         self.entries.insert(member.id.clone(), entry);
     }
 
+    pub(crate) fn remove(&mut self, id: &str) {
+        self.entries.remove(id);
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

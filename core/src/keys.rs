@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use ring::hmac;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::crypto::{self, KEY_LEN, SecretKey};
 use crate::error::{DeviceSecretError, Error, Reason, Result, invalid};
@@ -20,20 +20,27 @@ use crate::text;
 /// PIN guess goes through it, a PIN cannot be brute-forced off the device.
 pub trait DeviceSecret: Send + Sync {
     fn prf(&self, input: &[u8]) -> std::result::Result<Vec<u8>, DeviceSecretError>;
+
+    /// Destroys the current key beyond recovery and makes a fresh one. After this, nothing
+    /// sealed under the old key can be opened again, whatever copies of the files survive.
+    fn rotate(&self) -> std::result::Result<(), DeviceSecretError>;
 }
 
 /// A software device secret: HMAC-SHA256 under a random key kept in a file (0600) or in memory.
 /// For desktops, the CLI and tests; phones use the platform keystore instead.
-#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct SoftwareDeviceSecret {
-    key: [u8; KEY_LEN],
+    key: std::sync::Mutex<Zeroizing<[u8; KEY_LEN]>>,
+    path: Option<std::path::PathBuf>,
 }
 
 impl SoftwareDeviceSecret {
     pub fn generate() -> Result<Self> {
-        let mut key = [0u8; KEY_LEN];
-        crypto::fill_random(&mut key)?;
-        Ok(Self { key })
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        crypto::fill_random(key.as_mut())?;
+        Ok(Self {
+            key: std::sync::Mutex::new(key),
+            path: None,
+        })
     }
 
     /// Loads the key file, creating it (mode 0600) when it does not exist.
@@ -41,18 +48,25 @@ impl SoftwareDeviceSecret {
         if path.exists() {
             return Self::load(path);
         }
-        let secret = Self::generate()?;
+        let mut secret = Self::generate()?;
+        secret.path = Some(path.to_owned());
+        secret.write_new(path)?;
+        Ok(secret)
+    }
+
+    fn write_new(&self, path: &Path) -> Result<()> {
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
+        options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
         let mut file = options.open(path)?;
-        std::io::Write::write_all(&mut file, &secret.key)?;
+        let key = self.key.lock().unwrap_or_else(|p| p.into_inner());
+        std::io::Write::write_all(&mut file, key.as_ref())?;
         file.sync_all()?;
-        Ok(secret)
+        Ok(())
     }
 
     /// Loads an existing key file; a missing file is a missing device secret.
@@ -69,14 +83,33 @@ impl SoftwareDeviceSecret {
                 detail: "key file has the wrong size".into(),
             })
         })?;
-        Ok(Self { key })
+        Ok(Self {
+            key: std::sync::Mutex::new(Zeroizing::new(key)),
+            path: Some(path.to_owned()),
+        })
     }
 }
 
 impl DeviceSecret for SoftwareDeviceSecret {
     fn prf(&self, input: &[u8]) -> std::result::Result<Vec<u8>, DeviceSecretError> {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
+        let key = self.key.lock().unwrap_or_else(|p| p.into_inner());
+        let key = hmac::Key::new(hmac::HMAC_SHA256, key.as_ref());
         Ok(hmac::sign(&key, input).as_ref().to_vec())
+    }
+
+    fn rotate(&self) -> std::result::Result<(), DeviceSecretError> {
+        let failed = |e: &dyn std::fmt::Display| DeviceSecretError::Failed {
+            detail: e.to_string(),
+        };
+        {
+            let mut key = self.key.lock().unwrap_or_else(|p| p.into_inner());
+            crypto::fill_random(key.as_mut()).map_err(|e| failed(&e))?;
+        }
+        // The file is overwritten in place (same size) and synced, so the old key is gone.
+        if let Some(path) = &self.path {
+            self.write_new(path).map_err(|e| failed(&e))?;
+        }
+        Ok(())
     }
 }
 
@@ -112,7 +145,7 @@ impl KdfParams {
         let mut params = Self::MIN;
         loop {
             let start = Instant::now();
-            stretch_pin("calibration-pin", &[0u8; 16], params)?;
+            stretch("calibration-pin", &[0u8; 16], params)?;
             let took = start.elapsed();
             if took >= target || params.t >= 10 {
                 return Ok(params);
@@ -126,7 +159,11 @@ impl KdfParams {
 }
 
 /// Argon2id over the NFC-normalised PIN.
-fn stretch_pin(pin: &str, salt: &[u8], params: KdfParams) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+pub(crate) fn stretch(
+    pin: &str,
+    salt: &[u8],
+    params: KdfParams,
+) -> Result<Zeroizing<[u8; KEY_LEN]>> {
     params.check()?;
     let argon_params =
         Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|_| Error::Crypto)?;
@@ -168,7 +205,7 @@ pub(crate) fn user_kek(
     salt: &[u8],
     params: KdfParams,
 ) -> Result<SecretKey> {
-    let stretched = stretch_pin(pin, salt, params)?;
+    let stretched = stretch(pin, salt, params)?;
     let mut input = Zeroizing::new(Vec::with_capacity(128));
     input.extend_from_slice(b"chungtay.kek.v1\0");
     input.extend_from_slice(store_id.as_bytes());
@@ -226,7 +263,7 @@ mod tests {
             p: 1,
         };
         assert!(matches!(
-            stretch_pin("246810", &[0; 16], weak),
+            stretch("246810", &[0; 16], weak),
             Err(Error::WeakKdf { .. })
         ));
     }
@@ -256,6 +293,17 @@ mod tests {
         let a = SoftwareDeviceSecret::load_or_create(&path).unwrap();
         let b = SoftwareDeviceSecret::load(&path).unwrap();
         assert_eq!(a.prf(b"x").unwrap(), b.prf(b"x").unwrap());
+        // Rotation: the old key is gone from memory and from the file.
+        let before = a.prf(b"x").unwrap();
+        a.rotate().unwrap();
+        assert_ne!(a.prf(b"x").unwrap(), before);
+        assert_eq!(
+            SoftwareDeviceSecret::load(&path)
+                .unwrap()
+                .prf(b"x")
+                .unwrap(),
+            a.prf(b"x").unwrap()
+        );
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(
             SoftwareDeviceSecret::load(&path),

@@ -10,8 +10,11 @@ pub mod domain;
 pub mod error;
 mod index;
 pub mod keys;
+pub mod report;
+pub mod safety;
 pub mod schema;
 pub mod store;
+pub mod sync;
 pub mod text;
 pub mod trail;
 

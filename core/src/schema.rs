@@ -136,6 +136,21 @@ CREATE TABLE annotations (
 ) STRICT;
 CREATE INDEX annotations_by_record ON annotations(record_kind, record_id);
 "#,
+    // 4: the outbox of referrals sealed for the province.
+    r#"
+CREATE TABLE outbox (
+    referral_id TEXT PRIMARY KEY,
+    submission BLOB NOT NULL,
+    payload_hash BLOB NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    not_before TEXT NOT NULL,
+    last_error TEXT NOT NULL,
+    receipt BLOB
+) STRICT;
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+"#,
 ];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -261,6 +276,18 @@ CREATE TABLE annotations (
     updated_by TEXT NOT NULL
 ) STRICT;
 CREATE INDEX annotations_by_record ON annotations(record_kind, record_id);
+CREATE TABLE outbox (
+    referral_id TEXT PRIMARY KEY,
+    submission BLOB NOT NULL,
+    payload_hash BLOB NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    not_before TEXT NOT NULL,
+    last_error TEXT NOT NULL,
+    receipt BLOB
+) STRICT;
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
 "#;
 
 pub(crate) fn user_version(conn: &Connection) -> Result<i64> {

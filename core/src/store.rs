@@ -16,6 +16,7 @@ use crate::domain::*;
 use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
 use crate::index::{MemberFilter, MemberIndex};
 use crate::keys::{self, DeviceSecret, KdfParams};
+use crate::safety;
 use crate::schema;
 use crate::trail::{self, NewEntry};
 
@@ -80,26 +81,30 @@ pub struct Damaged {
 pub(crate) struct Session {
     pub(crate) user_id: Id,
     pub(crate) role: UserRole,
-    store_key: SecretKey,
+    pub(crate) store_key: SecretKey,
     pub(crate) record_key: SecretKey,
     member_wrap: SecretKey,
     /// HMAC key of the audit chain.
     pub(crate) audit_key: SecretKey,
     pub(crate) device_id: String,
     /// Boxed so the key bytes never move when the map grows (a move leaves an unzeroized copy).
-    member_keys: HashMap<Id, Box<SecretKey>>,
-    index: MemberIndex,
+    pub(crate) member_keys: HashMap<Id, Box<SecretKey>>,
+    pub(crate) index: MemberIndex,
     /// Filled at unlock and by lists that meet a record failing its integrity check.
     damaged: std::cell::RefCell<Vec<Damaged>>,
 }
 
 pub struct Store {
     pub(crate) conn: Connection,
-    path: PathBuf,
-    device: Arc<dyn DeviceSecret>,
+    pub(crate) path: PathBuf,
+    pub(crate) device: Arc<dyn DeviceSecret>,
     pub(crate) store_id: String,
     pub(crate) store_kid: KeyId,
-    session: Option<Session>,
+    pub(crate) session: Option<Session>,
+    /// Set once the store destroyed itself; every later unlock says so.
+    pub(crate) wiped: bool,
+    /// Per-request timeout for the sync.
+    pub(crate) request_timeout: std::time::Duration,
 }
 
 // ---- table descriptions -----------------------------------------------------------------
@@ -262,7 +267,7 @@ impl Table {
     }
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
@@ -270,11 +275,11 @@ fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-fn new_id() -> Id {
+pub(crate) fn new_id() -> Id {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
+pub(crate) fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
     uuid::Uuid::parse_str(id)
         .map(|u| KeyId(*u.as_bytes()))
         .map_err(|_| Error::Integrity {
@@ -285,7 +290,7 @@ fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
 
 /// Serialises a body, padded with trailing spaces (valid JSON whitespace) to a multiple of
 /// `PAD`, so a ciphertext's length does not tell e.g. one survivor status from another.
-fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
     const PAD: usize = 64;
     let mut json = Zeroizing::new(serde_json::to_vec(v).map_err(|_| Error::Crypto)?);
     let padded = json.len().div_ceil(PAD) * PAD;
@@ -293,7 +298,7 @@ fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
     Ok(json)
 }
 
-fn open_pragmas(conn: &Connection) -> Result<()> {
+pub(crate) fn open_pragmas(conn: &Connection) -> Result<()> {
     // WAL for concurrent reads while writing; synchronous=FULL so that a commit the user was told
     // about survives power loss (NORMAL may lose the last commits in WAL mode).
     // secure_delete overwrites freed content; temp_store=MEMORY keeps temp tables off disk.
@@ -320,7 +325,7 @@ fn not_a_store(e: rusqlite::Error) -> Error {
     }
 }
 
-const CANARY: &[u8] = b"chungtay store canary v1";
+pub(crate) const CANARY: &[u8] = b"chungtay store canary v1";
 
 impl Drop for Store {
     fn drop(&mut self) {
@@ -335,6 +340,17 @@ impl Store {
         device: Arc<dyn DeviceSecret>,
         first: NewUser,
         params: KdfParams,
+    ) -> Result<Store> {
+        Self::create_as(path, device, first, params, new_id())
+    }
+
+    /// `create`, with the first user's id given (the duress decoy keeps the leader's id).
+    pub(crate) fn create_as(
+        path: &Path,
+        device: Arc<dyn DeviceSecret>,
+        first: NewUser,
+        params: KdfParams,
+        user_id: Id,
     ) -> Result<Store> {
         if path.exists() {
             return Err(Error::AlreadyExists);
@@ -353,7 +369,6 @@ impl Store {
         let record_key = store_key.derive(b"records")?;
         let check = keys::device_check(device.as_ref(), &store_id)?;
         let canary = crypto::seal(&record_key, store_kid, &canary_place(), CANARY)?;
-        let user_id = new_id();
         let now = now_text();
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -384,6 +399,8 @@ impl Store {
             store_id,
             store_kid,
             session: None,
+            wiped: false,
+            request_timeout: crate::sync::DEFAULT_REQUEST_TIMEOUT,
         };
         store.start_session(user_id, first.role, store_key)?;
         Ok(store)
@@ -425,6 +442,8 @@ impl Store {
             store_id,
             store_kid,
             session: None,
+            wiped: false,
+            request_timeout: crate::sync::DEFAULT_REQUEST_TIMEOUT,
         })
     }
 
@@ -471,6 +490,10 @@ impl Store {
     /// secret is reported as such, before any PIN is tried.
     pub fn unlock(&mut self, user_id: &str, pin: &str) -> Result<()> {
         self.session = None;
+        if self.wiped {
+            return Err(Error::Wiped);
+        }
+        safety::check_lockout(&self.conn)?;
         match self.try_unlock(user_id, pin) {
             Ok(()) => self.note_unlock(),
             Err(e) => {
@@ -559,6 +582,8 @@ impl Store {
             return Err(Error::KeyUnavailable(DeviceSecretError::Missing));
         }
 
+        // Counted before the PIN is tried, so killing the app mid-try does not dodge the count.
+        let failures = safety::count_attempt(&self.conn)?;
         let kek = keys::user_kek(
             self.device.as_ref(),
             &self.store_id,
@@ -568,9 +593,22 @@ impl Store {
             params,
         )?;
         let user_kid = key_id_of(RecordKind::User, user_id)?;
-        let store_key = crypto::open(&kek, user_kid, &slot_place(user_id), &wrapped)
-            .map_err(|_| Error::WrongPin)
-            .and_then(|k| SecretKey::from_slice(&k))?;
+        let store_key = match crypto::open(&kek, user_kid, &slot_place(user_id), &wrapped)
+            .and_then(|k| SecretKey::from_slice(&k))
+        {
+            Ok(key) => key,
+            Err(_) => {
+                if self.try_duress(pin)? {
+                    return Ok(());
+                }
+                if failures >= safety::wipe_after(&self.conn)? {
+                    self.wipe()?;
+                    return Err(Error::Wiped);
+                }
+                return Err(Error::WrongPin);
+            }
+        };
+        safety::reset_attempts(&self.conn)?;
 
         // The canary proves the unwrapped key is this store's key, not one from a spliced slot.
         let record_key = store_key.derive(b"records")?;
@@ -958,9 +996,15 @@ impl Store {
         self.require(Permission::WriteRecords)?;
         let mut info = input.normalized(today())?;
         let old = MEMBERS.read_one(&self.conn, id)?;
+        let stored = open_member(self.session()?, &old)?.info;
         if info.survivor_status == SurvivorStatus::Withheld {
             // A role that cannot read the status sends it back withheld: keep what is stored.
-            info.survivor_status = open_member(self.session()?, &old)?.info.survivor_status;
+            info.survivor_status = stored.survivor_status;
+        }
+        if info.phone.is_none() && !stored.safe_to_contact {
+            // The form never showed the hidden number: keep it rather than erase it. (To remove
+            // it, mark the member safe first, then clear the number.)
+            info.phone = stored.phone;
         }
         let stamp = self.write_record(&MEMBERS, id, &old.owner, "", &info, Some(&old))?;
         let member = Member {
@@ -982,6 +1026,10 @@ impl Store {
         let mut member = open_member(self.require(Permission::ReadRecords)?, &raw)?;
         if !self.may(Permission::ReadSurvivorStatus) {
             member.info.survivor_status = SurvivorStatus::Withheld;
+        }
+        // Someone who must not be contacted has no number on any screen (see contact_phone).
+        if !member.info.safe_to_contact {
+            member.info.phone = None;
         }
         self.note_read(RecordKind::Member, id)?;
         Ok(member)
@@ -1335,6 +1383,17 @@ impl Store {
     }
 
     fn move_referral(&mut self, id: &str, next: ReferralState, note: &str) -> Result<Referral> {
+        self.move_referral_with(id, next, note, |_| Ok(()))
+    }
+
+    /// Moves a referral and runs `also` in the same transaction (the outbox row, say).
+    pub(crate) fn move_referral_with(
+        &mut self,
+        id: &str,
+        next: ReferralState,
+        note: &str,
+        also: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<Referral> {
         let note = long_text("note", note)?;
         let raw = REFERRALS.read_one(&self.conn, id)?;
         let mut referral = self.open_referral(&raw)?;
@@ -1356,10 +1415,45 @@ impl Store {
             info: referral.info.clone(),
             history: referral.history.clone(),
         };
-        referral.stamp =
-            self.write_record(&REFERRALS, id, &raw.owner, next.as_str(), &body, Some(&raw))?;
+        referral.stamp = self.write_record_with(
+            &REFERRALS,
+            id,
+            &raw.owner,
+            next.as_str(),
+            &body,
+            Some(&raw),
+            also,
+        )?;
         referral.state = next;
         Ok(referral)
+    }
+
+    /// A state the province reported (already verified), in its own words and time.
+    /// A referral the phone withdrew, or one already finished, keeps its state.
+    pub(crate) fn record_remote_state(&mut self, id: &str, change: StateChange) -> Result<()> {
+        let raw = REFERRALS.read_one(&self.conn, id)?;
+        let mut referral = self.open_referral(&raw)?;
+        if referral.state.is_final() {
+            return Ok(());
+        }
+        let next = change.state;
+        referral.history.push(change);
+        let body = ReferralBody {
+            info: referral.info,
+            history: referral.history,
+        };
+        self.write_record(&REFERRALS, id, &raw.owner, next.as_str(), &body, Some(&raw))?;
+        Ok(())
+    }
+
+    pub(crate) fn load_referral_for_sync(&self, id: &str) -> Result<Referral> {
+        self.load_referral(id)
+    }
+
+    /// A member, for building a referral payload (the sync is noted in the trail instead).
+    pub(crate) fn member_unlogged(&self, id: &str) -> Result<Member> {
+        let raw = MEMBERS.read_one(&self.conn, id)?;
+        open_member(self.require(Permission::ReadRecords)?, &raw)
     }
 
     /// One referral; the read is noted in the audit trail.
@@ -1429,6 +1523,20 @@ impl Store {
         body: &T,
         old: Option<&RawRow>,
     ) -> Result<Stamp> {
+        self.write_record_with(table, id, owner, extra, body, old, |_| Ok(()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_record_with<T: Serialize>(
+        &mut self,
+        table: &Table,
+        id: &str,
+        owner: &str,
+        extra: &str,
+        body: &T,
+        old: Option<&RawRow>,
+        also: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<Stamp> {
         let session = self.require(Permission::WriteRecords)?;
         let now = now_text();
         let user = session.user_id.clone();
@@ -1462,6 +1570,7 @@ impl Store {
         };
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         table.write(&tx, &raw, &sealed)?;
+        also(&tx)?;
         let mut entry = NewEntry::new(action, Some(table.kind), id);
         entry.fields = fields;
         trail::append(&tx, &self.store_id, session, entry)?;
@@ -1521,7 +1630,7 @@ fn place<'a>(table: &Table, id: &'a str, bound: &'a str) -> Place<'a> {
     }
 }
 
-fn canary_place() -> Place<'static> {
+pub(crate) fn canary_place() -> Place<'static> {
     Place {
         table: "meta",
         kind: RecordKind::Canary,
@@ -1530,7 +1639,7 @@ fn canary_place() -> Place<'static> {
     }
 }
 
-fn slot_place(user_id: &str) -> Place<'_> {
+pub(crate) fn slot_place(user_id: &str) -> Place<'_> {
     Place {
         table: "users",
         kind: RecordKind::User,
@@ -1540,11 +1649,11 @@ fn slot_place(user_id: &str) -> Place<'_> {
 }
 
 /// A user's role and stamps, bound into the seal of their profile.
-fn profile_bound(role: &str, stamps: [&str; 4]) -> String {
+pub(crate) fn profile_bound(role: &str, stamps: [&str; 4]) -> String {
     format!("{role}\u{1f}{}", stamps.join("\u{1f}"))
 }
 
-fn profile_place<'a>(user_id: &'a str, bound: &'a str) -> Place<'a> {
+pub(crate) fn profile_place<'a>(user_id: &'a str, bound: &'a str) -> Place<'a> {
     Place {
         table: "users",
         kind: RecordKind::User,
@@ -1563,17 +1672,17 @@ fn member_key_place(member_id: &str) -> Place<'_> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct UserProfile {
-    display_name: String,
+pub(crate) struct UserProfile {
+    pub(crate) display_name: String,
 }
 
-struct OpenedProfile {
-    role: String,
-    stamps: [String; 4],
-    profile: UserProfile,
+pub(crate) struct OpenedProfile {
+    pub(crate) role: String,
+    pub(crate) stamps: [String; 4],
+    pub(crate) profile: UserProfile,
 }
 
-fn open_profile(
+pub(crate) fn open_profile(
     conn: &Connection,
     record_key: &SecretKey,
     store_kid: KeyId,
@@ -1627,7 +1736,7 @@ struct ReferralBody {
     history: Vec<StateChange>,
 }
 
-fn wrap_for_user(
+pub(crate) fn wrap_for_user(
     device: &dyn DeviceSecret,
     store_id: &str,
     store_key: &SecretKey,
@@ -1693,7 +1802,7 @@ fn write_user(
     Ok(())
 }
 
-fn restrict_permissions(path: &Path) -> Result<()> {
+pub(crate) fn restrict_permissions(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

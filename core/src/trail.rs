@@ -443,18 +443,26 @@ impl Store {
         })
     }
 
-    fn signing_key(&self, session: &Session) -> Result<Ed25519KeyPair> {
+    /// The device's Ed25519 key (PKCS#8), opened for signing; zeroized when dropped.
+    pub(crate) fn signing_key_pkcs8(
+        &self,
+        session: &Session,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
         let sealed: Vec<u8> = self.conn.query_row(
             "SELECT value FROM meta WHERE name = 'device_signing_key'",
             [],
             |r| r.get(0),
         )?;
-        let pkcs8 = crypto::open(
+        crypto::open(
             &session.record_key,
             self.store_kid,
             &signing_key_place(),
             &sealed,
-        )?;
+        )
+    }
+
+    fn signing_key(&self, session: &Session) -> Result<Ed25519KeyPair> {
+        let pkcs8 = self.signing_key_pkcs8(session)?;
         Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::Integrity {
             kind: RecordKind::DeviceKey,
             id: "device_signing_key".into(),

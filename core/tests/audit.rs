@@ -105,6 +105,7 @@ fn attempt(s: &mut Club3, permission: Permission) -> Result<()> {
         Permission::ReadAudit => store.verify_audit().map(drop),
         Permission::ExportAudit => store.export_audit().map(drop),
         Permission::Sync => store.create_checkpoint().map(drop),
+        Permission::Safety => store.set_wipe_after(12),
     }
 }
 

@@ -13,8 +13,16 @@ fn db_snapshot(f: &Fixture) -> Vec<(String, Vec<u8>)> {
     let conn = rusqlite::Connection::open(&f.path).unwrap();
     let mut out = Vec::new();
     for table in ["meta", "users", "clubs", "member_keys", "members"] {
+        // The wrong-PIN counter is meant to change; everything else must not.
         let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+            .prepare(&format!(
+                "SELECT * FROM {table} WHERE {} ORDER BY 1",
+                if table == "meta" {
+                    "name NOT IN ('failed_unlocks', 'last_failed_at')"
+                } else {
+                    "1"
+                }
+            ))
             .unwrap();
         let n = stmt.column_count();
         let rows = stmt
@@ -51,7 +59,7 @@ fn wrong_pin_is_typed_changes_nothing_and_right_pin_works() {
     let leader = f.leader_id();
     f.store.lock();
     let before = db_snapshot(&f);
-    for wrong in ["000000", "274916", "", "274915 "] {
+    for wrong in ["000000", "274916", "274915 "] {
         assert!(matches!(
             f.store.unlock(&leader, wrong),
             Err(Error::WrongPin)
@@ -60,6 +68,12 @@ fn wrong_pin_is_typed_changes_nothing_and_right_pin_works() {
         assert!(matches!(f.store.member(&m.id), Err(Error::Locked)));
     }
     assert_eq!(before, db_snapshot(&f));
+    // Three wrong PINs: now even the right one must wait (scenario 4; see tests/safety.rs).
+    assert!(matches!(
+        f.store.unlock(&leader, PIN),
+        Err(Error::TooSoon { retry_after_secs }) if retry_after_secs <= 30
+    ));
+    common::rewind_lockout(&f, 31);
     f.store.unlock(&leader, PIN).unwrap();
     assert_eq!(f.store.member(&m.id).unwrap(), m);
 }
@@ -93,6 +107,9 @@ fn lost_or_foreign_device_secret_is_its_own_error() {
     struct Gone;
     impl DeviceSecret for Gone {
         fn prf(&self, _: &[u8]) -> Result<Vec<u8>, DeviceSecretError> {
+            Err(DeviceSecretError::Missing)
+        }
+        fn rotate(&self) -> Result<(), DeviceSecretError> {
             Err(DeviceSecretError::Missing)
         }
     }

@@ -139,3 +139,15 @@ pub fn meeting_input(club_id: &str, attendees: Vec<String>) -> MeetingInput {
         }],
     }
 }
+
+/// Moves the last wrong-PIN time `secs` into the past, as if the user had waited.
+pub fn rewind_lockout(f: &Fixture, secs: i64) {
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let then =
+        (Utc::now() - Duration::seconds(secs)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE name = 'last_failed_at'",
+        [then.as_bytes()],
+    )
+    .unwrap();
+}

@@ -57,6 +57,10 @@ class SoftwareDeviceKey : DeviceKey {
         mac.init(SecretKeySpec(key, "HmacSHA256"))
         return mac.doFinal(input)
     }
+
+    override fun rotate() {
+        SecureRandom().nextBytes(key)
+    }
 }
 
 const val PIN = "274915"
@@ -277,12 +281,14 @@ class ClubStoreTest {
         }
         val lost = object : DeviceKey {
             override fun prf(input: ByteArray): ByteArray = throw DeviceKeyException.Missing()
+            override fun rotate() = throw DeviceKeyException.Missing()
         }
         ClubStore.open(path, lost).use { store ->
             assertFailsWith<ChungTayException.KeyUnavailable> { store.unlock(leaderId, PIN) }
         }
         val broken = object : DeviceKey {
             override fun prf(input: ByteArray): ByteArray = throw IllegalStateException("keystore busy")
+            override fun rotate() = throw IllegalStateException("keystore busy")
         }
         ClubStore.open(path, broken).use { store ->
             assertFailsWith<ChungTayException.KeystoreFailed> { store.unlock(leaderId, PIN) }
@@ -395,6 +401,74 @@ class ClubStoreTest {
             store.unlock(store.users().first().id, PIN)
             val broken = assertFailsWith<ChungTayException.AuditBroken> { store.verifyAudit() }
             assertTrue(broken.problem is ChainBreak.Sequence)
+        }
+    }
+
+    @Test
+    fun `wrong PINs wait, the duress PIN opens an empty club, and a backup restores everything`() {
+        val backup: ByteArray
+        val secret: String
+        val leaderId: String
+        val hoa: String
+        newStore().use { store ->
+            leaderId = store.currentUser().id
+            val clubId = store.addClub(club()).id
+            hoa = store.addMember(clubId, member("Vi Thị Hoa").copy(safeToContact = false)).id
+            store.addMember(clubId, member("Lò Thị Mai"))
+            assertFailsWith<ChungTayException.DoNotContact> { store.contactPhone(hoa) }
+            assertNull(store.memberDetail(hoa).member.info.phone)
+            secret = store.setupRecovery().recoverySecret
+            backup = store.createBackup()
+            store.setDuressPin("918273")
+
+            store.lock()
+            repeat(3) { assertFailsWith<ChungTayException.WrongPin> { store.unlock(leaderId, "000000") } }
+            val wait = assertFailsWith<ChungTayException.TooSoon> { store.unlock(leaderId, PIN) }
+            assertTrue(wait.retryAfterSecs in 1uL..30uL)
+            assertEquals(7L, store.unlockAttemptsLeft())
+        }
+        // Scenario 5 on "a new phone": the backup and the union's secret.
+        val newPhone = SoftwareDeviceKey()
+        val restoredPath = dir.resolve("new-phone.db").toString()
+        assertFailsWith<ChungTayException.WrongRecoverySecret> {
+            ClubStore.restore(backup, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH", restoredPath, newPhone, "640213")
+        }
+        assertFalse(Files.exists(dir.resolve("new-phone.db")))
+        ClubStore.restore(backup, secret, restoredPath, newPhone, "640213").use { restored ->
+            assertEquals(2, restored.memberList(restored.clubs().single().id).size)
+            assertTrue(restored.verifyAudit() > 0)
+        }
+        // Scenario 4: once the wait is over, the duress PIN opens an empty club that looks real.
+        DriverManager.getConnection("jdbc:sqlite:$path").use { c ->
+            c.createStatement().use { it.execute("DELETE FROM meta WHERE name = 'last_failed_at'") }
+        }
+        ClubStore.open(path, device).use { store ->
+            store.unlock(leaderId, "918273")
+            val club = store.clubs().single()
+            assertEquals("Pù Nhi", club.info.commune)
+            assertEquals(emptyList(), store.memberList(club.id))
+            assertFailsWith<ChungTayException.NotFound> { store.memberDetail(hoa) }
+            store.lock()
+            assertFailsWith<ChungTayException.WrongPin> { store.unlock(leaderId, PIN) }
+        }
+    }
+
+    @Test
+    fun `sync errors arrive typed and the outbox keeps what could not be sent`() {
+        newStore().use { store ->
+            val notEnrolled = assertFailsWith<ChungTayException.Invalid> { store.sync(true, null) }
+            assertEquals("enrollment", notEnrolled.field)
+            assertNull(store.enrollmentInfo())
+            // Nobody listens on this port: a network error, not a crash.
+            val free = java.net.ServerSocket(0).use { it.localPort }
+            assertFailsWith<ChungTayException.Network> {
+                store.enroll("http://127.0.0.1:$free", "ABCD-EFGH-JKLM", null)
+            }
+            val insecure = assertFailsWith<ChungTayException.Invalid> {
+                store.enroll("http://intake.example.vn", "ABCD-EFGH-JKLM", null)
+            }
+            assertEquals("server_url", insecure.field)
+            assertEquals(emptyList(), store.outbox())
         }
     }
 }

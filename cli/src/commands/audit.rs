@@ -1,0 +1,210 @@
+//! `chungtay audit verify|findings|export|verify-export`.
+
+use std::path::PathBuf;
+
+use chungtay_core::OverdueThresholds;
+use chungtay_core::verify_export;
+
+use crate::args;
+use crate::commands::{read_file, write_file};
+use crate::ctx::Ctx;
+use crate::error::CliError;
+use crate::lang::tr;
+use crate::output::{Output, fields};
+use crate::views::FindingsView;
+
+#[derive(clap::Subcommand)]
+pub enum AuditCmd {
+    /// Kiểm tra toàn bộ nhật ký / verify the whole audit trail
+    Verify,
+    /// Những điều cán bộ kiểm tra xem trước tiên / what a field visit checks first
+    Findings {
+        /// Buổi sinh hoạt sửa sau ngần này ngày thì bị đánh dấu / flag meetings changed this many
+        /// days after they took place
+        #[arg(long, default_value_t = 7)]
+        late_edit_days: i64,
+    },
+    /// Xuất nhật ký có chữ ký của thiết bị / export the trail signed by the device
+    Export {
+        /// Tệp JSON có chữ ký / the signed JSON file
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Tệp CSV để đọc / the same entries as CSV
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+    },
+    /// Kiểm tra một bản xuất, không cần kho / verify an export offline, no store needed
+    VerifyExport {
+        /// Tệp JSON có chữ ký / the signed JSON file
+        file: PathBuf,
+        /// Khoá công khai của thiết bị (hex hoặc base64), lấy từ điện thoại hoặc hồ sơ đăng ký,
+        /// không lấy từ tệp / the device's public key (hex or base64), from the phone or the
+        /// enrollment records, never from the file
+        #[arg(long, value_name = "KEY")]
+        public_key: String,
+    },
+}
+
+fn hex(bytes: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(bytes)
+}
+
+pub fn run(ctx: &mut Ctx, cmd: AuditCmd) -> Result<Output, CliError> {
+    let lang = ctx.lang();
+    match cmd {
+        AuditCmd::VerifyExport { file, public_key } => {
+            let key = args::public_key(&public_key)?;
+            let bytes = read_file(&file)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| CliError::Export(chungtay_core::trail::ExportError::Malformed))?;
+            let doc = verify_export(&text, &key).map_err(CliError::Export)?;
+            if !doc.chain_verified {
+                return Err(CliError::ExportChainBroken);
+            }
+            let entries = doc.entries.len();
+            let mut out = tr!(
+                lang,
+                "Bản xuất hợp lệ: chữ ký đúng, nhật ký đã được kiểm tra khi xuất.\n",
+                "The export is valid: the signature holds and the trail verified when exported.\n"
+            );
+            out.push_str(&fields(&[
+                (lang.pick("Kho", "Store"), doc.store_id.clone()),
+                (lang.pick("Thiết bị", "Device"), doc.device_id.clone()),
+                (
+                    lang.pick("Xuất lúc", "Exported at"),
+                    doc.exported_at.clone(),
+                ),
+                (
+                    lang.pick("Người xuất", "Exported by"),
+                    doc.exported_by.clone(),
+                ),
+                (lang.pick("Số mục", "Entries"), entries.to_string()),
+            ]));
+            Output::new(
+                serde_json::json!({
+                    "valid": true,
+                    "store_id": doc.store_id,
+                    "device_id": doc.device_id,
+                    "exported_at": doc.exported_at,
+                    "exported_by": doc.exported_by,
+                    "chain_verified": doc.chain_verified,
+                    "entries": entries,
+                }),
+                out,
+            )
+        }
+        AuditCmd::Verify => {
+            let store = ctx.open()?;
+            let last = store.verify_audit()?;
+            let text = tr!(
+                lang,
+                "Nhật ký kiểm tra nguyên vẹn: {last} mục.",
+                "The audit trail verifies: {last} entries."
+            );
+            Output::new(serde_json::json!({ "ok": true, "entries": last }), text)
+        }
+        AuditCmd::Findings { late_edit_days } => {
+            let store = ctx.open()?;
+            let thresholds = OverdueThresholds {
+                late_edit_days,
+                ..OverdueThresholds::default()
+            };
+            let f = store.audit_findings(&thresholds)?;
+            let view = FindingsView::from(&f);
+            let chain = if f.chain_break.is_none() {
+                lang.pick("nguyên vẹn", "verifies").to_owned()
+            } else {
+                lang.pick("BỊ CAN THIỆP", "BROKEN").to_owned()
+            };
+            let mut text = fields(&[
+                (lang.pick("Nhật ký", "Trail"), chain),
+                (lang.pick("Số mục", "Entries"), f.entries.to_string()),
+                (
+                    lang.pick("Thành viên chưa có sự đồng ý", "Members without consent"),
+                    f.members_without_consent.len().to_string(),
+                ),
+                (
+                    lang.pick("Giới thiệu quá hạn", "Overdue referrals"),
+                    f.overdue_referrals.len().to_string(),
+                ),
+                (
+                    lang.pick(
+                        "Buổi sinh hoạt không có điểm danh",
+                        "Meetings without attendance",
+                    ),
+                    f.meetings_without_attendance.len().to_string(),
+                ),
+                (
+                    lang.pick("Buổi sinh hoạt sửa muộn", "Meetings changed late"),
+                    f.late_meeting_edits.len().to_string(),
+                ),
+                (
+                    lang.pick(
+                        "Thay đổi từ lần ký gần nhất",
+                        "Changes since last checkpoint",
+                    ),
+                    f.changed_since_checkpoint.len().to_string(),
+                ),
+            ]);
+            for id in &f.members_without_consent {
+                text.push_str(&tr!(
+                    lang,
+                    "- chưa có sự đồng ý: {id}\n",
+                    "- no consent: {id}\n"
+                ));
+            }
+            for o in &f.overdue_referrals {
+                let id = &o.referral_id;
+                let state = lang.state(o.state);
+                let days = o.days;
+                text.push_str(&tr!(
+                    lang,
+                    "- quá hạn: {id} ({state}, {days} ngày)\n",
+                    "- overdue: {id} ({state}, {days} days)\n"
+                ));
+            }
+            for l in &f.late_meeting_edits {
+                let id = &l.meeting_id;
+                let by = &l.edited_by;
+                let days = l.days_after;
+                text.push_str(&tr!(
+                    lang,
+                    "- sửa muộn: {id} bởi {by}, {days} ngày sau\n",
+                    "- changed late: {id} by {by}, {days} days after\n"
+                ));
+            }
+            Output::new(view, text)
+        }
+        AuditCmd::Export { out, csv } => {
+            let mut store = ctx.open()?;
+            let export = store.export_audit()?;
+            let key = store.device_public_key()?;
+            write_file(&out, export.signed_json.as_bytes())?;
+            if let Some(csv) = &csv {
+                write_file(csv, export.csv.as_bytes())?;
+            }
+            use base64::Engine as _;
+            let key_hex = hex(&key);
+            let key_b64 = base64::engine::general_purpose::STANDARD.encode(&key);
+            let path = out.display();
+            let mut text = tr!(
+                lang,
+                "Đã xuất nhật ký có chữ ký vào {path}.\n",
+                "Signed audit export written to {path}.\n"
+            );
+            text.push_str(&fields(&[(
+                lang.pick("Khoá công khai của thiết bị", "Device public key"),
+                key_hex.clone(),
+            )]));
+            Output::new(
+                serde_json::json!({
+                    "file": out,
+                    "csv": csv,
+                    "device_public_key_hex": key_hex,
+                    "device_public_key_base64": key_b64,
+                }),
+                text,
+            )
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `chungtay club add|list`.
+
+use chungtay_core::ClubInput;
+
+use crate::args::{ClubKindArg, ToCore};
+use crate::ctx::Ctx;
+use crate::error::CliError;
+use crate::lang::tr;
+use crate::output::{Output, table};
+use crate::views::ClubView;
+
+#[derive(clap::Subcommand)]
+pub enum ClubCmd {
+    /// Thêm câu lạc bộ / add a club
+    Add {
+        /// Tên câu lạc bộ / the club's name
+        #[arg(long)]
+        name: String,
+        /// Loại / kind
+        #[arg(long, value_enum, default_value = "anti-trafficking")]
+        kind: ClubKindArg,
+        /// Tỉnh / province
+        #[arg(long)]
+        province: String,
+        /// Xã, phường / commune
+        #[arg(long)]
+        commune: String,
+        /// Thôn, bản / village
+        #[arg(long)]
+        village: Option<String>,
+        /// Huyện cũ (trước 1/7/2025) / former district (before 1 July 2025)
+        #[arg(long)]
+        former_district: Option<String>,
+    },
+    /// Danh sách câu lạc bộ / list the clubs
+    List,
+}
+
+pub fn run(ctx: &mut Ctx, cmd: ClubCmd) -> Result<Output, CliError> {
+    let lang = ctx.lang();
+    let mut store = ctx.open()?;
+    match cmd {
+        ClubCmd::Add {
+            name,
+            kind,
+            province,
+            commune,
+            village,
+            former_district,
+        } => {
+            let club = store.add_club(&ClubInput {
+                name,
+                kind: kind.core(),
+                province,
+                commune,
+                village,
+                former_district,
+            })?;
+            let id = &club.id;
+            let text = tr!(lang, "Đã thêm câu lạc bộ {id}.", "Club {id} added.");
+            Output::new(ClubView::from(&club), text)
+        }
+        ClubCmd::List => {
+            let clubs = store.clubs()?;
+            let rows: Vec<Vec<String>> = clubs
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.clone(),
+                        c.info.name.clone(),
+                        c.info.commune.clone(),
+                        c.info.province.clone(),
+                        lang.club_kind(c.info.kind).to_owned(),
+                    ]
+                })
+                .collect();
+            let text = table(
+                &[
+                    lang.pick("Mã", "Id"),
+                    lang.pick("Tên", "Name"),
+                    lang.pick("Xã", "Commune"),
+                    lang.pick("Tỉnh", "Province"),
+                    lang.pick("Loại", "Kind"),
+                ],
+                &rows,
+            );
+            let views: Vec<ClubView> = clubs.iter().map(Into::into).collect();
+            Output::new(views, text)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! `chungtay enroll`, `chungtay referral send`, `chungtay sync`, `chungtay outbox`: the referral
+//! path to the provincial union (scenario 2).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::commands::read_file;
+use crate::ctx::Ctx;
+use crate::error::CliError;
+use crate::output::{Output, table};
+
+#[derive(clap::Args)]
+pub struct EnrollArgs {
+    /// Địa chỉ máy chủ Hội tỉnh (https://..., hoặc http://127.0.0.1 khi thử) / the province's
+    /// server (https://..., or http://127.0.0.1 for trials)
+    #[arg(long)]
+    pub server: String,
+    /// Mã một lần do Hội tỉnh cấp / the one-time code from the province
+    #[arg(long)]
+    pub code: String,
+    /// Chứng chỉ tự ký của máy chủ (PEM) để ghim / the server's self-signed certificate (PEM)
+    /// to pin
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    /// Gửi ngay mọi thứ đang chờ (trừ khi máy chủ bảo chờ) / send everything waiting now
+    /// (except what the server asked to hold back)
+    #[arg(long)]
+    pub now: bool,
+}
+
+#[derive(Serialize)]
+struct EnrollView {
+    server_url: String,
+    device_id: String,
+    province_fingerprint: String,
+}
+
+pub fn enroll(ctx: &mut Ctx, args: EnrollArgs) -> Result<Output, CliError> {
+    let lang = ctx.lang();
+    let certificate = match &args.certificate {
+        Some(path) => Some(String::from_utf8(read_file(path)?).map_err(|_| {
+            CliError::Core(chungtay_core::ChungTayError::Invalid {
+                field: "certificate".into(),
+                reason: chungtay_core::Reason::Missing,
+            })
+        })?),
+        None => None,
+    };
+    let mut store = ctx.open()?;
+    let info = store.enroll(&args.server, &args.code, certificate.as_deref())?;
+    let text = format!(
+        "{} {}\n{} {}\n",
+        lang.pick("Đã đăng ký, mã thiết bị:", "Enrolled, device id:"),
+        info.device_id,
+        lang.pick(
+            "Dấu vân tay khoá của Hội tỉnh (so với tờ giấy kèm mã):",
+            "Province key fingerprint (compare with the paper beside the code):"
+        ),
+        info.province_fingerprint
+    );
+    Output::new(
+        EnrollView {
+            server_url: info.server_url,
+            device_id: info.device_id,
+            province_fingerprint: info.province_fingerprint,
+        },
+        text,
+    )
+}
+
+pub fn send(ctx: &mut Ctx, id: String) -> Result<Output, CliError> {
+    let lang = ctx.lang();
+    let mut store = ctx.open()?;
+    store.queue_referral(&id)?;
+    Output::new(
+        serde_json::json!({ "referral_id": id, "state": "queued" }),
+        format!(
+            "{} {id}\n",
+            lang.pick(
+                "Đã niêm phong và xếp vào hộp thư đi:",
+                "Sealed for the province and queued:"
+            )
+        ),
+    )
+}
+
+#[derive(Serialize)]
+struct SyncView {
+    sent: i64,
+    failed: i64,
+    still_pending: i64,
+    statuses_applied: i64,
+    checkpoint_sent: bool,
+    network_error: Option<String>,
+    server_refused: Option<String>,
+}
+
+pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
+    let lang = ctx.lang();
+    let mut store = ctx.open()?;
+    let r = store.sync(args.now, &mut |_| {})?;
+    let mut text = format!(
+        "{} {}, {} {}, {} {}, {} {}\n",
+        lang.pick("Đã gửi", "Sent"),
+        r.sent,
+        lang.pick("bị từ chối", "refused"),
+        r.failed,
+        lang.pick("còn chờ", "waiting"),
+        r.still_pending,
+        lang.pick("trả lời mới", "new answers"),
+        r.statuses_applied
+    );
+    if let Some(e) = &r.network_error {
+        text.push_str(&format!(
+            "{} ({e})\n",
+            lang.pick(
+                "Không kết nối được; mọi thứ vẫn nằm trong hộp thư đi",
+                "Could not reach the server; everything stays in the outbox"
+            )
+        ));
+    }
+    if let Some(e) = &r.server_refused {
+        text.push_str(&format!(
+            "{} ({e})\n",
+            lang.pick("Máy chủ từ chối", "The server refused")
+        ));
+    }
+    Output::new(
+        SyncView {
+            sent: r.sent,
+            failed: r.failed,
+            still_pending: r.still_pending,
+            statuses_applied: r.statuses_applied,
+            checkpoint_sent: r.checkpoint_sent,
+            network_error: r.network_error,
+            server_refused: r.server_refused,
+        },
+        text,
+    )
+}
+
+#[derive(Serialize)]
+struct OutboxView {
+    referral_id: String,
+    state: String,
+    attempts: i64,
+    next_attempt_at: String,
+    last_error: String,
+}
+
+pub fn outbox(ctx: &mut Ctx) -> Result<Output, CliError> {
+    let lang = ctx.lang();
+    let store = ctx.open()?;
+    let items: Vec<OutboxView> = store
+        .outbox()?
+        .into_iter()
+        .map(|i| OutboxView {
+            referral_id: i.referral_id,
+            state: format!("{:?}", i.state).to_lowercase(),
+            attempts: i.attempts,
+            next_attempt_at: i.next_attempt_at.to_rfc3339(),
+            last_error: i.last_error,
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| {
+            vec![
+                i.referral_id.clone(),
+                i.state.clone(),
+                i.attempts.to_string(),
+                i.last_error.clone(),
+            ]
+        })
+        .collect();
+    let text = table(
+        &[
+            lang.pick("Giới thiệu", "Referral"),
+            lang.pick("Trạng thái", "State"),
+            lang.pick("Số lần", "Tries"),
+            lang.pick("Lỗi gần nhất", "Last error"),
+        ],
+        &rows,
+    );
+    Output::new(items, text)
+}

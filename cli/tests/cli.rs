@@ -1,0 +1,987 @@
+//! The built `chungtay` binary, run as a person or a script would, in a temporary folder.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use chrono::{Datelike, Utc};
+use serde_json::Value;
+
+const PIN: &str = "274915";
+
+/// Exit codes from cli/README.md.
+const EXIT_USAGE: i32 = 2;
+const EXIT_AUTH: i32 = 3;
+const EXIT_NOT_FOUND: i32 = 7;
+const EXIT_INVALID: i32 = 8;
+const EXIT_INTEGRITY: i32 = 10;
+const EXIT_BACKUP: i32 = 13;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary in this folder, with no secret inherited from the caller's environment.
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_chungtay"));
+        c.current_dir(self.dir.path())
+            .env_remove("CHUNGTAY_PIN")
+            .env_remove("CHUNGTAY_NEW_PIN")
+            .env_remove("CHUNGTAY_RECOVERY_SECRET")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs with the PIN in CHUNGTAY_PIN.
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd()
+            .env("CHUNGTAY_PIN", PIN)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs with `stdin` piped in.
+    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and expects success; returns standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        succeeded(args, self.run(args))
+    }
+
+    /// Runs with `--json` and expects success.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+
+    /// A store with a club; returns the club's id.
+    fn with_club(&self) -> String {
+        self.ok(&["init", "--name", "Lò Thị Mai"]);
+        let club = self.json(&[
+            "club",
+            "add",
+            "--name",
+            "CLB phụ nữ phòng, chống mua bán người Pù Nhi",
+            "--province",
+            "Thanh Hóa",
+            "--commune",
+            "Pù Nhi",
+            "--village",
+            "Bản Chai",
+        ]);
+        club["id"].as_str().unwrap().to_owned()
+    }
+
+    fn add_member(&self, club: &str, name: &str, group: &str, extra: &[&str]) -> String {
+        let mut args = vec![
+            "member",
+            "add",
+            "--club",
+            club,
+            "--name",
+            name,
+            "--ethnic-group",
+            group,
+            "--village",
+            "Bản Chai",
+            "--birth-year",
+            "2006",
+        ];
+        args.extend_from_slice(extra);
+        self.json(&args)["id"].as_str().unwrap().to_owned()
+    }
+}
+
+fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn this_month() -> String {
+    let today = Utc::now().date_naive();
+    format!("{:04}-{:02}", today.year(), today.month())
+}
+
+#[test]
+fn init_reads_the_pin_from_stdin() {
+    let env = Env::new();
+    let out = env.run_stdin(
+        &[
+            "--store",
+            "club.db",
+            "init",
+            "--name",
+            "Lò Thị Mai",
+            "--pin-stdin",
+        ],
+        &format!("{PIN}\n"),
+    );
+    let text = succeeded(&["init"], out);
+    assert!(text.contains("Đã tạo kho dữ liệu"), "{text}");
+    assert!(env.path("club.db").exists());
+    assert!(env.path("club.db.device-key").exists());
+    // The same PIN from stdin opens it; the list of users needs no PIN at all.
+    let out = env.run_stdin(&["--store", "club.db", "club", "list", "--pin-stdin"], PIN);
+    succeeded(&["club", "list"], out);
+    let users: Value =
+        serde_json::from_str(&env.ok(&["--store", "club.db", "users", "--json"])).unwrap();
+    assert_eq!(users["users"][0]["role"], "leader");
+    assert_eq!(users["users"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn init_reads_the_pin_from_the_environment() {
+    let env = Env::new();
+    let text = env.ok(&["init", "--name", "Lò Thị Mai", "--lang", "en"]);
+    assert!(text.contains("Store created"), "{text}");
+    assert!(env.path("chungtay.db").exists());
+    assert!(env.path("chungtay.db.device-key").exists());
+    // A second init on the same path is refused.
+    let out = env.run(&["init", "--name", "Lò Thị Mai"]);
+    assert_eq!(out.status.code(), Some(12));
+    assert!(
+        stderr(&out).contains("Đã có kho dữ liệu"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_pin_on_the_command_line_is_refused() {
+    let env = Env::new();
+    for args in [
+        vec!["init", "--name", "Lò Thị Mai", "--pin", PIN],
+        vec!["init", "--name", "Lò Thị Mai", "--pin=274915"],
+        vec!["--pin", PIN, "users"],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(EXIT_USAGE), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("Không nhận mã PIN trên dòng lệnh"), "{err}");
+        assert!(!err.contains(PIN), "the PIN is echoed: {err}");
+        assert!(!env.path("chungtay.db").exists());
+    }
+    let out = env.run(&["--lang", "en", "init", "--name", "X Y", "--pin", PIN]);
+    assert!(stderr(&out).contains("never taken from the command line"));
+}
+
+#[test]
+fn without_any_pin_source_the_cli_says_how_to_give_one() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["init", "--name", "Lò Thị Mai"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(EXIT_AUTH));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--pin-stdin") && err.contains("CHUNGTAY_PIN"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(!env.path("chungtay.db").exists());
+}
+
+#[test]
+fn vietnamese_names_search_without_diacritics_and_json_parses() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(
+        &club,
+        "Nguyễn Thị Hoa",
+        "Kinh",
+        &["--phone", "0912 345 678"],
+    );
+    env.add_member(
+        &club,
+        "Vi Thị Lan",
+        "thai",
+        &[
+            "--survivor-status",
+            "returnee",
+            "--do-not-contact",
+            "--phone",
+            "0987 654 321",
+        ],
+    );
+    env.add_member(&club, "Vàng Thị Mỷ", "Mông", &[]);
+    env.add_member(&club, "Đặng Thị Dung", "9", &[]);
+
+    let found = env.ok(&["member", "search", "nguyen"]);
+    assert!(found.contains("Nguyễn Thị Hoa"), "{found}");
+    assert!(!found.contains("Vi Thị Lan"));
+    let found = env.json(&["member", "search", "dung"]);
+    assert_eq!(found[0]["full_name"], "Đặng Thị Dung");
+    assert_eq!(found[0]["ethnic_group"], "Dao");
+
+    let list = env.json(&["member", "list", "--club", &club]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    let lan = list
+        .iter()
+        .find(|m| m["full_name"] == "Vi Thị Lan")
+        .unwrap();
+    assert_eq!(lan["ethnic_group"], "Thái");
+    assert_eq!(lan["safe_to_contact"], false);
+    assert_eq!(
+        lan["phone"],
+        Value::Null,
+        "no number for someone not to contact"
+    );
+    let text = env.ok(&["member", "list", "--club", &club]);
+    for hidden in ["0987", "Returnee", "returnee", "trở về"] {
+        assert!(!text.contains(hidden), "{hidden} in the list: {text}");
+        assert!(!serde_json::to_string(&list).unwrap().contains(hidden));
+    }
+    assert!(text.contains("(không được liên lạc)"));
+
+    // The detail shows the status to the leader.
+    let detail = env.json(&["member", "show", &hoa]);
+    assert_eq!(detail["member"]["full_name"], "Nguyễn Thị Hoa");
+    assert_eq!(detail["member"]["survivor_status"], "NotASurvivor");
+
+    // Ethnic groups by name, folded name or code; a made-up one is refused in one line.
+    let out = env.run(&[
+        "member",
+        "add",
+        "--club",
+        &club,
+        "--name",
+        "A B",
+        "--ethnic-group",
+        "Klingon",
+        "--village",
+        "V",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    assert!(stderr(&out).contains("54 dân tộc"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_wrong_pin_fails_in_vietnamese_or_english() {
+    let env = Env::new();
+    let club = env.with_club();
+    let out = env
+        .cmd()
+        .env("CHUNGTAY_PIN", "000000")
+        .args(["member", "list", "--club", &club])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(EXIT_AUTH));
+    let err = stderr(&out);
+    assert!(err.contains("Sai mã PIN"), "{err}");
+    assert!(err.contains("còn 9 lần thử"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+
+    let out = env
+        .cmd()
+        .env("CHUNGTAY_PIN", "000000")
+        .args(["--lang", "en", "member", "list", "--club", &club])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(EXIT_AUTH));
+    assert!(
+        stderr(&out).contains("Wrong PIN (8 tries left"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --json: the error as one JSON object on standard error.
+    let out = env
+        .cmd()
+        .env("CHUNGTAY_PIN", "000000")
+        .args(["--json", "club", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(EXIT_AUTH));
+    let err: Value = serde_json::from_str(stderr(&out).trim()).unwrap();
+    assert_eq!(err["error"]["kind"], "wrong_pin");
+    assert_eq!(err["error"]["exit_code"], EXIT_AUTH);
+
+    // After three wrong PINs even the right one must wait.
+    let out = env.run(&["club", "list"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("hãy thử lại sau 30 giây"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn errors_name_what_is_wrong_in_one_line() {
+    let env = Env::new();
+    env.with_club();
+    let out = env.run(&["member", "list", "--club", "no-such-club"]);
+    assert_eq!(out.status.code(), Some(EXIT_NOT_FOUND));
+    assert!(stderr(&out).contains("Không tìm thấy câu lạc bộ no-such-club"));
+    let out = env.run(&["--lang", "en", "member", "list", "--club", "no-such-club"]);
+    assert!(stderr(&out).contains("club no-such-club not found"));
+
+    let out = env.run(&["member", "erase", "some-id"]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    assert!(stderr(&out).contains("--yes"));
+
+    let out = env.run(&["--lang", "en", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE));
+    assert!(
+        stderr(&out).contains("Invalid command line"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1);
+
+    let out = env.run(&[
+        "meeting",
+        "add",
+        "--club",
+        "c",
+        "--date",
+        "29/11/2026",
+        "--topic",
+        "t",
+        "--place",
+        "p",
+        "--facilitator",
+        "f",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    assert!(stderr(&out).contains("--date"), "{}", stderr(&out));
+
+    let out = env
+        .cmd()
+        .args(["--store", "missing.db", "club", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(12));
+    assert!(stderr(&out).contains("chungtay init"));
+}
+
+#[test]
+fn a_meeting_then_consent_makes_a_referral_ready() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(
+        &club,
+        "Vi Thị Hoa",
+        "Thái",
+        &["--survivor-status", "returnee"],
+    );
+    let mai = env.add_member(&club, "Hà Thị Ơn", "Mường", &[]);
+    let today = Utc::now().date_naive().to_string();
+
+    let meeting = env.json(&[
+        "meeting",
+        "add",
+        "--club",
+        &club,
+        "--date",
+        &today,
+        "--topic",
+        "Nhận diện lừa đảo việc làm qua mạng",
+        "--place",
+        "Nhà văn hóa bản Chai",
+        "--facilitator",
+        "Lò Thị Mai",
+        "--attendee",
+        &hoa,
+        "--attendee",
+        &mai,
+        "--guests",
+        "3",
+        "--notes",
+        "Chị em chia sẻ về tin nhắn tuyển dụng lạ",
+        "--follow-up",
+        "Thăm gia đình chị Hoa|Hà Thị Ơn|2030-01-05",
+    ]);
+    let meeting_id = meeting["id"].as_str().unwrap();
+    let list = env.json(&["meeting", "list", "--club", &club]);
+    assert_eq!(list[0]["present"], 2);
+    assert_eq!(list[0]["guests"], 3);
+    assert!(list[0].get("notes").is_none(), "lists carry no notes");
+    let shown = env.json(&["meeting", "show", meeting_id]);
+    assert_eq!(shown["follow_ups"][0]["person"], "Hà Thị Ơn");
+
+    // Without consent the referral stays a draft.
+    let draft = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "vocational-training",
+        "--service",
+        "loans",
+        "--share",
+        "name",
+        "--share",
+        "birth-year",
+        "--share",
+        "need",
+        "--note",
+        "Muốn học may và vay vốn nhỏ",
+    ]);
+    let out = env.run(&["referral", "ready", draft["id"].as_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    assert!(
+        stderr(&out).contains("chưa ghi nhận sự đồng ý"),
+        "{}",
+        stderr(&out)
+    );
+
+    let consent = env.json(&[
+        "consent",
+        "add",
+        "--member",
+        &hoa,
+        "--purpose",
+        "vocational-training",
+        "--purpose",
+        "loans",
+        "--field",
+        "name",
+        "--field",
+        "birth-year",
+        "--field",
+        "commune",
+        "--field",
+        "need",
+    ]);
+    let consent_id = consent["id"].as_str().unwrap();
+    let referral = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "vocational-training",
+        "--service",
+        "loans",
+        "--share",
+        "name",
+        "--share",
+        "birth-year",
+        "--share",
+        "need",
+        "--consent",
+        consent_id,
+    ]);
+    let id = referral["id"].as_str().unwrap();
+    assert_eq!(referral["state"], "Draft");
+    let ready = env.json(&["referral", "ready", id]);
+    assert_eq!(ready["state"], "Ready");
+    let text = env.ok(&["referral", "show", id]);
+    assert!(text.contains("Sẵn sàng gửi"), "{text}");
+    let all = env.json(&["referral", "list", "--club", &club]);
+    assert_eq!(all.as_array().unwrap().len(), 2);
+
+    // Withdrawing the consent stops the referral.
+    env.ok(&["consent", "withdraw", consent_id]);
+    let after = env.json(&["referral", "list", "--member", &hoa]);
+    let states: Vec<&str> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"Withdrawn"), "{states:?}");
+
+    // Livelihood support with a follow-up.
+    let support = env.json(&[
+        "support",
+        "add",
+        "--member",
+        &hoa,
+        "--kind",
+        "livestock",
+        "--quantity",
+        "2",
+        "--unit",
+        "con lợn",
+    ]);
+    env.ok(&[
+        "support",
+        "follow-up",
+        support["id"].as_str().unwrap(),
+        "--outcome",
+        "earning-income",
+    ]);
+    let list = env.json(&["support", "list", "--member", &hoa]);
+    assert_eq!(list[0]["follow_ups"][0]["outcome"], "EarningIncome");
+}
+
+#[test]
+fn the_audit_trail_verifies_exports_and_catches_a_tampered_file() {
+    let env = Env::new();
+    let club = env.with_club();
+    env.add_member(&club, "Nguyễn Thị Hoa", "Kinh", &[]);
+    let verified = env.json(&["audit", "verify"]);
+    assert_eq!(verified["ok"], true);
+    assert!(env.ok(&["audit", "verify"]).contains("nguyên vẹn"));
+    let findings = env.json(&["audit", "findings"]);
+    assert_eq!(findings["chain_ok"], true);
+    assert_eq!(
+        findings["members_without_consent"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let export = env.json(&[
+        "audit",
+        "export",
+        "--out",
+        "trail.json",
+        "--csv",
+        "trail.csv",
+    ]);
+    let hex = export["device_public_key_hex"].as_str().unwrap().to_owned();
+    let b64 = export["device_public_key_base64"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(env.path("trail.csv").exists());
+
+    // On "a laptop": another folder, no store, no device key, no PIN.
+    let laptop = Env::new();
+    let file = laptop.path("trail.json");
+    std::fs::copy(env.path("trail.json"), &file).unwrap();
+    let file = file.to_str().unwrap();
+    for key in [&hex, &b64] {
+        let out = laptop
+            .cmd()
+            .args(["audit", "verify-export", file, "--public-key", key])
+            .output()
+            .unwrap();
+        let text = succeeded(&["verify-export"], out);
+        assert!(text.contains("Bản xuất hợp lệ"), "{text}");
+    }
+    assert!(!laptop.path("chungtay.db").exists());
+
+    // One changed character in the signed document.
+    let original = std::fs::read_to_string(file).unwrap();
+    let tampered = original.replacen("create", "delete", 1);
+    assert_ne!(original, tampered);
+    let bad = laptop.path("tampered.json");
+    std::fs::write(&bad, tampered).unwrap();
+    let out = laptop
+        .cmd()
+        .args([
+            "audit",
+            "verify-export",
+            bad.to_str().unwrap(),
+            "--public-key",
+            &hex,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(EXIT_INTEGRITY));
+    assert!(
+        stderr(&out).contains("chữ ký không khớp"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Another device's key.
+    let other = "11".repeat(32);
+    let out = laptop
+        .cmd()
+        .args([
+            "--lang",
+            "en",
+            "audit",
+            "verify-export",
+            file,
+            "--public-key",
+            &other,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(EXIT_INTEGRITY));
+    assert!(stderr(&out).contains("another device"), "{}", stderr(&out));
+}
+
+/// A club of six: 5 Thái women and one Mông man, a meeting this month.
+fn report_club(env: &Env) -> String {
+    let club = env.with_club();
+    let mut ids = Vec::new();
+    for (i, name) in [
+        "Lò Thị Hoa",
+        "Vi Thị Lan",
+        "Hà Thị Ơn",
+        "Lò Thị Pằn",
+        "Vi Thị Xuân",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let status = if i % 2 == 0 { "returnee" } else { "survivor" };
+        ids.push(env.add_member(&club, name, "Thái", &["--survivor-status", status]));
+    }
+    ids.push(env.add_member(&club, "Vàng A Sử", "Mông", &["--gender", "male"]));
+    let today = Utc::now().date_naive().to_string();
+    let mut args = vec![
+        "meeting",
+        "add",
+        "--club",
+        &club,
+        "--date",
+        &today,
+        "--topic",
+        "Di cư an toàn",
+        "--place",
+        "Nhà văn hóa",
+        "--facilitator",
+        "Lò Thị Mai",
+        "--guests",
+        "2",
+    ];
+    for id in &ids {
+        args.push("--attendee");
+        args.push(id);
+    }
+    env.ok(&args);
+    club
+}
+
+/// The text of one part of an XLSX file (a zip).
+fn xlsx_part(path: &Path, part: &str) -> String {
+    let file = std::fs::File::open(path).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut text = String::new();
+    zip.by_name(part)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[test]
+fn the_monthly_report_writes_xlsx_and_csv() {
+    let env = Env::new();
+    let club = report_club(&env);
+    let month = this_month();
+    let report = env.json(&[
+        "report",
+        "monthly",
+        "--club",
+        &club,
+        "--month",
+        &month,
+        "--xlsx",
+        "report.xlsx",
+        "--csv",
+        "report.csv",
+    ]);
+    assert_eq!(report["meetings_held"], 1);
+    assert_eq!(report["attendance"], 6);
+    assert_eq!(report["guests"], "<5");
+    assert_eq!(report["members_by_ethnic_group"]["total"], 6);
+
+    let csv = std::fs::read_to_string(env.path("report.csv")).unwrap();
+    let body = csv.strip_prefix('\u{feff}').unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["Phần / Section", "Mục / Item", "Giá trị / Value"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let value = |section: &str, item: &str| {
+        rows.iter()
+            .find(|r| &r[0] == section && &r[1] == item)
+            .map(|r| r[2].to_owned())
+            .unwrap()
+    };
+    let by_group = "Thành viên theo dân tộc / Members by ethnic group";
+    assert_eq!(value(by_group, "Tổng / Total"), "6");
+    // Mông 1 is <5, so Thái 5 is hidden too: the total cannot give the 1 back.
+    assert_eq!(value(by_group, "Mông"), "<5");
+    assert_eq!(value(by_group, "Thái"), "x");
+
+    let strings = xlsx_part(&env.path("report.xlsx"), "xl/sharedStrings.xml");
+    assert!(
+        strings.contains("Dân tộc") || strings.contains("dân tộc"),
+        "{strings}"
+    );
+    assert!(strings.contains("Members by ethnic group"));
+    let sheet = xlsx_part(&env.path("report.xlsx"), "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains("<v>6</v>"), "the total 6 as a number");
+    for text in [&csv, &strings, &sheet] {
+        for word in [
+            "Returnee",
+            "Survivor",
+            "returnee",
+            "survivor",
+            "trở về",
+            "Lò Thị Hoa",
+        ] {
+            assert!(!text.contains(word), "{word} in the report");
+        }
+    }
+
+    let text = env.ok(&[
+        "--lang", "en", "report", "monthly", "--club", &club, "--month", &month,
+    ]);
+    assert!(text.contains("Members by ethnic group"), "{text}");
+    let out = env.run(&["report", "monthly", "--club", &club, "--month", "11/2026"]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    assert!(stderr(&out).contains("YYYY-MM"));
+}
+
+#[test]
+fn a_backup_restores_to_another_path() {
+    let env = Env::new();
+    let club = env.with_club();
+    env.add_member(&club, "Nguyễn Thị Hoa", "Kinh", &[]);
+    env.add_member(
+        &club,
+        "Vi Thị Lan",
+        "Thái",
+        &["--survivor-status", "returnee"],
+    );
+    let out = env.run(&["safety", "backup", "--out", "early.bin"]);
+    assert_eq!(
+        out.status.code(),
+        Some(EXIT_INVALID),
+        "no recovery secret yet"
+    );
+    let secret = env.json(&["safety", "recovery"])["recovery_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["safety", "backup", "--out", "backup.bin"]);
+    let backup = std::fs::read(env.path("backup.bin")).unwrap();
+    assert!(!String::from_utf8_lossy(&backup).contains("Nguyễn"));
+
+    // A wrong secret restores nothing.
+    std::fs::create_dir_all(env.path("new")).unwrap();
+    let out = env
+        .cmd()
+        .env(
+            "CHUNGTAY_RECOVERY_SECRET",
+            "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH",
+        )
+        .env("CHUNGTAY_PIN", "583920")
+        .args(["--store", "new/phone.db", "safety", "restore", "backup.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(EXIT_BACKUP), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Sai mã khôi phục"));
+    assert!(!env.path("new/phone.db").exists());
+    assert!(!env.path("new/phone.db.device-key").exists());
+
+    // The right secret and a new PIN, both on standard input (secret first).
+    let out = env.run_stdin(
+        &[
+            "--store",
+            "new/phone.db",
+            "--pin-stdin",
+            "safety",
+            "restore",
+            "backup.bin",
+        ],
+        &format!("{secret}\n583920\n"),
+    );
+    let text = succeeded(&["restore"], out);
+    assert!(text.contains("Đã khôi phục"), "{text}");
+    assert!(env.path("new/phone.db.device-key").exists());
+    let restored = env
+        .cmd()
+        .env("CHUNGTAY_PIN", "583920")
+        .args([
+            "--store",
+            "new/phone.db",
+            "--json",
+            "member",
+            "search",
+            "hoa",
+        ])
+        .output()
+        .unwrap();
+    let found: Value = serde_json::from_str(&succeeded(&["search"], restored)).unwrap();
+    assert_eq!(found[0]["full_name"], "Nguyễn Thị Hoa");
+    // The old PIN does not open the restored store.
+    let out = env.run(&["--store", "new/phone.db", "club", "list"]);
+    assert_eq!(out.status.code(), Some(EXIT_AUTH));
+}
+
+#[test]
+fn users_and_roles_are_enforced() {
+    let env = Env::new();
+    let club = env.with_club();
+    let out = env.run_stdin(
+        &[
+            "--pin-stdin",
+            "--json",
+            "user",
+            "add",
+            "--name",
+            "Hà Thị Ơn",
+            "--role",
+            "auditor",
+        ],
+        &format!("{PIN}\n583920\n"),
+    );
+    let auditor: Value = serde_json::from_str(&succeeded(&["user", "add"], out)).unwrap();
+    let id = auditor["id"].as_str().unwrap();
+    assert_eq!(auditor["role"], "auditor");
+    let as_auditor = |args: &[&str]| {
+        let mut all = vec!["--user", id];
+        all.extend_from_slice(args);
+        env.cmd()
+            .env("CHUNGTAY_PIN", "583920")
+            .args(all)
+            .output()
+            .unwrap()
+    };
+    let out = as_auditor(&[
+        "club",
+        "add",
+        "--name",
+        "X",
+        "--province",
+        "P",
+        "--commune",
+        "C",
+    ]);
+    assert_eq!(out.status.code(), Some(9));
+    assert!(
+        stderr(&out).contains("Vai trò của bạn không được phép"),
+        "{}",
+        stderr(&out)
+    );
+    let out = as_auditor(&["member", "list", "--club", &club]);
+    assert!(out.status.success());
+    let out = as_auditor(&["audit", "verify"]);
+    assert!(out.status.success());
+}
+
+/// LibreOffice opens the report and reads the same numbers (needs `soffice`:
+/// `apt-get install -y --no-install-recommends libreoffice-calc-nogui`).
+#[test]
+#[ignore = "needs LibreOffice; run by scripts/test-all when installed"]
+fn libreoffice_reads_the_monthly_report() {
+    let which = Command::new("which").arg("soffice").output().unwrap();
+    assert!(
+        which.status.success(),
+        "LibreOffice's `soffice` is not on PATH: install it with \
+         `apt-get install -y --no-install-recommends libreoffice-calc-nogui`"
+    );
+    let env = Env::new();
+    let club = report_club(&env);
+    env.ok(&[
+        "report",
+        "monthly",
+        "--club",
+        &club,
+        "--month",
+        &this_month(),
+        "--xlsx",
+        "report.xlsx",
+    ]);
+    let profile = format!("file://{}", env.path("lo-profile").display());
+    let out = Command::new("soffice")
+        .current_dir(env.dir.path())
+        .env("HOME", env.dir.path())
+        .arg(format!("-env:UserInstallation={profile}"))
+        .args([
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            "converted",
+            "report.xlsx",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "soffice: {}", stderr(&out));
+    let csv = std::fs::read_to_string(env.path("converted/report.csv"))
+        .unwrap_or_else(|e| panic!("no CSV from soffice ({e}): {}", stderr(&out)));
+    let lines: Vec<&str> = csv.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("Thành viên theo dân tộc,Members by ethnic group"))
+        .unwrap_or_else(|| panic!("no ethnic group table in {csv}"));
+    let section: Vec<&str> = lines[start..]
+        .iter()
+        .take_while(|l| !l.trim_matches(',').is_empty())
+        .copied()
+        .collect();
+    assert!(section.contains(&"Tổng,Total,6"), "{section:?}");
+    assert!(section.contains(&"Mông,Mông,<5"), "{section:?}");
+    assert!(section.contains(&"Thái,Thái,x"), "{section:?}");
+    assert!(csv.contains("Số buổi sinh hoạt,Meetings held,1"), "{csv}");
+}
+
+#[test]
+fn the_demo_runs_the_whole_flow_and_says_each_step() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chungtay"))
+        .args(["demo", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 13);
+    let text = serde_json::to_string(steps).unwrap();
+    for expected in [
+        "Được chấp nhận",
+        "Đã nhận, lớp học bắt đầu ngày 5",
+        "Vi Thị Hoa",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from {text}");
+    }
+    let en = Command::new(env!("CARGO_BIN_EXE_chungtay"))
+        .args(["demo", "--lang", "en"])
+        .output()
+        .unwrap();
+    assert!(en.status.success());
+    let en = String::from_utf8(en.stdout).unwrap();
+    assert!(en.contains("The phone gets the answer"), "{en}");
+}

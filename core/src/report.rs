@@ -1,0 +1,921 @@
+//! The monthly club report (báo cáo tháng) that a club leader hands to the commune union and
+//! a field officer takes away: meetings, attendance, members by ethnic group and gender, and
+//! referrals by service and by state.
+//!
+//! What is counted:
+//! - **Meetings**: those whose meeting date falls in the month; member attendances (present
+//!   members summed over those meetings) and guests.
+//! - **Members**: the club's member list when the report is made (the list has no join date).
+//! - **Referrals**: those of the club's current members **created during the month** (Vietnam
+//!   time, UTC+7), counted by service and by the state they are in when the report is made.
+//!   One referral may ask for several services, so the service rows can add up to more than
+//!   the total (the number of referrals).
+//!
+//! Small-cell protection, so no cell points at a person: every count of people from 1 to 4 is
+//! shown as `<5`, totals included. When exactly one cell of a table is `<5`, the next-smallest
+//! non-zero cell is hidden too (`x`), so the visible total cannot give the small cell back. Zero
+//! stays 0. The number of meetings counts events, not people, and is shown as it is. The raw
+//! counts never leave this module: a [`MonthlyReport`] holds only what may be shown.
+//!
+//! Survivor status is never read here: members come from the list (no status), referrals are
+//! counted by service and state only.
+
+use std::fmt;
+
+use chrono::{Datelike, FixedOffset, NaiveDate, Utc};
+use rusqlite::TransactionBehavior;
+use serde::{Serialize, Serializer};
+
+use crate::access::Permission;
+use crate::audit::AuditAction;
+use crate::domain::{
+    ETHNIC_GROUPS, EthnicGroup, Gender, Id, ReferralState, SupportService, Timestamp,
+};
+use crate::error::{Error, Reason, RecordKind, Result, invalid};
+use crate::store::Store;
+use crate::text;
+use crate::trail::{self, NewEntry};
+
+/// Counts below this (and above zero) are shown as `<5`.
+pub const SMALL_CELL_LIMIT: u32 = 5;
+
+/// Vietnam's offset from UTC (no daylight saving): month boundaries are local.
+const VIETNAM_OFFSET_SECS: i32 = 7 * 3600;
+
+/// A count as it may be shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    /// Zero, or five and more.
+    Count(u32),
+    /// From 1 to 4: shown as `<5`.
+    Small,
+    /// Hidden so that the total cannot give a small cell back: shown as `x`.
+    Hidden,
+}
+
+impl Shown {
+    /// The primary rule alone: 1 to 4 become `<5`.
+    pub fn of(count: u32) -> Shown {
+        if count == 0 || count >= SMALL_CELL_LIMIT {
+            Shown::Count(count)
+        } else {
+            Shown::Small
+        }
+    }
+
+    /// The exact number, when it may be shown.
+    pub fn count(self) -> Option<u32> {
+        match self {
+            Shown::Count(n) => Some(n),
+            Shown::Small | Shown::Hidden => None,
+        }
+    }
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shown::Count(n) => write!(f, "{n}"),
+            Shown::Small => f.write_str("<5"),
+            Shown::Hidden => f.write_str("x"),
+        }
+    }
+}
+
+/// JSON: a number when shown, else the string `"<5"` or `"x"`.
+impl Serialize for Shown {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Shown::Count(n) => s.serialize_u32(*n),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+/// Small-cell protection of one group of cells that shares a total: 1 to 4 become `<5`, and when
+/// exactly one cell is `<5`, the smallest other non-zero cell is hidden as well (the first of
+/// equals). Zero stays 0.
+pub fn protect(counts: &[u32]) -> Vec<Shown> {
+    let mut out: Vec<Shown> = counts.iter().map(|&c| Shown::of(c)).collect();
+    let small = out.iter().filter(|s| **s == Shown::Small).count();
+    if small == 1 {
+        let partner = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c >= SMALL_CELL_LIMIT)
+            .min_by_key(|(i, c)| (**c, *i))
+            .map(|(i, _)| i);
+        if let Some(slot) = partner.and_then(|i| out.get_mut(i)) {
+            *slot = Shown::Hidden;
+        }
+    }
+    out
+}
+
+/// One row of a report table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportRow {
+    /// Stable machine key: an ethnic group's code, `female`, `vocational_training`, `draft`...
+    pub key: String,
+    pub label_vi: String,
+    pub label_en: String,
+    pub count: Shown,
+}
+
+/// A table of counts with its total, already protected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportTable {
+    pub key: String,
+    pub title_vi: String,
+    pub title_en: String,
+    pub rows: Vec<ReportRow>,
+    pub total: Shown,
+    /// A remark under the table (both languages), if any.
+    pub note_vi: Option<String>,
+    pub note_en: Option<String>,
+}
+
+impl ReportTable {
+    fn build(
+        key: &str,
+        titles: (&str, &str),
+        rows: Vec<(String, String, String, u32)>,
+        total: u32,
+    ) -> ReportTable {
+        let counts: Vec<u32> = rows.iter().map(|r| r.3).collect();
+        let shown = protect(&counts);
+        ReportTable {
+            key: key.to_owned(),
+            title_vi: text::nfc(titles.0),
+            title_en: titles.1.to_owned(),
+            rows: rows
+                .into_iter()
+                .zip(shown)
+                .map(|((key, vi, en, _), count)| ReportRow {
+                    key,
+                    label_vi: text::nfc(&vi),
+                    label_en: en,
+                    count,
+                })
+                .collect(),
+            total: Shown::of(total),
+            note_vi: None,
+            note_en: None,
+        }
+    }
+
+    /// The row with this key.
+    pub fn row(&self, key: &str) -> Option<&ReportRow> {
+        self.rows.iter().find(|r| r.key == key)
+    }
+}
+
+/// The monthly report of one club, holding only what may be shown (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MonthlyReport {
+    pub club_id: Id,
+    pub club_name: String,
+    pub province: String,
+    pub commune: String,
+    pub year: i32,
+    pub month: u32,
+    pub generated_at: Timestamp,
+    /// Meetings held in the month: events, not people, so never suppressed.
+    pub meetings_held: u32,
+    /// Members present, summed over the month's meetings.
+    pub attendance: Shown,
+    pub guests: Shown,
+    pub members_by_ethnic_group: ReportTable,
+    pub members_by_gender: ReportTable,
+    pub referrals_by_service: ReportTable,
+    pub referrals_by_state: ReportTable,
+}
+
+// ---- vocabulary (shared with the CLI) ------------------------------------------------------
+
+/// Vietnamese and English names of a gender.
+pub fn gender_label(g: Gender) -> (&'static str, &'static str) {
+    match g {
+        Gender::Female => ("Nữ", "Female"),
+        Gender::Male => ("Nam", "Male"),
+        Gender::Other => ("Khác", "Other"),
+    }
+}
+
+fn gender_key(g: Gender) -> &'static str {
+    match g {
+        Gender::Female => "female",
+        Gender::Male => "male",
+        Gender::Other => "other",
+    }
+}
+
+pub const ALL_SERVICES: [SupportService; 12] = [
+    SupportService::EssentialNeeds,
+    SupportService::HealthCare,
+    SupportService::Psychological,
+    SupportService::LegalAid,
+    SupportService::Schooling,
+    SupportService::VocationalTraining,
+    SupportService::Jobs,
+    SupportService::Loans,
+    SupportService::HardshipAllowance,
+    SupportService::SafeAccommodation,
+    SupportService::IdentityPapers,
+    SupportService::Interpretation,
+];
+
+/// A stable machine key for a service (`vocational_training`).
+pub fn service_key(s: SupportService) -> &'static str {
+    match s {
+        SupportService::EssentialNeeds => "essential_needs",
+        SupportService::HealthCare => "health_care",
+        SupportService::Psychological => "psychological",
+        SupportService::LegalAid => "legal_aid",
+        SupportService::Schooling => "schooling",
+        SupportService::VocationalTraining => "vocational_training",
+        SupportService::Jobs => "jobs",
+        SupportService::Loans => "loans",
+        SupportService::HardshipAllowance => "hardship_allowance",
+        SupportService::SafeAccommodation => "safe_accommodation",
+        SupportService::IdentityPapers => "identity_papers",
+        SupportService::Interpretation => "interpretation",
+    }
+}
+
+/// Vietnamese and English names of a support service (DOMAIN.md's list).
+pub fn service_label(s: SupportService) -> (&'static str, &'static str) {
+    match s {
+        SupportService::EssentialNeeds => {
+            ("Nhu cầu thiết yếu và đi lại", "Essential needs and travel")
+        }
+        SupportService::HealthCare => ("Chăm sóc y tế", "Health care"),
+        SupportService::Psychological => ("Hỗ trợ tâm lý", "Psychological support"),
+        SupportService::LegalAid => ("Trợ giúp pháp lý", "Legal aid"),
+        SupportService::Schooling => ("Hỗ trợ học tập", "Schooling"),
+        SupportService::VocationalTraining => ("Học nghề", "Vocational training"),
+        SupportService::Jobs => ("Việc làm", "Jobs"),
+        SupportService::Loans => ("Vay vốn", "Loans"),
+        SupportService::HardshipAllowance => {
+            ("Trợ cấp khó khăn ban đầu", "Initial hardship allowance")
+        }
+        SupportService::SafeAccommodation => ("Nơi ở an toàn", "Safe accommodation"),
+        SupportService::IdentityPapers => (
+            "Giấy tờ tùy thân, đăng ký hộ tịch",
+            "Identity papers and civil registration",
+        ),
+        SupportService::Interpretation => ("Phiên dịch", "Interpretation"),
+    }
+}
+
+pub const ALL_STATES: [ReferralState; 10] = [
+    ReferralState::Draft,
+    ReferralState::Ready,
+    ReferralState::Queued,
+    ReferralState::Sent,
+    ReferralState::Received,
+    ReferralState::Accepted,
+    ReferralState::Declined,
+    ReferralState::InProgress,
+    ReferralState::Completed,
+    ReferralState::Withdrawn,
+];
+
+/// Vietnamese and English names of a referral's state.
+pub fn state_label(s: ReferralState) -> (&'static str, &'static str) {
+    match s {
+        ReferralState::Draft => ("Bản nháp", "Draft"),
+        ReferralState::Ready => ("Sẵn sàng gửi", "Ready"),
+        ReferralState::Queued => ("Chờ gửi", "Queued"),
+        ReferralState::Sent => ("Đã gửi", "Sent"),
+        ReferralState::Received => ("Tỉnh đã nhận", "Received by the province"),
+        ReferralState::Accepted => ("Được chấp nhận", "Accepted"),
+        ReferralState::Declined => ("Bị từ chối", "Declined"),
+        ReferralState::InProgress => ("Đang hỗ trợ", "In progress"),
+        ReferralState::Completed => ("Hoàn thành", "Completed"),
+        ReferralState::Withdrawn => ("Đã rút", "Withdrawn"),
+    }
+}
+
+// ---- building the report -------------------------------------------------------------------
+
+fn in_month(date: NaiveDate, year: i32, month: u32) -> bool {
+    date.year() == year && date.month() == month
+}
+
+impl Store {
+    /// The monthly report of one club (see the module docs for what is counted and how small
+    /// counts are protected). Any role that reads records may make it; it is noted in the audit
+    /// trail as an export of the club.
+    pub fn monthly_report(&self, club_id: &str, year: i32, month: u32) -> Result<MonthlyReport> {
+        let session = self.require(Permission::ReadRecords)?;
+        if NaiveDate::from_ymd_opt(year, month, 1).is_none() || !(2000..=9999).contains(&year) {
+            return invalid("month", Reason::BadDate);
+        }
+        let club = self.club(club_id)?;
+        let vietnam = FixedOffset::east_opt(VIETNAM_OFFSET_SECS).ok_or(Error::Crypto)?;
+
+        let (mut meetings_held, mut attendance, mut guests) = (0u32, 0u32, 0u32);
+        for meeting in self.meetings(club_id)? {
+            if in_month(meeting.info.date, year, month) {
+                meetings_held += 1;
+                attendance = attendance.saturating_add(count_u32(meeting.info.attendees.len()));
+                guests =
+                    guests.saturating_add(u32::try_from(meeting.info.guest_count).unwrap_or(0));
+            }
+        }
+
+        let members = self.list_members(club_id)?;
+        let mut by_group = [0u32; ETHNIC_GROUPS.len()];
+        let mut by_gender = [0u32; 3];
+        let genders = [Gender::Female, Gender::Male, Gender::Other];
+        let mut by_service = [0u32; ALL_SERVICES.len()];
+        let mut by_state = [0u32; ALL_STATES.len()];
+        let mut referrals = 0u32;
+        for m in &members {
+            let group = usize::from(m.ethnic_group.code()).checked_sub(1);
+            if let Some(slot) = group.and_then(|i| by_group.get_mut(i)) {
+                *slot += 1;
+            }
+            if let Some(i) = genders.iter().position(|g| *g == m.gender) {
+                by_gender[i] += 1;
+            }
+            for r in self.referrals_for(&m.id)? {
+                let created = r.stamp.created_at.with_timezone(&vietnam).date_naive();
+                if !in_month(created, year, month) {
+                    continue;
+                }
+                referrals += 1;
+                for (i, s) in ALL_SERVICES.iter().enumerate() {
+                    if r.info.services.contains(s) {
+                        by_service[i] += 1;
+                    }
+                }
+                if let Some(i) = ALL_STATES.iter().position(|s| *s == r.state) {
+                    by_state[i] += 1;
+                }
+            }
+        }
+        let member_total = count_u32(members.len());
+
+        let group_rows = by_group
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(|(i, n)| {
+                let code = u8::try_from(i + 1).ok()?;
+                let name = EthnicGroup::from_code(code).ok()?.name();
+                // Names of peoples are the same in both languages.
+                Some((code.to_string(), name.to_owned(), name.to_owned(), *n))
+            })
+            .collect();
+        let members_by_ethnic_group = ReportTable::build(
+            "members_by_ethnic_group",
+            ("Thành viên theo dân tộc", "Members by ethnic group"),
+            group_rows,
+            member_total,
+        );
+        let gender_rows = genders
+            .iter()
+            .zip(by_gender)
+            .map(|(g, n)| {
+                let (vi, en) = gender_label(*g);
+                (gender_key(*g).to_owned(), vi.to_owned(), en.to_owned(), n)
+            })
+            .collect();
+        let members_by_gender = ReportTable::build(
+            "members_by_gender",
+            ("Thành viên theo giới tính", "Members by gender"),
+            gender_rows,
+            member_total,
+        );
+        let service_rows = ALL_SERVICES
+            .iter()
+            .zip(by_service)
+            .map(|(s, n)| {
+                let (vi, en) = service_label(*s);
+                (service_key(*s).to_owned(), vi.to_owned(), en.to_owned(), n)
+            })
+            .collect();
+        let mut referrals_by_service = ReportTable::build(
+            "referrals_by_service",
+            (
+                "Giới thiệu lập trong tháng, theo dịch vụ",
+                "Referrals made this month, by service",
+            ),
+            service_rows,
+            referrals,
+        );
+        referrals_by_service.note_vi = Some(text::nfc(
+            "Một giới thiệu có thể gồm nhiều dịch vụ; tổng là số giới thiệu.",
+        ));
+        referrals_by_service.note_en = Some(
+            "One referral may ask for several services; the total is the number of referrals."
+                .to_owned(),
+        );
+        let state_rows = ALL_STATES
+            .iter()
+            .zip(by_state)
+            .map(|(s, n)| {
+                let (vi, en) = state_label(*s);
+                (s.as_str().to_owned(), vi.to_owned(), en.to_owned(), n)
+            })
+            .collect();
+        let mut referrals_by_state = ReportTable::build(
+            "referrals_by_state",
+            (
+                "Giới thiệu lập trong tháng, theo trạng thái hiện tại",
+                "Referrals made this month, by current state",
+            ),
+            state_rows,
+            referrals,
+        );
+        referrals_by_state.note_vi = Some(text::nfc("Trạng thái tại thời điểm lập báo cáo."));
+        referrals_by_state.note_en = Some("State when the report was made.".to_owned());
+
+        // The report leaves the phone (a file, a printout): note it like an export.
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut entry = NewEntry::new(AuditAction::Export, Some(RecordKind::Club), club_id);
+        entry.fields = vec!["monthly_report".to_owned()];
+        trail::append(&tx, &self.store_id, session, entry)?;
+        tx.commit()?;
+
+        Ok(MonthlyReport {
+            club_id: club.id,
+            club_name: club.info.name,
+            province: club.info.province,
+            commune: club.info.commune,
+            year,
+            month,
+            generated_at: Utc::now(),
+            meetings_held,
+            attendance: Shown::of(attendance),
+            guests: Shown::of(guests),
+            members_by_ethnic_group,
+            members_by_gender,
+            referrals_by_service,
+            referrals_by_state,
+        })
+    }
+}
+
+fn count_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+// ---- output --------------------------------------------------------------------------------
+
+/// The CSV's header line (after the byte-order mark).
+pub const CSV_HEADER: [&str; 3] = ["Phần / Section", "Mục / Item", "Giá trị / Value"];
+
+const LEGEND_SMALL: (&str, &str) = ("từ 1 đến 4", "1 to 4");
+const LEGEND_HIDDEN: (&str, &str) = (
+    "ẩn để tổng không làm lộ ô nhỏ",
+    "hidden so that the total cannot reveal a small cell",
+);
+
+/// One line of the report as the CSV and the spreadsheet lay it out.
+enum Line {
+    /// A labelled text value.
+    Text(String, String, String),
+    /// A labelled count.
+    Count(String, String, Shown),
+    /// A labelled plain number that is never suppressed.
+    Number(String, String, u32),
+    /// A total row.
+    Total(Shown),
+    /// A remark: Vietnamese, English.
+    Note(String, String),
+}
+
+impl MonthlyReport {
+    /// `2026-11`
+    pub fn month_text(&self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+
+    pub fn tables(&self) -> [&ReportTable; 4] {
+        [
+            &self.members_by_ethnic_group,
+            &self.members_by_gender,
+            &self.referrals_by_service,
+            &self.referrals_by_state,
+        ]
+    }
+
+    /// Sections, in order: (Vietnamese title, English title, lines).
+    fn layout(&self) -> Vec<(String, String, Vec<Line>)> {
+        let s = |v: &str| text::nfc(v);
+        let mut out = vec![
+            (
+                s("Thông tin"),
+                "About".to_owned(),
+                vec![
+                    Line::Text(s("Câu lạc bộ"), "Club".into(), self.club_name.clone()),
+                    Line::Text(s("Xã"), "Commune".into(), self.commune.clone()),
+                    Line::Text(s("Tỉnh"), "Province".into(), self.province.clone()),
+                    Line::Text(s("Tháng"), "Month".into(), self.month_text()),
+                    Line::Text(
+                        s("Lập lúc"),
+                        "Generated at".into(),
+                        self.generated_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    ),
+                    Line::Text(
+                        "<5".into(),
+                        "<5".into(),
+                        format!("{} / {}", s(LEGEND_SMALL.0), LEGEND_SMALL.1),
+                    ),
+                    Line::Text(
+                        "x".into(),
+                        "x".into(),
+                        format!("{} / {}", s(LEGEND_HIDDEN.0), LEGEND_HIDDEN.1),
+                    ),
+                ],
+            ),
+            (
+                s("Sinh hoạt"),
+                "Meetings".to_owned(),
+                vec![
+                    Line::Number(
+                        s("Số buổi sinh hoạt"),
+                        "Meetings held".into(),
+                        self.meetings_held,
+                    ),
+                    Line::Count(
+                        s("Lượt thành viên tham dự"),
+                        "Member attendances".into(),
+                        self.attendance,
+                    ),
+                    Line::Count(s("Khách mời"), "Guests".into(), self.guests),
+                ],
+            ),
+        ];
+        for table in self.tables() {
+            let mut lines: Vec<Line> = table
+                .rows
+                .iter()
+                .map(|r| Line::Count(r.label_vi.clone(), r.label_en.clone(), r.count))
+                .collect();
+            lines.push(Line::Total(table.total));
+            if let (Some(vi), Some(en)) = (&table.note_vi, &table.note_en) {
+                lines.push(Line::Note(vi.clone(), en.clone()));
+            }
+            out.push((table.title_vi.clone(), table.title_en.clone(), lines));
+        }
+        out
+    }
+
+    /// The report as CSV (UTF-8 with a byte-order mark, so spreadsheets read the diacritics):
+    /// one line per value, columns "section / item / value", Vietnamese and English joined
+    /// with " / ".
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("\u{feff}");
+        push_csv_line(&mut out, &CSV_HEADER);
+        let both = |vi: &str, en: &str| {
+            if vi == en {
+                vi.to_owned()
+            } else {
+                format!("{vi} / {en}")
+            }
+        };
+        for (vi, en, lines) in self.layout() {
+            let section = both(&vi, &en);
+            for line in lines {
+                let (item, value) = match line {
+                    Line::Note(v, e) => (both(&v, &e), String::new()),
+                    Line::Text(v, e, value) => (both(&v, &e), value),
+                    Line::Count(v, e, n) => (both(&v, &e), n.to_string()),
+                    Line::Number(v, e, n) => (both(&v, &e), n.to_string()),
+                    Line::Total(n) => (both(&text::nfc("Tổng"), "Total"), n.to_string()),
+                };
+                push_csv_line(&mut out, &[&section, &item, &value]);
+            }
+        }
+        out
+    }
+
+    /// The report as an Excel workbook, built in memory: one sheet, Vietnamese in column A,
+    /// English in column B, values in column C (counts as numbers, `<5` and `x` as text).
+    pub fn to_xlsx(&self) -> Result<Vec<u8>> {
+        use rust_xlsxwriter::{DocProperties, Format, FormatAlign, Workbook};
+        let xlsx = |e: rust_xlsxwriter::XlsxError| Error::Io(std::io::Error::other(e.to_string()));
+        let mut book = Workbook::new();
+        book.set_properties(
+            &DocProperties::new()
+                .set_title(text::nfc("Báo cáo tháng câu lạc bộ"))
+                .set_subject("Chung Tay monthly club report"),
+        );
+        let bold = Format::new().set_bold();
+        let heading = Format::new().set_bold().set_font_size(14);
+        let right = Format::new().set_align(FormatAlign::Right);
+        let bold_right = Format::new().set_bold().set_align(FormatAlign::Right);
+        let italic = Format::new().set_italic();
+        let sheet = book.add_worksheet();
+        sheet.set_name(text::nfc("Báo cáo tháng")).map_err(xlsx)?;
+        sheet.set_column_width(0, 46).map_err(xlsx)?;
+        sheet.set_column_width(1, 46).map_err(xlsx)?;
+        sheet.set_column_width(2, 24).map_err(xlsx)?;
+        sheet
+            .write_string_with_format(0, 0, text::nfc("Báo cáo tháng của câu lạc bộ"), &heading)
+            .map_err(xlsx)?;
+        sheet
+            .write_string_with_format(0, 1, "Monthly club report", &heading)
+            .map_err(xlsx)?;
+        let mut row: u32 = 2;
+        for (i, (vi, en, lines)) in self.layout().into_iter().enumerate() {
+            let column = if i == 0 {
+                "Giá trị / Value"
+            } else {
+                "Số lượng / Count"
+            };
+            sheet
+                .write_string_with_format(row, 0, vi, &bold)
+                .map_err(xlsx)?;
+            sheet
+                .write_string_with_format(row, 1, en, &bold)
+                .map_err(xlsx)?;
+            sheet
+                .write_string_with_format(row, 2, text::nfc(column), &bold_right)
+                .map_err(xlsx)?;
+            row += 1;
+            for line in lines {
+                match line {
+                    Line::Note(v, e) => {
+                        sheet
+                            .write_string_with_format(row, 0, v, &italic)
+                            .map_err(xlsx)?;
+                        sheet
+                            .write_string_with_format(row, 1, e, &italic)
+                            .map_err(xlsx)?;
+                    }
+                    Line::Text(v, e, value) => {
+                        sheet.write_string(row, 0, v).map_err(xlsx)?;
+                        sheet.write_string(row, 1, e).map_err(xlsx)?;
+                        sheet
+                            .write_string_with_format(row, 2, value, &right)
+                            .map_err(xlsx)?;
+                    }
+                    Line::Count(v, e, n) => {
+                        sheet.write_string(row, 0, v).map_err(xlsx)?;
+                        sheet.write_string(row, 1, e).map_err(xlsx)?;
+                        write_shown(sheet, row, n, &right).map_err(xlsx)?;
+                    }
+                    Line::Number(v, e, n) => {
+                        sheet.write_string(row, 0, v).map_err(xlsx)?;
+                        sheet.write_string(row, 1, e).map_err(xlsx)?;
+                        sheet.write_number(row, 2, n).map_err(xlsx)?;
+                    }
+                    Line::Total(n) => {
+                        sheet
+                            .write_string_with_format(row, 0, text::nfc("Tổng"), &bold)
+                            .map_err(xlsx)?;
+                        sheet
+                            .write_string_with_format(row, 1, "Total", &bold)
+                            .map_err(xlsx)?;
+                        write_shown(sheet, row, n, &bold_right).map_err(xlsx)?;
+                    }
+                }
+                row += 1;
+            }
+            row += 1;
+        }
+        book.save_to_buffer().map_err(xlsx)
+    }
+}
+
+fn write_shown(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    value: Shown,
+    format: &rust_xlsxwriter::Format,
+) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+    match value {
+        Shown::Count(n) => sheet.write_number_with_format(row, 2, n, format)?,
+        other => sheet.write_string_with_format(row, 2, other.to_string(), format)?,
+    };
+    Ok(())
+}
+
+/// One CSV record (RFC 4180): fields quoted when they hold a comma, a quote or a line break.
+/// A text that a spreadsheet would take for a formula gets a leading apostrophe.
+fn push_csv_line(out: &mut String, fields: &[&str]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut value = String::new();
+        if field.starts_with(['=', '+', '-', '@']) {
+            value.push('\'');
+        }
+        value.push_str(field);
+        if value.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&value.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&value);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::is_nfc;
+
+    use Shown::{Count, Hidden, Small};
+
+    #[test]
+    fn small_counts_show_as_under_five() {
+        assert_eq!(Shown::of(0), Count(0));
+        for n in 1..=4 {
+            assert_eq!(Shown::of(n), Small);
+            assert_eq!(Shown::of(n).to_string(), "<5");
+        }
+        assert_eq!(Shown::of(5), Count(5));
+        assert_eq!(Shown::of(5).to_string(), "5");
+        assert_eq!(Hidden.to_string(), "x");
+    }
+
+    #[test]
+    fn a_single_small_cell_forces_a_second_one_hidden() {
+        // 1, 7, 12 (total 20): 1 is <5, and 7 is hidden so that 20 - 12 cannot give 1 back.
+        assert_eq!(protect(&[1, 7, 12]), vec![Small, Hidden, Count(12)]);
+        assert_eq!(protect(&[12, 1, 7]), vec![Count(12), Small, Hidden]);
+        // Equal candidates: the first one is hidden.
+        assert_eq!(protect(&[9, 3, 9]), vec![Hidden, Small, Count(9)]);
+    }
+
+    #[test]
+    fn zero_is_never_suppressed_nor_used_as_the_second_cell() {
+        assert_eq!(protect(&[0, 0, 0]), vec![Count(0), Count(0), Count(0)]);
+        assert_eq!(protect(&[2, 0, 6]), vec![Small, Count(0), Hidden]);
+        assert_eq!(protect(&[0, 3]), vec![Count(0), Small]);
+    }
+
+    #[test]
+    fn two_small_cells_need_no_more_hiding() {
+        assert_eq!(protect(&[2, 3, 10]), vec![Small, Small, Count(10)]);
+        assert_eq!(protect(&[5, 6, 7]), vec![Count(5), Count(6), Count(7)]);
+    }
+
+    #[test]
+    fn totals_stay_visible_and_consistent() {
+        let rows = vec![
+            ("a".to_owned(), "A".to_owned(), "A".to_owned(), 1),
+            ("b".to_owned(), "B".to_owned(), "B".to_owned(), 7),
+            ("c".to_owned(), "C".to_owned(), "C".to_owned(), 12),
+        ];
+        let t = ReportTable::build("t", ("Bảng", "Table"), rows, 20);
+        assert_eq!(t.total, Count(20));
+        // What stays visible never adds up to the total minus a single unknown cell.
+        let visible: u32 = t.rows.iter().filter_map(|r| r.count.count()).sum();
+        let unknown = t.rows.iter().filter(|r| r.count.count().is_none()).count();
+        assert_eq!(visible, 12);
+        assert_eq!(unknown, 2);
+        // A total from 1 to 4 is itself <5.
+        let one = vec![("a".to_owned(), "A".to_owned(), "A".to_owned(), 3)];
+        let t = ReportTable::build("t", ("Bảng", "Table"), one, 3);
+        assert_eq!(t.total, Small);
+        assert_eq!(t.rows[0].count, Small);
+    }
+
+    #[test]
+    fn protected_tables_never_leave_one_lonely_suppressed_cell() {
+        // Every table of up to four cells with counts 0..=9: either nothing is suppressed, or
+        // at least two cells are, or the total itself is <5.
+        let mut counts = [0u32; 4];
+        for n in 0..10_000u32 {
+            let mut x = n;
+            for c in counts.iter_mut() {
+                *c = x % 10;
+                x /= 10;
+            }
+            let shown = protect(&counts);
+            let hidden = shown.iter().filter(|s| s.count().is_none()).count();
+            let total: u32 = counts.iter().sum();
+            assert!(
+                hidden != 1 || Shown::of(total) == Small,
+                "{counts:?} -> {shown:?}"
+            );
+            for (c, s) in counts.iter().zip(&shown) {
+                if *c == 0 {
+                    assert_eq!(*s, Count(0));
+                }
+                if (1..5).contains(c) {
+                    assert_eq!(*s, Small);
+                }
+            }
+        }
+    }
+
+    fn sample() -> MonthlyReport {
+        let t = |key: &str, rows: Vec<(&str, u32)>, total| {
+            ReportTable::build(
+                key,
+                ("Dân tộc", "Ethnic group"),
+                rows.into_iter()
+                    .map(|(k, n)| (k.to_owned(), k.to_owned(), k.to_owned(), n))
+                    .collect(),
+                total,
+            )
+        };
+        MonthlyReport {
+            club_id: "c1".into(),
+            // Typed in NFD, as some keyboards do: the report must come out in NFC.
+            club_name: text::clean("CLB Pu\u{300} Nhi, \"ba\u{309}n Chai\""),
+            province: "Thanh Hóa".into(),
+            commune: "Pù Nhi".into(),
+            year: 2026,
+            month: 11,
+            generated_at: Utc::now(),
+            meetings_held: 1,
+            attendance: Shown::of(18),
+            guests: Shown::of(3),
+            members_by_ethnic_group: t("e", vec![("Thái", 12), ("Mông", 7), ("Dao", 1)], 20),
+            members_by_gender: t("g", vec![("Nữ", 20), ("Nam", 0)], 20),
+            referrals_by_service: t("s", vec![("Học nghề", 1)], 1),
+            referrals_by_state: t("st", vec![("Sẵn sàng gửi", 1)], 1),
+        }
+    }
+
+    #[test]
+    fn csv_has_its_header_and_parses() {
+        let csv_text = sample().to_csv();
+        let body = csv_text
+            .strip_prefix('\u{feff}')
+            .expect("starts with a byte-order mark");
+        assert!(body.starts_with("Phần / Section,Mục / Item,Giá trị / Value\r\n"));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(body.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        assert_eq!(headers.iter().collect::<Vec<_>>(), CSV_HEADER.to_vec());
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert!(rows.iter().all(|r| r.len() == 3));
+        let find = |section: &str, item: &str| {
+            rows.iter()
+                .find(|r| r[0] == *section && r[1] == *item)
+                .map(|r| r[2].to_owned())
+        };
+        assert_eq!(
+            find("Thông tin / About", "Câu lạc bộ / Club").as_deref(),
+            Some("CLB Pù Nhi, \"bản Chai\"")
+        );
+        assert_eq!(
+            find("Sinh hoạt / Meetings", "Khách mời / Guests").as_deref(),
+            Some("<5")
+        );
+        assert_eq!(find("Dân tộc / Ethnic group", "Dao").as_deref(), Some("<5"));
+        assert_eq!(find("Dân tộc / Ethnic group", "Mông").as_deref(), Some("x"));
+        assert_eq!(
+            find("Dân tộc / Ethnic group", "Thái").as_deref(),
+            Some("12")
+        );
+        assert_eq!(
+            find("Dân tộc / Ethnic group", "Tổng / Total").as_deref(),
+            Some("20")
+        );
+    }
+
+    #[test]
+    fn csv_never_starts_a_cell_with_a_formula() {
+        let mut r = sample();
+        r.club_name = "=HYPERLINK(\"x\")".into();
+        let csv_text = r.to_csv();
+        assert!(csv_text.contains("\"'=HYPERLINK(\"\"x\"\")\""));
+    }
+
+    #[test]
+    fn every_text_is_nfc() {
+        let r = sample();
+        let csv_text = r.to_csv();
+        assert!(is_nfc(&csv_text));
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(is_nfc(&json));
+        for (vi, en) in ALL_SERVICES.iter().map(|s| service_label(*s)) {
+            assert!(is_nfc(vi) && is_nfc(en));
+        }
+        for (vi, en) in ALL_STATES.iter().map(|s| state_label(*s)) {
+            assert!(is_nfc(vi) && is_nfc(en));
+        }
+        assert!(ETHNIC_GROUPS.iter().all(|g| is_nfc(g)));
+    }
+
+    #[test]
+    fn json_shows_small_cells_as_text() {
+        let json = serde_json::to_value(sample()).unwrap();
+        assert_eq!(json["guests"], "<5");
+        assert_eq!(json["attendance"], 18);
+        assert_eq!(json["members_by_ethnic_group"]["rows"][1]["count"], "x");
+    }
+
+    #[test]
+    fn xlsx_is_a_zip_file() {
+        let bytes = sample().to_xlsx().unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+        assert!(bytes.len() > 1000);
+    }
+}

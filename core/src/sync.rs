@@ -1,0 +1,828 @@
+//! Referrals that reach the province (scenario 2): enrollment, sealing into the outbox, sending
+//! with retries, verified receipts, audit checkpoints, and signed status updates coming back.
+//!
+//! The wire format and all cryptography are `chungtay-protocol`'s. Each referral is sealed ONCE
+//! (HPKE to the province, signed by this device) when it is queued; retries send the same bytes,
+//! and the server recognises them by referral id and payload hash, so it is stored exactly once.
+
+use std::collections::BTreeMap;
+use std::sync::Once;
+use std::time::Duration;
+
+use backon::BackoffBuilder as _;
+use chrono::{DateTime, SecondsFormat, Utc};
+use chungtay_protocol::{self as protocol, B64, ProvincePins, SigningKeys};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rustls_pki_types::pem::PemObject as _;
+use serde::{Deserialize, Serialize};
+
+use crate::access::Permission;
+use crate::audit::AuditAction;
+use crate::crypto::{self, Place};
+use crate::domain::{Id, Recipient, ReferralState, SharedField, StateChange, SupportService};
+use crate::error::{Error, Reason, RecordKind, Result, invalid};
+use crate::store::{self, Store};
+use crate::trail::{self, NewEntry};
+
+/// First retry after about a minute, doubling with jitter, never more than two hours apart.
+const MIN_RETRY: Duration = Duration::from_secs(60);
+const MAX_RETRY: Duration = Duration::from_secs(2 * 60 * 60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may take before it counts as failed (and is retried later).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the phone pinned at enrollment.
+#[derive(Clone, Serialize, Deserialize)]
+struct Enrollment {
+    server_url: String,
+    device_id: String,
+    province_hpke_key: Vec<u8>,
+    province_signing_key: Vec<u8>,
+    /// The server's self-signed certificate (PEM), trusted instead of any CA.
+    server_certificate: Option<String>,
+    status_cursor: i64,
+}
+
+/// The enrollment as the settings screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct EnrollmentInfo {
+    pub server_url: String,
+    pub device_id: String,
+    /// Compare with the fingerprint printed beside the enrollment code.
+    pub province_fingerprint: String,
+}
+
+/// One queued referral, for the outbox screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct OutboxItem {
+    pub referral_id: Id,
+    pub state: OutboxState,
+    pub attempts: i64,
+    pub next_attempt_at: crate::domain::Timestamp,
+    /// The server's reason code (e.g. `conflict`) or the network problem; never personal data.
+    pub last_error: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum OutboxState {
+    Pending,
+    Sent,
+    /// Refused by the server for a reason that will not change; kept for the user to see.
+    Failed,
+}
+
+impl OutboxState {
+    fn parse(s: &str) -> Self {
+        match s {
+            "sent" => OutboxState::Sent,
+            "failed" => OutboxState::Failed,
+            _ => OutboxState::Pending,
+        }
+    }
+}
+
+/// Progress for the UI while a sync runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncProgress {
+    pub done: i64,
+    pub total: i64,
+}
+
+/// What one sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncReport {
+    pub sent: i64,
+    pub failed: i64,
+    pub still_pending: i64,
+    pub statuses_applied: i64,
+    pub checkpoint_sent: bool,
+    /// Set when the server could not be reached or answered oddly; the outbox keeps everything.
+    pub network_error: Option<String>,
+    /// Set when the server refused the checkpoint or the status pull (e.g. a revoked device),
+    /// with its reason code.
+    pub server_refused: Option<String>,
+}
+
+fn enrollment_place() -> Place<'static> {
+    Place {
+        table: "meta",
+        kind: RecordKind::DeviceKey,
+        id: "enrollment",
+        bound: "",
+    }
+}
+
+/// Installs rustls's ring provider once per process. Any reqwest client in a build that links
+/// the core needs it (the core's reqwest has no built-in provider, to keep aws-lc out).
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Fails only if another provider was installed first, which is then used instead.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// HTTPS only, except to this machine (tests, and a server on the same laptop).
+fn check_url(url: &str) -> Result<()> {
+    let lower = url.to_ascii_lowercase();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    if lower.starts_with("https://") || loopback {
+        Ok(())
+    } else {
+        invalid(
+            "server_url",
+            Reason::NotAllowedInState {
+                state: "not https".into(),
+            },
+        )
+    }
+}
+
+fn client(
+    server_certificate: Option<&str>,
+    request_timeout: Duration,
+) -> Result<reqwest::blocking::Client> {
+    install_crypto_provider();
+    // Always our own rustls configuration, never the platform verifier (which needs Android
+    // glue that is not on Maven Central): the pinned self-signed certificate alone when the
+    // province gave one at enrollment, otherwise the Mozilla roots bundled in webpki-roots.
+    let mut roots = rustls::RootCertStore::empty();
+    match server_certificate {
+        Some(pem) => {
+            for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let cert = cert.map_err(|_| net("bad pinned certificate"))?;
+                roots.add(cert).map_err(|_| net("bad pinned certificate"))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::blocking::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(request_timeout)
+        .tls_backend_preconfigured(config)
+        .build()
+        .map_err(|e| net(&e.to_string()))
+}
+
+fn net(detail: &str) -> Error {
+    Error::Network {
+        detail: detail.to_owned(),
+    }
+}
+
+fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now())
+}
+
+/// The wait before retry number `attempts` (1-based): exponential with jitter, 1 min to 2 h.
+fn retry_delay(attempts: i64) -> Duration {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(MIN_RETRY)
+        .with_max_delay(MAX_RETRY)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth(attempts.saturating_sub(1).clamp(0, 64) as usize)
+        .unwrap_or(MAX_RETRY)
+}
+
+fn service_name(s: SupportService) -> &'static str {
+    use SupportService::*;
+    match s {
+        EssentialNeeds => "essential_needs",
+        HealthCare => "health_care",
+        Psychological => "psychological",
+        LegalAid => "legal_aid",
+        Schooling => "schooling",
+        VocationalTraining => "vocational_training",
+        Jobs => "jobs",
+        Loans => "loans",
+        HardshipAllowance => "hardship_allowance",
+        SafeAccommodation => "safe_accommodation",
+        IdentityPapers => "identity_papers",
+        Interpretation => "interpretation",
+    }
+}
+
+fn field_name(f: SharedField) -> &'static str {
+    use SharedField::*;
+    match f {
+        Name => "name",
+        BirthYear => "birth_year",
+        Gender => "gender",
+        EthnicGroup => "ethnic_group",
+        Commune => "commune",
+        Village => "village",
+        Phone => "phone",
+        Need => "need",
+        Story => "story",
+    }
+}
+
+impl Store {
+    /// How long one request may take (default 30 s); slow lines may need more. Not persisted.
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.request_timeout = timeout;
+    }
+
+    fn enrollment(&self) -> Result<Option<Enrollment>> {
+        let session = self.session()?;
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'enrollment'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let plain = crypto::open(
+            &session.record_key,
+            self.store_kid,
+            &enrollment_place(),
+            &sealed,
+        )?;
+        serde_json::from_slice(&plain)
+            .map(Some)
+            .map_err(|_| Error::Integrity {
+                kind: RecordKind::DeviceKey,
+                id: "enrollment".into(),
+            })
+    }
+
+    fn save_enrollment(&self, conn: &rusqlite::Connection, e: &Enrollment) -> Result<()> {
+        let session = self.session()?;
+        let sealed = crypto::seal(
+            &session.record_key,
+            self.store_kid,
+            &enrollment_place(),
+            &store::to_json(e)?,
+        )?;
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES ('enrollment', ?1)",
+            [sealed.as_bytes()],
+        )?;
+        Ok(())
+    }
+
+    fn device_keys(&self) -> Result<SigningKeys> {
+        let session = self.session()?;
+        let pkcs8 = self.signing_key_pkcs8(session)?;
+        SigningKeys::from_pkcs8(&pkcs8).map_err(|_| Error::Integrity {
+            kind: RecordKind::DeviceKey,
+            id: "device_signing_key".into(),
+        })
+    }
+
+    pub fn enrollment_info(&self) -> Result<Option<EnrollmentInfo>> {
+        self.require(Permission::ReadRecords)?;
+        Ok(self.enrollment()?.map(|e| {
+            let fingerprint = ProvincePins::from_response(&protocol::EnrollResponse {
+                device_id: e.device_id.clone(),
+                province_hpke_public_key: B64(e.province_hpke_key.clone()),
+                province_signing_key: B64(e.province_signing_key.clone()),
+            })
+            .map(|p| p.fingerprint())
+            .unwrap_or_default();
+            EnrollmentInfo {
+                server_url: e.server_url,
+                device_id: e.device_id,
+                province_fingerprint: fingerprint,
+            }
+        }))
+    }
+
+    /// Enrolls this phone with the province using a one-time code, pinning the province's keys
+    /// (and the server's certificate when it is self-signed). Safe to retry with the same code.
+    pub fn enroll(
+        &mut self,
+        server_url: &str,
+        code: &str,
+        server_certificate: Option<&str>,
+    ) -> Result<EnrollmentInfo> {
+        self.require(Permission::Sync)?;
+        check_url(server_url)?;
+        let base = server_url.trim_end_matches('/').to_owned();
+        let keys = self.device_keys()?;
+        let http = client(server_certificate, self.request_timeout)?;
+        let resp = http
+            .post(format!("{base}/v1/enroll"))
+            .json(&protocol::EnrollRequest {
+                code: code.trim().to_owned(),
+                device_public_key: B64(keys.public_key().to_vec()),
+            })
+            .send()
+            .map_err(|e| net(&e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(Error::Refused {
+                status: resp.status().as_u16(),
+                reason: error_code(resp),
+            });
+        }
+        let answer: protocol::EnrollResponse = resp.json().map_err(|_| net("malformed answer"))?;
+        let pins = ProvincePins::from_response(&answer).map_err(|_| net("malformed answer"))?;
+        let enrollment = Enrollment {
+            server_url: base,
+            device_id: answer.device_id.clone(),
+            province_hpke_key: answer.province_hpke_public_key.into_vec(),
+            province_signing_key: answer.province_signing_key.into_vec(),
+            server_certificate: server_certificate.map(str::to_owned),
+            status_cursor: 0,
+        };
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        self.save_enrollment(&tx, &enrollment)?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            self.session()?,
+            NewEntry::new(AuditAction::Sync, None, "enroll"),
+        )?;
+        tx.commit()?;
+        Ok(EnrollmentInfo {
+            server_url: enrollment.server_url,
+            device_id: enrollment.device_id,
+            province_fingerprint: pins.fingerprint(),
+        })
+    }
+
+    /// Ready -> queued: builds the payload from the consented fields only, signs and seals it to
+    /// the province once, and puts it in the outbox.
+    pub fn queue_referral(&mut self, id: &str) -> Result<()> {
+        self.require(Permission::Sync)?;
+        let Some(enrollment) = self.enrollment()? else {
+            return invalid("enrollment", Reason::Missing);
+        };
+        let referral = self.load_referral_for_sync(id)?;
+        if referral.state != ReferralState::Ready {
+            return invalid(
+                "state",
+                Reason::NotAllowedInState {
+                    state: referral.state.as_str().into(),
+                },
+            );
+        }
+        let consent_id = referral.info.consent_id.clone().unwrap_or_default();
+        let consent = self.consent(&consent_id)?;
+        crate::domain::check_consent_covers(&consent, &referral.info)?;
+        let member = self.member_unlogged(&referral.info.member_id)?;
+        let club = self.club(&member.club_id)?;
+        let mut shared = BTreeMap::new();
+        for field in &referral.info.shared_fields {
+            let value = match field {
+                SharedField::Name => Some(member.info.full_name.clone()),
+                SharedField::BirthYear => member.info.birth_year.map(|y| y.to_string()),
+                SharedField::Gender => Some(format!("{:?}", member.info.gender).to_lowercase()),
+                SharedField::EthnicGroup => Some(member.info.ethnic_group.name().to_owned()),
+                SharedField::Commune => Some(club.info.commune.clone()),
+                SharedField::Village => Some(member.info.village.clone()),
+                // Never for someone who must not be contacted, whatever the consent says.
+                SharedField::Phone if member.info.safe_to_contact => member.info.phone.clone(),
+                SharedField::Phone => None,
+                SharedField::Need => Some(referral.info.note.clone()),
+                // The app keeps no story text; nothing to share.
+                SharedField::Story => None,
+            };
+            if let Some(v) = value {
+                shared.insert(field_name(*field).to_owned(), v);
+            }
+        }
+        let payload = protocol::ReferralPayload {
+            referral_id: referral.id.clone(),
+            services: referral
+                .info
+                .services
+                .iter()
+                .map(|s| service_name(*s).to_owned())
+                .collect(),
+            urgency: format!("{:?}", referral.info.urgency).to_lowercase(),
+            note: if referral.info.shared_fields.contains(&SharedField::Need) {
+                referral.info.note.clone()
+            } else {
+                String::new()
+            },
+            shared,
+            consent: protocol::Consent {
+                purposes: consent
+                    .info
+                    .purposes
+                    .iter()
+                    .map(|s| service_name(*s).to_owned())
+                    .collect(),
+                recipient: match consent.info.recipient {
+                    Recipient::ProvincialUnion => "provincial_union".into(),
+                    Recipient::CommuneUnion => "commune_union".into(),
+                },
+                fields: consent
+                    .info
+                    .fields
+                    .iter()
+                    .map(|f| field_name(*f).to_owned())
+                    .collect(),
+                given_on: consent.info.given_on.to_string(),
+            },
+            created_at: time_text(referral.stamp.created_at),
+        };
+        let keys = self.device_keys()?;
+        let submission = protocol::seal_referral(
+            &payload,
+            &keys,
+            &enrollment.device_id,
+            &enrollment.province_hpke_key,
+        )
+        .map_err(|_| Error::Crypto)?;
+        let hash = protocol::payload_hash(&payload).map_err(|_| Error::Crypto)?;
+        let submission = serde_json::to_vec(&submission).map_err(|_| Error::Crypto)?;
+        self.move_referral_with(id, ReferralState::Queued, "", |tx| {
+            tx.execute(
+                "INSERT INTO outbox (referral_id, submission, payload_hash, state, attempts, \
+                 next_attempt_at, not_before, last_error, receipt) \
+                 VALUES (?1, ?2, ?3, 'pending', 0, ?4, '', '', NULL)",
+                params![id, submission, hash.to_vec(), time_text(Utc::now())],
+            )?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// The outbox, oldest first: what is waiting, sent, or refused.
+    pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
+        self.require(Permission::ReadRecords)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT referral_id, state, attempts, next_attempt_at, last_error FROM outbox \
+             ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OutboxItem {
+                referral_id: r.get(0)?,
+                state: OutboxState::parse(&r.get::<_, String>(1)?),
+                attempts: r.get(2)?,
+                next_attempt_at: parse_time(&r.get::<_, String>(3)?),
+                last_error: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Sends what is due in the outbox (everything pending when `now_for_all`, the user's
+    /// "send now"), sends an audit checkpoint, and pulls the province's answers.
+    /// Nothing is ever dropped: a network failure leaves every item queued with its next try.
+    pub fn sync(
+        &mut self,
+        send_all_now: bool,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<SyncReport> {
+        self.require(Permission::Sync)?;
+        let Some(enrollment) = self.enrollment()? else {
+            return invalid("enrollment", Reason::Missing);
+        };
+        let http = client(
+            enrollment.server_certificate.as_deref(),
+            self.request_timeout,
+        )?;
+        let now = Utc::now();
+        let due: Vec<(String, Vec<u8>, Vec<u8>, i64)> = {
+            let mut stmt = self.conn.prepare(
+                // "Send now" skips our own backoff, never the server's Retry-After.
+                "SELECT referral_id, submission, payload_hash, attempts FROM outbox \
+                 WHERE state = 'pending' AND not_before <= ?2 AND (?1 OR next_attempt_at <= ?2) \
+                 ORDER BY rowid",
+            )?;
+            let rows = stmt.query_map(params![send_all_now, time_text(now)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        let mut report = SyncReport::default();
+        let total = due.len() as i64;
+        progress(SyncProgress { done: 0, total });
+        for (done, (referral_id, submission, hash, attempts)) in due.into_iter().enumerate() {
+            let outcome = http
+                .post(format!("{}/v1/referrals", enrollment.server_url))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(submission)
+                .send();
+            match outcome {
+                Ok(resp) if resp.status().is_success() => {
+                    let receipt: Option<protocol::Receipt> = resp.json().ok();
+                    let verified = receipt.as_ref().is_some_and(|r| {
+                        r.referral_id == referral_id
+                            && r.payload_hash.as_bytes() == hash.as_slice()
+                            && protocol::verify_receipt(r, &enrollment.province_signing_key).is_ok()
+                    });
+                    if verified {
+                        self.mark_sent(&referral_id, receipt.as_ref())?;
+                        report.sent += 1;
+                    } else {
+                        // A receipt we cannot verify is no receipt: try again later.
+                        self.schedule_retry(&referral_id, attempts + 1, None, "bad_receipt")?;
+                    }
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let reason = error_code(resp);
+                    let transient = status.is_server_error()
+                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                        || status == reqwest::StatusCode::REQUEST_TIMEOUT;
+                    if transient {
+                        self.schedule_retry(&referral_id, attempts + 1, retry_after, &reason)?;
+                    } else {
+                        // A refusal that will not change: keep it, with the server's reason.
+                        self.conn.execute(
+                            "UPDATE outbox SET state = 'failed', attempts = ?2, last_error = ?3 \
+                             WHERE referral_id = ?1",
+                            params![
+                                referral_id,
+                                attempts + 1,
+                                format!("{} {reason}", status.as_u16())
+                            ],
+                        )?;
+                        report.failed += 1;
+                    }
+                }
+                Err(e) => {
+                    let detail = if e.is_timeout() {
+                        "timeout"
+                    } else if e.is_connect() {
+                        "unreachable"
+                    } else {
+                        "network"
+                    };
+                    self.schedule_retry(&referral_id, attempts + 1, None, detail)?;
+                    report
+                        .network_error
+                        .get_or_insert_with(|| detail.to_owned());
+                }
+            }
+            progress(SyncProgress {
+                done: done as i64 + 1,
+                total,
+            });
+        }
+        report.still_pending = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        if report.network_error.is_none() {
+            match self.send_checkpoint(&http, &enrollment) {
+                Ok(()) => report.checkpoint_sent = true,
+                Err(Error::Network { detail }) => report.network_error = Some(detail),
+                Err(Error::Refused { status, reason }) => {
+                    report.server_refused = Some(format!("{status} {reason}"));
+                }
+                Err(e) => return Err(e),
+            }
+            if report.server_refused.is_none() {
+                match self.pull_statuses(&http, &enrollment) {
+                    Ok(n) => report.statuses_applied = n,
+                    Err(Error::Network { detail }) => report.network_error = Some(detail),
+                    Err(Error::Refused { status, reason }) => {
+                        report.server_refused = Some(format!("{status} {reason}"));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut entry = NewEntry::new(AuditAction::Sync, None, "");
+        entry.fields = vec![
+            format!("sent={}", report.sent),
+            format!("failed={}", report.failed),
+            format!("statuses={}", report.statuses_applied),
+        ];
+        trail::append(&tx, &self.store_id, self.session()?, entry)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    fn schedule_retry(
+        &self,
+        referral_id: &str,
+        attempts: i64,
+        retry_after: Option<Duration>,
+        reason: &str,
+    ) -> Result<()> {
+        let later = |d: Duration| {
+            Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(2))
+        };
+        let next = later(retry_delay(attempts).max(retry_after.unwrap_or_default()));
+        let not_before = retry_after.map(|d| time_text(later(d))).unwrap_or_default();
+        self.conn.execute(
+            "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, not_before = ?4, \
+             last_error = ?5 WHERE referral_id = ?1",
+            params![referral_id, attempts, time_text(next), not_before, reason],
+        )?;
+        Ok(())
+    }
+
+    fn mark_sent(&mut self, referral_id: &str, receipt: Option<&protocol::Receipt>) -> Result<()> {
+        let receipt = serde_json::to_vec(&receipt).map_err(|_| Error::Crypto)?;
+        let id = referral_id.to_owned();
+        self.move_referral_with(referral_id, ReferralState::Sent, "", move |tx| {
+            tx.execute(
+                "UPDATE outbox SET state = 'sent', receipt = ?2, last_error = '' \
+                 WHERE referral_id = ?1",
+                params![id, receipt],
+            )?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    fn send_checkpoint(
+        &mut self,
+        http: &reqwest::blocking::Client,
+        enrollment: &Enrollment,
+    ) -> Result<()> {
+        let local = self.create_checkpoint()?;
+        let head: [u8; 32] = local
+            .head
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Crypto)?;
+        let keys = self.device_keys()?;
+        let cp =
+            protocol::sign_checkpoint(&keys, &enrollment.device_id, local.seq, &head, &local.at)
+                .map_err(|_| Error::Crypto)?;
+        let resp = http
+            .post(format!("{}/v1/checkpoints", enrollment.server_url))
+            .json(&cp)
+            .send()
+            .map_err(|e| {
+                net(if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "unreachable"
+                })
+            })?;
+        if resp.status().is_server_error() {
+            return Err(net("server error"));
+        }
+        if !resp.status().is_success() {
+            return Err(Error::Refused {
+                status: resp.status().as_u16(),
+                reason: error_code(resp),
+            });
+        }
+        Ok(())
+    }
+
+    /// Pulls signed status updates after the cursor; each is verified with the pinned province
+    /// key and applied once, in order. A bad one stops the pull without moving the cursor.
+    fn pull_statuses(
+        &mut self,
+        http: &reqwest::blocking::Client,
+        enrollment: &Enrollment,
+    ) -> Result<i64> {
+        let keys = self.device_keys()?;
+        let mut applied = 0;
+        loop {
+            let cursor = self.enrollment()?.map(|e| e.status_cursor).unwrap_or(0);
+            let pull =
+                protocol::sign_pull(&keys, &enrollment.device_id, cursor, Utc::now().timestamp())
+                    .map_err(|_| Error::Crypto)?;
+            let resp = http
+                .get(format!("{}/v1/status", enrollment.server_url))
+                .query(&[
+                    ("device_id", pull.device_id.clone()),
+                    ("cursor", pull.cursor.to_string()),
+                    ("ts", pull.ts.to_string()),
+                    ("sig", pull.sig.encode()),
+                ])
+                .send()
+                .map_err(|e| {
+                    net(if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "unreachable"
+                    })
+                })?;
+            if resp.status().is_client_error() {
+                return Err(Error::Refused {
+                    status: resp.status().as_u16(),
+                    reason: error_code(resp),
+                });
+            }
+            if !resp.status().is_success() {
+                return Err(net(&format!("status pull: {}", resp.status().as_u16())));
+            }
+            let page: protocol::StatusPage = resp.json().map_err(|_| net("malformed answer"))?;
+            let mut expected = cursor + 1;
+            for update in &page.updates {
+                if update.seq < expected {
+                    continue;
+                }
+                if update.seq > expected {
+                    // A gap: wait for the missing update rather than apply out of order.
+                    return Ok(applied);
+                }
+                if protocol::verify_status(update, &enrollment.province_signing_key).is_err() {
+                    return Err(Error::Integrity {
+                        kind: RecordKind::Referral,
+                        id: update.referral_id.clone(),
+                    });
+                }
+                self.apply_status(update)?;
+                applied += 1;
+                expected += 1;
+            }
+            if !page.more || page.updates.is_empty() {
+                return Ok(applied);
+            }
+        }
+    }
+
+    fn apply_status(&mut self, update: &protocol::StatusUpdate) -> Result<()> {
+        use ReferralState::*;
+        let target = match update.state.as_str() {
+            "received" => Received,
+            "accepted" => Accepted,
+            "declined" => Declined,
+            "in_progress" => InProgress,
+            "completed" => Completed,
+            _ => {
+                return Err(Error::Integrity {
+                    kind: RecordKind::Referral,
+                    id: update.referral_id.clone(),
+                });
+            }
+        };
+        let seq = update.seq;
+        let current = self
+            .load_referral_for_sync(&update.referral_id)
+            .ok()
+            .map(|r| r.state);
+        let order = [Queued, Sent, Received, Accepted, InProgress, Completed];
+        let rank = |s: ReferralState| order.iter().position(|x| *x == s);
+        let mut steps: Vec<ReferralState> = Vec::new();
+        if let Some(from) = current {
+            // The province's answer may overtake the receipt: walk forward through the states
+            // the phone has not seen yet. A withdrawn or finished referral stays as it is.
+            if target == Declined && matches!(from, Queued | Sent | Received) {
+                steps.extend(
+                    [Sent, Received]
+                        .into_iter()
+                        .filter(|s| rank(*s) > rank(from)),
+                );
+                steps.push(Declined);
+            } else if let (Some(a), Some(b)) = (rank(from), rank(target)) {
+                steps.extend(order[a + 1..=b.max(a)].iter().copied());
+            }
+        }
+        let at = parse_time(&update.at);
+        let last = steps.len();
+        for (i, step) in steps.into_iter().enumerate() {
+            let note = if i + 1 == last {
+                update.note.clone()
+            } else {
+                String::new()
+            };
+            let change = StateChange {
+                state: step,
+                at,
+                by: "province".into(),
+                note,
+            };
+            self.record_remote_state(&update.referral_id, change)?;
+        }
+        // The cursor moves in the same breath as the change, so an update applies once.
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        if let Some(mut e) = self.enrollment()? {
+            e.status_cursor = seq;
+            self.save_enrollment(&tx, &e)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn error_code(resp: reqwest::blocking::Response) -> String {
+    resp.json::<protocol::ErrorBody>()
+        .map(|b| b.error)
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -1,0 +1,414 @@
+//! Survivor safety: scenario 4 (the phone is taken) and scenario 5 (a new phone).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chungtay_core::*;
+use common::*;
+
+const DURESS: &str = "918273";
+
+/// Every file the store has written, byte for byte.
+fn copy_files(path: &Path) -> HashMap<PathBuf, Vec<u8>> {
+    safety::files_of(path)
+        .into_iter()
+        .filter(|p| p.exists())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
+/// Puts saved copies back in a fresh folder and tries to open them with `pin`.
+fn try_copies(
+    saved: &HashMap<PathBuf, Vec<u8>>,
+    device: Arc<SoftwareDeviceSecret>,
+    user: &str,
+    pin: &str,
+) -> Result<Store> {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut db = None;
+    for (p, bytes) in saved {
+        let target = dir.join(p.file_name().unwrap());
+        std::fs::write(&target, bytes).unwrap();
+        if !target.to_string_lossy().ends_with("-wal")
+            && !target.to_string_lossy().ends_with("-shm")
+        {
+            db = Some(target);
+        }
+    }
+    let mut store = Store::open(&db.unwrap(), device)?;
+    store.unlock(user, pin)?;
+    Ok(store)
+}
+
+fn populated() -> (Fixture, Club, Member) {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let hoa = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    f.store
+        .add_member(&club.id, &member_input("Lò Thị Mai", "Thái", "Bản Chai"))
+        .unwrap();
+    f.store.add_consent(&consent_input(&hoa.id)).unwrap();
+    (f, club, hoa)
+}
+
+#[test]
+fn wrong_pins_wait_longer_and_longer_survive_a_restart_and_then_wipe() {
+    let (mut f, _club, _hoa) = populated();
+    let leader = f.leader_id();
+    f.store.set_wipe_after(5).unwrap();
+    f.store.lock();
+    let saved = {
+        // Copy while closed: what a thief would image.
+        drop(std::mem::replace(
+            &mut f.store,
+            Store::open(&f.path, f.device.clone()).unwrap(),
+        ));
+        copy_files(&f.path)
+    };
+    assert_eq!(f.store.unlock_attempts_left().unwrap(), 5);
+    for n in 1..=3 {
+        assert!(matches!(
+            f.store.unlock(&leader, "000000"),
+            Err(Error::WrongPin)
+        ));
+        assert_eq!(f.store.unlock_attempts_left().unwrap(), 5 - n);
+    }
+    // The fourth try must wait 30 s, the fifth 60 s: growing delays.
+    assert_eq!(safety::delay_after(3), 30);
+    assert_eq!(safety::delay_after(4), 60);
+    assert!(safety::delay_after(20) <= 30 * 60);
+    assert!(matches!(
+        f.store.unlock(&leader, "000000"),
+        Err(Error::TooSoon { .. })
+    ));
+    // Restarting the app does not reset the count or the wait.
+    drop(std::mem::replace(
+        &mut f.store,
+        Store::open(&f.path, f.device.clone()).unwrap(),
+    ));
+    assert!(matches!(
+        f.store.unlock(&leader, PIN),
+        Err(Error::TooSoon { .. })
+    ));
+    assert_eq!(f.store.unlock_attempts_left().unwrap(), 2);
+    rewind_lockout(&f, 31);
+    assert!(matches!(
+        f.store.unlock(&leader, "000000"),
+        Err(Error::WrongPin)
+    ));
+    rewind_lockout(&f, 61);
+    // The fifth wrong PIN wipes.
+    assert!(matches!(
+        f.store.unlock(&leader, "000000"),
+        Err(Error::Wiped)
+    ));
+    assert!(matches!(f.store.unlock(&leader, PIN), Err(Error::Wiped)));
+    for file in safety::files_of(&f.path) {
+        assert!(!file.exists(), "{} survived the wipe", file.display());
+    }
+    // A copy of every file taken before does not open, even with the right PIN on this phone.
+    assert!(matches!(
+        try_copies(&saved, f.device.clone(), &leader, PIN),
+        Err(Error::KeyUnavailable(_))
+    ));
+}
+
+#[test]
+fn the_right_pin_resets_the_count() {
+    let (mut f, _, _) = populated();
+    let leader = f.leader_id();
+    f.store.lock();
+    assert!(f.store.unlock(&leader, "000000").is_err());
+    assert!(f.store.unlock(&leader, "000001").is_err());
+    f.store.unlock(&leader, PIN).unwrap();
+    assert_eq!(f.store.unlock_attempts_left().unwrap(), 10);
+}
+
+#[test]
+fn the_duress_pin_destroys_the_real_data_and_opens_a_plausible_empty_club() {
+    let (mut f, club, hoa) = populated();
+    let leader = f.leader_id();
+    assert!(matches!(
+        f.store.set_duress_pin(PIN, KdfParams::MIN),
+        Err(Error::Invalid(ValidationError {
+            field: "duress_pin",
+            ..
+        }))
+    ));
+    f.store.set_duress_pin(DURESS, KdfParams::MIN).unwrap();
+    f.store
+        .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
+        .unwrap();
+    f.store.lock();
+    // While the app runs: the files as they are, WAL included.
+    let saved = copy_files(&f.path);
+    assert!(saved.len() >= 2, "expected the database and its WAL");
+
+    // Forced to unlock, the leader types the duress PIN. It looks like any unlock.
+    f.store.unlock(&leader, DURESS).unwrap();
+    assert_eq!(f.store.current_user().unwrap().id, leader);
+    assert_eq!(f.store.current_user().unwrap().role, UserRole::Leader);
+    let clubs = f.store.clubs().unwrap();
+    assert_eq!(clubs.len(), 1);
+    assert_eq!(clubs[0].info.name, club.info.name);
+    assert!(f.store.list_members(&clubs[0].id).unwrap().is_empty());
+    assert!(f.store.meetings(&clubs[0].id).unwrap().is_empty());
+    assert_eq!(f.store.users().unwrap().len(), 1);
+    f.store.verify_audit().unwrap();
+    // The duress PIN opens the decoy again; the real PIN opens nothing.
+    f.store.lock();
+    assert!(matches!(f.store.unlock(&leader, PIN), Err(Error::WrongPin)));
+    f.store.unlock(&leader, DURESS).unwrap();
+
+    // Every file the real store had written: none of it opens, with the real PIN and this
+    // phone's device secret.
+    assert!(matches!(
+        try_copies(&saved, f.device.clone(), &leader, PIN),
+        Err(Error::KeyUnavailable(_))
+    ));
+    // Nor with the duress PIN (it only ever opened the decoy).
+    assert!(try_copies(&saved, f.device.clone(), &leader, DURESS).is_err());
+    // And none of the real names is in the new files.
+    drop(f.store);
+    for p in safety::files_of(&f.path).into_iter().filter(|p| p.exists()) {
+        let bytes = std::fs::read(p).unwrap();
+        assert!(!bytes.windows(4).any(|w| w == b"Hoa\""));
+    }
+}
+
+#[test]
+fn erasing_one_member_leaves_nothing_of_her_and_keeps_the_rest() {
+    let (mut f, club, hoa) = populated();
+    let meeting = f
+        .store
+        .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
+        .unwrap();
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let wrapped: Vec<u8> = conn
+        .query_row(
+            "SELECT wrapped_key FROM member_keys WHERE member_id = ?1",
+            [&hoa.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let body: Vec<u8> = conn
+        .query_row("SELECT body FROM members WHERE id = ?1", [&hoa.id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    drop(conn);
+
+    f.store.erase_member(&hoa.id).unwrap();
+    assert!(matches!(
+        f.store.member(&hoa.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(f.store.consents_for(&hoa.id).unwrap().is_empty());
+    assert_eq!(f.store.list_members(&club.id).unwrap().len(), 1);
+    assert_eq!(f.store.meeting(&meeting.id).unwrap().id, meeting.id);
+    f.store.verify_audit().unwrap();
+    let erased = f
+        .store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == AuditAction::Delete && e.record_id == hoa.id)
+        .unwrap();
+    assert_eq!(erased.fields, vec!["erased"]);
+
+    // Her wrapped key and sealed record are gone from every file, WAL included.
+    for p in safety::files_of(&f.path).into_iter().filter(|p| p.exists()) {
+        let bytes = std::fs::read(&p).unwrap();
+        for (what, needle) in [("wrapped key", &wrapped), ("sealed record", &body)] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{what} still in {}",
+                p.display()
+            );
+        }
+    }
+    f.reopen();
+    assert_eq!(f.store.list_members(&club.id).unwrap().len(), 1);
+    assert!(f.store.damaged_records().unwrap().is_empty());
+}
+
+#[test]
+fn a_backup_restores_everything_on_a_new_phone_with_the_recovery_secret() {
+    let (mut f, club, hoa) = populated();
+    f.store
+        .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
+        .unwrap();
+    f.store
+        .add_user(
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    assert!(matches!(
+        f.store.create_backup(),
+        Err(Error::Invalid(ValidationError {
+            field: "recovery",
+            ..
+        }))
+    ));
+    let secret = f.store.setup_recovery().unwrap().recovery_secret;
+    assert!(secret.len() >= 32, "{secret}");
+    let backup = f.store.create_backup().unwrap();
+    let entries_before = f.store.audit_entries().unwrap().len();
+    // Nothing personal readable in the backup file either.
+    let name = "Vi Thị Hoa".as_bytes();
+    assert!(!backup.windows(name.len()).any(|w| w == name));
+
+    // The new phone: another device secret, another folder.
+    let phone = tempfile::tempdir().unwrap();
+    let new_device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let target = phone.path().join("club.db");
+
+    // A wrong secret, a damaged file, a truncated file: clear errors, nothing imported.
+    let wrong = Store::restore(
+        &backup,
+        "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH",
+        &target,
+        new_device.clone(),
+        "640213",
+        KdfParams::MIN,
+    );
+    assert!(matches!(wrong, Err(Error::WrongRecoverySecret)));
+    let mut damaged = backup.clone();
+    let at = damaged.len() - 100;
+    damaged[at] ^= 0x10;
+    assert!(matches!(
+        Store::restore(
+            &damaged,
+            &secret,
+            &target,
+            new_device.clone(),
+            "640213",
+            KdfParams::MIN
+        ),
+        Err(Error::BackupDamaged)
+    ));
+    assert!(matches!(
+        Store::restore(
+            &backup[..200],
+            &secret,
+            &target,
+            new_device.clone(),
+            "640213",
+            KdfParams::MIN
+        ),
+        Err(Error::BackupDamaged)
+    ));
+    assert!(
+        std::fs::read_dir(phone.path()).unwrap().next().is_none(),
+        "something was imported"
+    );
+
+    // The secret as the union wrote it down: lower case, spaces instead of dashes.
+    let typed = secret.to_lowercase().replace('-', " ");
+    let mut restored = Store::restore(
+        &backup,
+        &typed,
+        &target,
+        new_device.clone(),
+        "640213",
+        KdfParams::MIN,
+    )
+    .unwrap();
+    assert_eq!(
+        restored.member(&hoa.id).unwrap().info.full_name,
+        "Vi Thị Hoa"
+    );
+    assert_eq!(restored.list_members(&club.id).unwrap().len(), 2);
+    assert_eq!(restored.meetings(&club.id).unwrap().len(), 1);
+    assert_eq!(restored.consents_for(&hoa.id).unwrap().len(), 1);
+    // The audit chain came along and still verifies, with the restore noted.
+    restored.verify_audit().unwrap();
+    let entries = restored.audit_entries().unwrap();
+    assert!(entries.len() > entries_before);
+    assert!(entries.iter().any(|e| e.action == AuditAction::Restore));
+    // Only the leader remains; she unlocks with her new PIN on the new phone.
+    assert_eq!(restored.users().unwrap().len(), 1);
+    let leader = restored.current_user().unwrap().id;
+    restored.lock();
+    restored.unlock(&leader, "640213").unwrap();
+    // The old phone's secret does not open the restored store.
+    drop(restored);
+    let mut other = Store::open(&target, f.device.clone()).unwrap();
+    assert!(matches!(
+        other.unlock(&leader, "640213"),
+        Err(Error::KeyUnavailable(_))
+    ));
+}
+
+#[test]
+fn a_member_who_must_not_be_contacted_has_no_number_anywhere() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let mut hidden = member_input("Vi Thị Hoa", "Thái", "Bản Chai");
+    hidden.safe_to_contact = false;
+    hidden.phone = Some("0911 222 333".into());
+    let hoa = f.store.add_member(&club.id, &hidden).unwrap();
+    let mai = f
+        .store
+        .add_member(&club.id, &member_input("Lò Thị Mai", "Thái", "Bản Chai"))
+        .unwrap();
+    // Not in the list, not on the member screen, and no contact action.
+    assert_eq!(
+        f.store
+            .list_members(&club.id)
+            .unwrap()
+            .iter()
+            .find(|m| m.id == hoa.id)
+            .unwrap()
+            .phone,
+        None
+    );
+    let detail = f.store.member_detail(&hoa.id).unwrap();
+    assert_eq!(detail.member.info.phone, None);
+    assert!(matches!(
+        f.store.contact_phone(&hoa.id),
+        Err(Error::DoNotContact)
+    ));
+    assert_eq!(f.store.contact_phone(&mai.id).unwrap(), "0912 345 678");
+    // Saving her form (which never showed the number) keeps it stored.
+    let mut edit = detail.member.info.clone();
+    edit.village = "Bản Ón".into();
+    f.store.update_member(&hoa.id, &edit).unwrap();
+    edit.safe_to_contact = true;
+    f.store.update_member(&hoa.id, &edit).unwrap();
+    assert_eq!(f.store.contact_phone(&hoa.id).unwrap(), "0911 222 333");
+}
+
+#[test]
+fn only_the_leader_handles_safety() {
+    let (mut f, _, hoa) = populated();
+    let deputy = f
+        .store
+        .add_user(
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    f.store.lock();
+    f.store.unlock(&deputy.id, "853190").unwrap();
+    for result in [
+        f.store.set_duress_pin(DURESS, KdfParams::MIN),
+        f.store.erase_member(&hoa.id),
+        f.store.set_wipe_after(5),
+        f.store.setup_recovery().map(drop),
+        f.store.create_backup().map(drop),
+    ] {
+        assert!(matches!(result, Err(Error::Forbidden(Permission::Safety))));
+    }
+}

@@ -1,0 +1,805 @@
+//! The HTTP API (axum). Handlers log ids and outcomes only, never payload contents, notes,
+//! codes or tokens; error bodies are fixed texts.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{SecondsFormat, Utc};
+use chungtay_protocol::{
+    B64, Checkpoint, CheckpointAck, EnrollRequest, EnrollResponse, ErrorBody, MAX_STATUS_PAGE,
+    ProtocolError, PullRequest, Receipt, STATUS_STATES, StaffReferral, StaffReferralList,
+    StatusPage, StatusUpdate, Submission, TransitionRequest, open_submission_full, sign_receipt,
+    sign_status, validate_id, verify_checkpoint, verify_pull,
+};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use tracing::{error, info, warn};
+use zeroize::Zeroizing;
+
+use crate::admin::{code_hash, token_hash};
+use crate::error::{KeyFileError, StoreError};
+use crate::keyfile::ProvinceKeys;
+use crate::store::{
+    CheckpointOutcome, Device, InsertOutcome, IntakeStore, NewReferral, Redeem, StoredCheckpoint,
+    StoredReferral, TransitionOutcome,
+};
+use crate::tls::PeerAddr;
+
+/// Request limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes (larger: 413).
+    pub body_bytes: usize,
+    /// Token bucket per device: requests per minute, also the burst (more: 429).
+    pub device_per_minute: NonZeroU32,
+    /// Enrollment attempts per minute per client address (code guessing).
+    pub enroll_per_minute_per_ip: NonZeroU32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes: 64 * 1024,
+            device_per_minute: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
+            enroll_per_minute_per_ip: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+/// Longest status note staff may write, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
+/// Largest staff listing page.
+pub const MAX_LIST_PAGE: usize = 500;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn IntakeStore>,
+    keys: ProvinceKeys,
+    limits: Limits,
+    device_limiter: DefaultKeyedRateLimiter<String>,
+    ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn IntakeStore>, keys: ProvinceKeys, limits: Limits) -> Self {
+        AppState(Arc::new(Inner {
+            store,
+            keys,
+            limits,
+            device_limiter: RateLimiter::keyed(Quota::per_minute(limits.device_per_minute)),
+            ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
+        }))
+    }
+
+    /// Drops rate-limiter entries that are back to full, so the maps do not grow forever.
+    pub fn housekeeping(&self) {
+        self.0.device_limiter.retain_recent();
+        self.0.device_limiter.shrink_to_fit();
+        self.0.ip_limiter.retain_recent();
+        self.0.ip_limiter.shrink_to_fit();
+    }
+}
+
+/// An error answer: status, stable code, fixed message, and `Retry-After` for 429.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+    retry_after: Option<u64>,
+}
+
+fn err(status: StatusCode, code: &'static str, message: &'static str) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message,
+        retry_after: None,
+    }
+}
+
+fn internal() -> ApiError {
+    err(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; the request can be retried",
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(ErrorBody {
+                error: self.code.to_string(),
+                message: self.message.to_string(),
+            }),
+        )
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        error!(error = %e, "store failure");
+        internal()
+    }
+}
+
+impl From<KeyFileError> for ApiError {
+    fn from(e: KeyFileError) -> Self {
+        error!(error = %e, "sealing failure");
+        internal()
+    }
+}
+
+fn protocol_error(e: &ProtocolError) -> ApiError {
+    match e {
+        ProtocolError::Decrypt => err(
+            StatusCode::BAD_REQUEST,
+            "undecryptable",
+            "the submission cannot be opened with the province key",
+        ),
+        ProtocolError::BadSignature => err(
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+            "the signature does not verify under the device key",
+        ),
+        ProtocolError::Mismatch(_) => err(
+            StatusCode::BAD_REQUEST,
+            "mismatch",
+            "the referral id inside the envelope differs from the one outside",
+        ),
+        ProtocolError::NotConsented => err(
+            StatusCode::BAD_REQUEST,
+            "not_consented",
+            "a shared field is not covered by the consent",
+        ),
+        ProtocolError::Malformed(_) => {
+            err(StatusCode::BAD_REQUEST, "malformed", "malformed request")
+        }
+        ProtocolError::Stale => err(
+            StatusCode::UNAUTHORIZED,
+            "stale_request",
+            "the request timestamp is too far from the server clock",
+        ),
+        ProtocolError::Crypto(_) => internal(),
+    }
+}
+
+/// JSON body extractor whose rejections are JSON errors: 415 without a JSON content type, 413
+/// over the body limit, 400 for anything that does not parse (serde's message is not echoed:
+/// it can quote the input).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(match rej.status() {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => err(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send Content-Type: application/json",
+                ),
+                StatusCode::PAYLOAD_TOO_LARGE => err(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "request body too large",
+                ),
+                _ => err(StatusCode::BAD_REQUEST, "malformed", "malformed JSON"),
+            }),
+        }
+    }
+}
+
+/// Proof of a valid staff token (`Authorization: Bearer <token>`).
+pub struct Staff;
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            err(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid staff token is required",
+            )
+        };
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(unauthorized)?;
+        let hash = token_hash(token);
+        let ok = blocking(st, move |inner| Ok(inner.store.staff_token_valid(&hash)?)).await?;
+        if !ok {
+            warn!(outcome = "staff_auth_failed");
+            return Err(unauthorized());
+        }
+        Ok(Staff)
+    }
+}
+
+async fn blocking<T, F>(st: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Inner) -> Result<T, ApiError> + Send + 'static,
+{
+    let inner = st.0.clone();
+    tokio::task::spawn_blocking(move || f(&inner))
+        .await
+        .map_err(|_| internal())?
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn retry_after(wait: std::time::Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+fn too_many(wait: std::time::Duration) -> ApiError {
+    ApiError {
+        retry_after: Some(retry_after(wait)),
+        ..err(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; retry after the given seconds",
+        )
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredBody {
+    payload_json: String,
+    device_signature: B64,
+}
+
+impl Inner {
+    fn limit_device(&self, device_id: &str) -> Result<(), ApiError> {
+        self.device_limiter
+            .check_key(&device_id.to_string())
+            .map_err(|nu| {
+                warn!(device_id, outcome = "rate_limited");
+                too_many(nu.wait_time_from(DefaultClock::default().now()))
+            })
+    }
+
+    /// An enrolled, not revoked device, or 400/401/403.
+    fn active_device(&self, device_id: &str) -> Result<Device, ApiError> {
+        validate_id(device_id, "device_id").map_err(|e| protocol_error(&e))?;
+        match self.store.device(device_id)? {
+            None => {
+                warn!(outcome = "unknown_device");
+                Err(err(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_device",
+                    "this device is not enrolled with the province",
+                ))
+            }
+            Some(d) if d.revoked_at.is_some() => {
+                warn!(device_id, outcome = "revoked_device");
+                Err(err(
+                    StatusCode::FORBIDDEN,
+                    "device_revoked",
+                    "this device has been revoked by the province",
+                ))
+            }
+            Some(d) => Ok(d),
+        }
+    }
+
+    fn enroll_response(&self, device_id: String) -> EnrollResponse {
+        EnrollResponse {
+            device_id,
+            province_hpke_public_key: B64(self.keys.hpke.public_key_bytes().to_vec()),
+            province_signing_key: B64(self.keys.signing.public_key().to_vec()),
+        }
+    }
+
+    fn seal_status(&self, device_id: &str, update: &StatusUpdate) -> Result<Vec<u8>, StoreError> {
+        let json = Zeroizing::new(
+            serde_json::to_vec(update).map_err(|_| KeyFileError::Malformed("status update"))?,
+        );
+        Ok(self.keys.at_rest().seal(
+            "status",
+            &[device_id.as_bytes(), &update.seq.to_be_bytes()],
+            &json,
+        )?)
+    }
+
+    fn open_status(
+        &self,
+        device_id: &str,
+        seq: i64,
+        body: &[u8],
+    ) -> Result<StatusUpdate, ApiError> {
+        let json = self.keys.at_rest().open(
+            "status",
+            &[device_id.as_bytes(), &seq.to_be_bytes()],
+            body,
+        )?;
+        serde_json::from_slice(&json).map_err(|_| {
+            error!(device_id, seq, "stored status update does not decode");
+            internal()
+        })
+    }
+
+    fn open_referral(&self, r: &StoredReferral) -> Result<StaffReferral, ApiError> {
+        let json = self.keys.at_rest().open(
+            "referral",
+            &[
+                r.referral_id.as_bytes(),
+                r.device_id.as_bytes(),
+                &r.payload_hash,
+            ],
+            &r.body,
+        )?;
+        let body: StoredBody = serde_json::from_slice(&json).map_err(|_| internal())?;
+        let payload_json = Zeroizing::new(body.payload_json);
+        let payload = serde_json::from_str(&payload_json).map_err(|_| internal())?;
+        Ok(StaffReferral {
+            n: r.n,
+            referral_id: r.referral_id.clone(),
+            device_id: r.device_id.clone(),
+            state: r.state.clone(),
+            received_at: r.received_at.clone(),
+            updated_at: r.updated_at.clone(),
+            payload_hash: B64(r.payload_hash.clone()),
+            payload,
+        })
+    }
+}
+
+async fn enroll(
+    State(st): State<AppState>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+    ApiJson(req): ApiJson<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    if let Err(nu) = st.0.ip_limiter.check_key(&peer.ip()) {
+        warn!(outcome = "enroll_rate_limited");
+        return Err(too_many(nu.wait_time_from(DefaultClock::default().now())));
+    }
+    let public_key = req.device_public_key.into_vec();
+    if public_key.len() != 32 {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "device_public_key must be a 32-byte Ed25519 key",
+        ));
+    }
+    let invalid = || {
+        err(
+            StatusCode::FORBIDDEN,
+            "invalid_code",
+            "unknown or expired enrollment code",
+        )
+    };
+    let Some(hash) = code_hash(&req.code) else {
+        warn!(outcome = "enroll_bad_code");
+        return Err(invalid());
+    };
+    blocking(&st, move |inner| {
+        let now = Utc::now();
+        let new_id = uuid::Uuid::new_v4().to_string();
+        let outcome = inner.store.redeem_code(
+            &hash,
+            &public_key,
+            &new_id,
+            now.timestamp(),
+            &now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        )?;
+        match outcome {
+            Redeem::Enrolled(d) => {
+                info!(device_id = %d.device_id, outcome = "enrolled");
+                Ok(inner.enroll_response(d.device_id))
+            }
+            Redeem::Again(d) if d.revoked_at.is_some() => Err(err(
+                StatusCode::FORBIDDEN,
+                "device_revoked",
+                "this device has been revoked by the province",
+            )),
+            Redeem::Again(d) => {
+                info!(device_id = %d.device_id, outcome = "enroll_retry");
+                Ok(inner.enroll_response(d.device_id))
+            }
+            Redeem::Invalid => {
+                warn!(outcome = "enroll_bad_code");
+                Err(invalid())
+            }
+            Redeem::UsedByAnotherKey => {
+                warn!(outcome = "enroll_code_reused");
+                Err(err(
+                    StatusCode::CONFLICT,
+                    "code_used",
+                    "this enrollment code was already used by another device",
+                ))
+            }
+            Redeem::KeyAlreadyEnrolled => Err(err(
+                StatusCode::CONFLICT,
+                "key_enrolled",
+                "this device key is already enrolled",
+            )),
+        }
+    })
+    .await
+    .map(Json)
+}
+
+async fn submit_referral(
+    State(st): State<AppState>,
+    ApiJson(sub): ApiJson<Submission>,
+) -> Result<Json<Receipt>, ApiError> {
+    blocking(&st, move |inner| {
+        let device = inner.active_device(&sub.device_id)?;
+        inner.limit_device(&device.device_id)?;
+        let device_id = device.device_id.as_str();
+        let referral_id = sub.referral_id.as_str();
+        let opened =
+            open_submission_full(&sub, &inner.keys.hpke, &device.public_key).map_err(|e| {
+                warn!(device_id, referral_id, outcome = "refused", reason = %e);
+                protocol_error(&e)
+            })?;
+        let received_at = now_text();
+        let receipt = sign_receipt(
+            &inner.keys.signing,
+            referral_id,
+            &opened.payload_hash,
+            &received_at,
+        )
+        .map_err(|e| protocol_error(&e))?;
+        let body_json = Zeroizing::new(
+            serde_json::to_vec(&StoredBody {
+                payload_json: opened.payload_json.to_string(),
+                device_signature: B64(opened.device_signature.clone()),
+            })
+            .map_err(|_| internal())?,
+        );
+        let body = inner.keys.at_rest().seal(
+            "referral",
+            &[
+                referral_id.as_bytes(),
+                device_id.as_bytes(),
+                &opened.payload_hash,
+            ],
+            &body_json,
+        )?;
+        let new = NewReferral {
+            referral_id: referral_id.to_string(),
+            device_id: device_id.to_string(),
+            payload_hash: opened.payload_hash,
+            received_at: received_at.clone(),
+            receipt_signature: receipt.signature.as_bytes().to_vec(),
+            body,
+        };
+        let outcome = {
+            let mut make = |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
+                let update = sign_status(
+                    &inner.keys.signing,
+                    seq,
+                    referral_id,
+                    "received",
+                    "",
+                    &received_at,
+                )?;
+                inner.seal_status(dev, &update)
+            };
+            inner.store.insert_referral(&new, &mut make)?
+        };
+        match outcome {
+            InsertOutcome::Inserted { status_seq } => {
+                info!(device_id, referral_id, status_seq, outcome = "stored");
+                Ok(receipt)
+            }
+            InsertOutcome::Existing {
+                received_at,
+                receipt_signature,
+            } => {
+                info!(device_id, referral_id, outcome = "replay");
+                Ok(Receipt {
+                    referral_id: referral_id.to_string(),
+                    payload_hash: B64(opened.payload_hash.to_vec()),
+                    received_at,
+                    signature: B64(receipt_signature),
+                })
+            }
+            InsertOutcome::Conflict => {
+                warn!(device_id, referral_id, outcome = "conflict");
+                Err(err(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "this referral id is already stored with other content",
+                ))
+            }
+        }
+    })
+    .await
+    .map(Json)
+}
+
+async fn post_checkpoint(
+    State(st): State<AppState>,
+    ApiJson(cp): ApiJson<Checkpoint>,
+) -> Result<Json<CheckpointAck>, ApiError> {
+    blocking(&st, move |inner| {
+        let device = inner.active_device(&cp.device_id)?;
+        inner.limit_device(&device.device_id)?;
+        let device_id = device.device_id.as_str();
+        verify_checkpoint(&cp, &device.public_key).map_err(|e| {
+            warn!(device_id, seq = cp.seq, outcome = "checkpoint_refused", reason = %e);
+            protocol_error(&e)
+        })?;
+        let stored = StoredCheckpoint {
+            device_id: device_id.to_string(),
+            seq: cp.seq,
+            head: cp.head.as_bytes().to_vec(),
+            at: cp.at.clone(),
+            signature: cp.signature.as_bytes().to_vec(),
+            received_at: now_text(),
+        };
+        let ack = |stored| CheckpointAck {
+            device_id: device_id.to_string(),
+            seq: cp.seq,
+            stored,
+        };
+        match inner.store.add_checkpoint(&stored)? {
+            CheckpointOutcome::Stored => {
+                info!(device_id, seq = cp.seq, outcome = "checkpoint_stored");
+                Ok(ack(true))
+            }
+            CheckpointOutcome::Duplicate => Ok(ack(false)),
+            CheckpointOutcome::Rollback { latest } => {
+                warn!(
+                    device_id,
+                    seq = cp.seq,
+                    latest,
+                    outcome = "checkpoint_rollback"
+                );
+                Err(err(
+                    StatusCode::CONFLICT,
+                    "rollback",
+                    "a checkpoint with a higher seq is already kept for this device",
+                ))
+            }
+            CheckpointOutcome::Conflict => {
+                warn!(device_id, seq = cp.seq, outcome = "checkpoint_fork");
+                Err(err(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "another checkpoint with this seq is already kept for this device",
+                ))
+            }
+        }
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    device_id: String,
+    cursor: i64,
+    ts: i64,
+    sig: String,
+}
+
+async fn pull_status(
+    State(st): State<AppState>,
+    query: Result<Query<StatusQuery>, QueryRejection>,
+) -> Result<Json<StatusPage>, ApiError> {
+    let Query(q) = query.map_err(|_| {
+        err(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "expected device_id, cursor, ts and sig",
+        )
+    })?;
+    // A '+' sent unencoded in a query string arrives as a space.
+    let sig = B64::decode(&q.sig.replace(' ', "+"), "sig").map_err(|e| protocol_error(&e))?;
+    blocking(&st, move |inner| {
+        let device = inner.active_device(&q.device_id)?;
+        inner.limit_device(&device.device_id)?;
+        let device_id = device.device_id.as_str();
+        let req = PullRequest {
+            device_id: device_id.to_string(),
+            cursor: q.cursor,
+            ts: q.ts,
+            sig,
+        };
+        verify_pull(&req, &device.public_key, Utc::now().timestamp()).map_err(|e| {
+            warn!(device_id, outcome = "pull_refused", reason = %e);
+            match e {
+                ProtocolError::BadSignature => err(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_signature",
+                    "the pull signature does not verify under the device key",
+                ),
+                other => protocol_error(&other),
+            }
+        })?;
+        let mut rows = inner
+            .store
+            .statuses_after(device_id, q.cursor, MAX_STATUS_PAGE + 1)?;
+        let more = rows.len() > MAX_STATUS_PAGE;
+        rows.truncate(MAX_STATUS_PAGE);
+        let updates = rows
+            .iter()
+            .map(|r| inner.open_status(&r.device_id, r.seq, &r.body))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cursor = updates.last().map_or(q.cursor, |u| u.seq);
+        info!(device_id, count = updates.len(), cursor, outcome = "pulled");
+        Ok(StatusPage {
+            updates,
+            cursor,
+            more,
+        })
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    after: Option<i64>,
+    limit: Option<usize>,
+}
+
+async fn staff_list(
+    State(st): State<AppState>,
+    _staff: Staff,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<StaffReferralList>, ApiError> {
+    let Query(q) = query.map_err(|_| err(StatusCode::BAD_REQUEST, "malformed", "bad query"))?;
+    let after = q.after.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIST_PAGE);
+    blocking(&st, move |inner| {
+        let mut rows = inner.store.referrals(after, limit + 1)?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let referrals = rows
+            .iter()
+            .map(|r| inner.open_referral(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if more {
+            referrals.last().map(|r| r.n)
+        } else {
+            None
+        };
+        info!(count = referrals.len(), outcome = "staff_listed");
+        Ok(StaffReferralList {
+            referrals,
+            next_after,
+        })
+    })
+    .await
+    .map(Json)
+}
+
+async fn staff_transition(
+    State(st): State<AppState>,
+    _staff: Staff,
+    Path(referral_id): Path<String>,
+    ApiJson(req): ApiJson<TransitionRequest>,
+) -> Result<Json<StatusUpdate>, ApiError> {
+    validate_id(&referral_id, "referral_id").map_err(|e| protocol_error(&e))?;
+    let state = req.state;
+    if !STATUS_STATES.contains(&state.as_str()) || state == "received" {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "invalid_state",
+            "state must be accepted, declined, in_progress or completed",
+        ));
+    }
+    let note = req.note.trim().to_string();
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "note_too_long",
+            "the note is too long",
+        ));
+    }
+    if (state == "declined" || state == "completed") && note.is_empty() {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "note_required",
+            "a declined referral needs a reason, a completed one an outcome",
+        ));
+    }
+    blocking(&st, move |inner| {
+        let at = now_text();
+        let mut signed = None;
+        let outcome = {
+            let mut make = |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
+                let update =
+                    sign_status(&inner.keys.signing, seq, &referral_id, &state, &note, &at)?;
+                let body = inner.seal_status(dev, &update)?;
+                signed = Some(update);
+                Ok(body)
+            };
+            inner
+                .store
+                .transition(&referral_id, &state, &at, &mut make)?
+        };
+        match outcome {
+            TransitionOutcome::Done { device_id, seq } => {
+                info!(%referral_id, %device_id, seq, to = %state, outcome = "transition");
+                signed.ok_or_else(internal)
+            }
+            TransitionOutcome::NotFound => Err(err(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no referral with this id",
+            )),
+            TransitionOutcome::NotAllowed { from } => {
+                warn!(%referral_id, %from, to = %state, outcome = "transition_refused");
+                Err(err(
+                    StatusCode::CONFLICT,
+                    "invalid_transition",
+                    "the lifecycle does not allow this change from the current state",
+                ))
+            }
+        }
+    })
+    .await
+    .map(Json)
+}
+
+async fn not_found() -> ApiError {
+    err(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The intake API. Serve it with `into_make_service_with_connect_info::<PeerAddr>()` (as
+/// [`crate::run`] does): enrollment limits attempts per client address.
+pub fn router(st: AppState) -> Router {
+    let body_limit = st.0.limits.body_bytes;
+    Router::new()
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/referrals", post(submit_referral))
+        .route("/v1/checkpoints", post(post_checkpoint))
+        .route("/v1/status", get(pull_status))
+        .route("/v1/staff/referrals", get(staff_list))
+        .route(
+            "/v1/staff/referrals/{id}/transition",
+            post(staff_transition),
+        )
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(st)
+}

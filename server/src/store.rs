@@ -1,0 +1,201 @@
+//! The storage interface. SQLite ([`crate::sqlite::SqliteStore`]) is the embedded default; a
+//! PostgreSQL backend implements the same trait. Every method that must be atomic is one
+//! method, so a backend runs it in one transaction.
+//!
+//! The store never sees plaintext personal data: referral bodies and status updates arrive
+//! already sealed ([`crate::keyfile::AtRest`]), and the plaintext columns are ids, hashes,
+//! states and times.
+
+use crate::error::StoreError;
+
+/// An enrolled device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub device_id: String,
+    /// Ed25519 public key (32 bytes).
+    pub public_key: Vec<u8>,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// What redeeming an enrollment code did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redeem {
+    /// A new device was enrolled.
+    Enrolled(Device),
+    /// The code was already used by this same key: the same device again (safe retry).
+    Again(Device),
+    /// No such code, or it expired before use.
+    Invalid,
+    /// The code was already used by another key.
+    UsedByAnotherKey,
+    /// This key is already enrolled (with another code).
+    KeyAlreadyEnrolled,
+}
+
+/// A referral ready to store.
+#[derive(Clone, Debug)]
+pub struct NewReferral {
+    pub referral_id: String,
+    pub device_id: String,
+    pub payload_hash: [u8; 32],
+    pub received_at: String,
+    pub receipt_signature: Vec<u8>,
+    /// Sealed `{payload_json, device_signature}`.
+    pub body: Vec<u8>,
+}
+
+/// What storing a referral did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Stored, with the first status update ("received") at this seq.
+    Inserted { status_seq: i64 },
+    /// Already stored with the same device and payload hash: the stored receipt fields.
+    Existing {
+        received_at: String,
+        receipt_signature: Vec<u8>,
+    },
+    /// The referral id is taken by other content or another device.
+    Conflict,
+}
+
+/// A stored referral.
+#[derive(Clone, Debug)]
+pub struct StoredReferral {
+    /// Insertion order (a listing cursor).
+    pub n: i64,
+    pub referral_id: String,
+    pub device_id: String,
+    pub payload_hash: Vec<u8>,
+    pub received_at: String,
+    pub receipt_signature: Vec<u8>,
+    pub state: String,
+    pub updated_at: String,
+    pub body: Vec<u8>,
+}
+
+/// What a staff transition did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransitionOutcome {
+    Done {
+        device_id: String,
+        seq: i64,
+    },
+    NotFound,
+    /// The lifecycle does not allow it from the current state.
+    NotAllowed {
+        from: String,
+    },
+}
+
+/// A stored, sealed status update.
+#[derive(Clone, Debug)]
+pub struct StoredStatus {
+    pub device_id: String,
+    pub seq: i64,
+    pub referral_id: String,
+    pub state: String,
+    pub at: String,
+    /// Sealed StatusUpdate JSON.
+    pub body: Vec<u8>,
+}
+
+/// An audit checkpoint as kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub device_id: String,
+    pub seq: i64,
+    pub head: Vec<u8>,
+    pub at: String,
+    pub signature: Vec<u8>,
+    pub received_at: String,
+}
+
+/// What adding a checkpoint did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckpointOutcome {
+    Stored,
+    /// The very same checkpoint was already kept.
+    Duplicate,
+    /// A checkpoint with a higher seq is already kept.
+    Rollback {
+        latest: i64,
+    },
+    /// Another checkpoint with the same seq, the latest kept, exists (a fork of the chain).
+    Conflict,
+}
+
+/// Makes the sealed body of the status update numbered `seq` for `device_id`, inside the
+/// store's transaction.
+pub type MakeStatus<'a> = dyn FnMut(&str, i64) -> Result<Vec<u8>, StoreError> + 'a;
+
+/// Storage for the intake server.
+pub trait IntakeStore: Send + Sync + 'static {
+    /// Keeps a one-time enrollment code (its SHA-256) valid until `expires_at` (unix seconds).
+    fn add_code(
+        &self,
+        code_hash: &[u8; 32],
+        created_at: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Atomically redeems a code for `public_key`, enrolling a device as `new_device_id`.
+    fn redeem_code(
+        &self,
+        code_hash: &[u8; 32],
+        public_key: &[u8],
+        new_device_id: &str,
+        now_unix: i64,
+        now: &str,
+    ) -> Result<Redeem, StoreError>;
+
+    fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError>;
+    fn devices(&self) -> Result<Vec<Device>, StoreError>;
+    /// Marks a device revoked; false if there is no such device.
+    fn revoke_device(&self, device_id: &str, at: &str) -> Result<bool, StoreError>;
+
+    /// Keeps a staff API token (its SHA-256).
+    fn add_staff_token(
+        &self,
+        token_hash: &[u8; 32],
+        label: &str,
+        created_at: &str,
+    ) -> Result<(), StoreError>;
+    fn staff_token_valid(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// Stores a referral and its first status update ("received") in one transaction, or
+    /// reports the same referral already stored, or a conflict. `make_status` is called only
+    /// when the referral is new.
+    fn insert_referral(
+        &self,
+        new: &NewReferral,
+        make_status: &mut MakeStatus<'_>,
+    ) -> Result<InsertOutcome, StoreError>;
+
+    /// Referrals with `n > after`, oldest first, at most `limit`.
+    fn referrals(&self, after: i64, limit: usize) -> Result<Vec<StoredReferral>, StoreError>;
+    fn referral(&self, referral_id: &str) -> Result<Option<StoredReferral>, StoreError>;
+    fn referral_count(&self) -> Result<i64, StoreError>;
+
+    /// Moves a referral to `to` if the lifecycle allows it, and appends the device's next
+    /// status update, in one transaction.
+    fn transition(
+        &self,
+        referral_id: &str,
+        to: &str,
+        at: &str,
+        make_status: &mut MakeStatus<'_>,
+    ) -> Result<TransitionOutcome, StoreError>;
+
+    /// The device's status updates with `seq > cursor`, in order, at most `limit`.
+    fn statuses_after(
+        &self,
+        device_id: &str,
+        cursor: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredStatus>, StoreError>;
+
+    /// Appends a verified checkpoint (append-only, per device).
+    fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<CheckpointOutcome, StoreError>;
+    fn checkpoints(&self, device_id: &str) -> Result<Vec<StoredCheckpoint>, StoreError>;
+}

@@ -1,0 +1,225 @@
+//! The `chungtay-intake` binary: admin subcommands, passphrase from the environment or stdin.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_chungtay-intake");
+const PASS: &str = "a long province passphrase";
+
+fn run(args: &[&str], env_pass: Option<&str>, stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("CHUNGTAY_PROVINCE_PASSPHRASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(p) = env_pass {
+        cmd.env("CHUNGTAY_PROVINCE_PASSPHRASE", p);
+    }
+    let mut child = cmd.spawn().unwrap();
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn admin_commands_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("province");
+    let data = data.to_str().unwrap();
+
+    let init = run(&["init", "--data", data], Some(PASS), None);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(stdout(&init).contains("province signing public key"));
+    let fingerprint = stdout(&init)
+        .lines()
+        .find_map(|l| l.strip_prefix("province key fingerprint:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    // A second init is refused.
+    assert!(
+        !run(&["init", "--data", data], Some(PASS), None)
+            .status
+            .success()
+    );
+
+    let code = run(&["issue-code", "--data", data], None, None);
+    assert!(code.status.success());
+    let first_line = stdout(&code).lines().next().unwrap().to_string();
+    assert_eq!(first_line.len(), 14, "XXXX-XXXX-XXXX");
+    assert!(chungtay_intake::admin::code_hash(&first_line).is_some());
+    assert!(stdout(&code).contains(&fingerprint));
+
+    let devices = run(&["devices", "--data", data], None, None);
+    assert!(devices.status.success());
+    assert_eq!(stdout(&devices), "");
+    assert!(
+        !run(&["revoke", "--data", data, "nope"], None, None)
+            .status
+            .success()
+    );
+
+    let token = run(&["staff-token", "--data", data], None, None);
+    assert!(stdout(&token).starts_with("ctst_"));
+
+    // The passphrase is never an argument.
+    let argv = run(&["serve", "--data", data, "--passphrase", PASS], None, None);
+    assert!(!argv.status.success());
+
+    // serve with a wrong passphrase (from stdin) stops at once.
+    let wrong = run(
+        &["serve", "--data", data, "--listen", "127.0.0.1:0"],
+        None,
+        Some("not the passphrase\n"),
+    );
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
+
+    // init reading the passphrase from stdin.
+    let other = dir.path().join("other");
+    let from_stdin = run(
+        &["init", "--data", other.to_str().unwrap()],
+        None,
+        Some(&format!("{PASS}\n")),
+    );
+    assert!(
+        from_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    chungtay_intake::admin::load_keys(&other, PASS).unwrap();
+}
+
+/// The real binary serving: a referral from scenario 2 goes through, and the log holds ids and
+/// outcomes but no personal text.
+#[test]
+fn serve_logs_ids_and_outcomes_only() {
+    use std::io::BufRead as _;
+
+    use chungtay_protocol::{
+        B64, Consent, DeviceKeys, EnrollRequest, EnrollResponse, ProvincePins, Receipt,
+        ReferralPayload, TransitionRequest, seal_referral, verify_receipt,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    assert!(
+        run(&["init", "--data", &data], Some(PASS), None)
+            .status
+            .success()
+    );
+    let code = stdout(&run(&["issue-code", "--data", &data], None, None))
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let token = stdout(&run(&["staff-token", "--data", &data], None, None))
+        .trim()
+        .to_string();
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data", &data, "--listen", "127.0.0.1:0"])
+        .env("CHUNGTAY_PROVINCE_PASSPHRASE", PASS)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let mut log = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("server did not start");
+        log.push(line.clone());
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let url = |p: &str| format!("http://{addr}{p}");
+    chungtay_intake::install_crypto_provider();
+    let http = reqwest::blocking::Client::new();
+
+    let device = DeviceKeys::generate().unwrap();
+    let enrolled: EnrollResponse = http
+        .post(url("/v1/enroll"))
+        .json(&EnrollRequest {
+            code,
+            device_public_key: B64(device.public_key().to_vec()),
+        })
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let pins = ProvincePins::from_response(&enrolled).unwrap();
+    let payload = ReferralPayload {
+        referral_id: "ref-cli-1".into(),
+        services: vec!["vocational_training".into(), "loans".into()],
+        urgency: "normal".into(),
+        note: "Chị ấy muốn học may".into(),
+        shared: [("name".to_string(), "Lò Thị Xuân".to_string())].into(),
+        consent: Consent {
+            purposes: vec!["vocational_training".into()],
+            recipient: "Hội LHPN tỉnh".into(),
+            fields: vec!["name".into()],
+            given_on: "2025-09-01".into(),
+        },
+        created_at: "2025-09-01T08:00:00Z".into(),
+    };
+    let sub = seal_referral(
+        &payload,
+        &device,
+        &enrolled.device_id,
+        &pins.hpke_public_key,
+    )
+    .unwrap();
+    let receipt: Receipt = http
+        .post(url("/v1/referrals"))
+        .json(&sub)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    verify_receipt(&receipt, &pins.signing_key).unwrap();
+    let resp = http
+        .post(url("/v1/staff/referrals/ref-cli-1/transition"))
+        .bearer_auth(&token)
+        .json(&TransitionRequest {
+            state: "accepted".into(),
+            note: "Lớp học bắt đầu ngày 5".into(),
+        })
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    log.extend(rx.try_iter());
+    let log = log.join("\n");
+    assert!(log.contains("ref-cli-1") && log.contains("stored"), "{log}");
+    assert!(log.contains(&enrolled.device_id));
+    for secret in ["Xuân", "học may", "Lớp học", &token, "ctst_"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}

@@ -1,0 +1,176 @@
+//! What the phone refuses: a status update altered in transit; and what it keeps: a referral
+//! the province refuses for good (a revoked device), with the server's reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use chrono::Utc;
+use chungtay_core::sync::OutboxState;
+use chungtay_core::*;
+use chungtay_e2e::{FaultProxy, Province};
+use chungtay_intake::{Limits, admin};
+
+const PIN: &str = "274915";
+
+fn phone_with_referrals(
+    dir: &std::path::Path,
+    url: &str,
+    code: &str,
+    n: usize,
+) -> (Store, Vec<String>) {
+    let mut store = Store::create(
+        &dir.join("club.db"),
+        Arc::new(SoftwareDeviceSecret::generate().unwrap()),
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    store.enroll(url, code, None).unwrap();
+    let club = store
+        .add_club(&ClubInput {
+            name: "CLB Quang Chiểu".into(),
+            kind: ClubKind::AntiTrafficking,
+            province: "Thanh Hóa".into(),
+            commune: "Quang Chiểu".into(),
+            village: None,
+            former_district: None,
+        })
+        .unwrap();
+    let member = store
+        .add_member(
+            &club.id,
+            &MemberInput {
+                full_name: "Giàng Thị Dua".into(),
+                birth_year: Some(2004),
+                gender: Gender::Female,
+                ethnic_group: EthnicGroup::from_name("Mông").unwrap(),
+                village: "Bản Pù Quăn".into(),
+                phone: None,
+                role: MemberRole::Member,
+                survivor_status: SurvivorStatus::Survivor,
+                safe_to_contact: true,
+            },
+        )
+        .unwrap();
+    let consent = store
+        .add_consent(&ConsentInput {
+            member_id: member.id.clone(),
+            purposes: vec![SupportService::LegalAid],
+            recipient: Recipient::ProvincialUnion,
+            fields: vec![SharedField::Name],
+            method: ConsentMethod::SignedPaper,
+            witness: None,
+            given_on: Utc::now().date_naive(),
+        })
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let r = store
+            .create_referral(&ReferralInput {
+                member_id: member.id.clone(),
+                services: vec![SupportService::LegalAid],
+                urgency: Urgency::Urgent,
+                note: String::new(),
+                recipient: Recipient::ProvincialUnion,
+                shared_fields: vec![SharedField::Name],
+                consent_id: Some(consent.id.clone()),
+            })
+            .unwrap();
+        store.mark_referral_ready(&r.id).unwrap();
+        store.queue_referral(&r.id).unwrap();
+        ids.push(r.id);
+    }
+    (store, ids)
+}
+
+#[test]
+fn a_status_update_altered_in_transit_is_refused_and_changes_nothing() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 7);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &proxy.url(), &province.code(), 1);
+    assert_eq!(store.sync(true, &mut |_| {}).unwrap().sent, 1);
+    assert_eq!(
+        store.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+
+    province.transition(&ids[0], "accepted", "Luật sư sẽ gọi vào thứ Hai");
+    proxy.tamper_status.store(true, Ordering::Relaxed);
+    assert!(matches!(
+        store.sync(false, &mut |_| {}),
+        Err(Error::Integrity { kind: RecordKind::Referral, id }) if id == ids[0]
+    ));
+    assert_eq!(
+        store.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+
+    // The real answer still arrives once the line is clean.
+    proxy.tamper_status.store(false, Ordering::Relaxed);
+    let report = store.sync(false, &mut |_| {}).unwrap();
+    assert_eq!(report.statuses_applied, 1);
+    assert_eq!(
+        store.referral(&ids[0]).unwrap().state,
+        ReferralState::Accepted
+    );
+}
+
+#[test]
+fn a_revoked_phone_keeps_its_refused_referrals_with_the_reason() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &province.url(), &province.code(), 2);
+    let device = store.enrollment_info().unwrap().unwrap().device_id;
+    assert!(admin::revoke(province.data(), &device).unwrap());
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!(report.failed, 2);
+    assert_eq!(report.server_refused.as_deref(), Some("403 device_revoked"));
+    assert_eq!(report.still_pending, 0);
+    let outbox = store.outbox().unwrap();
+    assert_eq!(outbox.len(), 2, "a refused referral must never vanish");
+    for item in &outbox {
+        assert_eq!(item.state, OutboxState::Failed);
+        assert!(item.last_error.contains("403"), "{}", item.last_error);
+        assert!(ids.contains(&item.referral_id));
+    }
+    assert_eq!(province.referral_count(), 0);
+    // The referral itself is still there, queued, for the leader to deal with.
+    assert_eq!(
+        store.referral(&ids[0]).unwrap().state,
+        ReferralState::Queued
+    );
+}
+
+#[test]
+fn enrollment_needs_https_except_on_this_machine_and_a_valid_code() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(
+        &dir.path().join("club.db"),
+        Arc::new(SoftwareDeviceSecret::generate().unwrap()),
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    assert!(matches!(
+        store.enroll("http://intake.example.vn", "ABCD-EFGH-JKLM", None),
+        Err(Error::Invalid(ValidationError {
+            field: "server_url",
+            ..
+        }))
+    ));
+    assert!(matches!(
+        store.enroll(&province.url(), "AAAA-BBBB-CCCC", None),
+        Err(Error::Refused { status: 403, .. })
+    ));
+    // Not enrolled: nothing can be queued or synced, and the error says so.
+    assert!(matches!(
+        store.sync(true, &mut |_| {}),
+        Err(Error::Invalid(ValidationError {
+            field: "enrollment",
+            ..
+        }))
+    ));
+}
