@@ -209,31 +209,7 @@ impl Store {
         keys::check_pin(pin)?;
         // The duress PIN must not be any user's real PIN.
         for user in self.users()? {
-            let (salt, p, wrapped): (Vec<u8>, KdfParams, Vec<u8>) = self.conn.query_row(
-                "SELECT kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
-                [&user.id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        KdfParams {
-                            m_kib: r.get(1)?,
-                            t: r.get(2)?,
-                            p: r.get(3)?,
-                        },
-                        r.get(4)?,
-                    ))
-                },
-            )?;
-            let kek = keys::user_kek(
-                self.device.as_ref(),
-                &self.store_id,
-                &user.id,
-                pin,
-                &salt,
-                p,
-            )?;
-            let kid = store::key_id_of(RecordKind::User, &user.id)?;
-            if crypto::open(&kek, kid, &store::slot_place(&user.id), &wrapped).is_ok() {
+            if self.pin_opens_slot(&user.id, pin)? {
                 return invalid("duress_pin", Reason::Duplicate);
             }
         }

@@ -778,15 +778,11 @@ impl Store {
         })
     }
 
-    /// Changes the unlocked user's PIN after checking the old one. Re-wraps the store key only.
-    pub fn change_pin(&mut self, old_pin: &str, new_pin: &str, params: KdfParams) -> Result<()> {
-        params.check()?;
-        keys::check_pin(new_pin)?;
-        let user_id = self.session()?.user_id.clone();
-        // Proves the old PIN the same way unlock does, without touching the open session.
-        let (salt, old_params, wrapped): (Vec<u8>, KdfParams, Vec<u8>) = self.conn.query_row(
+    /// Whether `pin` (with this phone's device secret) opens `user_id`'s key slot.
+    pub(crate) fn pin_opens_slot(&self, user_id: &str, pin: &str) -> Result<bool> {
+        let (salt, params, wrapped): (Vec<u8>, KdfParams, Vec<u8>) = self.conn.query_row(
             "SELECT kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
-            [&user_id],
+            [user_id],
             |r| {
                 Ok((
                     r.get(0)?,
@@ -802,14 +798,24 @@ impl Store {
         let kek = keys::user_kek(
             self.device.as_ref(),
             &self.store_id,
-            &user_id,
-            old_pin,
+            user_id,
+            pin,
             &salt,
-            old_params,
+            params,
         )?;
-        let user_kid = key_id_of(RecordKind::User, &user_id)?;
-        crypto::open(&kek, user_kid, &slot_place(&user_id), &wrapped)
-            .map_err(|_| Error::WrongPin)?;
+        let kid = key_id_of(RecordKind::User, user_id)?;
+        Ok(crypto::open(&kek, kid, &slot_place(user_id), &wrapped).is_ok())
+    }
+
+    /// Changes the unlocked user's PIN after checking the old one. Re-wraps the store key only.
+    pub fn change_pin(&mut self, old_pin: &str, new_pin: &str, params: KdfParams) -> Result<()> {
+        params.check()?;
+        keys::check_pin(new_pin)?;
+        let user_id = self.session()?.user_id.clone();
+        // Proves the old PIN the same way unlock does, without touching the open session.
+        if !self.pin_opens_slot(&user_id, old_pin)? {
+            return Err(Error::WrongPin);
+        }
         let session = self.session.as_ref().ok_or(Error::Locked)?;
         let (salt, wrapped) = wrap_for_user(
             self.device.as_ref(),
