@@ -332,6 +332,8 @@ impl Store {
         }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         for sql in [
+            // A referral still waiting to go out must not leave after she is erased.
+            "DELETE FROM outbox WHERE referral_id IN (SELECT id FROM referrals WHERE member_id = ?1)",
             "DELETE FROM referrals WHERE member_id = ?1",
             "DELETE FROM livelihood WHERE member_id = ?1",
             "DELETE FROM consents WHERE member_id = ?1",

@@ -174,3 +174,16 @@ fn enrollment_needs_https_except_on_this_machine_and_a_valid_code() {
         }))
     ));
 }
+
+#[test]
+fn erasing_a_member_stops_her_queued_referrals_from_leaving() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &province.url(), &province.code(), 2);
+    let member = store.referral(&ids[0]).unwrap().info.member_id;
+    store.erase_member(&member).unwrap();
+    assert!(store.outbox().unwrap().is_empty());
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!(report.sent, 0);
+    assert_eq!(province.referral_count(), 0);
+}
