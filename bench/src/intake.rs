@@ -1,0 +1,310 @@
+//! Item 4: referrals through the real intake server on loopback, and a phone's sync of a
+//! queued outbox.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::Utc;
+use chungtay_core::{
+    ClubInput, ClubKind, ConsentInput, ConsentMethod, EthnicGroup, Gender, KdfParams, MemberInput,
+    MemberRole, NewUser, Recipient, ReferralInput, SharedField, SoftwareDeviceSecret, Store,
+    SupportService, SurvivorStatus, Urgency, UserRole,
+};
+use chungtay_intake::{KdfParams as ServerKdf, Limits, RunningServer, admin};
+use chungtay_protocol::{
+    B64, Consent, DeviceKeys, EnrollRequest, EnrollResponse, ReferralPayload, seal_referral,
+};
+
+use crate::Config;
+use crate::data::{LEADER, PIN};
+use crate::measure::{Report, Row, dur, rate, timed};
+
+const PASSPHRASE: &str = "province passphrase for the benchmark only";
+
+/// As tests/src/lib.rs `Province`: a data folder, keys, and the server on 127.0.0.1.
+struct Province {
+    dir: tempfile::TempDir,
+    server: Option<RunningServer>,
+    addr: SocketAddr,
+}
+
+impl Province {
+    fn start(base: &Path) -> Province {
+        let dir = tempfile::Builder::new()
+            .prefix("chungtay-bench-intake-")
+            .tempdir_in(base)
+            .unwrap();
+        admin::init(dir.path(), PASSPHRASE, ServerKdf::MINIMUM).unwrap();
+        let limits = Limits {
+            device_per_minute: NonZeroU32::new(10_000_000).unwrap(),
+            ..Limits::default()
+        };
+        let state = admin::load_state(dir.path(), PASSPHRASE, limits).unwrap();
+        let server = RunningServer::spawn(state, "127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = server.addr();
+        Province {
+            dir,
+            server: Some(server),
+            addr,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn code(&self) -> String {
+        admin::issue_code(self.dir.path()).unwrap().code
+    }
+}
+
+impl Drop for Province {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            let _ = s.stop();
+        }
+    }
+}
+
+fn payload(n: usize) -> ReferralPayload {
+    let mut shared = BTreeMap::new();
+    shared.insert("name".to_owned(), "Hà Thị Ơn".to_owned());
+    shared.insert("birth_year".to_owned(), "2001".to_owned());
+    shared.insert(
+        "need".to_owned(),
+        format!("Cần hỗ trợ học nghề và tìm việc làm gần nhà, hồ sơ số {n}"),
+    );
+    ReferralPayload {
+        referral_id: uuid::Uuid::new_v4().to_string(),
+        services: vec!["vocational_training".into(), "jobs".into()],
+        urgency: "routine".into(),
+        note: format!("Cần hỗ trợ học nghề và tìm việc làm gần nhà, hồ sơ số {n}"),
+        shared,
+        consent: Consent {
+            purposes: vec!["vocational_training".into(), "jobs".into()],
+            recipient: "provincial_union".into(),
+            fields: vec!["birth_year".into(), "name".into(), "need".into()],
+            given_on: Utc::now().date_naive().to_string(),
+        },
+        created_at: Utc::now().to_rfc3339(),
+    }
+}
+
+/// POSTs (or GETs, for the baseline) with `threads` clients, each with its own keep-alive
+/// connection; returns requests per second. Every answer must be 200.
+fn drive(url: &str, bodies: Vec<Vec<u8>>, threads: usize) -> f64 {
+    let n = bodies.len();
+    let mut shares: Vec<Vec<Vec<u8>>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, b) in bodies.into_iter().enumerate() {
+        shares[i % threads].push(b);
+    }
+    let url = Arc::new(url.to_owned());
+    let barrier = Arc::new(std::sync::Barrier::new(threads + 1));
+    let handles: Vec<_> = shares
+        .into_iter()
+        .map(|share| {
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                barrier.wait();
+                for body in share {
+                    let resp = if body.is_empty() {
+                        client.get(url.as_str()).send().unwrap()
+                    } else {
+                        client
+                            .post(url.as_str())
+                            .header("content-type", "application/json")
+                            .body(body)
+                            .send()
+                            .unwrap()
+                    };
+                    assert!(resp.status().is_success(), "{}", resp.status());
+                    std::hint::black_box(resp.bytes().unwrap());
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let (_, t) = timed(|| {
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    n as f64 / t
+}
+
+pub fn item_4(cfg: &Config, report: &mut Report) {
+    println!(
+        "\n## 4. Intake throughput on loopback ({} referrals, {} client threads)",
+        cfg.referrals, cfg.intake_threads
+    );
+    // The core's reqwest is built without a default rustls provider; it installs ring's.
+    chungtay_core::sync::install_crypto_provider();
+    let province = Province::start(&cfg.disk_dir);
+    let device = DeviceKeys::generate().unwrap();
+    let enroll: EnrollResponse = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/enroll", province.url()))
+        .json(&EnrollRequest {
+            code: province.code(),
+            device_public_key: B64(device.public_key().to_vec()),
+        })
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let hpke = enroll.province_hpke_public_key.as_bytes().to_vec();
+    let seal_n = |count: usize, from: usize| -> Vec<Vec<u8>> {
+        (from..from + count)
+            .map(|n| {
+                let sub = seal_referral(&payload(n), &device, &enroll.device_id, &hpke).unwrap();
+                serde_json::to_vec(&sub).unwrap()
+            })
+            .collect()
+    };
+    let (warm, t_seal) = timed(|| seal_n(50, 0));
+    println!(
+        "   sealing on the phone side (sign + HPKE), done before timing: {} per referral",
+        dur(t_seal / 50.0)
+    );
+    let referrals_url = format!("{}/v1/referrals", province.url());
+    drive(&referrals_url, warm, cfg.intake_threads);
+    let health = format!("{}/healthz", province.url());
+    drive(&health, vec![Vec::new(); 200], cfg.intake_threads);
+    let health_rate = drive(&health, vec![Vec::new(); cfg.referrals], cfg.intake_threads);
+    let batch = seal_n(cfg.referrals, 100);
+    let intake_rate = drive(&referrals_url, batch, cfg.intake_threads);
+    let batch1 = seal_n(cfg.referrals / 2, 100 + cfg.referrals);
+    let intake_rate_1 = drive(&referrals_url, batch1, 1);
+    println!(
+        "   GET /healthz: {} | POST /v1/referrals: {} with {} threads, {} with 1 thread",
+        rate(health_rate, "req"),
+        rate(intake_rate, "referrals"),
+        cfg.intake_threads,
+        rate(intake_rate_1, "referrals")
+    );
+    report.push(Row {
+        id: "4a",
+        what: format!(
+            "intake: {} referrals, {} clients, vs GET /healthz",
+            cfg.referrals, cfg.intake_threads
+        ),
+        baseline: rate(health_rate, "req"),
+        measured: rate(intake_rate, "referrals"),
+        ratio: format!("{:.2}× of 1,000/s", intake_rate / 1000.0),
+        target: "≥ 1,000/s".into(),
+        met: Some(intake_rate >= 1000.0),
+    });
+
+    // Device sync of a queued outbox.
+    println!("\n## 4b. Device sync of {} queued referrals", cfg.referrals);
+    let dir = tempfile::Builder::new()
+        .prefix("chungtay-bench-sync-")
+        .tempdir_in(&cfg.disk_dir)
+        .unwrap();
+    let mut store = Store::create(
+        &dir.path().join("club.db"),
+        Arc::new(SoftwareDeviceSecret::generate().unwrap()),
+        NewUser::new(LEADER, UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    store
+        .enroll(&province.url(), &province.code(), None)
+        .unwrap();
+    let club = store
+        .add_club(&ClubInput {
+            name: "CLB Na Mèo".into(),
+            kind: ClubKind::SafeMigration,
+            province: "Thanh Hóa".into(),
+            commune: "Na Mèo".into(),
+            village: None,
+            former_district: None,
+        })
+        .unwrap();
+    let member = store
+        .add_member(
+            &club.id,
+            &MemberInput {
+                full_name: "Hà Thị Ơn".into(),
+                birth_year: Some(2001),
+                gender: Gender::Female,
+                ethnic_group: EthnicGroup::from_name("Mường").unwrap(),
+                village: "Bản Sạng".into(),
+                phone: None,
+                role: MemberRole::Member,
+                survivor_status: SurvivorStatus::Survivor,
+                safe_to_contact: true,
+            },
+        )
+        .unwrap();
+    let consent = store
+        .add_consent(&ConsentInput {
+            member_id: member.id.clone(),
+            purposes: vec![SupportService::Jobs],
+            recipient: Recipient::ProvincialUnion,
+            fields: vec![SharedField::Name, SharedField::Need],
+            method: ConsentMethod::VerbalWithWitness,
+            witness: Some(LEADER.into()),
+            given_on: Utc::now().date_naive(),
+        })
+        .unwrap();
+    let (_, t_queue) = timed(|| {
+        for n in 0..cfg.referrals {
+            let r = store
+                .create_referral(&ReferralInput {
+                    member_id: member.id.clone(),
+                    services: vec![SupportService::Jobs],
+                    urgency: Urgency::Routine,
+                    note: format!("Giới thiệu việc làm số {n}"),
+                    recipient: Recipient::ProvincialUnion,
+                    shared_fields: vec![SharedField::Name, SharedField::Need],
+                    consent_id: Some(consent.id.clone()),
+                })
+                .unwrap();
+            store.mark_referral_ready(&r.id).unwrap();
+            store.queue_referral(&r.id).unwrap();
+        }
+    });
+    println!(
+        "   setup: create + ready + queue (3 transactions, one seal) {} per referral",
+        dur(t_queue / cfg.referrals as f64)
+    );
+    let start = std::time::Instant::now();
+    let mut sent_at = 0.0;
+    let (sync, t_sync) = timed(|| {
+        store
+            .sync(true, &mut |p| {
+                if p.done == p.total {
+                    sent_at = start.elapsed().as_secs_f64();
+                }
+            })
+            .unwrap()
+    });
+    assert_eq!(sync.sent as usize, cfg.referrals, "{sync:?}");
+    println!(
+        "   sync: sent {}, status updates applied {}, checkpoint sent {}, in {}: sending {} ({} per referral), then checkpoint + pulling and applying the statuses {}",
+        sync.sent,
+        sync.statuses_applied,
+        sync.checkpoint_sent,
+        dur(t_sync),
+        dur(sent_at),
+        dur(sent_at / cfg.referrals as f64),
+        dur(t_sync - sent_at)
+    );
+    let sync_rate = cfg.referrals as f64 / t_sync;
+    report.push(Row {
+        id: "4b",
+        what: format!(
+            "device `sync(true)` of {} queued referrals vs 1-client POSTs",
+            cfg.referrals
+        ),
+        baseline: format!("{} (1-thread POSTs, 4a)", rate(intake_rate_1, "referrals")),
+        measured: format!("{} ({})", dur(t_sync), rate(sync_rate, "referrals")),
+        ratio: format!("{:.2}×", sync_rate / intake_rate_1),
+        target: "-".into(),
+        met: None,
+    });
+}

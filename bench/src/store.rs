@@ -1,0 +1,472 @@
+//! Items 1-3: encrypted inserts, diacritic-insensitive search, unlock; and the 1,000-member
+//! store whose list the Kotlin comparison (item 7) times on the Rust side.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chungtay_core::{
+    KdfParams, MemberFilter, MemberInput, NewUser, SoftwareDeviceSecret, Store, UserRole,
+};
+
+use crate::Config;
+use crate::data::{self, LEADER, PIN};
+use crate::measure::{Report, Row, dur, median, median_of, rate, timed};
+use crate::plain;
+
+/// The 10,000-member store, locked and closed, for item 6.
+pub struct StoreA {
+    pub _dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub key: PathBuf,
+    pub user_id: String,
+    pub club_id: String,
+}
+
+fn new_store(dir: &Path, name: &str) -> (Store, PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let db = dir.join(format!("{name}.db"));
+    let device = Arc::new(SoftwareDeviceSecret::load_or_create(&key).unwrap());
+    let store = Store::create(
+        &db,
+        device,
+        NewUser::new(LEADER, UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    (store, db, key)
+}
+
+pub fn items_1_to_3(cfg: &Config, report: &mut Report) -> StoreA {
+    let dir = tempfile::Builder::new()
+        .prefix("chungtay-bench-")
+        .tempdir_in(&cfg.disk_dir)
+        .unwrap();
+    let (mut store, db, key) = new_store(dir.path(), "club");
+    let user_id = store.current_user().unwrap().id;
+    let club_id = store.add_club(&data::club_input(0)).unwrap().id;
+    let inputs = data::members(1, cfg.members);
+    let bodies: Vec<Vec<u8>> = inputs.iter().map(data::padded_json).collect();
+
+    println!(
+        "\n## 1. Encrypted inserts vs plain SQLite ({} members, batches of {}, on {})",
+        cfg.members,
+        cfg.batch,
+        cfg.disk_dir.display()
+    );
+    let avg_json = bodies.iter().map(Vec::len).sum::<usize>() as f64 / bodies.len() as f64;
+    println!(
+        "   member body: {avg_json:.0} bytes of padded JSON on average (the same bytes in both)"
+    );
+    let mut plain1 = plain::open(&dir.path().join("plain1.db"));
+    let mut plain4 = plain::open(&dir.path().join("plain4.db"));
+    let warm = (cfg.members / 20).clamp(10, 100);
+    let mut seq = 0i64;
+    for (input, body) in inputs[..warm].iter().zip(&bodies[..warm]) {
+        store.add_member(&club_id, input).unwrap();
+        plain::insert_one(&mut plain1, &club_id, body);
+        seq += 1;
+        plain::insert_same_shape(&mut plain4, &club_id, body, seq);
+    }
+    let (mut core_rates, mut plain_rates, mut shape_rates) = (Vec::new(), Vec::new(), Vec::new());
+    for (round, (ins, bods)) in inputs[warm..]
+        .chunks(cfg.batch)
+        .zip(bodies[warm..].chunks(cfg.batch))
+        .enumerate()
+    {
+        let n = ins.len() as f64;
+        // Rotate the order so that neither side always runs right after the other's checkpoint.
+        for step in 0..3 {
+            match (round + step) % 3 {
+                0 => {
+                    let (_, t) = timed(|| {
+                        for input in ins {
+                            store.add_member(&club_id, input).unwrap();
+                        }
+                    });
+                    core_rates.push(n / t);
+                }
+                1 => {
+                    let (_, t) = timed(|| {
+                        for body in bods {
+                            plain::insert_one(&mut plain1, &club_id, body);
+                        }
+                    });
+                    plain_rates.push(n / t);
+                }
+                _ => {
+                    let (_, t) = timed(|| {
+                        for body in bods {
+                            seq += 1;
+                            plain::insert_same_shape(&mut plain4, &club_id, body, seq);
+                        }
+                    });
+                    shape_rates.push(n / t);
+                }
+            }
+        }
+        println!(
+            "   batch {:>2} ({} rows): core add_member {:>5.0}/s | plain 1 row/txn {:>5.0}/s | plain same 4 writes/txn {:>5.0}/s",
+            round + 1,
+            ins.len(),
+            core_rates[round],
+            plain_rates[round],
+            shape_rates[round]
+        );
+    }
+    // Paired: each round's ratio compares runs a few seconds apart, so a change in the disk's
+    // fsync latency between rounds (it varies a lot on a shared VM disk) cancels out.
+    let paired = |base: &[f64]| {
+        let ratios = core_rates.iter().zip(base).map(|(c, b)| c / b).collect();
+        median(ratios)
+    };
+    let (ratio_plain, ratio_shape) = (paired(&plain_rates), paired(&shape_rates));
+    let (core_r, plain_r, shape_r) = (median(core_rates), median(plain_rates), median(shape_rates));
+    println!(
+        "   per row (medians): core {} | plain {} | plain same-shape {}",
+        dur(1.0 / core_r),
+        dur(1.0 / plain_r),
+        dur(1.0 / shape_r)
+    );
+    report.push(Row {
+        id: "1a",
+        what:
+            "core `add_member`, 1 txn each, vs plain 1-row txns (same JSON, WAL, synchronous=FULL)"
+                .into(),
+        baseline: rate(plain_r, "rows"),
+        measured: rate(core_r, "rows"),
+        ratio: format!(
+            "{ratio_plain:.2}× (median of per-batch ratios; of medians {:.2}×)",
+            core_r / plain_r
+        ),
+        target: "≥ 0.9×".into(),
+        met: Some(ratio_plain >= 0.9),
+    });
+    report.push(Row {
+        id: "1a'",
+        what: "core `add_member` vs plain txns with its 4 writes, no crypto".into(),
+        baseline: rate(shape_r, "rows"),
+        measured: rate(core_r, "rows"),
+        ratio: format!("{ratio_shape:.2}× (of medians {:.2}×)", core_r / shape_r),
+        target: "(diagnostic)".into(),
+        met: None,
+    });
+
+    // 1b: sealing alone, 1,000 rows per transaction (the issue's wording).
+    let n_bulk = cfg.batch.min(bodies.len());
+    let bulk_bodies = &bodies[..n_bulk];
+    let sealer = plain::Sealer::default();
+    let cpu = median_of(2, cfg.reps_small, || {
+        for b in bulk_bodies {
+            std::hint::black_box(sealer.member(&club_id, b));
+        }
+    }) / n_bulk as f64;
+    let mut bulk = plain::open(&dir.path().join("bulk.db"));
+    plain::insert_batch_plain(&mut bulk, &club_id, bulk_bodies);
+    plain::insert_batch_sealed(&mut bulk, &club_id, bulk_bodies, &sealer, true);
+    let (mut t_plain, mut t_sealed, mut t_nokeys) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..cfg.reps_small {
+        for step in 0..3 {
+            match (i + step) % 3 {
+                0 => {
+                    let run = || plain::insert_batch_plain(&mut bulk, &club_id, bulk_bodies);
+                    t_plain.push(timed(run).1);
+                }
+                1 => {
+                    let run = || {
+                        plain::insert_batch_sealed(&mut bulk, &club_id, bulk_bodies, &sealer, true)
+                    };
+                    t_sealed.push(timed(run).1);
+                }
+                _ => {
+                    let run = || {
+                        plain::insert_batch_sealed(&mut bulk, &club_id, bulk_bodies, &sealer, false)
+                    };
+                    t_nokeys.push(timed(run).1);
+                }
+            }
+        }
+    }
+    let (tp, ts, tn) = (median(t_plain), median(t_sealed), median(t_nokeys));
+    println!(
+        "   sealing alone (ring, as core/src/crypto.rs `seal`): {} per member (new key, key wrapped, body sealed) = {} per {n_bulk}",
+        dur(cpu),
+        dur(cpu * n_bulk as f64)
+    );
+    println!(
+        "   {n_bulk} rows in one transaction: plain {} | sealed, wrapped keys not stored {} | sealed + {n_bulk} wrapped-key rows (as the core) {}",
+        dur(tp),
+        dur(tn),
+        dur(ts)
+    );
+    report.push(Row {
+        id: "1b",
+        what: format!(
+            "{n_bulk} rows in one txn, sealed as the core seals (+ wrapped-key rows), vs plain"
+        ),
+        baseline: rate(n_bulk as f64 / tp, "rows"),
+        measured: rate(n_bulk as f64 / ts, "rows"),
+        ratio: format!("{:.2}×", tp / ts),
+        target: "≥ 0.9×".into(),
+        met: Some(tp / ts >= 0.9),
+    });
+    report.push(Row {
+        id: "1b'",
+        what: format!("{n_bulk} rows in one txn, sealed, wrapped keys not stored, vs plain"),
+        baseline: rate(n_bulk as f64 / tp, "rows"),
+        measured: rate(n_bulk as f64 / tn, "rows"),
+        ratio: format!("{:.2}×", tp / tn),
+        target: "≥ 0.9× (sealing alone)".into(),
+        met: Some(tp / tn >= 0.9),
+    });
+
+    // 2: search.
+    println!(
+        "\n## 2. Search \"nguyen thi\" over {} encrypted members vs plaintext LIKE",
+        cfg.members
+    );
+    let names = plain::open(&dir.path().join("search.db"));
+    names
+        .execute_batch(
+            "CREATE TABLE names (id TEXT PRIMARY KEY, club_id TEXT NOT NULL,
+                full_name TEXT NOT NULL, folded TEXT NOT NULL, birth_year INTEGER,
+                village TEXT NOT NULL, phone TEXT) STRICT;",
+        )
+        .unwrap();
+    {
+        let all = store.list_members(&club_id).unwrap();
+        names.execute_batch("BEGIN").unwrap();
+        for m in &all {
+            names
+                .execute(
+                    "INSERT INTO names VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    rusqlite::params![
+                        m.id,
+                        m.club_id,
+                        m.full_name,
+                        chungtay_core::text::fold(&m.full_name),
+                        m.birth_year,
+                        m.village,
+                        m.phone
+                    ],
+                )
+                .unwrap();
+        }
+        names.execute_batch("COMMIT").unwrap();
+    }
+    type PlainHit = (String, String, String, Option<i32>, String, Option<String>);
+    let like = || -> Vec<PlainHit> {
+        let mut stmt = names
+            .prepare_cached(
+                "SELECT id, club_id, full_name, birth_year, village, phone FROM names \
+                 WHERE folded LIKE '%nguyen thi%'",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    let filter = MemberFilter {
+        text: "nguyen thi".into(),
+        ..MemberFilter::default()
+    };
+    let search = || store.search_members(&filter).unwrap();
+    let (hits_core, hits_like) = (search().len(), like().len());
+    let (mut t_core, mut t_like) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        std::hint::black_box(search());
+        std::hint::black_box(like());
+    }
+    for _ in 0..cfg.reps {
+        t_core.push(timed(|| std::hint::black_box(search())).1);
+        t_like.push(timed(|| std::hint::black_box(like())).1);
+    }
+    let (tc, tl) = (median(t_core), median(t_like));
+    println!(
+        "   core search_members: {hits_core} hits (word-prefix match, sorted in Vietnamese order) | LIKE: {hits_like} hits (substring, unsorted)"
+    );
+    report.push(Row {
+        id: "2",
+        what: format!(
+            "`search_members` \"nguyen thi\", {} members, vs plain `LIKE`",
+            cfg.members
+        ),
+        baseline: dur(tl),
+        measured: dur(tc),
+        ratio: format!("{:.2}×", tc / tl),
+        target: "≤ 2×".into(),
+        met: Some(tc / tl <= 2.0),
+    });
+    drop(names);
+
+    // 3: unlock.
+    println!("\n## 3. Unlock");
+    let kdf = median_of(1, cfg.reps_unlock, || {
+        KdfParams::calibrate(Duration::from_nanos(1)).unwrap();
+    });
+    let (mut empty, _, _) = new_store(dir.path(), "empty");
+    let empty_user = empty.current_user().unwrap().id;
+    let unlock_times = |s: &mut Store, user: &str| -> f64 {
+        let mut v = Vec::new();
+        for i in 0..=cfg.reps_unlock {
+            s.lock();
+            let start = Instant::now();
+            s.unlock(user, PIN).unwrap();
+            if i > 0 {
+                v.push(start.elapsed().as_secs_f64());
+            }
+        }
+        median(v)
+    };
+    let t_empty = unlock_times(&mut empty, &empty_user);
+    drop(empty);
+    let t_full = unlock_times(&mut store, &user_id);
+    let (first, t_first) = timed(|| store.list_members(&club_id).unwrap());
+    let t_list = median_of(2, cfg.reps_small, || {
+        std::hint::black_box(store.list_members(&club_id).unwrap());
+    });
+    println!(
+        "   Argon2id at KdfParams::MIN (19 MiB, t=2, p=1): {} | unlock, empty store: {} | unlock, {} members: {} | rest of that unlock: {}",
+        dur(kdf),
+        dur(t_empty),
+        cfg.members,
+        dur(t_full),
+        dur(t_full - kdf)
+    );
+    report.push(Row {
+        id: "3a",
+        what: "Argon2id at `KdfParams::MIN` vs a whole unlock of an empty store".into(),
+        baseline: dur(t_empty),
+        measured: dur(kdf),
+        ratio: format!("{:.2}×", kdf / t_empty),
+        target: "(share of unlock)".into(),
+        met: None,
+    });
+    report.push(Row {
+        id: "3b",
+        what: format!("unlock of {} members, minus the KDF", cfg.members),
+        baseline: format!("{} (KDF)", dur(kdf)),
+        measured: format!("{} (whole unlock {})", dur(t_full - kdf), dur(t_full)),
+        ratio: format!("{:.2}× the KDF", (t_full - kdf) / kdf),
+        target: "-".into(),
+        met: None,
+    });
+    report.push(Row {
+        id: "3c",
+        what: format!(
+            "first `list_members` of {} after unlock vs later ones",
+            first.len()
+        ),
+        baseline: format!("{} (median of later)", dur(t_list)),
+        measured: dur(t_first),
+        ratio: format!("{:.2}×", t_first / t_list),
+        target: "-".into(),
+        met: None,
+    });
+    drop(store);
+    StoreA {
+        _dir: dir,
+        db,
+        key,
+        user_id,
+        club_id,
+    }
+}
+
+/// The Rust side of item 7: `Store::list_members` of `n` members, on tmpfs like the Kotlin side.
+/// Also writes the members (one per line, tab-separated) for the Kotlin side to add the same ones,
+/// and returns the median list time in seconds.
+pub fn rust_list(cfg: &Config, dir: &Path, n: usize, report: &mut Report) -> f64 {
+    let (mut store, _, _) = new_store(dir, "kotlin-twin");
+    let club_id = store.add_club(&data::club_input(1)).unwrap().id;
+    let inputs = data::members(7, n);
+    write_tsv(&dir.join("members.tsv"), &inputs);
+    let (_, t_add) = timed(|| {
+        for m in &inputs {
+            store.add_member(&club_id, m).unwrap();
+        }
+    });
+    let mut plain = plain::open(&dir.join("plain-shm.db"));
+    let bodies: Vec<Vec<u8>> = inputs.iter().map(data::padded_json).collect();
+    let (_, t_plain) = timed(|| {
+        for b in &bodies {
+            plain::insert_one(&mut plain, &club_id, b);
+        }
+    });
+    // Two of the per-row costs of add_member that are public: the member index's folding and
+    // Vietnamese sort key of the name (the rest: club lookup, audit chain, validation, stamps).
+    let index_cost = median_of(1, cfg.reps_small, || {
+        for m in &inputs {
+            std::hint::black_box(chungtay_core::text::fold(&m.full_name));
+            std::hint::black_box(chungtay_core::text::fold(&m.village));
+            std::hint::black_box(chungtay_core::text::name_sort_key(&m.full_name));
+        }
+    }) / n as f64;
+    let sealer = plain::Sealer::default();
+    let seal_cost = median_of(1, cfg.reps_small, || {
+        for b in &bodies {
+            std::hint::black_box(sealer.member(&club_id, b));
+        }
+    }) / n as f64;
+    let core_r = n as f64 / t_add;
+    let plain_r = n as f64 / t_plain;
+    println!(
+        "   on tmpfs (no fsync): core add_member {} per row, plain 1-row txn {} per row; of the core's, sealing {} and the index's folding + sort key {}",
+        dur(t_add / n as f64),
+        dur(t_plain / n as f64),
+        dur(seal_cost),
+        dur(index_cost)
+    );
+    // Per row: core ≈ F + c, plain ≈ F + p, with F the commit's fsync and c, p the tmpfs costs.
+    let (c, p) = (t_add / n as f64, t_plain / n as f64);
+    println!(
+        "   so add_member reaches 0.9× plain once a commit's fsync takes ≥ (c - 0.9 p) / 0.1 = {} (estimate; compare this disk's fdatasync above)",
+        dur((c - 0.9 * p) / 0.1)
+    );
+    report.push(Row {
+        id: "1c",
+        what: format!("1a on tmpfs (no fsync cost), {n} rows"),
+        baseline: rate(plain_r, "rows"),
+        measured: rate(core_r, "rows"),
+        ratio: format!("{:.2}×", core_r / plain_r),
+        target: "(diagnostic)".into(),
+        met: None,
+    });
+    median_of(20, cfg.kotlin_reps, || {
+        let list = store.list_members(&club_id).unwrap();
+        assert_eq!(list.len(), n);
+        std::hint::black_box(list);
+    })
+}
+
+fn write_tsv(path: &Path, inputs: &[MemberInput]) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for m in inputs {
+        let survivor = format!("{:?}", m.survivor_status);
+        writeln!(
+            out,
+            "{}\t{}\t{:?}\t{}\t{}\t{}\t{}\t{}",
+            m.full_name,
+            m.birth_year.unwrap_or(0),
+            m.gender,
+            m.ethnic_group.code(),
+            m.village,
+            m.phone.as_deref().unwrap_or(""),
+            survivor,
+            m.safe_to_contact
+        )
+        .unwrap();
+    }
+    std::fs::write(path, out).unwrap();
+}
