@@ -174,7 +174,8 @@ fn check_value(key: &SecretKey) -> Result<Vec<u8>> {
     Ok(key.derive(b"recovery-check")?.as_bytes()[..16].to_vec())
 }
 
-fn store_files(path: &Path) -> Vec<PathBuf> {
+/// Every file a store at `path` may have written (database, WAL, shared memory, journal).
+pub fn files_of(path: &Path) -> Vec<PathBuf> {
     let mut out = vec![path.to_owned()];
     for suffix in ["-wal", "-shm", "-journal"] {
         let mut s = path.as_os_str().to_owned();
@@ -307,7 +308,7 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         let rotated = self.device.rotate();
         self.conn = Connection::open_in_memory()?;
-        for file in store_files(&self.path) {
+        for file in files_of(&self.path) {
             if file.exists() {
                 std::fs::remove_file(&file)?;
             }
@@ -510,7 +511,7 @@ impl Store {
         let store_key = SecretKey::from_slice(&inner[..32])?;
         let result = Self::restore_into(path, device, &inner[32..], store_key, new_pin, params);
         if result.is_err() {
-            for file in store_files(path) {
+            for file in files_of(path) {
                 let _ = std::fs::remove_file(file);
             }
         }
@@ -638,9 +639,4 @@ fn backup_place(bound: &str) -> Place<'_> {
         id: "backup",
         bound,
     }
-}
-
-/// Every file a store at `path` may have written (database, WAL, shared memory, journal).
-pub fn files_of(path: &Path) -> Vec<PathBuf> {
-    store_files(path)
 }

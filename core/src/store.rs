@@ -1436,10 +1436,20 @@ impl Store {
 
     /// A state the province reported (already verified), in its own words and time.
     /// A referral the phone withdrew, or one already finished, keeps its state.
-    pub(crate) fn record_remote_state(&mut self, id: &str, change: StateChange) -> Result<()> {
+    /// `also` runs in the same transaction (the status cursor), even when the state is kept.
+    pub(crate) fn record_remote_state(
+        &mut self,
+        id: &str,
+        change: StateChange,
+        also: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<()> {
         let raw = REFERRALS.read_one(&self.conn, id)?;
         let mut referral = self.open_referral(&raw)?;
         if referral.state.is_final() {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            also(&tx)?;
+            tx.commit()?;
             return Ok(());
         }
         let next = change.state;
@@ -1448,12 +1458,16 @@ impl Store {
             info: referral.info,
             history: referral.history,
         };
-        self.write_record(&REFERRALS, id, &raw.owner, next.as_str(), &body, Some(&raw))?;
+        self.write_record_with(
+            &REFERRALS,
+            id,
+            &raw.owner,
+            next.as_str(),
+            &body,
+            Some(&raw),
+            also,
+        )?;
         Ok(())
-    }
-
-    pub(crate) fn load_referral_for_sync(&self, id: &str) -> Result<Referral> {
-        self.load_referral(id)
     }
 
     /// A member, for building a referral payload (the sync is noted in the trail instead).
@@ -1469,7 +1483,7 @@ impl Store {
         Ok(referral)
     }
 
-    fn load_referral(&self, id: &str) -> Result<Referral> {
+    pub(crate) fn load_referral(&self, id: &str) -> Result<Referral> {
         let raw = REFERRALS.read_one(&self.conn, id)?;
         self.open_referral(&raw)
     }

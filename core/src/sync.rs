@@ -270,18 +270,18 @@ impl Store {
     }
 
     fn save_enrollment(&self, conn: &rusqlite::Connection, e: &Enrollment) -> Result<()> {
+        let sealed = self.seal_enrollment(e)?;
+        write_enrollment(conn, &sealed)
+    }
+
+    fn seal_enrollment(&self, e: &Enrollment) -> Result<crypto::Sealed> {
         let session = self.session()?;
-        let sealed = crypto::seal(
+        crypto::seal(
             &session.record_key,
             self.store_kid,
             &enrollment_place(),
             &store::to_json(e)?,
-        )?;
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (name, value) VALUES ('enrollment', ?1)",
-            [sealed.as_bytes()],
-        )?;
-        Ok(())
+        )
     }
 
     fn device_keys(&self) -> Result<SigningKeys> {
@@ -371,7 +371,7 @@ impl Store {
         let Some(enrollment) = self.enrollment()? else {
             return invalid("enrollment", Reason::Missing);
         };
-        let referral = self.load_referral_for_sync(id)?;
+        let referral = self.load_referral(id)?;
         if referral.state != ReferralState::Ready {
             return invalid(
                 "state",
@@ -701,8 +701,9 @@ impl Store {
     ) -> Result<i64> {
         let keys = self.device_keys()?;
         let mut applied = 0;
+        let mut enrollment = enrollment.clone();
         loop {
-            let cursor = self.enrollment()?.map(|e| e.status_cursor).unwrap_or(0);
+            let cursor = enrollment.status_cursor;
             let pull =
                 protocol::sign_pull(&keys, &enrollment.device_id, cursor, Utc::now().timestamp())
                     .map_err(|_| Error::Crypto)?;
@@ -747,7 +748,7 @@ impl Store {
                         id: update.referral_id.clone(),
                     });
                 }
-                self.apply_status(update)?;
+                self.apply_status(update, &mut enrollment)?;
                 applied += 1;
                 expected += 1;
             }
@@ -757,7 +758,13 @@ impl Store {
         }
     }
 
-    fn apply_status(&mut self, update: &protocol::StatusUpdate) -> Result<()> {
+    /// Applies one verified update and moves the cursor in the same transaction as the last
+    /// state change, so a crash in between cannot apply it twice.
+    fn apply_status(
+        &mut self,
+        update: &protocol::StatusUpdate,
+        enrollment: &mut Enrollment,
+    ) -> Result<()> {
         use ReferralState::*;
         let target = match update.state.as_str() {
             "received" => Received,
@@ -774,7 +781,7 @@ impl Store {
         };
         let seq = update.seq;
         let current = self
-            .load_referral_for_sync(&update.referral_id)
+            .load_referral(&update.referral_id)
             .ok()
             .map(|r| r.state);
         let order = [Queued, Sent, Received, Accepted, InProgress, Completed];
@@ -795,30 +802,42 @@ impl Store {
             }
         }
         let at = parse_time(&update.at);
-        let last = steps.len();
-        for (i, step) in steps.into_iter().enumerate() {
-            let note = if i + 1 == last {
-                update.note.clone()
-            } else {
-                String::new()
-            };
+        enrollment.status_cursor = seq;
+        let sealed = self.seal_enrollment(enrollment)?;
+        let move_cursor = |conn: &rusqlite::Connection| write_enrollment(conn, &sealed);
+        let Some((final_step, earlier)) = steps.split_last() else {
+            // Nothing to change here (unknown or erased referral): only the cursor moves.
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            move_cursor(&tx)?;
+            tx.commit()?;
+            return Ok(());
+        };
+        for step in earlier {
             let change = StateChange {
-                state: step,
+                state: *step,
                 at,
                 by: "province".into(),
-                note,
+                note: String::new(),
             };
-            self.record_remote_state(&update.referral_id, change)?;
+            self.record_remote_state(&update.referral_id, change, |_| Ok(()))?;
         }
-        // The cursor moves in the same breath as the change, so an update applies once.
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        if let Some(mut e) = self.enrollment()? {
-            e.status_cursor = seq;
-            self.save_enrollment(&tx, &e)?;
-        }
-        tx.commit()?;
-        Ok(())
+        let change = StateChange {
+            state: *final_step,
+            at,
+            by: "province".into(),
+            note: update.note.clone(),
+        };
+        self.record_remote_state(&update.referral_id, change, move_cursor)
     }
+}
+
+fn write_enrollment(conn: &rusqlite::Connection, sealed: &crypto::Sealed) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (name, value) VALUES ('enrollment', ?1)",
+        [sealed.as_bytes()],
+    )?;
+    Ok(())
 }
 
 fn error_code(resp: reqwest::blocking::Response) -> String {
