@@ -258,6 +258,11 @@ impl Lang {
                 "is not allowed in state {state}"
             ),
             Reason::TooCommon => tr!(self, "quá dễ đoán", "is too easy to guess"),
+            Reason::BadUrl => tr!(
+                self,
+                "không phải địa chỉ dùng được (https://máy-chủ; tên miền có dấu phải viết dạng xn--)",
+                "is not a usable address (https://host, a non-ASCII host in its xn-- form)"
+            ),
         }
     }
 }

@@ -92,6 +92,9 @@ pub enum Reason {
     },
     /// The PIN is one of the few that anyone would try first.
     TooCommon,
+    /// Not a web address the app can use: `https://host[:port]`, a non-ASCII host name in its
+    /// `xn--` form.
+    BadUrl,
 }
 
 impl fmt::Display for Reason {
@@ -117,6 +120,10 @@ impl fmt::Display for Reason {
             Reason::NotCovered { what } => write!(f, "does not cover {what}"),
             Reason::NotAllowedInState { state } => write!(f, "not allowed in state {state}"),
             Reason::TooCommon => write!(f, "is too easy to guess"),
+            Reason::BadUrl => write!(
+                f,
+                "is not a usable address (https://host, a non-ASCII host in its xn-- form)"
+            ),
         }
     }
 }

@@ -127,21 +127,30 @@ pub fn install_crypto_provider() {
     });
 }
 
-/// HTTPS only, except to this machine (tests, and a server on the same laptop).
+/// HTTPS only, except to this machine (tests, and a server on the same laptop). The host is
+/// parsed, not prefix-matched: `http://127.0.0.1.example.vn` is a remote host.
 fn check_url(url: &str) -> Result<()> {
-    let lower = url.to_ascii_lowercase();
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| lower.starts_with(p));
-    if lower.starts_with("https://") || loopback {
-        Ok(())
-    } else {
-        invalid(
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return invalid("server_url", Reason::BadUrl);
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        _ if host.is_empty() => invalid("server_url", Reason::BadUrl),
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => invalid(
             "server_url",
             Reason::NotAllowedInState {
                 state: "not https".into(),
             },
-        )
+        ),
+        _ => invalid("server_url", Reason::BadUrl),
     }
 }
 

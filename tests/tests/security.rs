@@ -154,12 +154,38 @@ fn enrollment_needs_https_except_on_this_machine_and_a_valid_code() {
         KdfParams::MIN,
     )
     .unwrap();
+    // Plain HTTP to another machine, even one whose name starts like this machine's address.
+    for url in [
+        "http://intake.example.vn",
+        "http://127.0.0.1.example.vn",
+        "http://localhost.example.vn:8443",
+        "ftp://intake.example.vn",
+    ] {
+        assert!(
+            matches!(
+                store.enroll(url, "ABCD-EFGH-JKLM", None),
+                Err(Error::Invalid(ValidationError {
+                    field: "server_url",
+                    ..
+                }))
+            ),
+            "{url}"
+        );
+    }
+    // The phone carries no Unicode host-name tables (docs/PERFORMANCE.md §5): a Vietnamese
+    // domain is refused with a reason that says to write it in its xn-- form, and that form
+    // goes through to the network (nothing answers there, so the error is a network one).
     assert!(matches!(
-        store.enroll("http://intake.example.vn", "ABCD-EFGH-JKLM", None),
+        store.enroll("https://hộiphụnữ.vn", "ABCD-EFGH-JKLM", None),
         Err(Error::Invalid(ValidationError {
             field: "server_url",
-            ..
+            reason: Reason::BadUrl,
         }))
+    ));
+    store.set_request_timeout(std::time::Duration::from_secs(2));
+    assert!(matches!(
+        store.enroll("https://xn--hiphn-4b2bpdvd.invalid", "ABCD-EFGH-JKLM", None),
+        Err(Error::Network { .. })
     ));
     assert!(matches!(
         store.enroll(&province.url(), "AAAA-BBBB-CCCC", None),
