@@ -233,6 +233,21 @@ impl Table {
             })
     }
 
+    /// That the row exists, without reading its body (a check before writing a child row).
+    fn require(&self, conn: &Connection, id: &str) -> Result<()> {
+        let found = conn
+            .prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", self.name))?
+            .exists([id])?;
+        if found {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                kind: self.kind,
+                id: id.to_owned(),
+            })
+        }
+    }
+
     fn write(&self, conn: &Connection, row: &RawRow, body: &crypto::Sealed) -> Result<()> {
         let mut cols = vec!["id"];
         let mut vals: Vec<&dyn rusqlite::ToSql> = vec![&row.id];
@@ -943,7 +958,7 @@ impl Store {
         if info.survivor_status == SurvivorStatus::Withheld {
             return invalid("survivor_status", Reason::Missing);
         }
-        CLUBS.read_one(&self.conn, club_id)?;
+        CLUBS.require(&self.conn, club_id)?;
         let session = self.session.as_mut().ok_or(Error::Locked)?;
         let id = new_id();
         let member_key = Box::new(SecretKey::generate()?);
@@ -975,10 +990,8 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)",
-            params![id, wrapped],
-        )?;
+        tx.prepare_cached("INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)")?
+            .execute(params![id, wrapped])?;
         MEMBERS.write(&tx, &raw, &sealed)?;
         trail::append(
             &tx,
@@ -1074,7 +1087,7 @@ impl Store {
     pub fn add_consent(&mut self, input: &ConsentInput) -> Result<Consent> {
         self.require(Permission::WriteRecords)?;
         let info = input.normalized(today())?;
-        MEMBERS.read_one(&self.conn, &info.member_id)?;
+        MEMBERS.require(&self.conn, &info.member_id)?;
         let body = ConsentBody {
             info,
             withdrawn_on: None,
@@ -1187,7 +1200,7 @@ impl Store {
     fn check_meeting(&self, input: &MeetingInput) -> Result<MeetingInput> {
         self.session()?;
         let info = input.normalized(today())?;
-        CLUBS.read_one(&self.conn, &info.club_id)?;
+        CLUBS.require(&self.conn, &info.club_id)?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT club_id FROM members WHERE id = ?1")?;
@@ -1240,7 +1253,7 @@ impl Store {
     pub fn add_livelihood(&mut self, input: &LivelihoodInput) -> Result<Livelihood> {
         self.require(Permission::WriteRecords)?;
         let info = input.normalized(today())?;
-        MEMBERS.read_one(&self.conn, &info.member_id)?;
+        MEMBERS.require(&self.conn, &info.member_id)?;
         let body = LivelihoodBody {
             info,
             follow_ups: Vec::new(),
@@ -1301,9 +1314,9 @@ impl Store {
     pub fn create_referral(&mut self, input: &ReferralInput) -> Result<Referral> {
         self.require(Permission::WriteRecords)?;
         let info = input.normalized()?;
-        MEMBERS.read_one(&self.conn, &info.member_id)?;
+        MEMBERS.require(&self.conn, &info.member_id)?;
         if let Some(cid) = &info.consent_id {
-            CONSENTS.read_one(&self.conn, cid)?;
+            CONSENTS.require(&self.conn, cid)?;
         }
         let user = self.session()?.user_id.clone();
         let body = ReferralBody {
@@ -1357,7 +1370,7 @@ impl Store {
             );
         }
         if let Some(cid) = &info.consent_id {
-            CONSENTS.read_one(&self.conn, cid)?;
+            CONSENTS.require(&self.conn, cid)?;
         }
         let body = ReferralBody {
             info,

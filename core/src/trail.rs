@@ -253,11 +253,8 @@ fn parse_time(s: &str) -> Result<Timestamp> {
 
 fn read_head(conn: &Connection) -> Result<Option<Vec<u8>>> {
     Ok(conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = 'audit_head'",
-            [],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT value FROM meta WHERE name = 'audit_head'")?
+        .query_row([], |r| r.get(0))
         .optional()?)
 }
 
@@ -306,8 +303,13 @@ pub(crate) fn append(
         e.fields.join(","),
         mac.to_vec()
     ])?;
-    conn.prepare_cached("INSERT OR REPLACE INTO meta (name, value) VALUES ('audit_head', ?1)")?
-        .execute([audit::encode_head(&session.audit_key, e.seq, &mac)])?;
+    // An upsert rewrites the head in place; INSERT OR REPLACE would delete and re-insert it,
+    // which under secure_delete also zero-fills the freed cell on every entry.
+    conn.prepare_cached(
+        "INSERT INTO meta (name, value) VALUES ('audit_head', ?1) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([audit::encode_head(&session.audit_key, e.seq, &mac)])?;
     Ok(())
 }
 
