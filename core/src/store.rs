@@ -1402,7 +1402,18 @@ impl Store {
     }
 
     fn move_referral(&mut self, id: &str, next: ReferralState, note: &str) -> Result<Referral> {
-        self.move_referral_with(id, next, note, |_| Ok(()))
+        let referral_id = id.to_owned();
+        self.move_referral_with(id, next, note, move |conn| {
+            if next == ReferralState::Withdrawn {
+                // Withdrawing (or withdrawing the consent) stops it at any stage: a referral
+                // still waiting in the outbox never leaves the phone.
+                conn.prepare_cached(
+                    "DELETE FROM outbox WHERE referral_id = ?1 AND state = 'pending'",
+                )?
+                .execute([&referral_id])?;
+            }
+            Ok(())
+        })
     }
 
     /// Moves a referral and runs `also` in the same transaction (the outbox row, say).

@@ -511,8 +511,11 @@ impl Store {
         let due: Vec<(String, Vec<u8>, Vec<u8>, i64)> = {
             let mut stmt = self.conn.prepare(
                 // "Send now" skips our own backoff, never the server's Retry-After.
+                // Only referrals still queued: a withdrawn one never leaves, even if its
+                // outbox row were somehow left behind.
                 "SELECT referral_id, submission, payload_hash, attempts FROM outbox \
                  WHERE state = 'pending' AND not_before <= ?2 AND (?1 OR next_attempt_at <= ?2) \
+                 AND referral_id IN (SELECT id FROM referrals WHERE state = 'queued') \
                  ORDER BY rowid",
             )?;
             let rows = stmt.query_map(params![send_all_now, time_text(now)], |r| {
@@ -813,7 +816,17 @@ impl Store {
         let at = parse_time(&update.at);
         enrollment.status_cursor = seq;
         let sealed = self.seal_enrollment(enrollment)?;
-        let move_cursor = |conn: &rusqlite::Connection| write_enrollment(conn, &sealed);
+        let referral_id = update.referral_id.clone();
+        let move_cursor = move |conn: &rusqlite::Connection| {
+            write_enrollment(conn, &sealed)?;
+            // The province has it, whatever became of the receipt: nothing is left to send.
+            conn.execute(
+                "UPDATE outbox SET state = 'sent', last_error = '' \
+                 WHERE referral_id = ?1 AND state = 'pending'",
+                [&referral_id],
+            )?;
+            Ok(())
+        };
         let Some((final_step, earlier)) = steps.split_last() else {
             // Nothing to change here (unknown or erased referral): only the cursor moves.
             let tx =

@@ -132,6 +132,8 @@ pub struct FaultProxy {
     pub forwarded: Arc<AtomicU64>,
     /// When set, status pages are altered in transit ("accepted" becomes "declined").
     pub tamper_status: Arc<AtomicBool>,
+    /// When set, every referral reaches the server and is stored, but its answer is lost.
+    pub lose_submission_answers: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -147,21 +149,29 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let rng = Arc::new(Mutex::new(seed | 1));
         let tamper = Arc::new(AtomicBool::new(false));
-        let (r, i, f, s, t) = (
+        let lose = Arc::new(AtomicBool::new(false));
+        let (r, i, f, s, t, l) = (
             rate.clone(),
             injected.clone(),
             forwarded.clone(),
             stop.clone(),
             tamper.clone(),
+            lose.clone(),
         );
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let (r, i, f, rng, t) =
-                            (r.clone(), i.clone(), f.clone(), rng.clone(), t.clone());
+                        let (r, i, f, rng, t, l) = (
+                            r.clone(),
+                            i.clone(),
+                            f.clone(),
+                            rng.clone(),
+                            t.clone(),
+                            l.clone(),
+                        );
                         std::thread::spawn(move || {
-                            let _ = serve(client, upstream, &r, &i, &f, &rng, &t);
+                            let _ = serve(client, upstream, &r, &i, &f, &rng, &t, &l);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -174,6 +184,7 @@ impl FaultProxy {
             injected,
             forwarded,
             tamper_status: tamper,
+            lose_submission_answers: lose,
             stop,
             thread: Some(thread),
         }
@@ -258,6 +269,7 @@ fn forward(upstream: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
     Some(closing(&head, &body))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn serve(
     client: TcpStream,
     upstream: SocketAddr,
@@ -266,6 +278,7 @@ fn serve(
     forwarded: &AtomicU64,
     rng: &Mutex<u64>,
     tamper: &AtomicBool,
+    lose: &AtomicBool,
 ) -> Option<()> {
     client.set_nonblocking(false).ok()?;
     client
@@ -274,8 +287,12 @@ fn serve(
     let mut reader = BufReader::new(client.try_clone().ok()?);
     let (head, body) = read_message(&mut reader)?;
     let request = closing(&head, &body);
-    let fault = (next(rng) % 1000 < u64::from(rate.load(Ordering::Relaxed)))
-        .then(|| FAULTS[(next(rng) % FAULTS.len() as u64) as usize]);
+    let fault = if lose.load(Ordering::Relaxed) && head.starts_with("POST /v1/referrals") {
+        Some(Fault::ResetAfter)
+    } else {
+        (next(rng) % 1000 < u64::from(rate.load(Ordering::Relaxed)))
+            .then(|| FAULTS[(next(rng) % FAULTS.len() as u64) as usize])
+    };
     if let Some(f) = fault {
         injected.lock().unwrap().push(f);
     }

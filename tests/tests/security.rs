@@ -1,5 +1,6 @@
-//! What the phone refuses: a status update altered in transit; and what it keeps: a referral
-//! the province refuses for good (a revoked device), with the server's reason.
+//! What the phone refuses: a status update altered in transit, plain HTTP to another machine;
+//! what it keeps: a referral the province refuses for good (a revoked device), with the
+//! server's reason; and what never leaves it: a referral withdrawn while it waited.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -212,4 +213,72 @@ fn erasing_a_member_stops_her_queued_referrals_from_leaving() {
     let report = store.sync(true, &mut |_| {}).unwrap();
     assert_eq!(report.sent, 0);
     assert_eq!(province.referral_count(), 0);
+}
+
+#[test]
+fn a_referral_withdrawn_while_waiting_offline_never_leaves_the_phone() {
+    let mut province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &province.url(), &province.code(), 3);
+    // Out of signal: all three wait in the outbox.
+    province.stop();
+    assert!(
+        store
+            .sync(true, &mut |_| {})
+            .unwrap()
+            .network_error
+            .is_some()
+    );
+    assert_eq!(store.outbox().unwrap().len(), 3);
+    // She changes her mind about one; then she withdraws the consent the others rest on.
+    store.withdraw_referral(&ids[0], "Chị đổi ý").unwrap();
+    assert_eq!(store.outbox().unwrap().len(), 2);
+    let consent = store.referral(&ids[1]).unwrap().info.consent_id.unwrap();
+    store
+        .withdraw_consent(&consent, Utc::now().date_naive())
+        .unwrap();
+    assert!(store.outbox().unwrap().is_empty());
+    // Back in signal: nothing of hers reaches the province.
+    province.restart();
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!((report.sent, report.still_pending), (0, 0));
+    assert_eq!(province.referral_count(), 0);
+    for id in &ids {
+        assert_eq!(store.referral(id).unwrap().state, ReferralState::Withdrawn);
+    }
+}
+
+#[test]
+fn a_referral_stored_by_the_province_whose_answer_was_lost_is_settled_by_its_status() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 11);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &proxy.url(), &province.code(), 1);
+    // The province stores it, but the phone never hears back: it stays pending, backed off.
+    proxy.lose_submission_answers.store(true, Ordering::Relaxed);
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!(report.sent, 0);
+    assert!(report.network_error.is_some());
+    assert_eq!(province.referral_count(), 1);
+    proxy
+        .lose_submission_answers
+        .store(false, Ordering::Relaxed);
+    // The next routine sync: the item is not due yet, but the province's "received" comes in.
+    let report = store.sync(false, &mut |_| {}).unwrap();
+    assert_eq!(report.statuses_applied, 1);
+    assert_eq!(
+        store.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+    // That settles the outbox: "send now" sends nothing twice and keeps working.
+    let outbox = store.outbox().unwrap();
+    assert_eq!(outbox[0].state, OutboxState::Sent);
+    for _ in 0..2 {
+        let report = store.sync(true, &mut |_| {}).unwrap();
+        assert_eq!(
+            (report.sent, report.failed, report.still_pending),
+            (0, 0, 0)
+        );
+    }
+    assert_eq!(province.referral_count(), 1);
 }
