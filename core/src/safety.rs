@@ -335,6 +335,15 @@ impl Store {
         for sql in [
             // A referral still waiting to go out must not leave after she is erased.
             "DELETE FROM outbox WHERE referral_id IN (SELECT id FROM referrals WHERE member_id = ?1)",
+            // Auditors' notes on her records are sealed under the records key, not hers:
+            // they must go explicitly, before the records they point at.
+            "DELETE FROM annotations WHERE \
+               (record_kind = 'referral' AND record_id IN \
+                 (SELECT id FROM referrals WHERE member_id = ?1)) \
+               OR (record_kind = 'consent' AND record_id IN \
+                 (SELECT id FROM consents WHERE member_id = ?1)) \
+               OR (record_kind = 'livelihood' AND record_id IN \
+                 (SELECT id FROM livelihood WHERE member_id = ?1))",
             "DELETE FROM referrals WHERE member_id = ?1",
             "DELETE FROM livelihood WHERE member_id = ?1",
             "DELETE FROM consents WHERE member_id = ?1",

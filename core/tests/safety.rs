@@ -193,6 +193,30 @@ fn erasing_one_member_leaves_nothing_of_her_and_keeps_the_rest() {
         .store
         .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
         .unwrap();
+    // Field staff left notes on her consent and on the meeting she attended.
+    let leader = f.leader_id();
+    let auditor = f
+        .store
+        .add_user(
+            NewUser::new("Cán bộ Hội tỉnh", UserRole::Auditor, "815362"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    let her_consent = f.store.consents_for(&hoa.id).unwrap()[0].id.clone();
+    f.store.lock();
+    f.store.unlock(&auditor.id, "815362").unwrap();
+    f.store
+        .annotate(RecordKind::Consent, &her_consent, "Chữ ký của chị ấy bị mờ")
+        .unwrap();
+    f.store
+        .annotate(
+            RecordKind::Meeting,
+            &meeting.id,
+            "Thiếu chữ ký người điểm danh",
+        )
+        .unwrap();
+    f.store.lock();
+    f.store.unlock(&leader, PIN).unwrap();
     let conn = rusqlite::Connection::open(&f.path).unwrap();
     let wrapped: Vec<u8> = conn
         .query_row(
@@ -214,8 +238,22 @@ fn erasing_one_member_leaves_nothing_of_her_and_keeps_the_rest() {
         Err(Error::NotFound { .. })
     ));
     assert!(f.store.consents_for(&hoa.id).unwrap().is_empty());
+    assert!(
+        f.store
+            .annotations(RecordKind::Consent, &her_consent)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(f.store.list_members(&club.id).unwrap().len(), 1);
     assert_eq!(f.store.meeting(&meeting.id).unwrap().id, meeting.id);
+    // The note on the club's meeting is not hers: it stays.
+    assert_eq!(
+        f.store
+            .annotations(RecordKind::Meeting, &meeting.id)
+            .unwrap()
+            .len(),
+        1
+    );
     f.store.verify_audit().unwrap();
     let erased = f
         .store
