@@ -69,7 +69,13 @@ pub(crate) fn check_lockout(conn: &Connection) -> Result<()> {
         .map(|d| d.with_timezone(&Utc));
     let wait = delay_after(failures);
     if let Some(last) = last {
-        let left = wait - (Utc::now() - last).num_seconds();
+        let now = Utc::now();
+        if last > now {
+            // The clock was set back since that try (or was wrong then): count the wait from
+            // now, rather than lock the leader out for as long as the clock is behind.
+            meta_set(conn, "last_failed_at", store::now_text().as_bytes())?;
+        }
+        let left = wait - (now - last).num_seconds().max(0);
         if left > 0 {
             return Err(Error::TooSoon {
                 retry_after_secs: left as u64,
@@ -81,8 +87,9 @@ pub(crate) fn check_lockout(conn: &Connection) -> Result<()> {
 
 /// Counts one try as failed until it succeeds; returns the count including this one.
 pub(crate) fn count_attempt(conn: &Connection) -> Result<i64> {
-    let failures = meta_i64(conn, "failed_unlocks")?.unwrap_or(0) + 1;
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    // Read under the write lock: two handles on the same file must not both write N + 1.
+    let failures = meta_i64(&tx, "failed_unlocks")?.unwrap_or(0) + 1;
     meta_set(&tx, "failed_unlocks", &failures.to_be_bytes())?;
     meta_set(&tx, "last_failed_at", store::now_text().as_bytes())?;
     tx.commit()?;
@@ -131,12 +138,15 @@ const DURESS_USER: &str = "00000000-0000-4000-8000-00000000d0e5";
 const BACKUP_MAGIC: &[u8; 16] = b"CHUNGTAY-BACKUP1";
 
 /// The backup file, and the secret that opens it when it was just set up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// (Kotlin's generated `toString` does print it: the app must never log this record.)
+#[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecoverySetup {
     /// Shown once, written down and kept by the commune union. Never stored.
     pub recovery_secret: String,
 }
+// With a backup file, the secret opens the whole store: never in Debug output.
+crate::domain::redacted_debug!(RecoverySetup {});
 
 fn params_bytes(p: KdfParams) -> [u8; 12] {
     let mut out = [0u8; 12];

@@ -124,6 +124,28 @@ fn wrong_pins_wait_longer_and_longer_survive_a_restart_and_then_wipe() {
 }
 
 #[test]
+fn a_clock_set_back_after_a_wrong_pin_does_not_lock_the_leader_out_for_longer() {
+    let (mut f, _, _) = populated();
+    let leader = f.leader_id();
+    f.store.lock();
+    for _ in 0..3 {
+        assert!(matches!(
+            f.store.unlock(&leader, "000000"),
+            Err(Error::WrongPin)
+        ));
+    }
+    // The phone's clock was a year ahead at the last try and has since been corrected.
+    rewind_lockout(&f, -365 * 24 * 3600);
+    let Err(Error::TooSoon { retry_after_secs }) = f.store.unlock(&leader, PIN) else {
+        panic!("expected the usual wait");
+    };
+    assert!(retry_after_secs <= 30, "{retry_after_secs} s");
+    // The wait now runs from the corrected clock: once over, the right PIN opens.
+    rewind_lockout(&f, 31);
+    f.store.unlock(&leader, PIN).unwrap();
+}
+
+#[test]
 fn the_right_pin_resets_the_count() {
     let (mut f, _, _) = populated();
     let leader = f.leader_id();
@@ -299,7 +321,10 @@ fn a_backup_restores_everything_on_a_new_phone_with_the_recovery_secret() {
             ..
         }))
     ));
-    let secret = f.store.setup_recovery().unwrap().recovery_secret;
+    let setup = f.store.setup_recovery().unwrap();
+    // A log line of the whole record must not carry the secret.
+    assert!(!format!("{setup:?}").contains(&setup.recovery_secret));
+    let secret = setup.recovery_secret;
     assert!(secret.len() >= 32, "{secret}");
     let backup = f.store.create_backup().unwrap();
     let entries_before = f.store.audit_entries().unwrap().len();
