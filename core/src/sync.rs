@@ -154,6 +154,9 @@ fn check_url(url: &str) -> Result<()> {
     }
 }
 
+/// The longest wait a server's `Retry-After` can impose on one item.
+const MAX_RETRY_AFTER_SECS: u64 = 24 * 3600;
+
 fn client(
     server_certificate: Option<&str>,
     request_timeout: Duration,
@@ -322,6 +325,8 @@ impl Store {
 
     /// Enrolls this phone with the province using a one-time code, pinning the province's keys
     /// (and the server's certificate when it is self-signed). Safe to retry with the same code.
+    /// Pointing an enrolled phone at another server or other province keys is a leader's
+    /// decision (`Permission::Safety`): every later referral would be sealed to those keys.
     pub fn enroll(
         &mut self,
         server_url: &str,
@@ -331,6 +336,10 @@ impl Store {
         self.require(Permission::Sync)?;
         check_url(server_url)?;
         let base = server_url.trim_end_matches('/').to_owned();
+        let existing = self.enrollment()?;
+        if existing.as_ref().is_some_and(|e| e.server_url != base) {
+            self.require(Permission::Safety)?;
+        }
         let keys = self.device_keys()?;
         let http = client(server_certificate, self.request_timeout)?;
         let resp = http
@@ -349,7 +358,7 @@ impl Store {
         }
         let answer: protocol::EnrollResponse = resp.json().map_err(|_| net("malformed answer"))?;
         let pins = ProvincePins::from_response(&answer).map_err(|_| net("malformed answer"))?;
-        let enrollment = Enrollment {
+        let mut enrollment = Enrollment {
             server_url: base,
             device_id: answer.device_id.clone(),
             province_hpke_key: answer.province_hpke_public_key.into_vec(),
@@ -357,13 +366,27 @@ impl Store {
             server_certificate: server_certificate.map(str::to_owned),
             status_cursor: 0,
         };
+        let mut what = "enroll";
+        if let Some(old) = existing {
+            let same = old.server_url == enrollment.server_url
+                && old.device_id == enrollment.device_id
+                && old.province_hpke_key == enrollment.province_hpke_key
+                && old.province_signing_key == enrollment.province_signing_key;
+            if same {
+                // A retry: the statuses already applied stay applied.
+                enrollment.status_cursor = old.status_cursor;
+            } else {
+                self.require(Permission::Safety)?;
+                what = "re-enroll";
+            }
+        }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         self.save_enrollment(&tx, &enrollment)?;
         trail::append(
             &tx,
             &self.store_id,
             self.session()?,
-            NewEntry::new(AuditAction::Sync, None, "enroll"),
+            NewEntry::new(AuditAction::Sync, None, what),
         )?;
         tx.commit()?;
         Ok(EnrollmentInfo {
@@ -392,6 +415,16 @@ impl Store {
         let consent_id = referral.info.consent_id.clone().unwrap_or_default();
         let consent = self.consent(&consent_id)?;
         crate::domain::check_consent_covers(&consent, &referral.info)?;
+        // The enrolled server is the province's: a referral (and a consent) meant for the
+        // commune union must not reach the province through it.
+        if referral.info.recipient != Recipient::ProvincialUnion {
+            return invalid(
+                "recipient",
+                Reason::NotCovered {
+                    what: "provincial_union".into(),
+                },
+            );
+        }
         let member = self.member_unlogged(&referral.info.member_id)?;
         let club = self.club(&member.club_id)?;
         let mut shared = BTreeMap::new();
@@ -555,7 +588,9 @@ impl Store {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                        // A day at most: a wrong or hostile header must not park the item for
+                        // years (or overflow the date), beyond the reach of "send now".
+                        .map(|secs| Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
                     let reason = error_code(resp);
                     let transient = status.is_server_error()
                         || status == reqwest::StatusCode::TOO_MANY_REQUESTS
@@ -746,6 +781,7 @@ impl Store {
             }
             let page: protocol::StatusPage = resp.json().map_err(|_| net("malformed answer"))?;
             let mut expected = cursor + 1;
+            let applied_before = applied;
             for update in &page.updates {
                 if update.seq < expected {
                     continue;
@@ -764,7 +800,9 @@ impl Store {
                 applied += 1;
                 expected += 1;
             }
-            if !page.more || page.updates.is_empty() {
+            // A page that moved nothing (a server ignoring the cursor) ends the pull rather
+            // than asking for the same page forever while the store is held.
+            if !page.more || applied == applied_before {
                 return Ok(applied);
             }
         }

@@ -124,6 +124,31 @@ const FAULTS: [Fault; 7] = [
     Fault::Stall,
 ];
 
+/// An answer the proxy makes up for requests whose request line starts with `request`.
+#[derive(Clone, Debug)]
+pub struct Canned {
+    pub request: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Canned {
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = format!("HTTP/1.1 {} Canned\r\n", self.status);
+        for (k, v) in &self.headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str(&format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            self.body.len()
+        ));
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+}
+
 /// A loopback HTTP proxy that injects faults into a share of requests.
 pub struct FaultProxy {
     pub addr: SocketAddr,
@@ -134,6 +159,9 @@ pub struct FaultProxy {
     pub tamper_status: Arc<AtomicBool>,
     /// When set, every referral reaches the server and is stored, but its answer is lost.
     pub lose_submission_answers: Arc<AtomicBool>,
+    /// Answers given instead of the server's: (start of the request line, JSON status line and
+    /// headers, body). A misbehaving or hostile server, as far as the phone can tell.
+    pub canned: Arc<Mutex<Vec<Canned>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -150,28 +178,31 @@ impl FaultProxy {
         let rng = Arc::new(Mutex::new(seed | 1));
         let tamper = Arc::new(AtomicBool::new(false));
         let lose = Arc::new(AtomicBool::new(false));
-        let (r, i, f, s, t, l) = (
+        let canned: Arc<Mutex<Vec<Canned>>> = Arc::default();
+        let (r, i, f, s, t, l, c) = (
             rate.clone(),
             injected.clone(),
             forwarded.clone(),
             stop.clone(),
             tamper.clone(),
             lose.clone(),
+            canned.clone(),
         );
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let (r, i, f, rng, t, l) = (
+                        let (r, i, f, rng, t, l, c) = (
                             r.clone(),
                             i.clone(),
                             f.clone(),
                             rng.clone(),
                             t.clone(),
                             l.clone(),
+                            c.clone(),
                         );
                         std::thread::spawn(move || {
-                            let _ = serve(client, upstream, &r, &i, &f, &rng, &t, &l);
+                            let _ = serve(client, upstream, &r, &i, &f, &rng, &t, &l, &c);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -185,6 +216,7 @@ impl FaultProxy {
             forwarded,
             tamper_status: tamper,
             lose_submission_answers: lose,
+            canned,
             stop,
             thread: Some(thread),
         }
@@ -279,6 +311,7 @@ fn serve(
     rng: &Mutex<u64>,
     tamper: &AtomicBool,
     lose: &AtomicBool,
+    canned: &Mutex<Vec<Canned>>,
 ) -> Option<()> {
     client.set_nonblocking(false).ok()?;
     client
@@ -287,6 +320,18 @@ fn serve(
     let mut reader = BufReader::new(client.try_clone().ok()?);
     let (head, body) = read_message(&mut reader)?;
     let request = closing(&head, &body);
+    let made_up = canned
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|c| head.starts_with(&c.request))
+        .map(Canned::bytes);
+    if let Some(bytes) = made_up {
+        let mut client = client;
+        let _ = client.write_all(&bytes);
+        let _ = client.shutdown(Shutdown::Both);
+        return Some(());
+    }
     let fault = if lose.load(Ordering::Relaxed) && head.starts_with("POST /v1/referrals") {
         Some(Fault::ResetAfter)
     } else {

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use chrono::Utc;
 use chungtay_core::sync::OutboxState;
 use chungtay_core::*;
-use chungtay_e2e::{FaultProxy, Province};
+use chungtay_e2e::{Canned, FaultProxy, Province};
 use chungtay_intake::{Limits, admin};
 
 const PIN: &str = "274915";
@@ -281,4 +281,150 @@ fn a_referral_stored_by_the_province_whose_answer_was_lost_is_settled_by_its_sta
         );
     }
     assert_eq!(province.referral_count(), 1);
+}
+
+#[test]
+fn a_referral_for_the_commune_union_cannot_be_sent_to_the_province() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &province.url(), &province.code(), 1);
+    let member = store.referral(&ids[0]).unwrap().info.member_id;
+    // She agreed to the commune union seeing her need, not the province.
+    let consent = store
+        .add_consent(&ConsentInput {
+            member_id: member.clone(),
+            purposes: vec![SupportService::LegalAid],
+            recipient: Recipient::CommuneUnion,
+            fields: vec![SharedField::Name, SharedField::Need],
+            method: ConsentMethod::SignedPaper,
+            witness: None,
+            given_on: Utc::now().date_naive(),
+        })
+        .unwrap();
+    let referral = store
+        .create_referral(&ReferralInput {
+            member_id: member,
+            services: vec![SupportService::LegalAid],
+            urgency: Urgency::Routine,
+            note: "Cần hỗ trợ pháp lý".into(),
+            recipient: Recipient::CommuneUnion,
+            shared_fields: vec![SharedField::Name, SharedField::Need],
+            consent_id: Some(consent.id),
+        })
+        .unwrap();
+    store.mark_referral_ready(&referral.id).unwrap();
+    assert!(matches!(
+        store.queue_referral(&referral.id),
+        Err(Error::Invalid(ValidationError {
+            field: "recipient",
+            ..
+        }))
+    ));
+    assert_eq!(
+        store.referral(&referral.id).unwrap().state,
+        ReferralState::Ready
+    );
+    assert_eq!(store.outbox().unwrap().len(), 1, "only the provincial one");
+}
+
+#[test]
+fn a_server_that_says_retry_in_a_century_delays_a_referral_by_a_day_at_most() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 13);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &proxy.url(), &province.code(), 1);
+    proxy.canned.lock().unwrap().push(Canned {
+        request: "POST /v1/referrals".into(),
+        status: 503,
+        headers: vec![("retry-after".into(), "3155760000".into())],
+        body: b"{\"error\":\"busy\"}".to_vec(),
+    });
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!((report.sent, report.still_pending), (0, 1));
+    let item = &store.outbox().unwrap()[0];
+    assert_eq!(item.referral_id, ids[0]);
+    let wait = item.next_attempt_at - Utc::now();
+    assert!(
+        wait <= chrono::Duration::hours(24) && wait > chrono::Duration::hours(23),
+        "{wait}"
+    );
+}
+
+#[test]
+fn a_server_that_ignores_the_status_cursor_ends_the_pull_instead_of_looping() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 17);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &proxy.url(), &province.code(), 1);
+    assert_eq!(store.sync(true, &mut |_| {}).unwrap().statuses_applied, 1);
+    // From now on the "server" sends back the first update again and again, "more to come".
+    let old = chungtay_protocol::StatusPage {
+        updates: vec![chungtay_protocol::StatusUpdate {
+            seq: 1,
+            referral_id: ids[0].clone(),
+            state: "received".into(),
+            note: String::new(),
+            at: Utc::now().to_rfc3339(),
+            signature: chungtay_protocol::B64(vec![0; 64]),
+        }],
+        cursor: 1,
+        more: true,
+    };
+    proxy.canned.lock().unwrap().push(Canned {
+        request: "GET /v1/status".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::to_vec(&old).unwrap(),
+    });
+    let report = store.sync(false, &mut |_| {}).unwrap();
+    assert_eq!(report.statuses_applied, 0);
+    assert_eq!(
+        store.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+}
+
+#[test]
+fn only_the_leader_can_point_an_enrolled_phone_at_another_province() {
+    let province = Province::start(Limits::default());
+    let other = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &province.url(), &province.code(), 1);
+    assert_eq!(store.sync(true, &mut |_| {}).unwrap().statuses_applied, 1);
+    let before = store.enrollment_info().unwrap().unwrap();
+    let leader = store.current_user().unwrap().id;
+    let deputy = store
+        .add_user(
+            NewUser::new("Vàng Thị Sua", UserRole::Deputy, "630148"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    // The deputy (who may sync) cannot re-point the phone: that would send every later
+    // referral to whoever runs the other server.
+    store.lock();
+    store.unlock(&deputy.id, "630148").unwrap();
+    assert!(matches!(
+        store.enroll(&other.url(), &other.code(), None),
+        Err(Error::Forbidden(Permission::Safety))
+    ));
+    assert_eq!(store.enrollment_info().unwrap().unwrap(), before);
+    // Nothing was lost either: the statuses already applied are not pulled again.
+    assert_eq!(store.sync(false, &mut |_| {}).unwrap().statuses_applied, 0);
+    assert_eq!(
+        store.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+    // The leader can, and the trail says so.
+    store.lock();
+    store.unlock(&leader, PIN).unwrap();
+    let after = store.enroll(&other.url(), &other.code(), None).unwrap();
+    assert_eq!(after.server_url, other.url());
+    assert_ne!(after.province_fingerprint, before.province_fingerprint);
+    assert!(
+        store
+            .audit_entries()
+            .unwrap()
+            .iter()
+            .any(|e| e.action == AuditAction::Sync && e.record_id == "re-enroll")
+    );
 }
