@@ -185,9 +185,17 @@ fn check_value(key: &SecretKey) -> Result<Vec<u8>> {
 }
 
 /// Every file a store at `path` may have written (database, WAL, shared memory, journal).
+fn backup_tmp_of(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".backup-tmp");
+    PathBuf::from(s)
+}
+
 pub fn files_of(path: &Path) -> Vec<PathBuf> {
     let mut out = vec![path.to_owned()];
-    for suffix in ["-wal", "-shm", "-journal"] {
+    // `.backup-tmp` is the `VACUUM INTO` copy a backup makes; one is left if the app is killed
+    // while making it, and it holds every wrapped key.
+    for suffix in ["-wal", "-shm", "-journal", ".backup-tmp"] {
         let mut s = path.as_os_str().to_owned();
         s.push(suffix);
         out.push(PathBuf::from(s));
@@ -374,6 +382,11 @@ impl Store {
         // secure_delete zeroed the freed cells; this folds and empties the WAL as well.
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // A backup copy left behind by a killed app still holds her wrapped key.
+        let stale_copy = backup_tmp_of(&self.path);
+        if stale_copy.exists() {
+            std::fs::remove_file(stale_copy)?;
+        }
         Ok(())
     }
 
@@ -458,9 +471,7 @@ impl Store {
             tx.commit()?;
         }
         // A consistent copy of the file: its personal fields are sealed already.
-        let mut tmp = self.path.as_os_str().to_owned();
-        tmp.push(".backup-tmp");
-        let tmp = PathBuf::from(tmp);
+        let tmp = backup_tmp_of(&self.path);
         if tmp.exists() {
             std::fs::remove_file(&tmp)?;
         }

@@ -253,8 +253,13 @@ fn erasing_one_member_leaves_nothing_of_her_and_keeps_the_rest() {
         })
         .unwrap();
     drop(conn);
+    // A backup copy left behind when the app was killed while making one.
+    let mut stale = f.path.as_os_str().to_owned();
+    stale.push(".backup-tmp");
+    std::fs::copy(&f.path, &stale).unwrap();
 
     f.store.erase_member(&hoa.id).unwrap();
+    assert!(!std::path::Path::new(&stale).exists());
     assert!(matches!(
         f.store.member(&hoa.id),
         Err(Error::NotFound { .. })
