@@ -1,7 +1,7 @@
 //! What every command needs: the global flags, the store (opened and unlocked), and secrets.
 //!
-//! PINs and the recovery secret never come from the command line. Each one is read, in this
-//! order, from: the next line of standard input when `--pin-stdin` is given; its environment
+//! PINs, the recovery secret and the one-time enrollment code never come from the command line.
+//! Each one is read, in this order, from: the next line of standard input when `--pin-stdin` is given; its environment
 //! variable; a prompt on the terminal without echo.
 
 use std::collections::VecDeque;
@@ -24,6 +24,9 @@ pub const ENV_PIN: &str = "CHUNGTAY_PIN";
 pub const ENV_NEW_PIN: &str = "CHUNGTAY_NEW_PIN";
 /// The recovery secret for `safety restore`.
 pub const ENV_RECOVERY: &str = "CHUNGTAY_RECOVERY_SECRET";
+/// The province's one-time enrollment code for `enroll`: whoever has it can enroll a device in
+/// the club's name, so it is kept out of `ps` and shell history like a PIN.
+pub const ENV_ENROLL_CODE: &str = "CHUNGTAY_ENROLL_CODE";
 
 /// Which secret a command asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub enum Secret {
     NewPin,
     /// The recovery secret kept by the commune union.
     Recovery,
+    /// The one-time enrollment code from the province.
+    EnrollCode,
 }
 
 impl Secret {
@@ -44,6 +49,7 @@ impl Secret {
             Secret::Pin | Secret::ChoosePin => ENV_PIN,
             Secret::NewPin => ENV_NEW_PIN,
             Secret::Recovery => ENV_RECOVERY,
+            Secret::EnrollCode => ENV_ENROLL_CODE,
         }
     }
 
@@ -53,6 +59,7 @@ impl Secret {
             Secret::ChoosePin => lang.pick("Chọn mã PIN: ", "Choose a PIN: "),
             Secret::NewPin => lang.pick("Mã PIN mới: ", "New PIN: "),
             Secret::Recovery => lang.pick("Mã khôi phục: ", "Recovery secret: "),
+            Secret::EnrollCode => lang.pick("Mã đăng ký một lần: ", "One-time enrollment code: "),
         }
     }
 

@@ -45,6 +45,8 @@ pub enum CliError {
     PinMismatch,
     /// `--pin` on the command line.
     PinOnCommandLine,
+    /// `enroll --code` on the command line.
+    CodeOnCommandLine,
     /// A command-line value of the wrong shape.
     BadFormat {
         field: &'static str,
@@ -58,6 +60,8 @@ pub enum CliError {
     Export(ExportError),
     /// An export whose signature holds but whose trail did not verify on the phone.
     ExportChainBroken,
+    /// A file to write is a symbolic link: not followed.
+    SymlinkRefused(PathBuf),
     /// Reading or writing a file the user named.
     File {
         path: PathBuf,
@@ -114,9 +118,11 @@ impl CliError {
             | CliError::BadFormat { .. }
             | CliError::Invalid { .. }
             | CliError::NeedsConfirmation { .. } => code::INVALID,
-            CliError::PinOnCommandLine | CliError::Usage(_) => code::USAGE,
+            CliError::PinOnCommandLine | CliError::CodeOnCommandLine | CliError::Usage(_) => {
+                code::USAGE
+            }
             CliError::Export(_) | CliError::ExportChainBroken => code::INTEGRITY,
-            CliError::File { .. } => code::FILE,
+            CliError::File { .. } | CliError::SymlinkRefused(_) => code::FILE,
         }
     }
 
@@ -154,10 +160,11 @@ impl CliError {
             CliError::NoSecret { .. } => "no_pin",
             CliError::PinMismatch => "pin_mismatch",
             CliError::PinOnCommandLine => "pin_on_command_line",
+            CliError::CodeOnCommandLine => "code_on_command_line",
             CliError::BadFormat { .. } | CliError::Invalid { .. } => "invalid",
             CliError::NeedsConfirmation { .. } => "needs_confirmation",
             CliError::Export(_) | CliError::ExportChainBroken => "export_invalid",
-            CliError::File { .. } => "file",
+            CliError::File { .. } | CliError::SymlinkRefused(_) => "file",
             CliError::Usage(_) => "usage",
         }
     }
@@ -185,6 +192,11 @@ impl CliError {
                 "Kho không có chủ nhiệm để mở mặc định: chọn người dùng bằng --user.",
                 "The store has no leader to unlock as by default: choose a user with --user."
             ),
+            CliError::NoSecret { env } if *env == crate::ctx::ENV_ENROLL_CODE => tr!(
+                lang,
+                "Chưa có mã đăng ký một lần: nhập khi được hỏi (cần màn hình), hoặc dùng --pin-stdin (dòng 2, sau mã PIN), hoặc biến môi trường {env}.",
+                "No one-time enrollment code given: type it when asked (needs a terminal), or use --pin-stdin (line 2, after the PIN), or the environment variable {env}."
+            ),
             CliError::NoSecret { env } => tr!(
                 lang,
                 "Chưa có mã PIN: nhập khi được hỏi (cần màn hình), hoặc dùng --pin-stdin, hoặc biến môi trường {env}.",
@@ -199,6 +211,11 @@ impl CliError {
                 lang,
                 "Không nhận mã PIN trên dòng lệnh (lộ trong danh sách tiến trình và lịch sử lệnh): dùng --pin-stdin, biến môi trường CHUNGTAY_PIN, hoặc nhập khi được hỏi.",
                 "PINs are never taken from the command line (they show in the process list and shell history): use --pin-stdin, the CHUNGTAY_PIN environment variable, or type it when asked."
+            ),
+            CliError::CodeOnCommandLine => tr!(
+                lang,
+                "Không nhận mã đăng ký trên dòng lệnh (lộ trong danh sách tiến trình và lịch sử lệnh): dùng biến môi trường CHUNGTAY_ENROLL_CODE, --pin-stdin (dòng 2), hoặc nhập khi được hỏi.",
+                "The enrollment code is never taken from the command line (it shows in the process list and shell history): use the CHUNGTAY_ENROLL_CODE environment variable, --pin-stdin (line 2), or type it when asked."
             ),
             CliError::BadFormat { field, expected } => tr!(
                 lang,
@@ -247,6 +264,14 @@ impl CliError {
                     lang,
                     "Lỗi tệp {path}: {why}.",
                     "File error on {path}: {why}."
+                )
+            }
+            CliError::SymlinkRefused(path) => {
+                let path = path.display();
+                tr!(
+                    lang,
+                    "Không ghi vào {path}: đó là liên kết tượng trưng (symlink), có thể trỏ đến nơi khác. Hãy chọn một tệp thường.",
+                    "Not writing to {path}: it is a symbolic link, which could point elsewhere. Choose a regular file."
                 )
             }
             CliError::Usage(e) => usage_message(e, lang),
@@ -316,10 +341,17 @@ fn core_message(e: &ChungTayError, lang: Lang) -> String {
         E::NotFound { kind, id } => {
             let kind_vi = Lang::Vi.record_kind(*kind);
             let kind_en = Lang::En.record_kind(*kind);
+            // The id is what the user typed, and may be a name (`member show "Vi Thị Hoa"`):
+            // repeat it only when it has the shape of a record id.
+            let id = if uuid::Uuid::try_parse(id).is_ok() {
+                format!(" {id}")
+            } else {
+                String::new()
+            };
             tr!(
                 lang,
-                "Không tìm thấy {kind_vi} {id}.",
-                "{kind_en} {id} not found."
+                "Không tìm thấy {kind_vi}{id}.",
+                "{kind_en}{id} not found."
             )
         }
         E::Invalid { field, reason } => {

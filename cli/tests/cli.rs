@@ -40,6 +40,7 @@ impl Env {
             .env_remove("CHUNGTAY_PIN")
             .env_remove("CHUNGTAY_NEW_PIN")
             .env_remove("CHUNGTAY_RECOVERY_SECRET")
+            .env_remove("CHUNGTAY_ENROLL_CODE")
             .stdin(Stdio::null());
         c
     }
@@ -355,9 +356,13 @@ fn errors_name_what_is_wrong_in_one_line() {
     env.with_club();
     let out = env.run(&["member", "list", "--club", "no-such-club"]);
     assert_eq!(out.status.code(), Some(EXIT_NOT_FOUND));
-    assert!(stderr(&out).contains("Không tìm thấy câu lạc bộ no-such-club"));
+    assert!(
+        stderr(&out).contains("Không tìm thấy câu lạc bộ."),
+        "{}",
+        stderr(&out)
+    );
     let out = env.run(&["--lang", "en", "member", "list", "--club", "no-such-club"]);
-    assert!(stderr(&out).contains("club no-such-club not found"));
+    assert!(stderr(&out).contains("club not found"), "{}", stderr(&out));
 
     let out = env.run(&["member", "erase", "some-id"]);
     assert_eq!(out.status.code(), Some(EXIT_INVALID));
@@ -984,4 +989,139 @@ fn the_demo_runs_the_whole_flow_and_says_each_step() {
     assert!(en.status.success());
     let en = String::from_utf8(en.stdout).unwrap();
     assert!(en.contains("The phone gets the answer"), "{en}");
+}
+
+/// A provincial intake server in this process, and its data folder.
+fn province() -> (chungtay_intake::RunningServer, tempfile::TempDir) {
+    use chungtay_intake::{KdfParams, Limits, RunningServer, admin};
+    let dir = tempfile::tempdir().unwrap();
+    let pass = "correct horse battery staple";
+    admin::init(dir.path(), pass, KdfParams::MINIMUM).unwrap();
+    let state = admin::load_state(dir.path(), pass, Limits::default()).unwrap();
+    let server = RunningServer::spawn(state, "127.0.0.1:0".parse().unwrap()).unwrap();
+    (server, dir)
+}
+
+#[test]
+fn the_enrollment_code_is_read_like_a_pin_never_from_the_command_line() {
+    use chungtay_intake::admin;
+    let (server, province_dir) = province();
+    let url = server.url("");
+    let env = Env::new();
+    env.ok(&["init", "--name", "Lò Thị Mai"]);
+    let code = admin::issue_code(province_dir.path()).unwrap().code;
+
+    // On argv: refused before any use, and not echoed.
+    let out = env.run(&["enroll", "--server", &url, "--code", &code]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Không nhận mã đăng ký trên dòng lệnh"),
+        "{err}"
+    );
+    assert!(!err.contains(&code), "the code is echoed: {err}");
+    let out = env.run(&["--lang", "en", "enroll", "--server", &url, "--code=X"]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE));
+    assert!(stderr(&out).contains("CHUNGTAY_ENROLL_CODE"));
+    assert!(admin::devices(province_dir.path()).unwrap().is_empty());
+
+    // No source (no variable, no terminal): says how to give it.
+    let out = env.run(&["--lang", "en", "enroll", "--server", &url]);
+    assert_eq!(out.status.code(), Some(EXIT_AUTH));
+    let err = stderr(&out);
+    assert!(
+        err.contains("enrollment code") && err.contains("CHUNGTAY_ENROLL_CODE"),
+        "{err}"
+    );
+
+    // From the environment: enrolled.
+    let out = env
+        .cmd()
+        .env("CHUNGTAY_PIN", PIN)
+        .env("CHUNGTAY_ENROLL_CODE", &code)
+        .args(["enroll", "--server", &url])
+        .output()
+        .unwrap();
+    let text = succeeded(&["enroll"], out);
+    assert!(text.contains("Đã đăng ký"), "{text}");
+    assert_eq!(admin::devices(province_dir.path()).unwrap().len(), 1);
+
+    // From standard input, line 2 after the PIN: another store enrolls with its own code.
+    let other = Env::new();
+    other.ok(&["init", "--name", "Hà Thị Ơn"]);
+    let code = admin::issue_code(province_dir.path()).unwrap().code;
+    let out = other.run_stdin(
+        &["--pin-stdin", "enroll", "--server", &url],
+        &format!("{PIN}\n{code}\n"),
+    );
+    let text = succeeded(&["enroll", "--pin-stdin"], out);
+    assert!(text.contains("Đã đăng ký"), "{text}");
+    assert_eq!(admin::devices(province_dir.path()).unwrap().len(), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn written_files_become_owner_only_and_symlinks_are_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let club = env.with_club();
+    let month = this_month();
+    // A report written over an existing world-readable file: it ends up 0600.
+    let csv = env.path("bao-cao.csv");
+    std::fs::write(&csv, "old").unwrap();
+    std::fs::set_permissions(&csv, std::fs::Permissions::from_mode(0o644)).unwrap();
+    env.ok(&[
+        "report",
+        "monthly",
+        "--club",
+        &club,
+        "--month",
+        &month,
+        "--csv",
+        "bao-cao.csv",
+    ]);
+    let mode = std::fs::metadata(&csv).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+    assert_ne!(std::fs::read_to_string(&csv).unwrap(), "old");
+
+    // A symlink is refused; what it points to is untouched.
+    let target = env.path("elsewhere.txt");
+    std::fs::write(&target, "keep me").unwrap();
+    std::os::unix::fs::symlink(&target, env.path("link.csv")).unwrap();
+    let out = env.run(&[
+        "report", "monthly", "--club", &club, "--month", &month, "--csv", "link.csv",
+    ]);
+    assert_eq!(out.status.code(), Some(14));
+    assert!(
+        stderr(&out).contains("liên kết tượng trưng"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+}
+
+#[test]
+fn not_found_repeats_an_id_but_never_a_name_typed_in_its_place() {
+    let env = Env::new();
+    env.with_club();
+    // A name typed where an id belongs: not repeated (it would land in logs and screenshots).
+    for lang in ["vi", "en"] {
+        let out = env.run(&["--lang", lang, "member", "show", "Vi Thị Hoa"]);
+        assert_eq!(out.status.code(), Some(EXIT_NOT_FOUND));
+        let err = stderr(&out);
+        assert!(!err.contains("Vi Thị Hoa") && !err.contains("Hoa"), "{err}");
+        assert!(
+            err.contains("Không tìm thấy thành viên.") || err.contains("member not found."),
+            "{err}"
+        );
+    }
+    // An id of the right shape is repeated, so the user can see which one.
+    let id = "3f2b8c1e-9a4d-4e7b-8c2f-1d5e6a7b8c9d";
+    let out = env.run(&["member", "show", id]);
+    assert_eq!(out.status.code(), Some(EXIT_NOT_FOUND));
+    assert!(
+        stderr(&out).contains(&format!("Không tìm thấy thành viên {id}.")),
+        "{}",
+        stderr(&out)
+    );
 }

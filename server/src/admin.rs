@@ -89,7 +89,7 @@ pub struct InitSummary {
 }
 
 /// `init`: makes the data folder (0700), the province keys, the encrypted key file (0600) and
-/// the database. Refuses a folder that already has a key file.
+/// the database. Refuses a folder that already has a key file or a database.
 pub fn init(data: &Path, passphrase: &str, params: KdfParams) -> Result<InitSummary, AdminError> {
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(AdminError::Usage(
@@ -104,6 +104,11 @@ pub fn init(data: &Path, passphrase: &str, params: KdfParams) -> Result<InitSumm
     }
     if key_path(data).exists() {
         return Err(KeyFileError::Exists.into());
+    }
+    // A database left from lost keys would stay sealed under them; refuse before writing.
+    let wal = data.join(format!("{DB_FILE}-wal"));
+    if db_path(data).exists() || wal.exists() {
+        return Err(AdminError::DatabaseExists);
     }
     let keys = ProvinceKeys::generate()?;
     keys.save(&key_path(data), passphrase, params)?;

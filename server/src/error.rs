@@ -53,4 +53,11 @@ pub enum AdminError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Usage(&'static str),
+    /// `init` found a database from an earlier province: its rows are sealed under keys that
+    /// new keys could never open, so it is left alone rather than mixed with a new key file.
+    #[error(
+        "an intake database (intake.db or intake.db-wal) already exists in this folder; \
+         init makes new keys that cannot open it: restore its key file, or move it away first"
+    )]
+    DatabaseExists,
 }

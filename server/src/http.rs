@@ -464,7 +464,6 @@ async fn submit_referral(
 ) -> Result<Json<Receipt>, ApiError> {
     blocking(&st, move |inner| {
         let device = inner.active_device(&sub.device_id)?;
-        inner.limit_device(&device.device_id)?;
         let device_id = device.device_id.as_str();
         let referral_id = sub.referral_id.as_str();
         let opened =
@@ -472,6 +471,9 @@ async fn submit_referral(
                 warn!(device_id, referral_id, outcome = "refused", reason = %e);
                 protocol_error(&e)
             })?;
+        // Charged only once the device's own signature verified: device ids are not secret,
+        // so charging earlier would let anyone spend a phone's allowance with junk.
+        inner.limit_device(device_id)?;
         let received_at = now_text();
         let receipt = sign_receipt(
             &inner.keys.signing,
@@ -555,12 +557,13 @@ async fn post_checkpoint(
 ) -> Result<Json<CheckpointAck>, ApiError> {
     blocking(&st, move |inner| {
         let device = inner.active_device(&cp.device_id)?;
-        inner.limit_device(&device.device_id)?;
         let device_id = device.device_id.as_str();
         verify_checkpoint(&cp, &device.public_key).map_err(|e| {
             warn!(device_id, seq = cp.seq, outcome = "checkpoint_refused", reason = %e);
             protocol_error(&e)
         })?;
+        // After verification, as for referrals.
+        inner.limit_device(device_id)?;
         let stored = StoredCheckpoint {
             device_id: device_id.to_string(),
             seq: cp.seq,
@@ -630,7 +633,6 @@ async fn pull_status(
     let sig = B64::decode(&q.sig.replace(' ', "+"), "sig").map_err(|e| protocol_error(&e))?;
     blocking(&st, move |inner| {
         let device = inner.active_device(&q.device_id)?;
-        inner.limit_device(&device.device_id)?;
         let device_id = device.device_id.as_str();
         let req = PullRequest {
             device_id: device_id.to_string(),
@@ -649,6 +651,8 @@ async fn pull_status(
                 other => protocol_error(&other),
             }
         })?;
+        // After verification, as for referrals.
+        inner.limit_device(device_id)?;
         let mut rows = inner
             .store
             .statuses_after(device_id, q.cursor, MAX_STATUS_PAGE + 1)?;
@@ -680,7 +684,7 @@ async fn staff_list(
     State(st): State<AppState>,
     _staff: Staff,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<StaffReferralList>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|_| err(StatusCode::BAD_REQUEST, "malformed", "bad query"))?;
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIST_PAGE);
@@ -688,24 +692,54 @@ async fn staff_list(
         let mut rows = inner.store.referrals(after, limit + 1)?;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let referrals = rows
-            .iter()
-            .map(|r| inner.open_referral(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if more {
-            referrals.last().map(|r| r.n)
-        } else {
-            None
-        };
-        info!(count = referrals.len(), outcome = "staff_listed");
-        Ok(StaffReferralList {
-            referrals,
-            next_after,
-        })
+        // One row that no longer opens (damaged, or sealed under other keys) must not hide
+        // the others forever: skip it, name it in the log (ids are not personal), count it.
+        let mut referrals = Vec::with_capacity(rows.len());
+        let mut unreadable = 0u32;
+        for r in &rows {
+            match inner.open_referral(r) {
+                Ok(sr) => referrals.push(sr),
+                Err(_) => {
+                    error!(
+                        referral_id = %r.referral_id,
+                        device_id = %r.device_id,
+                        n = r.n,
+                        outcome = "unreadable_referral"
+                    );
+                    unreadable += 1;
+                }
+            }
+        }
+        // The cursor follows the rows read, not the ones shown, so paging moves past a
+        // skipped row.
+        let next_after = if more { rows.last().map(|r| r.n) } else { None };
+        info!(
+            count = referrals.len(),
+            unreadable,
+            outcome = "staff_listed"
+        );
+        Ok((
+            unreadable,
+            StaffReferralList {
+                referrals,
+                next_after,
+            },
+        ))
     })
     .await
-    .map(Json)
+    .map(|(unreadable, list)| {
+        let mut resp = Json(list).into_response();
+        if unreadable > 0 {
+            resp.headers_mut()
+                .insert(UNREADABLE_HEADER, HeaderValue::from(unreadable));
+        }
+        resp
+    })
 }
+
+/// Response header of the staff listing: how many rows of this page could not be opened and
+/// were left out (absent when none). Their ids are in the server log.
+pub const UNREADABLE_HEADER: &str = "x-unreadable-referrals";
 
 async fn staff_transition(
     State(st): State<AppState>,

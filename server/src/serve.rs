@@ -7,31 +7,68 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::serve::Listener;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse as _;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot, watch};
+use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
+use tracing::{debug, warn};
 
 use crate::http::{AppState, router};
-use crate::tls::{PeerAddr, TlsListener};
+use crate::tls::PeerAddr;
 
-async fn serve_on<L>(
-    listener: L,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    L: Listener<Addr = SocketAddr>,
-    PeerAddr: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
-{
-    let app = router(state.clone());
-    let sweeper = tokio::spawn(async move {
+/// Connection limits of the built-in TLS server, which faces the internet with nothing in
+/// front of it: without them a slow client (slowloris) holds a socket for ever, and a
+/// thousand of them exhaust the file descriptors.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnLimits {
+    /// Connections open at once; more wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
+    /// Time from accept to a finished TLS handshake.
+    pub handshake: Duration,
+    /// Time to receive a request's headers, also the idle time allowed between requests.
+    pub header_read: Duration,
+    /// Time to read the body and answer, once the headers are in (408 after).
+    pub request: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            max_connections: 256,
+            handshake: Duration::from_secs(10),
+            header_read: Duration::from_secs(20),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Drops rate-limiter entries every minute while the server runs.
+fn sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
             state.housekeeping();
         }
-    });
+    })
+}
+
+/// Serves the API over plain HTTP on `listener` until `shutdown` completes (loopback, tests,
+/// or behind a TLS-terminating reverse proxy, which then owns the connection limits).
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let sweeper = sweeper(state);
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<PeerAddr>(),
@@ -42,24 +79,129 @@ where
     result
 }
 
-/// Serves the API over plain HTTP on `listener` until `shutdown` completes (loopback, tests,
-/// or behind a TLS-terminating reverse proxy).
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_on(listener, state, shutdown).await
-}
-
-/// Serves the API over TLS on `listener` until `shutdown` completes.
+/// Serves the API over TLS on `listener` until `shutdown` completes, with the default
+/// [`ConnLimits`].
 pub async fn run_tls(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_on(TlsListener::new(listener, tls)?, state, shutdown).await
+    run_tls_with(listener, tls, state, ConnLimits::default(), shutdown).await
+}
+
+/// [`run_tls`] with given connection limits. It drives hyper itself rather than through
+/// `axum::serve`, which offers no header-read timeout and no connection cap.
+pub async fn run_tls_with(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    state: AppState,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let sweeper = sweeper(state);
+    let acceptor = TlsAcceptor::from(tls);
+    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(max));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // A slot first: at the cap, stop accepting (clients wait in the backlog) rather than
+        // accept and drop.
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (tcp, addr) = tokio::select! {
+            conn = listener.accept() => match conn {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a little instead of spinning.
+                    debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let handshake = tokio::time::timeout(limits.handshake, acceptor.accept(tcp));
+            let tls = tokio::select! {
+                r = handshake => match r {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => return debug!(error = %e, "TLS handshake failed"),
+                    Err(_) => return debug!("TLS handshake timed out"),
+                },
+                () = stopped(&mut stop) => return,
+            };
+            let svc = TowerToHyperService::new(app);
+            let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                // What `into_make_service_with_connect_info` adds: enrollment limits attempts
+                // per client address.
+                req.extensions_mut().insert(ConnectInfo(PeerAddr(addr)));
+                let call = hyper::service::Service::call(&svc, req);
+                async move {
+                    // A body trickled in byte by byte would otherwise hold the slot.
+                    match tokio::time::timeout(limits.request, call).await {
+                        Ok(resp) => resp,
+                        Err(_) => {
+                            warn!(outcome = "request_timeout");
+                            Ok(request_timeout())
+                        }
+                    }
+                }
+            });
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read);
+            let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(tls), service));
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                () = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a slot: having them all back means all have closed.
+    let _ = slots
+        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
+        .await;
+    sweeper.abort();
+    Ok(())
+}
+
+/// Resolves once the server is stopping (the guard `wait_for` returns is not `Send`).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+fn request_timeout() -> axum::response::Response {
+    (
+        StatusCode::REQUEST_TIMEOUT,
+        [(axum::http::header::CONNECTION, "close")],
+        axum::Json(chungtay_protocol::ErrorBody {
+            error: "request_timeout".into(),
+            message: "the request took too long to arrive; it can be retried".into(),
+        }),
+    )
+        .into_response()
 }
 
 /// A server on its own thread and runtime; stopped (gracefully) when dropped.
@@ -82,13 +224,23 @@ impl RunningServer {
         listen: SocketAddr,
         tls: Arc<ServerConfig>,
     ) -> std::io::Result<Self> {
-        Self::spawn_with(state, listen, Some(tls))
+        Self::spawn_with(state, listen, Some((tls, ConnLimits::default())))
+    }
+
+    /// Like [`RunningServer::spawn_tls`], with given connection limits (tests shorten them).
+    pub fn spawn_tls_with(
+        state: AppState,
+        listen: SocketAddr,
+        tls: Arc<ServerConfig>,
+        limits: ConnLimits,
+    ) -> std::io::Result<Self> {
+        Self::spawn_with(state, listen, Some((tls, limits)))
     }
 
     fn spawn_with(
         state: AppState,
         listen: SocketAddr,
-        tls: Option<Arc<ServerConfig>>,
+        tls: Option<(Arc<ServerConfig>, ConnLimits)>,
     ) -> std::io::Result<Self> {
         let std_listener = std::net::TcpListener::bind(listen)?;
         std_listener.set_nonblocking(true)?;
@@ -108,7 +260,9 @@ impl RunningServer {
                 rt.block_on(async move {
                     let listener = TcpListener::from_std(std_listener)?;
                     match tls {
-                        Some(tls) => run_tls(listener, tls, state, shutdown).await,
+                        Some((tls, limits)) => {
+                            run_tls_with(listener, tls, state, limits, shutdown).await
+                        }
                         None => run(listener, state, shutdown).await,
                     }
                 })

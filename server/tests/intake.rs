@@ -624,6 +624,54 @@ fn per_device_rate_limit_answers_429_with_retry_after() {
 }
 
 #[test]
+fn junk_naming_a_device_does_not_spend_its_rate_limit() {
+    let env = Env::start_with(Limits {
+        device_per_minute: NonZeroU32::new(2).unwrap(),
+        ..Limits::default()
+    });
+    let phone = env.enroll();
+    let thief = DeviceKeys::generate().unwrap();
+    let at = "2025-09-04T02:00:00Z";
+    // Device ids are not secret: anyone can name this phone's id, but cannot sign for it.
+    for _ in 0..5 {
+        let mut forged = seal(&phone, "ref-junk");
+        forged.ciphertext.0[0] ^= 1;
+        expect_error(
+            submit(&env, &forged),
+            StatusCode::BAD_REQUEST,
+            "undecryptable",
+        );
+        let cp = sign_checkpoint(&thief, &phone.device_id, 1, &[1; 32], at).unwrap();
+        expect_error(
+            env.post("/v1/checkpoints", &cp),
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+        );
+        let bad_pull = Phone {
+            keys: DeviceKeys::generate().unwrap(),
+            device_id: phone.device_id.clone(),
+            pins: phone.pins,
+        };
+        expect_error(
+            pull(&env, &bad_pull, 0),
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+        );
+    }
+    // The real phone still has its whole allowance.
+    assert_eq!(
+        submit(&env, &seal(&phone, "ref-1")).status(),
+        StatusCode::OK
+    );
+    assert_eq!(pull(&env, &phone, 0).status(), StatusCode::OK);
+    expect_error(
+        pull(&env, &phone, 0),
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    );
+}
+
+#[test]
 fn enrollment_attempts_are_rate_limited_per_address() {
     let env = Env::start_with(Limits {
         enroll_per_minute_per_ip: NonZeroU32::new(2).unwrap(),
@@ -774,4 +822,106 @@ fn province_key_file_needs_the_right_passphrase() {
         ),
         Err(AdminError::Key(KeyFileError::Exists))
     ));
+}
+
+#[test]
+fn init_refuses_a_folder_that_still_holds_a_database() {
+    let env = Env::start();
+    let phone = env.enroll();
+    assert_eq!(
+        submit(&env, &seal(&phone, "ref-1")).status(),
+        StatusCode::OK
+    );
+    // The key file is lost; the database with its sealed row is still there.
+    std::fs::remove_file(env.data().join(admin::KEY_FILE)).unwrap();
+    let again = admin::init(
+        env.data(),
+        common::PASS,
+        chungtay_intake::KdfParams::MINIMUM,
+    );
+    let e = match again {
+        Err(e @ AdminError::DatabaseExists) => e,
+        other => panic!("init must refuse: {other:?}"),
+    };
+    assert!(e.to_string().contains("intake.db"), "{e}");
+    // Nothing was written: no new key file, the old row is untouched.
+    assert!(!env.data().join(admin::KEY_FILE).exists());
+    let db = rusqlite::Connection::open(env.data().join(admin::DB_FILE)).unwrap();
+    let rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM referrals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1);
+
+    // A write-ahead log alone (the database file lost) is refused too.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("intake.db-wal"), b"").unwrap();
+    assert!(matches!(
+        admin::init(
+            dir.path(),
+            common::PASS,
+            chungtay_intake::KdfParams::MINIMUM
+        ),
+        Err(AdminError::DatabaseExists)
+    ));
+    assert!(!dir.path().join(admin::KEY_FILE).exists());
+}
+
+#[test]
+fn staff_listing_skips_an_unreadable_row_and_pages_past_it() {
+    let env = Env::start();
+    let phone = env.enroll();
+    for id in ["ref-1", "ref-2", "ref-3"] {
+        assert_eq!(submit(&env, &seal(&phone, id)).status(), StatusCode::OK);
+    }
+    // ref-2's sealed body no longer opens (damaged, or sealed under keys since lost).
+    let db = rusqlite::Connection::open(env.data().join(admin::DB_FILE)).unwrap();
+    db.execute(
+        "UPDATE referrals SET body = zeroblob(length(body)) WHERE referral_id = 'ref-2'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let token = env.staff_token();
+    let list = |after: i64, limit: usize| {
+        env.client
+            .get(env.url("/v1/staff/referrals"))
+            .bearer_auth(&token)
+            .query(&[("after", after.to_string()), ("limit", limit.to_string())])
+            .send()
+            .unwrap()
+    };
+    let unreadable = |resp: &reqwest::blocking::Response| {
+        resp.headers()
+            .get(chungtay_intake::http::UNREADABLE_HEADER)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+
+    // One page: the readable rows, and the count of the one left out.
+    let resp = list(0, 100);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(unreadable(&resp).as_deref(), Some("1"));
+    let page: StaffReferralList = resp.json().unwrap();
+    let ids: Vec<_> = page
+        .referrals
+        .iter()
+        .map(|r| r.referral_id.as_str())
+        .collect();
+    assert_eq!(ids, ["ref-1", "ref-3"]);
+
+    // Pages of one: the page holding only the bad row is empty but still moves on.
+    let mut after = 0;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let resp = list(after, 1);
+        assert_eq!(resp.status(), StatusCode::OK);
+        let page: StaffReferralList = resp.json().unwrap();
+        seen.extend(page.referrals.into_iter().map(|r| r.referral_id));
+        match page.next_after {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["ref-1", "ref-3"]);
+    // Healthy pages carry no header.
+    assert_eq!(unreadable(&list(0, 1)), None);
 }

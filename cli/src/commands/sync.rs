@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::commands::read_file;
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, Secret};
 use crate::error::CliError;
 use crate::output::{Output, table};
 
@@ -16,9 +16,16 @@ pub struct EnrollArgs {
     /// server (https://..., or http://127.0.0.1 for trials)
     #[arg(long)]
     pub server: String,
-    /// Mã một lần do Hội tỉnh cấp / the one-time code from the province
-    #[arg(long)]
-    pub code: String,
+    /// Refused: the one-time code is read like a PIN (prompt, --pin-stdin line 2, or
+    /// CHUNGTAY_ENROLL_CODE), never from the command line.
+    #[arg(
+        long,
+        hide = true,
+        value_name = "CODE",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
+    pub code: Option<String>,
     /// Chứng chỉ tự ký của máy chủ (PEM) để ghim / the server's self-signed certificate (PEM)
     /// to pin
     #[arg(long, value_name = "FILE")]
@@ -42,6 +49,10 @@ struct EnrollView {
 
 pub fn enroll(ctx: &mut Ctx, args: EnrollArgs) -> Result<Output, CliError> {
     let lang = ctx.lang();
+    // On argv the code shows in `ps` and shell history; refuse it before any use.
+    if args.code.is_some() {
+        return Err(CliError::CodeOnCommandLine);
+    }
     let certificate = match &args.certificate {
         Some(path) => Some(String::from_utf8(read_file(path)?).map_err(|_| {
             CliError::Core(chungtay_core::ChungTayError::Invalid {
@@ -52,7 +63,9 @@ pub fn enroll(ctx: &mut Ctx, args: EnrollArgs) -> Result<Output, CliError> {
         None => None,
     };
     let mut store = ctx.open()?;
-    let info = store.enroll(&args.server, &args.code, certificate.as_deref())?;
+    // After the PIN: on --pin-stdin the code is line 2.
+    let code = ctx.secret(Secret::EnrollCode)?;
+    let info = store.enroll(&args.server, &code, certificate.as_deref())?;
     let text = format!(
         "{} {}\n{} {}\n",
         lang.pick("Đã đăng ký, mã thiết bị:", "Enrolled, device id:"),
