@@ -100,6 +100,9 @@ pub struct SyncReport {
     pub failed: i64,
     pub still_pending: i64,
     pub statuses_applied: i64,
+    /// Signed answers in a state this version does not know (a newer province server): passed
+    /// over, so later answers still arrive. The app should be updated when this is not 0.
+    pub statuses_not_understood: i64,
     pub checkpoint_sent: bool,
     /// Set when the server could not be reached or answered oddly; the outbox keeps everything.
     pub network_error: Option<String>,
@@ -646,7 +649,10 @@ impl Store {
             }
             if report.server_refused.is_none() {
                 match self.pull_statuses(&http, &enrollment) {
-                    Ok(n) => report.statuses_applied = n,
+                    Ok((n, unknown)) => {
+                        report.statuses_applied = n;
+                        report.statuses_not_understood = unknown;
+                    }
                     Err(Error::Network { detail }) => report.network_error = Some(detail),
                     Err(Error::Refused { status, reason }) => {
                         report.server_refused = Some(format!("{status} {reason}"));
@@ -741,13 +747,15 @@ impl Store {
 
     /// Pulls signed status updates after the cursor; each is verified with the pinned province
     /// key and applied once, in order. A bad one stops the pull without moving the cursor.
+    /// Returns the updates applied and, of those, the ones in a state this version does not know.
     fn pull_statuses(
         &mut self,
         http: &reqwest::blocking::Client,
         enrollment: &Enrollment,
-    ) -> Result<i64> {
+    ) -> Result<(i64, i64)> {
         let keys = self.device_keys()?;
         let mut applied = 0;
+        let mut unknown = 0;
         let mut enrollment = enrollment.clone();
         loop {
             let cursor = enrollment.status_cursor;
@@ -788,7 +796,7 @@ impl Store {
                 }
                 if update.seq > expected {
                     // A gap: wait for the missing update rather than apply out of order.
-                    return Ok(applied);
+                    return Ok((applied, unknown));
                 }
                 if protocol::verify_status(update, &enrollment.province_signing_key).is_err() {
                     return Err(Error::Integrity {
@@ -796,38 +804,37 @@ impl Store {
                         id: update.referral_id.clone(),
                     });
                 }
-                self.apply_status(update, &mut enrollment)?;
+                if !self.apply_status(update, &mut enrollment)? {
+                    unknown += 1;
+                }
                 applied += 1;
                 expected += 1;
             }
             // A page that moved nothing (a server ignoring the cursor) ends the pull rather
             // than asking for the same page forever while the store is held.
             if !page.more || applied == applied_before {
-                return Ok(applied);
+                return Ok((applied, unknown));
             }
         }
     }
 
     /// Applies one verified update and moves the cursor in the same transaction as the last
-    /// state change, so a crash in between cannot apply it twice.
+    /// state change, so a crash in between cannot apply it twice. False when the state is one
+    /// this version does not know: then only the cursor moves.
     fn apply_status(
         &mut self,
         update: &protocol::StatusUpdate,
         enrollment: &mut Enrollment,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         use ReferralState::*;
         let target = match update.state.as_str() {
-            "received" => Received,
-            "accepted" => Accepted,
-            "declined" => Declined,
-            "in_progress" => InProgress,
-            "completed" => Completed,
-            _ => {
-                return Err(Error::Integrity {
-                    kind: RecordKind::Referral,
-                    id: update.referral_id.clone(),
-                });
-            }
+            "received" => Some(Received),
+            "accepted" => Some(Accepted),
+            "declined" => Some(Declined),
+            "in_progress" => Some(InProgress),
+            "completed" => Some(Completed),
+            // Signed by the province, so not tampering: a state from a newer server.
+            _ => None,
         };
         let seq = update.seq;
         let current = self
@@ -837,7 +844,7 @@ impl Store {
         let order = [Queued, Sent, Received, Accepted, InProgress, Completed];
         let rank = |s: ReferralState| order.iter().position(|x| *x == s);
         let mut steps: Vec<ReferralState> = Vec::new();
-        if let Some(from) = current {
+        if let (Some(from), Some(target)) = (current, target) {
             // The province's answer may overtake the receipt: walk forward through the states
             // the phone has not seen yet. A withdrawn or finished referral stays as it is.
             if target == Declined && matches!(from, Queued | Sent | Received) {
@@ -866,12 +873,13 @@ impl Store {
             Ok(())
         };
         let Some((final_step, earlier)) = steps.split_last() else {
-            // Nothing to change here (unknown or erased referral): only the cursor moves.
+            // Nothing to change here (unknown state, unknown or erased referral): only the
+            // cursor moves.
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             move_cursor(&tx)?;
             tx.commit()?;
-            return Ok(());
+            return Ok(target.is_some());
         };
         for step in earlier {
             let change = StateChange {
@@ -888,7 +896,8 @@ impl Store {
             by: "province".into(),
             note: update.note.clone(),
         };
-        self.record_remote_state(&update.referral_id, change, move_cursor)
+        self.record_remote_state(&update.referral_id, change, move_cursor)?;
+        Ok(true)
     }
 }
 

@@ -81,7 +81,11 @@ pub fn status_message(
     at: &str,
 ) -> Result<Vec<u8>, ProtocolError> {
     validate_id(referral_id, "referral_id")?;
-    if !STATUS_STATES.contains(&state) {
+    // Any well-formed state code verifies, so that a phone can skip a state added by a newer
+    // province server instead of taking it for tampering; only `sign_status` insists on the
+    // states of this version.
+    let code = |c: char| c.is_ascii_lowercase() || c == '_';
+    if state.is_empty() || state.len() > 32 || !state.chars().all(code) {
         return Err(ProtocolError::Malformed("state"));
     }
     check_text(at, "at")?;
@@ -106,6 +110,9 @@ pub fn sign_status(
     note: &str,
     at: &str,
 ) -> Result<StatusUpdate, ProtocolError> {
+    if !STATUS_STATES.contains(&state) {
+        return Err(ProtocolError::Malformed("state"));
+    }
     let msg = status_message(seq, referral_id, state, note, at)?;
     Ok(StatusUpdate {
         seq,
@@ -293,12 +300,28 @@ mod tests {
                 "{i}"
             );
         }
+        // A state changed in transit to another well-formed code fails on the signature...
         let mut t = s.clone();
         t.state = "lost".into();
+        assert_eq!(verify_status(&t, &pk), Err(ProtocolError::BadSignature));
+        // ...and one that is no state code at all is malformed.
+        t.state = "Lost\0".into();
         assert_eq!(
             verify_status(&t, &pk),
             Err(ProtocolError::Malformed("state"))
         );
+        // A state a newer province signs verifies here, so the phone can pass over it.
+        let newer = status_message(6, "ref-1", "transferred", "", "t").unwrap();
+        let n = StatusUpdate {
+            seq: 6,
+            referral_id: "ref-1".into(),
+            state: "transferred".into(),
+            note: String::new(),
+            at: "t".into(),
+            signature: B64(province.sign(&newer)),
+        };
+        verify_status(&n, &pk).unwrap();
+        // This version's province signs only the states it knows.
         assert!(sign_status(&province, 1, "ref-1", "withdrawn", "", "x").is_err());
         // A note may hold anything, NUL included, without ambiguity.
         let n = sign_status(&province, 5, "ref-1", "completed", "a\0b", "t").unwrap();

@@ -428,3 +428,59 @@ fn only_the_leader_can_point_an_enrolled_phone_at_another_province() {
             .any(|e| e.action == AuditAction::Sync && e.record_id == "re-enroll")
     );
 }
+
+#[test]
+fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_still_arrive() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 19);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, ids) = phone_with_referrals(dir.path(), &proxy.url(), &province.code(), 1);
+    assert_eq!(store.sync(true, &mut |_| {}).unwrap().statuses_applied, 1);
+    // A newer province server signs a state this version has never heard of (seq 2), then
+    // "accepted" (seq 3).
+    let keys = admin::load_keys(province.data(), chungtay_e2e::PASSPHRASE).unwrap();
+    let at = Utc::now().to_rfc3339();
+    let newer = chungtay_protocol::status_message(2, &ids[0], "transferred", "", &at).unwrap();
+    let page = chungtay_protocol::StatusPage {
+        updates: vec![
+            chungtay_protocol::StatusUpdate {
+                seq: 2,
+                referral_id: ids[0].clone(),
+                state: "transferred".into(),
+                note: String::new(),
+                at: at.clone(),
+                signature: chungtay_protocol::B64(keys.signing.sign(&newer)),
+            },
+            chungtay_protocol::sign_status(
+                &keys.signing,
+                3,
+                &ids[0],
+                "accepted",
+                "Hẹn thứ Hai",
+                &at,
+            )
+            .unwrap(),
+        ],
+        cursor: 3,
+        more: false,
+    };
+    proxy.canned.lock().unwrap().push(Canned {
+        request: "GET /v1/status".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::to_vec(&page).unwrap(),
+    });
+    let report = store.sync(false, &mut |_| {}).unwrap();
+    assert_eq!(report.statuses_applied, 2);
+    assert_eq!(report.statuses_not_understood, 1);
+    let referral = store.referral(&ids[0]).unwrap();
+    assert_eq!(referral.state, ReferralState::Accepted);
+    assert_eq!(referral.history.last().unwrap().note, "Hẹn thứ Hai");
+    // Passed over once, not again.
+    proxy.canned.lock().unwrap().clear();
+    let report = store.sync(false, &mut |_| {}).unwrap();
+    assert_eq!(
+        (report.statuses_applied, report.statuses_not_understood),
+        (0, 0)
+    );
+}

@@ -108,6 +108,7 @@ struct SyncView {
     failed: i64,
     still_pending: i64,
     statuses_applied: i64,
+    statuses_not_understood: i64,
     checkpoint_sent: bool,
     network_error: Option<String>,
     server_refused: Option<String>,
@@ -128,6 +129,16 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
         lang.pick("trả lời mới", "new answers"),
         r.statuses_applied
     );
+    if r.statuses_not_understood > 0 {
+        text.push_str(&format!(
+            "{} {}\n",
+            r.statuses_not_understood,
+            lang.pick(
+                "trả lời ở trạng thái mà phiên bản này chưa biết: hãy cập nhật ứng dụng",
+                "answers in a state this version does not know: update the app"
+            )
+        ));
+    }
     if let Some(e) = &r.network_error {
         text.push_str(&format!(
             "{} ({e})\n",
@@ -149,6 +160,7 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
             failed: r.failed,
             still_pending: r.still_pending,
             statuses_applied: r.statuses_applied,
+            statuses_not_understood: r.statuses_not_understood,
             checkpoint_sent: r.checkpoint_sent,
             network_error: r.network_error,
             server_refused: r.server_refused,
