@@ -225,8 +225,7 @@ pub(crate) fn verify_chain(
         last = entry.seq;
     }
     match head.map(decode_head) {
-        // A store with no entries yet has no head.
-        None if last == 0 => Ok((0, prev)),
+        // Every store has a head from its creation on (seq 0 before the first entry).
         None | Some(None) => Err(ChainBreak::BadHead),
         Some(Some((seq, mac, t))) => {
             if !check(
@@ -351,7 +350,13 @@ mod tests {
                 .0,
             40
         );
-        assert!(verify_chain(&key, "store", &[], None).is_ok());
+        // An empty trail verifies with its seq-0 head, and not without one (all deleted).
+        let start = encode_head(&key, 0, &genesis(&key, "store"));
+        assert!(verify_chain(&key, "store", &[], Some(&start)).is_ok());
+        assert_eq!(
+            verify_chain(&key, "store", &[], None),
+            Err(ChainBreak::BadHead)
+        );
         // Another store's key or id does not verify it.
         let other = SecretKey::generate().unwrap();
         assert!(verify_chain(&other, "store", &entries, Some(&head)).is_err());

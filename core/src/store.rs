@@ -418,6 +418,8 @@ impl Store {
             request_timeout: crate::sync::DEFAULT_REQUEST_TIMEOUT,
         };
         store.start_session(user_id, first.role, store_key)?;
+        let session = store.session()?;
+        trail::start(&store.conn, &store.store_id, session)?;
         Ok(store)
     }
 
@@ -510,7 +512,14 @@ impl Store {
         }
         safety::check_lockout(&self.conn)?;
         match self.try_unlock(user_id, pin) {
-            Ok(()) => self.note_unlock(),
+            Ok(()) => {
+                let noted = self.note_unlock();
+                if noted.is_err() {
+                    // An unlock the trail could not record is no unlock: keys leave memory.
+                    self.session = None;
+                }
+                noted
+            }
             Err(e) => {
                 if matches!(
                     e,

@@ -258,6 +258,15 @@ fn read_head(conn: &Connection) -> Result<Option<Vec<u8>>> {
         .optional()?)
 }
 
+/// A new store's head: no entries yet, but a head all the same, so that deleting the whole trail
+/// (entries, head and checkpoints) can never pass for a store nobody has used.
+pub(crate) fn start(conn: &Connection, store_id: &str, session: &Session) -> Result<()> {
+    let genesis = audit::genesis(&session.audit_key, store_id);
+    conn.prepare_cached("INSERT INTO meta (name, value) VALUES ('audit_head', ?1)")?
+        .execute([audit::encode_head(&session.audit_key, 0, &genesis)])?;
+    Ok(())
+}
+
 /// Appends one entry and moves the head, on `conn` (the caller's transaction).
 pub(crate) fn append(
     conn: &Connection,

@@ -325,6 +325,14 @@ fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
         ),
         ("truncate all", &["DELETE FROM audit_log"]),
         (
+            "delete the whole trail",
+            &[
+                "DELETE FROM audit_log",
+                "DELETE FROM meta WHERE name = 'audit_head'",
+                "DELETE FROM audit_checkpoints",
+            ],
+        ),
+        (
             "forge head",
             &["UPDATE meta SET value = zeroblob(72) WHERE name = 'audit_head'"],
         ),
@@ -351,6 +359,23 @@ fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
                 .unwrap();
         assert!(findings.chain_break.is_some(), "{name}");
     }
+}
+
+#[test]
+fn an_unlock_the_trail_cannot_record_leaves_the_store_locked() {
+    let mut s = setup();
+    let leader = s.f.leader_id();
+    s.f.store.lock();
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = zeroblob(72) WHERE name = 'audit_head'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    assert!(s.f.store.unlock(&leader, PIN).is_err());
+    assert!(!s.f.store.is_unlocked());
+    assert!(matches!(s.f.store.clubs(), Err(Error::Locked)));
 }
 
 #[test]
