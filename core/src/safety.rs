@@ -213,11 +213,18 @@ impl Store {
 
     /// Sets how many consecutive wrong PINs wipe the store (3 to 50).
     pub fn set_wipe_after(&mut self, tries: i64) -> Result<()> {
-        self.require(Permission::Safety)?;
+        let session = self.require(Permission::Safety)?;
         if !(3..=50).contains(&tries) {
             return invalid("wipe_after", Reason::BelowMinimum);
         }
-        meta_set(&self.conn, "wipe_after", &tries.to_be_bytes())
+        // A safety setting: who changed it, and to what (a count, nothing personal).
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        meta_set(&tx, "wipe_after", &tries.to_be_bytes())?;
+        let mut entry = NewEntry::new(AuditAction::Update, None, "wipe_after");
+        entry.fields = vec![format!("wipe_after={tries}")];
+        trail::append(&tx, &self.store_id, session, entry)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Sets the duress PIN. Typed at the unlock screen, it destroys this store beyond recovery
@@ -324,15 +331,16 @@ impl Store {
         let _ = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        let rotated = self.device.rotate();
+        // The key slots are gone: from here on the store is wiped, whatever fails next, and
+        // the user is told `Wiped`, not "try again". Rotating the device secret and deleting
+        // the files are the defence against copies of the files; each is best effort.
+        self.wiped = true;
+        let _ = self.device.rotate();
         self.conn = Connection::open_in_memory()?;
         for file in files_of(&self.path) {
-            if file.exists() {
-                std::fs::remove_file(&file)?;
-            }
+            let _ = std::fs::remove_file(&file);
         }
-        self.wiped = true;
-        rotated.map_err(Error::KeyUnavailable)
+        Ok(())
     }
 
     /// Erases one member beyond recovery (her safety, or her right to erasure): her key and

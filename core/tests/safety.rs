@@ -145,10 +145,61 @@ fn a_clock_set_back_after_a_wrong_pin_does_not_lock_the_leader_out_for_longer() 
     f.store.unlock(&leader, PIN).unwrap();
 }
 
+/// A keystore that cannot make a new key: the wipe must still be reported as a wipe.
+struct StuckKeystore(SoftwareDeviceSecret);
+
+impl DeviceSecret for StuckKeystore {
+    fn prf(&self, input: &[u8]) -> std::result::Result<Vec<u8>, DeviceSecretError> {
+        self.0.prf(input)
+    }
+    fn rotate(&self) -> std::result::Result<(), DeviceSecretError> {
+        Err(DeviceSecretError::Failed {
+            detail: "keystore busy".into(),
+        })
+    }
+}
+
+#[test]
+fn a_wipe_is_reported_as_a_wipe_even_when_the_keystore_fails_to_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("club.db");
+    let device = Arc::new(StuckKeystore(SoftwareDeviceSecret::generate().unwrap()));
+    let mut store = Store::create(
+        &path,
+        device,
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    let leader = store.current_user().unwrap().id;
+    store.set_wipe_after(3).unwrap();
+    store.lock();
+    let mut last = None;
+    // The first three wrong PINs come without a wait; the third is the last allowed.
+    for _ in 0..3 {
+        last = Some(store.unlock(&leader, "000000"));
+    }
+    assert!(matches!(last, Some(Err(Error::Wiped))), "{last:?}");
+    assert!(matches!(store.unlock(&leader, PIN), Err(Error::Wiped)));
+    assert!(!path.exists());
+}
+
 #[test]
 fn the_right_pin_resets_the_count() {
     let (mut f, _, _) = populated();
     let leader = f.leader_id();
+    // Changing the threshold is a safety setting: the trail says who set it, and to what.
+    f.store.set_wipe_after(12).unwrap();
+    let set = f.store.audit_entries().unwrap().pop().unwrap();
+    assert_eq!(
+        (set.action, set.record_id.as_str(), set.fields.clone()),
+        (
+            AuditAction::Update,
+            "wipe_after",
+            vec!["wipe_after=12".to_owned()]
+        )
+    );
+    f.store.set_wipe_after(10).unwrap();
     f.store.lock();
     assert!(f.store.unlock(&leader, "000000").is_err());
     assert!(f.store.unlock(&leader, "000001").is_err());
