@@ -139,8 +139,12 @@ impl Checkpoint {
         m
     }
 
-    /// Checks the device's signature with its Ed25519 public key.
+    /// Checks the device's signature with its Ed25519 public key. The head is a 32-byte MAC:
+    /// the signed bytes do not delimit it from `at`, so any other length is refused.
     pub fn verify(&self, device_public_key: &[u8]) -> bool {
+        if self.head.len() != 32 {
+            return false;
+        }
         let msg = Self::signed_bytes(&self.device_id, self.seq, &self.head, &self.at);
         signature::UnparsedPublicKey::new(&signature::ED25519, device_public_key)
             .verify(&msg, &self.signature)
@@ -419,7 +423,7 @@ impl Store {
             audit::verify_chain(&session.audit_key, &self.store_id, &trail, head.as_deref())?;
         let public = self.device_public_key().map_err(|_| ChainBreak::BadHead)?;
         for cp in self.checkpoints().map_err(|_| ChainBreak::BadHead)? {
-            let at_seq = trail.get((cp.seq - 1).max(0) as usize);
+            let at_seq = trail.get(cp.seq.saturating_sub(1).max(0) as usize);
             let matches = at_seq.is_some_and(|(e, mac)| e.seq == cp.seq && *mac == cp.head);
             if !cp.verify(&public) || !matches {
                 return Err(ChainBreak::Truncated { last, head: cp.seq });
@@ -438,9 +442,13 @@ impl Store {
         Ok(self.session()?.device_id.clone())
     }
 
-    /// The device's Ed25519 public key: what checkpoints and exports are verified with.
+    /// The device's Ed25519 public key: what checkpoints and exports are verified with. Taken
+    /// from the sealed signing key (so it needs an unlocked store), never trusted from the
+    /// plaintext copy in `meta`: that copy, if someone replaced it, is reported as tampering.
     pub fn device_public_key(&self) -> Result<Vec<u8>> {
-        let key: Option<Vec<u8>> = self
+        let session = self.session()?;
+        let public = self.signing_key(session)?.public_key().as_ref().to_vec();
+        let stored: Option<Vec<u8>> = self
             .conn
             .query_row(
                 "SELECT value FROM meta WHERE name = 'device_public_key'",
@@ -448,10 +456,13 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        key.ok_or(Error::Integrity {
-            kind: RecordKind::DeviceKey,
-            id: "device_public_key".into(),
-        })
+        if stored.as_deref() != Some(public.as_slice()) {
+            return Err(Error::Integrity {
+                kind: RecordKind::DeviceKey,
+                id: "device_public_key".into(),
+            });
+        }
+        Ok(public)
     }
 
     /// The device's Ed25519 key (PKCS#8), opened for signing; zeroized when dropped.

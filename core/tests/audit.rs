@@ -379,6 +379,40 @@ fn an_unlock_the_trail_cannot_record_leaves_the_store_locked() {
 }
 
 #[test]
+fn a_device_key_replaced_in_the_file_is_caught_not_trusted() {
+    let mut s = setup();
+    let genuine = s.f.store.device_public_key().unwrap();
+    let forger = ring::signature::Ed25519KeyPair::from_pkcs8(
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .unwrap()
+            .as_ref(),
+    )
+    .unwrap();
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE name = 'device_public_key'",
+        [ring::signature::KeyPair::public_key(&forger).as_ref()],
+    )
+    .unwrap();
+    drop(conn);
+    assert!(matches!(
+        s.f.store.device_public_key(),
+        Err(Error::Integrity {
+            kind: RecordKind::DeviceKey,
+            ..
+        })
+    ));
+    assert!(s.f.store.verify_audit().is_err());
+    assert_ne!(
+        genuine,
+        ring::signature::KeyPair::public_key(&forger).as_ref()
+    );
+    s.f.store.lock();
+    // Locked, the key is not given out at all (only the sealed key can vouch for it).
+    assert!(matches!(s.f.store.device_public_key(), Err(Error::Locked)));
+}
+
+#[test]
 fn signed_checkpoints_catch_a_log_rolled_back_after_a_sync() {
     let mut s = setup();
     let head_before = |path: &std::path::Path| -> Vec<u8> {
@@ -401,6 +435,11 @@ fn signed_checkpoints_catch_a_log_rolled_back_after_a_sync() {
     assert!(!forged.verify(&public));
     let mut forged = cp.clone();
     forged.head[0] ^= 1;
+    assert!(!forged.verify(&public));
+    // Moving a byte from the time into the head keeps the signed bytes: refused all the same.
+    let mut forged = cp.clone();
+    forged.head.push(forged.at.as_bytes()[0]);
+    forged.at.remove(0);
     assert!(!forged.verify(&public));
     // Work goes on after the sync.
     s.f.store.add_club(&club_input()).unwrap();
