@@ -549,9 +549,12 @@ impl Store {
                 })
                 .optional()?;
             let mut entry = NewEntry::new(AuditAction::UnlockFailed, None, "");
+            // Noted while locked, without keys: anyone with the file could have written the
+            // row, so the trail takes it in as unverified, and never dated after now.
             entry.at = DateTime::parse_from_rfc3339(at)
                 .ok()
-                .map(|d| d.with_timezone(&Utc));
+                .map(|d| d.with_timezone(&Utc).min(Utc::now()));
+            entry.fields = vec!["unverified".into()];
             entry.user_id = Some(user_id);
             entry.role = Some(role.as_deref().and_then(UserRole::parse));
             trail::append(&tx, &self.store_id, session, entry)?;

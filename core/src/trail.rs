@@ -288,16 +288,31 @@ pub(crate) fn append(
             (seq, mac)
         }
     };
+    // Times in the trail never go backwards. A clock set back (or a time given from outside
+    // the keys, such as a failed unlock noted while locked) takes the previous entry's time,
+    // and the entry says so.
+    let mut at = entry.at.unwrap_or_else(Utc::now);
+    let mut fields = entry.fields;
+    let previous: Option<String> = conn
+        .prepare_cached("SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    if let Some(previous) = previous.as_deref().map(parse_time).transpose()?
+        && at < previous
+    {
+        at = previous;
+        fields.push("clock_set_back".into());
+    }
     let e = AuditEntry {
         seq: last + 1,
-        at: entry.at.unwrap_or_else(Utc::now),
+        at,
         user_id: entry.user_id.unwrap_or(&session.user_id).to_owned(),
         role: entry.role.unwrap_or(Some(session.role)),
         device_id: session.device_id.clone(),
         action: entry.action,
         kind: entry.kind,
         record_id: entry.record_id.to_owned(),
-        fields: entry.fields,
+        fields,
     };
     let mac = audit::chain_mac(&session.audit_key, &prev, &e);
     conn.prepare_cached(

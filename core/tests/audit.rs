@@ -379,6 +379,49 @@ fn an_unlock_the_trail_cannot_record_leaves_the_store_locked() {
 }
 
 #[test]
+fn a_failed_unlock_planted_in_the_file_is_marked_unverified_and_cannot_be_backdated() {
+    let mut s = setup();
+    let leader = s.f.leader_id();
+    let deputy = s.deputy.id.clone();
+    s.f.store.lock();
+    // Someone with the file "notes" that the deputy guessed PINs in 2001.
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    conn.execute(
+        "INSERT INTO audit_pending (at, user_id, action) \
+         VALUES ('2001-01-01T02:00:00.000000Z', ?1, 'unlock_failed')",
+        [&deputy],
+    )
+    .unwrap();
+    drop(conn);
+    // And a real wrong PIN from the leader.
+    assert!(matches!(
+        s.f.store.unlock(&leader, "000000"),
+        Err(Error::WrongPin)
+    ));
+    s.f.store.unlock(&leader, PIN).unwrap();
+    s.f.store.verify_audit().unwrap();
+    let entries = s.f.store.audit_entries().unwrap();
+    let failed: Vec<&AuditEntry> = entries
+        .iter()
+        .filter(|e| e.action == AuditAction::UnlockFailed)
+        .collect();
+    assert_eq!(failed.len(), 2);
+    // Neither can be vouched for by the trail, and the planted one is not dated 2001.
+    for e in &failed {
+        assert!(
+            e.fields.contains(&"unverified".to_owned()),
+            "{:?}",
+            e.fields
+        );
+    }
+    let planted = failed.iter().find(|e| e.user_id == deputy).unwrap();
+    assert!(planted.at.format("%Y").to_string() != "2001");
+    assert!(planted.fields.contains(&"clock_set_back".to_owned()));
+    // Times in the trail never go backwards.
+    assert!(entries.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+#[test]
 fn a_device_key_replaced_in_the_file_is_caught_not_trusted() {
     let mut s = setup();
     let genuine = s.f.store.device_public_key().unwrap();
