@@ -316,7 +316,7 @@ impl Store {
         let vietnam = FixedOffset::east_opt(VIETNAM_OFFSET_SECS).ok_or(Error::Crypto)?;
 
         let (mut meetings_held, mut attendance, mut guests) = (0u32, 0u32, 0u32);
-        for meeting in self.meetings(club_id)? {
+        for meeting in self.meetings_of(club_id)? {
             if in_month(meeting.info.date, year, month) {
                 meetings_held += 1;
                 attendance = attendance.saturating_add(count_u32(meeting.info.attendees.len()));

@@ -746,15 +746,12 @@ impl Store {
     }
 
     /// Notes a read of a sensitive record in the trail.
-    fn note_read(&self, kind: RecordKind, id: &str) -> Result<()> {
+    fn note_read(&self, kind: RecordKind, id: &str, fields: Vec<String>) -> Result<()> {
         let session = self.session()?;
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        trail::append(
-            &tx,
-            &self.store_id,
-            session,
-            NewEntry::new(AuditAction::Read, Some(kind), id),
-        )?;
+        let mut entry = NewEntry::new(AuditAction::Read, Some(kind), id);
+        entry.fields = fields;
+        trail::append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         Ok(())
     }
@@ -1053,6 +1050,13 @@ impl Store {
     /// One member's full record. Survivor status is withheld from roles that may not read it.
     /// The read is noted in the audit trail.
     pub fn member(&self, id: &str) -> Result<Member> {
+        let member = self.member_as_shown(id)?;
+        self.note_read(RecordKind::Member, id, Vec::new())?;
+        Ok(member)
+    }
+
+    /// A member as the unlocked user may see her; the caller notes the read.
+    fn member_as_shown(&self, id: &str) -> Result<Member> {
         let raw = MEMBERS.read_one(&self.conn, id)?;
         let mut member = open_member(self.require(Permission::ReadRecords)?, &raw)?;
         if !self.may(Permission::ReadSurvivorStatus) {
@@ -1062,18 +1066,25 @@ impl Store {
         if !member.info.safe_to_contact {
             member.info.phone = None;
         }
-        self.note_read(RecordKind::Member, id)?;
         Ok(member)
     }
 
     /// A member with her consents, livelihood support and referrals: the member screen.
     pub fn member_detail(&self, id: &str) -> Result<MemberDetail> {
-        Ok(MemberDetail {
-            member: self.member(id)?,
+        let detail = MemberDetail {
+            member: self.member_as_shown(id)?,
             consents: self.consents_for(id)?,
             livelihood: self.livelihood_for(id)?,
             referrals: self.referrals_for(id)?,
-        })
+        };
+        // One entry for the whole screen, naming what it showed besides her record.
+        let shown = ["consents", "livelihood", "referrals"];
+        self.note_read(
+            RecordKind::Member,
+            id,
+            shown.iter().map(|s| (*s).to_owned()).collect(),
+        )?;
+        Ok(detail)
     }
 
     /// Search by name ignoring case and diacritics, filtered by club, village and ethnic group,
@@ -1234,7 +1245,7 @@ impl Store {
     pub fn meeting(&self, id: &str) -> Result<Meeting> {
         let raw = MEETINGS.read_one(&self.conn, id)?;
         let (info, stamp) = self.open_record(&MEETINGS, &raw)?;
-        self.note_read(RecordKind::Meeting, id)?;
+        self.note_read(RecordKind::Meeting, id, Vec::new())?;
         Ok(Meeting {
             id: raw.id,
             info,
@@ -1242,8 +1253,17 @@ impl Store {
         })
     }
 
-    /// A club's meetings, newest first.
+    /// A club's meetings, newest first, with their notes and attendance; noted in the trail.
     pub fn meetings(&self, club_id: &str) -> Result<Vec<Meeting>> {
+        let meetings = self.meetings_of(club_id)?;
+        // Every meeting's notes and attendance in one read: noted as such, on the club.
+        self.note_read(RecordKind::Club, club_id, vec!["meetings".into()])?;
+        Ok(meetings)
+    }
+
+    /// The same, unnoted: for reports and audit findings, which are noted as a whole (and
+    /// must work on a trail that is broken).
+    pub(crate) fn meetings_of(&self, club_id: &str) -> Result<Vec<Meeting>> {
         self.session()?;
         let rows = MEETINGS.read(
             &self.conn,
@@ -1515,7 +1535,7 @@ impl Store {
     /// One referral; the read is noted in the audit trail.
     pub fn referral(&self, id: &str) -> Result<Referral> {
         let referral = self.load_referral(id)?;
-        self.note_read(RecordKind::Referral, id)?;
+        self.note_read(RecordKind::Referral, id, Vec::new())?;
         Ok(referral)
     }
 

@@ -716,7 +716,7 @@ impl Store {
         let mut meetings_without_attendance = Vec::new();
         let mut late_meeting_edits = Vec::new();
         for club in self.clubs()? {
-            for m in self.meetings(&club.id)? {
+            for m in self.meetings_of(&club.id)? {
                 if m.info.attendees.is_empty() {
                     meetings_without_attendance.push(MeetingRef {
                         meeting_id: m.id.clone(),

@@ -191,7 +191,10 @@ fn changes_unlocks_and_sensitive_reads_are_in_the_trail_without_values() {
     s.f.store.member(&s.member.id).unwrap();
     s.f.store.meeting(&s.meeting.id).unwrap();
     s.f.store.referral(&s.referral.id).unwrap();
-    // Lists are not sensitive reads.
+    // Her whole screen, and every meeting of the club with its notes, are reads too.
+    s.f.store.member_detail(&s.member.id).unwrap();
+    s.f.store.meetings(&s.club.id).unwrap();
+    // Lists of names are not sensitive reads.
     s.f.store.list_members(&s.club.id).unwrap();
 
     let entries = s.entries();
@@ -234,10 +237,16 @@ fn changes_unlocks_and_sensitive_reads_are_in_the_trail_without_values() {
     assert_eq!(update[0].user_id, s.deputy.id);
     assert_eq!(update[0].role, Some(UserRole::Deputy));
     // Sensitive reads.
+    let member_reads = find(AuditAction::Read, Some(RecordKind::Member), &s.member.id);
+    assert_eq!(member_reads.len(), 2);
     assert_eq!(
-        find(AuditAction::Read, Some(RecordKind::Member), &s.member.id).len(),
-        1
+        member_reads[1].fields,
+        vec!["consents", "livelihood", "referrals"]
     );
+    let meeting_lists = find(AuditAction::Read, Some(RecordKind::Club), &s.club.id);
+    assert_eq!(meeting_lists.len(), 1);
+    assert_eq!(meeting_lists[0].fields, vec!["meetings"]);
+    assert_eq!(meeting_lists[0].user_id, s.deputy.id);
     assert_eq!(
         find(AuditAction::Read, Some(RecordKind::Meeting), &s.meeting.id).len(),
         1
