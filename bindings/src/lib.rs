@@ -4,6 +4,7 @@
 //! feature); this crate only adds the objects the app holds and the device-key interface that
 //! Kotlin implements. Every call is blocking: call it off the main thread.
 
+use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
@@ -53,10 +54,26 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for DeviceKeyError {
     }
 }
 
-/// Sync progress for the UI ("sending 3 of 12"); called on the syncing thread.
+/// Sync progress for the UI ("sending 3 of 12"); called on the syncing thread, inside the
+/// store's call: it must not call the store (that throws `ChungTayException.Internal`). Whatever
+/// it throws is ignored: the sync goes on and writes its audit entry.
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
-    fn progress(&self, done: i64, total: i64);
+    fn progress(&self, done: i64, total: i64) -> std::result::Result<(), SyncListenerError>;
+}
+
+/// What a `SyncListener` may throw; the sync ignores it. Returning a `Result` is what keeps a
+/// Kotlin exception from becoming a Rust panic that would cut the sync off midway.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum SyncListenerError {
+    #[error("the sync listener failed: {detail}")]
+    Failed { detail: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for SyncListenerError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        SyncListenerError::Failed { detail: e.reason }
+    }
 }
 
 /// Adapts the Kotlin implementation to the core's trait.
@@ -79,6 +96,37 @@ fn device_error(e: DeviceKeyError) -> DeviceSecretError {
     }
 }
 
+thread_local! {
+    /// Set while this thread is inside a `ClubStore` call (a method holding the store's lock, or
+    /// a constructor). The app's callbacks (`DeviceKey`, `SyncListener`) run on that same thread:
+    /// a call from one of them back into the store would lock the mutex again and hang for ever,
+    /// so any store call from a callback is refused instead.
+    static IN_STORE_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread as inside a store call; dropping it (return, error or panic) clears the mark.
+struct CallGuard(());
+
+impl CallGuard {
+    fn enter() -> Result<Self> {
+        if IN_STORE_CALL.with(|c| c.replace(true)) {
+            // The outer call's guard still owns the mark and clears it.
+            return Err(ChungTayError::Internal {
+                detail: "a ClubStore call from inside a DeviceKey or SyncListener callback is \
+                         refused: it would deadlock"
+                    .to_owned(),
+            });
+        }
+        Ok(CallGuard(()))
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        IN_STORE_CALL.with(|c| c.set(false));
+    }
+}
+
 /// One club store on the phone. Thread-safe: calls from several threads are serialised.
 /// Kotlin's `close()` (or `use { }`) frees it, locking it and dropping every key; a call after
 /// that throws `IllegalStateException`, never crashes.
@@ -89,6 +137,8 @@ pub struct ClubStore {
 
 impl ClubStore {
     fn with<T>(&self, f: impl FnOnce(&mut Store) -> chungtay_core::Result<T>) -> Result<T> {
+        // Before the lock: a callback re-entering on this thread gets an error, not a deadlock.
+        let _guard = CallGuard::enter()?;
         // A panic inside a call poisons the lock; the store itself stays consistent (SQLite
         // transactions), so later calls may go on.
         let mut store = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -112,6 +162,7 @@ impl ClubStore {
         display_name: String,
         pin: String,
     ) -> Result<Arc<Self>> {
+        let _guard = CallGuard::enter()?;
         let store = Store::create(
             path.as_ref(),
             Arc::new(HostDevice(device)),
@@ -124,6 +175,7 @@ impl ClubStore {
     /// Opens an existing store, locked.
     #[uniffi::constructor]
     pub fn open(path: String, device: Arc<dyn DeviceKey>) -> Result<Arc<Self>> {
+        let _guard = CallGuard::enter()?;
         let store = Store::open(path.as_ref(), Arc::new(HostDevice(device)))?;
         Ok(Self::wrap(store))
     }
@@ -138,6 +190,7 @@ impl ClubStore {
         device: Arc<dyn DeviceKey>,
         new_pin: String,
     ) -> Result<Arc<Self>> {
+        let _guard = CallGuard::enter()?;
         let store = Store::restore(
             &backup,
             &recovery_secret,
@@ -374,6 +427,7 @@ impl ClubStore {
     /// Sends what is due (everything pending with `send_all_now`, except what the server asked
     /// to wait), sends an audit checkpoint and pulls the province's answers. Blocks for the
     /// network: call it from a background thread; other calls on this store wait meanwhile.
+    /// The listener must not call the store; what it throws is ignored.
     pub fn sync(
         &self,
         send_all_now: bool,
@@ -382,7 +436,8 @@ impl ClubStore {
         self.with(|s| {
             s.sync(send_all_now, &mut |p| {
                 if let Some(l) = &listener {
-                    l.progress(p.done, p.total);
+                    // Only a progress display: its failure must not stop the sync.
+                    let _ = l.progress(p.done, p.total);
                 }
             })
         })
@@ -407,4 +462,36 @@ pub fn ethnic_group_names() -> Vec<String> {
         .iter()
         .map(|s| (*s).to_owned())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_refusal<T>(r: Result<T>) -> bool {
+        matches!(r, Err(ChungTayError::Internal { .. }))
+    }
+
+    #[test]
+    fn a_nested_store_call_is_refused_and_the_mark_is_cleared_on_every_exit() {
+        {
+            let _outer = CallGuard::enter().unwrap();
+            assert!(is_refusal(CallGuard::enter()));
+            // The refused attempt must not have cleared the outer call's mark.
+            assert!(is_refusal(CallGuard::enter()));
+        }
+        drop(CallGuard::enter().unwrap());
+        // A panic inside a call (uniffi catches it at the FFI) clears the mark too.
+        let caught = std::panic::catch_unwind(|| {
+            let _guard = CallGuard::enter().unwrap();
+            panic!("inside a store call");
+        });
+        assert!(caught.is_err());
+        drop(CallGuard::enter().unwrap());
+        // Other threads are not affected by this one's mark.
+        let _held = CallGuard::enter().unwrap();
+        std::thread::spawn(|| drop(CallGuard::enter().unwrap()))
+            .join()
+            .unwrap();
+    }
 }
