@@ -648,7 +648,7 @@ fn the_audit_trail_verifies_exports_and_catches_a_tampered_file() {
     assert!(stderr(&out).contains("another device"), "{}", stderr(&out));
 }
 
-/// A club of six: 5 Thái women and one Mông man, a meeting this month.
+/// A club of ten: 9 Thái women and one Mông man, a meeting this month.
 fn report_club(env: &Env) -> String {
     let club = env.with_club();
     let mut ids = Vec::new();
@@ -658,6 +658,10 @@ fn report_club(env: &Env) -> String {
         "Hà Thị Ơn",
         "Lò Thị Pằn",
         "Vi Thị Xuân",
+        "Lường Thị Thu",
+        "Cầm Thị Nga",
+        "Lò Thị Dung",
+        "Quàng Thị Yến",
     ]
     .iter()
     .enumerate()
@@ -721,9 +725,9 @@ fn the_monthly_report_writes_xlsx_and_csv() {
         "report.csv",
     ]);
     assert_eq!(report["meetings_held"], 1);
-    assert_eq!(report["attendance"], 6);
+    assert_eq!(report["attendance"], 10);
     assert_eq!(report["guests"], "<5");
-    assert_eq!(report["members_by_ethnic_group"]["total"], 6);
+    assert_eq!(report["members_by_ethnic_group"]["total"], 10);
 
     let csv = std::fs::read_to_string(env.path("report.csv")).unwrap();
     let body = csv.strip_prefix('\u{feff}').unwrap();
@@ -740,8 +744,8 @@ fn the_monthly_report_writes_xlsx_and_csv() {
             .unwrap()
     };
     let by_group = "Thành viên theo dân tộc / Members by ethnic group";
-    assert_eq!(value(by_group, "Tổng / Total"), "6");
-    // Mông 1 is <5, so Thái 5 is hidden too: the total cannot give the 1 back.
+    assert_eq!(value(by_group, "Tổng / Total"), "10");
+    // Mông 1 is <5, so Thái 9 is hidden too: the total cannot give the 1 back.
     assert_eq!(value(by_group, "Mông"), "<5");
     assert_eq!(value(by_group, "Thái"), "x");
 
@@ -752,7 +756,7 @@ fn the_monthly_report_writes_xlsx_and_csv() {
     );
     assert!(strings.contains("Members by ethnic group"));
     let sheet = xlsx_part(&env.path("report.xlsx"), "xl/worksheets/sheet1.xml");
-    assert!(sheet.contains("<v>6</v>"), "the total 6 as a number");
+    assert!(sheet.contains("<v>10</v>"), "the total 10 as a number");
     for text in [&csv, &strings, &sheet] {
         for word in [
             "Returnee",
@@ -954,7 +958,7 @@ fn libreoffice_reads_the_monthly_report() {
         .take_while(|l| !l.trim_matches(',').is_empty())
         .copied()
         .collect();
-    assert!(section.contains(&"Tổng,Total,6"), "{section:?}");
+    assert!(section.contains(&"Tổng,Total,10"), "{section:?}");
     assert!(section.contains(&"Mông,Mông,<5"), "{section:?}");
     assert!(section.contains(&"Thái,Thái,x"), "{section:?}");
     assert!(csv.contains("Số buổi sinh hoạt,Meetings held,1"), "{csv}");

@@ -98,11 +98,12 @@ fn report_counts_meetings_members_and_referrals_with_protection() {
     assert_eq!(r.attendance, Count(18));
     assert_eq!(r.guests, Small, "3 guests is a small count");
 
-    // By ethnic group: Dao 1 is <5, so the next smallest (Mông 7) is hidden; Thái and the
-    // total stay visible. Groups with nobody are left out.
+    // By ethnic group: Dao 1 is <5, so the counts of 5 and more (Thái 12, Mông 7) are hidden
+    // too: with Thái shown, 20 - 12 = 8 = Mông + Dao would pin Dao to at most 3. The total stays.
+    // Groups with nobody are left out.
     let g = &r.members_by_ethnic_group;
     assert_eq!(g.rows.len(), 3);
-    assert_eq!(g.row("3").unwrap().count, Count(12));
+    assert_eq!(g.row("3").unwrap().count, Hidden);
     assert_eq!(g.row("3").unwrap().label_vi, "Thái");
     assert_eq!(g.row("8").unwrap().count, Hidden);
     assert_eq!(g.row("9").unwrap().count, Small);
@@ -115,24 +116,29 @@ fn report_counts_meetings_members_and_referrals_with_protection() {
     assert_eq!(s.row("other").unwrap().count, Count(0));
     assert_eq!(s.total, Count(20));
 
-    // Referrals by service: psychological 6; vocational training 2, loans 1 and health care 1
-    // are three small cells, so nothing more is hidden. The total is the number of referrals.
+    // Referrals by service: psychological 6, vocational training 2, loans 1, health care 1
+    // (one referral asks for two services: 10 for 9 referrals). Read as if each referral asked
+    // for one service, the three small cells would add up to at most 4: no choice of hidden
+    // cells protects them, so both referral tables show no number, only zeros and a note.
     let sv = &refs.referrals_by_service;
-    assert_eq!(sv.row("psychological").unwrap().count, Count(6));
-    assert_eq!(sv.row("vocational_training").unwrap().count, Small);
-    assert_eq!(sv.row("loans").unwrap().count, Small);
-    assert_eq!(sv.row("health_care").unwrap().count, Small);
+    for key in [
+        "psychological",
+        "vocational_training",
+        "loans",
+        "health_care",
+    ] {
+        assert_eq!(sv.row(key).unwrap().count, Hidden, "{key}");
+    }
     assert_eq!(sv.row("jobs").unwrap().count, Count(0));
     assert_eq!(sv.rows.len(), 12);
-    assert_eq!(sv.total, Count(9));
-
-    // By state: one ready (<5) forces the drafts (8) to be hidden.
+    assert_eq!(sv.total, Hidden);
+    assert!(sv.note_en.as_deref().unwrap().contains("Too few"));
     let st = &refs.referrals_by_state;
-    assert_eq!(st.row("ready").unwrap().count, Small);
+    assert_eq!(st.row("ready").unwrap().count, Hidden);
     assert_eq!(st.row("draft").unwrap().count, Hidden);
     assert_eq!(st.row("withdrawn").unwrap().count, Count(0));
     assert_eq!(st.rows.len(), 10);
-    assert_eq!(st.total, Count(9));
+    assert_eq!(st.total, Hidden);
 }
 
 #[test]
@@ -266,4 +272,41 @@ fn a_locked_store_gives_no_report() {
         c.f.store.monthly_report(&c.club_id, 2026, 11),
         Err(Error::Locked)
     ));
+}
+
+#[test]
+fn with_one_meeting_attendance_never_gives_away_who_was_absent() {
+    let mut f = Fixture::new();
+    let club_id = f.store.add_club(&club_input()).unwrap().id;
+    let ids: Vec<String> = (0..6)
+        .map(|i| {
+            let input = member_input(&format!("Lò Thị Hoa {i}"), "Thái", "Bản Chai");
+            f.store.add_member(&club_id, &input).unwrap().id
+        })
+        .collect();
+    // One meeting, five of the six there: members minus attendance would say "1 absent".
+    let mut meeting = meeting_input(&club_id, ids[..5].to_vec());
+    meeting.date = today();
+    f.store.record_meeting(&meeting).unwrap();
+    let (y, m) = month_of(today());
+    let r = f.store.monthly_report(&club_id, y, m).unwrap();
+    assert_eq!(r.meetings_held, 1);
+    assert_eq!(r.members_by_gender.total, Count(6));
+    assert_eq!(r.attendance, Hidden);
+    // All six there: nothing to give away.
+    let mut all = meeting_input(&club_id, ids.clone());
+    all.date = today();
+    let mut g = Fixture::new();
+    let club2 = g.store.add_club(&club_input()).unwrap().id;
+    let ids2: Vec<String> = (0..6)
+        .map(|i| {
+            let input = member_input(&format!("Lò Thị Hoa {i}"), "Thái", "Bản Chai");
+            g.store.add_member(&club2, &input).unwrap().id
+        })
+        .collect();
+    all.club_id = club2.clone();
+    all.attendees = ids2;
+    g.store.record_meeting(&all).unwrap();
+    let r = g.store.monthly_report(&club2, y, m).unwrap();
+    assert_eq!(r.attendance, Count(6));
 }
