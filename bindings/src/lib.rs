@@ -55,7 +55,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for DeviceKeyError {
 }
 
 /// Sync progress for the UI ("sending 3 of 12"); called on the syncing thread, inside the
-/// store's call: it must not call the store (that throws `ChungTayException.Internal`). Whatever
+/// store's call: it must not call the store (that throws `ChungTayException.CalledFromCallback`). Whatever
 /// it throws is ignored: the sync goes on and writes its audit entry.
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
@@ -111,11 +111,7 @@ impl CallGuard {
     fn enter() -> Result<Self> {
         if IN_STORE_CALL.with(|c| c.replace(true)) {
             // The outer call's guard still owns the mark and clears it.
-            return Err(ChungTayError::Internal {
-                detail: "a ClubStore call from inside a DeviceKey or SyncListener callback is \
-                         refused: it would deadlock"
-                    .to_owned(),
-            });
+            return Err(ChungTayError::CalledFromCallback);
         }
         Ok(CallGuard(()))
     }
@@ -469,7 +465,7 @@ mod tests {
     use super::*;
 
     fn is_refusal<T>(r: Result<T>) -> bool {
-        matches!(r, Err(ChungTayError::Internal { .. }))
+        matches!(r, Err(ChungTayError::CalledFromCallback))
     }
 
     #[test]

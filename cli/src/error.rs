@@ -108,7 +108,7 @@ impl CliError {
                 E::WrongRecoverySecret | E::BackupDamaged => code::BACKUP,
                 E::Network { .. } | E::Refused { .. } => code::NETWORK,
                 E::Storage { .. } => code::FILE,
-                E::Internal { .. } => code::INTERNAL,
+                E::Internal { .. } | E::CalledFromCallback => code::INTERNAL,
             },
             CliError::WrongPin { .. } | CliError::NoLeader | CliError::NoSecret { .. } => {
                 code::AUTH
@@ -153,6 +153,7 @@ impl CliError {
                 E::Refused { .. } => "refused",
                 E::Storage { .. } => "storage",
                 E::Internal { .. } => "internal",
+                E::CalledFromCallback => "called_from_callback",
             },
             CliError::WrongPin { .. } => "wrong_pin",
             CliError::NoStore(_) => "no_store",
@@ -435,6 +436,12 @@ fn core_message(e: &ChungTayError, lang: Lang) -> String {
         ),
         E::Storage { detail } => tr!(lang, "Lỗi lưu trữ: {detail}.", "Storage error: {detail}."),
         E::Internal { detail } => tr!(lang, "Lỗi nội bộ: {detail}.", "Internal error: {detail}."),
+        // The CLI has no callbacks into the store; kept for completeness of the mapping.
+        E::CalledFromCallback => tr!(
+            lang,
+            "Lỗi nội bộ: gọi kho từ bên trong một callback.",
+            "Internal error: a store call from inside a callback."
+        ),
     }
 }
 

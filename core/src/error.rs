@@ -279,6 +279,10 @@ pub enum ChungTayError {
     Storage { detail: String },
     #[error("internal error: {detail}")]
     Internal { detail: String },
+    /// A store call made from inside one of the store's own callbacks (`DeviceKey`,
+    /// `SyncListener`) on the same thread: refused, since it would wait for itself for ever.
+    #[error("a store call from inside a DeviceKey or SyncListener callback is refused")]
+    CalledFromCallback,
 }
 
 impl From<Error> for ChungTayError {

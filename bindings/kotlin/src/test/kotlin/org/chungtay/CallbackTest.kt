@@ -88,7 +88,7 @@ class CallbackTest {
                     }
                 })
                 assertEquals(listOf(0L to 0L), calls)
-                assertIs<ChungTayException.Internal>(outcomes.single())
+                assertIs<ChungTayException.CalledFromCallback>(outcomes.single())
                 assertNotNull(report.networkError) // the fake server answers 503
                 assertEquals(1, syncEntries(store).size)
                 // Outside the callback the same thread may use the store again.
@@ -131,7 +131,7 @@ class CallbackTest {
             store.lock()
             key.store = store
             store.unlock(leader, PIN)
-            assertIs<ChungTayException.Internal>(key.outcome)
+            assertIs<ChungTayException.CalledFromCallback>(key.outcome)
             key.store = null
             assertTrue(store.isUnlocked())
         }
@@ -142,7 +142,7 @@ class CallbackTest {
             store.lock()
             loud.store = store
             val e = kotlin.test.assertFailsWith<ChungTayException.KeystoreFailed> { store.unlock(leader, PIN) }
-            assertTrue(e.detail.contains("Internal"), e.detail)
+            assertTrue(e.detail.contains("CalledFromCallback"), e.detail)
             loud.store = null
             store.unlock(leader, PIN)
             assertTrue(store.isUnlocked())
