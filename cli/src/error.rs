@@ -312,6 +312,11 @@ fn chain_break(b: &ChainBreak, lang: Lang) -> String {
             "phần đầu của nhật ký không khớp các mục",
             "the log head does not match the entries"
         ),
+        ChainBreak::AnnotationGone { seq } => tr!(
+            lang,
+            "ghi chú của cán bộ kiểm tra ghi ở mục {seq} đã bị xoá",
+            "the auditor's note recorded at entry {seq} was deleted"
+        ),
     }
 }
 

@@ -107,6 +107,9 @@ pub enum ChainBreak {
     /// The head itself was altered, or entries were added after it.
     #[error("the log head does not match the entries")]
     BadHead,
+    /// The auditor's note this entry recorded is gone, and no erasure accounts for it.
+    #[error("the annotation noted at entry {seq} was deleted")]
+    AnnotationGone { seq: i64 },
 }
 
 pub(crate) const MAC_LEN: usize = 32;

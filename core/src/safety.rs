@@ -358,6 +358,21 @@ impl Store {
             });
         }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        // The notes that go with her, named in the erasure's entry so the trail accounts for them.
+        let notes: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM annotations WHERE \
+                   (record_kind = 'member' AND record_id = ?1) \
+                   OR (record_kind = 'referral' AND record_id IN \
+                     (SELECT id FROM referrals WHERE member_id = ?1)) \
+                   OR (record_kind = 'consent' AND record_id IN \
+                     (SELECT id FROM consents WHERE member_id = ?1)) \
+                   OR (record_kind = 'livelihood' AND record_id IN \
+                     (SELECT id FROM livelihood WHERE member_id = ?1))",
+            )?;
+            let rows = stmt.query_map([id], |r| r.get(0))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
         for sql in [
             // A referral still waiting to go out must not leave after she is erased.
             "DELETE FROM outbox WHERE referral_id IN (SELECT id FROM referrals WHERE member_id = ?1)",
@@ -381,6 +396,11 @@ impl Store {
         }
         let mut entry = NewEntry::new(AuditAction::Delete, Some(RecordKind::Member), id);
         entry.fields = vec!["erased".into()];
+        entry.fields.extend(
+            notes
+                .iter()
+                .map(|n| format!("{}{n}", trail::ANNOTATION_FIELD)),
+        );
         trail::append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         if let Some(session) = self.session.as_mut() {

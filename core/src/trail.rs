@@ -262,6 +262,9 @@ fn read_head(conn: &Connection) -> Result<Option<Vec<u8>>> {
         .optional()?)
 }
 
+/// How an annotation's id is written in a trail entry's fields.
+pub(crate) const ANNOTATION_FIELD: &str = "annotation=";
+
 /// A new store's head: no entries yet, but a head all the same, so that deleting the whole trail
 /// (entries, head and checkpoints) can never pass for a store nobody has used.
 pub(crate) fn start(conn: &Connection, store_id: &str, session: &Session) -> Result<()> {
@@ -436,6 +439,32 @@ impl Store {
         let head = read_head(&self.conn).map_err(|_| ChainBreak::BadHead)?;
         let (last, _) =
             audit::verify_chain(&session.audit_key, &self.store_id, &trail, head.as_deref())?;
+        // Every auditor's note the trail recorded is still there, unless an erasure took it.
+        let erased: std::collections::HashSet<&str> = trail
+            .iter()
+            .filter(|(e, _)| e.action == AuditAction::Delete)
+            .flat_map(|(e, _)| e.fields.iter())
+            .filter_map(|f| f.strip_prefix(ANNOTATION_FIELD))
+            .collect();
+        for (e, _) in trail
+            .iter()
+            .filter(|(e, _)| e.action == AuditAction::Annotate)
+        {
+            for id in e
+                .fields
+                .iter()
+                .filter_map(|f| f.strip_prefix(ANNOTATION_FIELD))
+            {
+                let there = self
+                    .conn
+                    .prepare_cached("SELECT 1 FROM annotations WHERE id = ?1")
+                    .and_then(|mut s| s.exists([id]))
+                    .map_err(|_| ChainBreak::BadHead)?;
+                if !there && !erased.contains(id) {
+                    return Err(ChainBreak::AnnotationGone { seq: e.seq });
+                }
+            }
+        }
         let public = self.device_public_key().map_err(|_| ChainBreak::BadHead)?;
         for cp in self.checkpoints().map_err(|_| ChainBreak::BadHead)? {
             let at_seq = trail.get(cp.seq.saturating_sub(1).max(0) as usize);
@@ -601,12 +630,10 @@ impl Store {
                 stamps[3]
             ],
         )?;
-        append(
-            &tx,
-            &self.store_id,
-            session,
-            NewEntry::new(AuditAction::Annotate, Some(kind), record_id),
-        )?;
+        // The note's id in the trail, so that deleting the note from the file shows.
+        let mut entry = NewEntry::new(AuditAction::Annotate, Some(kind), record_id);
+        entry.fields = vec![format!("{ANNOTATION_FIELD}{id}")];
+        append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         Ok(Annotation {
             id,

@@ -606,7 +606,7 @@ fn auditor_annotations_are_sealed_and_noted() {
         s.f.store
             .annotations(RecordKind::Meeting, &s.meeting.id)
             .unwrap();
-    assert_eq!(notes, vec![note]);
+    assert_eq!(notes, vec![note.clone()]);
     assert!(matches!(
         s.f.store.annotate(RecordKind::Meeting, &s.meeting.id, "x"),
         Err(Error::Forbidden(Permission::Annotate))
@@ -614,7 +614,17 @@ fn auditor_annotations_are_sealed_and_noted() {
     let entries = s.entries();
     assert!(entries.iter().any(|e| e.action == AuditAction::Annotate
         && e.record_id == s.meeting.id
-        && e.user_id == s.auditor.id));
+        && e.user_id == s.auditor.id
+        && e.fields == vec![format!("annotation={}", note.id)]));
+    s.f.store.verify_audit().unwrap();
+    // Someone with the file deletes the inconvenient note: the trail notices.
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    conn.execute("DELETE FROM annotations", []).unwrap();
+    drop(conn);
+    assert!(matches!(
+        s.f.store.verify_audit(),
+        Err(Error::AuditBroken(ChainBreak::AnnotationGone { .. }))
+    ));
     drop(s.f.store);
     for path in std::fs::read_dir(s.f.dir.path()).unwrap() {
         let bytes = std::fs::read(path.unwrap().path()).unwrap();
