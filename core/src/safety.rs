@@ -184,22 +184,24 @@ fn check_value(key: &SecretKey) -> Result<Vec<u8>> {
     Ok(key.derive(b"recovery-check")?.as_bytes()[..16].to_vec())
 }
 
-/// Every file a store at `path` may have written (database, WAL, shared memory, journal).
-fn backup_tmp_of(path: &Path) -> PathBuf {
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
-    s.push(".backup-tmp");
+    s.push(suffix);
     PathBuf::from(s)
 }
 
+/// The `VACUUM INTO` copy a backup makes; one is left if the app is killed while making it, and
+/// it holds every wrapped key.
+fn backup_tmp_of(path: &Path) -> PathBuf {
+    with_suffix(path, ".backup-tmp")
+}
+
+/// Every file a store at `path` may have written (database, WAL, shared memory, journal, and a
+/// backup's leftover copy).
 pub fn files_of(path: &Path) -> Vec<PathBuf> {
     let mut out = vec![path.to_owned()];
-    // `.backup-tmp` is the `VACUUM INTO` copy a backup makes; one is left if the app is killed
-    // while making it, and it holds every wrapped key.
-    for suffix in ["-wal", "-shm", "-journal", ".backup-tmp"] {
-        let mut s = path.as_os_str().to_owned();
-        s.push(suffix);
-        out.push(PathBuf::from(s));
-    }
+    out.extend(["-wal", "-shm", "-journal"].map(|s| with_suffix(path, s)));
+    out.push(backup_tmp_of(path));
     out
 }
 
@@ -358,7 +360,8 @@ impl Store {
             });
         }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        // The notes that go with her, named in the erasure's entry so the trail accounts for them.
+        // Auditors' notes on her and on her records are sealed under the records key, not hers:
+        // they go explicitly, and the erasure's entry names them so the trail accounts for them.
         let notes: Vec<String> = {
             let mut stmt = tx.prepare(
                 "SELECT id FROM annotations WHERE \
@@ -376,23 +379,16 @@ impl Store {
         for sql in [
             // A referral still waiting to go out must not leave after she is erased.
             "DELETE FROM outbox WHERE referral_id IN (SELECT id FROM referrals WHERE member_id = ?1)",
-            // Auditors' notes on her records are sealed under the records key, not hers:
-            // they must go explicitly, before the records they point at.
-            "DELETE FROM annotations WHERE \
-               (record_kind = 'referral' AND record_id IN \
-                 (SELECT id FROM referrals WHERE member_id = ?1)) \
-               OR (record_kind = 'consent' AND record_id IN \
-                 (SELECT id FROM consents WHERE member_id = ?1)) \
-               OR (record_kind = 'livelihood' AND record_id IN \
-                 (SELECT id FROM livelihood WHERE member_id = ?1))",
             "DELETE FROM referrals WHERE member_id = ?1",
             "DELETE FROM livelihood WHERE member_id = ?1",
             "DELETE FROM consents WHERE member_id = ?1",
-            "DELETE FROM annotations WHERE record_kind = 'member' AND record_id = ?1",
             "DELETE FROM members WHERE id = ?1",
             "DELETE FROM member_keys WHERE member_id = ?1",
         ] {
             tx.execute(sql, [id])?;
+        }
+        for note in &notes {
+            tx.execute("DELETE FROM annotations WHERE id = ?1", [note])?;
         }
         let mut entry = NewEntry::new(AuditAction::Delete, Some(RecordKind::Member), id);
         entry.fields = vec!["erased".into()];

@@ -1078,12 +1078,8 @@ impl Store {
             referrals: self.referrals_for(id)?,
         };
         // One entry for the whole screen, naming what it showed besides her record.
-        let shown = ["consents", "livelihood", "referrals"];
-        self.note_read(
-            RecordKind::Member,
-            id,
-            shown.iter().map(|s| (*s).to_owned()).collect(),
-        )?;
+        let shown = ["consents", "livelihood", "referrals"].map(String::from);
+        self.note_read(RecordKind::Member, id, shown.to_vec())?;
         Ok(detail)
     }
 

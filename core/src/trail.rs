@@ -440,6 +440,14 @@ impl Store {
         let (last, _) =
             audit::verify_chain(&session.audit_key, &self.store_id, &trail, head.as_deref())?;
         // Every auditor's note the trail recorded is still there, unless an erasure took it.
+        let present: std::collections::HashSet<String> = self
+            .conn
+            .prepare("SELECT id FROM annotations")
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(|_| ChainBreak::BadHead)?;
         let erased: std::collections::HashSet<&str> = trail
             .iter()
             .filter(|(e, _)| e.action == AuditAction::Delete)
@@ -455,12 +463,7 @@ impl Store {
                 .iter()
                 .filter_map(|f| f.strip_prefix(ANNOTATION_FIELD))
             {
-                let there = self
-                    .conn
-                    .prepare_cached("SELECT 1 FROM annotations WHERE id = ?1")
-                    .and_then(|mut s| s.exists([id]))
-                    .map_err(|_| ChainBreak::BadHead)?;
-                if !there && !erased.contains(id) {
+                if !present.contains(id) && !erased.contains(id) {
                     return Err(ChainBreak::AnnotationGone { seq: e.seq });
                 }
             }

@@ -150,20 +150,34 @@ impl Canned {
 }
 
 /// A loopback HTTP proxy that injects faults into a share of requests.
+/// What the proxy's threads share: the switches tests turn, and what they count.
+pub struct ProxyState {
+    rate_per_mille: AtomicU32,
+    pub injected: Mutex<Vec<Fault>>,
+    pub forwarded: AtomicU64,
+    rng: Mutex<u64>,
+    /// When set, status pages are altered in transit ("accepted" becomes "declined").
+    pub tamper_status: AtomicBool,
+    /// When set, every referral reaches the server and is stored, but its answer is lost.
+    pub lose_submission_answers: AtomicBool,
+    /// Answers given instead of the server's: a misbehaving or hostile server, as far as the
+    /// phone can tell.
+    pub canned: Mutex<Vec<Canned>>,
+    stop: AtomicBool,
+}
+
 pub struct FaultProxy {
     pub addr: SocketAddr,
-    rate_per_mille: Arc<AtomicU32>,
-    pub injected: Arc<Mutex<Vec<Fault>>>,
-    pub forwarded: Arc<AtomicU64>,
-    /// When set, status pages are altered in transit ("accepted" becomes "declined").
-    pub tamper_status: Arc<AtomicBool>,
-    /// When set, every referral reaches the server and is stored, but its answer is lost.
-    pub lose_submission_answers: Arc<AtomicBool>,
-    /// Answers given instead of the server's: (start of the request line, JSON status line and
-    /// headers, body). A misbehaving or hostile server, as far as the phone can tell.
-    pub canned: Arc<Mutex<Vec<Canned>>>,
-    stop: Arc<AtomicBool>,
+    state: Arc<ProxyState>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// `proxy.canned`, `proxy.injected`...: the shared state reads as the proxy's own fields.
+impl std::ops::Deref for FaultProxy {
+    type Target = ProxyState;
+    fn deref(&self) -> &ProxyState {
+        &self.state
+    }
 }
 
 impl FaultProxy {
@@ -171,38 +185,24 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let rate = Arc::new(AtomicU32::new(0));
-        let injected = Arc::new(Mutex::new(Vec::new()));
-        let forwarded = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let rng = Arc::new(Mutex::new(seed | 1));
-        let tamper = Arc::new(AtomicBool::new(false));
-        let lose = Arc::new(AtomicBool::new(false));
-        let canned: Arc<Mutex<Vec<Canned>>> = Arc::default();
-        let (r, i, f, s, t, l, c) = (
-            rate.clone(),
-            injected.clone(),
-            forwarded.clone(),
-            stop.clone(),
-            tamper.clone(),
-            lose.clone(),
-            canned.clone(),
-        );
+        let state = Arc::new(ProxyState {
+            rate_per_mille: AtomicU32::new(0),
+            injected: Mutex::default(),
+            forwarded: AtomicU64::new(0),
+            rng: Mutex::new(seed | 1),
+            tamper_status: AtomicBool::new(false),
+            lose_submission_answers: AtomicBool::new(false),
+            canned: Mutex::default(),
+            stop: AtomicBool::new(false),
+        });
+        let shared = state.clone();
         let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
+            while !shared.stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let (r, i, f, rng, t, l, c) = (
-                            r.clone(),
-                            i.clone(),
-                            f.clone(),
-                            rng.clone(),
-                            t.clone(),
-                            l.clone(),
-                            c.clone(),
-                        );
+                        let shared = shared.clone();
                         std::thread::spawn(move || {
-                            let _ = serve(client, upstream, &r, &i, &f, &rng, &t, &l, &c);
+                            let _ = serve(client, upstream, &shared);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -211,13 +211,7 @@ impl FaultProxy {
         });
         FaultProxy {
             addr,
-            rate_per_mille: rate,
-            injected,
-            forwarded,
-            tamper_status: tamper,
-            lose_submission_answers: lose,
-            canned,
-            stop,
+            state,
             thread: Some(thread),
         }
     }
@@ -234,7 +228,7 @@ impl FaultProxy {
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.state.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -301,18 +295,17 @@ fn forward(upstream: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
     Some(closing(&head, &body))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn serve(
-    client: TcpStream,
-    upstream: SocketAddr,
-    rate: &AtomicU32,
-    injected: &Mutex<Vec<Fault>>,
-    forwarded: &AtomicU64,
-    rng: &Mutex<u64>,
-    tamper: &AtomicBool,
-    lose: &AtomicBool,
-    canned: &Mutex<Vec<Canned>>,
-) -> Option<()> {
+fn serve(client: TcpStream, upstream: SocketAddr, state: &ProxyState) -> Option<()> {
+    let ProxyState {
+        rate_per_mille: rate,
+        injected,
+        forwarded,
+        rng,
+        tamper_status: tamper,
+        lose_submission_answers: lose,
+        canned,
+        ..
+    } = state;
     client.set_nonblocking(false).ok()?;
     client
         .set_read_timeout(Some(Duration::from_secs(20)))
