@@ -263,6 +263,21 @@ impl Lang {
                 "không phải địa chỉ dùng được (https://máy-chủ; tên miền có dấu phải viết dạng xn--)",
                 "is not a usable address (https://host, a non-ASCII host in its xn-- form)"
             ),
+            Reason::ControlCharacter => tr!(
+                self,
+                "chứa ký tự điều khiển (chỉ ghi chú mới được xuống dòng)",
+                "holds a control character (only notes may hold line breaks)"
+            ),
+            Reason::BidiControl => tr!(
+                self,
+                "chứa ký tự đảo chiều văn bản (bidi)",
+                "holds a bidirectional text control"
+            ),
+            Reason::InvisibleCharacter => tr!(
+                self,
+                "chứa ký tự ẩn (không nhìn thấy được)",
+                "holds an invisible character"
+            ),
         }
     }
 }

@@ -598,6 +598,7 @@ pub(crate) fn required(field: &'static str, value: &str) -> Result<String> {
         return invalid(field, Reason::Empty);
     }
     max_len(field, &v, MAX_SHORT)?;
+    single_line(field, &v)?;
     Ok(v)
 }
 
@@ -607,15 +608,37 @@ pub(crate) fn optional(field: &'static str, value: &Option<String>) -> Result<Op
         Some(s) => {
             let v = text::clean(s);
             max_len(field, &v, MAX_SHORT)?;
+            single_line(field, &v)?;
             Ok(if v.is_empty() { None } else { Some(v) })
         }
     }
 }
 
 pub(crate) fn long_text(field: &'static str, value: &str) -> Result<String> {
-    let v = text::nfc(value.trim());
+    let v = text::nfc(&text::unix_newlines(value.trim()));
     max_len(field, &v, MAX_LONG)?;
+    if let Some(hidden) = text::first_hidden_multiline(&v) {
+        return invalid(field, hidden_reason(hidden));
+    }
     Ok(v)
+}
+
+/// Checked after `clean`, which has already folded tabs and line breaks into single spaces:
+/// what is left of a control, bidi or invisible character is refused, not silently dropped,
+/// so the person typing sees that the text was not what it looked like.
+fn single_line(field: &'static str, v: &str) -> Result<()> {
+    match text::first_hidden(v) {
+        Some(hidden) => invalid(field, hidden_reason(hidden)),
+        None => Ok(()),
+    }
+}
+
+fn hidden_reason(hidden: text::Hidden) -> Reason {
+    match hidden {
+        text::Hidden::Control => Reason::ControlCharacter,
+        text::Hidden::Bidi => Reason::BidiControl,
+        text::Hidden::Invisible => Reason::InvisibleCharacter,
+    }
 }
 
 fn max_len(field: &'static str, v: &str, max: usize) -> Result<()> {

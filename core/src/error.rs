@@ -95,6 +95,14 @@ pub enum Reason {
     /// Not a web address the app can use: `https://host[:port]`, a non-ASCII host name in its
     /// `xn--` form.
     BadUrl,
+    /// Holds a control character (C0, DEL, C1: an ESC sequence, say), which a terminal or a
+    /// screen would act on instead of showing. Notes may hold line breaks and tabs only.
+    ControlCharacter,
+    /// Holds a bidirectional override, embedding, isolate or mark, which reorders what is shown.
+    BidiControl,
+    /// Holds an invisible format character (zero-width space, joiner, BOM, soft hyphen...),
+    /// which makes two different texts look the same.
+    InvisibleCharacter,
 }
 
 impl fmt::Display for Reason {
@@ -124,6 +132,9 @@ impl fmt::Display for Reason {
                 f,
                 "is not a usable address (https://host, a non-ASCII host in its xn-- form)"
             ),
+            Reason::ControlCharacter => write!(f, "holds a control character"),
+            Reason::BidiControl => write!(f, "holds a bidirectional text control"),
+            Reason::InvisibleCharacter => write!(f, "holds an invisible character"),
         }
     }
 }

