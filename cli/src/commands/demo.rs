@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::lang::Lang;
-use crate::output::Output;
+use crate::output::{Output, shown};
 
 const PIN: &str = "274915";
 /// The demo province's passphrase: a temporary folder's, never a real one.
@@ -41,9 +41,9 @@ impl Steps {
         let title = self.lang.pick_owned(vi, en);
         if !self.json {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{n:>2}. {title}");
+            let _ = writeln!(out, "{n:>2}. {}", shown(&title));
             for line in &detail {
-                let _ = writeln!(out, "      {line}");
+                let _ = writeln!(out, "      {}", shown(line));
             }
             let _ = out.flush();
         }

@@ -6,7 +6,7 @@ use crate::args;
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::lang::tr;
-use crate::output::{Output, fields, table};
+use crate::output::{Output, fields, shown, table};
 use crate::views::{MeetingRow, MeetingView};
 
 #[derive(clap::Subcommand)]
@@ -144,7 +144,13 @@ pub fn run(ctx: &mut Ctx, cmd: MeetingCmd) -> Result<Output, CliError> {
             ]);
             for f in &m.info.follow_ups {
                 let done = if f.done { " ✓" } else { "" };
-                text.push_str(&format!("- {} ({}, {}){}\n", f.task, f.person, f.due, done));
+                text.push_str(&format!(
+                    "- {} ({}, {}){}\n",
+                    shown(&f.task),
+                    shown(&f.person),
+                    f.due,
+                    done
+                ));
             }
             Output::new(MeetingView::from(&m), text)
         }

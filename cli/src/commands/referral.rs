@@ -6,7 +6,7 @@ use crate::args::{FieldArg, RecipientArg, ServiceArg, ToCore, UrgencyArg, core_a
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::lang::{Lang, tr};
-use crate::output::{Output, fields, table};
+use crate::output::{Output, fields, shown, table};
 use crate::views::ReferralView;
 
 #[derive(clap::Subcommand)]
@@ -125,11 +125,17 @@ pub fn run(ctx: &mut Ctx, cmd: ReferralCmd) -> Result<Output, CliError> {
                 (lang.pick("Ghi chú", "Note"), r.info.note.clone()),
             ]);
             for h in &r.history {
+                // The province's answer is in its note; it comes from a server, so escaped.
+                let note = if h.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", shown(&h.note))
+                };
                 text.push_str(&format!(
-                    "- {} {} ({})\n",
+                    "- {} {} ({}){note}\n",
                     h.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     lang.state(h.state),
-                    h.by
+                    shown(&h.by)
                 ));
             }
             Output::new(ReferralView::from(&r), text)

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::commands::read_file;
 use crate::ctx::{Ctx, Secret};
 use crate::error::CliError;
-use crate::output::{Output, table};
+use crate::output::{Output, shown, table};
 
 #[derive(clap::Args)]
 pub struct EnrollArgs {
@@ -140,6 +140,7 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
         ));
     }
     if let Some(e) = &r.network_error {
+        let e = shown(e);
         text.push_str(&format!(
             "{} ({e})\n",
             lang.pick(
@@ -149,6 +150,7 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
         ));
     }
     if let Some(e) = &r.server_refused {
+        let e = shown(e);
         text.push_str(&format!(
             "{} ({e})\n",
             lang.pick("Máy chủ từ chối", "The server refused")
