@@ -9,12 +9,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chungtay_core::{KdfParams, SoftwareDeviceSecret, Store, UserRole};
+use chungtay_core::{DeviceSecretError, KdfParams, SoftwareDeviceSecret, Store, UserRole};
 use zeroize::Zeroizing;
 
 use crate::GlobalArgs;
 use crate::error::CliError;
-use crate::lang::Lang;
+use crate::lang::{Lang, tr};
+use crate::output;
 
 /// The unlock PIN of the user running the command (also the PIN being set by `init` and
 /// `safety restore`).
@@ -27,6 +28,10 @@ pub const ENV_RECOVERY: &str = "CHUNGTAY_RECOVERY_SECRET";
 /// The province's one-time enrollment code for `enroll`: whoever has it can enroll a device in
 /// the club's name, so it is kept out of `ps` and shell history like a PIN.
 pub const ENV_ENROLL_CODE: &str = "CHUNGTAY_ENROLL_CODE";
+/// The per-user configuration folder, where device keys are kept (tests point it at a
+/// temporary folder). Without it: `$XDG_CONFIG_HOME/chungtay`, `$HOME/.config/chungtay`,
+/// `%APPDATA%\chungtay`.
+pub const ENV_CONFIG_DIR: &str = "CHUNGTAY_CONFIG_DIR";
 
 /// Which secret a command asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,16 +94,81 @@ impl Ctx {
         &self.global.store
     }
 
-    /// `--device-key`, or `<store>.device-key` beside the store.
-    pub fn device_key_path(&self) -> PathBuf {
-        match &self.global.device_key {
+    /// The device key to open the store with: `--device-key`; else the store's key in the
+    /// configuration folder; else, for a store made by an older version, `<store>.device-key`
+    /// beside it (with a warning saying how to move it).
+    pub fn device_key_path(&self) -> Result<PathBuf, CliError> {
+        if let Some(p) = &self.global.device_key {
+            return Ok(p.clone());
+        }
+        let default = self.default_key_path();
+        if let Ok(path) = &default
+            && path.exists()
+        {
+            return Ok(path.clone());
+        }
+        let legacy = self.legacy_key_path();
+        if legacy.exists() {
+            output::print_warning(
+                &key_beside_store_warning(self.lang(), &legacy, default.as_ref().ok()),
+                "device_key_beside_store",
+                self.global.json,
+            );
+            return Ok(legacy);
+        }
+        default
+    }
+
+    /// Where a new store's device key goes (`init`, `safety restore`): refused in the store's
+    /// own folder unless `--key-beside-store`, since a copy of that folder would then carry
+    /// everything needed to guess the PIN offline. The default folder is made owner-only.
+    pub fn device_key_path_for_new_store(&self) -> Result<PathBuf, CliError> {
+        let path = match &self.global.device_key {
             Some(p) => p.clone(),
             None => {
-                let mut s = self.global.store.as_os_str().to_owned();
-                s.push(".device-key");
-                PathBuf::from(s)
+                let path = self.default_key_path()?;
+                if let Some(dir) = path.parent() {
+                    make_private_dir(dir)?;
+                }
+                path
             }
+        };
+        if !path.exists() && !self.global.key_beside_store && same_folder(&path, self.store_path())
+        {
+            return Err(CliError::KeyBesideStore(path));
         }
+        Ok(path)
+    }
+
+    /// `<config>/device-keys/<store file name>-<16 hex digits of SHA-256 of its full path>.device-key`.
+    fn default_key_path(&self) -> Result<PathBuf, CliError> {
+        let store = absolute(self.store_path());
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, store.as_os_str().as_encoded_bytes());
+        let tag: String = digest
+            .as_ref()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let name: String = store
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            .take(40)
+            .collect();
+        Ok(config_dir()?
+            .join("device-keys")
+            .join(format!("{name}-{tag}.device-key")))
+    }
+
+    /// Where versions before the key moved kept it.
+    fn legacy_key_path(&self) -> PathBuf {
+        let mut s = self.global.store.as_os_str().to_owned();
+        s.push(".device-key");
+        PathBuf::from(s)
     }
 
     /// A secret from standard input, the environment or the terminal (see the module docs).
@@ -148,9 +218,14 @@ impl Ctx {
     }
 
     fn device(&self) -> Result<Arc<SoftwareDeviceSecret>, CliError> {
-        Ok(Arc::new(SoftwareDeviceSecret::load(
-            &self.device_key_path(),
-        )?))
+        let path = self.device_key_path()?;
+        match SoftwareDeviceSecret::load(&path) {
+            Ok(secret) => Ok(Arc::new(secret)),
+            Err(chungtay_core::Error::KeyUnavailable(DeviceSecretError::Missing)) => {
+                Err(CliError::DeviceKeyMissing(path))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The store, locked: for what needs no PIN (the list of users).
@@ -210,5 +285,81 @@ impl KdfArgs {
             None => Ok(KdfParams::MIN),
             Some(ms) => Ok(KdfParams::calibrate(std::time::Duration::from_millis(ms))?),
         }
+    }
+}
+
+/// The per-user configuration folder (see [`ENV_CONFIG_DIR`]).
+fn config_dir() -> Result<PathBuf, CliError> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if let Some(dir) = std::env::var_os(ENV_CONFIG_DIR).filter(|v| !v.is_empty()) {
+        return Ok(absolute(Path::new(&dir)));
+    }
+    if let Some(dir) = var("XDG_CONFIG_HOME") {
+        return Ok(dir.join("chungtay"));
+    }
+    if cfg!(windows)
+        && let Some(dir) = var("APPDATA")
+    {
+        return Ok(dir.join("chungtay"));
+    }
+    if let Some(home) = var("HOME") {
+        return Ok(home.join(".config").join("chungtay"));
+    }
+    Err(CliError::NoConfigDir)
+}
+
+/// Creates `dir` (and the folders above it) and makes it owner-only.
+fn make_private_dir(dir: &Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir).map_err(|e| CliError::file(dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| CliError::file(dir, e))?;
+    }
+    Ok(())
+}
+
+/// The full path, with the folder's symbolic links resolved when it exists (the same answer
+/// before and after the file itself is created).
+fn absolute(path: &Path) -> PathBuf {
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    match (full.parent(), full.file_name()) {
+        (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+            .map(|p| p.join(name))
+            .unwrap_or(full),
+        _ => full,
+    }
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    absolute(a).parent() == absolute(b).parent()
+}
+
+fn key_beside_store_warning(lang: Lang, legacy: &Path, target: Option<&PathBuf>) -> String {
+    let legacy = legacy.display();
+    match target {
+        Some(target) => {
+            let dir = target
+                .parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let target = target.display();
+            tr!(
+                lang,
+                "khoá thiết bị \"{legacy}\" nằm cạnh kho: ai chép thư mục của kho sẽ có cả khoá và dò được mã PIN trên máy khác. Hãy chuyển khoá đi: mkdir -m 700 -p \"{dir}\" && mv \"{legacy}\" \"{target}\"",
+                "the device key \"{legacy}\" is beside the store: whoever copies the store's folder gets the key too and can guess the PIN on another computer. Move it: mkdir -m 700 -p \"{dir}\" && mv \"{legacy}\" \"{target}\""
+            )
+        }
+        None => tr!(
+            lang,
+            "khoá thiết bị \"{legacy}\" nằm cạnh kho: ai chép thư mục của kho sẽ có cả khoá. Hãy chuyển khoá ra thư mục khác (đặt {ENV_CONFIG_DIR}, hoặc dùng --device-key).",
+            "the device key \"{legacy}\" is beside the store: whoever copies the store's folder gets the key too. Move it elsewhere (set {ENV_CONFIG_DIR}, or use --device-key)."
+        ),
     }
 }

@@ -69,6 +69,12 @@ pub enum CliError {
     },
     /// clap refused the command line.
     Usage(clap::Error),
+    /// No device key file where the store's key should be.
+    DeviceKeyMissing(PathBuf),
+    /// A new device key in the store's own folder, without `--key-beside-store`.
+    KeyBesideStore(PathBuf),
+    /// No per-user configuration folder to keep the device key in.
+    NoConfigDir,
 }
 
 impl From<chungtay_core::Error> for CliError {
@@ -123,6 +129,8 @@ impl CliError {
             }
             CliError::Export(_) | CliError::ExportChainBroken => code::INTEGRITY,
             CliError::File { .. } | CliError::SymlinkRefused(_) => code::FILE,
+            CliError::DeviceKeyMissing(_) => code::DEVICE_KEY,
+            CliError::KeyBesideStore(_) | CliError::NoConfigDir => code::USAGE,
         }
     }
 
@@ -167,6 +175,9 @@ impl CliError {
             CliError::Export(_) | CliError::ExportChainBroken => "export_invalid",
             CliError::File { .. } | CliError::SymlinkRefused(_) => "file",
             CliError::Usage(_) => "usage",
+            CliError::DeviceKeyMissing(_) => "key_unavailable",
+            CliError::KeyBesideStore(_) => "key_beside_store",
+            CliError::NoConfigDir => "no_config_dir",
         }
     }
 
@@ -276,6 +287,27 @@ impl CliError {
                 )
             }
             CliError::Usage(e) => usage_message(e, lang),
+            CliError::DeviceKeyMissing(path) => {
+                let path = path.display();
+                tr!(
+                    lang,
+                    "Không có khoá thiết bị của kho tại {path}. Nếu kho đã được chuyển chỗ hoặc khoá được để nơi khác, chỉ ra tệp khoá bằng --device-key; nếu khoá đã mất, hãy khôi phục từ bản sao lưu.",
+                    "No device key for this store at {path}. If the store was moved or the key is kept elsewhere, name the key file with --device-key; if the key is lost, restore from a backup."
+                )
+            }
+            CliError::KeyBesideStore(path) => {
+                let path = path.display();
+                tr!(
+                    lang,
+                    "Không tạo khoá thiết bị {path} trong cùng thư mục với kho: ai chép thư mục đó sẽ có cả khoá và dò được mã PIN trên máy khác. Bỏ --device-key để khoá nằm trong thư mục cấu hình của người dùng, hoặc thêm --key-beside-store nếu thật sự cần.",
+                    "Not creating the device key {path} in the store's folder: whoever copies that folder would get the key too and could guess the PIN on another computer. Leave out --device-key to keep it in the per-user configuration folder, or add --key-beside-store if you must."
+                )
+            }
+            CliError::NoConfigDir => tr!(
+                lang,
+                "Không xác định được thư mục cấu hình của người dùng để giữ khoá thiết bị (không có HOME hay XDG_CONFIG_HOME): đặt biến môi trường CHUNGTAY_CONFIG_DIR hoặc dùng --device-key.",
+                "No per-user configuration folder to keep the device key in (no HOME or XDG_CONFIG_HOME): set CHUNGTAY_CONFIG_DIR or use --device-key."
+            ),
         }
     }
 }

@@ -32,7 +32,15 @@ use crate::output::Output;
     version,
     about = "Chung Tay: sổ câu lạc bộ mã hoá, làm việc không cần mạng / the encrypted offline club register",
     after_help = "Mã PIN không bao giờ nhận trên dòng lệnh: nhập khi được hỏi, --pin-stdin, hoặc CHUNGTAY_PIN.\n\
-                  PINs are never taken from the command line: type them when asked, --pin-stdin, or CHUNGTAY_PIN."
+                  PINs are never taken from the command line: type them when asked, --pin-stdin, or CHUNGTAY_PIN.\n\n\
+                  Khoá thiết bị nằm trong thư mục cấu hình của người dùng (CHUNGTAY_CONFIG_DIR, hoặc\n\
+                  $XDG_CONFIG_HOME/chungtay, hoặc ~/.config/chungtay), không nằm cạnh kho: ai chép thư mục\n\
+                  của kho (USB, thư mục đồng bộ) mà có cả khoá thì dò được mã PIN trên máy khác, không giới hạn\n\
+                  số lần thử. --key-beside-store chỉ dùng khi thật sự cần.\n\
+                  The device key lives in the per-user configuration folder (CHUNGTAY_CONFIG_DIR, or\n\
+                  $XDG_CONFIG_HOME/chungtay, or ~/.config/chungtay), not beside the store: whoever copies the\n\
+                  store's folder (a USB stick, a synced folder) with its key can guess the PIN on another\n\
+                  computer with no limit on tries. Use --key-beside-store only when you must."
 )]
 struct Cli {
     #[command(flatten)]
@@ -51,10 +59,14 @@ pub struct GlobalArgs {
         default_value = "./chungtay.db"
     )]
     pub store: PathBuf,
-    /// Tệp khoá thiết bị (mặc định <store>.device-key) / the device key file (default
-    /// <store>.device-key)
+    /// Tệp khoá thiết bị (mặc định: trong thư mục cấu hình của người dùng, không cạnh kho) /
+    /// the device key file (default: in the per-user configuration folder, not beside the store)
     #[arg(long, global = true, value_name = "PATH")]
     pub device_key: Option<PathBuf>,
+    /// Cho phép tạo khoá thiết bị trong cùng thư mục với kho (ai chép thư mục sẽ có cả khoá) /
+    /// allow creating the device key in the store's folder (a copy of the folder then holds it)
+    #[arg(long, global = true)]
+    pub key_beside_store: bool,
     /// Mở kho với người dùng này (mặc định: chủ nhiệm đầu tiên) / unlock as this user
     /// (default: the first leader)
     #[arg(long, global = true, value_name = "ID")]

@@ -33,10 +33,13 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    /// The binary in this folder, with no secret inherited from the caller's environment.
+    /// The binary in this folder, with no secret inherited from the caller's environment, and
+    /// its per-user configuration folder (where device keys go) in `config/` of this folder,
+    /// never the real home.
     fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_chungtay"));
         c.current_dir(self.dir.path())
+            .env("CHUNGTAY_CONFIG_DIR", self.path("config"))
             .env_remove("CHUNGTAY_PIN")
             .env_remove("CHUNGTAY_NEW_PIN")
             .env_remove("CHUNGTAY_RECOVERY_SECRET")
@@ -160,7 +163,9 @@ fn init_reads_the_pin_from_stdin() {
     let text = succeeded(&["init"], out);
     assert!(text.contains("Đã tạo kho dữ liệu"), "{text}");
     assert!(env.path("club.db").exists());
-    assert!(env.path("club.db.device-key").exists());
+    // The device key is in the configuration folder, not beside the store.
+    assert!(!env.path("club.db.device-key").exists());
+    assert_eq!(files_under(&env.path("config")).len(), 1);
     // The same PIN from stdin opens it; the list of users needs no PIN at all.
     let out = env.run_stdin(&["--store", "club.db", "club", "list", "--pin-stdin"], PIN);
     succeeded(&["club", "list"], out);
@@ -176,7 +181,8 @@ fn init_reads_the_pin_from_the_environment() {
     let text = env.ok(&["init", "--name", "Lò Thị Mai", "--lang", "en"]);
     assert!(text.contains("Store created"), "{text}");
     assert!(env.path("chungtay.db").exists());
-    assert!(env.path("chungtay.db.device-key").exists());
+    assert!(!env.path("chungtay.db.device-key").exists());
+    assert_eq!(files_under(&env.path("config")).len(), 1);
     // A second init on the same path is refused.
     let out = env.run(&["init", "--name", "Lò Thị Mai"]);
     assert_eq!(out.status.code(), Some(12));
@@ -819,7 +825,8 @@ fn a_backup_restores_to_another_path() {
     assert_eq!(out.status.code(), Some(EXIT_BACKUP), "{}", stderr(&out));
     assert!(stderr(&out).contains("Sai mã khôi phục"));
     assert!(!env.path("new/phone.db").exists());
-    assert!(!env.path("new/phone.db.device-key").exists());
+    // No key was left behind for the store that was not made.
+    assert_eq!(files_under(&env.path("config")).len(), 1);
 
     // The right secret and a new PIN, both on standard input (secret first).
     let out = env.run_stdin(
@@ -835,7 +842,8 @@ fn a_backup_restores_to_another_path() {
     );
     let text = succeeded(&["restore"], out);
     assert!(text.contains("Đã khôi phục"), "{text}");
-    assert!(env.path("new/phone.db.device-key").exists());
+    assert!(!env.path("new/phone.db.device-key").exists());
+    assert_eq!(files_under(&env.path("config")).len(), 2);
     let restored = env
         .cmd()
         .env("CHUNGTAY_PIN", "583920")
@@ -1272,4 +1280,123 @@ fn a_status_note_with_terminal_escapes_from_the_server_is_shown_escaped() {
         v["history"].as_array().unwrap().last().unwrap()["note"],
         INJECTED
     );
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_folder(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_copied_store_folder_does_not_hold_the_device_key() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("data")).unwrap();
+    env.ok(&["--store", "data/club.db", "init", "--name", "Lò Thị Mai"]);
+    env.ok(&["--store", "data/club.db", "club", "list"]);
+
+    // Whoever copies the store's folder (a USB stick, a synced folder, a backup of Documents)
+    // takes no device key with it: on another computer the right PIN opens nothing, so the
+    // PIN cannot be guessed offline.
+    let thief = Env::new();
+    copy_folder(&env.path("data"), &thief.path("loot"));
+    let found: Vec<PathBuf> = files_under(&thief.path("loot"));
+    assert!(
+        found.iter().all(|p| !p.to_string_lossy().contains("key")),
+        "{found:?}"
+    );
+    let out = thief.run(&["--store", "loot/club.db", "club", "list"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+
+    // The key is in the per-user configuration folder, owner-only.
+    let keys: Vec<PathBuf> = files_under(&env.path("config"));
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&keys[0]), 0o600);
+        assert_eq!(mode(keys[0].parent().unwrap()), 0o700);
+    }
+
+    // A key in the store's folder is made only when asked for, and the help says why not.
+    let out = env.run(&[
+        "--store",
+        "data/other.db",
+        "--device-key",
+        "data/other.key",
+        "init",
+        "--name",
+        "Lò Thị Mai",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--key-beside-store"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.path("data/other.key").exists());
+    assert!(!env.path("data/other.db").exists());
+    let help = env.ok(&["--help"]);
+    assert!(help.contains("--key-beside-store"), "{help}");
+}
+
+#[test]
+fn a_store_with_its_key_beside_it_still_opens_and_says_how_to_move_the_key() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("data")).unwrap();
+    // As older versions made it: `<store>.device-key` beside the store.
+    env.ok(&[
+        "--store",
+        "data/club.db",
+        "--device-key",
+        "data/club.db.device-key",
+        "--key-beside-store",
+        "init",
+        "--name",
+        "Lò Thị Mai",
+    ]);
+    let out = env.run(&["--store", "data/club.db", "--json", "club", "list"]);
+    let listed = succeeded(&["club", "list"], out.clone());
+    let _: Value = serde_json::from_str(&listed).unwrap();
+    let warning = stderr(&out);
+    assert!(warning.contains("data/club.db.device-key"), "{warning}");
+    assert!(
+        warning.contains(&env.path("config").display().to_string()),
+        "{warning}"
+    );
+    // Moved as the warning says: opens from there, with no warning.
+    let plain = stderr(&env.run(&["--store", "data/club.db", "club", "list"]));
+    let target = plain
+        .split_whitespace()
+        .map(|w| w.trim_matches('"'))
+        .find(|w| w.contains("config") && w.ends_with(".device-key"))
+        .unwrap_or_else(|| panic!("{plain}"))
+        .to_owned();
+    std::fs::create_dir_all(Path::new(&target).parent().unwrap()).unwrap();
+    std::fs::rename(env.path("data/club.db.device-key"), &target).unwrap();
+    let out = env.run(&["--store", "data/club.db", "club", "list"]);
+    succeeded(&["club", "list"], out.clone());
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }

@@ -33,10 +33,11 @@ pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<Output, CliError> {
         return Err(chungtay_core::ChungTayError::AlreadyExists.into());
     }
     let params = args.kdf.params()?;
+    // Refuse a key beside the store before asking for anything.
+    let key_path = ctx.device_key_path_for_new_store()?;
     let pin = ctx.secret(Secret::ChoosePin)?;
     // Refuse a weak PIN before anything is written.
     chungtay_core::keys::check_pin(&pin)?;
-    let key_path = ctx.device_key_path();
     let new_key = !key_path.exists();
     let device = Arc::new(SoftwareDeviceSecret::load_or_create(&key_path)?);
     let store = match Store::create(
@@ -76,8 +77,8 @@ pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<Output, CliError> {
     ]));
     text.push_str(&tr!(
         lang,
-        "Giữ tệp khoá thiết bị cùng kho: mất nó thì không mở được kho (trừ khi có bản sao lưu).\n",
-        "Keep the device key file with the store: without it the store cannot be opened (unless there is a backup).\n"
+        "Khoá thiết bị được giữ riêng, ngoài thư mục của kho, để bản chép của thư mục kho không dò được mã PIN. Mất khoá thì không mở được kho: hãy sao lưu bằng `chungtay safety backup`.\n",
+        "The device key is kept apart from the store's folder, so that a copy of that folder cannot be used to guess the PIN. Without the key the store cannot be opened: make backups with `chungtay safety backup`.\n"
     ));
     Output::new(created, text)
 }

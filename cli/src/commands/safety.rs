@@ -101,7 +101,7 @@ pub fn run(ctx: &mut Ctx, cmd: SafetyCmd) -> Result<Output, CliError> {
             let secret = ctx.secret(Secret::Recovery)?;
             let pin = ctx.secret(Secret::ChoosePin)?;
             chungtay_core::keys::check_pin(&pin)?;
-            let key_path = ctx.device_key_path();
+            let key_path = ctx.device_key_path_for_new_store()?;
             let new_key = !key_path.exists();
             let device = Arc::new(SoftwareDeviceSecret::load_or_create(&key_path)?);
             let store = match Store::restore(&backup, &secret, &target, device, &pin, params) {
