@@ -148,7 +148,7 @@ pub fn date_or_today(field: &'static str, s: Option<&str>) -> Result<NaiveDate, 
 pub fn month(field: &'static str, s: &str) -> Result<(i32, u32), CliError> {
     let bad = || CliError::BadFormat {
         field,
-        expected: "YYYY-MM",
+        expected: ["YYYY-MM", "YYYY-MM"],
     };
     let day =
         NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d").map_err(|_| bad())?;
@@ -173,7 +173,10 @@ pub fn ethnic_group(field: &'static str, s: &str) -> Result<EthnicGroup, CliErro
 pub fn follow_up(s: &str) -> Result<FollowUp, CliError> {
     let bad = || CliError::BadFormat {
         field: "--follow-up",
-        expected: "\"TASK|PERSON|YYYY-MM-DD\"",
+        expected: [
+            "\"VIỆC|NGƯỜI LÀM|YYYY-MM-DD\"",
+            "\"TASK|PERSON|YYYY-MM-DD\"",
+        ],
     };
     let mut parts = s.split('|');
     let (Some(task), Some(person), Some(due), None) =
@@ -195,7 +198,10 @@ pub fn public_key(s: &str) -> Result<Vec<u8>, CliError> {
     let s = s.trim();
     let bad = || CliError::BadFormat {
         field: "--public-key",
-        expected: "64 hex / base64 (32 bytes)",
+        expected: [
+            "64 chữ số hex, hoặc base64 (32 byte)",
+            "64 hex digits, or base64 (32 bytes)",
+        ],
     };
     let bytes = if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
         data_encoding::HEXLOWER_PERMISSIVE

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use chungtay_core::trail::ExportError;
 use chungtay_core::{ChainBreak, ChungTayError, Reason};
 
-use crate::lang::{Lang, flag_for, tr};
+use crate::lang::{Lang, tr};
 
 /// Exit codes, one per class of failure.
 pub mod code {
@@ -50,7 +50,8 @@ pub enum CliError {
     /// A command-line value of the wrong shape.
     BadFormat {
         field: &'static str,
-        expected: &'static str,
+        /// What was expected, in Vietnamese and English.
+        expected: [&'static str; 2],
     },
     /// A value the CLI refuses before the core sees it.
     Invalid { field: String, reason: Reason },
@@ -229,12 +230,17 @@ impl CliError {
                 "Không nhận mã đăng ký trên dòng lệnh (lộ trong danh sách tiến trình và lịch sử lệnh): dùng biến môi trường CHUNGTAY_ENROLL_CODE, --pin-stdin (dòng 2), hoặc nhập khi được hỏi.",
                 "The enrollment code is never taken from the command line (it shows in the process list and shell history): use the CHUNGTAY_ENROLL_CODE environment variable, --pin-stdin (line 2), or type it when asked."
             ),
-            CliError::BadFormat { field, expected } => tr!(
-                lang,
-                "{field} sai định dạng: cần {expected}.",
-                "{field} has the wrong format: expected {expected}."
-            ),
+            CliError::BadFormat { field, expected } => {
+                let field = lang.field(field);
+                let expected = lang.pick(expected[0], expected[1]);
+                tr!(
+                    lang,
+                    "{field} sai định dạng: cần {expected}.",
+                    "{field} has the wrong format: expected {expected}."
+                )
+            }
             CliError::Invalid { field, reason } => {
+                let field = lang.field(field);
                 let why = lang.reason(reason);
                 tr!(
                     lang,
@@ -393,7 +399,7 @@ fn core_message(e: &ChungTayError, lang: Lang) -> String {
             )
         }
         E::Invalid { field, reason } => {
-            let field = flag_for(field);
+            let field = lang.field(field);
             let why = lang.reason(reason);
             tr!(
                 lang,
@@ -476,7 +482,7 @@ fn core_message(e: &ChungTayError, lang: Lang) -> String {
         // The CLI has no callbacks into the store; kept for completeness of the mapping.
         E::CalledFromCallback => tr!(
             lang,
-            "Lỗi nội bộ: gọi kho từ bên trong một callback.",
+            "Lỗi nội bộ: gọi kho từ bên trong một hàm gọi lại (callback).",
             "Internal error: a store call from inside a callback."
         ),
     }

@@ -250,13 +250,29 @@ impl Lang {
                 )
             }
             Reason::NotCovered { what } => {
+                let what = self.covered(what);
                 tr!(self, "không bao gồm {what}", "does not cover {what}")
             }
-            Reason::NotAllowedInState { state } => tr!(
+            Reason::NotAllowedInState { state } if state == "not https" => tr!(
                 self,
-                "không được phép ở trạng thái {state}",
-                "is not allowed in state {state}"
+                "phải dùng https (http chỉ với 127.0.0.1 khi thử)",
+                "must use https (http only to 127.0.0.1, for trials)"
             ),
+            Reason::NotAllowedInState { state } if state == "recorded" => tr!(
+                self,
+                "không đổi được sau khi buổi sinh hoạt đã được ghi",
+                "cannot change once the meeting is recorded"
+            ),
+            Reason::NotAllowedInState { state } => {
+                let state = ReferralState::parse(state)
+                    .map(|s| self.state(s).to_owned())
+                    .unwrap_or_else(|| state.clone());
+                tr!(
+                    self,
+                    "không được phép ở trạng thái {state}",
+                    "is not allowed in state {state}"
+                )
+            }
             Reason::TooCommon => tr!(self, "quá dễ đoán", "is too easy to guess"),
             Reason::BadUrl => tr!(
                 self,
@@ -282,41 +298,211 @@ impl Lang {
     }
 }
 
-/// The command-line flag for a field the core names, so a message points at what to fix.
-pub fn flag_for(field: &str) -> String {
-    let flag = match field {
-        "full_name" | "display_name" | "name" => "--name",
-        "birth_year" => "--birth-year",
-        "village" => "--village",
-        "phone" => "--phone",
-        "province" => "--province",
-        "commune" => "--commune",
-        "former_district" => "--former-district",
-        "ethnic_group" => "--ethnic-group",
-        "topic" => "--topic",
-        "place" => "--place",
-        "facilitator" => "--facilitator",
-        "notes" => "--notes",
-        "guest_count" => "--guests",
-        "attendees" => "--attendee",
-        "follow_ups.task" | "follow_ups.person" => "--follow-up",
-        "date" => "--date",
-        "month" => "--month",
-        "given_on" => "--given-on",
-        "withdrawn_on" => "--on",
-        "witness" => "--witness",
-        "purposes" => "--purpose",
-        "fields" => "--field",
-        "services" => "--service",
-        "shared_fields" => "--share",
-        "amount_vnd" => "--amount-vnd",
-        "quantity" => "--quantity",
-        "unit" => "--unit",
-        "note" => "--note",
-        "consent" => "--consent",
-        "pin" | "duress_pin" => "PIN",
-        "wipe_after" => "wipe-after",
-        other => other,
+impl Lang {
+    /// What a consent does not cover, as the core names it ("purpose LegalAid", "field Story",
+    /// "recipient CommuneUnion"), in this language.
+    pub fn covered(self, what: &str) -> String {
+        let (kind, name) = what.split_once(' ').unwrap_or(("", what));
+        let label = match kind {
+            "purpose" => by_debug_name(&ALL_SERVICES, name)
+                .map(|s| self.service(s))
+                .map(|l| tr!(self, "mục đích \"{l}\"", "purpose \"{l}\"")),
+            "field" => by_debug_name(&ALL_SHARED_FIELDS, name)
+                .map(|f| self.shared_field(f))
+                .map(|l| tr!(self, "thông tin \"{l}\"", "the field \"{l}\"")),
+            "recipient" => by_debug_name(&ALL_RECIPIENTS, name)
+                .map(|r| self.recipient(r))
+                .map(|l| tr!(self, "nơi nhận \"{l}\"", "the recipient \"{l}\"")),
+            _ if what == "provincial_union" => {
+                let l = self.recipient(Recipient::ProvincialUnion);
+                Some(tr!(self, "nơi nhận \"{l}\"", "the recipient \"{l}\""))
+            }
+            _ => None,
+        };
+        label.unwrap_or_else(|| what.to_owned())
+    }
+
+    /// A field the core or the CLI names, as a person reads it: in Vietnamese its label and the
+    /// flag to fix it with ("họ tên (--name)"); in English the flag, or a label when there is
+    /// no flag.
+    pub fn field(self, field: &str) -> String {
+        let (vi, en, flag) = field_label(field);
+        match (self, flag) {
+            (Lang::Vi, Some(flag)) => format!("{vi} ({flag})"),
+            (Lang::Vi, None) => vi.to_owned(),
+            (Lang::En, Some(flag)) => flag.to_owned(),
+            (Lang::En, None) => en.to_owned(),
+        }
+    }
+}
+
+/// The value whose Rust name is `name` (the core names values this way in `NotCovered`).
+fn by_debug_name<T: Copy + std::fmt::Debug>(all: &[T], name: &str) -> Option<T> {
+    all.iter().copied().find(|v| format!("{v:?}") == name)
+}
+
+const ALL_SERVICES: [SupportService; 12] = [
+    SupportService::EssentialNeeds,
+    SupportService::HealthCare,
+    SupportService::Psychological,
+    SupportService::LegalAid,
+    SupportService::Schooling,
+    SupportService::VocationalTraining,
+    SupportService::Jobs,
+    SupportService::Loans,
+    SupportService::HardshipAllowance,
+    SupportService::SafeAccommodation,
+    SupportService::IdentityPapers,
+    SupportService::Interpretation,
+];
+
+const ALL_SHARED_FIELDS: [SharedField; 9] = [
+    SharedField::Name,
+    SharedField::BirthYear,
+    SharedField::Gender,
+    SharedField::EthnicGroup,
+    SharedField::Commune,
+    SharedField::Village,
+    SharedField::Phone,
+    SharedField::Need,
+    SharedField::Story,
+];
+
+const ALL_RECIPIENTS: [Recipient; 2] = [Recipient::ProvincialUnion, Recipient::CommuneUnion];
+
+/// (Vietnamese label, English label, flag) of a field named by the core (`full_name`) or by
+/// the CLI (`--date`). An unknown name is shown as it is.
+fn field_label(field: &str) -> (&str, &str, Option<&'static str>) {
+    let (vi, en, flag) = match field {
+        "full_name" => ("họ tên", "name", Some("--name")),
+        "display_name" => ("tên người dùng", "user name", Some("--name")),
+        "name" => ("tên", "name", Some("--name")),
+        "birth_year" => ("năm sinh", "year of birth", Some("--birth-year")),
+        "village" => ("thôn, bản", "village", Some("--village")),
+        "phone" => ("số điện thoại", "phone", Some("--phone")),
+        "province" => ("tỉnh", "province", Some("--province")),
+        "commune" => ("xã", "commune", Some("--commune")),
+        "former_district" => ("huyện cũ", "former district", Some("--former-district")),
+        "ethnic_group" | "--ethnic-group" => ("dân tộc", "ethnic group", Some("--ethnic-group")),
+        "topic" => ("chủ đề", "topic", Some("--topic")),
+        "place" => ("địa điểm", "place", Some("--place")),
+        "facilitator" => ("người điều hành", "facilitator", Some("--facilitator")),
+        "notes" => ("ghi chép", "notes", Some("--notes")),
+        "guest_count" => ("số khách mời", "guests", Some("--guests")),
+        "attendees" => ("người có mặt", "attendees", Some("--attendee")),
+        "follow_ups.task" => ("việc cần làm", "follow-up task", Some("--follow-up")),
+        "follow_ups.person" => ("người làm", "follow-up person", Some("--follow-up")),
+        "--follow-up" => ("việc cần làm", "follow-up", Some("--follow-up")),
+        "date" | "--date" => ("ngày", "date", Some("--date")),
+        "month" | "--month" => ("tháng", "month", Some("--month")),
+        "given_on" | "--given-on" => ("ngày đồng ý", "date given", Some("--given-on")),
+        "withdrawn_on" | "--on" => ("ngày rút", "date withdrawn", Some("--on")),
+        "witness" => ("người làm chứng", "witness", Some("--witness")),
+        "purposes" => ("mục đích", "purposes", Some("--purpose")),
+        "fields" => ("thông tin được chia sẻ", "fields", Some("--field")),
+        "services" => ("dịch vụ", "services", Some("--service")),
+        "shared_fields" => ("thông tin gửi đi", "shared fields", Some("--share")),
+        "amount_vnd" => ("số tiền", "amount", Some("--amount-vnd")),
+        "quantity" => ("số lượng", "quantity", Some("--quantity")),
+        "unit" => ("đơn vị", "unit", Some("--unit")),
+        "note" => ("ghi chú", "note", Some("--note")),
+        "consent" => ("sự đồng ý", "consent", Some("--consent")),
+        "recipient" => ("nơi nhận", "recipient", Some("--recipient")),
+        "survivor_status" => ("tình trạng", "survivor status", Some("--survivor-status")),
+        "member_id" => ("thành viên", "member", Some("--member")),
+        "club_id" => ("câu lạc bộ", "club", Some("--club")),
+        "server_url" => ("địa chỉ máy chủ", "server address", Some("--server")),
+        "certificate" => (
+            "chứng chỉ máy chủ",
+            "server certificate",
+            Some("--certificate"),
+        ),
+        "--public-key" => ("khoá công khai", "public key", Some("--public-key")),
+        "pin" => ("mã PIN", "PIN", None),
+        "duress_pin" => ("mã PIN khẩn cấp", "duress PIN", None),
+        "wipe_after" => (
+            "số lần sai trước khi tự xoá",
+            "wrong PINs before wiping",
+            None,
+        ),
+        "state" => ("trạng thái", "state", None),
+        "text" => ("nội dung ghi chú", "note text", None),
+        "enrollment" => ("đăng ký với Hội tỉnh", "enrollment", None),
+        "recovery" => ("mã khôi phục", "recovery secret", None),
+        other => (other, other, None),
     };
-    flag.to_owned()
+    (vi, en, flag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_a_consent_may_not_cover_has_a_vietnamese_name() {
+        let mut names = Vec::new();
+        names.extend(ALL_SERVICES.iter().map(|s| format!("purpose {s:?}")));
+        names.extend(ALL_SHARED_FIELDS.iter().map(|f| format!("field {f:?}")));
+        names.extend(ALL_RECIPIENTS.iter().map(|r| format!("recipient {r:?}")));
+        for what in names {
+            let (_, debug) = what.split_once(' ').unwrap_or_default();
+            let vi = Lang::Vi.covered(&what);
+            assert!(!vi.contains(debug), "{what}: {vi}");
+        }
+    }
+
+    #[test]
+    fn every_field_the_core_names_has_a_vietnamese_label() {
+        for field in [
+            "full_name",
+            "display_name",
+            "name",
+            "birth_year",
+            "village",
+            "phone",
+            "province",
+            "commune",
+            "former_district",
+            "ethnic_group",
+            "topic",
+            "place",
+            "facilitator",
+            "notes",
+            "guest_count",
+            "attendees",
+            "follow_ups.task",
+            "follow_ups.person",
+            "date",
+            "given_on",
+            "withdrawn_on",
+            "witness",
+            "purposes",
+            "fields",
+            "services",
+            "shared_fields",
+            "amount_vnd",
+            "quantity",
+            "unit",
+            "note",
+            "consent",
+            "recipient",
+            "survivor_status",
+            "member_id",
+            "club_id",
+            "server_url",
+            "pin",
+            "duress_pin",
+            "wipe_after",
+            "state",
+            "text",
+            "enrollment",
+            "certificate",
+            "recovery",
+        ] {
+            let vi = Lang::Vi.field(field);
+            let label = vi.split(" (--").next().unwrap_or_default();
+            assert_ne!(label, field, "{field}");
+            assert!(!label.contains('_'), "{field}: {vi}");
+        }
+    }
 }

@@ -1400,3 +1400,103 @@ fn a_store_with_its_key_beside_it_still_opens_and_says_how_to_move_the_key() {
     succeeded(&["club", "list"], out.clone());
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
+
+#[test]
+fn vietnamese_messages_name_fields_and_values_in_vietnamese() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "Thái", &[]);
+    let consent = env.json(&[
+        "consent",
+        "add",
+        "--member",
+        &hoa,
+        "--purpose",
+        "loans",
+        "--field",
+        "name",
+    ]);
+    let consent = consent["id"].as_str().unwrap();
+    let refused = |extra: &[&str]| {
+        let mut args = vec![
+            "referral",
+            "create",
+            "--member",
+            &hoa,
+            "--service",
+            "loans",
+            "--share",
+            "name",
+            "--consent",
+            consent,
+        ];
+        args.extend_from_slice(extra);
+        let id = env.json(&args)["id"].as_str().unwrap().to_owned();
+        let out = env.run(&["referral", "ready", &id]);
+        assert_eq!(out.status.code(), Some(EXIT_INVALID));
+        (id, stderr(&out))
+    };
+    // Her story, which she did not agree to share.
+    let (_, err) = refused(&["--share", "story"]);
+    assert!(
+        err.contains("không bao gồm thông tin \"Câu chuyện\""),
+        "{err}"
+    );
+    assert!(err.contains("sự đồng ý (--consent)"), "{err}");
+    // A purpose she did not agree to.
+    let (_, err) = refused(&["--service", "legal-aid"]);
+    assert!(err.contains("mục đích \"Trợ giúp pháp lý\""), "{err}");
+    // Another recipient.
+    let (id, err) = refused(&["--recipient", "commune"]);
+    assert!(err.contains("nơi nhận \"Hội LHPN xã\""), "{err}");
+    // A state the referral cannot move from.
+    env.ok(&["referral", "withdraw", &id]);
+    let out = env.run(&["referral", "withdraw", &id]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    let withdrawn = stderr(&out);
+    assert!(
+        withdrawn.contains("trạng thái không được phép ở trạng thái Đã rút"),
+        "{withdrawn}"
+    );
+    // A malformed follow-up says what it expects in Vietnamese.
+    let today = Utc::now().date_naive().to_string();
+    let out = env.run(&[
+        "meeting",
+        "add",
+        "--club",
+        &club,
+        "--date",
+        &today,
+        "--topic",
+        "Di cư an toàn",
+        "--place",
+        "Nhà văn hóa",
+        "--facilitator",
+        "Lò Thị Mai",
+        "--follow-up",
+        "Thăm chị Hoa",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID));
+    let follow_up = stderr(&out);
+    assert!(
+        follow_up.contains("VIỆC|NGƯỜI LÀM|YYYY-MM-DD"),
+        "{follow_up}"
+    );
+
+    for err in [&err, &withdrawn, &follow_up] {
+        for english in [
+            "field",
+            "Story",
+            "purpose",
+            "LegalAid",
+            "recipient",
+            "CommuneUnion",
+            "state",
+            "withdrawn",
+            "TASK",
+            "PERSON",
+        ] {
+            assert!(!err.contains(english), "{english} in {err}");
+        }
+    }
+}

@@ -199,7 +199,13 @@ pub fn outbox(ctx: &mut Ctx) -> Result<Output, CliError> {
         .map(|i| {
             vec![
                 i.referral_id.clone(),
-                i.state.clone(),
+                match i.state.as_str() {
+                    "pending" => lang.pick("đang chờ", "pending"),
+                    "sent" => lang.pick("đã gửi", "sent"),
+                    "failed" => lang.pick("bị từ chối", "refused"),
+                    other => other,
+                }
+                .to_owned(),
                 i.attempts.to_string(),
                 i.last_error.clone(),
             ]
