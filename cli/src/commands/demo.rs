@@ -87,8 +87,11 @@ pub fn run(ctx: &mut Ctx) -> Result<Output, CliError> {
     );
 
     // 2. The phone.
+    // The phone's key is in its Keystore, not among the app's files: here, a folder of its own.
+    let keystore_dir = folder.path().join("keystore");
+    std::fs::create_dir_all(&keystore_dir).map_err(demo_error)?;
     let device = Arc::new(SoftwareDeviceSecret::load_or_create(
-        &phone_dir.join("device.key"),
+        &keystore_dir.join("device.key"),
     )?);
     let mut store = Store::create(
         &phone_dir.join("club.db"),
