@@ -112,6 +112,7 @@ impl Ctx {
             output::print_warning(
                 &key_beside_store_warning(self.lang(), &legacy, default.as_ref().ok()),
                 "device_key_beside_store",
+                self.lang(),
                 self.global.json,
             );
             return Ok(legacy);

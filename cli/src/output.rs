@@ -64,13 +64,14 @@ pub fn print_error(e: &CliError, lang: Lang, json: bool) {
 
 /// A warning on standard error (the command goes on): one line, or one JSON object with
 /// `--json`, so standard output stays what the command prints.
-pub fn print_warning(message: &str, kind: &str, json: bool) {
+pub fn print_warning(message: &str, kind: &str, lang: Lang, json: bool) {
     let mut err = std::io::stderr().lock();
     if json {
         let value = serde_json::json!({ "warning": { "kind": kind, "message": message } });
         let _ = writeln!(err, "{}", json_text(&value, false));
     } else {
-        let _ = writeln!(err, "{}", shown(message));
+        let prefix = lang.pick("Cảnh báo", "Warning");
+        let _ = writeln!(err, "{prefix}: {}", shown(message));
     }
 }
 
