@@ -274,13 +274,110 @@ pub(crate) fn start(conn: &Connection, store_id: &str, session: &Session) -> Res
     Ok(())
 }
 
-/// Appends one entry and moves the head, on `conn` (the caller's transaction).
+/// The sequence number the next entry will take. Read inside the writing transaction: a record
+/// written with an entry carries this number (its version) in its seal.
+pub(crate) fn next_seq(conn: &Connection) -> Result<i64> {
+    match read_head(conn)? {
+        None => Ok(1),
+        Some(bytes) => audit::decode_head(&bytes)
+            .map(|(seq, _, _)| seq + 1)
+            .ok_or(Error::Integrity {
+                kind: RecordKind::Audit,
+                id: "head".into(),
+            }),
+    }
+}
+
+/// Changed-field names are sealed: "survivor_status" or "safe_to_contact" in plain text would
+/// tell what changed. Padded so their length does not tell either.
+const FIELDS_PAD: usize = 256;
+
+fn fields_place(seq: &str) -> Place<'_> {
+    Place {
+        table: "audit_log",
+        kind: RecordKind::Audit,
+        id: seq,
+        bound: "fields",
+    }
+}
+
+pub(crate) fn seal_fields(
+    session: &Session,
+    store_id: &str,
+    seq: i64,
+    fields: &[String],
+) -> Result<crypto::Sealed> {
+    let mut json = serde_json::to_vec(fields).map_err(|_| Error::Crypto)?;
+    json.resize(json.len().div_ceil(FIELDS_PAD) * FIELDS_PAD, b' ');
+    let kid = crate::store::key_id_of(RecordKind::Canary, store_id)?;
+    crypto::seal(
+        &session.record_key,
+        kid,
+        &fields_place(&seq.to_string()),
+        &json,
+    )
+}
+
+/// The field names of an entry: sealed, or plain text in entries written before they were
+/// sealed. One that does not open gives a name no entry has, so the entry fails its MAC.
+fn open_fields(
+    session: &Session,
+    store_id: &str,
+    seq: i64,
+    plain: &str,
+    sealed: Option<&[u8]>,
+) -> Vec<String> {
+    let Some(sealed) = sealed else {
+        return split_fields(plain);
+    };
+    let opened = crate::store::key_id_of(RecordKind::Canary, store_id).and_then(|kid| {
+        crypto::open(
+            &session.record_key,
+            kid,
+            &fields_place(&seq.to_string()),
+            sealed,
+        )
+    });
+    match opened.ok().and_then(|p| serde_json::from_slice(&p).ok()) {
+        Some(fields) if plain.is_empty() => fields,
+        _ => vec!["\u{0}unreadable".into()],
+    }
+}
+
+fn split_fields(fields: &str) -> Vec<String> {
+    if fields.is_empty() {
+        Vec::new()
+    } else {
+        fields.split(',').map(str::to_owned).collect()
+    }
+}
+
+/// The last entry that wrote this record (created, updated or deleted it), if any.
+pub(crate) fn last_write(
+    conn: &Connection,
+    kind: RecordKind,
+    record_id: &str,
+) -> Result<Option<(i64, AuditAction)>> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT seq, action FROM audit_log WHERE kind = ?1 AND record_id = ?2 \
+             AND action IN ('create', 'update', 'delete') ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![kind.as_str(), record_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(seq, a)| AuditAction::parse(&a).map(|a| (seq, a))))
+}
+
+/// Appends one entry and moves the head, on `conn` (the caller's transaction). Returns the
+/// entry's sequence number.
 pub(crate) fn append(
     conn: &Connection,
     store_id: &str,
     session: &Session,
     entry: NewEntry<'_>,
-) -> Result<()> {
+) -> Result<i64> {
     let (last, prev) = match read_head(conn)? {
         None => (0, audit::genesis(&session.audit_key, store_id)),
         Some(bytes) => {
@@ -318,9 +415,10 @@ pub(crate) fn append(
         fields,
     };
     let mac = audit::chain_mac(&session.audit_key, &prev, &e);
+    let sealed_fields = seal_fields(session, store_id, e.seq, &e.fields)?;
     conn.prepare_cached(
         "INSERT INTO audit_log (seq, at, user_id, role, device_id, action, kind, record_id, \
-         fields, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         fields, mac, fields_sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)",
     )?
     .execute(params![
         e.seq,
@@ -331,8 +429,8 @@ pub(crate) fn append(
         e.action.as_str(),
         e.kind.map(|k| k.as_str()).unwrap_or(""),
         e.record_id,
-        e.fields.join(","),
-        mac.to_vec()
+        mac.to_vec(),
+        sealed_fields
     ])?;
     // An upsert rewrites the head in place; INSERT OR REPLACE would delete and re-insert it,
     // which under secure_delete also zero-fills the freed cell on every entry.
@@ -341,7 +439,7 @@ pub(crate) fn append(
          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     )?
     .execute([audit::encode_head(&session.audit_key, e.seq, &mac)])?;
-    Ok(())
+    Ok(e.seq)
 }
 
 /// What to append; `None` fields default to the unlocked user, now.
@@ -383,14 +481,22 @@ pub(crate) fn note_failed_unlock(conn: &Connection, user_id: &str) -> Result<()>
     Ok(())
 }
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuditEntry, Vec<u8>, String)> {
+/// An entry as read, before its time is parsed and its sealed field names are opened.
+struct RawEntry {
+    entry: AuditEntry,
+    mac: Vec<u8>,
+    at: String,
+    fields: String,
+    fields_sealed: Option<Vec<u8>>,
+}
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
     let role: String = r.get(3)?;
     let kind: String = r.get(6)?;
-    let fields: String = r.get(8)?;
     let action: String = r.get(5)?;
     let at: String = r.get(1)?;
-    Ok((
-        AuditEntry {
+    Ok(RawEntry {
+        entry: AuditEntry {
             seq: r.get(0)?,
             at: Utc::now(),
             user_id: r.get(2)?,
@@ -400,29 +506,36 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuditEntry, Vec<u8
             action: AuditAction::parse(&action).unwrap_or(AuditAction::Wipe),
             kind: RecordKind::parse(&kind),
             record_id: r.get(7)?,
-            fields: if fields.is_empty() {
-                Vec::new()
-            } else {
-                fields.split(',').map(str::to_owned).collect()
-            },
+            fields: Vec::new(),
         },
-        r.get(9)?,
+        mac: r.get(9)?,
         at,
-    ))
+        fields: r.get(8)?,
+        fields_sealed: r.get(10)?,
+    })
 }
 
 impl Store {
     pub(crate) fn load_trail(&self) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
+        let session = self.session()?;
         let mut stmt = self.conn.prepare(
-            "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac \
-             FROM audit_log ORDER BY seq",
+            "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac, \
+             fields_sealed FROM audit_log ORDER BY seq",
         )?;
         let rows = stmt.query_map([], entry_from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut entry, mac, at) = row?;
-            entry.at = parse_time(&at)?;
-            out.push((entry, mac));
+            let raw = row?;
+            let mut entry = raw.entry;
+            entry.at = parse_time(&raw.at)?;
+            entry.fields = open_fields(
+                session,
+                &self.store_id,
+                entry.seq,
+                &raw.fields,
+                raw.fields_sealed.as_deref(),
+            );
+            out.push((entry, raw.mac));
         }
         Ok(out)
     }

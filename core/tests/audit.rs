@@ -304,8 +304,14 @@ fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
             &["UPDATE audit_log SET user_id = 'someone' WHERE seq = 3"],
         ),
         (
-            "edit what",
-            &["UPDATE audit_log SET fields = '' WHERE action = 'update'"],
+            "edit what: another entry's sealed field names",
+            &["UPDATE audit_log SET fields_sealed = \
+               (SELECT fields_sealed FROM audit_log WHERE seq = 1) WHERE action = 'update'"],
+        ),
+        (
+            "edit what: plain field names instead of the sealed ones",
+            &["UPDATE audit_log SET fields_sealed = NULL, fields = 'name' \
+               WHERE action = 'update'"],
         ),
         (
             "edit when",
@@ -316,7 +322,7 @@ fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
             "insert",
             &[
                 "INSERT INTO audit_log SELECT seq + 1000, at, user_id, role, device_id, 'delete', \
-               kind, record_id, fields, mac FROM audit_log WHERE seq = 5",
+               kind, record_id, fields, mac, fields_sealed FROM audit_log WHERE seq = 5",
                 "UPDATE audit_log SET seq = seq - 994 WHERE seq > 1000",
             ],
         ),
