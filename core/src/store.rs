@@ -182,6 +182,8 @@ const LIVELIHOOD: Table = Table {
     member_owned: true,
 };
 
+const RECORD_TABLES: [&Table; 6] = [&CLUBS, &MEMBERS, &CONSENTS, &MEETINGS, &REFERRALS, &LIVELIHOOD];
+
 /// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
 struct RawRow {
     id: String,
@@ -770,6 +772,87 @@ impl Store {
         Ok(())
     }
 
+    /// Every record row checked against the trail (which the caller has verified): rows that do
+    /// not open, older copies, rows the trail deleted or never wrote, member keys of erased
+    /// members, and records the trail wrote whose row is gone. Sorted by kind and id.
+    pub(crate) fn scan_records(
+        &self,
+        session: &Session,
+        entries: &[(crate::audit::AuditEntry, Vec<u8>)],
+    ) -> Result<Vec<Damaged>> {
+        let last = trail::last_writes(entries);
+        let erased = |member_id: &str| {
+            matches!(
+                last.get(&(RecordKind::Member, member_id.to_owned())),
+                Some((_, AuditAction::Delete))
+            )
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for table in RECORD_TABLES {
+            for raw in table.read(&self.conn, "WHERE ?1 = ''", "")? {
+                seen.insert((table.kind, raw.id.clone()));
+                let verdict = judge(
+                    last.get(&(table.kind, raw.id.clone())).copied(),
+                    owned_by_member(table) && erased(&raw.owner),
+                    raw.version,
+                );
+                let opens = self
+                    .key_for(session, table, &raw.id, &raw.owner)
+                    .and_then(|(key, kid)| {
+                        crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)
+                    })
+                    .is_ok();
+                let reason = verdict.or((!opens).then_some(DamageReason::Unreadable));
+                if let Some(reason) = reason {
+                    out.push(Damaged {
+                        kind: table.kind,
+                        id: raw.id,
+                        owner: raw.owner,
+                        reason,
+                    });
+                }
+            }
+        }
+        let keys: Vec<String> = self
+            .conn
+            .prepare("SELECT member_id FROM member_keys")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for member_id in keys.into_iter().filter(|m| erased(m)) {
+            out.push(Damaged {
+                kind: RecordKind::MemberKey,
+                owner: member_id.clone(),
+                id: member_id,
+                reason: DamageReason::Deleted,
+            });
+        }
+        for ((kind, id), (_, action)) in &last {
+            if *action != AuditAction::Delete && !seen.contains(&(*kind, id.clone())) {
+                out.push(Damaged {
+                    kind: *kind,
+                    id: id.clone(),
+                    owner: String::new(),
+                    reason: DamageReason::Missing,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.kind.as_str(), &a.id).cmp(&(b.kind.as_str(), &b.id)));
+        Ok(out)
+    }
+
+    /// Adds records found damaged to what `damaged_records` reports in this session.
+    pub(crate) fn note_damaged(&self, found: &[Damaged]) -> Result<()> {
+        let session = self.session()?;
+        let mut damaged = session.damaged.borrow_mut();
+        for d in found {
+            if !damaged.contains(d) {
+                damaged.push(d.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// After the upgrade that bound each record to its trail entry, the first unlock reseals
     /// every older row with its version (one entry each) and seals the older entries' field
     /// names, then marks this done in the trail. Only once: a pre-upgrade row put back later
@@ -785,7 +868,7 @@ impl Store {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let done = trail::last_write(&tx, RecordKind::Audit, RESEAL_MARK)?.is_some();
         if !done {
-            for table in [&CLUBS, &MEMBERS, &CONSENTS, &MEETINGS, &REFERRALS, &LIVELIHOOD] {
+            for table in RECORD_TABLES {
                 for raw in table.read(&tx, "WHERE version = 0 AND ?1 = ''", "")? {
                     let (key, kid) = match self.key_for(session, table, &raw.id, &raw.owner) {
                         Ok(k) => k,
@@ -828,6 +911,17 @@ impl Store {
                     "UPDATE audit_log SET fields = '', fields_sealed = ?2 WHERE seq = ?1",
                     params![seq, sealed],
                 )?;
+            }
+            // Records the old trail created whose rows were gone before the trail could tell
+            // (children of members erased by an older version, which did not name them) are
+            // noted as absent at the upgrade, so that from now on a missing row means tampering.
+            let entries = self.load_trail_with(session)?;
+            for gone in self.scan_records(session, &entries)? {
+                if gone.reason == DamageReason::Missing {
+                    let mut entry = NewEntry::new(AuditAction::Delete, Some(gone.kind), &gone.id);
+                    entry.fields = vec!["absent_at_upgrade".into()];
+                    trail::append(&tx, &self.store_id, session, entry)?;
+                }
             }
             trail::append(
                 &tx,
@@ -1836,23 +1930,39 @@ fn check_written(seq: i64, raw: &RawRow) -> Result<()> {
     }
 }
 
-/// How a row stands against the trail: `None` when it is the version the trail last wrote.
-fn trail_mismatch(conn: &Connection, table: &Table, raw: &RawRow) -> Result<Option<DamageReason>> {
+/// How a row stands against the trail's last write of it: `None` when it is that version.
+fn judge(
+    last: Option<(i64, AuditAction)>,
+    owner_erased: bool,
+    version: i64,
+) -> Option<DamageReason> {
     // A record of an erased member is gone with her, whatever its own entries say.
-    if table.member_owned && table.kind != RecordKind::Member {
-        if let Some((_, AuditAction::Delete)) =
-            trail::last_write(conn, RecordKind::Member, &raw.owner)?
-        {
-            return Ok(Some(DamageReason::Deleted));
-        }
+    if owner_erased {
+        return Some(DamageReason::Deleted);
     }
-    Ok(match trail::last_write(conn, table.kind, &raw.id)? {
+    match last {
         None => Some(DamageReason::Untracked),
         Some((_, AuditAction::Delete)) => Some(DamageReason::Deleted),
-        Some((seq, _)) if seq == raw.version => None,
-        Some((seq, _)) if raw.version < seq => Some(DamageReason::Stale),
+        Some((seq, _)) if seq == version => None,
+        Some((seq, _)) if version < seq => Some(DamageReason::Stale),
         Some(_) => Some(DamageReason::Untracked),
-    })
+    }
+}
+
+/// Whether a row's owner is a member (so her erasure takes the row with it).
+fn owned_by_member(table: &Table) -> bool {
+    table.member_owned && table.kind != RecordKind::Member
+}
+
+/// How a row stands against the trail, read from the file: `None` when it is current.
+fn trail_mismatch(conn: &Connection, table: &Table, raw: &RawRow) -> Result<Option<DamageReason>> {
+    let owner_erased = owned_by_member(table)
+        && matches!(
+            trail::last_write(conn, RecordKind::Member, &raw.owner)?,
+            Some((_, AuditAction::Delete))
+        );
+    let last = trail::last_write(conn, table.kind, &raw.id)?;
+    Ok(judge(last, owner_erased, raw.version))
 }
 
 /// A row that opened is shown only if it is the version the trail last wrote: an older copy

@@ -104,6 +104,9 @@ pub struct AuditFindings {
     pub late_meeting_edits: Vec<LateEdit>,
     /// Creates, updates and deletes since the last checkpoint, with who made them.
     pub changed_since_checkpoint: Vec<AuditEntry>,
+    /// Records that are not as the trail last wrote them: unreadable, older copies, deleted
+    /// ones back in the file, rows the trail never wrote, rows gone from the file.
+    pub damaged_records: Vec<crate::store::Damaged>,
 }
 
 /// An auditor's note on a record ("checked against the paper register").
@@ -370,6 +373,49 @@ pub(crate) fn last_write(
     Ok(row.and_then(|(seq, a)| AuditAction::parse(&a).map(|a| (seq, a))))
 }
 
+/// Record tables whose rows the trail accounts for, one entry per write.
+pub(crate) const TRACKED: [RecordKind; 6] = [
+    RecordKind::Club,
+    RecordKind::Member,
+    RecordKind::Consent,
+    RecordKind::Meeting,
+    RecordKind::Referral,
+    RecordKind::Livelihood,
+];
+
+/// How an erasure names each record it took with the member ("consent=<id>").
+pub(crate) fn erased_field(kind: RecordKind, id: &str) -> String {
+    format!("{}={id}", kind.as_str())
+}
+
+/// The last write of every record the trail knows: its entry and whether it was a deletion.
+/// An erasure's entry names the member's records it deleted with her.
+pub(crate) fn last_writes(
+    entries: &[(AuditEntry, Vec<u8>)],
+) -> std::collections::HashMap<(RecordKind, String), (i64, AuditAction)> {
+    let mut last = std::collections::HashMap::new();
+    for (e, _) in entries {
+        let Some(kind) = e.kind.filter(|k| TRACKED.contains(k)) else {
+            continue;
+        };
+        if !matches!(
+            e.action,
+            AuditAction::Create | AuditAction::Update | AuditAction::Delete
+        ) {
+            continue;
+        }
+        last.insert((kind, e.record_id.clone()), (e.seq, e.action));
+        if e.action == AuditAction::Delete && kind == RecordKind::Member {
+            for (child, id) in e.fields.iter().filter_map(|f| f.split_once('=')) {
+                if let Some(child) = RecordKind::parse(child).filter(|k| TRACKED.contains(k)) {
+                    last.insert((child, id.to_owned()), (e.seq, AuditAction::Delete));
+                }
+            }
+        }
+    }
+    last
+}
+
 /// Appends one entry and moves the head, on `conn` (the caller's transaction). Returns the
 /// entry's sequence number.
 pub(crate) fn append(
@@ -517,7 +563,10 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
 
 impl Store {
     pub(crate) fn load_trail(&self) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
-        let session = self.session()?;
+        self.load_trail_with(self.session()?)
+    }
+
+    pub(crate) fn load_trail_with(&self, session: &Session) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
         let mut stmt = self.conn.prepare(
             "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac, \
              fields_sealed FROM audit_log ORDER BY seq",
@@ -588,6 +637,18 @@ impl Store {
             if !cp.verify(&public) || !matches {
                 return Err(ChainBreak::Truncated { last, head: cp.seq });
             }
+        }
+        // Not only the chain: every record row must be the one the trail last wrote.
+        let damaged = self
+            .scan_records(session, &trail)
+            .map_err(|_| ChainBreak::BadHead)?;
+        let _ = self.note_damaged(&damaged);
+        if let Some(d) = damaged.into_iter().next() {
+            return Err(ChainBreak::Record {
+                kind: d.kind,
+                id: d.id,
+                reason: d.reason,
+            });
         }
         Ok(last)
     }
@@ -813,6 +874,8 @@ impl Store {
         let now = Utc::now();
         let chain = self.verify_with(session);
         let trail = self.load_trail()?;
+        let damaged_records = self.scan_records(session, &trail)?;
+        self.note_damaged(&damaged_records)?;
         let checkpoints = self.checkpoints()?;
         let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
 
@@ -908,6 +971,7 @@ impl Store {
             meetings_without_attendance,
             late_meeting_edits,
             changed_since_checkpoint,
+            damaged_records,
         })
     }
 
