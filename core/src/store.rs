@@ -182,7 +182,14 @@ const LIVELIHOOD: Table = Table {
     member_owned: true,
 };
 
-const RECORD_TABLES: [&Table; 6] = [&CLUBS, &MEMBERS, &CONSENTS, &MEETINGS, &REFERRALS, &LIVELIHOOD];
+const RECORD_TABLES: [&Table; 6] = [
+    &CLUBS,
+    &MEMBERS,
+    &CONSENTS,
+    &MEETINGS,
+    &REFERRALS,
+    &LIVELIHOOD,
+];
 
 /// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
 struct RawRow {
@@ -891,7 +898,8 @@ impl Store {
                         &plain,
                     )?;
                     table.write(&tx, &resealed, &sealed)?;
-                    let mut entry = NewEntry::new(AuditAction::Update, Some(table.kind), &resealed.id);
+                    let mut entry =
+                        NewEntry::new(AuditAction::Update, Some(table.kind), &resealed.id);
                     entry.fields = vec!["resealed".into()];
                     let seq = trail::append(&tx, &self.store_id, session, entry)?;
                     check_written(seq, &resealed)?;
@@ -1156,8 +1164,8 @@ impl Store {
             match open(raw) {
                 Ok(v) => out.push(v),
                 Err(Error::Integrity { kind, id }) => {
-                    let reason = trail_mismatch(&self.conn, table, raw)?
-                        .unwrap_or(DamageReason::Unreadable);
+                    let reason =
+                        trail_mismatch(&self.conn, table, raw)?.unwrap_or(DamageReason::Unreadable);
                     let entry = Damaged {
                         kind,
                         id,

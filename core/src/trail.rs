@@ -282,12 +282,14 @@ pub(crate) fn start(conn: &Connection, store_id: &str, session: &Session) -> Res
 pub(crate) fn next_seq(conn: &Connection) -> Result<i64> {
     match read_head(conn)? {
         None => Ok(1),
-        Some(bytes) => audit::decode_head(&bytes)
-            .map(|(seq, _, _)| seq + 1)
-            .ok_or(Error::Integrity {
-                kind: RecordKind::Audit,
-                id: "head".into(),
-            }),
+        Some(bytes) => {
+            audit::decode_head(&bytes)
+                .map(|(seq, _, _)| seq + 1)
+                .ok_or(Error::Integrity {
+                    kind: RecordKind::Audit,
+                    id: "head".into(),
+                })
+        }
     }
 }
 

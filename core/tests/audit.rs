@@ -310,8 +310,10 @@ fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
         ),
         (
             "edit what: plain field names instead of the sealed ones",
-            &["UPDATE audit_log SET fields_sealed = NULL, fields = 'name' \
-               WHERE action = 'update'"],
+            &[
+                "UPDATE audit_log SET fields_sealed = NULL, fields = 'name' \
+               WHERE action = 'update'",
+            ],
         ),
         (
             "edit when",
@@ -524,14 +526,18 @@ fn signed_checkpoints_catch_a_log_rolled_back_after_a_sync() {
     drop(conn);
     match s.f.store.verify_audit() {
         Err(Error::AuditBroken(ChainBreak::Record { kind, id, reason })) => {
-            assert_eq!((kind, id, reason), (RecordKind::Club, later.id.clone(), DamageReason::Untracked));
+            assert_eq!(
+                (kind, id, reason),
+                (RecordKind::Club, later.id.clone(), DamageReason::Untracked)
+            );
         }
         other => panic!("a row newer than the trail went unnoticed: {other:?}"),
     }
     // A whole older file (that row gone too): the phone alone cannot tell; the province's
     // copy can (it keeps every checkpoint it received; see server/).
     let conn = rusqlite::Connection::open(&s.f.path).unwrap();
-    conn.execute("DELETE FROM clubs WHERE id = ?1", [&later.id]).unwrap();
+    conn.execute("DELETE FROM clubs WHERE id = ?1", [&later.id])
+        .unwrap();
     drop(conn);
     let last = s.f.store.verify_audit().unwrap();
     assert!(

@@ -343,13 +343,28 @@ fn erasing_one_member_leaves_nothing_of_her_and_keeps_the_rest() {
     // That it was an erasure, which of her records and of the auditors' notes went with her
     // (kinds and ids only; the field names are sealed in the file).
     assert_eq!(erased.fields[0], "erased");
-    let notes = erased.fields.iter().filter(|f| f.starts_with("annotation=")).count();
+    let notes = erased
+        .fields
+        .iter()
+        .filter(|f| f.starts_with("annotation="))
+        .count();
     assert_eq!(notes, 1, "{:?}", erased.fields);
     let records = erased.fields.iter().filter(|f| {
-        ["consent=", "referral=", "livelihood="].iter().any(|p| f.starts_with(p))
+        ["consent=", "referral=", "livelihood="]
+            .iter()
+            .any(|p| f.starts_with(p))
     });
-    assert_eq!(records.count(), erased.fields.len() - 2, "{:?}", erased.fields);
-    assert!(erased.fields.len() > 2, "her records are named: {:?}", erased.fields);
+    assert_eq!(
+        records.count(),
+        erased.fields.len() - 2,
+        "{:?}",
+        erased.fields
+    );
+    assert!(
+        erased.fields.len() > 2,
+        "her records are named: {:?}",
+        erased.fields
+    );
 
     // Her wrapped key and sealed record are gone from every file, WAL included.
     for p in safety::files_of(&f.path).into_iter().filter(|p| p.exists()) {
