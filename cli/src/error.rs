@@ -355,6 +355,11 @@ fn chain_break(b: &ChainBreak, lang: Lang) -> String {
             "ghi chú của cán bộ kiểm tra ghi ở mục {seq} đã bị xoá",
             "the auditor's note recorded at entry {seq} was deleted"
         ),
+        ChainBreak::Record { kind, id, reason } => {
+            let kind = lang.record_kind(*kind);
+            let reason = lang.damage(*reason);
+            tr!(lang, "{kind} {id} {reason}", "{kind} {id} {reason}")
+        }
     }
 }
 

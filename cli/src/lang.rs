@@ -3,9 +3,9 @@
 
 use chungtay_core::report::{gender_label, service_label, state_label};
 use chungtay_core::{
-    ClubKind, ConsentMethod, Gender, LivelihoodKind, MemberRole, Outcome, Permission, Reason,
-    Recipient, RecordKind, ReferralState, SharedField, SupportService, SurvivorStatus, Urgency,
-    UserRole,
+    ClubKind, ConsentMethod, DamageReason, Gender, LivelihoodKind, MemberRole, Outcome, Permission,
+    Reason, Recipient, RecordKind, ReferralState, SharedField, SupportService, SurvivorStatus,
+    Urgency, UserRole,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -175,6 +175,31 @@ impl Lang {
             RecordKind::Audit => self.pick("nhật ký kiểm tra", "audit trail"),
             RecordKind::DeviceKey => self.pick("khoá thiết bị", "device key"),
             RecordKind::Annotation => self.pick("ghi chú kiểm tra", "annotation"),
+        }
+    }
+
+    pub fn damage(self, r: DamageReason) -> &'static str {
+        match r {
+            DamageReason::Unreadable => self.pick(
+                "không mở được (bị sửa hoặc mất khoá)",
+                "does not open (altered, or its key is gone)",
+            ),
+            DamageReason::Stale => self.pick(
+                "là bản cũ được chép lại (nhật ký đã ghi bản mới hơn)",
+                "is an older copy put back (the trail wrote a newer one)",
+            ),
+            DamageReason::Deleted => self.pick(
+                "đã bị xoá theo nhật ký nhưng vẫn còn trong tệp",
+                "was deleted according to the trail, yet is in the file",
+            ),
+            DamageReason::Missing => self.pick(
+                "có trong nhật ký nhưng đã mất khỏi tệp",
+                "is in the trail but gone from the file",
+            ),
+            DamageReason::Untracked => self.pick(
+                "không do nhật ký ghi (bị chèn vào tệp)",
+                "was never written through the trail (inserted into the file)",
+            ),
         }
     }
 

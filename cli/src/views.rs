@@ -3,11 +3,15 @@
 
 use chungtay_core::trail::{LateEdit, MeetingRef, OverdueReferral};
 use chungtay_core::{
-    AuditEntry, AuditFindings, Club, ClubInput, Consent, ConsentInput, Livelihood, LivelihoodInput,
-    Meeting, MeetingInput, Member, MemberSummary, Referral, ReferralInput, ReferralState, Stamp,
-    StateChange, SupportFollowUp, SurvivorStatus, Timestamp, UserInfo,
+    AuditEntry, AuditFindings, Club, ClubInput, Consent, ConsentInput, DamageReason, Damaged,
+    Livelihood, LivelihoodInput, Meeting, MeetingInput, Member, MemberSummary, Referral,
+    ReferralInput, ReferralState, Stamp, StateChange, SupportFollowUp, SurvivorStatus, Timestamp,
+    UserInfo,
 };
 use serde::Serialize;
+
+use crate::error::CliError;
+use crate::lang::{Lang, tr};
 
 fn time(t: &Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -353,6 +357,46 @@ pub struct FindingsView {
     pub meetings_without_attendance: Vec<MeetingRefView>,
     pub late_meeting_edits: Vec<LateEditView>,
     pub changed_since_checkpoint: Vec<AuditEntryView>,
+    pub damaged_records: Vec<DamagedView>,
+}
+
+/// A line under a list when records could not be shown: a record must not vanish silently.
+pub fn damaged_note(store: &chungtay_core::Store, lang: Lang) -> Result<String, CliError> {
+    let n = store.damaged_records()?.len();
+    Ok(if n == 0 {
+        String::new()
+    } else {
+        tr!(
+            lang,
+            "\n! {n} hồ sơ không hiện được vì hỏng hoặc không khớp nhật ký kiểm tra; xem `chungtay audit findings`.\n",
+            "\n! {n} records cannot be shown: damaged or not as the audit trail wrote them; see `chungtay audit findings`.\n"
+        )
+    })
+}
+
+#[derive(Serialize)]
+pub struct DamagedView {
+    pub kind: &'static str,
+    pub id: String,
+    pub owner: String,
+    pub reason: &'static str,
+}
+
+impl From<&Damaged> for DamagedView {
+    fn from(d: &Damaged) -> Self {
+        DamagedView {
+            kind: d.kind.as_str(),
+            id: d.id.clone(),
+            owner: d.owner.clone(),
+            reason: match d.reason {
+                DamageReason::Unreadable => "unreadable",
+                DamageReason::Stale => "stale",
+                DamageReason::Deleted => "deleted",
+                DamageReason::Missing => "missing",
+                DamageReason::Untracked => "untracked",
+            },
+        }
+    }
 }
 
 impl From<&AuditFindings> for FindingsView {
@@ -371,6 +415,7 @@ impl From<&AuditFindings> for FindingsView {
                 .collect(),
             late_meeting_edits: f.late_meeting_edits.iter().map(Into::into).collect(),
             changed_since_checkpoint: f.changed_since_checkpoint.iter().map(Into::into).collect(),
+            damaged_records: f.damaged_records.iter().map(Into::into).collect(),
         }
     }
 }

@@ -110,6 +110,14 @@ pub enum ChainBreak {
     /// The auditor's note this entry recorded is gone, and no erasure accounts for it.
     #[error("the annotation noted at entry {seq} was deleted")]
     AnnotationGone { seq: i64 },
+    /// A record row is not what the trail last wrote (the first one found; the field-audit
+    /// findings list them all).
+    #[error("{kind:?} {id} does not match the trail ({reason:?})")]
+    Record {
+        kind: RecordKind,
+        id: String,
+        reason: crate::store::DamageReason,
+    },
 }
 
 pub(crate) const MAC_LEN: usize = 32;

@@ -25,7 +25,7 @@ pub use error::ChungTayError;
 pub use error::{DeviceSecretError, Error, Reason, RecordKind, Result, ValidationError};
 pub use index::MemberFilter;
 pub use keys::{DeviceSecret, KdfParams, SoftwareDeviceSecret};
-pub use store::{Damaged, NewUser, Store, UserInfo, UserRole};
+pub use store::{DamageReason, Damaged, NewUser, Store, UserInfo, UserRole};
 pub use trail::{
     Annotation, AuditExport, AuditFindings, Checkpoint, OverdueThresholds, verify_export,
 };

@@ -376,6 +376,20 @@ impl Store {
             let rows = stmt.query_map([id], |r| r.get(0))?;
             rows.collect::<std::result::Result<_, _>>()?
         };
+        // Her records, named in the erasure's entry: the trail then knows they are gone on
+        // purpose, and reports any of them that comes back (or goes missing otherwise).
+        let mut taken: Vec<String> = Vec::new();
+        for (kind, table) in [
+            (RecordKind::Consent, "consents"),
+            (RecordKind::Referral, "referrals"),
+            (RecordKind::Livelihood, "livelihood"),
+        ] {
+            let mut stmt = tx.prepare(&format!("SELECT id FROM {table} WHERE member_id = ?1"))?;
+            let ids = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+            for record in ids {
+                taken.push(trail::erased_field(kind, &record?));
+            }
+        }
         for sql in [
             // A referral still waiting to go out must not leave after she is erased.
             "DELETE FROM outbox WHERE referral_id IN (SELECT id FROM referrals WHERE member_id = ?1)",
@@ -392,6 +406,7 @@ impl Store {
         }
         let mut entry = NewEntry::new(AuditAction::Delete, Some(RecordKind::Member), id);
         entry.fields = vec!["erased".into()];
+        entry.fields.extend(taken);
         entry.fields.extend(
             notes
                 .iter()

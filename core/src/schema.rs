@@ -151,12 +151,27 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
 "#,
+    // 5: each record carries the sequence number of the trail entry that last wrote it (bound
+    // into its seal, so an older copy of a row no longer matches the trail), and the changed
+    // field names of trail entries are sealed (they told which protected field changed).
+    r#"
+ALTER TABLE clubs ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE consents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE meetings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE livelihood ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit_log ADD COLUMN fields_sealed BLOB;
+CREATE INDEX audit_by_record ON audit_log(kind, record_id, seq);
+INSERT INTO meta (name, value) VALUES ('reseal_pending', x'01');
+"#,
 ];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The whole current schema, for new stores: one step instead of replaying history.
 /// A test proves a store upgraded step by step ends with exactly this schema.
+// Columns added by a migration are written as SQLite records ALTER TABLE (", col ...)").
 pub(crate) const FRESH_SCHEMA: &str = r#"
 CREATE TABLE meta (
     name TEXT PRIMARY KEY,
@@ -183,7 +198,7 @@ CREATE TABLE clubs (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
-) STRICT;
+, version INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE member_keys (
     member_id TEXT PRIMARY KEY,
     wrapped_key BLOB NOT NULL
@@ -196,7 +211,7 @@ CREATE TABLE members (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
-) STRICT;
+, version INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE INDEX members_by_club ON members(club_id);
 CREATE TABLE consents (
     id TEXT PRIMARY KEY,
@@ -206,7 +221,7 @@ CREATE TABLE consents (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
-) STRICT;
+, version INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE INDEX consents_by_member ON consents(member_id);
 CREATE TABLE meetings (
     id TEXT PRIMARY KEY,
@@ -217,7 +232,7 @@ CREATE TABLE meetings (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
-) STRICT;
+, version INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE INDEX meetings_by_club_date ON meetings(club_id, meeting_date);
 CREATE TABLE referrals (
     id TEXT PRIMARY KEY,
@@ -228,7 +243,7 @@ CREATE TABLE referrals (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
-) STRICT;
+, version INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE INDEX referrals_by_member ON referrals(member_id);
 CREATE INDEX referrals_by_state ON referrals(state, updated_at);
 CREATE TABLE livelihood (
@@ -239,7 +254,7 @@ CREATE TABLE livelihood (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL
-) STRICT;
+, version INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE INDEX livelihood_by_member ON livelihood(member_id);
 CREATE TABLE audit_log (
     seq INTEGER PRIMARY KEY,
@@ -252,7 +267,8 @@ CREATE TABLE audit_log (
     record_id TEXT NOT NULL,
     fields TEXT NOT NULL,
     mac BLOB NOT NULL
-) STRICT;
+, fields_sealed BLOB) STRICT;
+CREATE INDEX audit_by_record ON audit_log(kind, record_id, seq);
 CREATE TABLE audit_pending (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

@@ -70,12 +70,32 @@ impl NewUser {
     }
 }
 
-/// A record that failed its integrity check while the store was being unlocked.
+/// A record that cannot be shown as it is: it failed its seal, or it is not the version the
+/// audit trail last wrote, or the trail says it exists and it is gone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Damaged {
     pub kind: RecordKind,
     pub id: Id,
+    /// The member (or club) the record belongs to, when the row shows it; empty otherwise.
+    pub owner: Id,
+    pub reason: DamageReason,
+}
+
+/// Why a record is listed as damaged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DamageReason {
+    /// Its sealed body or a column bound to it was altered, or its key is gone or damaged.
+    Unreadable,
+    /// An older copy of the record: the trail wrote it again since (a rollback).
+    Stale,
+    /// The trail says it was deleted or erased, yet the row is there (an erasure undone).
+    Deleted,
+    /// The trail says it exists, and there is no row (deleted from the file).
+    Missing,
+    /// A row the trail never wrote (inserted into the file).
+    Untracked,
 }
 
 pub(crate) struct Session {
@@ -162,6 +182,15 @@ const LIVELIHOOD: Table = Table {
     member_owned: true,
 };
 
+const RECORD_TABLES: [&Table; 6] = [
+    &CLUBS,
+    &MEMBERS,
+    &CONSENTS,
+    &MEETINGS,
+    &REFERRALS,
+    &LIVELIHOOD,
+];
+
 /// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
 struct RawRow {
     id: String,
@@ -169,16 +198,24 @@ struct RawRow {
     extra: String,
     body: Vec<u8>,
     stamps: [String; 4],
+    /// The sequence number of the trail entry that wrote this row; 0 for a row written before
+    /// versions existed (resealed at the first unlock after the upgrade).
+    version: i64,
 }
 
 impl RawRow {
     fn bound(&self) -> String {
-        format!(
+        let mut bound = format!(
             "{}\u{1f}{}\u{1f}{}",
             self.owner,
             self.extra,
             self.stamps.join("\u{1f}")
-        )
+        );
+        // The version is sealed with the row, so an older copy cannot be relabelled as newer.
+        if self.version != 0 {
+            bound.push_str(&format!("\u{1f}v{}", self.version));
+        }
+        bound
     }
 
     fn stamp(&self, kind: RecordKind) -> Result<Stamp> {
@@ -202,7 +239,8 @@ impl RawRow {
 impl Table {
     fn select_sql(&self, filter: &str) -> String {
         format!(
-            "SELECT id, {}, {}, body, created_at, created_by, updated_at, updated_by FROM {} {}",
+            "SELECT id, {}, {}, body, created_at, created_by, updated_at, updated_by, version \
+             FROM {} {}",
             self.owner.unwrap_or("''"),
             self.extra.unwrap_or("''"),
             self.name,
@@ -219,6 +257,7 @@ impl Table {
                 extra: r.get(2)?,
                 body: r.get(3)?,
                 stamps: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                version: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -265,11 +304,13 @@ impl Table {
             "created_by",
             "updated_at",
             "updated_by",
+            "version",
         ]);
         vals.push(body);
         for s in &row.stamps {
             vals.push(s);
         }
+        vals.push(&row.version);
         let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "INSERT OR REPLACE INTO {} ({}) VALUES ({})",
@@ -341,6 +382,9 @@ fn not_a_store(e: rusqlite::Error) -> Error {
 }
 
 pub(crate) const CANARY: &[u8] = b"chungtay store canary v1";
+
+/// The trail entry that says the rows of an older store were resealed with their versions.
+const RESEAL_MARK: &str = "record_versions";
 
 impl Drop for Store {
     fn drop(&mut self) {
@@ -708,21 +752,194 @@ impl Store {
                 }
                 Err(_) => session.damaged.get_mut().push(Damaged {
                     kind: RecordKind::MemberKey,
+                    owner: member_id.clone(),
                     id: member_id,
+                    reason: DamageReason::Unreadable,
                 }),
             }
         }
         drop(stmt);
+        self.reseal_legacy_rows(&session)?;
         for raw in MEMBERS.read(&self.conn, "WHERE ?1 = ''", "")? {
-            match open_member(&session, &raw) {
+            match open_member(&self.conn, &session, &raw) {
                 Ok(m) => session.index.upsert(&m),
-                Err(_) => session.damaged.get_mut().push(Damaged {
-                    kind: RecordKind::Member,
-                    id: raw.id,
-                }),
+                Err(_) => {
+                    let reason = trail_mismatch(&self.conn, &MEMBERS, &raw)?
+                        .unwrap_or(DamageReason::Unreadable);
+                    session.damaged.get_mut().push(Damaged {
+                        kind: RecordKind::Member,
+                        id: raw.id,
+                        owner: raw.owner,
+                        reason,
+                    })
+                }
             }
         }
         self.session = Some(session);
+        Ok(())
+    }
+
+    /// Every record row checked against the trail (which the caller has verified): rows that do
+    /// not open, older copies, rows the trail deleted or never wrote, member keys of erased
+    /// members, and records the trail wrote whose row is gone. Sorted by kind and id.
+    pub(crate) fn scan_records(
+        &self,
+        session: &Session,
+        entries: &[(crate::audit::AuditEntry, Vec<u8>)],
+    ) -> Result<Vec<Damaged>> {
+        let last = trail::last_writes(entries);
+        let erased = |member_id: &str| {
+            matches!(
+                last.get(&(RecordKind::Member, member_id.to_owned())),
+                Some((_, AuditAction::Delete))
+            )
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for table in RECORD_TABLES {
+            for raw in table.read(&self.conn, "WHERE ?1 = ''", "")? {
+                seen.insert((table.kind, raw.id.clone()));
+                let verdict = judge(
+                    last.get(&(table.kind, raw.id.clone())).copied(),
+                    owned_by_member(table) && erased(&raw.owner),
+                    raw.version,
+                );
+                let opens = self
+                    .key_for(session, table, &raw.id, &raw.owner)
+                    .and_then(|(key, kid)| {
+                        crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)
+                    })
+                    .is_ok();
+                let reason = verdict.or((!opens).then_some(DamageReason::Unreadable));
+                if let Some(reason) = reason {
+                    out.push(Damaged {
+                        kind: table.kind,
+                        id: raw.id,
+                        owner: raw.owner,
+                        reason,
+                    });
+                }
+            }
+        }
+        let keys: Vec<String> = self
+            .conn
+            .prepare("SELECT member_id FROM member_keys")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for member_id in keys.into_iter().filter(|m| erased(m)) {
+            out.push(Damaged {
+                kind: RecordKind::MemberKey,
+                owner: member_id.clone(),
+                id: member_id,
+                reason: DamageReason::Deleted,
+            });
+        }
+        for ((kind, id), (_, action)) in &last {
+            if *action != AuditAction::Delete && !seen.contains(&(*kind, id.clone())) {
+                out.push(Damaged {
+                    kind: *kind,
+                    id: id.clone(),
+                    owner: String::new(),
+                    reason: DamageReason::Missing,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.kind.as_str(), &a.id).cmp(&(b.kind.as_str(), &b.id)));
+        Ok(out)
+    }
+
+    /// Adds records found damaged to what `damaged_records` reports in this session.
+    pub(crate) fn note_damaged(&self, found: &[Damaged]) -> Result<()> {
+        let session = self.session()?;
+        let mut damaged = session.damaged.borrow_mut();
+        for d in found {
+            if !damaged.contains(d) {
+                damaged.push(d.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// After the upgrade that bound each record to its trail entry, the first unlock reseals
+    /// every older row with its version (one entry each) and seals the older entries' field
+    /// names, then marks this done in the trail. Only once: a pre-upgrade row put back later
+    /// stays version 0 and is reported, never laundered.
+    fn reseal_legacy_rows(&self, session: &Session) -> Result<()> {
+        let pending = self
+            .conn
+            .prepare_cached("SELECT 1 FROM meta WHERE name = 'reseal_pending'")?
+            .exists([])?;
+        if !pending {
+            return Ok(());
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let done = trail::last_write(&tx, RecordKind::Audit, RESEAL_MARK)?.is_some();
+        if !done {
+            for table in RECORD_TABLES {
+                for raw in table.read(&tx, "WHERE version = 0 AND ?1 = ''", "")? {
+                    let (key, kid) = match self.key_for(session, table, &raw.id, &raw.owner) {
+                        Ok(k) => k,
+                        Err(_) => continue,
+                    };
+                    // A row that does not open stays as it is and is reported as damaged.
+                    let Ok(plain) =
+                        crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)
+                    else {
+                        continue;
+                    };
+                    let resealed = RawRow {
+                        version: trail::next_seq(&tx)?,
+                        ..raw
+                    };
+                    let sealed = crypto::seal(
+                        key,
+                        kid,
+                        &place(table, &resealed.id, &resealed.bound()),
+                        &plain,
+                    )?;
+                    table.write(&tx, &resealed, &sealed)?;
+                    let mut entry =
+                        NewEntry::new(AuditAction::Update, Some(table.kind), &resealed.id);
+                    entry.fields = vec!["resealed".into()];
+                    let seq = trail::append(&tx, &self.store_id, session, entry)?;
+                    check_written(seq, &resealed)?;
+                }
+            }
+            let legacy: Vec<(i64, String)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT seq, fields FROM audit_log WHERE fields_sealed IS NULL AND fields != ''",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (seq, fields) in legacy {
+                let names: Vec<String> = fields.split(',').map(str::to_owned).collect();
+                let sealed = trail::seal_fields(session, &self.store_id, seq, &names)?;
+                tx.execute(
+                    "UPDATE audit_log SET fields = '', fields_sealed = ?2 WHERE seq = ?1",
+                    params![seq, sealed],
+                )?;
+            }
+            // Records the old trail created whose rows were gone before the trail could tell
+            // (children of members erased by an older version, which did not name them) are
+            // noted as absent at the upgrade, so that from now on a missing row means tampering.
+            let entries = self.load_trail_with(session)?;
+            for gone in self.scan_records(session, &entries)? {
+                if gone.reason == DamageReason::Missing {
+                    let mut entry = NewEntry::new(AuditAction::Delete, Some(gone.kind), &gone.id);
+                    entry.fields = vec!["absent_at_upgrade".into()];
+                    trail::append(&tx, &self.store_id, session, entry)?;
+                }
+            }
+            trail::append(
+                &tx,
+                &self.store_id,
+                session,
+                NewEntry::new(AuditAction::Update, Some(RecordKind::Audit), RESEAL_MARK),
+            )?;
+        }
+        tx.execute("DELETE FROM meta WHERE name = 'reseal_pending'", [])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -921,7 +1138,7 @@ impl Store {
     pub fn clubs(&self) -> Result<Vec<Club>> {
         self.session()?;
         let rows = CLUBS.read(&self.conn, "WHERE ?1 = ''", "")?;
-        let mut out = self.open_each(rows, |raw| {
+        let mut out = self.open_each(&CLUBS, rows, |raw| {
             let (info, stamp) = self.open_record::<ClubInput>(&CLUBS, raw)?;
             Ok(Club {
                 id: raw.id.clone(),
@@ -937,6 +1154,7 @@ impl Store {
     /// `damaged_records`) so that the rest of the list still shows.
     fn open_each<T>(
         &self,
+        table: &Table,
         rows: Vec<RawRow>,
         open: impl Fn(&RawRow) -> Result<T>,
     ) -> Result<Vec<T>> {
@@ -946,7 +1164,14 @@ impl Store {
             match open(raw) {
                 Ok(v) => out.push(v),
                 Err(Error::Integrity { kind, id }) => {
-                    let entry = Damaged { kind, id };
+                    let reason =
+                        trail_mismatch(&self.conn, table, raw)?.unwrap_or(DamageReason::Unreadable);
+                    let entry = Damaged {
+                        kind,
+                        id,
+                        owner: raw.owner.clone(),
+                        reason,
+                    };
                     let mut damaged = session.damaged.borrow_mut();
                     if !damaged.contains(&entry) {
                         damaged.push(entry);
@@ -978,6 +1203,10 @@ impl Store {
             member_key.as_bytes(),
         )?;
         let now = now_text();
+        let body = to_json(&info)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let raw = RawRow {
             id: id.clone(),
             owner: club_id.to_owned(),
@@ -989,25 +1218,24 @@ impl Store {
                 now,
                 session.user_id.clone(),
             ],
+            version: trail::next_seq(&tx)?,
         };
         let sealed = crypto::seal(
             &member_key,
             key_id_of(RecordKind::Member, &id)?,
             &place(&MEMBERS, &raw.id, &raw.bound()),
-            &to_json(&info)?,
+            &body,
         )?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.prepare_cached("INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)")?
             .execute(params![id, wrapped])?;
         MEMBERS.write(&tx, &raw, &sealed)?;
-        trail::append(
+        let seq = trail::append(
             &tx,
             &self.store_id,
             session,
             NewEntry::new(AuditAction::Create, Some(RecordKind::Member), &id),
         )?;
+        check_written(seq, &raw)?;
         tx.commit()?;
         let member = Member {
             id: id.clone(),
@@ -1024,7 +1252,7 @@ impl Store {
         self.require(Permission::WriteRecords)?;
         let mut info = input.normalized(today())?;
         let old = MEMBERS.read_one(&self.conn, id)?;
-        let stored = open_member(self.session()?, &old)?.info;
+        let stored = open_member(&self.conn, self.session()?, &old)?.info;
         if info.survivor_status == SurvivorStatus::Withheld {
             // A role that cannot read the status sends it back withheld: keep what is stored.
             info.survivor_status = stored.survivor_status;
@@ -1058,7 +1286,7 @@ impl Store {
     /// A member as the unlocked user may see her; the caller notes the read.
     fn member_as_shown(&self, id: &str) -> Result<Member> {
         let raw = MEMBERS.read_one(&self.conn, id)?;
-        let mut member = open_member(self.require(Permission::ReadRecords)?, &raw)?;
+        let mut member = open_member(&self.conn, self.require(Permission::ReadRecords)?, &raw)?;
         if !self.may(Permission::ReadSurvivorStatus) {
             member.info.survivor_status = SurvivorStatus::Withheld;
         }
@@ -1134,7 +1362,7 @@ impl Store {
             "WHERE member_id = ?1 ORDER BY created_at",
             member_id,
         )?;
-        self.open_each(rows, |raw| self.open_consent(raw))
+        self.open_each(&CONSENTS, rows, |raw| self.open_consent(raw))
     }
 
     fn open_consent(&self, raw: &RawRow) -> Result<Consent> {
@@ -1266,7 +1494,7 @@ impl Store {
             "WHERE club_id = ?1 ORDER BY meeting_date DESC, created_at DESC",
             club_id,
         )?;
-        self.open_each(rows, |raw| {
+        self.open_each(&MEETINGS, rows, |raw| {
             let (info, stamp) = self.open_record(&MEETINGS, raw)?;
             Ok(Meeting {
                 id: raw.id.clone(),
@@ -1325,7 +1553,7 @@ impl Store {
             "WHERE member_id = ?1 ORDER BY created_at",
             member_id,
         )?;
-        self.open_each(rows, |raw| {
+        self.open_each(&LIVELIHOOD, rows, |raw| {
             let (body, stamp): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, raw)?;
             Ok(Livelihood {
                 id: raw.id.clone(),
@@ -1525,7 +1753,7 @@ impl Store {
     /// A member, for building a referral payload (the sync is noted in the trail instead).
     pub(crate) fn member_unlogged(&self, id: &str) -> Result<Member> {
         let raw = MEMBERS.read_one(&self.conn, id)?;
-        open_member(self.require(Permission::ReadRecords)?, &raw)
+        open_member(&self.conn, self.require(Permission::ReadRecords)?, &raw)
     }
 
     /// One referral; the read is noted in the audit trail.
@@ -1547,7 +1775,7 @@ impl Store {
             "WHERE member_id = ?1 ORDER BY created_at",
             member_id,
         )?;
-        self.open_each(rows, |raw| self.open_referral(raw))
+        self.open_each(&REFERRALS, rows, |raw| self.open_referral(raw))
     }
 
     fn open_referral(&self, raw: &RawRow) -> Result<Referral> {
@@ -1616,16 +1844,8 @@ impl Store {
             Some(o) => [o.stamps[0].clone(), o.stamps[1].clone(), now, user],
             None => [now.clone(), user.clone(), now, user],
         };
-        let raw = RawRow {
-            id: id.to_owned(),
-            owner: owner.to_owned(),
-            extra: extra.to_owned(),
-            body: Vec::new(),
-            stamps,
-        };
         let (key, kid) = self.key_for(session, table, id, owner)?;
         let json = to_json(body)?;
-        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &json)?;
         // The trail names what changed, never the values.
         let (action, fields) = match old {
             None => (AuditAction::Create, Vec::new()),
@@ -1641,11 +1861,22 @@ impl Store {
             }
         };
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        // The row's version is the entry written with it, read inside this transaction.
+        let raw = RawRow {
+            id: id.to_owned(),
+            owner: owner.to_owned(),
+            extra: extra.to_owned(),
+            body: Vec::new(),
+            stamps,
+            version: trail::next_seq(&tx)?,
+        };
+        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &json)?;
         table.write(&tx, &raw, &sealed)?;
         also(&tx)?;
         let mut entry = NewEntry::new(action, Some(table.kind), id);
         entry.fields = fields;
-        trail::append(&tx, &self.store_id, session, entry)?;
+        let seq = trail::append(&tx, &self.store_id, session, entry)?;
+        check_written(seq, &raw)?;
         tx.commit()?;
         raw.stamp(table.kind)
     }
@@ -1654,6 +1885,7 @@ impl Store {
         let session = self.require(Permission::ReadRecords)?;
         let (key, kid) = self.key_for(session, table, &raw.id, &raw.owner)?;
         let plain = crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)?;
+        check_current(&self.conn, table, raw)?;
         let value = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
             kind: table.kind,
             id: raw.id.clone(),
@@ -1678,9 +1910,10 @@ fn member_key<'s>(
     Ok((key, key_id_of(kind, member_id)?))
 }
 
-fn open_member(session: &Session, raw: &RawRow) -> Result<Member> {
+fn open_member(conn: &Connection, session: &Session, raw: &RawRow) -> Result<Member> {
     let (key, kid) = member_key(session, RecordKind::Member, &raw.id, &raw.id)?;
     let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
+    check_current(conn, &MEMBERS, raw)?;
     let info: MemberInput = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
         kind: RecordKind::Member,
         id: raw.id.clone(),
@@ -1691,6 +1924,65 @@ fn open_member(session: &Session, raw: &RawRow) -> Result<Member> {
         info,
         stamp: raw.stamp(RecordKind::Member)?,
     })
+}
+
+/// The entry just appended must be the one the row was sealed with.
+fn check_written(seq: i64, raw: &RawRow) -> Result<()> {
+    if seq == raw.version {
+        Ok(())
+    } else {
+        Err(Error::Integrity {
+            kind: RecordKind::Audit,
+            id: "head".into(),
+        })
+    }
+}
+
+/// How a row stands against the trail's last write of it: `None` when it is that version.
+fn judge(
+    last: Option<(i64, AuditAction)>,
+    owner_erased: bool,
+    version: i64,
+) -> Option<DamageReason> {
+    // A record of an erased member is gone with her, whatever its own entries say.
+    if owner_erased {
+        return Some(DamageReason::Deleted);
+    }
+    match last {
+        None => Some(DamageReason::Untracked),
+        Some((_, AuditAction::Delete)) => Some(DamageReason::Deleted),
+        Some((seq, _)) if seq == version => None,
+        Some((seq, _)) if version < seq => Some(DamageReason::Stale),
+        Some(_) => Some(DamageReason::Untracked),
+    }
+}
+
+/// Whether a row's owner is a member (so her erasure takes the row with it).
+fn owned_by_member(table: &Table) -> bool {
+    table.member_owned && table.kind != RecordKind::Member
+}
+
+/// How a row stands against the trail, read from the file: `None` when it is current.
+fn trail_mismatch(conn: &Connection, table: &Table, raw: &RawRow) -> Result<Option<DamageReason>> {
+    let owner_erased = owned_by_member(table)
+        && matches!(
+            trail::last_write(conn, RecordKind::Member, &raw.owner)?,
+            Some((_, AuditAction::Delete))
+        );
+    let last = trail::last_write(conn, table.kind, &raw.id)?;
+    Ok(judge(last, owner_erased, raw.version))
+}
+
+/// A row that opened is shown only if it is the version the trail last wrote: an older copy
+/// put back into the file (a withdrawn consent restored, an erasure undone) is refused.
+fn check_current(conn: &Connection, table: &Table, raw: &RawRow) -> Result<()> {
+    match trail_mismatch(conn, table, raw)? {
+        None => Ok(()),
+        Some(_) => Err(Error::Integrity {
+            kind: table.kind,
+            id: raw.id.clone(),
+        }),
+    }
 }
 
 fn place<'a>(table: &Table, id: &'a str, bound: &'a str) -> Place<'a> {

@@ -563,6 +563,21 @@ impl Store {
         let total = due.len() as i64;
         progress(SyncProgress { done: 0, total });
         for (done, (referral_id, submission, hash, attempts)) in due.into_iter().enumerate() {
+            // Checked again now, not only when it was queued: the referral and the consent it
+            // rests on, as the trail last wrote them (an older copy of either put back into
+            // the file does not open), must still allow it. Otherwise it stays here, refused.
+            if let Err(reason) = self.still_sendable(&referral_id) {
+                self.conn.execute(
+                    "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE referral_id = ?1",
+                    params![referral_id, reason],
+                )?;
+                report.failed += 1;
+                progress(SyncProgress {
+                    done: done as i64 + 1,
+                    total,
+                });
+                continue;
+            }
             let outcome = http
                 .post(format!("{}/v1/referrals", enrollment.server_url))
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -671,6 +686,25 @@ impl Store {
         trail::append(&tx, &self.store_id, self.session()?, entry)?;
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Why a queued referral may not leave now, if it may not (a short code for the outbox).
+    fn still_sendable(&self, referral_id: &str) -> std::result::Result<(), &'static str> {
+        let referral = self
+            .load_referral(referral_id)
+            .map_err(|_| "referral_not_current")?;
+        if referral.state != ReferralState::Queued {
+            return Err("referral_not_queued");
+        }
+        let consent_id = referral.info.consent_id.as_deref().unwrap_or_default();
+        let consent = self
+            .consent(consent_id)
+            .map_err(|_| "consent_not_current")?;
+        crate::domain::check_consent_covers(&consent, &referral.info)
+            .map_err(|_| "consent_does_not_cover")?;
+        self.member_unlogged(&referral.info.member_id)
+            .map_err(|_| "member_not_current")?;
+        Ok(())
     }
 
     fn schedule_retry(

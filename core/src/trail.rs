@@ -104,6 +104,9 @@ pub struct AuditFindings {
     pub late_meeting_edits: Vec<LateEdit>,
     /// Creates, updates and deletes since the last checkpoint, with who made them.
     pub changed_since_checkpoint: Vec<AuditEntry>,
+    /// Records that are not as the trail last wrote them: unreadable, older copies, deleted
+    /// ones back in the file, rows the trail never wrote, rows gone from the file.
+    pub damaged_records: Vec<crate::store::Damaged>,
 }
 
 /// An auditor's note on a record ("checked against the paper register").
@@ -274,13 +277,155 @@ pub(crate) fn start(conn: &Connection, store_id: &str, session: &Session) -> Res
     Ok(())
 }
 
-/// Appends one entry and moves the head, on `conn` (the caller's transaction).
+/// The sequence number the next entry will take. Read inside the writing transaction: a record
+/// written with an entry carries this number (its version) in its seal.
+pub(crate) fn next_seq(conn: &Connection) -> Result<i64> {
+    match read_head(conn)? {
+        None => Ok(1),
+        Some(bytes) => {
+            audit::decode_head(&bytes)
+                .map(|(seq, _, _)| seq + 1)
+                .ok_or(Error::Integrity {
+                    kind: RecordKind::Audit,
+                    id: "head".into(),
+                })
+        }
+    }
+}
+
+/// Changed-field names are sealed: "survivor_status" or "safe_to_contact" in plain text would
+/// tell what changed. Padded so their length does not tell either.
+const FIELDS_PAD: usize = 256;
+
+fn fields_place(seq: &str) -> Place<'_> {
+    Place {
+        table: "audit_log",
+        kind: RecordKind::Audit,
+        id: seq,
+        bound: "fields",
+    }
+}
+
+pub(crate) fn seal_fields(
+    session: &Session,
+    store_id: &str,
+    seq: i64,
+    fields: &[String],
+) -> Result<crypto::Sealed> {
+    let mut json = serde_json::to_vec(fields).map_err(|_| Error::Crypto)?;
+    json.resize(json.len().div_ceil(FIELDS_PAD) * FIELDS_PAD, b' ');
+    let kid = crate::store::key_id_of(RecordKind::Canary, store_id)?;
+    crypto::seal(
+        &session.record_key,
+        kid,
+        &fields_place(&seq.to_string()),
+        &json,
+    )
+}
+
+/// The field names of an entry: sealed, or plain text in entries written before they were
+/// sealed. One that does not open gives a name no entry has, so the entry fails its MAC.
+fn open_fields(
+    session: &Session,
+    store_id: &str,
+    seq: i64,
+    plain: &str,
+    sealed: Option<&[u8]>,
+) -> Vec<String> {
+    let Some(sealed) = sealed else {
+        return split_fields(plain);
+    };
+    let opened = crate::store::key_id_of(RecordKind::Canary, store_id).and_then(|kid| {
+        crypto::open(
+            &session.record_key,
+            kid,
+            &fields_place(&seq.to_string()),
+            sealed,
+        )
+    });
+    match opened.ok().and_then(|p| serde_json::from_slice(&p).ok()) {
+        Some(fields) if plain.is_empty() => fields,
+        _ => vec!["\u{0}unreadable".into()],
+    }
+}
+
+fn split_fields(fields: &str) -> Vec<String> {
+    if fields.is_empty() {
+        Vec::new()
+    } else {
+        fields.split(',').map(str::to_owned).collect()
+    }
+}
+
+/// The last entry that wrote this record (created, updated or deleted it), if any.
+pub(crate) fn last_write(
+    conn: &Connection,
+    kind: RecordKind,
+    record_id: &str,
+) -> Result<Option<(i64, AuditAction)>> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT seq, action FROM audit_log WHERE kind = ?1 AND record_id = ?2 \
+             AND action IN ('create', 'update', 'delete') ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![kind.as_str(), record_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(seq, a)| AuditAction::parse(&a).map(|a| (seq, a))))
+}
+
+/// Record tables whose rows the trail accounts for, one entry per write.
+pub(crate) const TRACKED: [RecordKind; 6] = [
+    RecordKind::Club,
+    RecordKind::Member,
+    RecordKind::Consent,
+    RecordKind::Meeting,
+    RecordKind::Referral,
+    RecordKind::Livelihood,
+];
+
+/// How an erasure names each record it took with the member ("consent=<id>").
+pub(crate) fn erased_field(kind: RecordKind, id: &str) -> String {
+    format!("{}={id}", kind.as_str())
+}
+
+/// The last write of every record the trail knows: its entry and whether it was a deletion.
+/// An erasure's entry names the member's records it deleted with her.
+pub(crate) fn last_writes(
+    entries: &[(AuditEntry, Vec<u8>)],
+) -> std::collections::HashMap<(RecordKind, String), (i64, AuditAction)> {
+    let mut last = std::collections::HashMap::new();
+    for (e, _) in entries {
+        let Some(kind) = e.kind.filter(|k| TRACKED.contains(k)) else {
+            continue;
+        };
+        if !matches!(
+            e.action,
+            AuditAction::Create | AuditAction::Update | AuditAction::Delete
+        ) {
+            continue;
+        }
+        last.insert((kind, e.record_id.clone()), (e.seq, e.action));
+        if e.action == AuditAction::Delete && kind == RecordKind::Member {
+            for (child, id) in e.fields.iter().filter_map(|f| f.split_once('=')) {
+                if let Some(child) = RecordKind::parse(child).filter(|k| TRACKED.contains(k)) {
+                    last.insert((child, id.to_owned()), (e.seq, AuditAction::Delete));
+                }
+            }
+        }
+    }
+    last
+}
+
+/// Appends one entry and moves the head, on `conn` (the caller's transaction). Returns the
+/// entry's sequence number.
 pub(crate) fn append(
     conn: &Connection,
     store_id: &str,
     session: &Session,
     entry: NewEntry<'_>,
-) -> Result<()> {
+) -> Result<i64> {
     let (last, prev) = match read_head(conn)? {
         None => (0, audit::genesis(&session.audit_key, store_id)),
         Some(bytes) => {
@@ -318,9 +463,10 @@ pub(crate) fn append(
         fields,
     };
     let mac = audit::chain_mac(&session.audit_key, &prev, &e);
+    let sealed_fields = seal_fields(session, store_id, e.seq, &e.fields)?;
     conn.prepare_cached(
         "INSERT INTO audit_log (seq, at, user_id, role, device_id, action, kind, record_id, \
-         fields, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         fields, mac, fields_sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)",
     )?
     .execute(params![
         e.seq,
@@ -331,8 +477,8 @@ pub(crate) fn append(
         e.action.as_str(),
         e.kind.map(|k| k.as_str()).unwrap_or(""),
         e.record_id,
-        e.fields.join(","),
-        mac.to_vec()
+        mac.to_vec(),
+        sealed_fields
     ])?;
     // An upsert rewrites the head in place; INSERT OR REPLACE would delete and re-insert it,
     // which under secure_delete also zero-fills the freed cell on every entry.
@@ -341,7 +487,7 @@ pub(crate) fn append(
          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     )?
     .execute([audit::encode_head(&session.audit_key, e.seq, &mac)])?;
-    Ok(())
+    Ok(e.seq)
 }
 
 /// What to append; `None` fields default to the unlocked user, now.
@@ -383,14 +529,22 @@ pub(crate) fn note_failed_unlock(conn: &Connection, user_id: &str) -> Result<()>
     Ok(())
 }
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuditEntry, Vec<u8>, String)> {
+/// An entry as read, before its time is parsed and its sealed field names are opened.
+struct RawEntry {
+    entry: AuditEntry,
+    mac: Vec<u8>,
+    at: String,
+    fields: String,
+    fields_sealed: Option<Vec<u8>>,
+}
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
     let role: String = r.get(3)?;
     let kind: String = r.get(6)?;
-    let fields: String = r.get(8)?;
     let action: String = r.get(5)?;
     let at: String = r.get(1)?;
-    Ok((
-        AuditEntry {
+    Ok(RawEntry {
+        entry: AuditEntry {
             seq: r.get(0)?,
             at: Utc::now(),
             user_id: r.get(2)?,
@@ -400,29 +554,39 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuditEntry, Vec<u8
             action: AuditAction::parse(&action).unwrap_or(AuditAction::Wipe),
             kind: RecordKind::parse(&kind),
             record_id: r.get(7)?,
-            fields: if fields.is_empty() {
-                Vec::new()
-            } else {
-                fields.split(',').map(str::to_owned).collect()
-            },
+            fields: Vec::new(),
         },
-        r.get(9)?,
+        mac: r.get(9)?,
         at,
-    ))
+        fields: r.get(8)?,
+        fields_sealed: r.get(10)?,
+    })
 }
 
 impl Store {
     pub(crate) fn load_trail(&self) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
+        self.load_trail_with(self.session()?)
+    }
+
+    pub(crate) fn load_trail_with(&self, session: &Session) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac \
-             FROM audit_log ORDER BY seq",
+            "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac, \
+             fields_sealed FROM audit_log ORDER BY seq",
         )?;
         let rows = stmt.query_map([], entry_from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut entry, mac, at) = row?;
-            entry.at = parse_time(&at)?;
-            out.push((entry, mac));
+            let raw = row?;
+            let mut entry = raw.entry;
+            entry.at = parse_time(&raw.at)?;
+            entry.fields = open_fields(
+                session,
+                &self.store_id,
+                entry.seq,
+                &raw.fields,
+                raw.fields_sealed.as_deref(),
+            );
+            out.push((entry, raw.mac));
         }
         Ok(out)
     }
@@ -475,6 +639,18 @@ impl Store {
             if !cp.verify(&public) || !matches {
                 return Err(ChainBreak::Truncated { last, head: cp.seq });
             }
+        }
+        // Not only the chain: every record row must be the one the trail last wrote.
+        let damaged = self
+            .scan_records(session, &trail)
+            .map_err(|_| ChainBreak::BadHead)?;
+        let _ = self.note_damaged(&damaged);
+        if let Some(d) = damaged.into_iter().next() {
+            return Err(ChainBreak::Record {
+                kind: d.kind,
+                id: d.id,
+                reason: d.reason,
+            });
         }
         Ok(last)
     }
@@ -700,6 +876,8 @@ impl Store {
         let now = Utc::now();
         let chain = self.verify_with(session);
         let trail = self.load_trail()?;
+        let damaged_records = self.scan_records(session, &trail)?;
+        self.note_damaged(&damaged_records)?;
         let checkpoints = self.checkpoints()?;
         let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
 
@@ -795,6 +973,7 @@ impl Store {
             meetings_without_attendance,
             late_meeting_edits,
             changed_since_checkpoint,
+            damaged_records,
         })
     }
 

@@ -304,8 +304,16 @@ fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
             &["UPDATE audit_log SET user_id = 'someone' WHERE seq = 3"],
         ),
         (
-            "edit what",
-            &["UPDATE audit_log SET fields = '' WHERE action = 'update'"],
+            "edit what: another entry's sealed field names",
+            &["UPDATE audit_log SET fields_sealed = \
+               (SELECT fields_sealed FROM audit_log WHERE seq = 1) WHERE action = 'update'"],
+        ),
+        (
+            "edit what: plain field names instead of the sealed ones",
+            &[
+                "UPDATE audit_log SET fields_sealed = NULL, fields = 'name' \
+               WHERE action = 'update'",
+            ],
         ),
         (
             "edit when",
@@ -316,7 +324,7 @@ fn edits_deletions_insertions_reorders_and_truncation_in_the_file_are_caught() {
             "insert",
             &[
                 "INSERT INTO audit_log SELECT seq + 1000, at, user_id, role, device_id, 'delete', \
-               kind, record_id, fields, mac FROM audit_log WHERE seq = 5",
+               kind, record_id, fields, mac, fields_sealed FROM audit_log WHERE seq = 5",
                 "UPDATE audit_log SET seq = seq - 994 WHERE seq > 1000",
             ],
         ),
@@ -494,7 +502,7 @@ fn signed_checkpoints_catch_a_log_rolled_back_after_a_sync() {
     forged.at.remove(0);
     assert!(!forged.verify(&public));
     // Work goes on after the sync.
-    s.f.store.add_club(&club_input()).unwrap();
+    let later = s.f.store.add_club(&club_input()).unwrap();
     s.f.store.verify_audit().unwrap();
     // Someone cuts the log back to before the checkpoint and puts back the old head, so that
     // the chain and its head agree again: the kept, signed checkpoint gives it away.
@@ -511,10 +519,25 @@ fn signed_checkpoints_catch_a_log_rolled_back_after_a_sync() {
         s.f.store.verify_audit(),
         Err(Error::AuditBroken(ChainBreak::Truncated { .. }))
     ));
-    // Without the checkpoint row too, the phone alone cannot tell: the province's copy can
-    // (it keeps every checkpoint it received; see server/).
+    // Without the checkpoint row too, the club written after it still gives the cut away:
+    // its row names an entry the trail no longer has.
     let conn = rusqlite::Connection::open(&s.f.path).unwrap();
     conn.execute("DELETE FROM audit_checkpoints", []).unwrap();
+    drop(conn);
+    match s.f.store.verify_audit() {
+        Err(Error::AuditBroken(ChainBreak::Record { kind, id, reason })) => {
+            assert_eq!(
+                (kind, id, reason),
+                (RecordKind::Club, later.id.clone(), DamageReason::Untracked)
+            );
+        }
+        other => panic!("a row newer than the trail went unnoticed: {other:?}"),
+    }
+    // A whole older file (that row gone too): the phone alone cannot tell; the province's
+    // copy can (it keeps every checkpoint it received; see server/).
+    let conn = rusqlite::Connection::open(&s.f.path).unwrap();
+    conn.execute("DELETE FROM clubs WHERE id = ?1", [&later.id])
+        .unwrap();
     drop(conn);
     let last = s.f.store.verify_audit().unwrap();
     assert!(

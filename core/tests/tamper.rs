@@ -82,7 +82,9 @@ fn any_flipped_byte_of_a_member_is_caught_and_names_the_record() {
         s.f.store.damaged_records().unwrap(),
         vec![Damaged {
             kind: RecordKind::Member,
-            id: victim.id.clone()
+            id: victim.id.clone(),
+            owner: s.club.id.clone(),
+            reason: DamageReason::Unreadable,
         }]
     );
     assert_eq!(s.f.store.list_members(&s.club.id).unwrap().len(), 2);
@@ -190,7 +192,9 @@ fn a_damaged_member_key_is_reported_and_only_that_member_is_lost() {
     let damaged = s.f.store.damaged_records().unwrap();
     assert!(damaged.contains(&Damaged {
         kind: RecordKind::MemberKey,
-        id: victim.id.clone()
+        id: victim.id.clone(),
+        owner: victim.id.clone(),
+        reason: DamageReason::Unreadable,
     }));
     assert!(matches!(
         s.f.store.member(&victim.id),
@@ -220,6 +224,8 @@ fn a_damaged_meeting_is_left_out_of_the_list_and_reported() {
     assert_eq!(listed, vec![second]);
     assert!(s.f.store.damaged_records().unwrap().contains(&Damaged {
         kind: RecordKind::Meeting,
-        id: s.meeting.id.clone()
+        id: s.meeting.id.clone(),
+        owner: s.club.id.clone(),
+        reason: DamageReason::Unreadable,
     }));
 }

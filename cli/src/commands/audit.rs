@@ -145,7 +145,20 @@ pub fn run(ctx: &mut Ctx, cmd: AuditCmd) -> Result<Output, CliError> {
                     ),
                     f.changed_since_checkpoint.len().to_string(),
                 ),
+                (
+                    lang.pick(
+                        "Hồ sơ hỏng hoặc không khớp nhật ký",
+                        "Records damaged or not as the trail wrote them",
+                    ),
+                    f.damaged_records.len().to_string(),
+                ),
             ]);
+            for d in &f.damaged_records {
+                let kind = lang.record_kind(d.kind);
+                let id = &d.id;
+                let reason = lang.damage(d.reason);
+                text.push_str(&format!("- {kind} {id} {reason}\n"));
+            }
             for id in &f.members_without_consent {
                 text.push_str(&tr!(
                     lang,

@@ -8,6 +8,7 @@ use crate::error::CliError;
 use crate::lang::tr;
 use crate::output::{Output, table};
 use crate::views::ClubView;
+use crate::views::damaged_note;
 
 #[derive(clap::Subcommand)]
 pub enum ClubCmd {
@@ -85,6 +86,7 @@ pub fn run(ctx: &mut Ctx, cmd: ClubCmd) -> Result<Output, CliError> {
                 &rows,
             );
             let views: Vec<ClubView> = clubs.iter().map(Into::into).collect();
+            let text = text + &damaged_note(&store, lang)?;
             Output::new(views, text)
         }
     }

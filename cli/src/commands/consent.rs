@@ -8,6 +8,7 @@ use crate::error::CliError;
 use crate::lang::tr;
 use crate::output::{Output, table};
 use crate::views::ConsentView;
+use crate::views::damaged_note;
 
 #[derive(clap::Subcommand)]
 pub enum ConsentCmd {
@@ -127,6 +128,7 @@ pub fn run(ctx: &mut Ctx, cmd: ConsentCmd) -> Result<Output, CliError> {
                 &rows,
             );
             let views: Vec<ConsentView> = list.iter().map(Into::into).collect();
+            let text = text + &damaged_note(&store, lang)?;
             Output::new(views, text)
         }
     }

@@ -7,6 +7,7 @@ use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::lang::tr;
 use crate::output::{Output, fields, shown, table};
+use crate::views::damaged_note;
 use crate::views::{MeetingRow, MeetingView};
 
 #[derive(clap::Subcommand)]
@@ -117,6 +118,7 @@ pub fn run(ctx: &mut Ctx, cmd: MeetingCmd) -> Result<Output, CliError> {
                 &rows,
             );
             let views: Vec<MeetingRow> = meetings.iter().map(Into::into).collect();
+            let text = text + &damaged_note(&store, lang)?;
             Output::new(views, text)
         }
         MeetingCmd::Show { id } => {

@@ -8,6 +8,7 @@ use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::lang::{Lang, tr};
 use crate::output::{Output, fields, table};
+use crate::views::damaged_note;
 use crate::views::{ConsentView, LivelihoodView, MemberSummaryView, MemberView, ReferralView};
 
 #[derive(clap::Subcommand)]
@@ -156,7 +157,8 @@ pub fn run(ctx: &mut Ctx, cmd: MemberCmd) -> Result<Output, CliError> {
             store.club(&club)?;
             let members = store.list_members(&club)?;
             let views: Vec<MemberSummaryView> = members.iter().map(Into::into).collect();
-            Output::new(views, summary_rows(lang, &members))
+            let text = summary_rows(lang, &members) + &damaged_note(&store, lang)?;
+            Output::new(views, text)
         }
         MemberCmd::Search {
             text,
@@ -179,6 +181,7 @@ pub fn run(ctx: &mut Ctx, cmd: MemberCmd) -> Result<Output, CliError> {
             } else {
                 summary_rows(lang, &members)
             };
+            let out = out + &damaged_note(&store, lang)?;
             Output::new(views, out)
         }
         MemberCmd::Show { id } => {

@@ -8,6 +8,7 @@ use crate::error::CliError;
 use crate::lang::{Lang, tr};
 use crate::output::{Output, fields, shown, table};
 use crate::views::ReferralView;
+use crate::views::damaged_note;
 
 #[derive(clap::Subcommand)]
 pub enum ReferralCmd {
@@ -175,6 +176,7 @@ pub fn run(ctx: &mut Ctx, cmd: ReferralCmd) -> Result<Output, CliError> {
                 &rows,
             );
             let views: Vec<ReferralView> = list.iter().map(Into::into).collect();
+            let text = text + &damaged_note(&store, lang)?;
             Output::new(views, text)
         }
     }

@@ -8,6 +8,7 @@ use crate::error::CliError;
 use crate::lang::tr;
 use crate::output::{Output, table};
 use crate::views::LivelihoodView;
+use crate::views::damaged_note;
 
 #[derive(clap::Subcommand)]
 pub enum SupportCmd {
@@ -135,6 +136,7 @@ pub fn run(ctx: &mut Ctx, cmd: SupportCmd) -> Result<Output, CliError> {
                 &rows,
             );
             let views: Vec<LivelihoodView> = list.iter().map(Into::into).collect();
+            let text = text + &damaged_note(&store, lang)?;
             Output::new(views, text)
         }
     }

@@ -1,0 +1,124 @@
+//! A phone's file rolled back row by row: an older copy of the consent, the referral and the
+//! outbox put back after the consent was withdrawn must not send her referral.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use chungtay_core::*;
+use chungtay_e2e::Province;
+use chungtay_intake::Limits;
+
+const PIN: &str = "274915";
+
+#[test]
+fn a_withdrawn_consent_rolled_back_in_the_file_does_not_send_her_referral() {
+    let mut province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("club.db");
+    let mut store = Store::create(
+        &path,
+        Arc::new(SoftwareDeviceSecret::generate().unwrap()),
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    store
+        .enroll(&province.url(), &province.code(), None)
+        .unwrap();
+    let club = store
+        .add_club(&ClubInput {
+            name: "CLB Quang Chiểu".into(),
+            kind: ClubKind::AntiTrafficking,
+            province: "Thanh Hóa".into(),
+            commune: "Quang Chiểu".into(),
+            village: None,
+            former_district: None,
+        })
+        .unwrap();
+    let member = store
+        .add_member(
+            &club.id,
+            &MemberInput {
+                full_name: "Giàng Thị Dua".into(),
+                birth_year: Some(2004),
+                gender: Gender::Female,
+                ethnic_group: EthnicGroup::from_name("Mông").unwrap(),
+                village: "Bản Pù Quăn".into(),
+                phone: None,
+                role: MemberRole::Member,
+                survivor_status: SurvivorStatus::Survivor,
+                safe_to_contact: true,
+            },
+        )
+        .unwrap();
+    let consent = store
+        .add_consent(&ConsentInput {
+            member_id: member.id.clone(),
+            purposes: vec![SupportService::LegalAid],
+            recipient: Recipient::ProvincialUnion,
+            fields: vec![SharedField::Name],
+            method: ConsentMethod::SignedPaper,
+            witness: None,
+            given_on: Utc::now().date_naive(),
+        })
+        .unwrap();
+    let referral = store
+        .create_referral(&ReferralInput {
+            member_id: member.id.clone(),
+            services: vec![SupportService::LegalAid],
+            urgency: Urgency::Urgent,
+            note: String::new(),
+            recipient: Recipient::ProvincialUnion,
+            shared_fields: vec![SharedField::Name],
+            consent_id: Some(consent.id.clone()),
+        })
+        .unwrap();
+    store.mark_referral_ready(&referral.id).unwrap();
+    // Out of signal, the referral waits in the outbox.
+    province.stop();
+    store.queue_referral(&referral.id).unwrap();
+    store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!(store.outbox().unwrap().len(), 1);
+    // Someone copies the file, then she withdraws her consent: the referral is withdrawn.
+    store.lock();
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    store
+        .unlock(&store.users().unwrap()[0].id.clone(), PIN)
+        .unwrap();
+    store
+        .withdraw_consent(&consent.id, Utc::now().date_naive())
+        .unwrap();
+    assert!(store.outbox().unwrap().is_empty());
+    store.lock();
+    // The consent, referral and outbox rows of the copy are put back into the file.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    conn.execute("ATTACH DATABASE ?1 AS old", [copy.to_str().unwrap()])
+        .unwrap();
+    for table in ["consents", "referrals", "outbox"] {
+        conn.execute_batch(&format!(
+            "DELETE FROM main.{table}; INSERT INTO main.{table} SELECT * FROM old.{table};"
+        ))
+        .unwrap();
+    }
+    conn.execute_batch("DETACH DATABASE old").unwrap();
+    drop(conn);
+    store
+        .unlock(&store.users().unwrap()[0].id.clone(), PIN)
+        .unwrap();
+    // Back in signal: nothing of hers reaches the province.
+    province.restart();
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!(report.sent, 0);
+    assert_eq!(province.referral_count(), 0);
+    // The phone says why, and the audit says what was put back.
+    let outbox = store.outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].last_error, "referral_not_current");
+    assert!(matches!(
+        store.verify_audit(),
+        Err(Error::AuditBroken(ChainBreak::Record { .. }))
+    ));
+}
