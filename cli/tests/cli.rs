@@ -654,6 +654,62 @@ fn the_audit_trail_verifies_exports_and_catches_a_tampered_file() {
     assert!(stderr(&out).contains("another device"), "{}", stderr(&out));
 }
 
+#[test]
+fn records_altered_or_deleted_in_the_file_are_named_not_silently_dropped() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Nguyễn Thị Hoa", "Kinh", &[]);
+    let dua = env.add_member(&club, "Giàng Thị Dua", "Mông", &[]);
+    env.add_member(&club, "Lò Thị Xuân", "Thái", &[]);
+    // Someone with the file damages one member's record and deletes another's.
+    let db = rusqlite::Connection::open(env.path("chungtay.db")).unwrap();
+    db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let mut body: Vec<u8> = db
+        .query_row("SELECT body FROM members WHERE id = ?1", [&hoa], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    body[60] ^= 1;
+    db.execute(
+        "UPDATE members SET body = ?1 WHERE id = ?2",
+        rusqlite::params![body, hoa],
+    )
+    .unwrap();
+    db.execute("DELETE FROM members WHERE id = ?1", [&dua])
+        .unwrap();
+    drop(db);
+    // The list shows the one left, and says that records could not be shown.
+    let list = env.ok(&["member", "list", "--club", &club]);
+    assert!(list.contains("Lò Thị Xuân"), "{list}");
+    assert!(list.contains("1 hồ sơ không hiện được"), "{list}");
+    // Verify fails, naming a record and why; the findings list both.
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(EXIT_INTEGRITY));
+    let findings = env.json(&["audit", "findings"]);
+    let damaged = findings["damaged_records"].as_array().unwrap();
+    let mut found: Vec<(String, String)> = damaged
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap().to_owned(),
+                d["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        (hoa.clone(), "unreadable".to_owned()),
+        (dua.clone(), "missing".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    let text = env.ok(&["--lang", "en", "audit", "findings"]);
+    assert!(
+        text.contains("is in the trail but gone from the file"),
+        "{text}"
+    );
+}
+
 /// A club of ten: 9 Thái women and one Mông man, a meeting this month.
 fn report_club(env: &Env) -> String {
     let club = env.with_club();
