@@ -114,7 +114,10 @@ impl DeviceSecret for SoftwareDeviceSecret {
 }
 
 /// Argon2id cost. Stored with each user's key slot so it can be raised later per user.
+/// On a phone, choose it with `KdfParams::calibrate` (the Kotlin `calibrateKdf`) when the store
+/// is made; later PINs on the store reuse the unlocked user's cost (`Store::kdf_params`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct KdfParams {
     pub m_kib: u32,
     pub t: u32,
@@ -425,6 +428,33 @@ mod tests {
         assert_ne!(base, k(&d2, "u", "246810"));
         assert_ne!(base, k(&d1, "v", "246810"));
         assert_ne!(base, k(&d1, "u", "246811"));
+    }
+
+    /// The cost of one PIN guess on this machine (docs/SECURITY.md 11 quotes it). Run with
+    /// `cargo test -p chungtay-core --lib -- --ignored --nocapture cost_per_guess`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn cost_per_guess() {
+        let device = SoftwareDeviceSecret::generate().unwrap();
+        let n = 20u32;
+        let start = Instant::now();
+        for i in 0..n {
+            stretch(&format!("2749{i:02}"), &[7u8; 16], KdfParams::MIN).unwrap();
+        }
+        let argon = start.elapsed() / n;
+        let stretched = [9u8; KEY_LEN];
+        let m = 2000u32;
+        let start = Instant::now();
+        for _ in 0..m {
+            device_chain(&device, "store", &stretched, PRF_ROUNDS).unwrap();
+        }
+        let chain = start.elapsed() / m;
+        eprintln!(
+            "Argon2id at KdfParams::MIN: {argon:?}; chain of {PRF_ROUNDS} software PRF calls: \
+             {chain:?} ({:?} per call); one guess with Argon2 on the device: {:?}",
+            chain / PRF_ROUNDS,
+            argon + chain
+        );
     }
 
     #[test]
