@@ -437,11 +437,18 @@ impl Store {
                     .collect::<rusqlite::Result<Vec<String>>>()
             })
             .unwrap_or_default();
-        for table in tables {
-            let _ = self.conn.execute(
-                &format!("DELETE FROM \"{}\"", table.replace('"', "\"\"")),
-                [],
-            );
+        let delete = |t: &String| format!("DELETE FROM \"{}\";", t.replace('"', "\"\""));
+        // One transaction (one sync, not one per table); if it fails, table by table.
+        let all: String = tables.iter().map(delete).collect();
+        if self
+            .conn
+            .execute_batch(&format!("BEGIN IMMEDIATE; {all} COMMIT;"))
+            .is_err()
+        {
+            let _ = self.conn.execute_batch("ROLLBACK;");
+            for table in &tables {
+                let _ = self.conn.execute_batch(&delete(table));
+            }
         }
         let _ = self
             .conn
@@ -1186,6 +1193,7 @@ fn create_decoy(
     {
         let session = store.session()?;
         trail::start(&store.conn, &store.store_id, session)?;
+        // The trail and the clubs in one transaction: one sync, not one per club.
         let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
         for e in &decoy.trail {
             let role = e.role.as_deref().and_then(UserRole::parse);
@@ -1200,10 +1208,10 @@ fn create_decoy(
             entry.fields = e.fields.clone();
             trail::append(&tx, &store.store_id, session, entry)?;
         }
+        for club in &decoy.clubs {
+            store.put_club_as(&club.id, &club.info, club.stamps.clone())?;
+        }
         tx.commit()?;
-    }
-    for club in &decoy.clubs {
-        store.put_club_as(&club.id, &club.info, club.stamps.clone())?;
     }
     keep_duress_slot(&store)?;
     Ok(store)
@@ -1254,4 +1262,80 @@ pub(crate) fn counted_pin_check(
         return Err(Error::Wiped);
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::domain::ClubKind;
+    use crate::keys::SoftwareDeviceSecret;
+
+    /// A store from the first release with a duress PIN set (the `meta.duress` row that release
+    /// wrote) still obeys it after the upgrade, until the duress PIN is set again.
+    #[test]
+    fn a_first_release_duress_row_still_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("club.db");
+        let device: Arc<dyn DeviceSecret> = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+        let mut store = Store::create(
+            &path,
+            device.clone(),
+            NewUser::new("Lò Thị Mai", UserRole::Leader, "274915"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+        let club = ClubInput {
+            name: "CLB Pù Nhi".into(),
+            kind: ClubKind::AntiTrafficking,
+            province: "Thanh Hóa".into(),
+            commune: "Pù Nhi".into(),
+            village: None,
+            former_district: None,
+        };
+        store.add_club(&club).unwrap();
+        let leader = store.current_user().unwrap().id;
+        // The row as the first release wrote it: salt, cost, decoy under a version-1 KEK.
+        let kdf = SlotKdf {
+            salt: [5u8; 16],
+            params: KdfParams::MIN,
+            rounds: 0,
+        };
+        let kek = keys::user_kek(
+            device.as_ref(),
+            &store.store_id,
+            DURESS_USER,
+            "918273",
+            &kdf,
+        )
+        .unwrap();
+        let decoy = LegacyDecoy {
+            leader_id: leader.clone(),
+            leader_name: "Lò Thị Mai".into(),
+            clubs: vec![club.clone()],
+        };
+        let sealed = crypto::seal(
+            &kek,
+            store.store_kid,
+            &legacy_duress_place(),
+            &store::to_json(&decoy).unwrap(),
+        )
+        .unwrap();
+        let mut value = kdf.salt.to_vec();
+        value.extend_from_slice(&params_bytes(KdfParams::MIN));
+        value.extend_from_slice(sealed.as_bytes());
+        meta_set(&store.conn, "duress", &value).unwrap();
+        store.lock();
+        store.unlock(&leader, "918273").unwrap();
+        let clubs = store.clubs().unwrap();
+        assert_eq!(clubs.len(), 1);
+        assert_eq!(clubs[0].info.name, club.name);
+        assert_eq!(store.member_count().unwrap(), 0);
+        store.lock();
+        assert!(matches!(
+            store.unlock(&leader, "274915"),
+            Err(Error::WrongPin)
+        ));
+    }
 }

@@ -944,3 +944,36 @@ fn wipe_after_above_the_maximum_says_so() {
         }))
     ));
 }
+
+/// Wall-clock times of a wrong, a normal and a duress unlock (docs/SECURITY.md 11 quotes them).
+/// Run with `cargo test -p chungtay-core --test safety -- --ignored --nocapture wall_clock`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn wall_clock_of_wrong_normal_and_duress_unlocks() {
+    use std::time::Instant;
+    for _ in 0..4 {
+        let (mut f, club, _) = populated();
+        for i in 0..20 {
+            f.store
+                .add_member(
+                    &club.id,
+                    &member_input(&format!("Vi Thị Hoa {i}"), "Thái", "Bản Chai"),
+                )
+                .unwrap();
+        }
+        f.store.set_duress_pin(DURESS, KdfParams::MIN).unwrap();
+        let leader = f.leader_id();
+        f.store.lock();
+        let t = Instant::now();
+        let _ = f.store.unlock(&leader, "000000");
+        let wrong = t.elapsed();
+        let t = Instant::now();
+        f.store.unlock(&leader, PIN).unwrap();
+        let normal = t.elapsed();
+        f.store.lock();
+        let t = Instant::now();
+        f.store.unlock(&leader, DURESS).unwrap();
+        let duress = t.elapsed();
+        eprintln!("wrong PIN {wrong:?}, right PIN {normal:?}, duress PIN {duress:?}");
+    }
+}
