@@ -486,6 +486,9 @@ mod tests {
         assert!(check_pin("000000").is_err());
         assert!(check_pin("274915").is_ok());
         assert!(check_pin("hoa sen nở").is_ok());
+        // A leader's long passphrase is welcome; only absurd lengths are refused.
+        assert!(check_pin(&"sen trắng nở giữa đầm ".repeat(5)).is_ok());
+        assert!(check_pin(&"x1".repeat(65)).is_err());
     }
 
     #[test]
