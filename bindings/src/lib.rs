@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
+use zeroize::Zeroizing;
 
 use chungtay_core::{
     Annotation, AuditEntry, AuditExport, AuditFindings, Checkpoint, ChungTayError, Club, ClubInput,
@@ -150,20 +151,25 @@ impl ClubStore {
 
 #[uniffi::export]
 impl ClubStore {
-    /// Creates a new store at `path`, unlocked as its first user (the club leader).
+    /// Creates a new store at `path`, unlocked as its first user (the club leader). `kdf` is
+    /// the PIN's Argon2 cost: `calibrateKdf(...)` on the phone (once, at setup); later PINs on
+    /// this store reuse the cost of the unlocked user's PIN.
     #[uniffi::constructor]
     pub fn create(
         path: String,
         device: Arc<dyn DeviceKey>,
         display_name: String,
         pin: String,
+        kdf: KdfParams,
     ) -> Result<Arc<Self>> {
+        // Cleared when this returns: Rust's copy of the PIN does not outlive the call.
+        let pin = Zeroizing::new(pin);
         let _guard = CallGuard::enter()?;
         let store = Store::create(
             path.as_ref(),
             Arc::new(HostDevice(device)),
             NewUser::new(&display_name, UserRole::Leader, &pin),
-            KdfParams::MIN,
+            kdf,
         )?;
         Ok(Self::wrap(store))
     }
@@ -177,7 +183,7 @@ impl ClubStore {
     }
 
     /// Restores a backup onto this phone, for the leader with a new PIN (scenario 5).
-    /// A wrong secret or a damaged file throws and leaves nothing behind.
+    /// A wrong secret or a damaged file throws and leaves nothing behind. `kdf` as in `create`.
     #[uniffi::constructor]
     pub fn restore(
         backup: Vec<u8>,
@@ -185,7 +191,10 @@ impl ClubStore {
         path: String,
         device: Arc<dyn DeviceKey>,
         new_pin: String,
+        kdf: KdfParams,
     ) -> Result<Arc<Self>> {
+        let recovery_secret = Zeroizing::new(recovery_secret);
+        let new_pin = Zeroizing::new(new_pin);
         let _guard = CallGuard::enter()?;
         let store = Store::restore(
             &backup,
@@ -193,7 +202,7 @@ impl ClubStore {
             path.as_ref(),
             Arc::new(HostDevice(device)),
             &new_pin,
-            KdfParams::MIN,
+            kdf,
         )?;
         Ok(Self::wrap(store))
     }
@@ -204,6 +213,7 @@ impl ClubStore {
     }
 
     pub fn unlock(&self, user_id: String, pin: String) -> Result<()> {
+        let pin = Zeroizing::new(pin);
         self.with(|s| s.unlock(&user_id, &pin))
     }
 
@@ -222,12 +232,23 @@ impl ClubStore {
         self.with(|s| s.current_user())
     }
 
+    /// The new user's PIN gets the Argon2 cost of the leader's (calibrated on this phone).
     pub fn add_user(&self, display_name: String, role: UserRole, pin: String) -> Result<UserInfo> {
-        self.with(|s| s.add_user(NewUser::new(&display_name, role, &pin), KdfParams::MIN))
+        let pin = Zeroizing::new(pin);
+        self.with(|s| {
+            let kdf = s.kdf_params()?;
+            s.add_user(NewUser::new(&display_name, role, &pin), kdf)
+        })
     }
 
+    /// The old PIN counts as a PIN try (a wrong one waits and wipes like at the unlock screen).
     pub fn change_pin(&self, old_pin: String, new_pin: String) -> Result<()> {
-        self.with(|s| s.change_pin(&old_pin, &new_pin, KdfParams::MIN))
+        let old_pin = Zeroizing::new(old_pin);
+        let new_pin = Zeroizing::new(new_pin);
+        self.with(|s| {
+            let kdf = s.kdf_params()?;
+            s.change_pin(&old_pin, &new_pin, kdf)
+        })
     }
 
     /// Records that failed their integrity check (shown to the user as damaged).
@@ -373,7 +394,11 @@ impl ClubStore {
 
     /// The duress PIN: typed at unlock, it destroys the real data and opens an empty club.
     pub fn set_duress_pin(&self, pin: String) -> Result<()> {
-        self.with(|s| s.set_duress_pin(&pin, KdfParams::MIN))
+        let pin = Zeroizing::new(pin);
+        self.with(|s| {
+            let kdf = s.kdf_params()?;
+            s.set_duress_pin(&pin, kdf)
+        })
     }
 
     /// Erases one member beyond recovery; the audit trail keeps only that it happened.
@@ -443,6 +468,22 @@ impl ClubStore {
     pub fn device_public_key(&self) -> Result<Vec<u8>> {
         self.with(|s| s.device_public_key())
     }
+}
+
+/// The Argon2 cost for PINs on this phone: raises the passes from the minimum until one
+/// derivation takes about `target_millis` here (capped at 10 passes; never below the minimum).
+/// Call it once when the store is made (it runs Argon2 a few times, so off the main thread);
+/// an unlock runs two derivations, so 250-500 ms is a sensible target.
+#[uniffi::export]
+pub fn calibrate_kdf(target_millis: u32) -> Result<KdfParams> {
+    KdfParams::calibrate(std::time::Duration::from_millis(u64::from(target_millis)))
+        .map_err(ChungTayError::from)
+}
+
+/// The least Argon2 cost the store accepts (OWASP's minimum): for tests, not for phones.
+#[uniffi::export]
+pub fn minimum_kdf() -> KdfParams {
+    KdfParams::MIN
 }
 
 /// The province's default thresholds for overdue referrals and late edits.

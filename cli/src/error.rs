@@ -104,7 +104,7 @@ impl CliError {
             CliError::Core(e) => match e {
                 E::WrongPin | E::Locked | E::UnknownUser => code::AUTH,
                 E::TooSoon { .. } => code::TOO_SOON,
-                E::Wiped => code::WIPED,
+                E::Wiped | E::WipeIncomplete { .. } => code::WIPED,
                 E::KeyUnavailable | E::KeystoreFailed { .. } => code::DEVICE_KEY,
                 E::NotFound { .. } => code::NOT_FOUND,
                 E::Invalid { .. } => code::INVALID,
@@ -153,6 +153,7 @@ impl CliError {
                 E::AlreadyExists => "already_exists",
                 E::TooSoon { .. } => "too_soon",
                 E::Wiped => "wiped",
+                E::WipeIncomplete { .. } => "wipe_incomplete",
                 E::DoNotContact => "do_not_contact",
                 E::WrongRecoverySecret => "wrong_recovery_secret",
                 E::BackupDamaged => "backup_damaged",
@@ -379,8 +380,8 @@ fn core_message(e: &ChungTayError, lang: Lang) -> String {
         ),
         E::KeyUnavailable => tr!(
             lang,
-            "Không dùng được khoá thiết bị của kho (tệp khoá bị mất hoặc của máy khác): hãy khôi phục từ bản sao lưu.",
-            "This device's key for the store is unavailable (key file missing or from another device): restore from a backup."
+            "Không dùng được khoá thiết bị của kho (tệp khoá bị mất, bị hỏng hoặc của máy khác): hãy khôi phục từ bản sao lưu.",
+            "This device's key for the store is unavailable (key file missing, damaged or from another device): restore from a backup."
         ),
         E::KeystoreFailed { .. } => tr!(
             lang,
@@ -444,6 +445,11 @@ fn core_message(e: &ChungTayError, lang: Lang) -> String {
             lang,
             "Kho dữ liệu đã tự xoá sau quá nhiều lần nhập sai mã PIN.",
             "The store wiped itself after too many wrong PINs."
+        ),
+        E::WipeIncomplete { .. } => tr!(
+            lang,
+            "Kho dữ liệu đã bị xoá, nhưng không xoá được khoá thiết bị: bản sao các tệp lấy từ trước vẫn có thể mở bằng mã PIN trên máy này. Hãy xoá tệp khoá thiết bị.",
+            "The store was wiped, but the device key could not be destroyed: copies of the files taken earlier could still open with a PIN on this device. Delete the device key file."
         ),
         E::DoNotContact => tr!(
             lang,

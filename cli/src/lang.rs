@@ -246,6 +246,11 @@ impl Lang {
                 "is not a valid date (YYYY-MM-DD)"
             ),
             Reason::BelowMinimum => tr!(self, "thấp hơn mức cho phép", "is below the minimum"),
+            Reason::AboveMaximum { max } => tr!(
+                self,
+                "cao hơn mức tối đa ({max})",
+                "is above the maximum ({max})"
+            ),
             Reason::InFuture => tr!(self, "ở tương lai", "is in the future"),
             Reason::TooOld => tr!(self, "quá xa trong quá khứ", "is too far in the past"),
             Reason::Negative => tr!(self, "không được âm", "must not be negative"),

@@ -68,8 +68,12 @@ pub enum Reason {
     },
     /// Not a date (YYYY-MM-DD) or time the app can read.
     BadDate,
-    /// Key-derivation cost below the minimum.
+    /// Key-derivation cost below the minimum, or a number under its lower bound.
     BelowMinimum,
+    /// A number over its upper bound.
+    AboveMaximum {
+        max: u32,
+    },
     InFuture,
     TooOld,
     Negative,
@@ -113,6 +117,7 @@ impl fmt::Display for Reason {
             Reason::TooShort { min } => write!(f, "is shorter than {min} characters"),
             Reason::BadDate => write!(f, "is not a valid date"),
             Reason::BelowMinimum => write!(f, "is below the minimum"),
+            Reason::AboveMaximum { max } => write!(f, "is above the maximum ({max})"),
             Reason::InFuture => write!(f, "is in the future"),
             Reason::TooOld => write!(f, "is too far in the past"),
             Reason::Negative => write!(f, "must not be negative"),
@@ -162,6 +167,10 @@ pub enum DeviceSecretError {
     /// The keystore failed for another reason; may work on a retry.
     #[error("the device keystore failed: {detail}")]
     Failed { detail: String },
+    /// The key is there but unusable for good (a key file cut short or overwritten): a retry
+    /// cannot help; the data needs a backup.
+    #[error("the device key is damaged")]
+    Damaged,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +218,10 @@ pub enum Error {
     /// The store destroyed itself after too many wrong PINs.
     #[error("the store was wiped")]
     Wiped,
+    /// The store's files and key slots were destroyed, but the device key could not be
+    /// replaced: a copy of the files taken earlier would still open with a PIN on this phone.
+    #[error("the store was wiped, but the device key could not be destroyed: {detail}")]
+    WipeIncomplete { detail: String },
     /// This member must not be called or texted.
     #[error("this member must not be contacted")]
     DoNotContact,
@@ -268,6 +281,11 @@ pub enum ChungTayError {
     /// The store destroyed itself after too many wrong PINs: set up the phone again.
     #[error("the store was wiped")]
     Wiped,
+    /// The store was wiped, but the phone's keystore could not delete its key: copies of the
+    /// files made before the wipe could still be opened with a PIN on this phone. The app
+    /// should tell the user and retry deleting the key (e.g. clear the app's key alias).
+    #[error("the store was wiped, but the device key could not be destroyed: {detail}")]
+    WipeIncomplete { detail: String },
     #[error("this member must not be contacted")]
     DoNotContact,
     #[error("wrong recovery secret")]
@@ -303,7 +321,9 @@ impl From<Error> for ChungTayError {
             Error::WrongPin => ChungTayError::WrongPin,
             Error::Locked => ChungTayError::Locked,
             Error::UnknownUser => ChungTayError::UnknownUser,
-            Error::KeyUnavailable(DeviceSecretError::Missing) => ChungTayError::KeyUnavailable,
+            Error::KeyUnavailable(DeviceSecretError::Missing | DeviceSecretError::Damaged) => {
+                ChungTayError::KeyUnavailable
+            }
             Error::KeyUnavailable(DeviceSecretError::Failed { detail }) => {
                 ChungTayError::KeystoreFailed { detail }
             }
@@ -325,6 +345,7 @@ impl From<Error> for ChungTayError {
             Error::Forbidden(permission) => ChungTayError::Forbidden { permission },
             Error::TooSoon { retry_after_secs } => ChungTayError::TooSoon { retry_after_secs },
             Error::Wiped => ChungTayError::Wiped,
+            Error::WipeIncomplete { detail } => ChungTayError::WipeIncomplete { detail },
             Error::DoNotContact => ChungTayError::DoNotContact,
             Error::WrongRecoverySecret => ChungTayError::WrongRecoverySecret,
             Error::BackupDamaged => ChungTayError::BackupDamaged,

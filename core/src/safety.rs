@@ -12,9 +12,9 @@ use zeroize::Zeroizing;
 use crate::access::Permission;
 use crate::audit::AuditAction;
 use crate::crypto::{self, KeyId, Place, SecretKey};
-use crate::domain::{ClubInput, Id};
+use crate::domain::{ClubInput, Id, Timestamp};
 use crate::error::{Error, Reason, RecordKind, Result, invalid};
-use crate::keys::{self, DeviceSecret, KdfParams};
+use crate::keys::{self, DeviceSecret, KdfParams, SlotKdf};
 use crate::store::{self, NewUser, Store, UserRole};
 use crate::trail::{self, NewEntry};
 
@@ -108,19 +108,80 @@ pub(crate) fn wipe_after(conn: &Connection) -> Result<i64> {
     Ok(meta_i64(conn, "wipe_after")?.unwrap_or(DEFAULT_WIPE_AFTER))
 }
 
-/// What the decoy store looks like: the leader and the clubs, no members.
+/// The decoy of the first release, sealed in `meta.duress` (still honoured, see
+/// `try_legacy_duress`): the leader and the clubs, no members.
 #[derive(Serialize, Deserialize)]
-struct Decoy {
+struct LegacyDecoy {
     leader_id: Id,
     leader_name: String,
     clubs: Vec<ClubInput>,
 }
 
-fn duress_place() -> Place<'static> {
+fn legacy_duress_place() -> Place<'static> {
     Place {
         table: "meta",
         kind: RecordKind::User,
         id: "duress",
+        bound: "",
+    }
+}
+
+/// What the decoy shows, refreshed at every unlock and lock, sealed under the decoy key: the
+/// users (ids, roles, names, stamps), the clubs (ids, contents, stamps) and the trail's entries
+/// that name no member record. No members, meetings, consents, referrals or notes.
+#[derive(Serialize, Deserialize)]
+struct Decoy {
+    users: Vec<DecoyUser>,
+    clubs: Vec<DecoyClub>,
+    trail: Vec<DecoyEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DecoyUser {
+    id: Id,
+    role: String,
+    name: String,
+    stamps: [String; 4],
+    m_kib: u32,
+    t: u32,
+    p: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DecoyClub {
+    id: Id,
+    info: ClubInput,
+    stamps: [String; 4],
+}
+
+#[derive(Serialize, Deserialize)]
+struct DecoyEntry {
+    at: Timestamp,
+    user_id: Id,
+    role: Option<String>,
+    action: AuditAction,
+    kind: Option<String>,
+    record_id: String,
+    fields: Vec<String>,
+}
+
+/// The trail entries a decoy keeps at most (the newest): enough to look used, small enough to
+/// re-seal at every lock.
+const DECOY_TRAIL_MAX: usize = 1000;
+
+/// Meta rows every store has (a duress PIN set or not, so their presence says nothing):
+/// the duress slot (slot salt, KDF cost, the decoy key wrapped under the duress PIN's KEK, or
+/// under a random key when no duress PIN is set), the decoy key under the records key, and the
+/// decoy under the decoy key.
+const DURESS_SLOT: &str = "duress_slot";
+const DECOY_KEY: &str = "decoy_key";
+const DECOY: &str = "decoy";
+
+fn meta_place(id: &'static str) -> Place<'static> {
+    Place {
+        table: "meta",
+        kind: RecordKind::User,
+        id,
         bound: "",
     }
 }
@@ -216,8 +277,11 @@ impl Store {
     /// Sets how many consecutive wrong PINs wipe the store (3 to 50).
     pub fn set_wipe_after(&mut self, tries: i64) -> Result<()> {
         let session = self.require(Permission::Safety)?;
-        if !(3..=50).contains(&tries) {
+        if tries < 3 {
             return invalid("wipe_after", Reason::BelowMinimum);
+        }
+        if tries > 50 {
+            return invalid("wipe_after", Reason::AboveMaximum { max: 50 });
         }
         // A safety setting: who changed it, and to what (a count, nothing personal).
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
@@ -229,63 +293,66 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the duress PIN. Typed at the unlock screen, it destroys this store beyond recovery
-    /// and opens an empty one that looks like it: same leader, same clubs, no members.
+    /// Sets the duress PIN. Typed at the unlock screen (for any user), it destroys this store
+    /// beyond recovery and opens a decoy in its place: the same users, clubs and ids, a trail
+    /// that looks used, no members.
     pub fn set_duress_pin(&mut self, pin: &str, params: KdfParams) -> Result<()> {
-        let session = self.require(Permission::Safety)?;
+        self.require(Permission::Safety)?;
         params.check()?;
         keys::check_pin(pin)?;
-        // The duress PIN must not be any user's real PIN.
+        // The duress PIN must not be any user's real PIN. Finding one that is, is a PIN guess
+        // that hit: it waits, counts and wipes like a wrong PIN at the unlock screen, and the
+        // answer does not say whose PIN it is.
+        check_lockout(&self.conn)?;
+        let mut taken = false;
         for user in self.users()? {
-            if self.pin_opens_slot(&user.id, pin)? {
-                return invalid("duress_pin", Reason::Duplicate);
-            }
+            // Every slot is tried, so the time does not tell which one matched either.
+            taken |= self.pin_opens_slot(&user.id, pin)?;
         }
-        let leader = self
-            .users()?
-            .into_iter()
-            .find(|u| u.role == UserRole::Leader)
-            .ok_or(Error::UnknownUser)?;
-        let profile =
-            store::open_profile(&self.conn, &session.record_key, self.store_kid, &leader.id)?;
-        let decoy = Decoy {
-            leader_id: leader.id,
-            leader_name: profile.profile.display_name,
-            clubs: self.clubs()?.into_iter().map(|c| c.info).collect(),
-        };
-        let mut salt = [0u8; 16];
-        crypto::fill_random(&mut salt)?;
-        let kek = keys::user_kek(
-            self.device.as_ref(),
-            &self.store_id,
-            DURESS_USER,
-            pin,
-            &salt,
-            params,
-        )?;
-        let sealed = crypto::seal(
-            &kek,
-            self.store_kid,
-            &duress_place(),
-            &store::to_json(&decoy)?,
-        )?;
-        let mut value = salt.to_vec();
-        value.extend_from_slice(&params_bytes(params));
-        value.extend_from_slice(sealed.as_bytes());
+        if taken {
+            self.count_hit()?;
+            return invalid("duress_pin", Reason::Duplicate);
+        }
+        keep_duress_slot(self)?;
+        let session = self.session()?;
+        let decoy_key = decoy_key(&self.conn, session, self.store_kid)?;
+        let kdf = SlotKdf::new(params)?;
+        let kek = keys::user_kek(self.device.as_ref(), &self.store_id, DURESS_USER, pin, &kdf)?;
+        let slot = DuressSlot::seal(&kek, kdf, self.store_kid, &decoy_key)?;
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        meta_set(&tx, "duress", &value)?;
+        meta_set(&tx, DURESS_SLOT, &slot.encode())?;
+        // The first release's duress row goes: this slot replaces it.
+        tx.execute("DELETE FROM meta WHERE name = 'duress'", [])?;
+        // Noted as a PIN change of the leader's (which it is), not as "a duress PIN exists":
+        // whoever reads the trail, in the store or in the decoy, cannot tell the two apart.
         trail::append(
             &tx,
             &self.store_id,
             session,
-            NewEntry::new(AuditAction::Update, Some(RecordKind::User), "duress"),
+            NewEntry::new(
+                AuditAction::PinChange,
+                Some(RecordKind::User),
+                &session.user_id,
+            ),
         )?;
         tx.commit()?;
+        refresh_decoy(self)
+    }
+
+    /// Counts a PIN check that hit (a candidate PIN that turned out to be someone's) as a failed
+    /// try, wiping at the limit like the unlock screen.
+    fn count_hit(&mut self) -> Result<()> {
+        let failures = count_attempt(&self.conn)?;
+        if failures >= wipe_after(&self.conn)? {
+            self.wipe()?;
+            return Err(Error::Wiped);
+        }
         Ok(())
     }
 
-    /// If `pin` is the duress PIN: destroy everything and become the decoy, unlocked.
-    pub(crate) fn try_duress(&mut self, pin: &str) -> Result<bool> {
+    /// The first release's duress row (`meta.duress`, one device call per guess), still
+    /// honoured until the leader sets the duress PIN again. Tried only when that row exists.
+    pub(crate) fn try_legacy_duress(&mut self, pin: &str) -> Result<bool> {
         let Some(value) = meta_get(&self.conn, "duress")? else {
             return Ok(false);
         };
@@ -293,19 +360,18 @@ impl Store {
         else {
             return Ok(false);
         };
-        let kek = keys::user_kek(
-            self.device.as_ref(),
-            &self.store_id,
-            DURESS_USER,
-            pin,
-            salt,
-            params,
-        )?;
-        let Ok(plain) = crypto::open(&kek, self.store_kid, &duress_place(), &value[28..]) else {
+        let Some(kdf) = SlotKdf::decode(salt, params) else {
             return Ok(false);
         };
-        let decoy: Decoy = serde_json::from_slice(&plain).map_err(|_| Error::Crypto)?;
-        self.wipe()?;
+        let kek = keys::user_kek(self.device.as_ref(), &self.store_id, DURESS_USER, pin, &kdf)?;
+        let Ok(plain) = crypto::open(&kek, self.store_kid, &legacy_duress_place(), &value[28..])
+        else {
+            return Ok(false);
+        };
+        let decoy: LegacyDecoy = serde_json::from_slice(&plain).map_err(|_| Error::Crypto)?;
+        // The decoy opens whatever happens to the device key: the person under duress must
+        // see an ordinary unlock.
+        let _ = self.wipe();
         let mut fresh = Store::create_as(
             &self.path,
             self.device.clone(),
@@ -320,29 +386,81 @@ impl Store {
         Ok(true)
     }
 
-    /// Destroys the store: overwrites every key slot, rotates the device secret (so no copy of
-    /// the files opens again, even with the right PIN), then deletes the files.
+    /// The duress PIN opened the duress slot: destroy the real store (as a wipe does) and put
+    /// the decoy in its place, unlocked as `user_id`. Makes exactly the device calls that
+    /// `pad_like_decoy` makes on a normal unlock, and no Argon2 run: the stretched PIN from
+    /// the duress try is reused for the decoy's slot.
+    pub(crate) fn become_decoy(
+        &mut self,
+        user_id: &str,
+        role: UserRole,
+        stretched: &[u8; crypto::KEY_LEN],
+        kdf: &SlotKdf,
+        decoy_key: SecretKey,
+    ) -> Result<()> {
+        let sealed = meta_get(&self.conn, DECOY)?.ok_or(Error::Crypto)?;
+        let plain = crypto::open(&decoy_key, self.store_kid, &meta_place(DECOY), &sealed)?;
+        let decoy: Decoy = serde_json::from_slice(&plain).map_err(|_| Error::Crypto)?;
+        drop(plain);
+        let path = self.path.clone();
+        let device = self.device.clone();
+        // A failed rotation cannot be reported here without telling the person forcing the
+        // unlock; the decoy opens all the same (docs/SECURITY.md 11 says what that leaves).
+        let _ = self.wipe();
+        let fresh = create_decoy(&path, device, &decoy, user_id, role, stretched, kdf)?;
+        *self = fresh;
+        Ok(())
+    }
+
+    /// Destroys the store: overwrites every key slot, empties every table (`secure_delete`
+    /// zeroes what is freed), truncates the WAL, rotates the device secret (so no copy of the
+    /// files opens again, even with the right PIN), then deletes the files. A device secret
+    /// that could not be rotated is reported (`WipeIncomplete`): copies of the files taken
+    /// before would still open with a PIN on this phone.
     pub(crate) fn wipe(&mut self) -> Result<()> {
         self.session = None;
-        let destroy = "UPDATE users SET wrapped_key = randomblob(length(wrapped_key)), \
-                       profile = randomblob(length(profile));
-             DELETE FROM member_keys;
-             DELETE FROM meta WHERE name IN ('device_signing_key', 'duress', 'recovery', 'canary');";
+        // From here on the store is wiped, whatever fails next; every later unlock says so.
+        self.wiped = true;
         // Best effort on each step: a damaged file must not stop the rest of the wipe.
-        let _ = self.conn.execute_batch(destroy);
+        let _ = self.conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             UPDATE users SET wrapped_key = randomblob(length(wrapped_key)), \
+                    profile = randomblob(length(profile));",
+        );
+        let tables: Vec<String> = self
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .unwrap_or_default();
+        let delete = |t: &String| format!("DELETE FROM \"{}\";", t.replace('"', "\"\""));
+        // One transaction (one sync, not one per table); if it fails, table by table.
+        let all: String = tables.iter().map(delete).collect();
+        if self
+            .conn
+            .execute_batch(&format!("BEGIN IMMEDIATE; {all} COMMIT;"))
+            .is_err()
+        {
+            let _ = self.conn.execute_batch("ROLLBACK;");
+            for table in &tables {
+                let _ = self.conn.execute_batch(&delete(table));
+            }
+        }
         let _ = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        // The key slots are gone: from here on the store is wiped, whatever fails next, and
-        // the user is told `Wiped`, not "try again". Rotating the device secret and deleting
-        // the files are the defence against copies of the files; each is best effort.
-        self.wiped = true;
-        let _ = self.device.rotate();
+        let rotated = self.device.rotate();
         self.conn = Connection::open_in_memory()?;
         for file in files_of(&self.path) {
             let _ = std::fs::remove_file(&file);
         }
-        Ok(())
+        rotated.map_err(|e| Error::WipeIncomplete {
+            detail: e.to_string(),
+        })
     }
 
     /// Erases one member beyond recovery (her safety, or her right to erasure): her key and
@@ -659,7 +777,10 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             meta_set(&tx, "device_check", &check)?;
             tx.execute(
-                "DELETE FROM meta WHERE name IN ('failed_unlocks', 'last_failed_at', 'duress')",
+                // The duress slot and decoy key were made under the old phone's device secret:
+                // the unlock below gives the restored store new ones.
+                "DELETE FROM meta WHERE name IN ('failed_unlocks', 'last_failed_at', 'duress', \
+                 'duress_slot', 'decoy_key', 'decoy')",
                 [],
             )?;
             tx.execute(
@@ -707,5 +828,529 @@ fn backup_place(bound: &str) -> Place<'_> {
         kind: RecordKind::Canary,
         id: "backup",
         bound,
+    }
+}
+
+// ---- the duress slot and the decoy ----------------------------------------------------------
+
+/// `meta.duress_slot`: slot salt (version 2), Argon2 cost, and the decoy key wrapped under the
+/// duress PIN's KEK (or under a random key: the dummy every store without a duress PIN has).
+pub(crate) struct DuressSlot {
+    kdf: SlotKdf,
+    wrapped: Vec<u8>,
+}
+
+impl DuressSlot {
+    fn seal(
+        kek: &SecretKey,
+        kdf: SlotKdf,
+        store_kid: KeyId,
+        decoy_key: &SecretKey,
+    ) -> Result<Self> {
+        let wrapped = crypto::seal(
+            kek,
+            store_kid,
+            &meta_place(DURESS_SLOT),
+            decoy_key.as_bytes(),
+        )?;
+        Ok(Self {
+            kdf,
+            wrapped: wrapped.as_bytes().to_vec(),
+        })
+    }
+
+    /// A slot no PIN opens, of the same size and shape as a real one.
+    fn dummy(params: KdfParams, store_kid: KeyId, decoy_key: &SecretKey) -> Result<Self> {
+        Self::seal(
+            &SecretKey::generate()?,
+            SlotKdf::new(params)?,
+            store_kid,
+            decoy_key,
+        )
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = self.kdf.encode_salt();
+        out.extend_from_slice(&params_bytes(self.kdf.params));
+        out.extend_from_slice(&self.wrapped);
+        out
+    }
+
+    fn load(conn: &Connection) -> Result<Option<Self>> {
+        let Some(value) = meta_get(conn, DURESS_SLOT)? else {
+            return Ok(None);
+        };
+        let n = keys::SLOT_SALT_LEN;
+        let slot = value
+            .get(n..n + 12)
+            .and_then(params_from)
+            .and_then(|params| {
+                Some(Self {
+                    kdf: SlotKdf::decode(value.get(..n)?, params)?,
+                    wrapped: value.get(n + 12..)?.to_vec(),
+                })
+            });
+        slot.map(Some).ok_or(Error::Integrity {
+            kind: RecordKind::User,
+            id: DURESS_SLOT.into(),
+        })
+    }
+}
+
+/// One try of a PIN against the duress slot, made on every unlock whatever the user slot said.
+pub(crate) struct DuressTry {
+    pub(crate) kdf: SlotKdf,
+    pub(crate) stretched: Zeroizing<[u8; crypto::KEY_LEN]>,
+    /// The decoy key, when the PIN is the duress PIN.
+    pub(crate) opened: Option<SecretKey>,
+}
+
+impl DuressTry {
+    /// `params`: the cost of the user's slot, used for a store that has no duress slot yet
+    /// (made before this release, until its next unlock), so that it costs the same.
+    pub(crate) fn run(store: &Store, pin: &str, params: KdfParams) -> Result<Self> {
+        let slot = match DuressSlot::load(&store.conn)? {
+            Some(slot) => slot,
+            None => DuressSlot {
+                kdf: SlotKdf::new(params)?,
+                wrapped: Vec::new(),
+            },
+        };
+        let stretched = keys::stretch(pin, &slot.kdf.salt, slot.kdf.params)?;
+        let kek = keys::kek_from_stretched(
+            store.device.as_ref(),
+            &store.store_id,
+            DURESS_USER,
+            &stretched,
+            &slot.kdf,
+        )?;
+        let opened = crypto::open(
+            &kek,
+            store.store_kid,
+            &meta_place(DURESS_SLOT),
+            &slot.wrapped,
+        )
+        .ok()
+        .and_then(|k| SecretKey::from_slice(&k).ok());
+        Ok(Self {
+            kdf: slot.kdf,
+            stretched,
+            opened,
+        })
+    }
+}
+
+/// The device calls `create_decoy` makes (the new store's device check, then the chain for the
+/// decoy's slot), made on throwaway input and thrown away.
+pub(crate) fn pad_like_decoy(device: &dyn DeviceSecret, kdf: &SlotKdf) -> Result<()> {
+    let mut throwaway = Zeroizing::new([0u8; crypto::KEY_LEN]);
+    crypto::fill_random(throwaway.as_mut())?;
+    let id = store::new_id();
+    keys::device_check(device, &id)?;
+    keys::device_chain(device, &id, &throwaway, kdf.rounds.max(1))?;
+    Ok(())
+}
+
+fn decoy_key(conn: &Connection, session: &store::Session, store_kid: KeyId) -> Result<SecretKey> {
+    let sealed = meta_get(conn, DECOY_KEY)?.ok_or(Error::Integrity {
+        kind: RecordKind::User,
+        id: DECOY_KEY.into(),
+    })?;
+    let key = crypto::open(
+        &session.record_key,
+        store_kid,
+        &meta_place(DECOY_KEY),
+        &sealed,
+    )?;
+    SecretKey::from_slice(&key)
+}
+
+/// Gives an unlocked store its decoy key and a dummy duress slot if it has none yet (a new
+/// store, or one made before this release), then refreshes the decoy.
+pub(crate) fn keep_duress_slot(store: &Store) -> Result<()> {
+    let session = store.session()?;
+    let has_key = meta_get(&store.conn, DECOY_KEY)?.is_some();
+    let has_slot = meta_get(&store.conn, DURESS_SLOT)?.is_some();
+    if !has_key || !has_slot {
+        let key = if has_key {
+            decoy_key(&store.conn, session, store.store_kid)?
+        } else {
+            SecretKey::generate()?
+        };
+        let params = store::read_slot(&store.conn, &session.user_id)?
+            .map(|s| s.kdf.params)
+            .unwrap_or(KdfParams::MIN);
+        let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
+        if !has_key {
+            let sealed = crypto::seal(
+                &session.record_key,
+                store.store_kid,
+                &meta_place(DECOY_KEY),
+                key.as_bytes(),
+            )?;
+            meta_set(&tx, DECOY_KEY, sealed.as_bytes())?;
+        }
+        // A new decoy key means any old slot wraps the wrong key: the slot is made anew.
+        if !has_key || !has_slot {
+            let slot = DuressSlot::dummy(params, store.store_kid, &key)?;
+            meta_set(&tx, DURESS_SLOT, &slot.encode())?;
+        }
+        tx.commit()?;
+    }
+    refresh_decoy(store)
+}
+
+/// Re-seals the decoy from what the store holds now. Skipped when locked.
+pub(crate) fn refresh_decoy(store: &Store) -> Result<()> {
+    let Ok(session) = store.session() else {
+        return Ok(());
+    };
+    let key = decoy_key(&store.conn, session, store.store_kid)?;
+    let mut users = Vec::new();
+    for user in store.users()? {
+        let profile =
+            store::open_profile(&store.conn, &session.record_key, store.store_kid, &user.id)?;
+        let slot = store::read_slot(&store.conn, &user.id)?.ok_or(Error::UnknownUser)?;
+        users.push(DecoyUser {
+            id: user.id,
+            role: profile.role,
+            name: profile.profile.display_name,
+            stamps: profile.stamps,
+            m_kib: slot.kdf.params.m_kib,
+            t: slot.kdf.params.t,
+            p: slot.kdf.params.p,
+        });
+    }
+    let stamps: std::collections::HashMap<String, [String; 4]> = {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT id, created_at, created_by, updated_at, updated_by FROM clubs")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let clubs = store
+        .clubs()?
+        .into_iter()
+        .filter_map(|c| {
+            Some(DecoyClub {
+                stamps: stamps.get(&c.id)?.clone(),
+                id: c.id,
+                info: c.info,
+            })
+        })
+        .collect();
+    // Entries about members and their records would name ids the decoy does not have.
+    let kept = |kind: Option<RecordKind>| {
+        matches!(
+            kind,
+            None | Some(
+                RecordKind::User
+                    | RecordKind::Club
+                    | RecordKind::Canary
+                    | RecordKind::Audit
+                    | RecordKind::DeviceKey
+            )
+        )
+    };
+    let mut trail: Vec<DecoyEntry> = store
+        .load_trail()?
+        .into_iter()
+        .map(|(e, _)| e)
+        .filter(|e| kept(e.kind) && e.record_id != "duress")
+        .map(|e| DecoyEntry {
+            at: e.at,
+            user_id: e.user_id,
+            role: e.role.map(|r| r.as_str().to_owned()),
+            action: e.action,
+            kind: e.kind.map(|k| k.as_str().to_owned()),
+            record_id: e.record_id,
+            fields: e.fields,
+        })
+        .collect();
+    if trail.len() > DECOY_TRAIL_MAX {
+        trail.drain(..trail.len() - DECOY_TRAIL_MAX);
+    }
+    let decoy = Decoy {
+        users,
+        clubs,
+        trail,
+    };
+    let sealed = crypto::seal(
+        &key,
+        store.store_kid,
+        &meta_place(DECOY),
+        &store::to_json(&decoy)?,
+    )?;
+    meta_set(&store.conn, DECOY, sealed.as_bytes())
+}
+
+/// Builds the decoy store at `path`: a new store (new store key, new device check, under the
+/// device secret just rotated) holding the decoy's users, clubs and trail, unlocked as
+/// `user_id`, whose slot opens with the duress PIN. Other users' slots open with no PIN (their
+/// PINs are not known here).
+fn create_decoy(
+    path: &Path,
+    device: Arc<dyn DeviceSecret>,
+    decoy: &Decoy,
+    user_id: &str,
+    role: UserRole,
+    stretched: &[u8; crypto::KEY_LEN],
+    kdf: &SlotKdf,
+) -> Result<Store> {
+    let mut conn = Connection::open(path)?;
+    store::restrict_permissions(path)?;
+    store::open_pragmas(&conn)?;
+    crate::schema::install(&mut conn)?;
+    let store_id = store::new_id();
+    let store_kid = store::key_id_of(RecordKind::Canary, &store_id)?;
+    let store_key = SecretKey::generate()?;
+    let record_key = store_key.derive(b"records")?;
+    let check = keys::device_check(device.as_ref(), &store_id)?;
+    let chain = keys::device_chain(device.as_ref(), &store_id, stretched, kdf.rounds.max(1))?;
+    let canary = crypto::seal(
+        &record_key,
+        store_kid,
+        &store::canary_place(),
+        store::CANARY,
+    )?;
+    let mut users: Vec<&DecoyUser> = decoy.users.iter().collect();
+    let stand_in;
+    if !users.iter().any(|u| u.id == user_id) {
+        // Added after the decoy was last refreshed (cannot happen through the API): shown with
+        // no name rather than not opening.
+        let now = store::now_text();
+        stand_in = DecoyUser {
+            id: user_id.to_owned(),
+            role: role.as_str().to_owned(),
+            name: String::new(),
+            stamps: [now.clone(), user_id.to_owned(), now, user_id.to_owned()],
+            m_kib: kdf.params.m_kib,
+            t: kdf.params.t,
+            p: kdf.params.p,
+        };
+        users.push(&stand_in);
+    }
+    {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let meta = "INSERT INTO meta (name, value) VALUES (?1, ?2)";
+        tx.execute(meta, params!["store_id", store_id.as_bytes()])?;
+        tx.execute(meta, params!["device_check", check])?;
+        tx.execute(meta, params!["canary", canary.as_bytes()])?;
+        for user in &users {
+            let (slot, kek) = if user.id == user_id {
+                let slot = SlotKdf {
+                    rounds: kdf.rounds.max(1),
+                    ..kdf.clone()
+                };
+                let kek = keys::kek_from_chain(&slot, &user.id, &chain, stretched)?;
+                (slot, kek)
+            } else {
+                let params = KdfParams {
+                    m_kib: user.m_kib,
+                    t: user.t,
+                    p: user.p,
+                };
+                (SlotKdf::new(params)?, SecretKey::generate()?)
+            };
+            let wrapped = crypto::seal(
+                &kek,
+                store::key_id_of(RecordKind::User, &user.id)?,
+                &store::slot_place(&user.id),
+                store_key.as_bytes(),
+            )?;
+            let [s0, s1, s2, s3] = &user.stamps;
+            let profile = crypto::seal(
+                &record_key,
+                store_kid,
+                &store::profile_place(
+                    &user.id,
+                    &store::profile_bound(&user.role, [s0, s1, s2, s3]),
+                ),
+                &store::to_json(&store::UserProfile {
+                    display_name: user.name.clone(),
+                })?,
+            )?;
+            tx.execute(
+                "INSERT INTO users (id, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key, \
+                 profile, created_at, created_by, updated_at, updated_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    user.id,
+                    user.role,
+                    slot.encode_salt(),
+                    slot.params.m_kib,
+                    slot.params.t,
+                    slot.params.p,
+                    wrapped.as_bytes(),
+                    profile.as_bytes(),
+                    s0,
+                    s1,
+                    s2,
+                    s3
+                ],
+            )?;
+        }
+        tx.commit()?;
+    }
+    let mut store = Store {
+        conn,
+        path: path.to_owned(),
+        device,
+        store_id,
+        store_kid,
+        session: None,
+        wiped: false,
+        request_timeout: crate::sync::DEFAULT_REQUEST_TIMEOUT,
+    };
+    store.start_session(user_id.to_owned(), role, store_key)?;
+    {
+        let session = store.session()?;
+        trail::start(&store.conn, &store.store_id, session)?;
+        // The trail and the clubs in one transaction: one sync, not one per club.
+        let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
+        for e in &decoy.trail {
+            let role = e.role.as_deref().and_then(UserRole::parse);
+            let mut entry = NewEntry::new(
+                e.action,
+                e.kind.as_deref().and_then(RecordKind::parse),
+                &e.record_id,
+            );
+            entry.at = Some(e.at);
+            entry.user_id = Some(&e.user_id);
+            entry.role = Some(role);
+            entry.fields = e.fields.clone();
+            trail::append(&tx, &store.store_id, session, entry)?;
+        }
+        for club in &decoy.clubs {
+            store.put_club_as(&club.id, &club.info, club.stamps.clone())?;
+        }
+        tx.commit()?;
+    }
+    keep_duress_slot(&store)?;
+    Ok(store)
+}
+
+/// Refuses `pin` as a user's PIN when it is the duress PIN (it would then open the real data).
+/// A hit is counted as a failed PIN try, like one at the unlock screen.
+pub(crate) fn refuse_duress_pin(store: &mut Store, field: &'static str, pin: &str) -> Result<()> {
+    check_lockout(&store.conn)?;
+    let Some(slot) = DuressSlot::load(&store.conn)? else {
+        return Ok(());
+    };
+    let kek = keys::user_kek(
+        store.device.as_ref(),
+        &store.store_id,
+        DURESS_USER,
+        pin,
+        &slot.kdf,
+    )?;
+    if crypto::open(
+        &kek,
+        store.store_kid,
+        &meta_place(DURESS_SLOT),
+        &slot.wrapped,
+    )
+    .is_ok()
+    {
+        store.count_hit()?;
+        return invalid(field, Reason::Duplicate);
+    }
+    Ok(())
+}
+
+/// A PIN check made while unlocked (the old PIN of `change_pin`): waits, counts and wipes like
+/// a try at the unlock screen; the right PIN resets the count.
+pub(crate) fn counted_pin_check(
+    store: &mut Store,
+    check: impl FnOnce(&Store) -> Result<bool>,
+) -> Result<bool> {
+    check_lockout(&store.conn)?;
+    let failures = count_attempt(&store.conn)?;
+    if check(store)? {
+        reset_attempts(&store.conn)?;
+        return Ok(true);
+    }
+    if failures >= wipe_after(&store.conn)? {
+        store.wipe()?;
+        return Err(Error::Wiped);
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::domain::ClubKind;
+    use crate::keys::SoftwareDeviceSecret;
+
+    /// A store from the first release with a duress PIN set (the `meta.duress` row that release
+    /// wrote) still obeys it after the upgrade, until the duress PIN is set again.
+    #[test]
+    fn a_first_release_duress_row_still_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("club.db");
+        let device: Arc<dyn DeviceSecret> = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+        let mut store = Store::create(
+            &path,
+            device.clone(),
+            NewUser::new("Lò Thị Mai", UserRole::Leader, "274915"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+        let club = ClubInput {
+            name: "CLB Pù Nhi".into(),
+            kind: ClubKind::AntiTrafficking,
+            province: "Thanh Hóa".into(),
+            commune: "Pù Nhi".into(),
+            village: None,
+            former_district: None,
+        };
+        store.add_club(&club).unwrap();
+        let leader = store.current_user().unwrap().id;
+        // The row as the first release wrote it: salt, cost, decoy under a version-1 KEK.
+        let kdf = SlotKdf {
+            salt: [5u8; 16],
+            params: KdfParams::MIN,
+            rounds: 0,
+        };
+        let kek = keys::user_kek(
+            device.as_ref(),
+            &store.store_id,
+            DURESS_USER,
+            "918273",
+            &kdf,
+        )
+        .unwrap();
+        let decoy = LegacyDecoy {
+            leader_id: leader.clone(),
+            leader_name: "Lò Thị Mai".into(),
+            clubs: vec![club.clone()],
+        };
+        let sealed = crypto::seal(
+            &kek,
+            store.store_kid,
+            &legacy_duress_place(),
+            &store::to_json(&decoy).unwrap(),
+        )
+        .unwrap();
+        let mut value = kdf.salt.to_vec();
+        value.extend_from_slice(&params_bytes(KdfParams::MIN));
+        value.extend_from_slice(sealed.as_bytes());
+        meta_set(&store.conn, "duress", &value).unwrap();
+        store.lock();
+        store.unlock(&leader, "918273").unwrap();
+        let clubs = store.clubs().unwrap();
+        assert_eq!(clubs.len(), 1);
+        assert_eq!(clubs[0].info.name, club.name);
+        assert_eq!(store.member_count().unwrap(), 0);
+        store.lock();
+        assert!(matches!(
+            store.unlock(&leader, "274915"),
+            Err(Error::WrongPin)
+        ));
     }
 }

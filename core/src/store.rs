@@ -464,6 +464,7 @@ impl Store {
         store.start_session(user_id, first.role, store_key)?;
         let session = store.session()?;
         trail::start(&store.conn, &store.store_id, session)?;
+        safety::keep_duress_slot(&store)?;
         Ok(store)
     }
 
@@ -557,7 +558,11 @@ impl Store {
         safety::check_lockout(&self.conn)?;
         match self.try_unlock(user_id, pin) {
             Ok(()) => {
-                let noted = self.note_unlock();
+                // Every store keeps a duress slot and a decoy description, kept up to date at
+                // each unlock and lock, so that a duress unlock shows today's users and clubs.
+                let noted = self
+                    .note_unlock()
+                    .and_then(|()| safety::keep_duress_slot(self));
                 if noted.is_err() {
                     // An unlock the trail could not record is no unlock: keys leave memory.
                     self.session = None;
@@ -615,32 +620,12 @@ impl Store {
     }
 
     fn try_unlock(&mut self, user_id: &str, pin: &str) -> Result<()> {
-        let slot = self
-            .conn
-            .query_row(
-                "SELECT role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
-                [user_id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        KdfParams {
-                            m_kib: r.get(2)?,
-                            t: r.get(3)?,
-                            p: r.get(4)?,
-                        },
-                        r.get::<_, Vec<u8>>(5)?,
-                    ))
-                },
-            )
-            .optional()?
-            .ok_or(Error::UnknownUser)?;
-        let (role, salt, params, wrapped) = slot;
+        let slot = read_slot(&self.conn, user_id)?.ok_or(Error::UnknownUser)?;
         let integrity = || Error::Integrity {
             kind: RecordKind::User,
             id: user_id.to_owned(),
         };
-        let role = UserRole::parse(&role).ok_or_else(integrity)?;
+        let role = UserRole::parse(&slot.role).ok_or_else(integrity)?;
 
         let expected: Vec<u8> = self.conn.query_row(
             "SELECT value FROM meta WHERE name = 'device_check'",
@@ -655,21 +640,34 @@ impl Store {
 
         // Counted before the PIN is tried, so killing the app mid-try does not dodge the count.
         let failures = safety::count_attempt(&self.conn)?;
-        let kek = keys::user_kek(
+        // The user's slot and the duress slot (a dummy when no duress PIN is set) are both
+        // tried, always, in full: a wrong PIN costs the same with or without a duress PIN, and
+        // the right PIN and the duress PIN cost the same (docs/SECURITY.md 11).
+        let stretched = keys::stretch(pin, &slot.kdf.salt, slot.kdf.params)?;
+        let kek = keys::kek_from_stretched(
             self.device.as_ref(),
             &self.store_id,
             user_id,
-            pin,
-            &salt,
-            params,
+            &stretched,
+            &slot.kdf,
         )?;
         let user_kid = key_id_of(RecordKind::User, user_id)?;
-        let store_key = match crypto::open(&kek, user_kid, &slot_place(user_id), &wrapped)
-            .and_then(|k| SecretKey::from_slice(&k))
-        {
+        let opened = crypto::open(&kek, user_kid, &slot_place(user_id), &slot.wrapped)
+            .and_then(|k| SecretKey::from_slice(&k));
+        let duress = safety::DuressTry::run(self, pin, slot.kdf.params)?;
+        let store_key = match opened {
             Ok(key) => key,
             Err(_) => {
-                if self.try_duress(pin)? {
+                if let Some(decoy_key) = duress.opened {
+                    return self.become_decoy(
+                        user_id,
+                        role,
+                        &duress.stretched,
+                        &duress.kdf,
+                        decoy_key,
+                    );
+                }
+                if self.try_legacy_duress(pin)? {
                     return Ok(());
                 }
                 if failures >= safety::wipe_after(&self.conn)? {
@@ -679,6 +677,9 @@ impl Store {
                 return Err(Error::WrongPin);
             }
         };
+        // The device calls a duress unlock makes for the decoy, made here too (on throwaway
+        // input) so that the two unlocks cost the same.
+        safety::pad_like_decoy(self.device.as_ref(), &duress.kdf)?;
         safety::reset_attempts(&self.conn)?;
 
         // The canary proves the unwrapped key is this store's key, not one from a spliced slot.
@@ -695,12 +696,31 @@ impl Store {
                 id: "canary".into(),
             });
         }
+        if !slot.kdf.is_current() {
+            // An older slot (one device call per guess) becomes a chained one, same salt and
+            // Argon2 cost, so the stretched PIN is reused: no second Argon2 run.
+            let kdf = slot.kdf.upgraded();
+            let kek = keys::kek_from_stretched(
+                self.device.as_ref(),
+                &self.store_id,
+                user_id,
+                &stretched,
+                &kdf,
+            )?;
+            let wrapped = crypto::seal(&kek, user_kid, &slot_place(user_id), store_key.as_bytes())?;
+            self.conn.execute(
+                "UPDATE users SET kdf_salt = ?1, wrapped_key = ?2 WHERE id = ?3",
+                params![kdf.encode_salt(), wrapped.as_bytes(), user_id],
+            )?;
+        }
         self.start_session(user_id.to_owned(), role, store_key)
     }
 
     /// Drops every key and the member index from memory, and folds the WAL into the main file
     /// (truncating it) so that superseded sealed pages do not linger there.
     pub fn lock(&mut self) {
+        // Best effort: the decoy was refreshed at unlock already; this catches today's changes.
+        let _ = safety::refresh_decoy(self);
         self.session = None;
         // Best effort: a reader elsewhere can make the checkpoint partial; the next one finishes.
         let _ = self.checkpoint();
@@ -712,7 +732,12 @@ impl Store {
         Ok(())
     }
 
-    fn start_session(&mut self, user_id: Id, role: UserRole, store_key: SecretKey) -> Result<()> {
+    pub(crate) fn start_session(
+        &mut self,
+        user_id: Id,
+        role: UserRole,
+        store_key: SecretKey,
+    ) -> Result<()> {
         let record_key = store_key.derive(b"records")?;
         let member_wrap = store_key.derive(b"member-keys")?;
         let audit_key = store_key.derive(b"audit")?;
@@ -986,6 +1011,8 @@ impl Store {
         params.check()?;
         keys::check_pin(&user.pin)?;
         let display_name = required("display_name", &user.display_name)?;
+        // The duress PIN as someone's real PIN would open the real data instead of the decoy.
+        safety::refuse_duress_pin(self, "pin", &user.pin)?;
         let session = self.session.as_ref().ok_or(Error::Locked)?;
         let id = new_id();
         let now = now_text();
@@ -1021,31 +1048,24 @@ impl Store {
 
     /// Whether `pin` (with this phone's device secret) opens `user_id`'s key slot.
     pub(crate) fn pin_opens_slot(&self, user_id: &str, pin: &str) -> Result<bool> {
-        let (salt, params, wrapped): (Vec<u8>, KdfParams, Vec<u8>) = self.conn.query_row(
-            "SELECT kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
-            [user_id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    KdfParams {
-                        m_kib: r.get(1)?,
-                        t: r.get(2)?,
-                        p: r.get(3)?,
-                    },
-                    r.get(4)?,
-                ))
-            },
-        )?;
+        let slot = read_slot(&self.conn, user_id)?.ok_or(Error::UnknownUser)?;
         let kek = keys::user_kek(
             self.device.as_ref(),
             &self.store_id,
             user_id,
             pin,
-            &salt,
-            params,
+            &slot.kdf,
         )?;
         let kid = key_id_of(RecordKind::User, user_id)?;
-        Ok(crypto::open(&kek, kid, &slot_place(user_id), &wrapped).is_ok())
+        Ok(crypto::open(&kek, kid, &slot_place(user_id), &slot.wrapped).is_ok())
+    }
+
+    /// The Argon2 cost of the unlocked user's key slot: what this phone was calibrated to
+    /// when the store was made (or the PIN last set). The app uses it for new PINs.
+    pub fn kdf_params(&self) -> Result<KdfParams> {
+        let user_id = &self.session()?.user_id;
+        let slot = read_slot(&self.conn, user_id)?.ok_or(Error::UnknownUser)?;
+        Ok(slot.kdf.params)
     }
 
     /// Changes the unlocked user's PIN after checking the old one. Re-wraps the store key only.
@@ -1053,10 +1073,12 @@ impl Store {
         params.check()?;
         keys::check_pin(new_pin)?;
         let user_id = self.session()?.user_id.clone();
-        // Proves the old PIN the same way unlock does, without touching the open session.
-        if !self.pin_opens_slot(&user_id, old_pin)? {
+        // The old PIN is a PIN guess like one at the unlock screen: the same wait, the same
+        // count and the same wipe, so an unlocked phone is no faster oracle for it.
+        if !safety::counted_pin_check(self, |s| s.pin_opens_slot(&user_id, old_pin))? {
             return Err(Error::WrongPin);
         }
+        safety::refuse_duress_pin(self, "pin", new_pin)?;
         let session = self.session.as_ref().ok_or(Error::Locked)?;
         let (salt, wrapped) = wrap_for_user(
             self.device.as_ref(),
@@ -1100,6 +1122,27 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Writes a club row as it was, id and stamps kept, with no trail entry: only for the
+    /// duress decoy, which copies the trail's entries itself.
+    pub(crate) fn put_club_as(
+        &self,
+        id: &str,
+        info: &ClubInput,
+        stamps: [String; 4],
+    ) -> Result<()> {
+        let session = self.session()?;
+        let raw = RawRow {
+            id: id.to_owned(),
+            owner: String::new(),
+            extra: String::new(),
+            body: Vec::new(),
+            stamps,
+        };
+        let (key, kid) = self.key_for(session, &CLUBS, id, "")?;
+        let sealed = crypto::seal(key, kid, &place(&CLUBS, id, &raw.bound()), &to_json(info)?)?;
+        CLUBS.write(&self.conn, &raw, &sealed)
     }
 
     // ---- clubs --------------------------------------------------------------------------
@@ -2100,6 +2143,44 @@ struct ReferralBody {
     history: Vec<StateChange>,
 }
 
+/// A user's key slot as stored: role, how its KEK is made, the wrapped store key.
+pub(crate) struct UserSlot {
+    pub(crate) role: String,
+    pub(crate) kdf: keys::SlotKdf,
+    pub(crate) wrapped: Vec<u8>,
+}
+
+pub(crate) fn read_slot(conn: &Connection, user_id: &str) -> Result<Option<UserSlot>> {
+    let row = conn
+        .query_row(
+            "SELECT role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
+            [user_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    KdfParams {
+                        m_kib: r.get(2)?,
+                        t: r.get(3)?,
+                        p: r.get(4)?,
+                    },
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((role, salt, params, wrapped)) = row else {
+        return Ok(None);
+    };
+    let kdf = keys::SlotKdf::decode(&salt, params).ok_or_else(|| Error::Integrity {
+        kind: RecordKind::User,
+        id: user_id.to_owned(),
+    })?;
+    Ok(Some(UserSlot { role, kdf, wrapped }))
+}
+
+/// Wraps the store key for one user under a new (chained) slot; returns the salt column's value
+/// and the wrapped key.
 pub(crate) fn wrap_for_user(
     device: &dyn DeviceSecret,
     store_id: &str,
@@ -2108,16 +2189,15 @@ pub(crate) fn wrap_for_user(
     pin: &str,
     params: KdfParams,
 ) -> Result<(Vec<u8>, crypto::Sealed)> {
-    let mut salt = vec![0u8; 16];
-    crypto::fill_random(&mut salt)?;
-    let kek = keys::user_kek(device, store_id, user_id, pin, &salt, params)?;
+    let kdf = keys::SlotKdf::new(params)?;
+    let kek = keys::user_kek(device, store_id, user_id, pin, &kdf)?;
     let wrapped = crypto::seal(
         &kek,
         key_id_of(RecordKind::User, user_id)?,
         &slot_place(user_id),
         store_key.as_bytes(),
     )?;
-    Ok((salt, wrapped))
+    Ok((kdf.encode_salt(), wrapped))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -305,3 +305,142 @@ fn role_edited_in_the_file_is_caught_at_unlock() {
         store.unlock(&deputy.id, "853190").unwrap();
     }
 }
+
+// ---- issue 11, point 10: each guess needs a chain of device-key calls ------------------------
+
+/// A device key that records every call's input and output.
+struct Recording {
+    inner: SoftwareDeviceSecret,
+    calls: std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl DeviceSecret for Recording {
+    fn prf(&self, input: &[u8]) -> Result<Vec<u8>, DeviceSecretError> {
+        let out = self.inner.prf(input)?;
+        self.calls
+            .lock()
+            .unwrap()
+            .push((input.to_vec(), out.clone()));
+        Ok(out)
+    }
+    fn rotate(&self) -> Result<(), DeviceSecretError> {
+        self.inner.rotate()
+    }
+}
+
+/// The longest run of consecutive calls in which each call's input holds the previous call's
+/// output: calls that cannot be made before the previous one answered.
+fn longest_chain(calls: &[(Vec<u8>, Vec<u8>)]) -> usize {
+    let mut best = usize::from(!calls.is_empty());
+    let mut run = 1;
+    for w in calls.windows(2) {
+        let prev_out = &w[0].1;
+        if w[1]
+            .0
+            .windows(prev_out.len())
+            .any(|x| x == prev_out.as_slice())
+        {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 1;
+        }
+    }
+    best
+}
+
+fn recording_store(dir: &std::path::Path) -> (Arc<Recording>, Store) {
+    let device = Arc::new(Recording {
+        inner: SoftwareDeviceSecret::generate().unwrap(),
+        calls: Default::default(),
+    });
+    let store = Store::create(
+        &dir.join("club.db"),
+        device.clone(),
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    (device, store)
+}
+
+#[test]
+fn one_pin_guess_needs_a_chain_of_device_calls_each_fed_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (device, mut store) = recording_store(dir.path());
+    let leader = store.current_user().unwrap().id;
+    store.lock();
+    device.calls.lock().unwrap().clear();
+    assert!(matches!(
+        store.unlock(&leader, "000000"),
+        Err(Error::WrongPin)
+    ));
+    let calls = device.calls.lock().unwrap().clone();
+    // Precomputing Argon2 for every PIN elsewhere leaves this many keystore calls per guess,
+    // one after the other.
+    let chain = longest_chain(&calls);
+    assert!(
+        chain >= keys::PRF_ROUNDS as usize && chain >= 8,
+        "a guess needs only {chain} chained device calls"
+    );
+    // The first call of the chain already depends on the PIN: nothing can be computed ahead.
+    let other = {
+        device.calls.lock().unwrap().clear();
+        let _ = store.unlock(&leader, "000001");
+        device.calls.lock().unwrap().clone()
+    };
+    let firsts: Vec<_> = calls.iter().map(|c| &c.0).collect();
+    assert!(other.iter().filter(|c| firsts.contains(&&c.0)).count() <= 1);
+}
+
+#[test]
+fn a_first_release_key_slot_still_opens_and_becomes_a_chained_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let path = dir.path().join("old.db");
+    std::fs::copy(fixtures.join("store-v1.db"), &path).unwrap();
+    let salt_len = || -> usize {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row("SELECT length(kdf_salt) FROM users", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as usize
+    };
+    let device = Arc::new(Recording {
+        inner: SoftwareDeviceSecret::load(&fixtures.join("device.key")).unwrap(),
+        calls: Default::default(),
+    });
+    let mut store = Store::open(&path, device.clone()).unwrap();
+    let leader = store.users().unwrap()[0].id.clone();
+    assert_eq!(salt_len(), 16, "the fixture is a first-release slot");
+    store.unlock(&leader, PIN).unwrap();
+    // Re-wrapped at this unlock: the slot now says it is chained.
+    assert!(salt_len() > 16);
+    store.lock();
+    drop(store);
+    let mut store = Store::open(&path, device.clone()).unwrap();
+    store.unlock(&leader, PIN).unwrap();
+    store.lock();
+    device.calls.lock().unwrap().clear();
+    assert!(matches!(
+        store.unlock(&leader, "000000"),
+        Err(Error::WrongPin)
+    ));
+    assert!(longest_chain(&device.calls.lock().unwrap()) >= keys::PRF_ROUNDS as usize);
+}
+
+#[test]
+fn a_key_file_cut_short_is_a_permanent_error_not_try_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("device.key");
+    SoftwareDeviceSecret::load_or_create(&key).unwrap();
+    let bytes = std::fs::read(&key).unwrap();
+    std::fs::write(&key, &bytes[..10]).unwrap();
+    let err = SoftwareDeviceSecret::load(&key).err().unwrap();
+    assert!(
+        matches!(err, Error::KeyUnavailable(DeviceSecretError::Damaged)),
+        "{err:?}"
+    );
+    // What the app and the CLI see: the key is unusable (restore a backup), not "retry".
+    assert_eq!(ChungTayError::from(err), ChungTayError::KeyUnavailable);
+}

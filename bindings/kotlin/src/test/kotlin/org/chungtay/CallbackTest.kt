@@ -15,6 +15,7 @@ import org.chungtay.core.ChungTayException
 import org.chungtay.ffi.ClubStore
 import org.chungtay.ffi.DeviceKey
 import org.chungtay.ffi.SyncListener
+import org.chungtay.ffi.minimumKdf
 import org.junit.jupiter.api.io.TempDir
 
 /**
@@ -76,7 +77,7 @@ class CallbackTest {
     @Test
     fun `a sync listener that calls the store gets a typed error, and the sync completes`() {
         withProvince { url ->
-            ClubStore.create(path, SoftwareDeviceKey(), "Lò Thị Mai", PIN).use { store ->
+            ClubStore.create(path, SoftwareDeviceKey(), "Lò Thị Mai", PIN, minimumKdf()).use { store ->
                 store.enroll(url, "ABCD-EFGH-JKLM", null)
                 val calls = mutableListOf<Pair<Long, Long>>()
                 val outcomes = mutableListOf<Any>()
@@ -101,7 +102,7 @@ class CallbackTest {
     @Test
     fun `a sync listener that throws neither crashes nor stops the sync`() {
         withProvince { url ->
-            ClubStore.create(path, SoftwareDeviceKey(), "Lò Thị Mai", PIN).use { store ->
+            ClubStore.create(path, SoftwareDeviceKey(), "Lò Thị Mai", PIN, minimumKdf()).use { store ->
                 store.enroll(url, "ABCD-EFGH-JKLM", null)
                 val throwing = object : SyncListener {
                     override fun progress(done: Long, total: Long) {
@@ -126,7 +127,7 @@ class CallbackTest {
     @Test
     fun `a device key that calls the store during unlock gets a typed error, not a deadlock`() {
         val key = ReenteringDeviceKey(SoftwareDeviceKey(), swallow = true)
-        ClubStore.create(path, key, "Lò Thị Mai", PIN).use { store ->
+        ClubStore.create(path, key, "Lò Thị Mai", PIN, minimumKdf()).use { store ->
             val leader = store.users().single().id
             store.lock()
             key.store = store
@@ -137,7 +138,7 @@ class CallbackTest {
         }
         // Left uncaught, the same error reaches the caller as a keystore failure; the store stays usable.
         val loud = ReenteringDeviceKey(SoftwareDeviceKey(), swallow = false)
-        ClubStore.create(dir.resolve("other.db").toString(), loud, "Lò Thị Mai", PIN).use { store ->
+        ClubStore.create(dir.resolve("other.db").toString(), loud, "Lò Thị Mai", PIN, minimumKdf()).use { store ->
             val leader = store.users().single().id
             store.lock()
             loud.store = store

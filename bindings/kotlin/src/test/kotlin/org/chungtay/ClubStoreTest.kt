@@ -46,6 +46,8 @@ import org.chungtay.ffi.DeviceKey
 import org.chungtay.ffi.DeviceKeyException
 import org.chungtay.ffi.defaultOverdueThresholds
 import org.chungtay.ffi.ethnicGroupNames
+import org.chungtay.ffi.calibrateKdf
+import org.chungtay.ffi.minimumKdf
 import org.junit.jupiter.api.io.TempDir
 
 /** A software device key in Kotlin: HMAC-SHA256 under a random key, as the Keystore one would be. */
@@ -95,7 +97,7 @@ class ClubStoreTest {
     private val device = SoftwareDeviceKey()
     private val path get() = dir.resolve("club.db").toString()
 
-    private fun newStore(): ClubStore = ClubStore.create(path, device, "Lò Thị Mai", PIN)
+    private fun newStore(): ClubStore = ClubStore.create(path, device, "Lò Thị Mai", PIN, minimumKdf())
 
     @Test
     fun `create, reopen with the Kotlin device key, and read back Vietnamese names`() {
@@ -405,6 +407,27 @@ class ClubStoreTest {
     }
 
     @Test
+    fun `the PIN cost is calibrated on the phone, never below the minimum, and later PINs keep it`() {
+        val min = minimumKdf()
+        val fast = calibrateKdf(1u)
+        assertEquals(min, fast)
+        val slower = calibrateKdf(200u)
+        assertTrue(slower.t >= min.t && slower.mKib >= min.mKib)
+        val strong = min.copy(t = min.t + 1u)
+        ClubStore.create(path, device, "Lò Thị Mai", PIN, strong).use { store ->
+            store.addUser("Phạm Thị Lan", UserRole.DEPUTY, "853190")
+            store.changePin(PIN, "640213")
+        }
+        DriverManager.getConnection("jdbc:sqlite:$path").use { c ->
+            c.createStatement().use { st ->
+                st.executeQuery("SELECT kdf_t FROM users").use { rs ->
+                    while (rs.next()) assertEquals(strong.t.toInt(), rs.getInt(1))
+                }
+            }
+        }
+    }
+
+    @Test
     fun `wrong PINs wait, the duress PIN opens an empty club, and a backup restores everything`() {
         val backup: ByteArray
         val secret: String
@@ -431,10 +454,10 @@ class ClubStoreTest {
         val newPhone = SoftwareDeviceKey()
         val restoredPath = dir.resolve("new-phone.db").toString()
         assertFailsWith<ChungTayException.WrongRecoverySecret> {
-            ClubStore.restore(backup, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH", restoredPath, newPhone, "640213")
+            ClubStore.restore(backup, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH", restoredPath, newPhone, "640213", minimumKdf())
         }
         assertFalse(Files.exists(dir.resolve("new-phone.db")))
-        ClubStore.restore(backup, secret, restoredPath, newPhone, "640213").use { restored ->
+        ClubStore.restore(backup, secret, restoredPath, newPhone, "640213", minimumKdf()).use { restored ->
             assertEquals(2, restored.memberList(restored.clubs().single().id).size)
             assertTrue(restored.verifyAudit() > 0)
         }

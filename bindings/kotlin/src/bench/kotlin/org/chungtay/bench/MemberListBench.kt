@@ -16,6 +16,7 @@ import org.chungtay.core.SurvivorStatus
 import org.chungtay.ffi.ClubStore
 import org.chungtay.ffi.DeviceKey
 import org.chungtay.ffi.FfiConverterSequenceTypeMemberSummary
+import org.chungtay.ffi.minimumKdf
 
 /**
  * Item 7 of docs/PERFORMANCE.md: times ClubStore.memberList (uniffi over JNA) on a store of the
@@ -75,7 +76,7 @@ fun main() {
 
     val path = dir.resolve("kotlin.db").toString()
     Files.deleteIfExists(Path.of(path))
-    ClubStore.create(path, SoftwareDeviceKey(), "Lò Thị Mai", "274915").use { store ->
+    ClubStore.create(path, SoftwareDeviceKey(), "Lò Thị Mai", "274915", minimumKdf()).use { store ->
         val club = store.addClub(
             ClubInput(
                 name = "CLB phòng, chống mua bán người số 1",
