@@ -1070,7 +1070,25 @@ pub(crate) fn refresh_decoy(store: &Store) -> Result<()> {
         })
         .collect();
     if trail.len() > DECOY_TRAIL_MAX {
-        trail.drain(..trail.len() - DECOY_TRAIL_MAX);
+        // The newest entries, and each club's last write however old: the decoy's club rows
+        // carry the entry that wrote them, as every record does (docs/SECURITY.md section 9).
+        let cut = trail.len() - DECOY_TRAIL_MAX;
+        let mut last_write: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::new();
+        for (i, e) in trail.iter().enumerate() {
+            if e.kind.as_deref() == Some(RecordKind::Club.as_str())
+                && matches!(e.action, AuditAction::Create | AuditAction::Update)
+            {
+                last_write.insert(&e.record_id, i);
+            }
+        }
+        let keep: std::collections::HashSet<usize> = last_write.into_values().collect();
+        trail = trail
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i >= cut || keep.contains(i))
+            .map(|(_, e)| e)
+            .collect();
     }
     let decoy = Decoy {
         users,
@@ -1224,7 +1242,17 @@ fn create_decoy(
             trail::append(&tx, &store.store_id, session, entry)?;
         }
         for club in &decoy.clubs {
-            store.put_club_as(&club.id, &club.info, club.stamps.clone())?;
+            let version = match trail::last_write(&tx, RecordKind::Club, &club.id)? {
+                Some((seq, AuditAction::Create | AuditAction::Update)) => seq,
+                // A club the real trail never wrote (a store from before the trail): noted now.
+                _ => trail::append(
+                    &tx,
+                    &store.store_id,
+                    session,
+                    NewEntry::new(AuditAction::Create, Some(RecordKind::Club), &club.id),
+                )?,
+            };
+            store.put_club_as(&club.id, &club.info, club.stamps.clone(), version)?;
         }
         tx.commit()?;
     }

@@ -1125,12 +1125,14 @@ impl Store {
     }
 
     /// Writes a club row as it was, id and stamps kept, with no trail entry: only for the
-    /// duress decoy, which copies the trail's entries itself.
+    /// duress decoy, which copies the trail's entries itself (`version` is the copied entry
+    /// that last wrote the club).
     pub(crate) fn put_club_as(
         &self,
         id: &str,
         info: &ClubInput,
         stamps: [String; 4],
+        version: i64,
     ) -> Result<()> {
         let session = self.session()?;
         let raw = RawRow {
@@ -1139,6 +1141,7 @@ impl Store {
             extra: String::new(),
             body: Vec::new(),
             stamps,
+            version,
         };
         let (key, kid) = self.key_for(session, &CLUBS, id, "")?;
         let sealed = crypto::seal(key, kid, &place(&CLUBS, id, &raw.bound()), &to_json(info)?)?;
