@@ -40,6 +40,7 @@ impl Province {
         admin::init(dir.path(), PASSPHRASE, ServerKdf::MINIMUM).unwrap();
         let limits = Limits {
             device_per_minute: NonZeroU32::new(10_000_000).unwrap(),
+            ip_per_minute: NonZeroU32::new(10_000_000).unwrap(),
             ..Limits::default()
         };
         let state = admin::load_state(dir.path(), PASSPHRASE, limits).unwrap();
@@ -57,7 +58,7 @@ impl Province {
     }
 
     fn code(&self) -> String {
-        admin::issue_code(self.dir.path()).unwrap().code
+        admin::issue_code(self.dir.path(), PASSPHRASE).unwrap().code
     }
 }
 

@@ -263,6 +263,7 @@ impl Lang {
                 "không phải địa chỉ dùng được (https://máy-chủ; tên miền có dấu phải viết dạng xn--)",
                 "is not a usable address (https://host, a non-ASCII host in its xn-- form)"
             ),
+            Reason::Mismatch => tr!(self, "không khớp", "does not match the one expected"),
         }
     }
 }

@@ -95,6 +95,9 @@ pub enum Reason {
     /// Not a web address the app can use: `https://host[:port]`, a non-ASCII host name in its
     /// `xn--` form.
     BadUrl,
+    /// Differs from the value it must equal (e.g. the province key fingerprint printed beside
+    /// an enrollment code).
+    Mismatch,
 }
 
 impl fmt::Display for Reason {
@@ -124,6 +127,7 @@ impl fmt::Display for Reason {
                 f,
                 "is not a usable address (https://host, a non-ASCII host in its xn-- form)"
             ),
+            Reason::Mismatch => write!(f, "does not match the one expected"),
         }
     }
 }

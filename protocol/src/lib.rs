@@ -21,17 +21,17 @@ pub use b64::B64;
 pub use error::ProtocolError;
 pub use keys::{DeviceKeys, ProvinceHpkeKeys, ProvincePins, SigningKeys, verify_ed25519};
 pub use referral::{
-    OpenedReferral, open_submission, open_submission_full, payload_hash, referral_aad,
-    referral_signed_message, seal_referral,
+    MIN_CIPHERTEXT_LEN, OpenedReferral, open_submission, open_submission_full, payload_hash,
+    referral_aad, referral_signed_message, seal_referral,
 };
 pub use signed::{
     checkpoint_message, pull_message, receipt_message, sign_checkpoint, sign_pull, sign_receipt,
     sign_status, status_message, verify_checkpoint, verify_pull, verify_receipt, verify_status,
 };
 pub use wire::{
-    Checkpoint, CheckpointAck, Consent, EnrollRequest, EnrollResponse, ErrorBody, PullRequest,
-    Receipt, ReferralPayload, StaffReferral, StaffReferralList, StatusPage, StatusUpdate,
-    Submission, TransitionRequest,
+    Checkpoint, CheckpointAck, CheckpointRef, Consent, EnrollRequest, EnrollResponse, ErrorBody,
+    PullRequest, Receipt, ReferralPayload, StaffReferral, StaffReferralList, StatusPage,
+    StatusUpdate, Submission, TransitionRequest,
 };
 
 /// HPKE `info` for referrals.

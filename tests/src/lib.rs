@@ -60,7 +60,7 @@ impl Province {
     }
 
     pub fn code(&self) -> String {
-        admin::issue_code(self.data()).unwrap().code
+        admin::issue_code(self.data(), PASSPHRASE).unwrap().code
     }
 
     pub fn referral_count(&self) -> i64 {
@@ -73,7 +73,9 @@ impl Province {
 
     /// Staff move a referral on, with a note, through the staff API.
     pub fn transition(&self, referral_id: &str, state: &str, note: &str) {
-        let token = admin::staff_token(self.data(), "e2e").unwrap();
+        let token = admin::staff_token(self.data(), PASSPHRASE, "e2e", 1)
+            .unwrap()
+            .token;
         chungtay_intake::install_crypto_provider();
         let resp = reqwest::blocking::Client::new()
             .post(format!(

@@ -369,6 +369,7 @@ fn a_server_that_ignores_the_status_cursor_ends_the_pull_instead_of_looping() {
         }],
         cursor: 1,
         more: true,
+        checkpoint: None,
     };
     proxy.canned.lock().unwrap().push(Canned {
         request: "GET /v1/status".into(),
@@ -440,7 +441,9 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
     // "accepted" (seq 3).
     let keys = admin::load_keys(province.data(), chungtay_e2e::PASSPHRASE).unwrap();
     let at = Utc::now().to_rfc3339();
-    let newer = chungtay_protocol::status_message(2, &ids[0], "transferred", "", &at).unwrap();
+    let device_id = store.enrollment_info().unwrap().unwrap().device_id;
+    let newer =
+        chungtay_protocol::status_message(&device_id, 2, &ids[0], "transferred", "", &at).unwrap();
     let page = chungtay_protocol::StatusPage {
         updates: vec![
             chungtay_protocol::StatusUpdate {
@@ -453,6 +456,7 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
             },
             chungtay_protocol::sign_status(
                 &keys.signing,
+                &device_id,
                 3,
                 &ids[0],
                 "accepted",
@@ -463,6 +467,7 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
         ],
         cursor: 3,
         more: false,
+        checkpoint: None,
     };
     proxy.canned.lock().unwrap().push(Canned {
         request: "GET /v1/status".into(),
@@ -483,4 +488,148 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
         (report.statuses_applied, report.statuses_not_understood),
         (0, 0)
     );
+}
+
+fn leader_store(path: &std::path::Path, device: Arc<SoftwareDeviceSecret>) -> Store {
+    Store::create(
+        path,
+        device,
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap()
+}
+
+/// The phone's file and its journal, copied aside (or back).
+fn copy_store(from: &std::path::Path, to: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let src = std::path::PathBuf::from(format!("{}{suffix}", from.display()));
+        let dst = std::path::PathBuf::from(format!("{}{suffix}", to.display()));
+        let _ = std::fs::remove_file(&dst);
+        if src.exists() {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Issue 11, point 6: a whole older copy of the phone's file is restored (hiding what was done
+/// since), then unlocked a few times so its trail is longer than what the province last saw.
+/// The province must refuse the checkpoint, which does not extend the one it keeps, and flag
+/// the device for its staff; the phone must say its trail does not match the province's.
+#[test]
+fn an_older_copy_of_the_phone_file_restored_is_refused_and_flagged() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("club.db");
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&path, device.clone());
+    let leader = store.current_user().unwrap().id;
+    store
+        .enroll(&province.url(), &province.code(), None)
+        .unwrap();
+    let first = store.sync(true, &mut |_| {}).unwrap();
+    assert!(first.checkpoint_sent, "{first:?}");
+    drop(store);
+    let copy = dir.path().join("copy.db");
+    copy_store(&path, &copy);
+
+    // Later work the province hears of.
+    let mut store = Store::open(&path, device.clone()).unwrap();
+    store.unlock(&leader, PIN).unwrap();
+    store
+        .add_club(&ClubInput {
+            name: "CLB Mường Lát".into(),
+            kind: ClubKind::AntiTrafficking,
+            province: "Thanh Hóa".into(),
+            commune: "Mường Lát".into(),
+            village: None,
+            former_district: None,
+        })
+        .unwrap();
+    let second = store.sync(true, &mut |_| {}).unwrap();
+    assert!(second.checkpoint_sent, "{second:?}");
+    drop(store);
+
+    // The older copy comes back, and is used for a while.
+    copy_store(&copy, &path);
+    let mut store = Store::open(&path, device.clone()).unwrap();
+    for _ in 0..12 {
+        store.unlock(&leader, PIN).unwrap();
+        store.lock();
+    }
+    store.unlock(&leader, PIN).unwrap();
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert!(!report.checkpoint_sent, "{report:?}");
+    assert_eq!(
+        report.server_refused.as_deref(),
+        Some("409 fork"),
+        "{report:?}"
+    );
+}
+
+/// Point 13: the phone follows no redirect: an enrollment code sent to one host must not be
+/// re-sent to another because the first said so.
+#[test]
+fn enrollment_does_not_follow_a_redirect_to_another_host() {
+    use std::io::{Read as _, Write as _};
+    let province = Province::start(Limits::default());
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("http://{}/v1/enroll", elsewhere.local_addr().unwrap());
+    let redirector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", redirector.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = redirector.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    store.set_request_timeout(std::time::Duration::from_secs(2));
+    let code = province.code();
+    assert!(store.enroll(&url, &code, None).is_err());
+    assert!(store.enrollment_info().unwrap().is_none());
+    elsewhere.set_nonblocking(true).unwrap();
+    assert!(
+        elsewhere.accept().is_err(),
+        "the enrollment was re-sent to the redirect's target"
+    );
+}
+
+/// Point 13: a deputy may retry an enrollment, but not change what the phone pins: a new
+/// certificate for the same server would let whoever holds it read every later referral's
+/// metadata and answer in the province's place.
+#[test]
+fn a_deputy_cannot_change_the_pinned_certificate_by_enrolling_again() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    let code = province.code();
+    store.enroll(&province.url(), &code, None).unwrap();
+    let deputy = store
+        .add_user(
+            NewUser::new("Vàng Thị Sua", UserRole::Deputy, "630148"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    store.lock();
+    store.unlock(&deputy.id, "630148").unwrap();
+    // A retry with the same everything is fine for her.
+    store.enroll(&province.url(), &code, None).unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    chungtay_intake::tls::generate_self_signed(certs.path(), &["evil.example".into()]).unwrap();
+    let pem = std::fs::read_to_string(certs.path().join(chungtay_intake::tls::CERT_FILE)).unwrap();
+    assert!(matches!(
+        store.enroll(&province.url(), &code, Some(&pem)),
+        Err(Error::Forbidden(Permission::Safety))
+    ));
 }
