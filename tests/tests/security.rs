@@ -565,6 +565,116 @@ fn an_older_copy_of_the_phone_file_restored_is_refused_and_flagged() {
         Some("409 fork"),
         "{report:?}"
     );
+    // The phone says its trail does not match the province's, and its own trail keeps that.
+    let kept_seq = latest_kept_seq(&province);
+    assert_eq!(report.trail_mismatch, Some(kept_seq), "{report:?}");
+    assert!(store.audit_entries().unwrap().iter().any(|e| {
+        e.action == AuditAction::Sync && e.fields.contains(&format!("trail_mismatch={kept_seq}"))
+    }));
+    // The province flagged the device for its staff, and kept nothing of the fork.
+    let device_id = store.enrollment_info().unwrap().unwrap().device_id;
+    let flagged = admin::devices(province.data())
+        .unwrap()
+        .into_iter()
+        .find(|d| d.device_id == device_id)
+        .unwrap();
+    assert!(flagged.flagged_at.is_some());
+    assert!(
+        flagged
+            .flag_reason
+            .as_deref()
+            .unwrap()
+            .starts_with("fork at seq")
+    );
+    // Syncing again does not wash it out: still refused, still reported.
+    let again = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!(again.server_refused.as_deref(), Some("409 fork"));
+    assert_eq!(again.trail_mismatch, Some(kept_seq));
+    assert_eq!(latest_kept_seq(&province), kept_seq);
+}
+
+/// The seq of the latest checkpoint the province keeps for its only device.
+fn latest_kept_seq(province: &Province) -> i64 {
+    use chungtay_intake::IntakeStore as _;
+    let store = admin::open_store(province.data()).unwrap();
+    let device = store.devices().unwrap().remove(0);
+    store
+        .latest_checkpoint(&device.device_id)
+        .unwrap()
+        .unwrap()
+        .seq
+}
+
+/// Point 6, the other way round: a checkpoint the province kept but whose answer was lost is
+/// not mistaken for a fork: the phone finds it in its own trail and extends it.
+#[test]
+fn a_checkpoint_whose_answer_was_lost_is_extended_not_flagged() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 23);
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    store.enroll(&proxy.url(), &province.code(), None).unwrap();
+    assert!(store.sync(true, &mut |_| {}).unwrap().checkpoint_sent);
+    proxy.lose_checkpoint_answers.store(true, Ordering::Relaxed);
+    let lost = store.sync(true, &mut |_| {}).unwrap();
+    assert!(
+        !lost.checkpoint_sent && lost.network_error.is_some(),
+        "{lost:?}"
+    );
+    proxy
+        .lose_checkpoint_answers
+        .store(false, Ordering::Relaxed);
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert!(report.checkpoint_sent, "{report:?}");
+    assert_eq!(report.trail_mismatch, None);
+    assert_eq!(report.server_refused, None);
+    assert!(
+        admin::devices(province.data())
+            .unwrap()
+            .iter()
+            .all(|d| d.flagged_at.is_none())
+    );
+    use chungtay_intake::IntakeStore as _;
+    let device_id = store.enrollment_info().unwrap().unwrap().device_id;
+    assert_eq!(
+        admin::open_store(province.data())
+            .unwrap()
+            .checkpoints(&device_id)
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+/// Point 13: when the leader has the fingerprint printed beside the code, the phone compares
+/// it and pins nothing on a mismatch.
+#[test]
+fn enrollment_with_the_wrong_fingerprint_pins_nothing() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    let issued = admin::issue_code(province.data(), chungtay_e2e::PASSPHRASE).unwrap();
+    assert!(matches!(
+        store.enroll_expecting(
+            &province.url(),
+            &issued.code,
+            None,
+            Some("0000-1111-2222-3333-4444")
+        ),
+        Err(Error::Invalid(ValidationError {
+            field: "province_fingerprint",
+            reason: Reason::Mismatch,
+        }))
+    ));
+    assert!(store.enrollment_info().unwrap().is_none());
+    // The right one, written loosely (upper case, spaces), goes through.
+    let loose = issued.fingerprint.to_uppercase().replace('-', " ");
+    let info = store
+        .enroll_expecting(&province.url(), &issued.code, None, Some(&loose))
+        .unwrap();
+    assert_eq!(info.province_fingerprint, issued.fingerprint);
 }
 
 /// Point 13: the phone follows no redirect: an enrollment code sent to one host must not be
