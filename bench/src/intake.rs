@@ -40,7 +40,6 @@ impl Province {
         admin::init(dir.path(), PASSPHRASE, ServerKdf::MINIMUM).unwrap();
         let limits = Limits {
             device_per_minute: NonZeroU32::new(10_000_000).unwrap(),
-            ip_per_minute: NonZeroU32::new(10_000_000).unwrap(),
             ..Limits::default()
         };
         let state = admin::load_state(dir.path(), PASSPHRASE, limits).unwrap();

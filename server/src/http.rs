@@ -47,9 +47,12 @@ pub struct Limits {
     pub enroll_per_minute_per_ip: NonZeroU32,
     /// Device requests (referrals, checkpoints, status pulls) per minute per client address,
     /// also the burst: charged first, before any lookup or key agreement, so junk from one
-    /// address costs the server next to nothing. Behind a reverse proxy every client shares
-    /// the proxy's address: raise it there.
+    /// address costs the server next to nothing.
     pub ip_per_minute: NonZeroU32,
+    /// Whether `ip_per_minute` also applies to loopback peers. Off by default: on loopback the
+    /// peer is this machine or a reverse proxy in front, whose one address every phone would
+    /// share, so junk from anyone could block them all; the proxy limits per client there.
+    pub ip_limit_on_loopback: bool,
 }
 
 impl Default for Limits {
@@ -59,6 +62,7 @@ impl Default for Limits {
             device_per_minute: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
             enroll_per_minute_per_ip: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             ip_per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            ip_limit_on_loopback: false,
         }
     }
 }
@@ -105,6 +109,9 @@ impl AppState {
 
     /// The cheapest refusal, first: device requests per client address.
     fn limit_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if ip.is_loopback() && !self.0.limits.ip_limit_on_loopback {
+            return Ok(());
+        }
         self.0.api_ip_limiter.check_key(&ip).map_err(|nu| {
             warn!(outcome = "ip_rate_limited");
             too_many(nu.wait_time_from(DefaultClock::default().now()))

@@ -18,8 +18,6 @@ const REFERRALS: usize = 1000;
 fn a_thousand_referrals_through_thirty_percent_faults_arrive_exactly_once() {
     let province = Province::start(Limits {
         device_per_minute: NonZeroU32::new(1_000_000).unwrap(),
-        // Every request comes from this machine's address: faults, not rate limits, here.
-        ip_per_minute: NonZeroU32::new(1_000_000).unwrap(),
         ..Limits::default()
     });
     let proxy = FaultProxy::start(province.addr, 0x5eed_c0de);
