@@ -743,3 +743,66 @@ fn a_deputy_cannot_change_the_pinned_certificate_by_enrolling_again() {
         Err(Error::Forbidden(Permission::Safety))
     ));
 }
+
+/// Point 13: a status update the province signed for another phone, replayed to this one
+/// (by anyone on the line), is refused: it would otherwise decline this phone's referral, or
+/// move its cursor past its own answer.
+#[test]
+fn a_status_signed_for_another_phone_is_refused_and_changes_nothing() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 29);
+    let dir_a = tempfile::tempdir().unwrap();
+    let (mut phone_a, _) = phone_with_referrals(dir_a.path(), &province.url(), &province.code(), 1);
+    assert_eq!(phone_a.sync(true, &mut |_| {}).unwrap().sent, 1);
+    let device_a = phone_a.enrollment_info().unwrap().unwrap().device_id;
+    let dir_b = tempfile::tempdir().unwrap();
+    let (mut phone_b, ids) = phone_with_referrals(dir_b.path(), &proxy.url(), &province.code(), 1);
+    assert_eq!(phone_b.sync(true, &mut |_| {}).unwrap().sent, 1);
+    assert_eq!(
+        phone_b.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+    // Genuinely signed by the province, but for device A.
+    let keys = admin::load_keys(province.data(), chungtay_e2e::PASSPHRASE).unwrap();
+    let replayed = chungtay_protocol::sign_status(
+        &keys.signing,
+        &device_a,
+        2,
+        &ids[0],
+        "declined",
+        "Không đủ điều kiện",
+        &Utc::now().to_rfc3339(),
+    )
+    .unwrap();
+    let page = chungtay_protocol::StatusPage {
+        updates: vec![replayed],
+        cursor: 2,
+        more: false,
+        checkpoint: None,
+    };
+    proxy.canned.lock().unwrap().push(Canned {
+        request: "GET /v1/status".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::to_vec(&page).unwrap(),
+    });
+    assert!(matches!(
+        phone_b.sync(false, &mut |_| {}),
+        Err(Error::Integrity { kind: RecordKind::Referral, id }) if id == ids[0]
+    ));
+    assert_eq!(
+        phone_b.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+    // Its own answer still arrives at that place once the line is clean.
+    proxy.canned.lock().unwrap().clear();
+    province.transition(&ids[0], "accepted", "Hẹn thứ Hai");
+    assert_eq!(
+        phone_b.sync(false, &mut |_| {}).unwrap().statuses_applied,
+        1
+    );
+    assert_eq!(
+        phone_b.referral(&ids[0]).unwrap().state,
+        ReferralState::Accepted
+    );
+}
