@@ -88,6 +88,18 @@ pub fn code_tag_ok(keys: &ProvinceKeys, code_hash: &[u8; 32], expires_at: i64, m
         .verify("enroll-code", &[code_hash, &expires_at.to_be_bytes()], mac)
 }
 
+/// The tag of a device row, made by the server when it enrolls the device.
+pub fn device_tag(keys: &ProvinceKeys, device_id: &str, public_key: &[u8]) -> Vec<u8> {
+    keys.credentials()
+        .tag("device", &[device_id.as_bytes(), public_key])
+}
+
+/// Whether a device row was enrolled by this province's server (and not revoked since).
+pub fn device_tag_ok(keys: &ProvinceKeys, d: &Device) -> bool {
+    keys.credentials()
+        .verify("device", &[d.device_id.as_bytes(), &d.public_key], &d.mac)
+}
+
 fn token_parts<'a>(
     token_hash: &'a [u8; 32],
     token_id: &'a str,

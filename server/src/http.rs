@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 use zeroize::Zeroizing;
 
-use crate::admin::{code_hash, code_tag_ok, token_hash, token_tag_ok};
+use crate::admin::{code_hash, code_tag_ok, device_tag, device_tag_ok, token_hash, token_tag_ok};
 use crate::error::{KeyFileError, StoreError};
 use crate::keyfile::ProvinceKeys;
 use crate::store::{
@@ -363,6 +363,16 @@ impl Inner {
                     "this device has been revoked by the province",
                 ))
             }
+            // A row this server did not enroll (written into the database by hand, or
+            // un-revoked by hand) is no device.
+            Some(d) if !device_tag_ok(&self.keys, &d) => {
+                warn!(device_id, outcome = "forged_device");
+                Err(err(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_device",
+                    "this device is not enrolled with the province",
+                ))
+            }
             Some(d) => Ok(d),
         }
     }
@@ -463,6 +473,7 @@ async fn enroll(
         let new_id = uuid::Uuid::new_v4().to_string();
         let genuine =
             |expires_at: i64, mac: &[u8]| code_tag_ok(&inner.keys, &hash, expires_at, mac);
+        let tag = |device_id: &str, key: &[u8]| device_tag(&inner.keys, device_id, key);
         let outcome = inner.store.redeem_code(
             &hash,
             &public_key,
@@ -470,11 +481,16 @@ async fn enroll(
             now.timestamp(),
             &now.to_rfc3339_opts(SecondsFormat::Secs, true),
             &genuine,
+            &tag,
         )?;
         match outcome {
             Redeem::Enrolled(d) => {
                 info!(device_id = %d.device_id, outcome = "enrolled");
                 Ok(inner.enroll_response(d.device_id))
+            }
+            Redeem::Again(d) if !device_tag_ok(&inner.keys, &d) && d.revoked_at.is_none() => {
+                warn!(outcome = "enroll_forged_device");
+                Err(invalid())
             }
             Redeem::Again(d) if d.revoked_at.is_some() => Err(err(
                 StatusCode::FORBIDDEN,

@@ -26,6 +26,7 @@ ALTER TABLE staff_tokens ADD COLUMN expires_at INTEGER;
 ALTER TABLE staff_tokens ADD COLUMN mac BLOB;
 CREATE UNIQUE INDEX staff_tokens_by_id ON staff_tokens(token_id);
 ALTER TABLE devices ADD COLUMN flagged_at TEXT;
+ALTER TABLE devices ADD COLUMN mac BLOB;
 ALTER TABLE devices ADD COLUMN flag_reason TEXT;
 ALTER TABLE referrals ADD COLUMN updated_by TEXT;
 ALTER TABLE status_updates ADD COLUMN by_staff TEXT;
@@ -148,10 +149,12 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         revoked_at: r.get(3)?,
         flagged_at: r.get(4)?,
         flag_reason: r.get(5)?,
+        mac: r.get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default(),
     })
 }
 
-const DEVICE_COLS: &str = "device_id, public_key, enrolled_at, revoked_at, flagged_at, flag_reason";
+const DEVICE_COLS: &str =
+    "device_id, public_key, enrolled_at, revoked_at, flagged_at, flag_reason, mac";
 const REFERRAL_COLS: &str = "n, referral_id, device_id, payload_hash, received_at, \
                              receipt_signature, state, updated_at, body, updated_by";
 const TOKEN_COLS: &str = "token_id, label, created_at, expires_at, revoked_at, mac";
@@ -250,6 +253,7 @@ impl IntakeStore for SqliteStore {
         now_unix: i64,
         now: &str,
         genuine: &dyn Fn(i64, &[u8]) -> bool,
+        device_tag: &dyn Fn(&str, &[u8]) -> Vec<u8>,
     ) -> Result<Redeem, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -289,9 +293,11 @@ impl IntakeStore for SqliteStore {
                 if taken {
                     Redeem::KeyAlreadyEnrolled
                 } else {
+                    let mac = device_tag(new_device_id, public_key);
                     tx.execute(
-                        "INSERT INTO devices (device_id, public_key, enrolled_at) VALUES (?1, ?2, ?3)",
-                        params![new_device_id, public_key, now],
+                        "INSERT INTO devices (device_id, public_key, enrolled_at, mac) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![new_device_id, public_key, now, mac],
                     )?;
                     tx.execute(
                         "UPDATE enrollment_codes SET device_id = ?1 WHERE code_hash = ?2",
@@ -304,6 +310,7 @@ impl IntakeStore for SqliteStore {
                         revoked_at: None,
                         flagged_at: None,
                         flag_reason: None,
+                        mac,
                     })
                 }
             }
@@ -339,8 +346,10 @@ impl IntakeStore for SqliteStore {
             params![device_id],
             |r| r.get(0),
         )?;
+        // The tag goes too: clearing `revoked_at` by hand later brings nothing back.
         conn.execute(
-            "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+            "UPDATE devices SET revoked_at = ?2, mac = NULL \
+             WHERE device_id = ?1 AND revoked_at IS NULL",
             params![device_id, at],
         )?;
         Ok(exists)
@@ -638,6 +647,10 @@ mod tests {
         mac == b"ok"
     }
 
+    fn tag(_: &str, _: &[u8]) -> Vec<u8> {
+        b"device".to_vec()
+    }
+
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("intake.db")).unwrap();
@@ -650,42 +663,42 @@ mod tests {
         s.add_code(&[1; 32], "t0", 100, b"ok").unwrap();
         s.add_code(&[2; 32], "t0", 10, b"ok").unwrap();
         assert_eq!(
-            s.redeem_code(&[9; 32], &[7; 32], "dx", 50, "t", &genuine)
+            s.redeem_code(&[9; 32], &[7; 32], "dx", 50, "t", &genuine, &tag)
                 .unwrap(),
             Redeem::Invalid
         );
         assert_eq!(
-            s.redeem_code(&[2; 32], &[7; 32], "dx", 50, "t", &genuine)
+            s.redeem_code(&[2; 32], &[7; 32], "dx", 50, "t", &genuine, &tag)
                 .unwrap(),
             Redeem::Invalid
         );
         let Redeem::Enrolled(d) = s
-            .redeem_code(&[1; 32], &[7; 32], "d1", 50, "t", &genuine)
+            .redeem_code(&[1; 32], &[7; 32], "d1", 50, "t", &genuine, &tag)
             .unwrap()
         else {
             panic!("not enrolled")
         };
         assert_eq!(d.device_id, "d1");
         assert_eq!(
-            s.redeem_code(&[1; 32], &[7; 32], "d2", 60, "t", &genuine)
+            s.redeem_code(&[1; 32], &[7; 32], "d2", 60, "t", &genuine, &tag)
                 .unwrap(),
             Redeem::Again(d.clone())
         );
         assert_eq!(
-            s.redeem_code(&[1; 32], &[8; 32], "d3", 60, "t", &genuine)
+            s.redeem_code(&[1; 32], &[8; 32], "d3", 60, "t", &genuine, &tag)
                 .unwrap(),
             Redeem::UsedByAnotherKey
         );
         s.add_code(&[3; 32], "t0", 100, b"ok").unwrap();
         assert_eq!(
-            s.redeem_code(&[3; 32], &[7; 32], "d4", 60, "t", &genuine)
+            s.redeem_code(&[3; 32], &[7; 32], "d4", 60, "t", &genuine, &tag)
                 .unwrap(),
             Redeem::KeyAlreadyEnrolled
         );
         // A row whose tag is not the province's is no code, even unexpired and unused.
         s.add_code(&[4; 32], "t0", 100, b"forged").unwrap();
         assert_eq!(
-            s.redeem_code(&[4; 32], &[6; 32], "d5", 60, "t", &genuine)
+            s.redeem_code(&[4; 32], &[6; 32], "d5", 60, "t", &genuine, &tag)
                 .unwrap(),
             Redeem::Invalid
         );
@@ -702,7 +715,7 @@ mod tests {
     fn checkpoints_chain_and_a_fork_or_rollback_flags_the_device() {
         let (_d, s) = store();
         s.add_code(&[1; 32], "t0", 100, b"ok").unwrap();
-        s.redeem_code(&[1; 32], &[7; 32], "d1", 50, "t", &genuine)
+        s.redeem_code(&[1; 32], &[7; 32], "d1", 50, "t", &genuine, &tag)
             .unwrap();
         let cp = |seq: i64, h: u8, prev: Option<(i64, u8)>| StoredCheckpoint {
             device_id: "d1".into(),

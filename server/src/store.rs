@@ -21,6 +21,9 @@ pub struct Device {
     pub flagged_at: Option<String>,
     /// What was flagged, e.g. `fork at seq 12 (kept 9)`: ids and numbers only.
     pub flag_reason: Option<String>,
+    /// [`crate::keyfile::Credentials`] tag over the device id and public key, made when the
+    /// server enrolled it; cleared on revocation. A row without a valid one is no device.
+    pub mac: Vec<u8>,
 }
 
 /// A staff API token as kept (its hash, never the token).
@@ -180,7 +183,9 @@ pub trait IntakeStore: Send + Sync + 'static {
 
     /// Atomically redeems a code for `public_key`, enrolling a device as `new_device_id`.
     /// `genuine(expires_at, mac)` says whether the code row was minted with the province keys;
-    /// a row that is not is [`Redeem::Invalid`].
+    /// a row that is not is [`Redeem::Invalid`]. `device_tag(device_id, public_key)` makes the
+    /// new device row's tag.
+    #[allow(clippy::too_many_arguments)]
     fn redeem_code(
         &self,
         code_hash: &[u8; 32],
@@ -189,6 +194,7 @@ pub trait IntakeStore: Send + Sync + 'static {
         now_unix: i64,
         now: &str,
         genuine: &dyn Fn(i64, &[u8]) -> bool,
+        device_tag: &dyn Fn(&str, &[u8]) -> Vec<u8>,
     ) -> Result<Redeem, StoreError>;
 
     fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError>;

@@ -235,3 +235,50 @@ fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
     .unwrap();
     expect_error(list(token), StatusCode::UNAUTHORIZED, "unauthorized");
 }
+
+/// Point 12, the same hole one table over: a device row written into the database by hand
+/// (enrolling without a code), or a revoked device un-revoked by hand, is no device.
+#[test]
+fn a_device_written_or_un_revoked_in_the_database_is_refused() {
+    let env = Env::start();
+    let at = "2025-09-04T02:00:00Z";
+    let intruder = chungtay_protocol::DeviceKeys::generate().unwrap();
+    let db = rusqlite::Connection::open(env.data().join("intake.db")).unwrap();
+    db.execute(
+        "INSERT INTO devices (device_id, public_key, enrolled_at) VALUES ('dev-x', ?1, 't')",
+        [intruder.public_key().to_vec()],
+    )
+    .unwrap();
+    let cp = chungtay_protocol::sign_checkpoint(&intruder, "dev-x", 1, &[1; 32], None, at).unwrap();
+    expect_error(
+        env.post("/v1/checkpoints", &cp),
+        StatusCode::UNAUTHORIZED,
+        "unknown_device",
+    );
+
+    let phone = env.enroll();
+    let cp =
+        chungtay_protocol::sign_checkpoint(&phone.keys, &phone.device_id, 1, &[1; 32], None, at)
+            .unwrap();
+    assert_eq!(env.post("/v1/checkpoints", &cp).status(), StatusCode::OK);
+    assert!(admin::revoke(env.data(), &phone.device_id).unwrap());
+    db.execute(
+        "UPDATE devices SET revoked_at = NULL WHERE device_id = ?1",
+        [&phone.device_id],
+    )
+    .unwrap();
+    let cp2 = chungtay_protocol::sign_checkpoint(
+        &phone.keys,
+        &phone.device_id,
+        2,
+        &[2; 32],
+        Some((1, &[1; 32])),
+        at,
+    )
+    .unwrap();
+    expect_error(
+        env.post("/v1/checkpoints", &cp2),
+        StatusCode::UNAUTHORIZED,
+        "unknown_device",
+    );
+}
