@@ -57,7 +57,7 @@ impl Province {
     }
 
     fn code(&self) -> String {
-        admin::issue_code(self.dir.path()).unwrap().code
+        admin::issue_code(self.dir.path(), PASSPHRASE).unwrap().code
     }
 }
 

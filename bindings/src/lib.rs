@@ -432,6 +432,26 @@ impl ClubStore {
         self.with(|s| s.enroll(&server_url, &code, server_certificate.as_deref()))
     }
 
+    /// Like `enroll`, refusing (error on `province_fingerprint`, nothing pinned) when the
+    /// province's key fingerprint differs from `expected_fingerprint`, the one printed beside
+    /// the code.
+    pub fn enroll_expecting(
+        &self,
+        server_url: String,
+        code: String,
+        server_certificate: Option<String>,
+        expected_fingerprint: String,
+    ) -> Result<EnrollmentInfo> {
+        self.with(|s| {
+            s.enroll_expecting(
+                &server_url,
+                &code,
+                server_certificate.as_deref(),
+                Some(&expected_fingerprint),
+            )
+        })
+    }
+
     pub fn enrollment_info(&self) -> Result<Option<EnrollmentInfo>> {
         self.with(|s| s.enrollment_info())
     }

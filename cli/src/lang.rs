@@ -324,6 +324,7 @@ impl Lang {
                 "chứa ký tự ẩn (không nhìn thấy được)",
                 "holds an invisible character"
             ),
+            Reason::Mismatch => tr!(self, "không khớp", "does not match the one expected"),
         }
     }
 }

@@ -1059,11 +1059,13 @@ fn the_demo_runs_the_whole_flow_and_says_each_step() {
     assert!(en.contains("The phone gets the answer"), "{en}");
 }
 
+const PROVINCE_PASS: &str = "correct horse battery staple";
+
 /// A provincial intake server in this process, and its data folder.
 fn province() -> (chungtay_intake::RunningServer, tempfile::TempDir) {
     use chungtay_intake::{KdfParams, Limits, RunningServer, admin};
     let dir = tempfile::tempdir().unwrap();
-    let pass = "correct horse battery staple";
+    let pass = PROVINCE_PASS;
     admin::init(dir.path(), pass, KdfParams::MINIMUM).unwrap();
     let state = admin::load_state(dir.path(), pass, Limits::default()).unwrap();
     let server = RunningServer::spawn(state, "127.0.0.1:0".parse().unwrap()).unwrap();
@@ -1077,7 +1079,9 @@ fn the_enrollment_code_is_read_like_a_pin_never_from_the_command_line() {
     let url = server.url("");
     let env = Env::new();
     env.ok(&["init", "--name", "Lò Thị Mai"]);
-    let code = admin::issue_code(province_dir.path()).unwrap().code;
+    let code = admin::issue_code(province_dir.path(), PROVINCE_PASS)
+        .unwrap()
+        .code;
 
     // On argv: refused before any use, and not echoed.
     let out = env.run(&["enroll", "--server", &url, "--code", &code]);
@@ -1117,7 +1121,9 @@ fn the_enrollment_code_is_read_like_a_pin_never_from_the_command_line() {
     // From standard input, line 2 after the PIN: another store enrolls with its own code.
     let other = Env::new();
     other.ok(&["init", "--name", "Hà Thị Ơn"]);
-    let code = admin::issue_code(province_dir.path()).unwrap().code;
+    let code = admin::issue_code(province_dir.path(), PROVINCE_PASS)
+        .unwrap()
+        .code;
     let out = other.run_stdin(
         &["--pin-stdin", "enroll", "--server", &url],
         &format!("{PIN}\n{code}\n"),

@@ -107,6 +107,9 @@ pub enum Reason {
     /// Holds an invisible format character (zero-width space, joiner, BOM, soft hyphen...),
     /// which makes two different texts look the same.
     InvisibleCharacter,
+    /// Differs from the value it must equal (e.g. the province key fingerprint printed beside
+    /// an enrollment code).
+    Mismatch,
 }
 
 impl fmt::Display for Reason {
@@ -140,6 +143,7 @@ impl fmt::Display for Reason {
             Reason::ControlCharacter => write!(f, "holds a control character"),
             Reason::BidiControl => write!(f, "holds a bidirectional text control"),
             Reason::InvisibleCharacter => write!(f, "holds an invisible character"),
+            Reason::Mismatch => write!(f, "does not match the one expected"),
         }
     }
 }

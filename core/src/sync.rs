@@ -41,6 +41,11 @@ struct Enrollment {
     /// The server's self-signed certificate (PEM), trusted instead of any CA.
     server_certificate: Option<String>,
     status_cursor: i64,
+    /// The last audit checkpoint the province acknowledged (seq, head): the next one names it
+    /// as the one it extends, so a restored older copy of this file (which remembers an older
+    /// one) is refused by the province as a fork.
+    #[serde(default)]
+    last_checkpoint: Option<(i64, Vec<u8>)>,
 }
 
 /// The enrollment as the settings screen shows it.
@@ -107,8 +112,13 @@ pub struct SyncReport {
     /// Set when the server could not be reached or answered oddly; the outbox keeps everything.
     pub network_error: Option<String>,
     /// Set when the server refused the checkpoint or the status pull (e.g. a revoked device),
-    /// with its reason code.
+    /// with its reason code (`409 fork`: the province keeps a later checkpoint of this phone's
+    /// trail than this file extends).
     pub server_refused: Option<String>,
+    /// The seq of the province's latest checkpoint of this phone's trail when this file's
+    /// trail does not match it: the file is not the one the province last heard from (an
+    /// older copy restored?). The leader and the province must look into it.
+    pub trail_mismatch: Option<i64>,
 }
 
 fn enrollment_place() -> Place<'static> {
@@ -184,6 +194,9 @@ fn client(
     reqwest::blocking::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(request_timeout)
+        // Never follow a redirect: it would re-send an enrollment code or a sealed referral
+        // to whatever host the answer names, even over plain HTTP. A 3xx is an answer.
+        .redirect(reqwest::redirect::Policy::none())
         .tls_backend_preconfigured(config)
         .build()
         .map_err(|e| net(&e.to_string()))
@@ -328,13 +341,28 @@ impl Store {
 
     /// Enrolls this phone with the province using a one-time code, pinning the province's keys
     /// (and the server's certificate when it is self-signed). Safe to retry with the same code.
-    /// Pointing an enrolled phone at another server or other province keys is a leader's
-    /// decision (`Permission::Safety`): every later referral would be sealed to those keys.
+    /// Pointing an enrolled phone at another server, other province keys or another
+    /// certificate is a leader's decision (`Permission::Safety`): every later referral would be
+    /// sealed to those keys, or readable by whoever holds that certificate.
     pub fn enroll(
         &mut self,
         server_url: &str,
         code: &str,
         server_certificate: Option<&str>,
+    ) -> Result<EnrollmentInfo> {
+        self.enroll_expecting(server_url, code, server_certificate, None)
+    }
+
+    /// [`Store::enroll`], also comparing the province's key fingerprint with
+    /// `expected_fingerprint` (printed beside the code) when the leader has it: on a mismatch
+    /// nothing is pinned and the error names `province_fingerprint`. Case, spaces and dashes
+    /// do not matter.
+    pub fn enroll_expecting(
+        &mut self,
+        server_url: &str,
+        code: &str,
+        server_certificate: Option<&str>,
+        expected_fingerprint: Option<&str>,
     ) -> Result<EnrollmentInfo> {
         self.require(Permission::Sync)?;
         check_url(server_url)?;
@@ -361,6 +389,17 @@ impl Store {
         }
         let answer: protocol::EnrollResponse = resp.json().map_err(|_| net("malformed answer"))?;
         let pins = ProvincePins::from_response(&answer).map_err(|_| net("malformed answer"))?;
+        if let Some(expected) = expected_fingerprint {
+            let norm = |s: &str| {
+                s.chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect::<String>()
+            };
+            if norm(expected) != norm(&pins.fingerprint()) {
+                return invalid("province_fingerprint", Reason::Mismatch);
+            }
+        }
         let mut enrollment = Enrollment {
             server_url: base,
             device_id: answer.device_id.clone(),
@@ -368,16 +407,20 @@ impl Store {
             province_signing_key: answer.province_signing_key.into_vec(),
             server_certificate: server_certificate.map(str::to_owned),
             status_cursor: 0,
+            last_checkpoint: None,
         };
         let mut what = "enroll";
         if let Some(old) = existing {
             let same = old.server_url == enrollment.server_url
                 && old.device_id == enrollment.device_id
                 && old.province_hpke_key == enrollment.province_hpke_key
-                && old.province_signing_key == enrollment.province_signing_key;
+                && old.province_signing_key == enrollment.province_signing_key
+                && old.server_certificate == enrollment.server_certificate;
             if same {
-                // A retry: the statuses already applied stay applied.
+                // A retry: the statuses already applied stay applied, and the chain of
+                // checkpoints goes on.
                 enrollment.status_cursor = old.status_cursor;
+                enrollment.last_checkpoint = old.last_checkpoint;
             } else {
                 self.require(Permission::Safety)?;
                 what = "re-enroll";
@@ -589,7 +632,12 @@ impl Store {
                     let verified = receipt.as_ref().is_some_and(|r| {
                         r.referral_id == referral_id
                             && r.payload_hash.as_bytes() == hash.as_slice()
-                            && protocol::verify_receipt(r, &enrollment.province_signing_key).is_ok()
+                            && protocol::verify_receipt(
+                                r,
+                                &enrollment.device_id,
+                                &enrollment.province_signing_key,
+                            )
+                            .is_ok()
                     });
                     if verified {
                         self.mark_sent(&referral_id, receipt.as_ref())?;
@@ -654,20 +702,38 @@ impl Store {
             |r| r.get(0),
         )?;
         if report.network_error.is_none() {
-            match self.send_checkpoint(&http, &enrollment) {
-                Ok(()) => report.checkpoint_sent = true,
+            // Statuses first: the pull also brings the province's latest checkpoint of this
+            // phone's trail, which the checkpoint sent next must extend.
+            let mut province_checkpoint = None;
+            match self.pull_statuses(&http, &enrollment) {
+                Ok((n, unknown, cp)) => {
+                    report.statuses_applied = n;
+                    report.statuses_not_understood = unknown;
+                    province_checkpoint = cp;
+                }
                 Err(Error::Network { detail }) => report.network_error = Some(detail),
                 Err(Error::Refused { status, reason }) => {
                     report.server_refused = Some(format!("{status} {reason}"));
                 }
                 Err(e) => return Err(e),
             }
-            if report.server_refused.is_none() {
-                match self.pull_statuses(&http, &enrollment) {
-                    Ok((n, unknown)) => {
-                        report.statuses_applied = n;
-                        report.statuses_not_understood = unknown;
-                    }
+            if report.network_error.is_none() && report.server_refused.is_none() {
+                // The pull may have moved the cursor: the enrollment as saved now.
+                let enrollment = self.enrollment()?.unwrap_or(enrollment);
+                let prev = match province_checkpoint {
+                    Some(cp) => match self.matches_own_trail(&cp, &enrollment)? {
+                        // Ours, and in this file's trail: extend it (also when its
+                        // acknowledgement was lost on the way back).
+                        true => Some((cp.seq, cp.head.into_vec())),
+                        false => {
+                            report.trail_mismatch = Some(cp.seq);
+                            enrollment.last_checkpoint.clone()
+                        }
+                    },
+                    None => enrollment.last_checkpoint.clone(),
+                };
+                match self.send_checkpoint(&http, &enrollment, prev) {
+                    Ok(()) => report.checkpoint_sent = true,
                     Err(Error::Network { detail }) => report.network_error = Some(detail),
                     Err(Error::Refused { status, reason }) => {
                         report.server_refused = Some(format!("{status} {reason}"));
@@ -683,6 +749,10 @@ impl Store {
             format!("failed={}", report.failed),
             format!("statuses={}", report.statuses_applied),
         ];
+        if let Some(seq) = report.trail_mismatch {
+            // In the trail too: whoever audits this phone sees the province disagreed.
+            entry.fields.push(format!("trail_mismatch={seq}"));
+        }
         trail::append(&tx, &self.store_id, self.session()?, entry)?;
         tx.commit()?;
         Ok(report)
@@ -741,10 +811,34 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `cp`, the province's latest checkpoint of this phone, was signed by this
+    /// device for this enrollment and names an entry of this file's trail with the same MAC.
+    fn matches_own_trail(
+        &self,
+        cp: &protocol::Checkpoint,
+        enrollment: &Enrollment,
+    ) -> Result<bool> {
+        let public = self.device_public_key()?;
+        if cp.device_id != enrollment.device_id || protocol::verify_checkpoint(cp, &public).is_err()
+        {
+            return Ok(false);
+        }
+        let mac: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT mac FROM audit_log WHERE seq = ?1", [cp.seq], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(mac.as_deref() == Some(cp.head.as_bytes()))
+    }
+
+    /// Signs a checkpoint of the trail naming `prev` as the one it extends, sends it, and on
+    /// acknowledgement remembers it as the next one's `prev`.
     fn send_checkpoint(
         &mut self,
         http: &reqwest::blocking::Client,
         enrollment: &Enrollment,
+        prev: Option<(i64, Vec<u8>)>,
     ) -> Result<()> {
         let local = self.create_checkpoint()?;
         let head: [u8; 32] = local
@@ -752,10 +846,22 @@ impl Store {
             .as_slice()
             .try_into()
             .map_err(|_| Error::Crypto)?;
+        let prev_head: Option<[u8; 32]> = match &prev {
+            Some((_, h)) => Some(h.as_slice().try_into().map_err(|_| Error::Crypto)?),
+            None => None,
+        };
         let keys = self.device_keys()?;
-        let cp =
-            protocol::sign_checkpoint(&keys, &enrollment.device_id, local.seq, &head, &local.at)
-                .map_err(|_| Error::Crypto)?;
+        let cp = protocol::sign_checkpoint(
+            &keys,
+            &enrollment.device_id,
+            local.seq,
+            &head,
+            prev.as_ref()
+                .zip(prev_head.as_ref())
+                .map(|((s, _), h)| (*s, h)),
+            &local.at,
+        )
+        .map_err(|_| Error::Crypto)?;
         let resp = http
             .post(format!("{}/v1/checkpoints", enrollment.server_url))
             .json(&cp)
@@ -776,20 +882,24 @@ impl Store {
                 reason: error_code(resp),
             });
         }
-        Ok(())
+        let mut acked = enrollment.clone();
+        acked.last_checkpoint = Some((local.seq, local.head));
+        self.save_enrollment(&self.conn, &acked)
     }
 
     /// Pulls signed status updates after the cursor; each is verified with the pinned province
     /// key and applied once, in order. A bad one stops the pull without moving the cursor.
-    /// Returns the updates applied and, of those, the ones in a state this version does not know.
+    /// Returns the updates applied, of those the ones in a state this version does not know, and
+    /// the province's latest checkpoint of this phone (from the first page).
     fn pull_statuses(
         &mut self,
         http: &reqwest::blocking::Client,
         enrollment: &Enrollment,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<(i64, i64, Option<protocol::Checkpoint>)> {
         let keys = self.device_keys()?;
         let mut applied = 0;
         let mut unknown = 0;
+        let mut checkpoint = None;
         let mut enrollment = enrollment.clone();
         loop {
             let cursor = enrollment.status_cursor;
@@ -821,7 +931,11 @@ impl Store {
             if !resp.status().is_success() {
                 return Err(net(&format!("status pull: {}", resp.status().as_u16())));
             }
-            let page: protocol::StatusPage = resp.json().map_err(|_| net("malformed answer"))?;
+            let mut page: protocol::StatusPage =
+                resp.json().map_err(|_| net("malformed answer"))?;
+            if checkpoint.is_none() {
+                checkpoint = page.checkpoint.take();
+            }
             let mut expected = cursor + 1;
             let applied_before = applied;
             for update in &page.updates {
@@ -830,9 +944,15 @@ impl Store {
                 }
                 if update.seq > expected {
                     // A gap: wait for the missing update rather than apply out of order.
-                    return Ok((applied, unknown));
+                    return Ok((applied, unknown, checkpoint));
                 }
-                if protocol::verify_status(update, &enrollment.province_signing_key).is_err() {
+                if protocol::verify_status(
+                    update,
+                    &enrollment.device_id,
+                    &enrollment.province_signing_key,
+                )
+                .is_err()
+                {
                     return Err(Error::Integrity {
                         kind: RecordKind::Referral,
                         id: update.referral_id.clone(),
@@ -847,7 +967,7 @@ impl Store {
             // A page that moved nothing (a server ignoring the cursor) ends the pull rather
             // than asking for the same page forever while the store is held.
             if !page.more || applied == applied_before {
-                return Ok((applied, unknown));
+                return Ok((applied, unknown, checkpoint));
             }
         }
     }

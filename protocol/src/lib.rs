@@ -1,12 +1,14 @@
 //! Chung Tay wire protocol, shared by the phone's core and the provincial intake server.
 //!
 //! - Wire types are serde JSON; binary fields are standard base64 strings ([`B64`]).
-//! - A referral is signed by the device's Ed25519 key and sealed to the province with HPKE
-//!   (RFC 9180 base mode, X25519-HKDF-SHA256, HKDF-SHA256, ChaCha20-Poly1305): see [`seal_referral`]
-//!   and [`open_submission`].
-//! - Receipts and status updates are signed by the province's Ed25519 key; audit checkpoints and
-//!   pull requests are signed by the device key. Every signed message starts with its own
-//!   domain-separation label, so a signature of one kind can never pass as another.
+//! - A referral is signed by the device's Ed25519 key (over the province key it is sealed to,
+//!   too), padded to a size bucket and sealed to the province with HPKE (RFC 9180 base mode,
+//!   X25519-HKDF-SHA256, HKDF-SHA256, ChaCha20-Poly1305): see [`seal_referral`] and
+//!   [`open_submission`].
+//! - Receipts and status updates are signed by the province's Ed25519 key, over the device id
+//!   they are for; audit checkpoints (each naming the one it extends) and pull requests are
+//!   signed by the device key. Every signed message starts with its own domain-separation
+//!   label, so a signature of one kind can never pass as another.
 //!
 //! Errors ([`ProtocolError`]) carry only fixed labels, never payload contents.
 
@@ -21,17 +23,17 @@ pub use b64::B64;
 pub use error::ProtocolError;
 pub use keys::{DeviceKeys, ProvinceHpkeKeys, ProvincePins, SigningKeys, verify_ed25519};
 pub use referral::{
-    OpenedReferral, open_submission, open_submission_full, payload_hash, referral_aad,
-    referral_signed_message, seal_referral,
+    MIN_CIPHERTEXT_LEN, OpenedReferral, open_submission, open_submission_full, payload_hash,
+    referral_aad, referral_signed_message, seal_referral,
 };
 pub use signed::{
     checkpoint_message, pull_message, receipt_message, sign_checkpoint, sign_pull, sign_receipt,
     sign_status, status_message, verify_checkpoint, verify_pull, verify_receipt, verify_status,
 };
 pub use wire::{
-    Checkpoint, CheckpointAck, Consent, EnrollRequest, EnrollResponse, ErrorBody, PullRequest,
-    Receipt, ReferralPayload, StaffReferral, StaffReferralList, StatusPage, StatusUpdate,
-    Submission, TransitionRequest,
+    Checkpoint, CheckpointAck, CheckpointRef, Consent, EnrollRequest, EnrollResponse, ErrorBody,
+    PullRequest, Receipt, ReferralPayload, StaffReferral, StaffReferralList, StatusPage,
+    StatusUpdate, Submission, TransitionRequest,
 };
 
 /// HPKE `info` for referrals.

@@ -16,7 +16,51 @@ use crate::{
 
 type Kem = X25519HkdfSha256;
 
-const REFERRAL_LABEL: &[u8] = b"chungtay.referral.v1\0";
+// v2: the device also signs the province key it sealed to.
+const REFERRAL_LABEL: &[u8] = b"chungtay.referral.v2\0";
+
+/// Smallest padded size of the sealed envelope, in bytes. Envelopes are padded to a bucket so
+/// that the ciphertext's length says nothing of which fields were consented or how long a name
+/// is: up to 16 KiB, the next power of two from 2 KiB; above, the next multiple of 8 KiB.
+pub(crate) const PAD_MIN: usize = 2048;
+const PAD_STEP_LARGE: usize = 8192;
+
+/// The shortest ciphertext a padded referral can have: the smallest bucket and the AEAD tag.
+/// The province refuses anything shorter before any key agreement.
+pub const MIN_CIPHERTEXT_LEN: usize = PAD_MIN + 16;
+
+/// The bucket `len` bytes (padding marker included) are padded to.
+pub(crate) fn padded_len(len: usize) -> usize {
+    if len <= PAD_MIN {
+        PAD_MIN
+    } else if len <= 2 * PAD_STEP_LARGE {
+        len.next_power_of_two()
+    } else {
+        len.div_ceil(PAD_STEP_LARGE).saturating_mul(PAD_STEP_LARGE)
+    }
+}
+
+/// ISO/IEC 7816-4 padding: a 0x80 byte, then zeros up to the bucket.
+fn pad(inner: &[u8]) -> Zeroizing<Vec<u8>> {
+    let target = padded_len(inner.len() + 1);
+    let mut out = Zeroizing::new(Vec::with_capacity(target));
+    out.extend_from_slice(inner);
+    out.push(0x80);
+    out.resize(target, 0);
+    out
+}
+
+/// Strips [`pad`]: trailing zeros, then the 0x80 marker (the envelope JSON ends in `}`).
+fn unpad(plain: &[u8]) -> Result<&[u8], ProtocolError> {
+    let end = plain
+        .iter()
+        .rposition(|b| *b != 0)
+        .ok_or(ProtocolError::Malformed("padding"))?;
+    if plain.get(end) != Some(&0x80) {
+        return Err(ProtocolError::Malformed("padding"));
+    }
+    Ok(&plain[..end])
+}
 
 /// What is sealed: the exact payload JSON that was signed, and the device's signature.
 #[derive(Serialize)]
@@ -31,13 +75,21 @@ struct Envelope {
     signature: B64,
 }
 
-/// The bytes the device signs:
-/// `"chungtay.referral.v1\0" || device_id || 0 || referral_id || 0 || payload_json`.
-pub fn referral_signed_message(device_id: &str, referral_id: &str, payload_json: &[u8]) -> Vec<u8> {
+/// The bytes the device signs: `"chungtay.referral.v2\0" || province_hpke_pk (32 bytes) ||
+/// device_id || 0 || referral_id || 0 || payload_json`. The province key binds the signature to
+/// the province it was sealed to: a province that opens it cannot re-seal it to another as if
+/// the phone had sent it there.
+pub fn referral_signed_message(
+    province_hpke_pk: &[u8; 32],
+    device_id: &str,
+    referral_id: &str,
+    payload_json: &[u8],
+) -> Vec<u8> {
     let mut m = Vec::with_capacity(
-        REFERRAL_LABEL.len() + device_id.len() + referral_id.len() + payload_json.len() + 2,
+        REFERRAL_LABEL.len() + 32 + device_id.len() + referral_id.len() + payload_json.len() + 2,
     );
     m.extend_from_slice(REFERRAL_LABEL);
+    m.extend_from_slice(province_hpke_pk);
     m.extend_from_slice(device_id.as_bytes());
     m.push(0);
     m.extend_from_slice(referral_id.as_bytes());
@@ -120,18 +172,40 @@ fn seal_json(
     referral_id: &str,
     province_hpke_pk: &[u8],
 ) -> Result<Submission, ProtocolError> {
-    let pk = hpke_public_key(province_hpke_pk)?;
+    let pk_bytes: [u8; 32] = province_hpke_pk
+        .try_into()
+        .map_err(|_| ProtocolError::Malformed("province_hpke_public_key"))?;
     let signature = device.sign(&referral_signed_message(
+        &pk_bytes,
         device_id,
         referral_id,
         payload_json.as_bytes(),
     ));
+    seal_envelope(
+        payload_json,
+        signature,
+        device_id,
+        referral_id,
+        province_hpke_pk,
+    )
+}
+
+/// Pads and seals `{payload_json, signature}` under the given ids.
+fn seal_envelope(
+    payload_json: &str,
+    signature: Vec<u8>,
+    device_id: &str,
+    referral_id: &str,
+    province_hpke_pk: &[u8],
+) -> Result<Submission, ProtocolError> {
+    let pk = hpke_public_key(province_hpke_pk)?;
     let inner = serde_json::to_vec(&EnvelopeRef {
         payload_json,
         signature: B64(signature),
     })
     .map(Zeroizing::new)
     .map_err(|_| ProtocolError::Malformed("envelope"))?;
+    let inner = pad(&inner);
     let (enc, ciphertext) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, Kem>(
         &OpModeS::Base,
         &pk,
@@ -200,11 +274,16 @@ pub fn open_submission_full(
     .map(Zeroizing::new)
     .map_err(|_| ProtocolError::Decrypt)?;
     let envelope: Envelope =
-        serde_json::from_slice(&plain).map_err(|_| ProtocolError::Malformed("envelope"))?;
+        serde_json::from_slice(unpad(&plain)?).map_err(|_| ProtocolError::Malformed("envelope"))?;
     let payload_json = Zeroizing::new(envelope.payload_json);
     verify_ed25519(
         device_public_key,
-        &referral_signed_message(&sub.device_id, &sub.referral_id, payload_json.as_bytes()),
+        &referral_signed_message(
+            &province.public_key_bytes(),
+            &sub.device_id,
+            &sub.referral_id,
+            payload_json.as_bytes(),
+        ),
         envelope.signature.as_bytes(),
     )?;
     let payload: ReferralPayload =
@@ -286,7 +365,12 @@ mod tests {
         assert_eq!(sha256(full.payload_json.as_bytes()), hash);
         verify_ed25519(
             &f.device.public_key(),
-            &referral_signed_message("dev-1", "ref-0001", full.payload_json.as_bytes()),
+            &referral_signed_message(
+                &f.province.public_key_bytes(),
+                "dev-1",
+                "ref-0001",
+                full.payload_json.as_bytes(),
+            ),
             &full.device_signature,
         )
         .unwrap();
@@ -406,6 +490,69 @@ mod tests {
             open_submission(&sub, &f.province, &f.device.public_key()).unwrap_err(),
             ProtocolError::Mismatch("referral_id")
         );
+    }
+
+    /// Attack (issue 11, point 13): province A opens a phone's referral and re-seals the very
+    /// payload and signature to province B, as if the phone had sent it there. The signature
+    /// names A's key, so B refuses it.
+    #[test]
+    fn a_referral_re_sealed_to_another_province_fails() {
+        let f = fixture();
+        let full = open_submission_full(&f.sub, &f.province, &f.device.public_key()).unwrap();
+        let other = ProvinceHpkeKeys::generate().unwrap();
+        let resealed = seal_envelope(
+            &full.payload_json,
+            full.device_signature.clone(),
+            "dev-1",
+            "ref-0001",
+            &other.public_key_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            open_submission(&resealed, &other, &f.device.public_key()).unwrap_err(),
+            ProtocolError::BadSignature
+        );
+    }
+
+    /// Point 2: the sealed length depends only on the size bucket, not on which consented
+    /// fields travel or how long the name is.
+    #[test]
+    fn sealed_length_depends_only_on_the_bucket() {
+        let province = ProvinceHpkeKeys::generate().unwrap();
+        let device = DeviceKeys::generate().unwrap();
+        let all = ["name", "birth_year", "commune", "need", "village", "phone"];
+        let mut lengths = std::collections::BTreeSet::new();
+        for mask in 0u32..(1 << all.len()) {
+            for name_len in [1usize, 7, 19, 40, 80] {
+                let mut p = payload("ref-0001");
+                p.shared.clear();
+                p.consent.fields = all.iter().map(|s| s.to_string()).collect();
+                for (i, field) in all.iter().enumerate() {
+                    if mask & (1 << i) != 0 {
+                        let v = if *field == "name" {
+                            "Ư".repeat(name_len)
+                        } else {
+                            "x".repeat(name_len)
+                        };
+                        p.shared.insert(field.to_string(), v);
+                    }
+                }
+                let sub =
+                    seal_referral(&p, &device, "dev-1", &province.public_key_bytes()).unwrap();
+                lengths.insert(sub.ciphertext.0.len());
+                let (back, _) = open_submission(&sub, &province, &device.public_key()).unwrap();
+                assert_eq!(back, p);
+            }
+        }
+        assert_eq!(lengths.into_iter().collect::<Vec<_>>(), vec![PAD_MIN + 16]);
+        // Larger payloads go to the next bucket, still a fixed size.
+        assert_eq!(padded_len(PAD_MIN + 1), 2 * PAD_MIN);
+        assert_eq!(padded_len(16384), 16384);
+        assert_eq!(padded_len(16385), 24576);
+        // Padding that is not ours is refused.
+        assert!(unpad(&[b'}', 0, 0]).is_err());
+        assert!(unpad(&[0, 0]).is_err());
+        assert_eq!(unpad(&[b'}', 0x80, 0]).unwrap(), b"}");
     }
 
     #[test]

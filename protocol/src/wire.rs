@@ -112,17 +112,34 @@ pub struct StatusPage {
     pub cursor: i64,
     /// True if there may be more updates after this page.
     pub more: bool,
+    /// The latest audit checkpoint the province keeps for this device (signed by the device
+    /// itself): the phone checks its own trail against it.
+    #[serde(default)]
+    pub checkpoint: Option<Checkpoint>,
 }
 
-/// A device-signed head of the phone's audit chain.
+/// A device-signed head of the phone's audit chain, naming the checkpoint it extends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub device_id: String,
     pub seq: i64,
     /// Chain head (32 bytes).
     pub head: B64,
+    /// The previous checkpoint the province acknowledged; absent only for the first. The
+    /// province refuses a checkpoint that does not name its latest one (a fork: an older copy
+    /// of the phone's file, restored).
+    #[serde(default)]
+    pub prev: Option<CheckpointRef>,
     pub at: String,
     pub signature: B64,
+}
+
+/// Names a checkpoint: its seq and head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointRef {
+    pub seq: i64,
+    /// Chain head (32 bytes).
+    pub head: B64,
 }
 
 /// The query of `GET /v1/status`: a device-signed pull (`sig` over device id, cursor and `ts`).
@@ -170,6 +187,9 @@ pub struct StaffReferral {
     pub state: String,
     pub received_at: String,
     pub updated_at: String,
+    /// The staff token id that made the last transition (absent while only received).
+    #[serde(default)]
+    pub updated_by: Option<String>,
     pub payload_hash: B64,
     pub payload: ReferralPayload,
 }

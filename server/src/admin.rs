@@ -10,9 +10,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::error::{AdminError, KeyFileError};
 use crate::http::{AppState, Limits};
-use crate::keyfile::{KdfParams, MIN_PASSPHRASE_CHARS, ProvinceKeys, read_public_keys};
+use crate::keyfile::{KdfParams, MIN_PASSPHRASE_CHARS, ProvinceKeys};
 use crate::sqlite::SqliteStore;
-use crate::store::{Device, IntakeStore};
+use crate::store::{Device, IntakeStore, NewStaffToken, StaffToken};
 use chungtay_protocol::ProvincePins;
 
 /// The key file's name in the data folder.
@@ -21,6 +21,10 @@ pub const KEY_FILE: &str = "province-keys.json";
 pub const DB_FILE: &str = "intake.db";
 /// How long an enrollment code stays valid.
 pub const CODE_TTL_SECS: i64 = 7 * 24 * 3600;
+/// How long a staff token stays valid unless asked otherwise.
+pub const DEFAULT_TOKEN_DAYS: u32 = 30;
+/// The longest a staff token may be valid.
+pub const MAX_TOKEN_DAYS: u32 = 366;
 
 /// Crockford base32: no I, L, O or U, so codes read aloud or typed on a phone are unambiguous.
 const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -69,6 +73,51 @@ pub fn code_hash(code: &str) -> Option<[u8; 32]> {
 /// The stored form of a staff token.
 pub fn token_hash(token: &str) -> [u8; 32] {
     sha256(&[b"chungtay.staff-token.v1\0", token.as_bytes()])
+}
+
+/// The tag an enrollment code row carries: made with the province keys, so a row written into
+/// the database by hand is no code.
+pub fn code_tag(keys: &ProvinceKeys, code_hash: &[u8; 32], expires_at: i64) -> Vec<u8> {
+    keys.credentials()
+        .tag("enroll-code", &[code_hash, &expires_at.to_be_bytes()])
+}
+
+/// Whether a code row's tag is genuine.
+pub fn code_tag_ok(keys: &ProvinceKeys, code_hash: &[u8; 32], expires_at: i64, mac: &[u8]) -> bool {
+    keys.credentials()
+        .verify("enroll-code", &[code_hash, &expires_at.to_be_bytes()], mac)
+}
+
+/// The tag of a device row, made by the server when it enrolls the device.
+pub fn device_tag(keys: &ProvinceKeys, device_id: &str, public_key: &[u8]) -> Vec<u8> {
+    keys.credentials()
+        .tag("device", &[device_id.as_bytes(), public_key])
+}
+
+/// Whether a device row was enrolled by this province's server (and not revoked since).
+pub fn device_tag_ok(keys: &ProvinceKeys, d: &Device) -> bool {
+    keys.credentials()
+        .verify("device", &[d.device_id.as_bytes(), &d.public_key], &d.mac)
+}
+
+fn token_parts<'a>(
+    token_hash: &'a [u8; 32],
+    token_id: &'a str,
+    label: &'a str,
+    expires: &'a [u8; 8],
+) -> [&'a [u8]; 4] {
+    [token_hash, token_id.as_bytes(), label.as_bytes(), expires]
+}
+
+/// Whether a staff token row was minted with the province keys (its hash, id, label and expiry
+/// are those it was minted with).
+pub fn token_tag_ok(keys: &ProvinceKeys, token_hash: &[u8; 32], t: &StaffToken) -> bool {
+    let expires = t.expires_at.to_be_bytes();
+    keys.credentials().verify(
+        "staff-token",
+        &token_parts(token_hash, &t.token_id, &t.label, &expires),
+        &t.mac,
+    )
 }
 
 fn random<const N: usize>() -> Result<[u8; N], AdminError> {
@@ -158,8 +207,10 @@ pub struct IssuedCode {
     pub fingerprint: String,
 }
 
-/// `issue-code`: a random one-time code (60 bits), stored hashed, valid for 7 days.
-pub fn issue_code(data: &Path) -> Result<IssuedCode, AdminError> {
+/// `issue-code`: a random one-time code (60 bits), stored hashed, valid for 7 days, tagged
+/// with the province keys (hence the passphrase: write access to the folder mints nothing).
+pub fn issue_code(data: &Path, passphrase: &str) -> Result<IssuedCode, AdminError> {
+    let keys = load_keys(data, passphrase)?;
     let store = open_store(data)?;
     let bytes = random::<CODE_CHARS>()?;
     let chars: Vec<char> = bytes
@@ -178,11 +229,16 @@ pub fn issue_code(data: &Path) -> Result<IssuedCode, AdminError> {
         &hash,
         &now.to_rfc3339_opts(SecondsFormat::Secs, true),
         expires.timestamp(),
+        &code_tag(&keys, &hash, expires.timestamp()),
     )?;
     Ok(IssuedCode {
         code,
         expires_at: expires.to_rfc3339_opts(SecondsFormat::Secs, true),
-        fingerprint: read_public_keys(&key_path(data))?.fingerprint(),
+        fingerprint: ProvincePins {
+            hpke_public_key: keys.hpke.public_key_bytes(),
+            signing_key: keys.signing.public_key(),
+        }
+        .fingerprint(),
     })
 }
 
@@ -196,16 +252,85 @@ pub fn revoke(data: &Path, device_id: &str) -> Result<bool, AdminError> {
     Ok(open_store(data)?.revoke_device(device_id, &now_text())?)
 }
 
-/// `staff-token`: a random 256-bit token, shown once, stored hashed.
-pub fn staff_token(data: &Path, label: &str) -> Result<String, AdminError> {
+/// A freshly minted staff token.
+#[derive(Clone)]
+pub struct IssuedToken {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    /// Its public id: what `staff-tokens` lists, `revoke-token` takes, and every transition
+    /// it makes is recorded with.
+    pub token_id: String,
+    pub expires_at: String,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token_id", &self.token_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `staff-token`: a random 256-bit token valid for `days` days, shown once, stored hashed and
+/// tagged with the province keys (hence the passphrase).
+pub fn staff_token(
+    data: &Path,
+    passphrase: &str,
+    label: &str,
+    days: u32,
+) -> Result<IssuedToken, AdminError> {
+    if days == 0 || days > MAX_TOKEN_DAYS {
+        return Err(AdminError::Usage(
+            "a staff token is valid for 1 to 366 days",
+        ));
+    }
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+        return Err(AdminError::Usage(
+            "the token label must have 1 to 64 characters and no control characters",
+        ));
+    }
+    let keys = load_keys(data, passphrase)?;
     let store = open_store(data)?;
-    let bytes = random::<32>()?;
-    let token = format!(
-        "ctst_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    let token_id = format!("st-{}", hex(&random::<6>()?));
+    let token = format!("ctst_{}", hex(&random::<32>()?));
+    let hash = token_hash(&token);
+    let now = Utc::now();
+    let expires = now + chrono::Duration::days(i64::from(days));
+    let expires_at = expires.timestamp();
+    let mac = keys.credentials().tag(
+        "staff-token",
+        &token_parts(&hash, &token_id, label, &expires_at.to_be_bytes()),
     );
-    store.add_staff_token(&token_hash(&token), label, &now_text())?;
-    Ok(token)
+    store.add_staff_token(&NewStaffToken {
+        token_hash: hash,
+        token_id: token_id.clone(),
+        label: label.to_string(),
+        created_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        expires_at,
+        mac,
+    })?;
+    Ok(IssuedToken {
+        token,
+        token_id,
+        expires_at: expires.to_rfc3339_opts(SecondsFormat::Secs, true),
+    })
+}
+
+/// `staff-tokens`: every token minted, with its id, label, expiry and revocation.
+pub fn staff_tokens(data: &Path) -> Result<Vec<StaffToken>, AdminError> {
+    Ok(open_store(data)?.staff_tokens()?)
+}
+
+/// `revoke-token`: false if there is no such token id. Needs no passphrase: it only takes
+/// access away.
+pub fn revoke_token(data: &Path, token_id: &str) -> Result<bool, AdminError> {
+    Ok(open_store(data)?.revoke_staff_token(token_id, &now_text())?)
 }
 
 #[cfg(test)]

@@ -16,10 +16,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{SecondsFormat, Utc};
 use chungtay_protocol::{
-    B64, Checkpoint, CheckpointAck, EnrollRequest, EnrollResponse, ErrorBody, MAX_STATUS_PAGE,
-    ProtocolError, PullRequest, Receipt, STATUS_STATES, StaffReferral, StaffReferralList,
-    StatusPage, StatusUpdate, Submission, TransitionRequest, open_submission_full, sign_receipt,
-    sign_status, validate_id, verify_checkpoint, verify_pull,
+    B64, Checkpoint, CheckpointAck, CheckpointRef, EnrollRequest, EnrollResponse, ErrorBody,
+    MAX_STATUS_PAGE, MIN_CIPHERTEXT_LEN, ProtocolError, PullRequest, Receipt, STATUS_STATES,
+    StaffReferral, StaffReferralList, StatusPage, StatusUpdate, Submission, TransitionRequest,
+    open_submission_full, sign_receipt, sign_status, validate_id, verify_checkpoint, verify_pull,
 };
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 use zeroize::Zeroizing;
 
-use crate::admin::{code_hash, token_hash};
+use crate::admin::{code_hash, code_tag_ok, device_tag, device_tag_ok, token_hash, token_tag_ok};
 use crate::error::{KeyFileError, StoreError};
 use crate::keyfile::ProvinceKeys;
 use crate::store::{
@@ -45,6 +45,14 @@ pub struct Limits {
     pub device_per_minute: NonZeroU32,
     /// Enrollment attempts per minute per client address (code guessing).
     pub enroll_per_minute_per_ip: NonZeroU32,
+    /// Device requests (referrals, checkpoints, status pulls) per minute per client address,
+    /// also the burst: charged first, before any lookup or key agreement, so junk from one
+    /// address costs the server next to nothing.
+    pub ip_per_minute: NonZeroU32,
+    /// Whether `ip_per_minute` also applies to loopback peers. Off by default: on loopback the
+    /// peer is this machine or a reverse proxy in front, whose one address every phone would
+    /// share, so junk from anyone could block them all; the proxy limits per client there.
+    pub ip_limit_on_loopback: bool,
 }
 
 impl Default for Limits {
@@ -53,6 +61,8 @@ impl Default for Limits {
             body_bytes: 64 * 1024,
             device_per_minute: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
             enroll_per_minute_per_ip: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            ip_per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            ip_limit_on_loopback: false,
         }
     }
 }
@@ -72,6 +82,7 @@ struct Inner {
     limits: Limits,
     device_limiter: DefaultKeyedRateLimiter<String>,
     ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    api_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl AppState {
@@ -82,6 +93,7 @@ impl AppState {
             limits,
             device_limiter: RateLimiter::keyed(Quota::per_minute(limits.device_per_minute)),
             ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
+            api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
         }))
     }
 
@@ -91,6 +103,19 @@ impl AppState {
         self.0.device_limiter.shrink_to_fit();
         self.0.ip_limiter.retain_recent();
         self.0.ip_limiter.shrink_to_fit();
+        self.0.api_ip_limiter.retain_recent();
+        self.0.api_ip_limiter.shrink_to_fit();
+    }
+
+    /// The cheapest refusal, first: device requests per client address.
+    fn limit_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if ip.is_loopback() && !self.0.limits.ip_limit_on_loopback {
+            return Ok(());
+        }
+        self.0.api_ip_limiter.check_key(&ip).map_err(|nu| {
+            warn!(outcome = "ip_rate_limited");
+            too_many(nu.wait_time_from(DefaultClock::default().now()))
+        })
     }
 }
 
@@ -218,8 +243,11 @@ where
     }
 }
 
-/// Proof of a valid staff token (`Authorization: Bearer <token>`).
-pub struct Staff;
+/// Proof of a valid staff token (`Authorization: Bearer <token>`): minted with the province
+/// keys, not revoked, not expired. Carries the token's id, recorded with what it does.
+pub struct Staff {
+    pub token_id: String,
+}
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
@@ -241,12 +269,30 @@ impl FromRequestParts<AppState> for Staff {
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
         let hash = token_hash(token);
-        let ok = blocking(st, move |inner| Ok(inner.store.staff_token_valid(&hash)?)).await?;
-        if !ok {
-            warn!(outcome = "staff_auth_failed");
-            return Err(unauthorized());
+        let found = blocking(st, move |inner| {
+            let Some(t) = inner.store.staff_token(&hash)? else {
+                return Ok(Err("unknown"));
+            };
+            // The tag first: a row written into the database without the keys says nothing.
+            if !token_tag_ok(&inner.keys, &hash, &t) {
+                return Ok(Err("forged"));
+            }
+            if t.revoked_at.is_some() {
+                return Ok(Err("revoked"));
+            }
+            if t.expires_at <= Utc::now().timestamp() {
+                return Ok(Err("expired"));
+            }
+            Ok(Ok(t.token_id))
+        })
+        .await?;
+        match found {
+            Ok(token_id) => Ok(Staff { token_id }),
+            Err(why) => {
+                warn!(outcome = "staff_auth_failed", why);
+                Err(unauthorized())
+            }
         }
-        Ok(Staff)
     }
 }
 
@@ -317,6 +363,16 @@ impl Inner {
                     "this device has been revoked by the province",
                 ))
             }
+            // A row this server did not enroll (written into the database by hand, or
+            // un-revoked by hand) is no device.
+            Some(d) if !device_tag_ok(&self.keys, &d) => {
+                warn!(device_id, outcome = "forged_device");
+                Err(err(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_device",
+                    "this device is not enrolled with the province",
+                ))
+            }
             Some(d) => Ok(d),
         }
     }
@@ -377,6 +433,7 @@ impl Inner {
             state: r.state.clone(),
             received_at: r.received_at.clone(),
             updated_at: r.updated_at.clone(),
+            updated_by: r.updated_by.clone(),
             payload_hash: B64(r.payload_hash.clone()),
             payload,
         })
@@ -414,17 +471,26 @@ async fn enroll(
     blocking(&st, move |inner| {
         let now = Utc::now();
         let new_id = uuid::Uuid::new_v4().to_string();
+        let genuine =
+            |expires_at: i64, mac: &[u8]| code_tag_ok(&inner.keys, &hash, expires_at, mac);
+        let tag = |device_id: &str, key: &[u8]| device_tag(&inner.keys, device_id, key);
         let outcome = inner.store.redeem_code(
             &hash,
             &public_key,
             &new_id,
             now.timestamp(),
             &now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            &genuine,
+            &tag,
         )?;
         match outcome {
             Redeem::Enrolled(d) => {
                 info!(device_id = %d.device_id, outcome = "enrolled");
                 Ok(inner.enroll_response(d.device_id))
+            }
+            Redeem::Again(d) if !device_tag_ok(&inner.keys, &d) && d.revoked_at.is_none() => {
+                warn!(outcome = "enroll_forged_device");
+                Err(invalid())
             }
             Redeem::Again(d) if d.revoked_at.is_some() => Err(err(
                 StatusCode::FORBIDDEN,
@@ -458,10 +524,29 @@ async fn enroll(
     .map(Json)
 }
 
+/// The shape a submission must have before it costs a lookup or a key agreement: valid ids, a
+/// 32-byte `enc`, a ciphertext at least one tag and one padding bucket long.
+fn check_submission_shape(sub: &Submission) -> Result<(), ApiError> {
+    validate_id(&sub.device_id, "device_id").map_err(|e| protocol_error(&e))?;
+    validate_id(&sub.referral_id, "referral_id").map_err(|e| protocol_error(&e))?;
+    if sub.enc.as_bytes().len() != 32 || sub.ciphertext.as_bytes().len() < MIN_CIPHERTEXT_LEN {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "malformed request",
+        ));
+    }
+    Ok(())
+}
+
 async fn submit_referral(
     State(st): State<AppState>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     ApiJson(sub): ApiJson<Submission>,
 ) -> Result<Json<Receipt>, ApiError> {
+    // Cheap refusals first: the address's allowance, then the shape; only then the lookup.
+    st.limit_ip(peer.ip())?;
+    check_submission_shape(&sub)?;
     blocking(&st, move |inner| {
         let device = inner.active_device(&sub.device_id)?;
         let device_id = device.device_id.as_str();
@@ -477,6 +562,7 @@ async fn submit_referral(
         let received_at = now_text();
         let receipt = sign_receipt(
             &inner.keys.signing,
+            device_id,
             referral_id,
             &opened.payload_hash,
             &received_at,
@@ -510,6 +596,7 @@ async fn submit_referral(
             let mut make = |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
                 let update = sign_status(
                     &inner.keys.signing,
+                    dev,
                     seq,
                     referral_id,
                     "received",
@@ -553,8 +640,23 @@ async fn submit_referral(
 
 async fn post_checkpoint(
     State(st): State<AppState>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     ApiJson(cp): ApiJson<Checkpoint>,
 ) -> Result<Json<CheckpointAck>, ApiError> {
+    st.limit_ip(peer.ip())?;
+    let well_formed = cp.head.as_bytes().len() == 32
+        && cp.signature.as_bytes().len() == 64
+        && cp
+            .prev
+            .as_ref()
+            .is_none_or(|p| p.head.as_bytes().len() == 32);
+    if !well_formed {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "malformed request",
+        ));
+    }
     blocking(&st, move |inner| {
         let device = inner.active_device(&cp.device_id)?;
         let device_id = device.device_id.as_str();
@@ -568,6 +670,10 @@ async fn post_checkpoint(
             device_id: device_id.to_string(),
             seq: cp.seq,
             head: cp.head.as_bytes().to_vec(),
+            prev: cp
+                .prev
+                .as_ref()
+                .map(|p| (p.seq, p.head.as_bytes().to_vec())),
             at: cp.at.clone(),
             signature: cp.signature.as_bytes().to_vec(),
             received_at: now_text(),
@@ -588,20 +694,28 @@ async fn post_checkpoint(
                     device_id,
                     seq = cp.seq,
                     latest,
-                    outcome = "checkpoint_rollback"
+                    outcome = "checkpoint_rollback",
+                    flagged = true
                 );
                 Err(err(
                     StatusCode::CONFLICT,
                     "rollback",
-                    "a checkpoint with a higher seq is already kept for this device",
+                    "a later checkpoint is already kept for this device; it has been flagged",
                 ))
             }
-            CheckpointOutcome::Conflict => {
-                warn!(device_id, seq = cp.seq, outcome = "checkpoint_fork");
+            CheckpointOutcome::Fork { latest } => {
+                warn!(
+                    device_id,
+                    seq = cp.seq,
+                    latest,
+                    outcome = "checkpoint_fork",
+                    flagged = true
+                );
                 Err(err(
                     StatusCode::CONFLICT,
-                    "conflict",
-                    "another checkpoint with this seq is already kept for this device",
+                    "fork",
+                    "this checkpoint does not extend the one kept for this device (an older \
+                     copy of the phone's data?); it has been flagged",
                 ))
             }
         }
@@ -620,8 +734,10 @@ struct StatusQuery {
 
 async fn pull_status(
     State(st): State<AppState>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     query: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Result<Json<StatusPage>, ApiError> {
+    st.limit_ip(peer.ip())?;
     let Query(q) = query.map_err(|_| {
         err(
             StatusCode::BAD_REQUEST,
@@ -663,11 +779,27 @@ async fn pull_status(
             .map(|r| inner.open_status(&r.device_id, r.seq, &r.body))
             .collect::<Result<Vec<_>, _>>()?;
         let cursor = updates.last().map_or(q.cursor, |u| u.seq);
+        // The device's own latest checkpoint, for it to check its trail against.
+        let checkpoint = inner
+            .store
+            .latest_checkpoint(device_id)?
+            .map(|c| Checkpoint {
+                device_id: c.device_id,
+                seq: c.seq,
+                head: B64(c.head),
+                prev: c.prev.map(|(seq, head)| CheckpointRef {
+                    seq,
+                    head: B64(head),
+                }),
+                at: c.at,
+                signature: B64(c.signature),
+            });
         info!(device_id, count = updates.len(), cursor, outcome = "pulled");
         Ok(StatusPage {
             updates,
             cursor,
             more,
+            checkpoint,
         })
     })
     .await
@@ -682,7 +814,7 @@ struct ListQuery {
 
 async fn staff_list(
     State(st): State<AppState>,
-    _staff: Staff,
+    staff: Staff,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|_| err(StatusCode::BAD_REQUEST, "malformed", "bad query"))?;
@@ -714,6 +846,7 @@ async fn staff_list(
         // skipped row.
         let next_after = if more { rows.last().map(|r| r.n) } else { None };
         info!(
+            by = %staff.token_id,
             count = referrals.len(),
             unreadable,
             outcome = "staff_listed"
@@ -743,7 +876,7 @@ pub const UNREADABLE_HEADER: &str = "x-unreadable-referrals";
 
 async fn staff_transition(
     State(st): State<AppState>,
-    _staff: Staff,
+    staff: Staff,
     Path(referral_id): Path<String>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> Result<Json<StatusUpdate>, ApiError> {
@@ -776,19 +909,33 @@ async fn staff_transition(
         let mut signed = None;
         let outcome = {
             let mut make = |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
-                let update =
-                    sign_status(&inner.keys.signing, seq, &referral_id, &state, &note, &at)?;
+                let update = sign_status(
+                    &inner.keys.signing,
+                    dev,
+                    seq,
+                    &referral_id,
+                    &state,
+                    &note,
+                    &at,
+                )?;
                 let body = inner.seal_status(dev, &update)?;
                 signed = Some(update);
                 Ok(body)
             };
             inner
                 .store
-                .transition(&referral_id, &state, &at, &mut make)?
+                .transition(&referral_id, &state, &at, &staff.token_id, &mut make)?
         };
         match outcome {
             TransitionOutcome::Done { device_id, seq } => {
-                info!(%referral_id, %device_id, seq, to = %state, outcome = "transition");
+                info!(
+                    %referral_id,
+                    %device_id,
+                    seq,
+                    to = %state,
+                    by = %staff.token_id,
+                    outcome = "transition"
+                );
                 signed.ok_or_else(internal)
             }
             TransitionOutcome::NotFound => Err(err(

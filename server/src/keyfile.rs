@@ -34,6 +34,8 @@ const KEYFILE_AAD_LABEL: &[u8] = b"chungtay.province-keyfile.v1\0";
 const AT_REST_SALT: &[u8] = b"chungtay.intake.at-rest.v1";
 const AT_REST_INFO: &[u8] = b"referral bodies and status updates";
 const AT_REST_VERSION: u8 = 1;
+const CREDENTIALS_SALT: &[u8] = b"chungtay.intake.credentials.v1";
+const CREDENTIALS_INFO: &[u8] = b"enrollment codes and staff tokens";
 
 /// Shortest passphrase `init` accepts, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
@@ -176,6 +178,48 @@ impl AtRest {
     }
 }
 
+/// Authenticates the credentials the province mints (enrollment codes, staff tokens): an
+/// HMAC-SHA256 (ring) under a key derived with HKDF-SHA256 from the province HPKE secret. Only
+/// who opened the key file with the passphrase can make a tag, so a row written straight into
+/// the database is no credential.
+pub struct Credentials {
+    key: ring::hmac::Key,
+}
+
+impl Credentials {
+    fn derive(hpke_secret: &[u8]) -> Result<Self, KeyFileError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, CREDENTIALS_SALT).extract(hpke_secret);
+        let okm = prk
+            .expand(&[CREDENTIALS_INFO], ring::hmac::HMAC_SHA256)
+            .map_err(|_| KeyFileError::Crypto("hkdf"))?;
+        Ok(Credentials {
+            key: ring::hmac::Key::from(okm),
+        })
+    }
+
+    /// `kind` and each part, length-prefixed (u32 big-endian), so no two inputs collide.
+    fn message(kind: &str, parts: &[&[u8]]) -> Vec<u8> {
+        let mut m = Vec::new();
+        for p in std::iter::once(kind.as_bytes()).chain(parts.iter().copied()) {
+            m.extend_from_slice(&u32::try_from(p.len()).unwrap_or(u32::MAX).to_be_bytes());
+            m.extend_from_slice(p);
+        }
+        m
+    }
+
+    /// The tag of a credential of `kind` with these fields.
+    pub fn tag(&self, kind: &str, parts: &[&[u8]]) -> Vec<u8> {
+        ring::hmac::sign(&self.key, &Self::message(kind, parts))
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Whether `tag` was made by [`Credentials::tag`] for the same fields (constant time).
+    pub fn verify(&self, kind: &str, parts: &[&[u8]], tag: &[u8]) -> bool {
+        ring::hmac::verify(&self.key, &Self::message(kind, parts), tag).is_ok()
+    }
+}
+
 /// The province's secret keys, in memory once the key file is opened.
 pub struct ProvinceKeys {
     /// Opens referrals.
@@ -183,6 +227,7 @@ pub struct ProvinceKeys {
     /// Signs receipts and status updates.
     pub signing: SigningKeys,
     at_rest: AtRest,
+    credentials: Credentials,
 }
 
 impl std::fmt::Debug for ProvinceKeys {
@@ -197,16 +242,23 @@ impl ProvinceKeys {
         let hpke = ProvinceHpkeKeys::generate()?;
         let signing = SigningKeys::generate()?;
         let at_rest = AtRest::derive(&hpke.secret_bytes())?;
+        let credentials = Credentials::derive(&hpke.secret_bytes())?;
         Ok(ProvinceKeys {
             hpke,
             signing,
             at_rest,
+            credentials,
         })
     }
 
     /// The key that seals stored bodies.
     pub fn at_rest(&self) -> &AtRest {
         &self.at_rest
+    }
+
+    /// The key that authenticates enrollment codes and staff tokens.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// Writes the key file (mode 0600), refusing to overwrite one. `params` below
@@ -307,10 +359,12 @@ impl ProvinceKeys {
             return Err(KeyFileError::Malformed("public keys do not match"));
         }
         let at_rest = AtRest::derive(&hpke_secret)?;
+        let credentials = Credentials::derive(&hpke_secret)?;
         Ok(ProvinceKeys {
             hpke,
             signing,
             at_rest,
+            credentials,
         })
     }
 }
@@ -415,6 +469,23 @@ mod tests {
                 .at_rest()
                 .open("referral", &[b"r1", b"d1"], &s)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn credential_tags_bind_every_field_and_the_keys() {
+        let keys = ProvinceKeys::generate().unwrap();
+        let c = keys.credentials();
+        let tag = c.tag("staff-token", &[b"hash", b"id", b"label"]);
+        assert!(c.verify("staff-token", &[b"hash", b"id", b"label"], &tag));
+        assert!(!c.verify("code", &[b"hash", b"id", b"label"], &tag));
+        assert!(!c.verify("staff-token", &[b"hash", b"id", b"labe1"], &tag));
+        assert!(!c.verify("staff-token", &[b"hashid", b"", b"label"], &tag));
+        let other = ProvinceKeys::generate().unwrap();
+        assert!(
+            !other
+                .credentials()
+                .verify("staff-token", &[b"hash", b"id", b"label"], &tag)
         );
     }
 

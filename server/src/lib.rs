@@ -21,7 +21,9 @@ pub mod tls;
 pub use error::{AdminError, KeyFileError, StoreError};
 pub use http::{AppState, Limits, router};
 pub use keyfile::{KdfParams, ProvinceKeys};
-pub use serve::{ConnLimits, RunningServer, run, run_tls, run_tls_with};
+pub use serve::{
+    ConnLimits, RunningServer, check_plain_listen, run, run_tls, run_tls_with, run_with,
+};
 pub use sqlite::SqliteStore;
 pub use store::IntakeStore;
 

@@ -33,12 +33,13 @@ enum Cmd {
         #[arg(long)]
         data: PathBuf,
     },
-    /// Print a one-time enrollment code (valid 7 days).
+    /// Print a one-time enrollment code (valid 7 days). Needs the province passphrase.
     IssueCode {
         #[arg(long)]
         data: PathBuf,
     },
-    /// List enrolled devices.
+    /// List enrolled devices (and those flagged for a checkpoint that does not extend the
+    /// province's: an older copy of a phone's data).
     Devices {
         #[arg(long)]
         data: PathBuf,
@@ -49,12 +50,27 @@ enum Cmd {
         data: PathBuf,
         device_id: String,
     },
-    /// Create a staff API token (printed once).
+    /// Create a staff API token (printed once, with its id). Needs the province passphrase.
     StaffToken {
         #[arg(long)]
         data: PathBuf,
+        /// Who it is for: named with every transition the token makes.
         #[arg(long, default_value = "staff")]
         label: String,
+        /// Days it stays valid (1 to 366).
+        #[arg(long, default_value_t = admin::DEFAULT_TOKEN_DAYS)]
+        days: u32,
+    },
+    /// List staff tokens: id, label, creation, expiry, revocation.
+    StaffTokens {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Revoke a staff token by its id: refused from now on.
+    RevokeToken {
+        #[arg(long)]
+        data: PathBuf,
+        token_id: String,
     },
     /// Make a self-signed TLS certificate (tls-cert.pem, tls-key.pem in DATA) and print the
     /// public-key pin the phones are given.
@@ -74,6 +90,12 @@ enum Cmd {
         /// Requests per minute per device (token bucket).
         #[arg(long, default_value_t = 60)]
         device_rate: u32,
+        /// Device requests per minute per client address, charged before any other work.
+        #[arg(long, default_value_t = 600)]
+        ip_rate: u32,
+        /// Allow plain HTTP on an address other than loopback (only behind a TLS proxy).
+        #[arg(long)]
+        plain_http_anywhere: bool,
         /// PEM certificate chain: serve HTTPS.
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -124,16 +146,24 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             writeln!(out, "province key fingerprint:    {}", s.fingerprint)?;
         }
         Cmd::IssueCode { data } => {
-            let c = admin::issue_code(&data)?;
+            let pass = read_passphrase(false)?;
+            let c = admin::issue_code(&data, &pass)?;
             writeln!(out, "{}", c.code)?;
             writeln!(out, "expires {}", c.expires_at)?;
             writeln!(out, "province key fingerprint {}", c.fingerprint)?;
         }
         Cmd::Devices { data } => {
             for d in admin::devices(&data)? {
+                let flag = match (&d.flagged_at, &d.flag_reason) {
+                    (Some(at), reason) => format!(
+                        "\tFLAGGED {at}: {}",
+                        reason.as_deref().unwrap_or("checkpoint")
+                    ),
+                    (None, _) => String::new(),
+                };
                 writeln!(
                     out,
-                    "{}\tenrolled {}\t{}\tkey {}",
+                    "{}\tenrolled {}\t{}\tkey {}{flag}",
                     d.device_id,
                     d.enrolled_at,
                     d.revoked_at
@@ -148,8 +178,34 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             }
             writeln!(out, "revoked {device_id}")?;
         }
-        Cmd::StaffToken { data, label } => {
-            writeln!(out, "{}", admin::staff_token(&data, &label)?)?;
+        Cmd::StaffToken { data, label, days } => {
+            let pass = read_passphrase(false)?;
+            let t = admin::staff_token(&data, &pass, &label, days)?;
+            writeln!(out, "{}", t.token)?;
+            writeln!(out, "id {}", t.token_id)?;
+            writeln!(out, "expires {}", t.expires_at)?;
+        }
+        Cmd::StaffTokens { data } => {
+            for t in admin::staff_tokens(&data)? {
+                let expires = chrono::DateTime::from_timestamp(t.expires_at, 0)
+                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{}\t{}\tcreated {}\texpires {expires}\t{}",
+                    t.token_id,
+                    t.label,
+                    t.created_at,
+                    t.revoked_at
+                        .map_or_else(|| "active".to_string(), |r| format!("revoked {r}")),
+                )?;
+            }
+        }
+        Cmd::RevokeToken { data, token_id } => {
+            if !admin::revoke_token(&data, &token_id)? {
+                return Err(AdminError::Usage("no such token id"));
+            }
+            writeln!(out, "revoked {token_id}")?;
         }
         Cmd::TlsCert { data, names } => {
             admin::open_store(&data)?;
@@ -170,6 +226,8 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             data,
             listen,
             device_rate,
+            ip_rate,
+            plain_http_anywhere,
             tls_cert,
             tls_key,
         } => {
@@ -177,10 +235,15 @@ fn run(cli: Cli) -> Result<(), AdminError> {
                 (Some(cert), Some(key)) => Some(chungtay_intake::tls::server_config(&cert, &key)?),
                 _ => None,
             };
+            if tls.is_none() {
+                chungtay_intake::check_plain_listen(listen, plain_http_anywhere)?;
+            }
             let pass = read_passphrase(false)?;
             let limits = Limits {
                 device_per_minute: NonZeroU32::new(device_rate)
                     .ok_or(AdminError::Usage("--device-rate must be at least 1"))?,
+                ip_per_minute: NonZeroU32::new(ip_rate)
+                    .ok_or(AdminError::Usage("--ip-rate must be at least 1"))?,
                 ..Limits::default()
             };
             let state = admin::load_state(&data, &pass, limits)?;

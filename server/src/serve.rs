@@ -23,9 +23,8 @@ use tracing::{debug, warn};
 use crate::http::{AppState, router};
 use crate::tls::PeerAddr;
 
-/// Connection limits of the built-in TLS server, which faces the internet with nothing in
-/// front of it: without them a slow client (slowloris) holds a socket for ever, and a
-/// thousand of them exhaust the file descriptors.
+/// Connection limits of the built-in server (plain and TLS alike): without them a slow client
+/// (slowloris) holds a socket for ever, and a thousand of them exhaust the file descriptors.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnLimits {
     /// Connections open at once; more wait in the kernel's backlog until one closes.
@@ -60,23 +59,39 @@ fn sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serves the API over plain HTTP on `listener` until `shutdown` completes (loopback, tests,
-/// or behind a TLS-terminating reverse proxy, which then owns the connection limits).
+/// Serves the API over plain HTTP on `listener` until `shutdown` completes, with the default
+/// [`ConnLimits`] (the same as over TLS). Plain HTTP is for loopback: this machine, tests, or a
+/// TLS-terminating reverse proxy on the same host; see [`check_plain_listen`].
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
-    let sweeper = sweeper(state);
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<PeerAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
-    sweeper.abort();
-    result
+    run_with(listener, state, ConnLimits::default(), shutdown).await
+}
+
+/// [`run`] with given connection limits.
+pub async fn run_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_loop(listener, None, state, limits, shutdown).await
+}
+
+/// Where `serve` may listen in plain HTTP: loopback only, unless `forced` (behind a
+/// TLS-terminating proxy on another interface). Anywhere else, codes, tokens and sealed
+/// referrals' metadata would cross the network in clear.
+pub fn check_plain_listen(addr: SocketAddr, forced: bool) -> Result<(), crate::AdminError> {
+    if addr.ip().is_loopback() || forced {
+        Ok(())
+    } else {
+        Err(crate::AdminError::Usage(
+            "plain HTTP listens only on loopback (127.0.0.1 or ::1): give --tls-cert and \
+             --tls-key, or --plain-http-anywhere if a TLS proxy fronts this address",
+        ))
+    }
 }
 
 /// Serves the API over TLS on `listener` until `shutdown` completes, with the default
@@ -90,8 +105,7 @@ pub async fn run_tls(
     run_tls_with(listener, tls, state, ConnLimits::default(), shutdown).await
 }
 
-/// [`run_tls`] with given connection limits. It drives hyper itself rather than through
-/// `axum::serve`, which offers no header-read timeout and no connection cap.
+/// [`run_tls`] with given connection limits.
 pub async fn run_tls_with(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
@@ -99,9 +113,27 @@ pub async fn run_tls_with(
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_loop(
+        listener,
+        Some(TlsAcceptor::from(tls)),
+        state,
+        limits,
+        shutdown,
+    )
+    .await
+}
+
+/// The accept loop of both transports. It drives hyper itself rather than through
+/// `axum::serve`, which offers no header-read timeout and no connection cap.
+async fn serve_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    state: AppState,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = router(state.clone());
     let sweeper = sweeper(state);
-    let acceptor = TlsAcceptor::from(tls);
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -133,46 +165,19 @@ pub async fn run_tls_with(
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let handshake = tokio::time::timeout(limits.handshake, acceptor.accept(tcp));
-            let tls = tokio::select! {
-                r = handshake => match r {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => return debug!(error = %e, "TLS handshake failed"),
-                    Err(_) => return debug!("TLS handshake timed out"),
-                },
-                () = stopped(&mut stop) => return,
-            };
-            let svc = TowerToHyperService::new(app);
-            let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                // What `into_make_service_with_connect_info` adds: enrollment limits attempts
-                // per client address.
-                req.extensions_mut().insert(ConnectInfo(PeerAddr(addr)));
-                let call = hyper::service::Service::call(&svc, req);
-                async move {
-                    // A body trickled in byte by byte would otherwise hold the slot.
-                    match tokio::time::timeout(limits.request, call).await {
-                        Ok(resp) => resp,
-                        Err(_) => {
-                            warn!(outcome = "request_timeout");
-                            Ok(request_timeout())
-                        }
-                    }
-                }
-            });
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read);
-            let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(tls), service));
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        debug!(error = %e, "connection ended with an error");
-                    }
-                }
-                () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match acceptor {
+                None => serve_connection(tcp, addr, app, limits, &mut stop).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(limits.handshake, acceptor.accept(tcp));
+                    let tls = tokio::select! {
+                        r = handshake => match r {
+                            Ok(Ok(tls)) => tls,
+                            Ok(Err(e)) => return debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => return debug!("TLS handshake timed out"),
+                        },
+                        () = stopped(&mut stop) => return,
+                    };
+                    serve_connection(tls, addr, app, limits, &mut stop).await;
                 }
             }
         });
@@ -186,6 +191,59 @@ pub async fn run_tls_with(
     sweeper.abort();
     Ok(())
 }
+
+/// One connection, plain or TLS, under the header-read and request timeouts.
+async fn serve_connection<I>(
+    io: I,
+    addr: SocketAddr,
+    app: axum::Router,
+    limits: ConnLimits,
+    stop: &mut watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = TowerToHyperService::new(app);
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        // What `into_make_service_with_connect_info` adds: limits per client address.
+        req.extensions_mut().insert(ConnectInfo(PeerAddr(addr)));
+        let call = hyper::service::Service::call(&svc, req);
+        async move {
+            // A body trickled in byte by byte would otherwise hold the slot.
+            match tokio::time::timeout(limits.request, call).await {
+                Ok(resp) => resp,
+                Err(_) => {
+                    warn!(outcome = "request_timeout");
+                    Ok(request_timeout())
+                }
+            }
+        }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .max_buf_size(MAX_HEADER_BUF)
+        .max_headers(MAX_HEADERS);
+    let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                debug!(error = %e, "connection ended with an error");
+            }
+        }
+        () = stopped(stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Most header lines in one request (hyper's default is 100): more is refused with 431.
+const MAX_HEADERS: usize = 32;
+
+/// Largest read buffer for a request's head (hyper's minimum is 8 KiB): headers past it are
+/// refused with 431 rather than buffered.
+const MAX_HEADER_BUF: usize = 16 * 1024;
 
 /// Resolves once the server is stopping (the guard `wait_for` returns is not `Send`).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
@@ -215,7 +273,16 @@ pub struct RunningServer {
 impl RunningServer {
     /// Binds `listen` (port 0: any free port) and serves plain HTTP on a background thread.
     pub fn spawn(state: AppState, listen: SocketAddr) -> std::io::Result<Self> {
-        Self::spawn_with(state, listen, None)
+        Self::spawn_with(state, listen, None, ConnLimits::default())
+    }
+
+    /// Like [`RunningServer::spawn`], with given connection limits (tests shorten them).
+    pub fn spawn_plain_with(
+        state: AppState,
+        listen: SocketAddr,
+        limits: ConnLimits,
+    ) -> std::io::Result<Self> {
+        Self::spawn_with(state, listen, None, limits)
     }
 
     /// Like [`RunningServer::spawn`], over TLS.
@@ -224,7 +291,7 @@ impl RunningServer {
         listen: SocketAddr,
         tls: Arc<ServerConfig>,
     ) -> std::io::Result<Self> {
-        Self::spawn_with(state, listen, Some((tls, ConnLimits::default())))
+        Self::spawn_with(state, listen, Some(tls), ConnLimits::default())
     }
 
     /// Like [`RunningServer::spawn_tls`], with given connection limits (tests shorten them).
@@ -234,13 +301,14 @@ impl RunningServer {
         tls: Arc<ServerConfig>,
         limits: ConnLimits,
     ) -> std::io::Result<Self> {
-        Self::spawn_with(state, listen, Some((tls, limits)))
+        Self::spawn_with(state, listen, Some(tls), limits)
     }
 
     fn spawn_with(
         state: AppState,
         listen: SocketAddr,
-        tls: Option<(Arc<ServerConfig>, ConnLimits)>,
+        tls: Option<Arc<ServerConfig>>,
+        limits: ConnLimits,
     ) -> std::io::Result<Self> {
         let std_listener = std::net::TcpListener::bind(listen)?;
         std_listener.set_nonblocking(true)?;
@@ -260,10 +328,8 @@ impl RunningServer {
                 rt.block_on(async move {
                     let listener = TcpListener::from_std(std_listener)?;
                     match tls {
-                        Some((tls, limits)) => {
-                            run_tls_with(listener, tls, state, limits, shutdown).await
-                        }
-                        None => run(listener, state, shutdown).await,
+                        Some(tls) => run_tls_with(listener, tls, state, limits, shutdown).await,
+                        None => run_with(listener, state, limits, shutdown).await,
                     }
                 })
             })?;

@@ -10,11 +10,29 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::StoreError;
 use crate::store::{
-    CheckpointOutcome, Device, InsertOutcome, IntakeStore, MakeStatus, NewReferral, Redeem,
-    StoredCheckpoint, StoredReferral, StoredStatus, TransitionOutcome,
+    CheckpointOutcome, Device, InsertOutcome, IntakeStore, MakeStatus, NewReferral, NewStaffToken,
+    Redeem, StaffToken, StoredCheckpoint, StoredReferral, StoredStatus, TransitionOutcome,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+
+/// Version 2 (issue 11): credentials carry a tag made with the province keys, staff tokens an
+/// id and an expiry, transitions who made them, checkpoints the one they extend, and devices a
+/// flag for staff. New columns are nullable: a row without a tag is no credential.
+const MIGRATE_2: &str = "
+ALTER TABLE enrollment_codes ADD COLUMN mac BLOB;
+ALTER TABLE staff_tokens ADD COLUMN token_id TEXT;
+ALTER TABLE staff_tokens ADD COLUMN expires_at INTEGER;
+ALTER TABLE staff_tokens ADD COLUMN mac BLOB;
+CREATE UNIQUE INDEX staff_tokens_by_id ON staff_tokens(token_id);
+ALTER TABLE devices ADD COLUMN flagged_at TEXT;
+ALTER TABLE devices ADD COLUMN mac BLOB;
+ALTER TABLE devices ADD COLUMN flag_reason TEXT;
+ALTER TABLE referrals ADD COLUMN updated_by TEXT;
+ALTER TABLE status_updates ADD COLUMN by_staff TEXT;
+ALTER TABLE checkpoints ADD COLUMN prev_seq INTEGER;
+ALTER TABLE checkpoints ADD COLUMN prev_head BLOB;
+";
 
 const SCHEMA: &str = "
 CREATE TABLE enrollment_codes (
@@ -104,9 +122,12 @@ impl SqliteStore {
         if version > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew(version));
         }
-        if version == 0 {
+        if version < SCHEMA_VERSION {
             let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(SCHEMA)?;
+            if version == 0 {
+                tx.execute_batch(SCHEMA)?;
+            }
+            tx.execute_batch(MIGRATE_2)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -126,12 +147,45 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         public_key: r.get(1)?,
         enrolled_at: r.get(2)?,
         revoked_at: r.get(3)?,
+        flagged_at: r.get(4)?,
+        flag_reason: r.get(5)?,
+        mac: r.get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default(),
     })
 }
 
-const DEVICE_COLS: &str = "device_id, public_key, enrolled_at, revoked_at";
+const DEVICE_COLS: &str =
+    "device_id, public_key, enrolled_at, revoked_at, flagged_at, flag_reason, mac";
 const REFERRAL_COLS: &str = "n, referral_id, device_id, payload_hash, received_at, \
-                             receipt_signature, state, updated_at, body";
+                             receipt_signature, state, updated_at, body, updated_by";
+const TOKEN_COLS: &str = "token_id, label, created_at, expires_at, revoked_at, mac";
+const CHECKPOINT_COLS: &str =
+    "device_id, seq, head, at, signature, received_at, prev_seq, prev_head";
+
+/// A token row; one written without an id, expiry or tag reads as expired and untagged.
+fn token_row(r: &Row<'_>) -> rusqlite::Result<StaffToken> {
+    Ok(StaffToken {
+        token_id: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+        label: r.get(1)?,
+        created_at: r.get(2)?,
+        expires_at: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+        revoked_at: r.get(4)?,
+        mac: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(),
+    })
+}
+
+fn checkpoint_row(r: &Row<'_>) -> rusqlite::Result<StoredCheckpoint> {
+    let prev_seq: Option<i64> = r.get(6)?;
+    let prev_head: Option<Vec<u8>> = r.get(7)?;
+    Ok(StoredCheckpoint {
+        device_id: r.get(0)?,
+        seq: r.get(1)?,
+        head: r.get(2)?,
+        at: r.get(3)?,
+        signature: r.get(4)?,
+        received_at: r.get(5)?,
+        prev: prev_seq.zip(prev_head),
+    })
+}
 
 fn referral_row(r: &Row<'_>) -> rusqlite::Result<StoredReferral> {
     Ok(StoredReferral {
@@ -144,6 +198,7 @@ fn referral_row(r: &Row<'_>) -> rusqlite::Result<StoredReferral> {
         state: r.get(6)?,
         updated_at: r.get(7)?,
         body: r.get(8)?,
+        updated_by: r.get(9)?,
     })
 }
 
@@ -155,6 +210,7 @@ fn next_seq(tx: &Connection, device_id: &str) -> rusqlite::Result<i64> {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert_status(
     tx: &Connection,
     device_id: &str,
@@ -163,11 +219,12 @@ fn insert_status(
     state: &str,
     at: &str,
     body: &[u8],
+    by_staff: Option<&str>,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO status_updates (device_id, seq, referral_id, state, at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![device_id, seq, referral_id, state, at, body],
+        "INSERT INTO status_updates (device_id, seq, referral_id, state, at, body, by_staff)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![device_id, seq, referral_id, state, at, body, by_staff],
     )?;
     Ok(())
 }
@@ -178,10 +235,12 @@ impl IntakeStore for SqliteStore {
         code_hash: &[u8; 32],
         created_at: &str,
         expires_at: i64,
+        mac: &[u8],
     ) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO enrollment_codes (code_hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
-            params![&code_hash[..], created_at, expires_at],
+            "INSERT INTO enrollment_codes (code_hash, created_at, expires_at, mac) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![&code_hash[..], created_at, expires_at, mac],
         )?;
         Ok(())
     }
@@ -193,16 +252,22 @@ impl IntakeStore for SqliteStore {
         new_device_id: &str,
         now_unix: i64,
         now: &str,
+        genuine: &dyn Fn(i64, &[u8]) -> bool,
+        device_tag: &dyn Fn(&str, &[u8]) -> Vec<u8>,
     ) -> Result<Redeem, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let code: Option<(i64, Option<String>)> = tx
+        let code: Option<(i64, Option<String>, Option<Vec<u8>>)> = tx
             .query_row(
-                "SELECT expires_at, device_id FROM enrollment_codes WHERE code_hash = ?1",
+                "SELECT expires_at, device_id, mac FROM enrollment_codes WHERE code_hash = ?1",
                 params![&code_hash[..]],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        // A row not minted with the province keys is no code at all.
+        let code = code
+            .filter(|(expires_at, _, mac)| genuine(*expires_at, mac.as_deref().unwrap_or(&[])))
+            .map(|(expires_at, device_id, _)| (expires_at, device_id));
         let outcome = match code {
             None => Redeem::Invalid,
             Some((_, Some(used_by))) => {
@@ -228,9 +293,11 @@ impl IntakeStore for SqliteStore {
                 if taken {
                     Redeem::KeyAlreadyEnrolled
                 } else {
+                    let mac = device_tag(new_device_id, public_key);
                     tx.execute(
-                        "INSERT INTO devices (device_id, public_key, enrolled_at) VALUES (?1, ?2, ?3)",
-                        params![new_device_id, public_key, now],
+                        "INSERT INTO devices (device_id, public_key, enrolled_at, mac) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![new_device_id, public_key, now, mac],
                     )?;
                     tx.execute(
                         "UPDATE enrollment_codes SET device_id = ?1 WHERE code_hash = ?2",
@@ -241,6 +308,9 @@ impl IntakeStore for SqliteStore {
                         public_key: public_key.to_vec(),
                         enrolled_at: now.to_string(),
                         revoked_at: None,
+                        flagged_at: None,
+                        flag_reason: None,
+                        mac,
                     })
                 }
             }
@@ -276,32 +346,63 @@ impl IntakeStore for SqliteStore {
             params![device_id],
             |r| r.get(0),
         )?;
+        // The tag goes too: clearing `revoked_at` by hand later brings nothing back.
         conn.execute(
-            "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+            "UPDATE devices SET revoked_at = ?2, mac = NULL \
+             WHERE device_id = ?1 AND revoked_at IS NULL",
             params![device_id, at],
         )?;
         Ok(exists)
     }
 
-    fn add_staff_token(
-        &self,
-        token_hash: &[u8; 32],
-        label: &str,
-        created_at: &str,
-    ) -> Result<(), StoreError> {
+    fn add_staff_token(&self, t: &NewStaffToken) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO staff_tokens (token_hash, label, created_at) VALUES (?1, ?2, ?3)",
-            params![&token_hash[..], label, created_at],
+            "INSERT INTO staff_tokens (token_hash, token_id, label, created_at, expires_at, mac) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                &t.token_hash[..],
+                t.token_id,
+                t.label,
+                t.created_at,
+                t.expires_at,
+                t.mac
+            ],
         )?;
         Ok(())
     }
 
-    fn staff_token_valid(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
-        Ok(self.conn()?.query_row(
-            "SELECT EXISTS (SELECT 1 FROM staff_tokens WHERE token_hash = ?1 AND revoked_at IS NULL)",
-            params![&token_hash[..]],
+    fn staff_token(&self, token_hash: &[u8; 32]) -> Result<Option<StaffToken>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                &format!("SELECT {TOKEN_COLS} FROM staff_tokens WHERE token_hash = ?1"),
+                params![&token_hash[..]],
+                token_row,
+            )
+            .optional()?)
+    }
+
+    fn staff_tokens(&self) -> Result<Vec<StaffToken>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {TOKEN_COLS} FROM staff_tokens ORDER BY created_at, token_id"
+        ))?;
+        let rows = stmt.query_map([], token_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_staff_token(&self, token_id: &str, at: &str) -> Result<bool, StoreError> {
+        let conn = self.conn()?;
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM staff_tokens WHERE token_id = ?1)",
+            params![token_id],
             |r| r.get(0),
-        )?)
+        )?;
+        conn.execute(
+            "UPDATE staff_tokens SET revoked_at = ?2 WHERE token_id = ?1 AND revoked_at IS NULL",
+            params![token_id, at],
+        )?;
+        Ok(exists)
     }
 
     fn insert_referral(
@@ -352,6 +453,7 @@ impl IntakeStore for SqliteStore {
             "received",
             &new.received_at,
             &body,
+            None,
         )?;
         tx.commit()?;
         Ok(InsertOutcome::Inserted { status_seq: seq })
@@ -389,6 +491,7 @@ impl IntakeStore for SqliteStore {
         referral_id: &str,
         to: &str,
         at: &str,
+        by: &str,
         make_status: &mut MakeStatus<'_>,
     ) -> Result<TransitionOutcome, StoreError> {
         let mut conn = self.conn()?;
@@ -408,10 +511,11 @@ impl IntakeStore for SqliteStore {
         }
         let seq = next_seq(&tx, &device_id)?;
         let body = make_status(&device_id, seq)?;
-        insert_status(&tx, &device_id, seq, referral_id, to, at, &body)?;
+        insert_status(&tx, &device_id, seq, referral_id, to, at, &body, Some(by))?;
         tx.execute(
-            "UPDATE referrals SET state = ?2, updated_at = ?3 WHERE referral_id = ?1",
-            params![referral_id, to, at],
+            "UPDATE referrals SET state = ?2, updated_at = ?3, updated_by = ?4 \
+             WHERE referral_id = ?1",
+            params![referral_id, to, at, by],
         )?;
         tx.commit()?;
         Ok(TransitionOutcome::Done { device_id, seq })
@@ -459,29 +563,52 @@ impl IntakeStore for SqliteStore {
         {
             return Ok(CheckpointOutcome::Duplicate);
         }
-        let latest: Option<i64> = tx.query_row(
-            "SELECT MAX(seq) FROM checkpoints WHERE device_id = ?1",
-            params![cp.device_id],
-            |r| r.get(0),
-        )?;
-        if let Some(latest) = latest
-            && cp.seq < latest
+        let latest: Option<(i64, Vec<u8>)> = tx
+            .query_row(
+                "SELECT seq, head FROM checkpoints WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+                params![cp.device_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        // Only a checkpoint naming the latest kept one extends the chain the province knows;
+        // the first one of a device may name none (or one the province never kept).
+        if let Some((latest_seq, latest_head)) = latest
+            && cp.prev.as_ref() != Some(&(latest_seq, latest_head))
         {
-            return Ok(CheckpointOutcome::Rollback { latest });
+            let (outcome, what) = if cp.seq <= latest_seq {
+                (
+                    CheckpointOutcome::Rollback { latest: latest_seq },
+                    "rollback",
+                )
+            } else {
+                (CheckpointOutcome::Fork { latest: latest_seq }, "fork")
+            };
+            tx.execute(
+                "UPDATE devices SET flagged_at = COALESCE(flagged_at, ?2), flag_reason = ?3 \
+                 WHERE device_id = ?1",
+                params![
+                    cp.device_id,
+                    cp.received_at,
+                    format!("{what} at seq {} (kept {latest_seq})", cp.seq)
+                ],
+            )?;
+            tx.commit()?;
+            return Ok(outcome);
         }
-        if same.is_some() {
-            return Ok(CheckpointOutcome::Conflict);
-        }
+        let (prev_seq, prev_head) = cp.prev.clone().unzip();
         tx.execute(
-            "INSERT INTO checkpoints (device_id, seq, head, at, signature, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO checkpoints (device_id, seq, head, at, signature, received_at,
+                                      prev_seq, prev_head)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 cp.device_id,
                 cp.seq,
                 cp.head,
                 cp.at,
                 cp.signature,
-                cp.received_at
+                cp.received_at,
+                prev_seq,
+                prev_head
             ],
         )?;
         tx.commit()?;
@@ -490,27 +617,39 @@ impl IntakeStore for SqliteStore {
 
     fn checkpoints(&self, device_id: &str) -> Result<Vec<StoredCheckpoint>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(
-            "SELECT device_id, seq, head, at, signature, received_at FROM checkpoints
-             WHERE device_id = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map(params![device_id], |r| {
-            Ok(StoredCheckpoint {
-                device_id: r.get(0)?,
-                seq: r.get(1)?,
-                head: r.get(2)?,
-                at: r.get(3)?,
-                signature: r.get(4)?,
-                received_at: r.get(5)?,
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {CHECKPOINT_COLS} FROM checkpoints WHERE device_id = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![device_id], checkpoint_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn latest_checkpoint(&self, device_id: &str) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                &format!(
+                    "SELECT {CHECKPOINT_COLS} FROM checkpoints WHERE device_id = ?1 \
+                     ORDER BY seq DESC LIMIT 1"
+                ),
+                params![device_id],
+                checkpoint_row,
+            )
+            .optional()?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn genuine(_: i64, mac: &[u8]) -> bool {
+        mac == b"ok"
+    }
+
+    fn tag(_: &str, _: &[u8]) -> Vec<u8> {
+        b"device".to_vec()
+    }
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -521,32 +660,47 @@ mod tests {
     #[test]
     fn codes_are_one_time_and_expire() {
         let (_d, s) = store();
-        s.add_code(&[1; 32], "t0", 100).unwrap();
-        s.add_code(&[2; 32], "t0", 10).unwrap();
+        s.add_code(&[1; 32], "t0", 100, b"ok").unwrap();
+        s.add_code(&[2; 32], "t0", 10, b"ok").unwrap();
         assert_eq!(
-            s.redeem_code(&[9; 32], &[7; 32], "dx", 50, "t").unwrap(),
+            s.redeem_code(&[9; 32], &[7; 32], "dx", 50, "t", &genuine, &tag)
+                .unwrap(),
             Redeem::Invalid
         );
         assert_eq!(
-            s.redeem_code(&[2; 32], &[7; 32], "dx", 50, "t").unwrap(),
+            s.redeem_code(&[2; 32], &[7; 32], "dx", 50, "t", &genuine, &tag)
+                .unwrap(),
             Redeem::Invalid
         );
-        let Redeem::Enrolled(d) = s.redeem_code(&[1; 32], &[7; 32], "d1", 50, "t").unwrap() else {
+        let Redeem::Enrolled(d) = s
+            .redeem_code(&[1; 32], &[7; 32], "d1", 50, "t", &genuine, &tag)
+            .unwrap()
+        else {
             panic!("not enrolled")
         };
         assert_eq!(d.device_id, "d1");
         assert_eq!(
-            s.redeem_code(&[1; 32], &[7; 32], "d2", 60, "t").unwrap(),
+            s.redeem_code(&[1; 32], &[7; 32], "d2", 60, "t", &genuine, &tag)
+                .unwrap(),
             Redeem::Again(d.clone())
         );
         assert_eq!(
-            s.redeem_code(&[1; 32], &[8; 32], "d3", 60, "t").unwrap(),
+            s.redeem_code(&[1; 32], &[8; 32], "d3", 60, "t", &genuine, &tag)
+                .unwrap(),
             Redeem::UsedByAnotherKey
         );
-        s.add_code(&[3; 32], "t0", 100).unwrap();
+        s.add_code(&[3; 32], "t0", 100, b"ok").unwrap();
         assert_eq!(
-            s.redeem_code(&[3; 32], &[7; 32], "d4", 60, "t").unwrap(),
+            s.redeem_code(&[3; 32], &[7; 32], "d4", 60, "t", &genuine, &tag)
+                .unwrap(),
             Redeem::KeyAlreadyEnrolled
+        );
+        // A row whose tag is not the province's is no code, even unexpired and unused.
+        s.add_code(&[4; 32], "t0", 100, b"forged").unwrap();
+        assert_eq!(
+            s.redeem_code(&[4; 32], &[6; 32], "d5", 60, "t", &genuine, &tag)
+                .unwrap(),
+            Redeem::Invalid
         );
         assert_eq!(s.devices().unwrap().len(), 1);
         assert!(s.revoke_device("d1", "t9").unwrap());
@@ -558,49 +712,62 @@ mod tests {
     }
 
     #[test]
-    fn checkpoints_are_append_only() {
+    fn checkpoints_chain_and_a_fork_or_rollback_flags_the_device() {
         let (_d, s) = store();
-        s.add_code(&[1; 32], "t0", 100).unwrap();
-        s.redeem_code(&[1; 32], &[7; 32], "d1", 50, "t").unwrap();
-        let cp = |seq: i64, h: u8| StoredCheckpoint {
+        s.add_code(&[1; 32], "t0", 100, b"ok").unwrap();
+        s.redeem_code(&[1; 32], &[7; 32], "d1", 50, "t", &genuine, &tag)
+            .unwrap();
+        let cp = |seq: i64, h: u8, prev: Option<(i64, u8)>| StoredCheckpoint {
             device_id: "d1".into(),
             seq,
             head: vec![h; 32],
+            prev: prev.map(|(s, h)| (s, vec![h; 32])),
             at: "t".into(),
             signature: vec![1; 64],
             received_at: "t".into(),
         };
         assert_eq!(
-            s.add_checkpoint(&cp(5, 1)).unwrap(),
+            s.add_checkpoint(&cp(5, 1, None)).unwrap(),
             CheckpointOutcome::Stored
         );
         assert_eq!(
-            s.add_checkpoint(&cp(5, 1)).unwrap(),
+            s.add_checkpoint(&cp(5, 1, None)).unwrap(),
             CheckpointOutcome::Duplicate
         );
         assert_eq!(
-            s.add_checkpoint(&cp(5, 2)).unwrap(),
-            CheckpointOutcome::Conflict
-        );
-        assert_eq!(
-            s.add_checkpoint(&cp(4, 2)).unwrap(),
-            CheckpointOutcome::Rollback { latest: 5 }
-        );
-        assert_eq!(
-            s.add_checkpoint(&cp(6, 3)).unwrap(),
+            s.add_checkpoint(&cp(8, 2, Some((5, 1)))).unwrap(),
             CheckpointOutcome::Stored
         );
-        // An old seq with another head, once a newer one is kept: a rollback.
-        assert_eq!(
-            s.add_checkpoint(&cp(5, 9)).unwrap(),
-            CheckpointOutcome::Rollback { latest: 6 }
-        );
+        assert_eq!(s.device("d1").unwrap().unwrap().flagged_at, None);
         // The same old checkpoint again is still only a retry.
         assert_eq!(
-            s.add_checkpoint(&cp(5, 1)).unwrap(),
+            s.add_checkpoint(&cp(5, 1, None)).unwrap(),
             CheckpointOutcome::Duplicate
         );
-        assert_eq!(s.checkpoints("d1").unwrap().len(), 2);
+        // A later checkpoint that extends 5, not 8: an older copy, used since. Refused, flagged.
+        assert_eq!(
+            s.add_checkpoint(&cp(12, 3, Some((5, 1)))).unwrap(),
+            CheckpointOutcome::Fork { latest: 8 }
+        );
+        let d = s.device("d1").unwrap().unwrap();
+        assert!(d.flagged_at.is_some());
+        assert_eq!(d.flag_reason.as_deref(), Some("fork at seq 12 (kept 8)"));
+        // Naming 8 with the wrong head is a fork too; an older seq is a rollback.
+        assert_eq!(
+            s.add_checkpoint(&cp(12, 3, Some((8, 9)))).unwrap(),
+            CheckpointOutcome::Fork { latest: 8 }
+        );
+        assert_eq!(
+            s.add_checkpoint(&cp(7, 3, Some((5, 1)))).unwrap(),
+            CheckpointOutcome::Rollback { latest: 8 }
+        );
+        assert_eq!(
+            s.add_checkpoint(&cp(12, 3, Some((8, 2)))).unwrap(),
+            CheckpointOutcome::Stored
+        );
+        let latest = s.latest_checkpoint("d1").unwrap().unwrap();
+        assert_eq!((latest.seq, latest.prev), (12, Some((8, vec![2; 32]))));
+        assert_eq!(s.checkpoints("d1").unwrap().len(), 3);
         let conn = s.conn().unwrap();
         assert!(conn.execute("DELETE FROM checkpoints", []).is_err());
         assert!(conn.execute("UPDATE checkpoints SET seq = 1", []).is_err());

@@ -16,6 +16,39 @@ pub struct Device {
     pub public_key: Vec<u8>,
     pub enrolled_at: String,
     pub revoked_at: Option<String>,
+    /// Set when the device sent a checkpoint that does not extend the one the province kept
+    /// (an older copy of its file restored, or a rollback): for staff to look into.
+    pub flagged_at: Option<String>,
+    /// What was flagged, e.g. `fork at seq 12 (kept 9)`: ids and numbers only.
+    pub flag_reason: Option<String>,
+    /// [`crate::keyfile::Credentials`] tag over the device id and public key, made when the
+    /// server enrolled it; cleared on revocation. A row without a valid one is no device.
+    pub mac: Vec<u8>,
+}
+
+/// A staff API token as kept (its hash, never the token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffToken {
+    /// Public id, named in logs and in every transition the token makes.
+    pub token_id: String,
+    pub label: String,
+    pub created_at: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub revoked_at: Option<String>,
+    /// [`crate::keyfile::Credentials`] tag over the token's hash, id, label and expiry.
+    pub mac: Vec<u8>,
+}
+
+/// A new staff token to keep.
+#[derive(Clone, Debug)]
+pub struct NewStaffToken {
+    pub token_hash: [u8; 32],
+    pub token_id: String,
+    pub label: String,
+    pub created_at: String,
+    pub expires_at: i64,
+    pub mac: Vec<u8>,
 }
 
 /// What redeeming an enrollment code did.
@@ -71,6 +104,8 @@ pub struct StoredReferral {
     pub receipt_signature: Vec<u8>,
     pub state: String,
     pub updated_at: String,
+    /// The staff token id of the last transition (None while only received).
+    pub updated_by: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -106,6 +141,8 @@ pub struct StoredCheckpoint {
     pub device_id: String,
     pub seq: i64,
     pub head: Vec<u8>,
+    /// The checkpoint it names as the one it extends (seq, head).
+    pub prev: Option<(i64, Vec<u8>)>,
     pub at: String,
     pub signature: Vec<u8>,
     pub received_at: String,
@@ -117,12 +154,16 @@ pub enum CheckpointOutcome {
     Stored,
     /// The very same checkpoint was already kept.
     Duplicate,
-    /// A checkpoint with a higher seq is already kept.
+    /// It does not name the latest kept checkpoint and is not after it: an older state. The
+    /// device is flagged.
     Rollback {
         latest: i64,
     },
-    /// Another checkpoint with the same seq, the latest kept, exists (a fork of the chain).
-    Conflict,
+    /// It is after the latest kept checkpoint but does not name it as the one it extends
+    /// (e.g. an older copy of the phone's file, restored and used): the device is flagged.
+    Fork {
+        latest: i64,
+    },
 }
 
 /// Makes the sealed body of the status update numbered `seq` for `device_id`, inside the
@@ -137,9 +178,14 @@ pub trait IntakeStore: Send + Sync + 'static {
         code_hash: &[u8; 32],
         created_at: &str,
         expires_at: i64,
+        mac: &[u8],
     ) -> Result<(), StoreError>;
 
     /// Atomically redeems a code for `public_key`, enrolling a device as `new_device_id`.
+    /// `genuine(expires_at, mac)` says whether the code row was minted with the province keys;
+    /// a row that is not is [`Redeem::Invalid`]. `device_tag(device_id, public_key)` makes the
+    /// new device row's tag.
+    #[allow(clippy::too_many_arguments)]
     fn redeem_code(
         &self,
         code_hash: &[u8; 32],
@@ -147,6 +193,8 @@ pub trait IntakeStore: Send + Sync + 'static {
         new_device_id: &str,
         now_unix: i64,
         now: &str,
+        genuine: &dyn Fn(i64, &[u8]) -> bool,
+        device_tag: &dyn Fn(&str, &[u8]) -> Vec<u8>,
     ) -> Result<Redeem, StoreError>;
 
     fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError>;
@@ -155,13 +203,12 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn revoke_device(&self, device_id: &str, at: &str) -> Result<bool, StoreError>;
 
     /// Keeps a staff API token (its SHA-256).
-    fn add_staff_token(
-        &self,
-        token_hash: &[u8; 32],
-        label: &str,
-        created_at: &str,
-    ) -> Result<(), StoreError>;
-    fn staff_token_valid(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError>;
+    fn add_staff_token(&self, token: &NewStaffToken) -> Result<(), StoreError>;
+    /// The token with this hash, if any (revoked and expired ones included).
+    fn staff_token(&self, token_hash: &[u8; 32]) -> Result<Option<StaffToken>, StoreError>;
+    fn staff_tokens(&self) -> Result<Vec<StaffToken>, StoreError>;
+    /// Revokes a token by id; false if there is no such token.
+    fn revoke_staff_token(&self, token_id: &str, at: &str) -> Result<bool, StoreError>;
 
     /// Stores a referral and its first status update ("received") in one transaction, or
     /// reports the same referral already stored, or a conflict. `make_status` is called only
@@ -178,12 +225,13 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn referral_count(&self) -> Result<i64, StoreError>;
 
     /// Moves a referral to `to` if the lifecycle allows it, and appends the device's next
-    /// status update, in one transaction.
+    /// status update, in one transaction. `by` is the staff token id that asked.
     fn transition(
         &self,
         referral_id: &str,
         to: &str,
         at: &str,
+        by: &str,
         make_status: &mut MakeStatus<'_>,
     ) -> Result<TransitionOutcome, StoreError>;
 
@@ -195,7 +243,11 @@ pub trait IntakeStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredStatus>, StoreError>;
 
-    /// Appends a verified checkpoint (append-only, per device).
+    /// Appends a verified checkpoint (append-only, per device) if it names the latest kept one
+    /// as the one it extends (or is the device's first); otherwise flags the device, in the
+    /// same transaction, and reports a rollback or a fork.
     fn add_checkpoint(&self, cp: &StoredCheckpoint) -> Result<CheckpointOutcome, StoreError>;
     fn checkpoints(&self, device_id: &str) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    /// The device's latest kept checkpoint.
+    fn latest_checkpoint(&self, device_id: &str) -> Result<Option<StoredCheckpoint>, StoreError>;
 }

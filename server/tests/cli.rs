@@ -57,7 +57,7 @@ fn admin_commands_through_the_binary() {
             .success()
     );
 
-    let code = run(&["issue-code", "--data", data], None, None);
+    let code = run(&["issue-code", "--data", data], Some(PASS), None);
     assert!(code.status.success());
     let first_line = stdout(&code).lines().next().unwrap().to_string();
     assert_eq!(first_line.len(), 14, "XXXX-XXXX-XXXX");
@@ -73,8 +73,38 @@ fn admin_commands_through_the_binary() {
             .success()
     );
 
-    let token = run(&["staff-token", "--data", data], None, None);
+    let token = run(
+        &[
+            "staff-token",
+            "--data",
+            data,
+            "--label",
+            "Chị Hà",
+            "--days",
+            "7",
+        ],
+        None,
+        Some(&format!("{PASS}\n")),
+    );
     assert!(stdout(&token).starts_with("ctst_"));
+    let token_id = stdout(&token)
+        .lines()
+        .find_map(|l| l.strip_prefix("id "))
+        .unwrap()
+        .to_string();
+    let listed = stdout(&run(&["staff-tokens", "--data", data], None, None));
+    assert!(listed.contains(&token_id) && listed.contains("Chị Hà") && listed.contains("active"));
+    assert!(
+        !listed.contains("ctst_"),
+        "the token itself is never listed"
+    );
+    assert!(
+        run(&["revoke-token", "--data", data, &token_id], None, None)
+            .status
+            .success()
+    );
+    let listed = stdout(&run(&["staff-tokens", "--data", data], None, None));
+    assert!(listed.contains("revoked"), "{listed}");
 
     // The passphrase is never an argument.
     let argv = run(&["serve", "--data", data, "--passphrase", PASS], None, None);
@@ -122,13 +152,15 @@ fn serve_logs_ids_and_outcomes_only() {
             .status
             .success()
     );
-    let code = stdout(&run(&["issue-code", "--data", &data], None, None))
+    let code = stdout(&run(&["issue-code", "--data", &data], Some(PASS), None))
         .lines()
         .next()
         .unwrap()
         .to_string();
-    let token = stdout(&run(&["staff-token", "--data", &data], None, None))
-        .trim()
+    let token = stdout(&run(&["staff-token", "--data", &data], Some(PASS), None))
+        .lines()
+        .next()
+        .unwrap()
         .to_string();
 
     let mut child = Command::new(BIN)
@@ -200,7 +232,7 @@ fn serve_logs_ids_and_outcomes_only() {
         .unwrap()
         .json()
         .unwrap();
-    verify_receipt(&receipt, &pins.signing_key).unwrap();
+    verify_receipt(&receipt, &enrolled.device_id, &pins.signing_key).unwrap();
     let resp = http
         .post(url("/v1/staff/referrals/ref-cli-1/transition"))
         .bearer_auth(&token)
@@ -221,5 +253,67 @@ fn serve_logs_ids_and_outcomes_only() {
     assert!(log.contains(&enrolled.device_id));
     for secret in ["Xuân", "học may", "Lớp học", &token, "ctst_"] {
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
+
+/// Point 14: plain HTTP only on this machine. `serve` on every interface without TLS is
+/// refused (it would carry codes and referrals in clear), unless explicitly forced.
+#[test]
+fn serve_refuses_plain_http_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("province");
+    let data = data.to_str().unwrap();
+    assert!(
+        run(&["init", "--data", data], Some(PASS), None)
+            .status
+            .success()
+    );
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data", data, "--listen", "0.0.0.0:0"])
+        .env("CHUNGTAY_PROVINCE_PASSPHRASE", PASS)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(5) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("serve listened in plain HTTP on 0.0.0.0");
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback"), "{err}");
+}
+
+/// Point 12: minting credentials needs the province keys: without the passphrase, neither a
+/// code nor a staff token is issued, whatever the access to the data folder.
+#[test]
+fn minting_codes_and_tokens_needs_the_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("province");
+    let data = data.to_str().unwrap();
+    assert!(
+        run(&["init", "--data", data], Some(PASS), None)
+            .status
+            .success()
+    );
+    for cmd in ["issue-code", "staff-token"] {
+        let out = run(&[cmd, "--data", data], None, Some("\n"));
+        assert!(!out.status.success(), "{cmd} without passphrase");
+        assert!(stdout(&out).trim().is_empty(), "{cmd}");
+        let out = run(&[cmd, "--data", data], Some("not the passphrase"), None);
+        assert!(!out.status.success(), "{cmd} with a wrong passphrase");
     }
 }

@@ -12,7 +12,7 @@ use chungtay_protocol::{
     StaffReferralList, StatusPage, StatusUpdate, Submission, TransitionRequest, payload_hash,
     referral_aad, seal_referral, sign_checkpoint, sign_pull, verify_receipt, verify_status,
 };
-use common::{Env, Phone, expect_error, scenario2};
+use common::{Env, PASS, Phone, expect_error, scenario2};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
@@ -72,7 +72,7 @@ fn transition(
 fn enrollment_pins_province_keys_and_retry_is_safe() {
     let env = Env::start();
     let keys = admin::load_keys(env.data(), common::PASS).unwrap();
-    let code = admin::issue_code(env.data()).unwrap().code;
+    let code = admin::issue_code(env.data(), PASS).unwrap().code;
     let device = DeviceKeys::generate().unwrap();
     let req = EnrollRequest {
         code: code.clone(),
@@ -88,7 +88,7 @@ fn enrollment_pins_province_keys_and_retry_is_safe() {
     assert_eq!(first.province_signing_key.0, keys.signing.public_key());
     // The fingerprint handed over with the code matches the keys the phone pinned.
     let pins = chungtay_protocol::ProvincePins::from_response(&first).unwrap();
-    let issued = admin::issue_code(env.data()).unwrap();
+    let issued = admin::issue_code(env.data(), PASS).unwrap();
     assert_eq!(pins.fingerprint(), issued.fingerprint);
 
     // Same code, same key (the answer was lost on the way): the same answer.
@@ -161,12 +161,12 @@ fn sealed_referral_gets_a_receipt_that_verifies_and_is_stored_encrypted() {
     let resp = submit(&env, &sub);
     assert_eq!(resp.status(), StatusCode::OK);
     let receipt: Receipt = resp.json().unwrap();
-    verify_receipt(&receipt, &phone.pins.signing_key).unwrap();
+    verify_receipt(&receipt, &phone.device_id, &phone.pins.signing_key).unwrap();
     assert_eq!(receipt.referral_id, "ref-scenario-2");
     assert_eq!(receipt.payload_hash.0, payload_hash(&payload).unwrap());
     // A receipt under another key does not verify.
     let other = DeviceKeys::generate().unwrap();
-    assert!(verify_receipt(&receipt, &other.public_key()).is_err());
+    assert!(verify_receipt(&receipt, &phone.device_id, &other.public_key()).is_err());
 
     // Staff read exactly what the phone sent.
     let token = env.staff_token();
@@ -279,10 +279,13 @@ fn unsigned_forged_and_undecryptable_submissions_are_refused() {
 
     // Unsigned: a well-formed envelope with an empty signature.
     let payload_json = serde_json::to_string(&scenario2("ref-unsigned")).unwrap();
-    let inner = serde_json::to_vec(&serde_json::json!({
+    let mut inner = serde_json::to_vec(&serde_json::json!({
         "payload_json": payload_json, "signature": ""
     }))
     .unwrap();
+    // Padded as the phone pads (0x80, then zeros to the first bucket).
+    inner.push(0x80);
+    inner.resize(2048, 0);
     let pk = <Kem as hpke::Kem>::PublicKey::from_bytes(&phone.pins.hpke_public_key).unwrap();
     let (enc, ct) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, Kem>(
         &hpke::OpModeS::Base,
@@ -445,7 +448,7 @@ fn staff_transitions_produce_signed_status_updates_for_the_device() {
     );
     assert_eq!(resp.status(), StatusCode::OK);
     let update: StatusUpdate = resp.json().unwrap();
-    verify_status(&update, &phone.pins.signing_key).unwrap();
+    verify_status(&update, &phone.device_id, &phone.pins.signing_key).unwrap();
     assert_eq!(update.state, "accepted");
     assert_eq!(update.seq, 2);
 
@@ -459,16 +462,16 @@ fn staff_transitions_produce_signed_status_updates_for_the_device() {
     assert_eq!(page.updates[0].state, "received");
     assert_eq!(page.updates[1], update);
     for u in &page.updates {
-        verify_status(u, &phone.pins.signing_key).unwrap();
+        verify_status(u, &phone.device_id, &phone.pins.signing_key).unwrap();
         assert_eq!(u.referral_id, payload.referral_id);
     }
     // Tampered in transit: fails.
     let mut tampered = update.clone();
     tampered.note = "declined".into();
-    assert!(verify_status(&tampered, &phone.pins.signing_key).is_err());
+    assert!(verify_status(&tampered, &phone.device_id, &phone.pins.signing_key).is_err());
     let mut tampered = update.clone();
     tampered.state = "declined".into();
-    assert!(verify_status(&tampered, &phone.pins.signing_key).is_err());
+    assert!(verify_status(&tampered, &phone.device_id, &phone.pins.signing_key).is_err());
 
     // The cursor moves on.
     let page: StatusPage = pull(&env, &phone, 2).json().unwrap();
@@ -641,7 +644,7 @@ fn junk_naming_a_device_does_not_spend_its_rate_limit() {
             StatusCode::BAD_REQUEST,
             "undecryptable",
         );
-        let cp = sign_checkpoint(&thief, &phone.device_id, 1, &[1; 32], at).unwrap();
+        let cp = sign_checkpoint(&thief, &phone.device_id, 1, &[1; 32], None, at).unwrap();
         expect_error(
             env.post("/v1/checkpoints", &cp),
             StatusCode::BAD_REQUEST,
@@ -694,12 +697,24 @@ fn enrollment_attempts_are_rate_limited_per_address() {
 }
 
 #[test]
-fn checkpoints_are_kept_and_a_rollback_is_refused() {
+fn checkpoints_are_kept_chained_and_a_rollback_or_fork_is_refused_and_flagged() {
     let env = Env::start();
     let phone = env.enroll();
     let at = "2025-09-04T02:00:00Z";
-    let cp1 = sign_checkpoint(&phone.keys, &phone.device_id, 1, &[1; 32], at).unwrap();
-    let cp2 = sign_checkpoint(&phone.keys, &phone.device_id, 2, &[2; 32], at).unwrap();
+    let sign = |seq: i64, h: u8, prev: Option<(i64, u8)>| {
+        let prev_head = prev.map(|(_, h)| [h; 32]);
+        sign_checkpoint(
+            &phone.keys,
+            &phone.device_id,
+            seq,
+            &[h; 32],
+            prev.zip(prev_head.as_ref()).map(|((s, _), h)| (s, h)),
+            at,
+        )
+        .unwrap()
+    };
+    let cp1 = sign(1, 1, None);
+    let cp2 = sign(2, 2, Some((1, 1)));
     let ack: CheckpointAck = env.post("/v1/checkpoints", &cp1).json().unwrap();
     assert!(ack.stored);
     let ack: CheckpointAck = env.post("/v1/checkpoints", &cp2).json().unwrap();
@@ -707,41 +722,47 @@ fn checkpoints_are_kept_and_a_rollback_is_refused() {
     // The same checkpoint again: fine, nothing new.
     let ack: CheckpointAck = env.post("/v1/checkpoints", &cp2).json().unwrap();
     assert!(!ack.stored);
-    // A lower seq than one kept: a rollback.
-    let back = sign_checkpoint(&phone.keys, &phone.device_id, 1, &[9; 32], at).unwrap();
-    expect_error(
-        env.post("/v1/checkpoints", &back),
-        StatusCode::CONFLICT,
-        "rollback",
-    );
-    // Another head at a kept seq: a fork.
-    let fork = sign_checkpoint(&phone.keys, &phone.device_id, 2, &[3; 32], at).unwrap();
-    expect_error(
-        env.post("/v1/checkpoints", &fork),
-        StatusCode::CONFLICT,
-        "conflict",
-    );
-    // Signed by another key, or tampered: refused.
+    // Signed by another key, or tampered: refused, and no flag (anyone can name a device).
     let thief = DeviceKeys::generate().unwrap();
-    let forged = sign_checkpoint(&thief, &phone.device_id, 3, &[4; 32], at).unwrap();
+    let forged = sign_checkpoint(&thief, &phone.device_id, 3, &[4; 32], None, at).unwrap();
     expect_error(
         env.post("/v1/checkpoints", &forged),
         StatusCode::BAD_REQUEST,
         "bad_signature",
     );
-    let mut tampered = sign_checkpoint(&phone.keys, &phone.device_id, 3, &[4; 32], at).unwrap();
+    let mut tampered = sign(3, 4, Some((2, 2)));
     tampered.head.0[0] ^= 1;
     expect_error(
         env.post("/v1/checkpoints", &tampered),
         StatusCode::BAD_REQUEST,
         "bad_signature",
     );
-    let cp3 = sign_checkpoint(&phone.keys, &phone.device_id, 3, &[4; 32], at).unwrap();
+    let devices = || admin::devices(env.data()).unwrap();
+    assert_eq!(devices()[0].flagged_at, None);
+    let cp3 = sign(3, 4, Some((2, 2)));
     assert!(
         env.post("/v1/checkpoints", &cp3)
             .json::<CheckpointAck>()
             .unwrap()
             .stored
+    );
+    // A lower seq than one kept: a rollback, and the device is flagged.
+    expect_error(
+        env.post("/v1/checkpoints", &sign(2, 9, Some((1, 1)))),
+        StatusCode::CONFLICT,
+        "rollback",
+    );
+    assert!(devices()[0].flagged_at.is_some());
+    // A later one that extends an older checkpoint (an older copy of the file, used since):
+    // a fork.
+    expect_error(
+        env.post("/v1/checkpoints", &sign(9, 5, Some((2, 2)))),
+        StatusCode::CONFLICT,
+        "fork",
+    );
+    assert_eq!(
+        devices()[0].flag_reason.as_deref(),
+        Some("fork at seq 9 (kept 3)")
     );
 
     use chungtay_intake::IntakeStore as _;
@@ -751,6 +772,9 @@ fn checkpoints_are_kept_and_a_rollback_is_refused() {
         .unwrap();
     assert_eq!(kept.iter().map(|c| c.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(kept[1].head, vec![2; 32]);
+    // The phone learns the latest kept checkpoint with its status pull.
+    let page: StatusPage = pull(&env, &phone, 0).json().unwrap();
+    assert_eq!(page.checkpoint, Some(cp3));
 }
 
 #[test]

@@ -60,7 +60,7 @@ impl Province {
     }
 
     pub fn code(&self) -> String {
-        admin::issue_code(self.data()).unwrap().code
+        admin::issue_code(self.data(), PASSPHRASE).unwrap().code
     }
 
     pub fn referral_count(&self) -> i64 {
@@ -73,7 +73,9 @@ impl Province {
 
     /// Staff move a referral on, with a note, through the staff API.
     pub fn transition(&self, referral_id: &str, state: &str, note: &str) {
-        let token = admin::staff_token(self.data(), "e2e").unwrap();
+        let token = admin::staff_token(self.data(), PASSPHRASE, "e2e", 1)
+            .unwrap()
+            .token;
         chungtay_intake::install_crypto_provider();
         let resp = reqwest::blocking::Client::new()
             .post(format!(
@@ -160,6 +162,8 @@ pub struct ProxyState {
     pub tamper_status: AtomicBool,
     /// When set, every referral reaches the server and is stored, but its answer is lost.
     pub lose_submission_answers: AtomicBool,
+    /// When set, every audit checkpoint reaches the server and is kept, but its answer is lost.
+    pub lose_checkpoint_answers: AtomicBool,
     /// Answers given instead of the server's: a misbehaving or hostile server, as far as the
     /// phone can tell.
     pub canned: Mutex<Vec<Canned>>,
@@ -192,6 +196,7 @@ impl FaultProxy {
             rng: Mutex::new(seed | 1),
             tamper_status: AtomicBool::new(false),
             lose_submission_answers: AtomicBool::new(false),
+            lose_checkpoint_answers: AtomicBool::new(false),
             canned: Mutex::default(),
             stop: AtomicBool::new(false),
         });
@@ -303,6 +308,7 @@ fn serve(client: TcpStream, upstream: SocketAddr, state: &ProxyState) -> Option<
         rng,
         tamper_status: tamper,
         lose_submission_answers: lose,
+        lose_checkpoint_answers: lose_checkpoint,
         canned,
         ..
     } = state;
@@ -325,7 +331,9 @@ fn serve(client: TcpStream, upstream: SocketAddr, state: &ProxyState) -> Option<
         let _ = client.shutdown(Shutdown::Both);
         return Some(());
     }
-    let fault = if lose.load(Ordering::Relaxed) && head.starts_with("POST /v1/referrals") {
+    let fault = if (lose.load(Ordering::Relaxed) && head.starts_with("POST /v1/referrals"))
+        || (lose_checkpoint.load(Ordering::Relaxed) && head.starts_with("POST /v1/checkpoints"))
+    {
         Some(Fault::ResetAfter)
     } else {
         (next(rng) % 1000 < u64::from(rate.load(Ordering::Relaxed)))

@@ -369,6 +369,7 @@ fn a_server_that_ignores_the_status_cursor_ends_the_pull_instead_of_looping() {
         }],
         cursor: 1,
         more: true,
+        checkpoint: None,
     };
     proxy.canned.lock().unwrap().push(Canned {
         request: "GET /v1/status".into(),
@@ -440,7 +441,9 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
     // "accepted" (seq 3).
     let keys = admin::load_keys(province.data(), chungtay_e2e::PASSPHRASE).unwrap();
     let at = Utc::now().to_rfc3339();
-    let newer = chungtay_protocol::status_message(2, &ids[0], "transferred", "", &at).unwrap();
+    let device_id = store.enrollment_info().unwrap().unwrap().device_id;
+    let newer =
+        chungtay_protocol::status_message(&device_id, 2, &ids[0], "transferred", "", &at).unwrap();
     let page = chungtay_protocol::StatusPage {
         updates: vec![
             chungtay_protocol::StatusUpdate {
@@ -453,6 +456,7 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
             },
             chungtay_protocol::sign_status(
                 &keys.signing,
+                &device_id,
                 3,
                 &ids[0],
                 "accepted",
@@ -463,6 +467,7 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
         ],
         cursor: 3,
         more: false,
+        checkpoint: None,
     };
     proxy.canned.lock().unwrap().push(Canned {
         request: "GET /v1/status".into(),
@@ -482,5 +487,322 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
     assert_eq!(
         (report.statuses_applied, report.statuses_not_understood),
         (0, 0)
+    );
+}
+
+fn leader_store(path: &std::path::Path, device: Arc<SoftwareDeviceSecret>) -> Store {
+    Store::create(
+        path,
+        device,
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+        KdfParams::MIN,
+    )
+    .unwrap()
+}
+
+/// The phone's file and its journal, copied aside (or back).
+fn copy_store(from: &std::path::Path, to: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let src = std::path::PathBuf::from(format!("{}{suffix}", from.display()));
+        let dst = std::path::PathBuf::from(format!("{}{suffix}", to.display()));
+        let _ = std::fs::remove_file(&dst);
+        if src.exists() {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Issue 11, point 6: a whole older copy of the phone's file is restored (hiding what was done
+/// since), then unlocked a few times so its trail is longer than what the province last saw.
+/// The province must refuse the checkpoint, which does not extend the one it keeps, and flag
+/// the device for its staff; the phone must say its trail does not match the province's.
+#[test]
+fn an_older_copy_of_the_phone_file_restored_is_refused_and_flagged() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("club.db");
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&path, device.clone());
+    let leader = store.current_user().unwrap().id;
+    store
+        .enroll(&province.url(), &province.code(), None)
+        .unwrap();
+    let first = store.sync(true, &mut |_| {}).unwrap();
+    assert!(first.checkpoint_sent, "{first:?}");
+    drop(store);
+    let copy = dir.path().join("copy.db");
+    copy_store(&path, &copy);
+
+    // Later work the province hears of.
+    let mut store = Store::open(&path, device.clone()).unwrap();
+    store.unlock(&leader, PIN).unwrap();
+    store
+        .add_club(&ClubInput {
+            name: "CLB Mường Lát".into(),
+            kind: ClubKind::AntiTrafficking,
+            province: "Thanh Hóa".into(),
+            commune: "Mường Lát".into(),
+            village: None,
+            former_district: None,
+        })
+        .unwrap();
+    let second = store.sync(true, &mut |_| {}).unwrap();
+    assert!(second.checkpoint_sent, "{second:?}");
+    drop(store);
+
+    // The older copy comes back, and is used for a while.
+    copy_store(&copy, &path);
+    let mut store = Store::open(&path, device.clone()).unwrap();
+    for _ in 0..12 {
+        store.unlock(&leader, PIN).unwrap();
+        store.lock();
+    }
+    store.unlock(&leader, PIN).unwrap();
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert!(!report.checkpoint_sent, "{report:?}");
+    assert_eq!(
+        report.server_refused.as_deref(),
+        Some("409 fork"),
+        "{report:?}"
+    );
+    // The phone says its trail does not match the province's, and its own trail keeps that.
+    let kept_seq = latest_kept_seq(&province);
+    assert_eq!(report.trail_mismatch, Some(kept_seq), "{report:?}");
+    assert!(store.audit_entries().unwrap().iter().any(|e| {
+        e.action == AuditAction::Sync && e.fields.contains(&format!("trail_mismatch={kept_seq}"))
+    }));
+    // The province flagged the device for its staff, and kept nothing of the fork.
+    let device_id = store.enrollment_info().unwrap().unwrap().device_id;
+    let flagged = admin::devices(province.data())
+        .unwrap()
+        .into_iter()
+        .find(|d| d.device_id == device_id)
+        .unwrap();
+    assert!(flagged.flagged_at.is_some());
+    assert!(
+        flagged
+            .flag_reason
+            .as_deref()
+            .unwrap()
+            .starts_with("fork at seq")
+    );
+    // Syncing again does not wash it out: still refused, still reported.
+    let again = store.sync(true, &mut |_| {}).unwrap();
+    assert_eq!(again.server_refused.as_deref(), Some("409 fork"));
+    assert_eq!(again.trail_mismatch, Some(kept_seq));
+    assert_eq!(latest_kept_seq(&province), kept_seq);
+}
+
+/// The seq of the latest checkpoint the province keeps for its only device.
+fn latest_kept_seq(province: &Province) -> i64 {
+    use chungtay_intake::IntakeStore as _;
+    let store = admin::open_store(province.data()).unwrap();
+    let device = store.devices().unwrap().remove(0);
+    store
+        .latest_checkpoint(&device.device_id)
+        .unwrap()
+        .unwrap()
+        .seq
+}
+
+/// Point 6, the other way round: a checkpoint the province kept but whose answer was lost is
+/// not mistaken for a fork: the phone finds it in its own trail and extends it.
+#[test]
+fn a_checkpoint_whose_answer_was_lost_is_extended_not_flagged() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 23);
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    store.enroll(&proxy.url(), &province.code(), None).unwrap();
+    assert!(store.sync(true, &mut |_| {}).unwrap().checkpoint_sent);
+    proxy.lose_checkpoint_answers.store(true, Ordering::Relaxed);
+    let lost = store.sync(true, &mut |_| {}).unwrap();
+    assert!(
+        !lost.checkpoint_sent && lost.network_error.is_some(),
+        "{lost:?}"
+    );
+    proxy
+        .lose_checkpoint_answers
+        .store(false, Ordering::Relaxed);
+    let report = store.sync(true, &mut |_| {}).unwrap();
+    assert!(report.checkpoint_sent, "{report:?}");
+    assert_eq!(report.trail_mismatch, None);
+    assert_eq!(report.server_refused, None);
+    assert!(
+        admin::devices(province.data())
+            .unwrap()
+            .iter()
+            .all(|d| d.flagged_at.is_none())
+    );
+    use chungtay_intake::IntakeStore as _;
+    let device_id = store.enrollment_info().unwrap().unwrap().device_id;
+    assert_eq!(
+        admin::open_store(province.data())
+            .unwrap()
+            .checkpoints(&device_id)
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+/// Point 13: when the leader has the fingerprint printed beside the code, the phone compares
+/// it and pins nothing on a mismatch.
+#[test]
+fn enrollment_with_the_wrong_fingerprint_pins_nothing() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    let issued = admin::issue_code(province.data(), chungtay_e2e::PASSPHRASE).unwrap();
+    assert!(matches!(
+        store.enroll_expecting(
+            &province.url(),
+            &issued.code,
+            None,
+            Some("0000-1111-2222-3333-4444")
+        ),
+        Err(Error::Invalid(ValidationError {
+            field: "province_fingerprint",
+            reason: Reason::Mismatch,
+        }))
+    ));
+    assert!(store.enrollment_info().unwrap().is_none());
+    // The right one, written loosely (upper case, spaces), goes through.
+    let loose = issued.fingerprint.to_uppercase().replace('-', " ");
+    let info = store
+        .enroll_expecting(&province.url(), &issued.code, None, Some(&loose))
+        .unwrap();
+    assert_eq!(info.province_fingerprint, issued.fingerprint);
+}
+
+/// Point 13: the phone follows no redirect: an enrollment code sent to one host must not be
+/// re-sent to another because the first said so.
+#[test]
+fn enrollment_does_not_follow_a_redirect_to_another_host() {
+    use std::io::{Read as _, Write as _};
+    let province = Province::start(Limits::default());
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("http://{}/v1/enroll", elsewhere.local_addr().unwrap());
+    let redirector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", redirector.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = redirector.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    store.set_request_timeout(std::time::Duration::from_secs(2));
+    let code = province.code();
+    assert!(store.enroll(&url, &code, None).is_err());
+    assert!(store.enrollment_info().unwrap().is_none());
+    elsewhere.set_nonblocking(true).unwrap();
+    assert!(
+        elsewhere.accept().is_err(),
+        "the enrollment was re-sent to the redirect's target"
+    );
+}
+
+/// Point 13: a deputy may retry an enrollment, but not change what the phone pins: a new
+/// certificate for the same server would let whoever holds it read every later referral's
+/// metadata and answer in the province's place.
+#[test]
+fn a_deputy_cannot_change_the_pinned_certificate_by_enrolling_again() {
+    let province = Province::start(Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let mut store = leader_store(&dir.path().join("club.db"), device);
+    let code = province.code();
+    store.enroll(&province.url(), &code, None).unwrap();
+    let deputy = store
+        .add_user(
+            NewUser::new("Vàng Thị Sua", UserRole::Deputy, "630148"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    store.lock();
+    store.unlock(&deputy.id, "630148").unwrap();
+    // A retry with the same everything is fine for her.
+    store.enroll(&province.url(), &code, None).unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    chungtay_intake::tls::generate_self_signed(certs.path(), &["evil.example".into()]).unwrap();
+    let pem = std::fs::read_to_string(certs.path().join(chungtay_intake::tls::CERT_FILE)).unwrap();
+    assert!(matches!(
+        store.enroll(&province.url(), &code, Some(&pem)),
+        Err(Error::Forbidden(Permission::Safety))
+    ));
+}
+
+/// Point 13: a status update the province signed for another phone, replayed to this one
+/// (by anyone on the line), is refused: it would otherwise decline this phone's referral, or
+/// move its cursor past its own answer.
+#[test]
+fn a_status_signed_for_another_phone_is_refused_and_changes_nothing() {
+    let province = Province::start(Limits::default());
+    let proxy = FaultProxy::start(province.addr, 29);
+    let dir_a = tempfile::tempdir().unwrap();
+    let (mut phone_a, _) = phone_with_referrals(dir_a.path(), &province.url(), &province.code(), 1);
+    assert_eq!(phone_a.sync(true, &mut |_| {}).unwrap().sent, 1);
+    let device_a = phone_a.enrollment_info().unwrap().unwrap().device_id;
+    let dir_b = tempfile::tempdir().unwrap();
+    let (mut phone_b, ids) = phone_with_referrals(dir_b.path(), &proxy.url(), &province.code(), 1);
+    assert_eq!(phone_b.sync(true, &mut |_| {}).unwrap().sent, 1);
+    assert_eq!(
+        phone_b.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+    // Genuinely signed by the province, but for device A.
+    let keys = admin::load_keys(province.data(), chungtay_e2e::PASSPHRASE).unwrap();
+    let replayed = chungtay_protocol::sign_status(
+        &keys.signing,
+        &device_a,
+        2,
+        &ids[0],
+        "declined",
+        "Không đủ điều kiện",
+        &Utc::now().to_rfc3339(),
+    )
+    .unwrap();
+    let page = chungtay_protocol::StatusPage {
+        updates: vec![replayed],
+        cursor: 2,
+        more: false,
+        checkpoint: None,
+    };
+    proxy.canned.lock().unwrap().push(Canned {
+        request: "GET /v1/status".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::to_vec(&page).unwrap(),
+    });
+    assert!(matches!(
+        phone_b.sync(false, &mut |_| {}),
+        Err(Error::Integrity { kind: RecordKind::Referral, id }) if id == ids[0]
+    ));
+    assert_eq!(
+        phone_b.referral(&ids[0]).unwrap().state,
+        ReferralState::Received
+    );
+    // Its own answer still arrives at that place once the line is clean.
+    proxy.canned.lock().unwrap().clear();
+    province.transition(&ids[0], "accepted", "Hẹn thứ Hai");
+    assert_eq!(
+        phone_b.sync(false, &mut |_| {}).unwrap().statuses_applied,
+        1
+    );
+    assert_eq!(
+        phone_b.referral(&ids[0]).unwrap().state,
+        ReferralState::Accepted
     );
 }

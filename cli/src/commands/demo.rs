@@ -107,7 +107,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Output, CliError> {
     );
 
     // 3. Enrollment.
-    let issued = admin::issue_code(&province_dir).map_err(demo_error)?;
+    let issued = admin::issue_code(&province_dir, PASSPHRASE).map_err(demo_error)?;
     let info = store.enroll(&url, &issued.code, None)?;
     s.step(
         "Đăng ký điện thoại với mã một lần của Hội tỉnh",
@@ -313,7 +313,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Output, CliError> {
     );
 
     // 10. The province answers.
-    let token = admin::staff_token(&province_dir, "demo").map_err(demo_error)?;
+    let token = admin::staff_token(&province_dir, PASSPHRASE, "demo", 1)
+        .map_err(demo_error)?
+        .token;
     chungtay_intake::install_crypto_provider();
     let staff = reqwest::blocking::Client::new();
     let listed: serde_json::Value = staff

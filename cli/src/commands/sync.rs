@@ -30,6 +30,10 @@ pub struct EnrollArgs {
     /// to pin
     #[arg(long, value_name = "FILE")]
     pub certificate: Option<PathBuf>,
+    /// Dấu vân tay khoá của Hội tỉnh in kèm mã: từ chối nếu không khớp / the province key
+    /// fingerprint printed beside the code: refused if it does not match
+    #[arg(long)]
+    pub fingerprint: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -65,7 +69,12 @@ pub fn enroll(ctx: &mut Ctx, args: EnrollArgs) -> Result<Output, CliError> {
     let mut store = ctx.open()?;
     // After the PIN: on --pin-stdin the code is line 2.
     let code = ctx.secret(Secret::EnrollCode)?;
-    let info = store.enroll(&args.server, &code, certificate.as_deref())?;
+    let info = store.enroll_expecting(
+        &args.server,
+        &code,
+        certificate.as_deref(),
+        args.fingerprint.as_deref(),
+    )?;
     let text = format!(
         "{} {}\n{} {}\n",
         lang.pick("Đã đăng ký, mã thiết bị:", "Enrolled, device id:"),
@@ -112,6 +121,7 @@ struct SyncView {
     checkpoint_sent: bool,
     network_error: Option<String>,
     server_refused: Option<String>,
+    trail_mismatch: Option<i64>,
 }
 
 pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
@@ -156,6 +166,15 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
             lang.pick("Máy chủ từ chối", "The server refused")
         ));
     }
+    if let Some(seq) = r.trail_mismatch {
+        text.push_str(&format!(
+            "{} ({seq})\n",
+            lang.pick(
+                "Nhật ký của máy này không khớp với bản Hội tỉnh giữ: có phải dữ liệu cũ được khôi phục?",
+                "This phone's trail does not match the province's copy: was older data restored?"
+            )
+        ));
+    }
     Output::new(
         SyncView {
             sent: r.sent,
@@ -166,6 +185,7 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
             checkpoint_sent: r.checkpoint_sent,
             network_error: r.network_error,
             server_refused: r.server_refused,
+            trail_mismatch: r.trail_mismatch,
         },
         text,
     )

@@ -56,7 +56,9 @@ impl Env {
     }
 
     pub fn staff_token(&self) -> String {
-        admin::staff_token(self.data(), "test").unwrap()
+        admin::staff_token(self.data(), PASS, "test", 1)
+            .unwrap()
+            .token
     }
 
     pub fn referral_rows(&self) -> i64 {
@@ -69,7 +71,7 @@ impl Env {
 
     /// Enrolls a new phone with a fresh code.
     pub fn enroll(&self) -> Phone {
-        let code = admin::issue_code(self.data()).unwrap().code;
+        let code = admin::issue_code(self.data(), PASS).unwrap().code;
         let keys = DeviceKeys::generate().unwrap();
         let resp = self.post(
             "/v1/enroll",
