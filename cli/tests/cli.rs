@@ -1273,7 +1273,9 @@ fn a_status_note_with_terminal_escapes_from_the_server_is_shown_escaped() {
     let url = server.url("");
     let env = Env::new();
     let club = env.with_club();
-    let code = admin::issue_code(province_dir.path()).unwrap().code;
+    let code = admin::issue_code(province_dir.path(), PROVINCE_PASS)
+        .unwrap()
+        .code;
     let out = env
         .cmd()
         .env("CHUNGTAY_PIN", PIN)
@@ -1313,7 +1315,9 @@ fn a_status_note_with_terminal_escapes_from_the_server_is_shown_escaped() {
     // The province (or whoever holds its staff token, or answers in its place) writes the
     // note: the phone stores it as the server sent it.
     chungtay_intake::install_crypto_provider();
-    let token = admin::staff_token(province_dir.path(), "test").unwrap();
+    let token = admin::staff_token(province_dir.path(), PROVINCE_PASS, "test", 1)
+        .unwrap()
+        .token;
     let resp = reqwest::blocking::Client::new()
         .post(server.url(&format!("/v1/staff/referrals/{id}/transition")))
         .bearer_auth(&token)
