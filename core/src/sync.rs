@@ -119,6 +119,10 @@ pub struct SyncReport {
     /// trail does not match it: the file is not the one the province last heard from (an
     /// older copy restored?). The leader and the province must look into it.
     pub trail_mismatch: Option<i64>,
+    /// Set when this phone's own audit trail does not verify (rows put back from an older
+    /// copy, entries edited or deleted): no referral was sent, since what it would send cannot
+    /// be trusted; they wait in the outbox. The field audit shows what is wrong.
+    pub trail_broken: Option<crate::audit::ChainBreak>,
 }
 
 fn enrollment_place() -> Place<'static> {
@@ -570,9 +574,11 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Sends what is due in the outbox (everything pending when `now_for_all`, the user's
-    /// "send now"), sends an audit checkpoint, and pulls the province's answers.
-    /// Nothing is ever dropped: a network failure leaves every item queued with its next try.
+    /// Pulls the province's answers, sends what is due in the outbox (everything pending when
+    /// `send_all_now`, the user's "send now"), and sends an audit checkpoint. The outbox waits
+    /// when this phone's trail does not verify or does not extend the province's latest
+    /// checkpoint of it (`trail_broken`, `trail_mismatch`). Nothing is ever dropped: a network
+    /// failure leaves every item queued with its next try.
     pub fn sync(
         &mut self,
         send_all_now: bool,
@@ -586,6 +592,96 @@ impl Store {
             enrollment.server_certificate.as_deref(),
             self.request_timeout,
         )?;
+        // Nothing leaves a phone whose own trail does not verify: a referral, consent or
+        // outbox row put back from an older copy (with the trail entries after it edited or
+        // deleted) would otherwise be sent as if current.
+        let mut report = SyncReport {
+            trail_broken: self.verify_with(self.session()?).err(),
+            ..SyncReport::default()
+        };
+        // The province's answers first: the pull also brings its latest checkpoint of this
+        // phone's trail. A file that does not extend it (an older copy restored) sends nothing.
+        let mut province_checkpoint = None;
+        match self.pull_statuses(&http, &enrollment) {
+            Ok((n, unknown, cp)) => {
+                report.statuses_applied = n;
+                report.statuses_not_understood = unknown;
+                province_checkpoint = cp;
+            }
+            Err(Error::Network { detail }) => report.network_error = Some(detail),
+            Err(Error::Refused { status, reason }) => {
+                report.server_refused = Some(format!("{status} {reason}"));
+            }
+            Err(e) => return Err(e),
+        }
+        // The pull may have moved the cursor: the enrollment as saved now.
+        let enrollment = self.enrollment()?.unwrap_or(enrollment);
+        let prev = match province_checkpoint {
+            Some(cp) => match self.matches_own_trail(&cp, &enrollment)? {
+                // Ours, and in this file's trail: extend it (also when its acknowledgement
+                // was lost on the way back).
+                true => Some((cp.seq, cp.head.into_vec())),
+                false => {
+                    report.trail_mismatch = Some(cp.seq);
+                    enrollment.last_checkpoint.clone()
+                }
+            },
+            None => enrollment.last_checkpoint.clone(),
+        };
+        if report.trail_broken.is_none() && report.trail_mismatch.is_none() {
+            self.send_outbox(&http, &enrollment, send_all_now, progress, &mut report)?;
+            if report.sent > 0 && report.network_error.is_none() {
+                // The province answers a new referral at once ("received"): show it now.
+                let enrollment = self.enrollment()?.unwrap_or_else(|| enrollment.clone());
+                if let Ok((n, unknown, _)) = self.pull_statuses(&http, &enrollment) {
+                    report.statuses_applied += n;
+                    report.statuses_not_understood += unknown;
+                }
+            }
+        }
+        report.still_pending = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        if report.network_error.is_none() && report.server_refused.is_none() {
+            // As saved now: a second pull above moved the cursor, which must not go back.
+            let enrollment = self.enrollment()?.unwrap_or(enrollment);
+            match self.send_checkpoint(&http, &enrollment, prev) {
+                Ok(()) => report.checkpoint_sent = true,
+                Err(Error::Network { detail }) => report.network_error = Some(detail),
+                Err(Error::Refused { status, reason }) => {
+                    report.server_refused = Some(format!("{status} {reason}"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut entry = NewEntry::new(AuditAction::Sync, None, "");
+        entry.fields = vec![
+            format!("sent={}", report.sent),
+            format!("failed={}", report.failed),
+            format!("statuses={}", report.statuses_applied),
+        ];
+        if let Some(seq) = report.trail_mismatch {
+            // In the trail too: whoever audits this phone sees the province disagreed.
+            entry.fields.push(format!("trail_mismatch={seq}"));
+        }
+        trail::append(&tx, &self.store_id, self.session()?, entry)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Sends what is due in the outbox; a network failure leaves each item queued with its
+    /// next try.
+    fn send_outbox(
+        &mut self,
+        http: &reqwest::blocking::Client,
+        enrollment: &Enrollment,
+        send_all_now: bool,
+        progress: &mut dyn FnMut(SyncProgress),
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let now = Utc::now();
         let due: Vec<(String, Vec<u8>, Vec<u8>, i64)> = {
             let mut stmt = self.conn.prepare(
@@ -602,7 +698,6 @@ impl Store {
             })?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
-        let mut report = SyncReport::default();
         let total = due.len() as i64;
         progress(SyncProgress { done: 0, total });
         for (done, (referral_id, submission, hash, attempts)) in due.into_iter().enumerate() {
@@ -696,66 +791,7 @@ impl Store {
                 total,
             });
         }
-        report.still_pending = self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )?;
-        if report.network_error.is_none() {
-            // Statuses first: the pull also brings the province's latest checkpoint of this
-            // phone's trail, which the checkpoint sent next must extend.
-            let mut province_checkpoint = None;
-            match self.pull_statuses(&http, &enrollment) {
-                Ok((n, unknown, cp)) => {
-                    report.statuses_applied = n;
-                    report.statuses_not_understood = unknown;
-                    province_checkpoint = cp;
-                }
-                Err(Error::Network { detail }) => report.network_error = Some(detail),
-                Err(Error::Refused { status, reason }) => {
-                    report.server_refused = Some(format!("{status} {reason}"));
-                }
-                Err(e) => return Err(e),
-            }
-            if report.network_error.is_none() && report.server_refused.is_none() {
-                // The pull may have moved the cursor: the enrollment as saved now.
-                let enrollment = self.enrollment()?.unwrap_or(enrollment);
-                let prev = match province_checkpoint {
-                    Some(cp) => match self.matches_own_trail(&cp, &enrollment)? {
-                        // Ours, and in this file's trail: extend it (also when its
-                        // acknowledgement was lost on the way back).
-                        true => Some((cp.seq, cp.head.into_vec())),
-                        false => {
-                            report.trail_mismatch = Some(cp.seq);
-                            enrollment.last_checkpoint.clone()
-                        }
-                    },
-                    None => enrollment.last_checkpoint.clone(),
-                };
-                match self.send_checkpoint(&http, &enrollment, prev) {
-                    Ok(()) => report.checkpoint_sent = true,
-                    Err(Error::Network { detail }) => report.network_error = Some(detail),
-                    Err(Error::Refused { status, reason }) => {
-                        report.server_refused = Some(format!("{status} {reason}"));
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut entry = NewEntry::new(AuditAction::Sync, None, "");
-        entry.fields = vec![
-            format!("sent={}", report.sent),
-            format!("failed={}", report.failed),
-            format!("statuses={}", report.statuses_applied),
-        ];
-        if let Some(seq) = report.trail_mismatch {
-            // In the trail too: whoever audits this phone sees the province disagreed.
-            entry.fields.push(format!("trail_mismatch={seq}"));
-        }
-        trail::append(&tx, &self.store_id, self.session()?, entry)?;
-        tx.commit()?;
-        Ok(report)
+        Ok(())
     }
 
     /// Why a queued referral may not leave now, if it may not (a short code for the outbox).

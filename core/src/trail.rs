@@ -598,7 +598,7 @@ impl Store {
         self.verify_with(session).map_err(Error::AuditBroken)
     }
 
-    fn verify_with(&self, session: &Session) -> std::result::Result<i64, ChainBreak> {
+    pub(crate) fn verify_with(&self, session: &Session) -> std::result::Result<i64, ChainBreak> {
         let trail = self.load_trail().map_err(|_| ChainBreak::BadHead)?;
         let head = read_head(&self.conn).map_err(|_| ChainBreak::BadHead)?;
         let (last, _) =

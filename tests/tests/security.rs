@@ -476,7 +476,7 @@ fn an_answer_in_a_state_from_a_newer_province_is_passed_over_and_later_ones_stil
         body: serde_json::to_vec(&page).unwrap(),
     });
     let report = store.sync(false, &mut |_| {}).unwrap();
-    assert_eq!(report.statuses_applied, 2);
+    assert_eq!(report.statuses_applied, 2, "{report:?}");
     assert_eq!(report.statuses_not_understood, 1);
     let referral = store.referral(&ids[0]).unwrap();
     assert_eq!(referral.state, ReferralState::Accepted);
