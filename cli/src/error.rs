@@ -329,7 +329,7 @@ fn io_reason(e: &std::io::Error, lang: Lang) -> String {
     }
 }
 
-fn chain_break(b: &ChainBreak, lang: Lang) -> String {
+pub(crate) fn chain_break(b: &ChainBreak, lang: Lang) -> String {
     match b {
         ChainBreak::Sequence { expected, found } => tr!(
             lang,

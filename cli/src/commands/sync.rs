@@ -122,6 +122,7 @@ struct SyncView {
     network_error: Option<String>,
     server_refused: Option<String>,
     trail_mismatch: Option<i64>,
+    trail_broken: Option<String>,
 }
 
 pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
@@ -175,6 +176,14 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
             )
         ));
     }
+    if let Some(b) = &r.trail_broken {
+        let problem = crate::error::chain_break(b, lang);
+        text.push_str(&crate::lang::tr!(
+            lang,
+            "Không gửi giới thiệu nào: nhật ký kiểm tra của máy này bị can thiệp ({problem}). Các giới thiệu vẫn chờ trong hộp thư đi; xem `chungtay audit findings`.\n",
+            "No referral was sent: this phone's audit trail was tampered with ({problem}). They wait in the outbox; see `chungtay audit findings`.\n"
+        ));
+    }
     Output::new(
         SyncView {
             sent: r.sent,
@@ -186,6 +195,7 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<Output, CliError> {
             network_error: r.network_error,
             server_refused: r.server_refused,
             trail_mismatch: r.trail_mismatch,
+            trail_broken: r.trail_broken.as_ref().map(|b| b.to_string()),
         },
         text,
     )
