@@ -1017,7 +1017,7 @@ impl Store {
         };
         session.member_keys.insert(id, member_key);
         session.index.upsert(&member);
-        Ok(member)
+        Ok(self.masked(member))
     }
 
     pub fn update_member(&mut self, id: &str, input: &MemberInput) -> Result<Member> {
@@ -1044,7 +1044,7 @@ impl Store {
         if let Some(s) = self.session.as_mut() {
             s.index.upsert(&member);
         }
-        Ok(member)
+        Ok(self.masked(member))
     }
 
     /// One member's full record. Survivor status is withheld from roles that may not read it.
@@ -1058,7 +1058,13 @@ impl Store {
     /// A member as the unlocked user may see her; the caller notes the read.
     fn member_as_shown(&self, id: &str) -> Result<Member> {
         let raw = MEMBERS.read_one(&self.conn, id)?;
-        let mut member = open_member(self.require(Permission::ReadRecords)?, &raw)?;
+        let member = open_member(self.require(Permission::ReadRecords)?, &raw)?;
+        Ok(self.masked(member))
+    }
+
+    /// A member as the unlocked user's role may see her. Every call that hands a member back
+    /// (read, create, update) goes through here, so a write never returns what a read withholds.
+    fn masked(&self, mut member: Member) -> Member {
         if !self.may(Permission::ReadSurvivorStatus) {
             member.info.survivor_status = SurvivorStatus::Withheld;
         }
@@ -1066,7 +1072,7 @@ impl Store {
         if !member.info.safe_to_contact {
             member.info.phone = None;
         }
-        Ok(member)
+        member
     }
 
     /// A member with her consents, livelihood support and referrals: the member screen.
