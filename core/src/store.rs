@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::access::{self, Permission};
 use crate::audit::{self, AuditAction};
+use crate::body;
 use crate::crypto::{self, KeyId, Place, SecretKey};
 use crate::domain::*;
 use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
@@ -117,6 +118,9 @@ struct Table {
     extra: Option<&'static str>,
     /// Sealed under the member's own key (so erasing that key erases the record).
     member_owned: bool,
+    /// The smallest stored body of this kind (`body::bucket`): about its usual size, so that most
+    /// records of a kind have one length.
+    floor: usize,
 }
 
 const CLUBS: Table = Table {
@@ -125,6 +129,7 @@ const CLUBS: Table = Table {
     owner: None,
     extra: None,
     member_owned: false,
+    floor: 512,
 };
 const MEMBERS: Table = Table {
     name: "members",
@@ -132,6 +137,7 @@ const MEMBERS: Table = Table {
     owner: Some("club_id"),
     extra: None,
     member_owned: true,
+    floor: 512,
 };
 const CONSENTS: Table = Table {
     name: "consents",
@@ -139,6 +145,7 @@ const CONSENTS: Table = Table {
     owner: Some("member_id"),
     extra: None,
     member_owned: true,
+    floor: 512,
 };
 const MEETINGS: Table = Table {
     name: "meetings",
@@ -146,6 +153,7 @@ const MEETINGS: Table = Table {
     owner: Some("club_id"),
     extra: Some("meeting_date"),
     member_owned: false,
+    floor: 1024,
 };
 const REFERRALS: Table = Table {
     name: "referrals",
@@ -153,6 +161,7 @@ const REFERRALS: Table = Table {
     owner: Some("member_id"),
     extra: Some("state"),
     member_owned: true,
+    floor: 2048,
 };
 const LIVELIHOOD: Table = Table {
     name: "livelihood",
@@ -160,6 +169,7 @@ const LIVELIHOOD: Table = Table {
     owner: Some("member_id"),
     extra: None,
     member_owned: true,
+    floor: 1024,
 };
 
 /// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
@@ -994,7 +1004,7 @@ impl Store {
             &member_key,
             key_id_of(RecordKind::Member, &id)?,
             &place(&MEMBERS, &raw.id, &raw.bound()),
-            &to_json(&info)?,
+            &body::encode(&info, MEMBERS.floor)?,
         )?;
         let tx = self
             .conn
@@ -1592,7 +1602,7 @@ impl Store {
     }
 
     /// Seals `body` and inserts or replaces the row, keeping `created_*` of `old`.
-    fn write_record<T: Serialize>(
+    fn write_record<T: Serialize + DeserializeOwned>(
         &mut self,
         table: &Table,
         id: &str,
@@ -1605,7 +1615,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn write_record_with<T: Serialize>(
+    fn write_record_with<T: Serialize + DeserializeOwned>(
         &mut self,
         table: &Table,
         id: &str,
@@ -1630,15 +1640,16 @@ impl Store {
             stamps,
         };
         let (key, kid) = self.key_for(session, table, id, owner)?;
-        let json = to_json(body)?;
-        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &json)?;
-        // The trail names what changed, never the values.
+        let plain = body::encode(body, table.floor)?;
+        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &plain)?;
+        // The trail names what changed, never the values. Both sides in today's encoding, so an
+        // old body (enums by name) does not show every field as changed.
         let (action, fields) = match old {
             None => (AuditAction::Create, Vec::new()),
             Some(o) => {
-                let before: serde_json::Value = self.open_record::<serde_json::Value>(table, o)?.0;
-                let after: serde_json::Value =
-                    serde_json::from_slice(&json).map_err(|_| Error::Crypto)?;
+                let before: T = self.open_record(table, o)?.0;
+                let before = serde_json::to_value(&before).map_err(|_| Error::Crypto)?;
+                let after = serde_json::to_value(body).map_err(|_| Error::Crypto)?;
                 let mut fields = audit::changed_fields(&before, &after);
                 if o.extra != extra {
                     fields.extend(table.extra.map(str::to_owned));
@@ -1660,7 +1671,7 @@ impl Store {
         let session = self.require(Permission::ReadRecords)?;
         let (key, kid) = self.key_for(session, table, &raw.id, &raw.owner)?;
         let plain = crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)?;
-        let value = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+        let value = body::decode(&plain).ok_or_else(|| Error::Integrity {
             kind: table.kind,
             id: raw.id.clone(),
         })?;
@@ -1687,7 +1698,7 @@ fn member_key<'s>(
 fn open_member(session: &Session, raw: &RawRow) -> Result<Member> {
     let (key, kid) = member_key(session, RecordKind::Member, &raw.id, &raw.id)?;
     let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
-    let info: MemberInput = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+    let info: MemberInput = body::decode(&plain).ok_or_else(|| Error::Integrity {
         kind: RecordKind::Member,
         id: raw.id.clone(),
     })?;
@@ -1799,6 +1810,7 @@ pub(crate) fn open_profile(
 #[derive(Serialize, Deserialize)]
 struct ConsentBody {
     info: ConsentInput,
+    #[serde(with = "body::fixed::opt_date")]
     withdrawn_on: Option<NaiveDate>,
 }
 

@@ -1,0 +1,486 @@
+//! How a record's body is laid out before it is sealed, so that its stored length tells nothing
+//! but roughly how much free text it holds (docs/SECURITY.md §2, "Lengths").
+//!
+//! Format 1: the byte `0x01`, then the record as JSON in which every enum, flag, set of enum
+//! values, number and optional date or id has one fixed width (the `fixed` helpers below), then
+//! spaces up to the record kind's size bucket. The JSON written before format 1 (no tag; enums by
+//! name, flags as `true`/`false`, sets as arrays) is still read: JSON never starts with `0x01`,
+//! and every helper accepts the old form too. Only format 1 is written.
+
+use serde::{Serialize, de::DeserializeOwned};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// The leading byte of format 1. JSON text cannot start with a control character.
+const FORMAT_1: u8 = 0x01;
+
+/// The bucket a body of `len` bytes is padded to: at least `floor` (the record kind's usual
+/// size, so that most records of a kind have one length), above it Padmé (Nikitin et al.,
+/// PETS 2019): the length keeps only its top bits, at most 12 % bigger, and reveals
+/// O(log log len) bits of the text's length.
+pub(crate) fn bucket(len: usize, floor: usize) -> usize {
+    if len <= floor {
+        return floor;
+    }
+    // len > floor >= 0, so len >= 1.
+    let e = usize::BITS - 1 - len.leading_zeros();
+    if e == 0 {
+        return len;
+    }
+    let s = u32::BITS - e.leading_zeros();
+    let mask = (1usize << (e - s)) - 1;
+    (len + mask) & !mask
+}
+
+/// Counts the bytes a serialisation writes, so the body can be allocated once at its bucket's
+/// size (a growing buffer would leave copies of the plaintext behind, not zeroized).
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Lays out `value` in format 1, padded to its bucket.
+pub(crate) fn encode<T: Serialize>(value: &T, floor: usize) -> Result<Zeroizing<Vec<u8>>> {
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_err(|_| Error::Crypto)?;
+    let size = bucket(1 + count.0, floor);
+    let mut out = Zeroizing::new(Vec::with_capacity(size));
+    out.push(FORMAT_1);
+    serde_json::to_writer(&mut *out, value).map_err(|_| Error::Crypto)?;
+    out.resize(size, b' ');
+    Ok(out)
+}
+
+/// Reads a body in format 1 or in the older plain JSON. `None` when it is neither.
+pub(crate) fn decode<T: DeserializeOwned>(plain: &[u8]) -> Option<T> {
+    let json = match plain.split_first() {
+        Some((&FORMAT_1, rest)) => rest,
+        _ => plain,
+    };
+    serde_json::from_slice(json).ok()
+}
+
+/// Serde helpers that give a value one width whatever it is. Each reads the old form as well.
+pub(crate) mod fixed {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use chrono::{NaiveDate, SecondsFormat};
+    use serde::de::{self, Deserializer, IntoDeserializer, SeqAccess, Visitor};
+    use serde::{Deserialize, Serializer};
+
+    use crate::domain::{EthnicGroup, Timestamp};
+
+    /// An enum stored by its position in `ALL`: two digits, whichever the variant.
+    /// `ALL` lists every variant in declaration order; a new variant goes at the end.
+    pub(crate) trait Coded: Copy + PartialEq + for<'de> Deserialize<'de> + 'static {
+        const ALL: &'static [Self];
+    }
+
+    fn from_text<T: Coded, E: de::Error>(s: &str) -> Result<T, E> {
+        if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) {
+            let i: usize = s.parse().map_err(|_| E::custom("bad code"))?;
+            T::ALL
+                .get(i)
+                .copied()
+                .ok_or_else(|| E::custom("unknown code"))
+        } else {
+            // The old form: the variant's name.
+            T::deserialize(s.into_deserializer())
+        }
+    }
+
+    fn position<T: Coded, E: serde::ser::Error>(v: &T) -> Result<usize, E> {
+        T::ALL
+            .iter()
+            .position(|x| x == v)
+            .ok_or_else(|| E::custom("variant missing from ALL"))
+    }
+
+    pub(crate) mod code {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer, T: Coded>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&format!("{:02}", position::<T, S::Error>(v)?))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Coded>(
+            d: D,
+        ) -> Result<T, D::Error> {
+            let s = String::deserialize(d)?;
+            from_text(&s)
+        }
+    }
+
+    /// A set of enum values as one '0'/'1' per variant of `ALL`, in that (sorted) order.
+    pub(crate) mod set {
+        use super::*;
+
+        #[allow(clippy::ptr_arg)]
+        pub(crate) fn serialize<S: Serializer, T: Coded>(
+            v: &Vec<T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let bits: String = T::ALL
+                .iter()
+                .map(|x| if v.contains(x) { '1' } else { '0' })
+                .collect();
+            s.serialize_str(&bits)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Coded>(
+            d: D,
+        ) -> Result<Vec<T>, D::Error> {
+            d.deserialize_any(SetVisitor(PhantomData))
+        }
+
+        struct SetVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Coded> Visitor<'de> for SetVisitor<T> {
+            type Value = Vec<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a set of codes")
+            }
+
+            fn visit_str<E: de::Error>(self, bits: &str) -> Result<Vec<T>, E> {
+                if bits.len() != T::ALL.len() || !bits.bytes().all(|b| b == b'0' || b == b'1') {
+                    return Err(E::custom("bad set"));
+                }
+                Ok(T::ALL
+                    .iter()
+                    .zip(bits.bytes())
+                    .filter(|(_, b)| *b == b'1')
+                    .map(|(x, _)| *x)
+                    .collect())
+            }
+
+            /// The old form: an array of names.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(from_text(&s)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// A flag as `0` or `1` (`true` and `false` differ by a byte).
+    pub(crate) mod flag {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(v: &bool, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_u8(u8::from(*v))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(FlagVisitor)
+        }
+
+        struct FlagVisitor;
+
+        impl Visitor<'_> for FlagVisitor {
+            type Value = bool;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("0, 1 or a boolean")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+                Ok(v)
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+                match v {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    _ => Err(E::custom("bad flag")),
+                }
+            }
+        }
+    }
+
+    /// Width of a number: a sign and 19 digits hold any i64.
+    const NUM_WIDTH: usize = 20;
+
+    fn num_text(n: i64) -> String {
+        format!("{n:+020}")
+    }
+
+    /// Any number, or none, as text; the old form was a JSON number or `null`.
+    struct NumVisitor;
+
+    impl<'de> Visitor<'de> for NumVisitor {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number")
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<i64>, E> {
+            Ok(Some(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<i64>, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::custom("number too big"))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<i64>, E> {
+            let v = v.trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse().map(Some).map_err(|_| E::custom("bad number"))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Option<i64>, E> {
+            Ok(None)
+        }
+    }
+
+    fn narrow<T: TryFrom<i64>, E: de::Error>(n: i64) -> Result<T, E> {
+        T::try_from(n).map_err(|_| E::custom("number out of range"))
+    }
+
+    pub(crate) mod num {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer, T: Copy + Into<i64>>(
+            v: &T,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&num_text((*v).into()))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
+            d: D,
+        ) -> Result<T, D::Error> {
+            let n = d
+                .deserialize_any(NumVisitor)?
+                .ok_or_else(|| de::Error::custom("missing number"))?;
+            narrow(n)
+        }
+    }
+
+    pub(crate) mod opt_num {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer, T: Copy + Into<i64>>(
+            v: &Option<T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(n) => s.serialize_str(&num_text((*n).into())),
+                None => s.serialize_str(&" ".repeat(NUM_WIDTH)),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
+            d: D,
+        ) -> Result<Option<T>, D::Error> {
+            d.deserialize_any(NumVisitor)?.map(narrow).transpose()
+        }
+    }
+
+    /// An ethnic group as two digits (its code was a JSON number of one or two).
+    pub(crate) mod ethnic {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(v: &EthnicGroup, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&format!("{:02}", v.code()))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<EthnicGroup, D::Error> {
+            let code: u8 = super::num::deserialize(d)?;
+            EthnicGroup::from_code(code).map_err(|_| de::Error::custom("unknown ethnic group"))
+        }
+    }
+
+    /// Text that is either absent or of a known width (a date, an id): absence is spaces.
+    struct OptText;
+
+    impl<'de> Visitor<'de> for OptText {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("text or null")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+            let v = v.trim();
+            Ok((!v.is_empty()).then(|| v.to_owned()))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+    }
+
+    /// An optional date: `YYYY-MM-DD`, or ten spaces.
+    pub(crate) mod opt_date {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(
+            v: &Option<NaiveDate>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(d) => s.serialize_str(&d.format("%Y-%m-%d").to_string()),
+                None => s.serialize_str(&" ".repeat(10)),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<NaiveDate>, D::Error> {
+            d.deserialize_any(OptText)?
+                .map(|t| {
+                    NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                        .map_err(|_| de::Error::custom("bad date"))
+                })
+                .transpose()
+        }
+    }
+
+    /// An optional record id (a UUID, 36 characters), or 36 spaces.
+    pub(crate) mod opt_id {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(
+            v: &Option<String>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(id) => s.serialize_str(id),
+                None => s.serialize_str(&" ".repeat(36)),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<String>, D::Error> {
+            d.deserialize_any(OptText)
+        }
+    }
+
+    /// A moment with all nine fractional digits (chrono's default drops trailing zeros).
+    pub(crate) fn time<S: Serializer>(v: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_rfc3339_opts(SecondsFormat::Nanos, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::*;
+
+    /// Bodies as the release before format 1 wrote them (padded with spaces to 64 bytes).
+    fn old<T: DeserializeOwned>(json: &str) -> T {
+        let mut bytes = json.as_bytes().to_vec();
+        bytes.resize(bytes.len().div_ceil(64) * 64, b' ');
+        decode(&bytes).unwrap()
+    }
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(v: &T) {
+        let plain = encode(v, 64).unwrap();
+        assert_eq!(plain[0], FORMAT_1);
+        assert_eq!(decode::<T>(&plain).as_ref(), Some(v));
+    }
+
+    #[test]
+    fn old_json_bodies_are_read_and_rewritten_in_format_1() {
+        let m: MemberInput = old(
+            r#"{"full_name":"Vi Thị Hoa","birth_year":2006,"gender":"Female","ethnic_group":3,"village":"Bản Chai","phone":null,"role":"Member","survivor_status":"Returnee","safe_to_contact":false}"#,
+        );
+        assert_eq!(m.survivor_status, SurvivorStatus::Returnee);
+        assert_eq!(m.ethnic_group.name(), "Thái");
+        assert_eq!((m.birth_year, m.safe_to_contact), (Some(2006), false));
+        round_trip(&m);
+        let plain = encode(&m, 64).unwrap();
+        let text = String::from_utf8_lossy(&plain);
+        for name in ["Returnee", "Female", "Member", "false"] {
+            assert!(!text.contains(name), "{name} in {text}");
+        }
+        let c: ConsentInput = old(
+            r#"{"member_id":"m","purposes":["VocationalTraining","Loans"],"recipient":"ProvincialUnion","fields":["Name","Need"],"method":"VerbalWithWitness","witness":"Lường Văn Khánh","given_on":"2026-01-02"}"#,
+        );
+        assert_eq!(
+            c.purposes,
+            [SupportService::VocationalTraining, SupportService::Loans]
+        );
+        assert_eq!(c.fields, [SharedField::Name, SharedField::Need]);
+        round_trip(&c);
+        let r: ReferralInput = old(
+            r#"{"member_id":"m","services":["Psychological"],"urgency":"Emergency","note":"","recipient":"CommuneUnion","shared_fields":["Story"],"consent_id":null}"#,
+        );
+        assert_eq!(
+            (r.urgency, r.consent_id.as_deref()),
+            (Urgency::Emergency, None)
+        );
+        round_trip(&r);
+        let l: LivelihoodInput = old(
+            r#"{"member_id":"m","kind":"Livestock","date":"2026-01-02","amount_vnd":null,"quantity":2,"unit":"con dê","note":""}"#,
+        );
+        assert_eq!((l.amount_vnd, l.quantity), (None, Some(2)));
+        round_trip(&l);
+        let f: SupportFollowUp =
+            old(r#"{"date":"2026-01-02","outcome":"NeedsMoreHelp","note":"x"}"#);
+        assert_eq!(f.outcome, Outcome::NeedsMoreHelp);
+        round_trip(&f);
+        let g: MeetingInput = old(
+            r#"{"club_id":"c","date":"2026-01-02","topic":"t","place":"p","facilitator":"f","attendees":["a"],"guest_count":3,"notes":"","follow_ups":[{"task":"t","person":"p","due":"2026-01-09","done":true}]}"#,
+        );
+        assert_eq!((g.guest_count, g.follow_ups[0].done), (3, true));
+        round_trip(&g);
+        let s: StateChange =
+            old(r#"{"state":"InProgress","at":"2026-01-02T03:04:05.5Z","by":"u","note":""}"#);
+        assert_eq!(s.state, ReferralState::InProgress);
+        round_trip(&s);
+        let k: ClubInput = old(
+            r#"{"name":"n","kind":"SafeMigration","province":"p","commune":"c","village":null,"former_district":null}"#,
+        );
+        assert_eq!(k.kind, ClubKind::SafeMigration);
+        round_trip(&k);
+    }
+
+    #[test]
+    fn a_damaged_code_or_set_is_refused_not_guessed() {
+        let bad = |json: &str| decode::<ConsentInput>(json.as_bytes()).is_none();
+        let ok = r#"{"member_id":"m","purposes":"000000011000","recipient":"00","fields":"100000010","method":"00","witness":null,"given_on":"2026-01-02"}"#;
+        assert!(!bad(ok));
+        assert!(bad(
+            &ok.replace(r#""recipient":"00""#, r#""recipient":"07""#)
+        ));
+        assert!(bad(&ok.replace("000000011000", "00000001100")));
+        assert!(bad(&ok.replace("000000011000", "000000021000")));
+    }
+
+    #[test]
+    fn buckets_grow_in_few_steps_and_never_shrink() {
+        assert_eq!(bucket(1, 512), 512);
+        assert_eq!(bucket(512, 512), 512);
+        assert_eq!(bucket(513, 512), 544);
+        assert_eq!(bucket(1000, 512), 1024);
+        assert_eq!(bucket(5000, 512), 5120);
+        let mut last = 0;
+        for len in 1..100_000 {
+            let b = bucket(len, 256);
+            assert!(b >= len && b >= last && b - len <= len / 8 + 256);
+            last = b;
+        }
+    }
+}
