@@ -13,7 +13,9 @@ pub type Id = String;
 pub type Timestamp = DateTime<Utc>;
 
 /// Debug that prints only the named fields, so personal text never reaches a log, an error
-/// report or a panic message. Everything else shows as `..`.
+/// report or a panic message. Everything else shows as `..`. The records with personal fields
+/// also export it to Kotlin (`uniffi::export(Debug)`): their `toString()` is this, not the data
+/// class's list of every field.
 macro_rules! redacted_debug {
     ($t:ident { $($f:ident),* }) => {
         impl std::fmt::Debug for $t {
@@ -58,6 +60,7 @@ impl ClubKind {
     }
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClubInput {
@@ -221,6 +224,7 @@ impl EthnicGroup {
     }
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberInput {
@@ -261,6 +265,7 @@ redacted_debug!(Member {
 });
 
 /// What a member list shows: no survivor status, and no phone when contact is unsafe.
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberSummary {
@@ -327,6 +332,7 @@ pub enum ConsentMethod {
     VerbalWithWitness,
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ConsentInput {
@@ -364,6 +370,7 @@ redacted_debug!(Consent {
     stamp
 });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FollowUp {
@@ -376,6 +383,7 @@ pub struct FollowUp {
 }
 redacted_debug!(FollowUp { due, done });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MeetingInput {
@@ -428,6 +436,7 @@ pub enum Outcome {
     Stopped,
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SupportFollowUp {
@@ -438,6 +447,7 @@ pub struct SupportFollowUp {
 }
 redacted_debug!(SupportFollowUp { date });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LivelihoodInput {
@@ -549,6 +559,7 @@ impl ReferralState {
     }
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReferralInput {
@@ -573,6 +584,7 @@ redacted_debug!(ReferralInput {
     consent_id
 });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StateChange {
