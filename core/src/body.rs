@@ -6,6 +6,12 @@
 //! spaces up to the record kind's size bucket. The JSON written before format 1 (no tag; enums by
 //! name, flags as `true`/`false`, sets as arrays) is still read: JSON never starts with `0x01`,
 //! and every helper accepts the old form too. Only format 1 is written.
+//!
+//! The same types also serialise for other readers (the CLI's `--json`): there the helpers write
+//! the natural form (names, booleans, numbers, `null`); only `encode` switches them to fixed
+//! widths, for the one serialisation it runs on this thread.
+
+use std::cell::Cell;
 
 use serde::{Serialize, de::DeserializeOwned};
 use zeroize::Zeroizing;
@@ -33,6 +39,31 @@ pub(crate) fn bucket(len: usize, floor: usize) -> usize {
     (len + mask) & !mask
 }
 
+thread_local! {
+    /// Set while `encode` serialises a body on this thread.
+    static STORING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the value being serialised is a stored body (fixed widths) or for another reader.
+fn storing() -> bool {
+    STORING.with(Cell::get)
+}
+
+/// Marks this thread as laying out a body; dropping it (return, error or panic) restores.
+struct Storing(bool);
+
+impl Storing {
+    fn enter() -> Self {
+        Storing(STORING.with(|c| c.replace(true)))
+    }
+}
+
+impl Drop for Storing {
+    fn drop(&mut self) {
+        STORING.with(|c| c.set(self.0));
+    }
+}
+
 /// Counts the bytes a serialisation writes, so the body can be allocated once at its bucket's
 /// size (a growing buffer would leave copies of the plaintext behind, not zeroized).
 struct Count(usize);
@@ -50,6 +81,7 @@ impl std::io::Write for Count {
 
 /// Lays out `value` in format 1, padded to its bucket.
 pub(crate) fn encode<T: Serialize>(value: &T, floor: usize) -> Result<Zeroizing<Vec<u8>>> {
+    let _storing = Storing::enter();
     let mut count = Count(0);
     serde_json::to_writer(&mut count, value).map_err(|_| Error::Crypto)?;
     let size = bucket(1 + count.0, floor);
@@ -76,13 +108,17 @@ pub(crate) mod fixed {
 
     use chrono::{NaiveDate, SecondsFormat};
     use serde::de::{self, Deserializer, IntoDeserializer, SeqAccess, Visitor};
-    use serde::{Deserialize, Serializer};
+    use serde::{Deserialize, Serialize, Serializer};
+
+    use super::storing;
 
     use crate::domain::{EthnicGroup, Timestamp};
 
     /// An enum stored by its position in `ALL`: two digits, whichever the variant.
     /// `ALL` lists every variant in declaration order; a new variant goes at the end.
-    pub(crate) trait Coded: Copy + PartialEq + for<'de> Deserialize<'de> + 'static {
+    pub(crate) trait Coded:
+        Copy + PartialEq + Serialize + for<'de> Deserialize<'de> + 'static
+    {
         const ALL: &'static [Self];
     }
 
@@ -110,6 +146,9 @@ pub(crate) mod fixed {
         use super::*;
 
         pub(crate) fn serialize<S: Serializer, T: Coded>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return v.serialize(s);
+            }
             s.serialize_str(&format!("{:02}", position::<T, S::Error>(v)?))
         }
 
@@ -130,6 +169,9 @@ pub(crate) mod fixed {
             v: &Vec<T>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return v.serialize(s);
+            }
             let bits: String = T::ALL
                 .iter()
                 .map(|x| if v.contains(x) { '1' } else { '0' })
@@ -180,6 +222,9 @@ pub(crate) mod fixed {
         use super::*;
 
         pub(crate) fn serialize<S: Serializer>(v: &bool, s: S) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return s.serialize_bool(*v);
+            }
             s.serialize_u8(u8::from(*v))
         }
 
@@ -257,10 +302,13 @@ pub(crate) mod fixed {
     pub(crate) mod num {
         use super::*;
 
-        pub(crate) fn serialize<S: Serializer, T: Copy + Into<i64>>(
+        pub(crate) fn serialize<S: Serializer, T: Copy + Into<i64> + Serialize>(
             v: &T,
             s: S,
         ) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return v.serialize(s);
+            }
             s.serialize_str(&num_text((*v).into()))
         }
 
@@ -277,10 +325,13 @@ pub(crate) mod fixed {
     pub(crate) mod opt_num {
         use super::*;
 
-        pub(crate) fn serialize<S: Serializer, T: Copy + Into<i64>>(
+        pub(crate) fn serialize<S: Serializer, T: Copy + Into<i64> + Serialize>(
             v: &Option<T>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return v.serialize(s);
+            }
             match v {
                 Some(n) => s.serialize_str(&num_text((*n).into())),
                 None => s.serialize_str(&" ".repeat(NUM_WIDTH)),
@@ -299,6 +350,9 @@ pub(crate) mod fixed {
         use super::*;
 
         pub(crate) fn serialize<S: Serializer>(v: &EthnicGroup, s: S) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return v.serialize(s);
+            }
             s.serialize_str(&format!("{:02}", v.code()))
         }
 
@@ -338,6 +392,9 @@ pub(crate) mod fixed {
             v: &Option<NaiveDate>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return v.serialize(s);
+            }
             match v {
                 Some(d) => s.serialize_str(&d.format("%Y-%m-%d").to_string()),
                 None => s.serialize_str(&" ".repeat(10)),
@@ -364,6 +421,9 @@ pub(crate) mod fixed {
             v: &Option<String>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
+            if !storing() {
+                return v.serialize(s);
+            }
             match v {
                 Some(id) => s.serialize_str(id),
                 None => s.serialize_str(&" ".repeat(36)),
@@ -379,6 +439,9 @@ pub(crate) mod fixed {
 
     /// A moment with all nine fractional digits (chrono's default drops trailing zeros).
     pub(crate) fn time<S: Serializer>(v: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        if !storing() {
+            return v.serialize(s);
+        }
         s.serialize_str(&v.to_rfc3339_opts(SecondsFormat::Nanos, true))
     }
 }
@@ -455,6 +518,27 @@ mod tests {
         );
         assert_eq!(k.kind, ClubKind::SafeMigration);
         round_trip(&k);
+    }
+
+    #[test]
+    fn other_readers_still_get_names_booleans_and_numbers() {
+        let f = FollowUp {
+            task: "t".into(),
+            person: "p".into(),
+            due: chrono::NaiveDate::from_ymd_opt(2026, 1, 9).unwrap(),
+            done: true,
+        };
+        let s = SupportFollowUp {
+            date: f.due,
+            outcome: Outcome::EarningIncome,
+            note: String::new(),
+        };
+        let json = serde_json::to_string(&(&f, &s)).unwrap();
+        assert!(json.contains(r#""done":true"#), "{json}");
+        assert!(json.contains(r#""outcome":"EarningIncome""#), "{json}");
+        let stored = String::from_utf8(encode(&(&f, &s), 1).unwrap().to_vec()).unwrap();
+        assert!(stored.contains(r#""done":1"#), "{stored}");
+        assert!(stored.contains(r#""outcome":"00""#), "{stored}");
     }
 
     #[test]
