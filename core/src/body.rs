@@ -64,13 +64,20 @@ impl Drop for Storing {
     }
 }
 
-/// Counts the bytes a serialisation writes, so the body can be allocated once at its bucket's
-/// size (a growing buffer would leave copies of the plaintext behind, not zeroized).
-struct Count(usize);
+/// Where a body is serialised: first only counted, so that it can then be written once into a
+/// buffer of its bucket's size (a growing buffer would leave copies of the plaintext behind, not
+/// zeroized). One type for both passes, so each record type's serialisation is compiled once.
+enum Sink<'a> {
+    Count(usize),
+    Fill(&'a mut Vec<u8>),
+}
 
-impl std::io::Write for Count {
+impl std::io::Write for Sink<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
+        match self {
+            Sink::Count(n) => *n += buf.len(),
+            Sink::Fill(out) => out.extend_from_slice(buf),
+        }
         Ok(buf.len())
     }
 
@@ -81,18 +88,34 @@ impl std::io::Write for Count {
 
 /// Lays out `value` in format 1, padded to its bucket.
 pub(crate) fn encode<T: Serialize>(value: &T, floor: usize) -> Result<Zeroizing<Vec<u8>>> {
+    encode_with(floor, &mut |sink| {
+        serde_json::to_writer(sink, value).map_err(|_| Error::Crypto)
+    })
+}
+
+/// The part of `encode` that does not depend on the record's type (compiled once).
+fn encode_with(
+    floor: usize,
+    write: &mut dyn FnMut(&mut Sink) -> Result<()>,
+) -> Result<Zeroizing<Vec<u8>>> {
     let _storing = Storing::enter();
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, value).map_err(|_| Error::Crypto)?;
-    let size = bucket(1 + count.0, floor);
+    let mut sink = Sink::Count(0);
+    write(&mut sink)?;
+    let len = match sink {
+        Sink::Count(n) => n,
+        Sink::Fill(_) => 0,
+    };
+    let size = bucket(1 + len, floor);
     let mut out = Zeroizing::new(Vec::with_capacity(size));
     out.push(FORMAT_1);
-    serde_json::to_writer(&mut *out, value).map_err(|_| Error::Crypto)?;
+    write(&mut Sink::Fill(&mut out))?;
     out.resize(size, b' ');
     Ok(out)
 }
 
 /// Reads a body in format 1 or in the older plain JSON. `None` when it is neither.
+// One copy per record type, shared by every caller, rather than one inlined into each (size).
+#[inline(never)]
 pub(crate) fn decode<T: DeserializeOwned>(plain: &[u8]) -> Option<T> {
     let json = match plain.split_first() {
         Some((&FORMAT_1, rest)) => rest,
@@ -102,44 +125,103 @@ pub(crate) fn decode<T: DeserializeOwned>(plain: &[u8]) -> Option<T> {
 }
 
 /// Serde helpers that give a value one width whatever it is. Each reads the old form as well.
+///
+/// Every helper reads through one visitor (`Raw`) and converts without generics, so serde_json's
+/// parser is compiled once for all of them, not once per enum (the phone library's size).
 pub(crate) mod fixed {
     use std::fmt;
-    use std::marker::PhantomData;
 
     use chrono::{NaiveDate, SecondsFormat};
-    use serde::de::{self, Deserializer, IntoDeserializer, SeqAccess, Visitor};
-    use serde::{Deserialize, Serialize, Serializer};
+    use serde::de::{self, Deserializer, SeqAccess, Visitor};
+    use serde::{Serialize, Serializer};
 
     use super::storing;
-
     use crate::domain::{EthnicGroup, Timestamp};
 
     /// An enum stored by its position in `ALL`: two digits, whichever the variant.
-    /// `ALL` lists every variant in declaration order; a new variant goes at the end.
-    pub(crate) trait Coded:
-        Copy + PartialEq + Serialize + for<'de> Deserialize<'de> + 'static
-    {
+    /// `ALL` lists every variant in declaration order, `NAMES` their serde names (the old form)
+    /// in the same order, separated by spaces (one string rather than a slice: the phone
+    /// library's size);
+    /// a new variant goes at the end.
+    pub(crate) trait Coded: Copy + PartialEq + Serialize + 'static {
         const ALL: &'static [Self];
+        const NAMES: &'static str;
     }
 
-    fn from_text<T: Coded, E: de::Error>(s: &str) -> Result<T, E> {
-        if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) {
-            let i: usize = s.parse().map_err(|_| E::custom("bad code"))?;
-            T::ALL
-                .get(i)
-                .copied()
-                .ok_or_else(|| E::custom("unknown code"))
-        } else {
-            // The old form: the variant's name.
-            T::deserialize(s.into_deserializer())
+    /// A stored value as JSON gave it, in the old form or the new.
+    enum Raw {
+        Null,
+        Bool(bool),
+        Int(i64),
+        Text(String),
+        List(Vec<String>),
+    }
+
+    struct RawVisitor;
+
+    impl<'de> Visitor<'de> for RawVisitor {
+        type Value = Raw;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a stored value")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
+            Ok(Raw::Null)
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Raw, E> {
+            Ok(Raw::Bool(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Raw, E> {
+            Ok(Raw::Int(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw, E> {
+            i64::try_from(v)
+                .map(Raw::Int)
+                .map_err(|_| E::custom("number too big"))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Raw, E> {
+            Ok(Raw::Text(v.to_owned()))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+            let mut out = Vec::new();
+            while let Some(s) = seq.next_element::<String>()? {
+                out.push(s);
+            }
+            Ok(Raw::List(out))
         }
     }
 
-    fn position<T: Coded, E: serde::ser::Error>(v: &T) -> Result<usize, E> {
-        T::ALL
-            .iter()
-            .position(|x| x == v)
-            .ok_or_else(|| E::custom("variant missing from ALL"))
+    fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
+        d.deserialize_any(RawVisitor)
+    }
+
+    fn bad<E: de::Error>(what: &'static str) -> E {
+        E::custom(what)
+    }
+
+    /// A variant's position from its two-digit code, or from its name (the old form).
+    fn position_of(text: &str, names: &str) -> Option<usize> {
+        if text.len() == 2 && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().ok().filter(|i| *i < names.split(' ').count())
+        } else {
+            names.split(' ').position(|n| n == text)
+        }
+    }
+
+    /// Shared rather than inlined into each enum's serialiser (the phone library's size).
+    #[inline(never)]
+    fn two_digits(i: usize) -> String {
+        format!("{i:02}")
+    }
+
+    fn position<T: Coded>(v: &T) -> Option<usize> {
+        T::ALL.iter().position(|x| x == v)
     }
 
     pub(crate) mod code {
@@ -149,14 +231,37 @@ pub(crate) mod fixed {
             if !storing() {
                 return v.serialize(s);
             }
-            s.serialize_str(&format!("{:02}", position::<T, S::Error>(v)?))
+            let i = position(v).ok_or_else(|| serde::ser::Error::custom("variant not in ALL"))?;
+            s.serialize_str(&two_digits(i))
         }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Coded>(
             d: D,
         ) -> Result<T, D::Error> {
-            let s = String::deserialize(d)?;
-            from_text(&s)
+            let i = code_at(d, T::NAMES)?;
+            T::ALL.get(i).copied().ok_or_else(|| bad("unknown code"))
+        }
+
+        /// The type-independent part, compiled once.
+        fn code_at<'de, D: Deserializer<'de>>(d: D, names: &str) -> Result<usize, D::Error> {
+            match raw(d)? {
+                Raw::Text(t) => position_of(&t, names).ok_or_else(|| bad("unknown code")),
+                _ => Err(bad("expected a code")),
+            }
+        }
+    }
+
+    /// Positions set in a stored set: one '0'/'1' per variant, or an array of names (old form).
+    fn positions_of(raw: Raw, names: &str) -> Option<Vec<usize>> {
+        match raw {
+            Raw::Text(bits) if bits.len() == names.split(' ').count() => bits
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b != b'0')
+                .map(|(i, b)| (b == b'1').then_some(i))
+                .collect(),
+            Raw::List(items) => items.iter().map(|t| position_of(t, names)).collect(),
+            _ => None,
         }
     }
 
@@ -182,38 +287,16 @@ pub(crate) mod fixed {
         pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Coded>(
             d: D,
         ) -> Result<Vec<T>, D::Error> {
-            d.deserialize_any(SetVisitor(PhantomData))
+            set_at(d, T::NAMES)?
+                .into_iter()
+                .map(|i| T::ALL.get(i).copied())
+                .collect::<Option<_>>()
+                .ok_or_else(|| bad("bad set"))
         }
 
-        struct SetVisitor<T>(PhantomData<T>);
-
-        impl<'de, T: Coded> Visitor<'de> for SetVisitor<T> {
-            type Value = Vec<T>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a set of codes")
-            }
-
-            fn visit_str<E: de::Error>(self, bits: &str) -> Result<Vec<T>, E> {
-                if bits.len() != T::ALL.len() || !bits.bytes().all(|b| b == b'0' || b == b'1') {
-                    return Err(E::custom("bad set"));
-                }
-                Ok(T::ALL
-                    .iter()
-                    .zip(bits.bytes())
-                    .filter(|(_, b)| *b == b'1')
-                    .map(|(x, _)| *x)
-                    .collect())
-            }
-
-            /// The old form: an array of names.
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-                let mut out = Vec::new();
-                while let Some(s) = seq.next_element::<String>()? {
-                    out.push(from_text(&s)?);
-                }
-                Ok(out)
-            }
+        /// The type-independent part, compiled once.
+        fn set_at<'de, D: Deserializer<'de>>(d: D, names: &str) -> Result<Vec<usize>, D::Error> {
+            positions_of(raw(d)?, names).ok_or_else(|| bad("bad set"))
         }
     }
 
@@ -229,74 +312,38 @@ pub(crate) mod fixed {
         }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-            d.deserialize_any(FlagVisitor)
-        }
-
-        struct FlagVisitor;
-
-        impl Visitor<'_> for FlagVisitor {
-            type Value = bool;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("0, 1 or a boolean")
-            }
-
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
-                Ok(v)
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
-                match v {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    _ => Err(E::custom("bad flag")),
-                }
+            match raw(d)? {
+                Raw::Bool(b) => Ok(b),
+                Raw::Int(0) => Ok(false),
+                Raw::Int(1) => Ok(true),
+                _ => Err(bad("bad flag")),
             }
         }
     }
+
+    /// What stands for an absent value of a fixed width: as many spaces as the width (36 for an
+    /// id, the widest).
+    const BLANK: &str = "                                    ";
 
     /// Width of a number: a sign and 19 digits hold any i64.
     const NUM_WIDTH: usize = 20;
 
-    fn num_text(n: i64) -> String {
-        format!("{n:+020}")
-    }
-
-    /// Any number, or none, as text; the old form was a JSON number or `null`.
-    struct NumVisitor;
-
-    impl<'de> Visitor<'de> for NumVisitor {
-        type Value = Option<i64>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a number")
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<i64>, E> {
-            Ok(Some(v))
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<i64>, E> {
-            i64::try_from(v)
-                .map(Some)
-                .map_err(|_| E::custom("number too big"))
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<i64>, E> {
-            let v = v.trim();
-            if v.is_empty() {
-                return Ok(None);
-            }
-            v.parse().map(Some).map_err(|_| E::custom("bad number"))
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Option<i64>, E> {
-            Ok(None)
+    fn num_text(n: Option<i64>) -> String {
+        match n {
+            Some(n) => format!("{n:+020}"),
+            None => BLANK[..NUM_WIDTH].to_owned(),
         }
     }
 
-    fn narrow<T: TryFrom<i64>, E: de::Error>(n: i64) -> Result<T, E> {
-        T::try_from(n).map_err(|_| E::custom("number out of range"))
+    /// A number, or none: text (new form), or a JSON number or `null` (old form).
+    fn number(raw: Raw) -> Option<Option<i64>> {
+        match raw {
+            Raw::Null => Some(None),
+            Raw::Int(n) => Some(Some(n)),
+            Raw::Text(t) if t.trim().is_empty() => Some(None),
+            Raw::Text(t) => t.trim().parse().ok().map(Some),
+            _ => None,
+        }
     }
 
     pub(crate) mod num {
@@ -309,16 +356,16 @@ pub(crate) mod fixed {
             if !storing() {
                 return v.serialize(s);
             }
-            s.serialize_str(&num_text((*v).into()))
+            s.serialize_str(&num_text(Some((*v).into())))
         }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
             d: D,
         ) -> Result<T, D::Error> {
-            let n = d
-                .deserialize_any(NumVisitor)?
-                .ok_or_else(|| de::Error::custom("missing number"))?;
-            narrow(n)
+            number(raw(d)?)
+                .flatten()
+                .and_then(|n| T::try_from(n).ok())
+                .ok_or_else(|| bad("bad number"))
         }
     }
 
@@ -332,16 +379,17 @@ pub(crate) mod fixed {
             if !storing() {
                 return v.serialize(s);
             }
-            match v {
-                Some(n) => s.serialize_str(&num_text((*n).into())),
-                None => s.serialize_str(&" ".repeat(NUM_WIDTH)),
-            }
+            s.serialize_str(&num_text(v.map(Into::into)))
         }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
             d: D,
         ) -> Result<Option<T>, D::Error> {
-            d.deserialize_any(NumVisitor)?.map(narrow).transpose()
+            match number(raw(d)?) {
+                Some(None) => Ok(None),
+                Some(Some(n)) => T::try_from(n).map(Some).map_err(|_| bad("bad number")),
+                None => Err(bad("bad number")),
+            }
         }
     }
 
@@ -353,34 +401,27 @@ pub(crate) mod fixed {
             if !storing() {
                 return v.serialize(s);
             }
-            s.serialize_str(&format!("{:02}", v.code()))
+            s.serialize_str(&two_digits(usize::from(v.code())))
         }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<EthnicGroup, D::Error> {
             let code: u8 = super::num::deserialize(d)?;
-            EthnicGroup::from_code(code).map_err(|_| de::Error::custom("unknown ethnic group"))
+            EthnicGroup::from_code(code).map_err(|_| bad("unknown ethnic group"))
         }
     }
 
-    /// Text that is either absent or of a known width (a date, an id): absence is spaces.
-    struct OptText;
-
-    impl<'de> Visitor<'de> for OptText {
-        type Value = Option<String>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("text or null")
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
-            let v = v.trim();
-            Ok((!v.is_empty()).then(|| v.to_owned()))
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
-            Ok(None)
+    /// Text that is either absent or of a known width (a date, an id): absence is spaces (new
+    /// form) or `null` (old form).
+    fn opt_text(raw: Raw) -> Option<Option<String>> {
+        match raw {
+            Raw::Null => Some(None),
+            Raw::Text(t) => {
+                let t = t.trim();
+                Some((!t.is_empty()).then(|| t.to_owned()))
+            }
+            _ => None,
         }
     }
 
@@ -396,20 +437,21 @@ pub(crate) mod fixed {
                 return v.serialize(s);
             }
             match v {
-                Some(d) => s.serialize_str(&d.format("%Y-%m-%d").to_string()),
-                None => s.serialize_str(&" ".repeat(10)),
+                // Display is YYYY-MM-DD for any year a record can hold (validated not in the
+                // future nor 120 years back).
+                Some(d) => s.serialize_str(&d.to_string()),
+                None => s.serialize_str(&BLANK[..10]),
             }
         }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<NaiveDate>, D::Error> {
-            d.deserialize_any(OptText)?
-                .map(|t| {
-                    NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-                        .map_err(|_| de::Error::custom("bad date"))
-                })
-                .transpose()
+            match opt_text(raw(d)?) {
+                Some(None) => Ok(None),
+                Some(Some(t)) => t.parse().map(Some).map_err(|_| bad("bad date")),
+                None => Err(bad("bad date")),
+            }
         }
     }
 
@@ -426,14 +468,14 @@ pub(crate) mod fixed {
             }
             match v {
                 Some(id) => s.serialize_str(id),
-                None => s.serialize_str(&" ".repeat(36)),
+                None => s.serialize_str(BLANK),
             }
         }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<String>, D::Error> {
-            d.deserialize_any(OptText)
+            opt_text(raw(d)?).ok_or_else(|| bad("bad id"))
         }
     }
 
@@ -539,6 +581,30 @@ mod tests {
         let stored = String::from_utf8(encode(&(&f, &s), 1).unwrap().to_vec()).unwrap();
         assert!(stored.contains(r#""done":1"#), "{stored}");
         assert!(stored.contains(r#""outcome":"00""#), "{stored}");
+    }
+
+    /// `NAMES` must be what serde writes for each variant (the old bodies' form).
+    fn names_match_serde<T: fixed::Coded>() {
+        for (v, name) in T::ALL.iter().zip(T::NAMES.split(' ')) {
+            assert_eq!(serde_json::to_string(v).unwrap(), format!("\"{name}\""));
+        }
+        assert_eq!(T::ALL.len(), T::NAMES.split(' ').count());
+    }
+
+    #[test]
+    fn stored_names_are_serdes_names() {
+        names_match_serde::<ClubKind>();
+        names_match_serde::<Gender>();
+        names_match_serde::<MemberRole>();
+        names_match_serde::<SurvivorStatus>();
+        names_match_serde::<SupportService>();
+        names_match_serde::<Recipient>();
+        names_match_serde::<SharedField>();
+        names_match_serde::<ConsentMethod>();
+        names_match_serde::<LivelihoodKind>();
+        names_match_serde::<Outcome>();
+        names_match_serde::<Urgency>();
+        names_match_serde::<ReferralState>();
     }
 
     #[test]

@@ -60,7 +60,6 @@ impl ClubKind {
     }
 }
 
-#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClubInput {
@@ -633,6 +632,7 @@ macro_rules! coded {
     ($t:ident: $($v:ident),+) => {
         impl Coded for $t {
             const ALL: &'static [Self] = &[$($t::$v),+];
+            const NAMES: &'static str = concat!($(stringify!($v), " "),+).trim_ascii_end();
         }
         const _: fn($t) = |x| match x {
             $($t::$v)|+ => {}
@@ -937,6 +937,14 @@ mod tests {
         for secret in ["Hoa", "Chai", "0912", "Survivor", "2006"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
+    }
+
+    #[test]
+    fn stored_codes_follow_declaration_order() {
+        // A set is stored as one bit per variant in `ALL` order and read back in that order,
+        // which must be the order `normalized` sorts it in.
+        assert!(SupportService::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert!(SharedField::ALL.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

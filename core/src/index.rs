@@ -10,8 +10,6 @@ use crate::domain::{EthnicGroup, Id, Member, MemberSummary};
 use crate::text;
 
 /// What a member list is filtered by. Empty text matches everyone.
-// Kotlin's toString is the redacted Debug below (no search text, no village).
-#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberFilter {

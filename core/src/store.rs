@@ -313,8 +313,9 @@ pub(crate) fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
         })
 }
 
-/// Serialises a body, padded with trailing spaces (valid JSON whitespace) to a multiple of
-/// `PAD`, so a ciphertext's length does not tell e.g. one survivor status from another.
+/// Serialises a small sealed value that is not a record (a user's profile, the duress decoy, the
+/// enrollment), padded with trailing spaces (valid JSON whitespace) to a multiple of `PAD`.
+/// Records go through `body::encode`, whose lengths depend on free text only.
 pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
     const PAD: usize = 64;
     let mut json = Zeroizing::new(serde_json::to_vec(v).map_err(|_| Error::Crypto)?);
@@ -1648,8 +1649,10 @@ impl Store {
             None => (AuditAction::Create, Vec::new()),
             Some(o) => {
                 let before: T = self.open_record(table, o)?.0;
-                let before = serde_json::to_value(&before).map_err(|_| Error::Crypto)?;
-                let after = serde_json::to_value(body).map_err(|_| Error::Crypto)?;
+                let before = body::encode(&before, 1)?;
+                let as_value =
+                    |plain: &[u8]| body::decode::<serde_json::Value>(plain).ok_or(Error::Crypto);
+                let (before, after) = (as_value(&before)?, as_value(&plain)?);
                 let mut fields = audit::changed_fields(&before, &after);
                 if o.extra != extra {
                     fields.extend(table.extra.map(str::to_owned));
