@@ -4,6 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::body::fixed::{self, Coded};
 use crate::error::{Reason, Result, ValidationError, invalid};
 use crate::text;
 
@@ -12,7 +13,9 @@ pub type Id = String;
 pub type Timestamp = DateTime<Utc>;
 
 /// Debug that prints only the named fields, so personal text never reaches a log, an error
-/// report or a panic message. Everything else shows as `..`.
+/// report or a panic message. Everything else shows as `..`. The records with personal fields
+/// also export it to Kotlin (`uniffi::export(Debug)`): their `toString()` is this, not the data
+/// class's list of every field.
 macro_rules! redacted_debug {
     ($t:ident { $($f:ident),* }) => {
         impl std::fmt::Debug for $t {
@@ -61,6 +64,7 @@ impl ClubKind {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClubInput {
     pub name: String,
+    #[serde(with = "fixed::code")]
     pub kind: ClubKind,
     pub province: String,
     pub commune: String,
@@ -219,20 +223,27 @@ impl EthnicGroup {
     }
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberInput {
     pub full_name: String,
     /// Exact dates are often unknown; the year is what people give.
+    #[serde(with = "fixed::opt_num")]
     pub birth_year: Option<i32>,
+    #[serde(with = "fixed::code")]
     pub gender: Gender,
+    #[serde(with = "fixed::ethnic")]
     pub ethnic_group: EthnicGroup,
     pub village: String,
     /// May be shared with others or absent.
     pub phone: Option<String>,
+    #[serde(with = "fixed::code")]
     pub role: MemberRole,
+    #[serde(with = "fixed::code")]
     pub survivor_status: SurvivorStatus,
     /// False when calling or texting could put the person at risk.
+    #[serde(with = "fixed::flag")]
     pub safe_to_contact: bool,
 }
 redacted_debug!(MemberInput {});
@@ -253,6 +264,7 @@ redacted_debug!(Member {
 });
 
 /// What a member list shows: no survivor status, and no phone when contact is unsafe.
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberSummary {
@@ -319,13 +331,18 @@ pub enum ConsentMethod {
     VerbalWithWitness,
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ConsentInput {
     pub member_id: Id,
+    #[serde(with = "fixed::set")]
     pub purposes: Vec<SupportService>,
+    #[serde(with = "fixed::code")]
     pub recipient: Recipient,
+    #[serde(with = "fixed::set")]
     pub fields: Vec<SharedField>,
+    #[serde(with = "fixed::code")]
     pub method: ConsentMethod,
     /// Required when consent is verbal.
     pub witness: Option<String>,
@@ -352,6 +369,7 @@ redacted_debug!(Consent {
     stamp
 });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FollowUp {
@@ -359,10 +377,12 @@ pub struct FollowUp {
     /// Who will do it: a name as the club says it.
     pub person: String,
     pub due: NaiveDate,
+    #[serde(with = "fixed::flag")]
     pub done: bool,
 }
 redacted_debug!(FollowUp { due, done });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MeetingInput {
@@ -373,6 +393,7 @@ pub struct MeetingInput {
     pub facilitator: String,
     /// Member ids of those present; all must belong to the club.
     pub attendees: Vec<Id>,
+    #[serde(with = "fixed::num")]
     pub guest_count: i32,
     pub notes: String,
     pub follow_ups: Vec<FollowUp>,
@@ -414,24 +435,30 @@ pub enum Outcome {
     Stopped,
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SupportFollowUp {
     pub date: NaiveDate,
+    #[serde(with = "fixed::code")]
     pub outcome: Outcome,
     pub note: String,
 }
 redacted_debug!(SupportFollowUp { date });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LivelihoodInput {
     pub member_id: Id,
+    #[serde(with = "fixed::code")]
     pub kind: LivelihoodKind,
     pub date: NaiveDate,
     /// In đồng.
+    #[serde(with = "fixed::opt_num")]
     pub amount_vnd: Option<i64>,
     /// A count with its unit ("2 con lợn" is 2, "con lợn").
+    #[serde(with = "fixed::opt_num")]
     pub quantity: Option<i32>,
     pub unit: Option<String>,
     pub note: String,
@@ -531,16 +558,22 @@ impl ReferralState {
     }
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReferralInput {
     pub member_id: Id,
+    #[serde(with = "fixed::set")]
     pub services: Vec<SupportService>,
+    #[serde(with = "fixed::code")]
     pub urgency: Urgency,
     pub note: String,
+    #[serde(with = "fixed::code")]
     pub recipient: Recipient,
     /// What the payload will carry; the consent must allow each of them.
+    #[serde(with = "fixed::set")]
     pub shared_fields: Vec<SharedField>,
+    #[serde(with = "fixed::opt_id")]
     pub consent_id: Option<Id>,
 }
 redacted_debug!(ReferralInput {
@@ -550,10 +583,13 @@ redacted_debug!(ReferralInput {
     consent_id
 });
 
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StateChange {
+    #[serde(with = "fixed::code")]
     pub state: ReferralState,
+    #[serde(serialize_with = "fixed::time")]
     pub at: Timestamp,
     pub by: Id,
     pub note: String,
@@ -586,6 +622,40 @@ pub struct MemberDetail {
     pub livelihood: Vec<Livelihood>,
     pub referrals: Vec<Referral>,
 }
+
+// ---- stored codes -----------------------------------------------------------------------
+
+/// Stored codes (`body::fixed`): a variant is kept as its position in this list, so the list is
+/// in declaration order and a new variant goes at the end, never in between. The `match` makes a
+/// variant missing from the list a compile error.
+macro_rules! coded {
+    ($t:ident: $($v:ident),+) => {
+        impl Coded for $t {
+            const ALL: &'static [Self] = &[$($t::$v),+];
+            const NAMES: &'static str = concat!($(stringify!($v), " "),+).trim_ascii_end();
+        }
+        const _: fn($t) = |x| match x {
+            $($t::$v)|+ => {}
+        };
+    };
+}
+
+coded!(ClubKind: AntiTrafficking, SafeMigration, FamilyFiveThree);
+coded!(Gender: Female, Male, Other);
+coded!(MemberRole: Leader, Deputy, Member);
+coded!(SurvivorStatus: NotASurvivor, Survivor, Returnee, Withheld);
+coded!(SupportService: EssentialNeeds, HealthCare, Psychological, LegalAid, Schooling,
+    VocationalTraining, Jobs, Loans, HardshipAllowance, SafeAccommodation, IdentityPapers,
+    Interpretation);
+coded!(Recipient: ProvincialUnion, CommuneUnion);
+coded!(SharedField: Name, BirthYear, Gender, EthnicGroup, Commune, Village, Phone, Need, Story);
+coded!(ConsentMethod: SignedPaper, VerbalWithWitness);
+coded!(LivelihoodKind: SeedCapital, Livestock, Tools, VocationalCourse, JobPlacement,
+    SocialPolicyLoan);
+coded!(Outcome: EarningIncome, StillWorking, NeedsMoreHelp, Stopped);
+coded!(Urgency: Routine, Urgent, Emergency);
+coded!(ReferralState: Draft, Ready, Queued, Sent, Received, Accepted, Declined, InProgress,
+    Completed, Withdrawn);
 
 // ---- validation -------------------------------------------------------------------------
 
@@ -890,6 +960,14 @@ mod tests {
         for secret in ["Hoa", "Chai", "0912", "Survivor", "2006"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
+    }
+
+    #[test]
+    fn stored_codes_follow_declaration_order() {
+        // A set is stored as one bit per variant in `ALL` order and read back in that order,
+        // which must be the order `normalized` sorts it in.
+        assert!(SupportService::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert!(SharedField::ALL.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

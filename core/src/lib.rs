@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod audit;
+mod body;
 mod crypto;
 pub mod domain;
 pub mod error;

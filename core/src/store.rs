@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::access::{self, Permission};
 use crate::audit::{self, AuditAction};
+use crate::body;
 use crate::crypto::{self, KeyId, Place, SecretKey};
 use crate::domain::*;
 use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
@@ -137,6 +138,9 @@ struct Table {
     extra: Option<&'static str>,
     /// Sealed under the member's own key (so erasing that key erases the record).
     member_owned: bool,
+    /// The smallest stored body of this kind (`body::bucket`): about its usual size, so that most
+    /// records of a kind have one length.
+    floor: usize,
 }
 
 const CLUBS: Table = Table {
@@ -145,6 +149,7 @@ const CLUBS: Table = Table {
     owner: None,
     extra: None,
     member_owned: false,
+    floor: 512,
 };
 const MEMBERS: Table = Table {
     name: "members",
@@ -152,6 +157,7 @@ const MEMBERS: Table = Table {
     owner: Some("club_id"),
     extra: None,
     member_owned: true,
+    floor: 512,
 };
 const CONSENTS: Table = Table {
     name: "consents",
@@ -159,6 +165,7 @@ const CONSENTS: Table = Table {
     owner: Some("member_id"),
     extra: None,
     member_owned: true,
+    floor: 512,
 };
 const MEETINGS: Table = Table {
     name: "meetings",
@@ -166,6 +173,7 @@ const MEETINGS: Table = Table {
     owner: Some("club_id"),
     extra: Some("meeting_date"),
     member_owned: false,
+    floor: 1024,
 };
 const REFERRALS: Table = Table {
     name: "referrals",
@@ -173,6 +181,7 @@ const REFERRALS: Table = Table {
     owner: Some("member_id"),
     extra: Some("state"),
     member_owned: true,
+    floor: 2048,
 };
 const LIVELIHOOD: Table = Table {
     name: "livelihood",
@@ -180,6 +189,7 @@ const LIVELIHOOD: Table = Table {
     owner: Some("member_id"),
     extra: None,
     member_owned: true,
+    floor: 1024,
 };
 
 const RECORD_TABLES: [&Table; 6] = [
@@ -344,8 +354,9 @@ pub(crate) fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
         })
 }
 
-/// Serialises a body, padded with trailing spaces (valid JSON whitespace) to a multiple of
-/// `PAD`, so a ciphertext's length does not tell e.g. one survivor status from another.
+/// Serialises a small sealed value that is not a record (a user's profile, the duress decoy, the
+/// enrollment), padded with trailing spaces (valid JSON whitespace) to a multiple of `PAD`.
+/// Records go through `body::encode`, whose lengths depend on free text only.
 pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
     const PAD: usize = 64;
     let mut json = Zeroizing::new(serde_json::to_vec(v).map_err(|_| Error::Crypto)?);
@@ -1249,7 +1260,7 @@ impl Store {
             member_key.as_bytes(),
         )?;
         let now = now_text();
-        let body = to_json(&info)?;
+        let body = body::encode(&info, MEMBERS.floor)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1291,7 +1302,7 @@ impl Store {
         };
         session.member_keys.insert(id, member_key);
         session.index.upsert(&member);
-        Ok(member)
+        Ok(self.masked(member))
     }
 
     pub fn update_member(&mut self, id: &str, input: &MemberInput) -> Result<Member> {
@@ -1318,7 +1329,7 @@ impl Store {
         if let Some(s) = self.session.as_mut() {
             s.index.upsert(&member);
         }
-        Ok(member)
+        Ok(self.masked(member))
     }
 
     /// One member's full record. Survivor status is withheld from roles that may not read it.
@@ -1332,7 +1343,13 @@ impl Store {
     /// A member as the unlocked user may see her; the caller notes the read.
     fn member_as_shown(&self, id: &str) -> Result<Member> {
         let raw = MEMBERS.read_one(&self.conn, id)?;
-        let mut member = open_member(&self.conn, self.require(Permission::ReadRecords)?, &raw)?;
+        let member = open_member(&self.conn, self.require(Permission::ReadRecords)?, &raw)?;
+        Ok(self.masked(member))
+    }
+
+    /// A member as the unlocked user's role may see her. Every call that hands a member back
+    /// (read, create, update) goes through here, so a write never returns what a read withholds.
+    fn masked(&self, mut member: Member) -> Member {
         if !self.may(Permission::ReadSurvivorStatus) {
             member.info.survivor_status = SurvivorStatus::Withheld;
         }
@@ -1340,7 +1357,7 @@ impl Store {
         if !member.info.safe_to_contact {
             member.info.phone = None;
         }
-        Ok(member)
+        member
     }
 
     /// A member with her consents, livelihood support and referrals: the member screen.
@@ -1860,7 +1877,7 @@ impl Store {
     }
 
     /// Seals `body` and inserts or replaces the row, keeping `created_*` of `old`.
-    fn write_record<T: Serialize>(
+    fn write_record<T: Serialize + DeserializeOwned>(
         &mut self,
         table: &Table,
         id: &str,
@@ -1873,7 +1890,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn write_record_with<T: Serialize>(
+    fn write_record_with<T: Serialize + DeserializeOwned>(
         &mut self,
         table: &Table,
         id: &str,
@@ -1891,14 +1908,17 @@ impl Store {
             None => [now.clone(), user.clone(), now, user],
         };
         let (key, kid) = self.key_for(session, table, id, owner)?;
-        let json = to_json(body)?;
-        // The trail names what changed, never the values.
+        let plain = body::encode(body, table.floor)?;
+        // The trail names what changed, never the values. Both sides in today's encoding, so an
+        // old body (enums by name) does not show every field as changed.
         let (action, fields) = match old {
             None => (AuditAction::Create, Vec::new()),
             Some(o) => {
-                let before: serde_json::Value = self.open_record::<serde_json::Value>(table, o)?.0;
-                let after: serde_json::Value =
-                    serde_json::from_slice(&json).map_err(|_| Error::Crypto)?;
+                let before: T = self.open_record(table, o)?.0;
+                let before = body::encode(&before, 1)?;
+                let as_value =
+                    |plain: &[u8]| body::decode::<serde_json::Value>(plain).ok_or(Error::Crypto);
+                let (before, after) = (as_value(&before)?, as_value(&plain)?);
                 let mut fields = audit::changed_fields(&before, &after);
                 if o.extra != extra {
                     fields.extend(table.extra.map(str::to_owned));
@@ -1916,7 +1936,7 @@ impl Store {
             stamps,
             version: trail::next_seq(&tx)?,
         };
-        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &json)?;
+        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &plain)?;
         table.write(&tx, &raw, &sealed)?;
         also(&tx)?;
         let mut entry = NewEntry::new(action, Some(table.kind), id);
@@ -1932,7 +1952,7 @@ impl Store {
         let (key, kid) = self.key_for(session, table, &raw.id, &raw.owner)?;
         let plain = crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)?;
         check_current(&self.conn, table, raw)?;
-        let value = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+        let value = body::decode(&plain).ok_or_else(|| Error::Integrity {
             kind: table.kind,
             id: raw.id.clone(),
         })?;
@@ -1960,7 +1980,7 @@ fn open_member(conn: &Connection, session: &Session, raw: &RawRow) -> Result<Mem
     let (key, kid) = member_key(session, RecordKind::Member, &raw.id, &raw.id)?;
     let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
     check_current(conn, &MEMBERS, raw)?;
-    let info: MemberInput = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+    let info: MemberInput = body::decode(&plain).ok_or_else(|| Error::Integrity {
         kind: RecordKind::Member,
         id: raw.id.clone(),
     })?;
@@ -2131,6 +2151,7 @@ pub(crate) fn open_profile(
 #[derive(Serialize, Deserialize)]
 struct ConsentBody {
     info: ConsentInput,
+    #[serde(with = "body::fixed::opt_date")]
     withdrawn_on: Option<NaiveDate>,
 }
 

@@ -170,3 +170,348 @@ fn ciphertext_length_does_not_reveal_survivor_status() {
     }
     assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
 }
+
+/// Each record's stored body length, read from the file as anyone holding it would.
+fn stored_lengths(f: &Fixture, table: &str) -> std::collections::HashMap<String, usize> {
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("SELECT id, length(body) FROM {table}"))
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// That every record in each group has the same stored length.
+fn assert_same_length(f: &Fixture, table: &str, groups: &[(String, Vec<String>)]) {
+    let lengths = stored_lengths(f, table);
+    for (what, ids) in groups {
+        let seen: std::collections::BTreeSet<usize> = ids.iter().map(|id| lengths[id]).collect();
+        assert_eq!(seen.len(), 1, "{table}, {what}: lengths {seen:?}");
+    }
+}
+
+/// Property: for names of 1 to 200 characters, every survivor status and both contact flags
+/// give one stored length per name length, and that length only grows with the name, in a few
+/// steps (buckets).
+#[test]
+fn a_members_stored_length_depends_only_on_her_free_text_bucket() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    // Vietnamese letters of one to three UTF-8 bytes, no spaces (cleaning would trim them).
+    let letters: Vec<char> = "ViThịHoaLườngBảnChaiẰ".chars().collect();
+    let mut made = Vec::new();
+    for n in 1..=200 {
+        let name: String = letters.iter().cycle().take(n).collect();
+        for status in [
+            SurvivorStatus::NotASurvivor,
+            SurvivorStatus::Survivor,
+            SurvivorStatus::Returnee,
+        ] {
+            for safe in [true, false] {
+                let mut m = member_input(&name, "Thái", "Bản Chai");
+                m.survivor_status = status;
+                m.safe_to_contact = safe;
+                made.push((f.store.add_member(&club.id, &m).unwrap().id, n));
+            }
+        }
+    }
+    let lengths = stored_lengths(&f, "members");
+    let mut by_len: std::collections::BTreeMap<usize, std::collections::BTreeSet<usize>> =
+        Default::default();
+    for (id, n) in &made {
+        by_len.entry(*n).or_default().insert(lengths[id]);
+    }
+    for (n, seen) in &by_len {
+        assert_eq!(seen.len(), 1, "name of {n} chars: lengths {seen:?}");
+    }
+    let steps: Vec<usize> = by_len.values().map(|s| *s.first().unwrap()).collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "{steps:?}");
+    let buckets: std::collections::BTreeSet<&usize> = steps.iter().collect();
+    assert!(buckets.len() <= 8, "too many distinct lengths: {buckets:?}");
+}
+
+/// Every protected attribute of every record kind (enums, flags, sets, amounts, dates, the
+/// consent it relies on) leaves the stored length alone when the free text is the same.
+#[test]
+fn no_protected_attribute_of_any_record_kind_changes_a_stored_length() {
+    let mut f = Fixture::new();
+    let st = &mut f.store;
+    // Clubs: their kind.
+    let mut clubs = Vec::new();
+    for kind in [
+        ClubKind::AntiTrafficking,
+        ClubKind::SafeMigration,
+        ClubKind::FamilyFiveThree,
+    ] {
+        let mut c = club_input();
+        c.kind = kind;
+        clubs.push(st.add_club(&c).unwrap().id);
+    }
+    let club = clubs[0].clone();
+    // Members: status, flag, gender, role, ethnic group, year of birth.
+    let mut members = Vec::new();
+    let mut add = |st: &mut Store, edit: &dyn Fn(&mut MemberInput)| {
+        let mut m = member_input("Vi Thị Hoa", "Thái", "Bản Chai");
+        edit(&mut m);
+        members.push(st.add_member(&club, &m).unwrap().id);
+    };
+    for status in [
+        SurvivorStatus::NotASurvivor,
+        SurvivorStatus::Survivor,
+        SurvivorStatus::Returnee,
+    ] {
+        add(st, &|m| m.survivor_status = status);
+    }
+    add(st, &|m| m.safe_to_contact = false);
+    for gender in [Gender::Female, Gender::Male, Gender::Other] {
+        add(st, &|m| m.gender = gender);
+    }
+    for role in [MemberRole::Leader, MemberRole::Deputy, MemberRole::Member] {
+        add(st, &|m| m.role = role);
+    }
+    for code in [1, 9, 10, 54] {
+        add(st, &|m| {
+            m.ethnic_group = EthnicGroup::from_code(code).unwrap()
+        });
+    }
+    for year in [None, Some(1950), Some(2006)] {
+        add(st, &|m| m.birth_year = year);
+    }
+    let member = members[0].clone();
+    // Consents: purposes, recipient, fields, method, withdrawn or not.
+    use SharedField as F;
+    use SupportService as S;
+    let all_services = vec![
+        S::EssentialNeeds,
+        S::HealthCare,
+        S::Psychological,
+        S::LegalAid,
+        S::Schooling,
+        S::VocationalTraining,
+        S::Jobs,
+        S::Loans,
+        S::HardshipAllowance,
+        S::SafeAccommodation,
+        S::IdentityPapers,
+        S::Interpretation,
+    ];
+    let all_fields = vec![
+        F::Name,
+        F::BirthYear,
+        F::Gender,
+        F::EthnicGroup,
+        F::Commune,
+        F::Village,
+        F::Phone,
+        F::Need,
+        F::Story,
+    ];
+    let mut service_sets: Vec<Vec<SupportService>> =
+        all_services.iter().map(|s| vec![*s]).collect();
+    service_sets.push(all_services.clone());
+    service_sets.push(vec![S::Psychological, S::SafeAccommodation]);
+    let mut field_sets: Vec<Vec<SharedField>> = all_fields.iter().map(|x| vec![*x]).collect();
+    field_sets.push(all_fields.clone());
+    let consent_with = |edit: &dyn Fn(&mut ConsentInput)| {
+        let mut c = consent_input(&member);
+        c.witness = Some("Lường Văn Khánh".into());
+        edit(&mut c);
+        c
+    };
+    let mut consents = Vec::new();
+    for set in &service_sets {
+        consents.push(
+            st.add_consent(&consent_with(&|c| c.purposes = set.clone()))
+                .unwrap()
+                .id,
+        );
+    }
+    for set in &field_sets {
+        consents.push(
+            st.add_consent(&consent_with(&|c| c.fields = set.clone()))
+                .unwrap()
+                .id,
+        );
+    }
+    for recipient in [Recipient::ProvincialUnion, Recipient::CommuneUnion] {
+        consents.push(
+            st.add_consent(&consent_with(&|c| c.recipient = recipient))
+                .unwrap()
+                .id,
+        );
+    }
+    for method in [ConsentMethod::SignedPaper, ConsentMethod::VerbalWithWitness] {
+        consents.push(
+            st.add_consent(&consent_with(&|c| c.method = method))
+                .unwrap()
+                .id,
+        );
+    }
+    let withdrawn = st.add_consent(&consent_with(&|_| {})).unwrap().id;
+    st.withdraw_consent(&withdrawn, today()).unwrap();
+    consents.push(withdrawn);
+    // Referrals: services, urgency, recipient, shared fields, with or without a consent.
+    let referral_with = |edit: &dyn Fn(&mut ReferralInput)| {
+        let mut r = referral_input(&member, Some(&consents[0]));
+        edit(&mut r);
+        r
+    };
+    let mut referrals = Vec::new();
+    for set in &service_sets {
+        referrals.push(
+            st.create_referral(&referral_with(&|r| r.services = set.clone()))
+                .unwrap()
+                .id,
+        );
+    }
+    for set in &field_sets {
+        referrals.push(
+            st.create_referral(&referral_with(&|r| r.shared_fields = set.clone()))
+                .unwrap()
+                .id,
+        );
+    }
+    for urgency in [Urgency::Routine, Urgency::Urgent, Urgency::Emergency] {
+        referrals.push(
+            st.create_referral(&referral_with(&|r| r.urgency = urgency))
+                .unwrap()
+                .id,
+        );
+    }
+    for recipient in [Recipient::ProvincialUnion, Recipient::CommuneUnion] {
+        referrals.push(
+            st.create_referral(&referral_with(&|r| r.recipient = recipient))
+                .unwrap()
+                .id,
+        );
+    }
+    referrals.push(
+        st.create_referral(&referral_with(&|r| r.consent_id = None))
+            .unwrap()
+            .id,
+    );
+    // Support: kind, amount, quantity; follow-ups: outcome.
+    let support_with = |kind, amount_vnd, quantity| LivelihoodInput {
+        member_id: member.clone(),
+        kind,
+        date: days_ago(3),
+        amount_vnd,
+        quantity,
+        unit: Some("con".into()),
+        note: "nuôi dê".into(),
+    };
+    let mut support = Vec::new();
+    for kind in [
+        LivelihoodKind::SeedCapital,
+        LivelihoodKind::Livestock,
+        LivelihoodKind::Tools,
+        LivelihoodKind::VocationalCourse,
+        LivelihoodKind::JobPlacement,
+        LivelihoodKind::SocialPolicyLoan,
+    ] {
+        support.push(
+            st.add_livelihood(&support_with(kind, Some(1), None))
+                .unwrap()
+                .id,
+        );
+    }
+    for (amount, quantity) in [
+        (None, Some(1)),
+        (Some(0), None),
+        (Some(5_000_000_000), Some(100_000)),
+    ] {
+        support.push(
+            st.add_livelihood(&support_with(LivelihoodKind::Livestock, amount, quantity))
+                .unwrap()
+                .id,
+        );
+    }
+    let mut followed = Vec::new();
+    for outcome in [
+        Outcome::EarningIncome,
+        Outcome::StillWorking,
+        Outcome::NeedsMoreHelp,
+        Outcome::Stopped,
+    ] {
+        let id = st
+            .add_livelihood(&support_with(LivelihoodKind::Tools, Some(1), None))
+            .unwrap()
+            .id;
+        st.add_livelihood_follow_up(
+            &id,
+            &SupportFollowUp {
+                date: days_ago(1),
+                outcome,
+                note: "có thu nhập".into(),
+            },
+        )
+        .unwrap();
+        followed.push(id);
+    }
+    // Meetings: guests, follow-ups done or not.
+    let mut meetings = Vec::new();
+    for (guests, done) in [(0, false), (7, true), (1000, false)] {
+        let mut m = meeting_input(&club, vec![members[0].clone()]);
+        m.guest_count = guests;
+        m.follow_ups[0].done = done;
+        meetings.push(st.record_meeting(&m).unwrap().id);
+    }
+    assert_same_length(&f, "clubs", &[("kind".into(), clubs)]);
+    assert_same_length(&f, "members", &[("attributes".into(), members)]);
+    assert_same_length(&f, "consents", &[("attributes".into(), consents)]);
+    assert_same_length(&f, "referrals", &[("attributes".into(), referrals)]);
+    assert_same_length(
+        &f,
+        "livelihood",
+        &[("attributes".into(), support), ("outcome".into(), followed)],
+    );
+    assert_same_length(&f, "meetings", &[("attributes".into(), meetings)]);
+}
+
+/// A body written before the fixed-width format (the schema-1 fixture) still opens; an update
+/// rewrites it in the new format, padded like any new member, and the trail names only the
+/// field that changed (not every enum whose stored form changed).
+#[test]
+fn an_old_body_still_opens_and_its_update_names_only_what_changed() {
+    const OLD_MEMBER: &str = "6fcd9ad9-7159-48e6-971b-1c31560b1de1";
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let path = dir.path().join("old.db");
+    std::fs::copy(fixtures.join("store-v1.db"), &path).unwrap();
+    let device =
+        std::sync::Arc::new(SoftwareDeviceSecret::load(&fixtures.join("device.key")).unwrap());
+    let mut store = Store::open(&path, device).unwrap();
+    let leader = store.users().unwrap()[0].id.clone();
+    store.unlock(&leader, PIN).unwrap();
+    let length_of = |id: &str| -> usize {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row(
+            "SELECT length(body) FROM members WHERE id = ?1",
+            [id],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as usize
+    };
+    let before = length_of(OLD_MEMBER);
+    let member = store.member(OLD_MEMBER).unwrap();
+    assert_eq!(member.info.survivor_status, SurvivorStatus::Returnee);
+    let mut info = member.info.clone();
+    info.village = "Bản Mới".into();
+    store.update_member(OLD_MEMBER, &info).unwrap();
+    let after = length_of(OLD_MEMBER);
+    assert_ne!(before, after, "the update rewrote the body");
+    let mut fresh = info.clone();
+    fresh.survivor_status = SurvivorStatus::NotASurvivor;
+    fresh.safe_to_contact = true;
+    let fresh = store.add_member(&member.club_id, &fresh).unwrap();
+    assert_eq!(after, length_of(&fresh.id));
+    let update = store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .rfind(|e| e.action == AuditAction::Update && e.record_id == OLD_MEMBER)
+        .unwrap();
+    assert_eq!(update.fields, ["village"]);
+}

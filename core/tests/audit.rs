@@ -177,6 +177,194 @@ fn the_deputy_records_survivor_status_but_never_reads_it() {
     assert_eq!(kept.info.village, "Bản Ón");
 }
 
+/// What `member()` shows this role: no status without `ReadSurvivorStatus`, no phone for someone
+/// who must not be contacted.
+fn assert_masked(store: &Store, shown: &Member, what: &str) {
+    let withheld = shown.info.survivor_status == SurvivorStatus::Withheld;
+    assert_eq!(
+        withheld,
+        !store.may(Permission::ReadSurvivorStatus),
+        "{what}: survivor status"
+    );
+    if !shown.info.safe_to_contact {
+        assert_eq!(
+            shown.info.phone, None,
+            "{what}: phone of a do-not-contact member"
+        );
+    }
+}
+
+/// Every call that hands back a member, consent, support record or referral shows it as the
+/// read call shows it to the same role: a write must not return what a read would withhold.
+#[test]
+fn every_call_that_returns_a_record_shows_it_as_the_read_does() {
+    let mut s = setup();
+    let mut hidden = member_input("Hà Thị Ơn", "Mông", "Bản Ón");
+    hidden.safe_to_contact = false;
+    hidden.phone = Some("0987 111 222".into());
+    hidden.survivor_status = SurvivorStatus::Survivor;
+    let hidden = s.f.store.add_member(&s.club.id, &hidden).unwrap();
+    for role in [UserRole::Leader, UserRole::Deputy, UserRole::Auditor] {
+        s.login(role);
+        let club_id = s.club.id.clone();
+        let st = &mut s.f.store;
+        let tag = |call: &str| format!("{role:?} {call}");
+        for id in [&s.member.id, &hidden.id] {
+            let shown = st.member(id).unwrap();
+            assert_masked(st, &shown, &tag("member"));
+            let detail = st.member_detail(id).unwrap();
+            assert_eq!(detail.member, shown, "{}", tag("member_detail"));
+            for c in &detail.consents {
+                assert_eq!(*c, st.consent(&c.id).unwrap(), "{}", tag("consents"));
+            }
+            for r in &detail.referrals {
+                assert_eq!(*r, st.referral(&r.id).unwrap(), "{}", tag("referrals"));
+            }
+            assert_eq!(detail.consents, st.consents_for(id).unwrap());
+            assert_eq!(detail.livelihood, st.livelihood_for(id).unwrap());
+            assert_eq!(detail.referrals, st.referrals_for(id).unwrap());
+        }
+        for summary in st.list_members(&club_id).unwrap() {
+            if !summary.safe_to_contact {
+                assert_eq!(summary.phone, None, "{}", tag("list_members"));
+            }
+        }
+        if !st.may(Permission::WriteRecords) {
+            let refused = |r: Result<()>| matches!(r, Err(Error::Forbidden(_)));
+            assert!(refused(
+                st.add_member(&club_id, &member_input("Lò Thị Xuân", "Thái", "Bản Ón"))
+                    .map(drop)
+            ));
+            assert!(refused(
+                st.update_member(&hidden.id, &hidden.info).map(drop)
+            ));
+            assert!(refused(
+                st.add_consent(&consent_input(&hidden.id)).map(drop)
+            ));
+            assert!(refused(
+                st.create_referral(&referral_input(&hidden.id, None))
+                    .map(drop)
+            ));
+            assert!(refused(st.withdraw_referral(&s.referral.id, "").map(drop)));
+            continue;
+        }
+        // A new member who must not be contacted, with her status.
+        let mut new = member_input("Lò Thị Xuân", "Thái", "Bản Ón");
+        new.survivor_status = SurvivorStatus::Survivor;
+        new.safe_to_contact = false;
+        new.phone = Some("0977 333 444".into());
+        let added = st.add_member(&club_id, &new).unwrap();
+        assert_masked(st, &added, &tag("add_member"));
+        assert_eq!(
+            added,
+            st.member(&added.id).unwrap(),
+            "{}",
+            tag("add_member")
+        );
+        // The form sent back as it was shown (status withheld or not, phone hidden).
+        let mut form = st.member(&hidden.id).unwrap().info;
+        form.village = format!("Bản {role:?}");
+        let updated = st.update_member(&hidden.id, &form).unwrap();
+        assert_masked(st, &updated, &tag("update_member"));
+        assert_eq!(
+            updated,
+            st.member(&hidden.id).unwrap(),
+            "{}",
+            tag("update_member")
+        );
+        // Her consent, support and referral, each as its read shows it.
+        let consent = st.add_consent(&consent_input(&hidden.id)).unwrap();
+        assert_eq!(
+            consent,
+            st.consent(&consent.id).unwrap(),
+            "{}",
+            tag("add_consent")
+        );
+        let support = st
+            .add_livelihood(&LivelihoodInput {
+                member_id: hidden.id.clone(),
+                kind: LivelihoodKind::Livestock,
+                date: days_ago(2),
+                amount_vnd: None,
+                quantity: Some(2),
+                unit: Some("con dê".into()),
+                note: "Nuôi dê".into(),
+            })
+            .unwrap();
+        let read_support = |st: &Store, id: &str| {
+            st.livelihood_for(&hidden.id)
+                .unwrap()
+                .into_iter()
+                .find(|l| l.id == id)
+                .unwrap()
+        };
+        assert_eq!(
+            support,
+            read_support(st, &support.id),
+            "{}",
+            tag("add_livelihood")
+        );
+        let support = st
+            .add_livelihood_follow_up(
+                &support.id,
+                &SupportFollowUp {
+                    date: days_ago(1),
+                    outcome: Outcome::StillWorking,
+                    note: "Dê khỏe".into(),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            support,
+            read_support(st, &support.id),
+            "{}",
+            tag("follow_up")
+        );
+        let referral = st
+            .create_referral(&referral_input(&hidden.id, Some(&consent.id)))
+            .unwrap();
+        assert_eq!(
+            referral,
+            st.referral(&referral.id).unwrap(),
+            "{}",
+            tag("create_referral")
+        );
+        let mut edit = referral.info.clone();
+        edit.urgency = Urgency::Urgent;
+        let referral = st.update_referral(&referral.id, &edit).unwrap();
+        assert_eq!(
+            referral,
+            st.referral(&referral.id).unwrap(),
+            "{}",
+            tag("update_referral")
+        );
+        let referral = st.mark_referral_ready(&referral.id).unwrap();
+        assert_eq!(
+            referral,
+            st.referral(&referral.id).unwrap(),
+            "{}",
+            tag("mark_ready")
+        );
+        let consent = st.withdraw_consent(&consent.id, today()).unwrap();
+        assert_eq!(
+            consent,
+            st.consent(&consent.id).unwrap(),
+            "{}",
+            tag("withdraw_consent")
+        );
+        let other = st
+            .create_referral(&referral_input(&hidden.id, None))
+            .unwrap();
+        let other = st.withdraw_referral(&other.id, "").unwrap();
+        assert_eq!(
+            other,
+            st.referral(&other.id).unwrap(),
+            "{}",
+            tag("withdraw_referral")
+        );
+    }
+}
+
 #[test]
 fn changes_unlocks_and_sensitive_reads_are_in_the_trail_without_values() {
     let mut s = setup();

@@ -494,4 +494,37 @@ class ClubStoreTest {
             assertEquals(emptyList(), store.outbox())
         }
     }
+
+    @Test
+    fun `toString of a member and her screen holds no name, village, phone or status`() {
+        newStore().use { store ->
+            val clubId = store.addClub(club()).id
+            val input = member("Quàng Thị Huyền", village = "Bản Phiêng Khoòng")
+                .copy(phone = "0987 654 321", survivorStatus = SurvivorStatus.SURVIVOR)
+            val member = store.addMember(clubId, input)
+            val meeting = MeetingInput(
+                clubId, LocalDate.now().toString(), "Di cư an toàn", "Nhà bà Ơn", "Lò Thị Mai",
+                listOf(member.id), 0, "Chị Quàng Thị Huyền kể chuyện",
+                listOf(FollowUp("Thăm chị Huyền", "Hà Thị Ơn", LocalDate.now().toString(), false)),
+            )
+            val shown = listOf(
+                member.toString(),
+                input.toString(),
+                store.memberDetail(member.id).toString(),
+                store.memberList(clubId).toString(),
+                meeting.toString(),
+            )
+            val secrets = listOf(
+                "Quàng", "Huyền", "Phiêng", "0987", "654 321", "SURVIVOR", "Survivor",
+                "Hà Thị Ơn", "kể chuyện",
+            )
+            for (text in shown) {
+                for (secret in secrets) {
+                    assertFalse(text.contains(secret, ignoreCase = true), "$secret in $text")
+                }
+            }
+            // Still useful in a log: the ids are there.
+            assertTrue(member.toString().contains(member.id), member.toString())
+        }
+    }
 }
