@@ -918,8 +918,10 @@ impl Store {
                         Err(_) => continue,
                     };
                     // A row that does not open stays as it is and is reported as damaged.
-                    let Ok(plain) =
+                    let Some(plain) =
                         crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)
+                            .ok()
+                            .and_then(|p| reencode(table, &p).ok())
                     else {
                         continue;
                     };
@@ -1990,6 +1992,27 @@ fn open_member(conn: &Connection, session: &Session, raw: &RawRow) -> Result<Mem
         info,
         stamp: raw.stamp(RecordKind::Member)?,
     })
+}
+
+/// An older body in today's encoding (fixed widths, padded to its kind's bucket): the reseal
+/// after the upgrade must not keep the old lengths, which told protected values apart.
+fn reencode(table: &Table, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    fn again<T: Serialize + DeserializeOwned>(
+        plain: &[u8],
+        floor: usize,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let value: T = body::decode(plain).ok_or(Error::Crypto)?;
+        body::encode(&value, floor)
+    }
+    match table.kind {
+        RecordKind::Club => again::<ClubInput>(plain, table.floor),
+        RecordKind::Member => again::<MemberInput>(plain, table.floor),
+        RecordKind::Consent => again::<ConsentBody>(plain, table.floor),
+        RecordKind::Meeting => again::<MeetingInput>(plain, table.floor),
+        RecordKind::Referral => again::<ReferralBody>(plain, table.floor),
+        RecordKind::Livelihood => again::<LivelihoodBody>(plain, table.floor),
+        _ => Err(Error::Crypto),
+    }
 }
 
 /// The entry just appended must be the one the row was sealed with.

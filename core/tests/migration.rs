@@ -58,6 +58,33 @@ fn a_version_1_store_upgrades_to_exactly_the_fresh_schema_and_keeps_its_data() {
         .unwrap();
     assert_eq!(upgraded.livelihood_for(FIXTURE_MEMBER).unwrap().len(), 1);
     assert!(upgraded.verify_audit().unwrap() >= 2);
+    // The first unlock resealed every older row once, with its version and in today's
+    // encoding: none is left at version 0, nothing is damaged, and the member's stored length
+    // is her kind's bucket (at least 512 bytes), not the old JSON's.
+    assert!(upgraded.damaged_records().unwrap().is_empty());
+    let conn = rusqlite::Connection::open(&old_path).unwrap();
+    for table in ["clubs", "members", "consents", "meetings", "referrals", "livelihood"] {
+        let old: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE version = 0"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0, "{table}");
+    }
+    let shortest: i64 = conn
+        .query_row("SELECT min(length(body)) FROM members", [], |r| r.get(0))
+        .unwrap();
+    assert!(shortest >= 512, "{shortest}");
+    let marker: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE record_id = 'record_versions'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(marker, 1);
 }
 
 #[test]
