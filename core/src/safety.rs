@@ -1226,6 +1226,7 @@ fn create_decoy(
     {
         let session = store.session()?;
         trail::start(&store.conn, &store.store_id, session)?;
+        store::note_record_versions(&store.conn, &store.store_id, session)?;
         // The trail and the clubs in one transaction: one sync, not one per club.
         let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
         for e in &decoy.trail {

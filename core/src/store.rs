@@ -475,6 +475,7 @@ impl Store {
         store.start_session(user_id, first.role, store_key)?;
         let session = store.session()?;
         trail::start(&store.conn, &store.store_id, session)?;
+        note_record_versions(&store.conn, &store.store_id, session)?;
         safety::keep_duress_slot(&store)?;
         Ok(store)
     }
@@ -969,12 +970,7 @@ impl Store {
                     trail::append(&tx, &self.store_id, session, entry)?;
                 }
             }
-            trail::append(
-                &tx,
-                &self.store_id,
-                session,
-                NewEntry::new(AuditAction::Update, Some(RecordKind::Audit), RESEAL_MARK),
-            )?;
+            note_record_versions(&tx, &self.store_id, session)?;
         }
         tx.execute("DELETE FROM meta WHERE name = 'reseal_pending'", [])?;
         tx.commit()?;
@@ -2013,6 +2009,23 @@ fn reencode(table: &Table, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         RecordKind::Livelihood => again::<LivelihoodBody>(plain, table.floor),
         _ => Err(Error::Crypto),
     }
+}
+
+/// The trail's statement that every row carries its version: written when a store is made and
+/// by the one-time reseal after the upgrade. A `reseal_pending` row planted later finds it and
+/// reseals nothing (editing it away breaks the chain, which verify and the sync report).
+pub(crate) fn note_record_versions(
+    conn: &Connection,
+    store_id: &str,
+    session: &Session,
+) -> Result<()> {
+    trail::append(
+        conn,
+        store_id,
+        session,
+        NewEntry::new(AuditAction::Update, Some(RecordKind::Audit), RESEAL_MARK),
+    )?;
+    Ok(())
 }
 
 /// The entry just appended must be the one the row was sealed with.

@@ -482,9 +482,6 @@ fn an_old_body_still_opens_and_its_update_names_only_what_changed() {
     std::fs::copy(fixtures.join("store-v1.db"), &path).unwrap();
     let device =
         std::sync::Arc::new(SoftwareDeviceSecret::load(&fixtures.join("device.key")).unwrap());
-    let mut store = Store::open(&path, device).unwrap();
-    let leader = store.users().unwrap()[0].id.clone();
-    store.unlock(&leader, PIN).unwrap();
     let length_of = |id: &str| -> usize {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.query_row(
@@ -495,6 +492,10 @@ fn an_old_body_still_opens_and_its_update_names_only_what_changed() {
         .unwrap() as usize
     };
     let before = length_of(OLD_MEMBER);
+    let mut store = Store::open(&path, device).unwrap();
+    let leader = store.users().unwrap()[0].id.clone();
+    // The first unlock after the upgrade reseals it in the new format.
+    store.unlock(&leader, PIN).unwrap();
     let member = store.member(OLD_MEMBER).unwrap();
     assert_eq!(member.info.survivor_status, SurvivorStatus::Returnee);
     let mut info = member.info.clone();

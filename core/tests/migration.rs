@@ -63,7 +63,14 @@ fn a_version_1_store_upgrades_to_exactly_the_fresh_schema_and_keeps_its_data() {
     // is her kind's bucket (at least 512 bytes), not the old JSON's.
     assert!(upgraded.damaged_records().unwrap().is_empty());
     let conn = rusqlite::Connection::open(&old_path).unwrap();
-    for table in ["clubs", "members", "consents", "meetings", "referrals", "livelihood"] {
+    for table in [
+        "clubs",
+        "members",
+        "consents",
+        "meetings",
+        "referrals",
+        "livelihood",
+    ] {
         let old: i64 = conn
             .query_row(
                 &format!("SELECT count(*) FROM {table} WHERE version = 0"),

@@ -468,3 +468,37 @@ fn every_edit_swap_deletion_insertion_and_rollback_of_a_record_row_is_reported()
     p.f.reopen();
     p.f.store.verify_audit().unwrap();
 }
+
+/// The one-time reseal after the upgrade notes records whose rows were already gone as deleted.
+/// Someone who deletes rows and plants the flag that asks for it must not get their deletion
+/// noted as legitimate: a store made by this version already says its rows carry versions.
+#[test]
+fn a_planted_reseal_flag_does_not_make_deleted_rows_look_legitimate() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let hoa = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    let consent = f.store.add_consent(&consent_input(&hoa.id)).unwrap();
+    f.store.lock();
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    conn.execute("DELETE FROM consents WHERE id = ?1", [&consent.id])
+        .unwrap();
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES ('reseal_pending', x'01')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    f.reopen();
+    verify_names(&f, RecordKind::Consent, &consent.id, DamageReason::Missing);
+    assert!(
+        !f.store
+            .audit_entries()
+            .unwrap()
+            .iter()
+            .any(|e| e.fields.iter().any(|x| x == "absent_at_upgrade"))
+    );
+}
