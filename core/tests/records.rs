@@ -102,6 +102,7 @@ fn updates_keep_creator_and_record_who_changed() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )

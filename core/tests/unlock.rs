@@ -142,6 +142,7 @@ fn several_users_each_with_their_own_pin() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
@@ -149,6 +150,7 @@ fn several_users_each_with_their_own_pin() {
     let auditor = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Cán bộ Hội tỉnh", UserRole::Auditor, "hoa sen nở"),
             KdfParams::MIN,
         )
@@ -265,6 +267,7 @@ fn role_edited_in_the_file_is_caught_at_unlock() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
