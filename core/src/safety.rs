@@ -841,6 +841,14 @@ impl Store {
                  'duress_slot', 'decoy_key', 'decoy')",
                 [],
             )?;
+            // And the canary no longer names the old slot (it would be reported as deleted).
+            let canary = crypto::seal(
+                &record_key,
+                store.store_kid,
+                &store::canary_place(),
+                store::CANARY,
+            )?;
+            meta_set(&tx, "canary", canary.as_bytes())?;
             tx.execute(
                 "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
                  wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?8",
