@@ -1050,7 +1050,10 @@ fn probing_pins_through_the_duress_setting_costs_tries_and_needs_the_leaders_pin
 }
 
 /// Finding B: the plaintext columns a duress-PIN change touches are those a PIN change touches.
-fn plain_state(path: &Path) -> (Vec<Vec<String>>, Vec<(String, Vec<u8>)>, i64) {
+/// The users rows (every column as text), the meta rows, the last trail row's seq.
+type PlainState = (Vec<Vec<String>>, Vec<(String, Vec<u8>)>, i64);
+
+fn plain_state(path: &Path) -> PlainState {
     let conn = rusqlite::Connection::open(path).unwrap();
     let users = conn
         .prepare(
@@ -1101,11 +1104,7 @@ const USER_COLUMNS: [&str; 12] = [
 
 /// What changed between two snapshots, as names: `users.<column>`, `meta.<row>`, and the
 /// new trail rows' plain `action/kind/record_id` (the leader's id written as `leader`).
-fn changed(
-    path: &Path,
-    leader: &str,
-    before: &(Vec<Vec<String>>, Vec<(String, Vec<u8>)>, i64),
-) -> std::collections::BTreeSet<String> {
+fn changed(path: &Path, leader: &str, before: &PlainState) -> std::collections::BTreeSet<String> {
     let after = plain_state(path);
     let mut out = std::collections::BTreeSet::new();
     for (a, b) in before.0.iter().zip(&after.0) {
