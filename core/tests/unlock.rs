@@ -470,15 +470,3 @@ fn a_device_key_file_others_can_read_is_refused() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     SoftwareDeviceSecret::load(&key).unwrap();
 }
-
-/// A copy of `key` in `dir`, owner-only.
-fn private_copy(key: &std::path::Path, dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let copy = dir.path().join("device.key");
-    std::fs::copy(key, &copy).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    copy
-}
