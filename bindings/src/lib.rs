@@ -233,11 +233,20 @@ impl ClubStore {
     }
 
     /// The new user's PIN gets the Argon2 cost of the leader's (calibrated on this phone).
-    pub fn add_user(&self, display_name: String, role: UserRole, pin: String) -> Result<UserInfo> {
+    /// `current_pin`: the leader's own PIN, checked like one at the unlock screen (a wrong one
+    /// counts, waits and wipes): the new PIN is compared with the duress PIN.
+    pub fn add_user(
+        &self,
+        current_pin: String,
+        display_name: String,
+        role: UserRole,
+        pin: String,
+    ) -> Result<UserInfo> {
+        let current_pin = Zeroizing::new(current_pin);
         let pin = Zeroizing::new(pin);
         self.with(|s| {
             let kdf = s.kdf_params()?;
-            s.add_user(NewUser::new(&display_name, role, &pin), kdf)
+            s.add_user(&current_pin, NewUser::new(&display_name, role, &pin), kdf)
         })
     }
 
@@ -392,13 +401,14 @@ impl ClubStore {
         self.with(|s| s.set_wipe_after(tries))
     }
 
-    /// The duress PIN: typed at unlock, it destroys the real data and opens an empty club.
-    pub fn set_duress_pin(&self, pin: String) -> Result<()> {
+    /// The duress PIN: typed at unlock, it destroys the real data and opens a decoy.
+    /// `current_pin`: the leader's own PIN, checked like one at the unlock screen (a wrong one
+    /// counts, waits and wipes); a duress PIN equal to any user's PIN is refused (`Invalid`,
+    /// field `duress_pin`) and counted as a try.
+    pub fn set_duress_pin(&self, current_pin: String, pin: String) -> Result<()> {
+        let current_pin = Zeroizing::new(current_pin);
         let pin = Zeroizing::new(pin);
-        self.with(|s| {
-            let kdf = s.kdf_params()?;
-            s.set_duress_pin(&pin, kdf)
-        })
+        self.with(|s| s.set_duress_pin(&current_pin, &pin))
     }
 
     /// Erases one member beyond recovery; the audit trail keeps only that it happened.

@@ -134,7 +134,9 @@ impl Ctx {
                 path
             }
         };
-        if !path.exists() && !self.global.key_beside_store && same_folder(&path, self.store_path())
+        if !path.exists()
+            && !self.global.key_beside_store
+            && inside_store_folder(&path, self.store_path())
         {
             return Err(CliError::KeyBesideStore(path));
         }
@@ -224,6 +226,9 @@ impl Ctx {
             Ok(secret) => Ok(Arc::new(secret)),
             Err(chungtay_core::Error::KeyUnavailable(DeviceSecretError::Missing)) => {
                 Err(CliError::DeviceKeyMissing(path))
+            }
+            Err(chungtay_core::Error::KeyUnavailable(DeviceSecretError::Exposed)) => {
+                Err(CliError::DeviceKeyExposed(path))
             }
             Err(e) => Err(e.into()),
         }
@@ -338,8 +343,34 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
-fn same_folder(a: &Path, b: &Path) -> bool {
-    absolute(a).parent() == absolute(b).parent()
+/// Whether `key` is in the store's folder or anywhere below it (a configuration folder inside
+/// it, or the store kept inside the configuration folder): a copy of the store's folder would
+/// then carry the key.
+fn inside_store_folder(key: &Path, store: &Path) -> bool {
+    match (canonical(key).parent(), canonical(store).parent()) {
+        (Some(key_dir), Some(store_dir)) => key_dir.starts_with(store_dir),
+        _ => false,
+    }
+}
+
+/// `absolute`, with the longest existing part of the path resolved (symbolic links, `..`), so
+/// that folders not made yet compare as they will be.
+fn canonical(path: &Path) -> PathBuf {
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut rest = Vec::new();
+    let mut head = full.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(head) {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (head.parent(), head.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                head = parent;
+            }
+            _ => return full,
+        }
+    }
 }
 
 fn key_beside_store_warning(lang: Lang, legacy: &Path, target: Option<&PathBuf>) -> String {

@@ -72,6 +72,8 @@ pub enum CliError {
     Usage(clap::Error),
     /// No device key file where the store's key should be.
     DeviceKeyMissing(PathBuf),
+    /// The device key file can be read by other accounts.
+    DeviceKeyExposed(PathBuf),
     /// A new device key in the store's own folder, without `--key-beside-store`.
     KeyBesideStore(PathBuf),
     /// No per-user configuration folder to keep the device key in.
@@ -130,7 +132,7 @@ impl CliError {
             }
             CliError::Export(_) | CliError::ExportChainBroken => code::INTEGRITY,
             CliError::File { .. } | CliError::SymlinkRefused(_) => code::FILE,
-            CliError::DeviceKeyMissing(_) => code::DEVICE_KEY,
+            CliError::DeviceKeyMissing(_) | CliError::DeviceKeyExposed(_) => code::DEVICE_KEY,
             CliError::KeyBesideStore(_) | CliError::NoConfigDir => code::USAGE,
         }
     }
@@ -178,6 +180,7 @@ impl CliError {
             CliError::File { .. } | CliError::SymlinkRefused(_) => "file",
             CliError::Usage(_) => "usage",
             CliError::DeviceKeyMissing(_) => "key_unavailable",
+            CliError::DeviceKeyExposed(_) => "device_key_exposed",
             CliError::KeyBesideStore(_) => "key_beside_store",
             CliError::NoConfigDir => "no_config_dir",
         }
@@ -300,6 +303,14 @@ impl CliError {
                     lang,
                     "Không có khoá thiết bị của kho tại {path}. Nếu kho đã được chuyển chỗ hoặc khoá được để nơi khác, chỉ ra tệp khoá bằng --device-key; nếu khoá đã mất, hãy khôi phục từ bản sao lưu.",
                     "No device key for this store at {path}. If the store was moved or the key is kept elsewhere, name the key file with --device-key; if the key is lost, restore from a backup."
+                )
+            }
+            CliError::DeviceKeyExposed(path) => {
+                let path = path.display();
+                tr!(
+                    lang,
+                    "Tệp khoá thiết bị {path} để tài khoản khác trên máy đọc được: ai đã đọc nó có thể dò mã PIN của một bản chép của kho. Chỉ để chủ đọc: chmod 600 \"{path}\" (và nếu có thể, đổi mã PIN).",
+                    "The device key file {path} can be read by other accounts on this computer: whoever read it can guess the PIN of a copy of the store. Make it owner-only: chmod 600 \"{path}\" (and change the PIN if you can)."
                 )
             }
             CliError::KeyBesideStore(path) => {

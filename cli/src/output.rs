@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use chungtay_core::text::hidden;
+use chungtay_core::text::{hidden, hidden_chars};
 use serde::Serialize;
 
 use crate::error::CliError;
@@ -91,9 +91,10 @@ pub enum Keep {
 /// server sent, is printed and not run.
 pub fn escape(s: &str, keep: Keep) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    // In context: a zero-width joiner inside an emoji (👩‍⚕️) is shown as it is.
+    for (c, h) in hidden_chars(s) {
         let layout = c == '\n' || c == '\t';
-        if hidden(c).is_some() && !(layout && keep == Keep::LineBreaks) {
+        if h.is_some() && !(layout && keep == Keep::LineBreaks) {
             out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
@@ -169,20 +170,41 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// "label: value" lines, labels padded. A value of several lines (a note) goes on, indented
-/// under its first line; everything else hidden in it is escaped.
+/// "label: value" lines, labels padded. Every value is one line: a line break in it (a name,
+/// or a status note a server sent) is escaped, so that it cannot fake the lines that follow.
 pub fn fields(pairs: &[(&str, String)]) -> String {
+    lines(pairs, None)
+}
+
+/// [`fields`], then a note of several lines under its label, the lines after the first one
+/// indented under it; everything else hidden in it is escaped.
+pub fn fields_then_note(pairs: &[(&str, String)], note: (&str, &str)) -> String {
+    lines(pairs, Some(note))
+}
+
+fn lines(pairs: &[(&str, String)], note: Option<(&str, &str)>) -> String {
     let width = pairs
         .iter()
-        .map(|(l, _)| l.chars().count())
+        .map(|(l, _)| *l)
+        .chain(note.map(|(l, _)| l))
+        .map(|l| l.chars().count())
         .max()
         .unwrap_or(0);
     let indent = format!("\n{}", " ".repeat(width + 2));
     let mut out = String::new();
-    for (label, value) in pairs {
+    let line = |out: &mut String, label: &str, value: String| {
         let pad = " ".repeat(width - label.chars().count());
-        let value = escape(value, Keep::LineBreaks).replace('\n', &indent);
         out.push_str(&format!("{label}:{pad} {value}\n"));
+    };
+    for (label, value) in pairs {
+        line(&mut out, label, shown(value));
+    }
+    if let Some((label, value)) = note {
+        line(
+            &mut out,
+            label,
+            escape(value, Keep::LineBreaks).replace('\n', &indent),
+        );
     }
     out
 }
@@ -225,7 +247,31 @@ mod tests {
 
     #[test]
     fn fields_indent_the_lines_of_a_note() {
-        let text = fields(&[("Id", "x".into()), ("Ghi chép", "một\nhai\u{1b}".into())]);
+        let text = fields_then_note(&[("Id", "x".into())], ("Ghi chép", "một\nhai\u{1b}"));
         assert_eq!(text, "Id:       x\nGhi chép: một\n          hai\\u{1b}\n");
+    }
+
+    /// Finding F: a one-line value (a status note from the province, a name) cannot print
+    /// lines of its own that look like the command's output.
+    #[test]
+    fn a_line_break_in_a_one_line_field_is_escaped() {
+        let text = fields(&[
+            (
+                "Trạng thái",
+                "Đã nhận\nTình trạng: không phải nạn nhân".into(),
+            ),
+            ("Id", "x".into()),
+        ]);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("Đã nhận\\u{a}Tình trạng"), "{text}");
+    }
+
+    #[test]
+    fn an_emoji_joined_by_zwj_is_shown_as_it_is() {
+        assert_eq!(
+            shown("Y tá 👩\u{200d}⚕\u{fe0f}"),
+            "Y tá 👩\u{200d}⚕\u{fe0f}"
+        );
+        assert_eq!(shown("Hoa\u{200d}"), "Hoa\\u{200d}");
     }
 }

@@ -24,13 +24,20 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("work")).unwrap();
+        Env { dir }
     }
 
+    /// `config/...`: the per-user configuration folder, beside (not inside) the folder the
+    /// commands run in, `work/`, where every other name is (a store's folder must not hold
+    /// the configuration folder: a copy of it would carry the device keys).
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        if name == "config" || name.starts_with("config/") {
+            self.dir.path().join(name)
+        } else {
+            self.dir.path().join("work").join(name)
+        }
     }
 
     /// The binary in this folder, with no secret inherited from the caller's environment, and
@@ -38,7 +45,7 @@ impl Env {
     /// never the real home.
     fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_chungtay"));
-        c.current_dir(self.dir.path())
+        c.current_dir(self.path(""))
             .env("CHUNGTAY_CONFIG_DIR", self.path("config"))
             .env_remove("CHUNGTAY_PIN")
             .env_remove("CHUNGTAY_NEW_PIN")
@@ -1565,4 +1572,98 @@ fn vietnamese_messages_name_fields_and_values_in_vietnamese() {
             assert!(!err.contains(english), "{english} in {err}");
         }
     }
+}
+
+/// Finding G: a device key anywhere under the store's folder (a configuration folder inside
+/// it, or the store inside the configuration folder) is refused like one right beside it.
+#[test]
+fn a_device_key_anywhere_under_the_stores_folder_is_refused() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("data")).unwrap();
+    let refused = |out: Output, what: &str| {
+        assert_eq!(
+            out.status.code(),
+            Some(EXIT_USAGE),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("--key-beside-store"), "{what}");
+    };
+    // The configuration folder inside the store's folder.
+    let out = env
+        .cmd()
+        .env("CHUNGTAY_PIN", PIN)
+        .env("CHUNGTAY_CONFIG_DIR", env.path("data/config"))
+        .args(["--store", "data/club.db", "init", "--name", "Lò Thị Mai"])
+        .output()
+        .unwrap();
+    refused(out, "config folder inside the store's folder");
+    assert!(!env.path("data/club.db").exists());
+    // The store inside the configuration folder.
+    std::fs::create_dir_all(env.path("config")).unwrap();
+    let in_config = env.path("config/club.db");
+    let out = env.run(&[
+        "--store",
+        in_config.to_str().unwrap(),
+        "init",
+        "--name",
+        "Lò Thị Mai",
+    ]);
+    refused(out, "store inside the config folder");
+    // A key named in a sub-folder of the store's folder.
+    let out = env.run(&[
+        "--store",
+        "data/club.db",
+        "--device-key",
+        "data/keys/club.key",
+        "init",
+        "--name",
+        "Lò Thị Mai",
+    ]);
+    refused(out, "key in a sub-folder");
+    // Outside the store's folder: fine.
+    env.ok(&["--store", "data/club.db", "init", "--name", "Lò Thị Mai"]);
+}
+
+/// Finding G: a device key file that other accounts can read is refused, with how to fix it.
+#[cfg(unix)]
+#[test]
+fn a_device_key_file_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.ok(&["--store", "club.db", "init", "--name", "Lò Thị Mai"]);
+    let keys = files_under(&env.path("config"));
+    std::fs::set_permissions(&keys[0], std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["--store", "club.db", "club", "list"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+}
+
+/// Finding A: `safety duress` and `user add` check the candidate against the PINs (and the
+/// duress PIN) with the unlock PIN as the leader's current PIN; a PIN already in use is refused.
+#[test]
+fn the_duress_pin_is_set_with_the_leaders_pin_and_never_equals_a_users_pin() {
+    let env = Env::new();
+    env.ok(&["--store", "club.db", "init", "--name", "Lò Thị Mai"]);
+    let with_new = |new: &str, args: &[&str]| {
+        let mut all = vec!["--store", "club.db"];
+        all.extend_from_slice(args);
+        env.cmd()
+            .env("CHUNGTAY_PIN", PIN)
+            .env("CHUNGTAY_NEW_PIN", new)
+            .args(all)
+            .output()
+            .unwrap()
+    };
+    let out = with_new(PIN, &["safety", "duress"]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    let out = with_new("918273", &["safety", "duress"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = with_new(
+        "918273",
+        &["user", "add", "--name", "Phạm Thị Lan", "--role", "deputy"],
+    );
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    // The leader's PIN still opens the real store (the duress setting re-wrapped her slot).
+    env.ok(&["--store", "club.db", "club", "list"]);
 }

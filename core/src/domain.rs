@@ -663,7 +663,7 @@ const MAX_SHORT: usize = 200;
 const MAX_LONG: usize = 20_000;
 
 pub(crate) fn required(field: &'static str, value: &str) -> Result<String> {
-    let v = text::clean(value);
+    let v = text::clean(&text::strip_pasted(value));
     if v.is_empty() {
         return invalid(field, Reason::Empty);
     }
@@ -676,7 +676,7 @@ pub(crate) fn optional(field: &'static str, value: &Option<String>) -> Result<Op
     match value {
         None => Ok(None),
         Some(s) => {
-            let v = text::clean(s);
+            let v = text::clean(&text::strip_pasted(s));
             max_len(field, &v, MAX_SHORT)?;
             single_line(field, &v)?;
             Ok(if v.is_empty() { None } else { Some(v) })
@@ -685,7 +685,7 @@ pub(crate) fn optional(field: &'static str, value: &Option<String>) -> Result<Op
 }
 
 pub(crate) fn long_text(field: &'static str, value: &str) -> Result<String> {
-    let v = text::nfc(&text::unix_newlines(value.trim()));
+    let v = text::nfc(&text::unix_newlines(text::strip_pasted(value).trim()));
     max_len(field, &v, MAX_LONG)?;
     if let Some(hidden) = text::first_hidden_multiline(&v) {
         return invalid(field, hidden_reason(hidden));

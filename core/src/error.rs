@@ -175,6 +175,10 @@ pub enum DeviceSecretError {
     /// cannot help; the data needs a backup.
     #[error("the device key is damaged")]
     Damaged,
+    /// A key file that other accounts on the computer can read: whoever read it can guess the
+    /// PIN of a copy of the store elsewhere. Refused until it is made owner-only.
+    #[error("the device key file can be read by other accounts")]
+    Exposed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -325,9 +329,11 @@ impl From<Error> for ChungTayError {
             Error::WrongPin => ChungTayError::WrongPin,
             Error::Locked => ChungTayError::Locked,
             Error::UnknownUser => ChungTayError::UnknownUser,
-            Error::KeyUnavailable(DeviceSecretError::Missing | DeviceSecretError::Damaged) => {
-                ChungTayError::KeyUnavailable
-            }
+            Error::KeyUnavailable(
+                DeviceSecretError::Missing
+                | DeviceSecretError::Damaged
+                | DeviceSecretError::Exposed,
+            ) => ChungTayError::KeyUnavailable,
             Error::KeyUnavailable(DeviceSecretError::Failed { detail }) => {
                 ChungTayError::KeystoreFailed { detail }
             }

@@ -69,8 +69,23 @@ impl SoftwareDeviceSecret {
         Ok(())
     }
 
-    /// Loads an existing key file; a missing file is a missing device secret.
+    /// Loads an existing key file; a missing file is a missing device secret, and one that
+    /// other accounts can read (group or world permissions) is refused (`Exposed`).
     pub fn load(path: &Path) -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            match std::fs::metadata(path) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    return Err(Error::KeyUnavailable(DeviceSecretError::Exposed));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::KeyUnavailable(DeviceSecretError::Missing));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let bytes = match std::fs::read(path) {
             Ok(b) => Zeroizing::new(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

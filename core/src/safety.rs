@@ -257,6 +257,28 @@ fn backup_tmp_of(path: &Path) -> PathBuf {
     with_suffix(path, ".backup-tmp")
 }
 
+/// Best effort: writes zeros over the whole file, then truncates it.
+fn overwrite_with_zeros(path: &Path) {
+    use std::io::Write;
+    let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(path) else {
+        return;
+    };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return;
+    };
+    let zeros = [0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        if file.write_all(&zeros[..n]).is_err() {
+            break;
+        }
+        left -= n as u64;
+    }
+    let _ = file.sync_all();
+    let _ = file.set_len(0);
+}
+
 /// Every file a store at `path` may have written (database, WAL, shared memory, journal, and a
 /// backup's leftover copy).
 pub fn files_of(path: &Path) -> Vec<PathBuf> {
@@ -296,10 +318,19 @@ impl Store {
     /// Sets the duress PIN. Typed at the unlock screen (for any user), it destroys this store
     /// beyond recovery and opens a decoy in its place: the same users, clubs and ids, a trail
     /// that looks used, no members.
-    pub fn set_duress_pin(&mut self, pin: &str, params: KdfParams) -> Result<()> {
+    ///
+    /// `current_pin` is the leader's own PIN, checked like one typed at the unlock screen (it
+    /// waits, counts and wipes): whoever holds the unlocked phone cannot use this to test PINs
+    /// without it. The leader's slot is re-wrapped under it (new salt, new stamps), as
+    /// `change_pin` does, so that the file shows a PIN change and nothing more. The duress slot
+    /// keeps the cost it had (a placeholder's is the leader's).
+    pub fn set_duress_pin(&mut self, current_pin: &str, pin: &str) -> Result<()> {
         self.require(Permission::Safety)?;
-        params.check()?;
         keys::check_pin(pin)?;
+        let user_id = self.session()?.user_id.clone();
+        if !counted_pin_check(self, |s| s.pin_opens_slot(&user_id, current_pin))? {
+            return Err(Error::WrongPin);
+        }
         // The duress PIN must not be any user's real PIN. Finding one that is, is a PIN guess
         // that hit: it waits, counts and wipes like a wrong PIN at the unlock screen, and the
         // answer does not say whose PIN it is.
@@ -314,15 +345,29 @@ impl Store {
             return invalid("duress_pin", Reason::Duplicate);
         }
         keep_duress_slot(self)?;
+        let own = store::read_slot(&self.conn, &user_id)?.ok_or(Error::UnknownUser)?;
+        let params = match DuressSlot::load(&self.conn)? {
+            Some(slot) => slot.kdf.params,
+            None => own.kdf.params,
+        };
         let session = self.session()?;
         let decoy_key = decoy_key(&self.conn, session, self.store_kid)?;
         let kdf = SlotKdf::new(params)?;
         let kek = keys::user_kek(self.device.as_ref(), &self.store_id, DURESS_USER, pin, &kdf)?;
         let slot = DuressSlot::seal(&kek, kdf, self.store_kid, &decoy_key)?;
+        let encoded = slot.encode();
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        meta_set(&tx, DURESS_SLOT, &slot.encode())?;
+        meta_set(&tx, DURESS_SLOT, &encoded)?;
+        write_guard(
+            &tx,
+            self.store_kid,
+            &session.record_key,
+            &slot_digest(&encoded),
+            Some(&kek),
+        )?;
         // The first release's duress row goes: this slot replaces it.
         tx.execute("DELETE FROM meta WHERE name = 'duress'", [])?;
+        self.rewrite_own_slot(&tx, current_pin, own.kdf.params)?;
         // Noted as a PIN change of the leader's (which it is), not as "a duress PIN exists":
         // whoever reads the trail, in the store or in the decoy, cannot tell the two apart.
         trail::append(
@@ -353,22 +398,9 @@ impl Store {
     /// The first release's duress row (`meta.duress`, one device call per guess), still
     /// honoured until the leader sets the duress PIN again. Tried only when that row exists.
     pub(crate) fn try_legacy_duress(&mut self, pin: &str) -> Result<bool> {
-        let Some(value) = meta_get(&self.conn, "duress")? else {
+        let Some((decoy, params)) = self.open_legacy_duress(pin)? else {
             return Ok(false);
         };
-        let (Some(salt), Some(params)) = (value.get(..16), value.get(16..28).and_then(params_from))
-        else {
-            return Ok(false);
-        };
-        let Some(kdf) = SlotKdf::decode(salt, params) else {
-            return Ok(false);
-        };
-        let kek = keys::user_kek(self.device.as_ref(), &self.store_id, DURESS_USER, pin, &kdf)?;
-        let Ok(plain) = crypto::open(&kek, self.store_kid, &legacy_duress_place(), &value[28..])
-        else {
-            return Ok(false);
-        };
-        let decoy: LegacyDecoy = serde_json::from_slice(&plain).map_err(|_| Error::Crypto)?;
         // The decoy opens whatever happens to the device key: the person under duress must
         // see an ordinary unlock.
         let _ = self.wipe();
@@ -384,6 +416,27 @@ impl Store {
         }
         *self = fresh;
         Ok(true)
+    }
+
+    /// The first release's decoy and its cost, when `pin` is that release's duress PIN.
+    fn open_legacy_duress(&self, pin: &str) -> Result<Option<(LegacyDecoy, KdfParams)>> {
+        let Some(value) = meta_get(&self.conn, "duress")? else {
+            return Ok(None);
+        };
+        let (Some(salt), Some(params)) = (value.get(..16), value.get(16..28).and_then(params_from))
+        else {
+            return Ok(None);
+        };
+        let Some(kdf) = SlotKdf::decode(salt, params) else {
+            return Ok(None);
+        };
+        let kek = keys::user_kek(self.device.as_ref(), &self.store_id, DURESS_USER, pin, &kdf)?;
+        let Ok(plain) = crypto::open(&kek, self.store_kid, &legacy_duress_place(), &value[28..])
+        else {
+            return Ok(None);
+        };
+        let decoy: LegacyDecoy = serde_json::from_slice(&plain).map_err(|_| Error::Crypto)?;
+        Ok(Some((decoy, params)))
     }
 
     /// The duress PIN opened the duress slot: destroy the real store (as a wipe does) and put
@@ -414,7 +467,8 @@ impl Store {
 
     /// Destroys the store: overwrites every key slot, empties every table (`secure_delete`
     /// zeroes what is freed), truncates the WAL, rotates the device secret (so no copy of the
-    /// files opens again, even with the right PIN), then deletes the files. A device secret
+    /// files opens again, even with the right PIN), then writes zeros over every file (the WAL
+    /// and shared memory included) and deletes them. A device secret
     /// that could not be rotated is reported (`WipeIncomplete`): copies of the files taken
     /// before would still open with a PIN on this phone.
     pub(crate) fn wipe(&mut self) -> Result<()> {
@@ -456,6 +510,10 @@ impl Store {
         let rotated = self.device.rotate();
         self.conn = Connection::open_in_memory()?;
         for file in files_of(&self.path) {
+            // A checkpoint another reader kept from finishing leaves WAL frames (plaintext
+            // ids and stamps, older sealed rows); truncating or deleting would only free their
+            // blocks, and a second name for the file would keep them: zeros go over them first.
+            overwrite_with_zeros(&file);
             let _ = std::fs::remove_file(&file);
         }
         rotated.map_err(|e| Error::WipeIncomplete {
@@ -783,6 +841,14 @@ impl Store {
                  'duress_slot', 'decoy_key', 'decoy')",
                 [],
             )?;
+            // And the canary no longer names the old slot (it would be reported as deleted).
+            let canary = crypto::seal(
+                &record_key,
+                store.store_kid,
+                &store::canary_place(),
+                store::CANARY,
+            )?;
+            meta_set(&tx, "canary", canary.as_bytes())?;
             tx.execute(
                 "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
                  wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?8",
@@ -859,14 +925,16 @@ impl DuressSlot {
         })
     }
 
-    /// A slot no PIN opens, of the same size and shape as a real one.
-    fn dummy(params: KdfParams, store_kid: KeyId, decoy_key: &SecretKey) -> Result<Self> {
-        Self::seal(
-            &SecretKey::generate()?,
-            SlotKdf::new(params)?,
-            store_kid,
-            decoy_key,
-        )
+    /// A slot no PIN opens, of the same size and shape as a real one, and the random key it is
+    /// wrapped under (kept in the canary, to re-seal the slot at each PIN change).
+    fn dummy(
+        params: KdfParams,
+        store_kid: KeyId,
+        decoy_key: &SecretKey,
+    ) -> Result<(Self, SecretKey)> {
+        let kek = SecretKey::generate()?;
+        let slot = Self::seal(&kek, SlotKdf::new(params)?, store_kid, decoy_key)?;
+        Ok((slot, kek))
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -969,8 +1037,31 @@ fn decoy_key(conn: &Connection, session: &store::Session, store_kid: KeyId) -> R
 /// store, or one made before this release), then refreshes the decoy.
 pub(crate) fn keep_duress_slot(store: &Store) -> Result<()> {
     let session = store.session()?;
+    let guard = read_guard(store, &session.record_key)?;
     let has_key = meta_get(&store.conn, DECOY_KEY)?.is_some();
-    let has_slot = meta_get(&store.conn, DURESS_SLOT)?.is_some();
+    let slot_bytes = meta_get(&store.conn, DURESS_SLOT)?;
+    if let Some(guard) = &guard {
+        // The canary (needed to unlock, sealed under the records key) says which slot this
+        // store has: one deleted or swapped for another store's would silently turn the duress
+        // PIN into a wrong PIN. Reported at every unlock until the duress PIN is set again.
+        let found = match &slot_bytes {
+            None => Some((DURESS_SLOT, crate::DamageReason::Missing)),
+            Some(b) if slot_digest(b) != guard.digest => {
+                Some((DURESS_SLOT, crate::DamageReason::Unreadable))
+            }
+            Some(_) if !has_key => Some((DECOY_KEY, crate::DamageReason::Missing)),
+            Some(_) => None,
+        };
+        if let Some((id, reason)) = found {
+            store.note_damaged(&[crate::Damaged {
+                kind: RecordKind::User,
+                id: id.to_owned(),
+                owner: String::new(),
+                reason,
+            }])?;
+        }
+    }
+    let has_slot = slot_bytes.is_some();
     if !has_key || !has_slot {
         let key = if has_key {
             decoy_key(&store.conn, session, store.store_kid)?
@@ -990,14 +1081,134 @@ pub(crate) fn keep_duress_slot(store: &Store) -> Result<()> {
             )?;
             meta_set(&tx, DECOY_KEY, sealed.as_bytes())?;
         }
-        // A new decoy key means any old slot wraps the wrong key: the slot is made anew.
-        if !has_key || !has_slot {
-            let slot = DuressSlot::dummy(params, store.store_kid, &key)?;
-            meta_set(&tx, DURESS_SLOT, &slot.encode())?;
+        // A new decoy key means any old slot wraps the wrong key: the slot is made anew (so
+        // that unlocks keep costing the same), but a guard that names another slot is kept,
+        // so the damage goes on being reported.
+        let (slot, kek) = DuressSlot::dummy(params, store.store_kid, &key)?;
+        let encoded = slot.encode();
+        meta_set(&tx, DURESS_SLOT, &encoded)?;
+        if guard.is_none() {
+            write_guard(
+                &tx,
+                store.store_kid,
+                &session.record_key,
+                &slot_digest(&encoded),
+                Some(&kek),
+            )?;
         }
         tx.commit()?;
+    } else if guard.is_none()
+        && let Some(bytes) = &slot_bytes
+    {
+        // A store from before the guard: its slot is taken as it is (its key is not known, so
+        // PIN changes leave it as it is until the duress PIN is set again).
+        write_guard(
+            &store.conn,
+            store.store_kid,
+            &session.record_key,
+            &slot_digest(bytes),
+            None,
+        )?;
     }
     refresh_decoy(store)
+}
+
+/// What the canary says about the duress slot: the digest of its bytes, and the key it is
+/// wrapped under when known (the duress PIN's KEK, or a placeholder's random key). The KEK
+/// tells nothing about the PIN without this phone's device secret, and whoever can open the
+/// canary has the decoy key already.
+struct SlotGuard {
+    digest: [u8; 32],
+    kek: Option<SecretKey>,
+}
+
+const GUARD_LEN: usize = 1 + 32 + crypto::KEY_LEN;
+
+fn slot_digest(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}
+
+fn read_guard(store: &Store, record_key: &SecretKey) -> Result<Option<SlotGuard>> {
+    let sealed = meta_get(&store.conn, "canary")?.ok_or(Error::Integrity {
+        kind: RecordKind::Canary,
+        id: "canary".into(),
+    })?;
+    let plain = crypto::open(record_key, store.store_kid, &store::canary_place(), &sealed)?;
+    let Some(rest) = plain
+        .get(store::CANARY.len()..)
+        .filter(|r| r.len() == GUARD_LEN)
+    else {
+        return Ok(None);
+    };
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(&rest[1..33]);
+    let kek = match rest[0] {
+        1 => Some(SecretKey::from_slice(&rest[33..])?),
+        _ => None,
+    };
+    Ok(Some(SlotGuard { digest, kek }))
+}
+
+/// Re-seals the canary naming the duress slot by `digest` (a fresh nonce each time: the row
+/// changes at every PIN change, whether or not a duress PIN is set).
+fn write_guard(
+    conn: &Connection,
+    store_kid: KeyId,
+    record_key: &SecretKey,
+    digest: &[u8; 32],
+    kek: Option<&SecretKey>,
+) -> Result<()> {
+    let mut plain = Zeroizing::new(store::CANARY.to_vec());
+    plain.push(u8::from(kek.is_some()));
+    plain.extend_from_slice(digest);
+    match kek {
+        Some(k) => plain.extend_from_slice(k.as_bytes()),
+        None => plain.extend_from_slice(&[0u8; crypto::KEY_LEN]),
+    }
+    let sealed = crypto::seal(record_key, store_kid, &store::canary_place(), &plain)?;
+    meta_set(conn, "canary", sealed.as_bytes())
+}
+
+/// For a PIN change: re-seals the duress slot under the key the canary keeps (same salt, same
+/// cost, a new nonce) and the canary with it, so that a PIN change rewrites the same rows as
+/// setting the duress PIN does. A slot the canary does not name is left as it is (and goes on
+/// being reported).
+pub(crate) fn reseal_duress_slot(store: &Store, conn: &Connection) -> Result<()> {
+    let session = store.session()?;
+    let Some(guard) = read_guard(store, &session.record_key)? else {
+        return Ok(());
+    };
+    let bytes = meta_get(conn, DURESS_SLOT)?;
+    if let (Some(kek), Some(bytes)) = (&guard.kek, &bytes)
+        && slot_digest(bytes) == guard.digest
+        && let Some(slot) = DuressSlot::load(conn)?
+        && let Ok(key) = crypto::open(
+            kek,
+            store.store_kid,
+            &meta_place(DURESS_SLOT),
+            &slot.wrapped,
+        )
+    {
+        let key = SecretKey::from_slice(&key)?;
+        let fresh = DuressSlot::seal(kek, slot.kdf, store.store_kid, &key)?.encode();
+        meta_set(conn, DURESS_SLOT, &fresh)?;
+        return write_guard(
+            conn,
+            store.store_kid,
+            &session.record_key,
+            &slot_digest(&fresh),
+            Some(kek),
+        );
+    }
+    write_guard(
+        conn,
+        store.store_kid,
+        &session.record_key,
+        &guard.digest,
+        guard.kek.as_ref(),
+    )
 }
 
 /// Re-seals the decoy from what the store holds now. Skipped when locked.
@@ -1263,26 +1474,29 @@ fn create_decoy(
 
 /// Refuses `pin` as a user's PIN when it is the duress PIN (it would then open the real data).
 /// A hit is counted as a failed PIN try, like one at the unlock screen.
+/// Both the duress slot and a first release's `meta.duress` row are checked (that row is still
+/// honoured at unlock, so a user PIN equal to its PIN would open the real data).
 pub(crate) fn refuse_duress_pin(store: &mut Store, field: &'static str, pin: &str) -> Result<()> {
     check_lockout(&store.conn)?;
-    let Some(slot) = DuressSlot::load(&store.conn)? else {
-        return Ok(());
-    };
-    let kek = keys::user_kek(
-        store.device.as_ref(),
-        &store.store_id,
-        DURESS_USER,
-        pin,
-        &slot.kdf,
-    )?;
-    if crypto::open(
-        &kek,
-        store.store_kid,
-        &meta_place(DURESS_SLOT),
-        &slot.wrapped,
-    )
-    .is_ok()
-    {
+    let mut hit = false;
+    if let Some(slot) = DuressSlot::load(&store.conn)? {
+        let kek = keys::user_kek(
+            store.device.as_ref(),
+            &store.store_id,
+            DURESS_USER,
+            pin,
+            &slot.kdf,
+        )?;
+        hit |= crypto::open(
+            &kek,
+            store.store_kid,
+            &meta_place(DURESS_SLOT),
+            &slot.wrapped,
+        )
+        .is_ok();
+    }
+    hit |= store.open_legacy_duress(pin)?.is_some();
+    if hit {
         store.count_hit()?;
         return invalid(field, Reason::Duplicate);
     }
@@ -1370,6 +1584,15 @@ mod tests {
         value.extend_from_slice(&params_bytes(KdfParams::MIN));
         value.extend_from_slice(sealed.as_bytes());
         meta_set(&store.conn, "duress", &value).unwrap();
+        // Finding D: the first release's duress PIN cannot become a user's PIN either (it
+        // would then open the real data instead of the decoy).
+        assert!(matches!(
+            store.change_pin("274915", "918273", KdfParams::MIN),
+            Err(Error::Invalid(crate::ValidationError {
+                field: "pin",
+                reason: Reason::Duplicate
+            }))
+        ));
         store.lock();
         store.unlock(&leader, "918273").unwrap();
         let clubs = store.clubs().unwrap();

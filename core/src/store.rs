@@ -702,7 +702,8 @@ impl Store {
                     r.get(0)
                 })?;
         let opened = crypto::open(&record_key, self.store_kid, &canary_place(), &canary)?;
-        if opened.as_slice() != CANARY {
+        // The canary may go on to name the duress slot (safety::keep_duress_slot).
+        if opened.get(..CANARY.len()) != Some(CANARY) {
             return Err(Error::Integrity {
                 kind: RecordKind::Canary,
                 id: "canary".into(),
@@ -1015,11 +1016,23 @@ impl Store {
     // ---- users --------------------------------------------------------------------------
 
     /// Adds a user with their own PIN: the store key is wrapped once more, no data is re-sealed.
-    pub fn add_user(&mut self, user: NewUser, params: KdfParams) -> Result<UserInfo> {
+    /// `current_pin` is the PIN of the user adding (the leader), checked like one typed at the
+    /// unlock screen: the new PIN is compared with the duress PIN, and without this whoever
+    /// holds the unlocked phone could test candidate duress PINs for free.
+    pub fn add_user(
+        &mut self,
+        current_pin: &str,
+        user: NewUser,
+        params: KdfParams,
+    ) -> Result<UserInfo> {
         self.require(Permission::ManageUsers)?;
         params.check()?;
         keys::check_pin(&user.pin)?;
         let display_name = required("display_name", &user.display_name)?;
+        let me = self.session()?.user_id.clone();
+        if !safety::counted_pin_check(self, |s| s.pin_opens_slot(&me, current_pin))? {
+            return Err(Error::WrongPin);
+        }
         // The duress PIN as someone's real PIN would open the real data instead of the decoy.
         safety::refuse_duress_pin(self, "pin", &user.pin)?;
         let session = self.session.as_ref().ok_or(Error::Locked)?;
@@ -1089,27 +1102,50 @@ impl Store {
         }
         safety::refuse_duress_pin(self, "pin", new_pin)?;
         let session = self.session.as_ref().ok_or(Error::Locked)?;
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        self.rewrite_own_slot(&tx, new_pin, params)?;
+        // The duress slot is re-sealed at every PIN change, so that setting the duress PIN
+        // (which also re-wraps the leader's slot) rewrites exactly the same rows.
+        safety::reseal_duress_slot(self, &tx)?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::PinChange, Some(RecordKind::User), &user_id),
+        )?;
+        tx.commit()?;
+        // The decoy carries each user's stamps, which just changed.
+        safety::refresh_decoy(self)
+    }
+
+    /// Wraps the store key anew for the unlocked user under `pin` (new salt) and re-seals her
+    /// profile with new update stamps: what a PIN change writes to the users row.
+    pub(crate) fn rewrite_own_slot(
+        &self,
+        conn: &Connection,
+        pin: &str,
+        params: KdfParams,
+    ) -> Result<()> {
+        let session = self.session()?;
+        let user_id = &session.user_id;
         let (salt, wrapped) = wrap_for_user(
             self.device.as_ref(),
             &self.store_id,
             &session.store_key,
-            &user_id,
-            new_pin,
+            user_id,
+            pin,
             params,
         )?;
-        let old = open_profile(&self.conn, &session.record_key, self.store_kid, &user_id)?;
+        let old = open_profile(&self.conn, &session.record_key, self.store_kid, user_id)?;
         let now = now_text();
-        let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, &user_id];
+        let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, user_id];
         let profile = crypto::seal(
             &session.record_key,
             self.store_kid,
-            &profile_place(&user_id, &profile_bound(&old.role, stamps)),
+            &profile_place(user_id, &profile_bound(&old.role, stamps)),
             &to_json(&old.profile)?,
         )?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
+        conn.execute(
             "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
              wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?8",
             params![
@@ -1123,13 +1159,6 @@ impl Store {
                 user_id
             ],
         )?;
-        trail::append(
-            &tx,
-            &self.store_id,
-            session,
-            NewEntry::new(AuditAction::PinChange, Some(RecordKind::User), &user_id),
-        )?;
-        tx.commit()?;
         Ok(())
     }
 

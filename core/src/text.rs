@@ -43,7 +43,14 @@ pub fn hidden(c: char) -> Option<Hidden> {
             Some(Hidden::Bidi)
         }
         '\u{ad}'
-        | '\u{180e}'
+        | '\u{34f}'
+        | '\u{115f}'
+        | '\u{1160}'
+        | '\u{17b4}'
+        | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}'
+        | '\u{3164}'
+        | '\u{ffa0}'
         | '\u{200b}'..='\u{200d}'
         | '\u{2028}'
         | '\u{2029}'
@@ -58,16 +65,74 @@ pub fn hidden(c: char) -> Option<Hidden> {
     }
 }
 
+/// Pictographs (emoji) and what completes them (skin tones, the emoji presentation selector):
+/// what may stand on either side of a zero-width joiner in an emoji sequence such as 👩‍⚕️.
+fn emoji_part(c: char) -> bool {
+    matches!(
+        c,
+        '\u{a9}'
+            | '\u{ae}'
+            | '\u{203c}'
+            | '\u{2049}'
+            | '\u{2122}'
+            | '\u{2139}'
+            | '\u{2190}'..='\u{21ff}'
+            | '\u{2300}'..='\u{23ff}'
+            | '\u{2460}'..='\u{24ff}'
+            | '\u{25a0}'..='\u{27bf}'
+            | '\u{2900}'..='\u{297f}'
+            | '\u{2b00}'..='\u{2bff}'
+            | '\u{3030}'
+            | '\u{303d}'
+            | '\u{3297}'
+            | '\u{3299}'
+            | '\u{fe0f}'
+            | '\u{1f000}'..='\u{1faff}'
+    )
+}
+
+/// Whether the character at `i` of `chars` is hidden, in its place: a zero-width joiner between
+/// two emoji (👩‍⚕️, 👨‍👩‍👧) draws one emoji and is not; anywhere else it is.
+fn hidden_in(chars: &[char], i: usize) -> Option<Hidden> {
+    let c = chars[i];
+    if c == '\u{200d}'
+        && i > 0
+        && emoji_part(chars[i - 1])
+        && chars
+            .get(i + 1)
+            .is_some_and(|&n| emoji_part(n) && n != '\u{fe0f}')
+    {
+        return None;
+    }
+    hidden(c)
+}
+
+/// The hidden characters of `s` in order, each with whether it is hidden (see [`hidden_in`]).
+pub fn hidden_chars(s: &str) -> impl Iterator<Item = (char, Option<Hidden>)> {
+    let chars: Vec<char> = s.chars().collect();
+    (0..chars.len()).map(move |i| (chars[i], hidden_in(&chars, i)))
+}
+
 /// The first hidden character of a single-line text, if any.
 pub fn first_hidden(s: &str) -> Option<Hidden> {
-    s.chars().find_map(hidden)
+    hidden_chars(s).find_map(|(_, h)| h)
 }
 
 /// The first hidden character of a multi-line text (a note): line breaks and tabs are its own.
 pub fn first_hidden_multiline(s: &str) -> Option<Hidden> {
+    hidden_chars(s)
+        .filter(|&(c, _)| c != '\n' && c != '\t')
+        .find_map(|(_, h)| h)
+}
+
+/// Drops the invisible characters that come with pasted text and that nobody typing can see or
+/// remove: zero-width space (U+200B), byte order mark (U+FEFF), soft hyphen (U+00AD). Refusing
+/// them would refuse a text that looks right; keeping them would make two names that look the
+/// same differ.
+pub fn strip_pasted(s: &str) -> String {
     s.chars()
-        .filter(|&c| c != '\n' && c != '\t')
-        .find_map(hidden)
+        .filter(|c| !matches!(c, '\u{200b}' | '\u{feff}' | '\u{ad}'))
+        .collect()
 }
 
 /// Line breaks as one `\n`, whichever system typed them (`\r\n`, a lone `\r`).

@@ -39,6 +39,7 @@ fn setup() -> Club3 {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, DEPUTY_PIN),
             KdfParams::MIN,
         )
@@ -46,6 +47,7 @@ fn setup() -> Club3 {
     let auditor = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Cán bộ Hội tỉnh", UserRole::Auditor, AUDITOR_PIN),
             KdfParams::MIN,
         )
@@ -95,6 +97,7 @@ fn attempt(s: &mut Club3, permission: Permission) -> Result<()> {
         Permission::WriteRecords => store.update_club(&s.club.id, &club_input()).map(drop),
         Permission::ManageUsers => store
             .add_user(
+                PIN,
                 NewUser::new("Người mới", UserRole::Deputy, "592817"),
                 KdfParams::MIN,
             )

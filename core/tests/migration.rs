@@ -30,7 +30,10 @@ fn a_version_1_store_upgrades_to_exactly_the_fresh_schema_and_keeps_its_data() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let old_path = dir.path().join("old.db");
     std::fs::copy(fixtures.join("store-v1.db"), &old_path).unwrap();
-    let device = Arc::new(SoftwareDeviceSecret::load(&fixtures.join("device.key")).unwrap());
+    // A checked-out file is readable by all; a key file must be owner-only to be loaded.
+    let device = Arc::new(
+        SoftwareDeviceSecret::load(&private_copy(&fixtures.join("device.key"), &dir)).unwrap(),
+    );
     assert_eq!(user_version(&old_path), 1);
     assert_ne!(fingerprint(&old_path), fingerprint(&fresh.path));
 

@@ -102,6 +102,7 @@ fn updates_keep_creator_and_record_who_changed() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
@@ -380,7 +381,20 @@ fn control_bidi_and_invisible_characters_are_refused_in_every_text_field() {
             "{bidi:?}"
         );
     }
-    for hidden in ['\u{200b}', '\u{feff}', '\u{2060}', '\u{ad}', '\u{e0041}'] {
+    // Finding F: invisible fillers that make two names look the same are refused too.
+    for hidden in [
+        '\u{2060}',
+        '\u{e0041}',
+        '\u{3164}',
+        '\u{115f}',
+        '\u{1160}',
+        '\u{34f}',
+        '\u{17b4}',
+        '\u{17b5}',
+        '\u{180b}',
+        '\u{180f}',
+        '\u{200d}',
+    ] {
         let mut input = member_input("Vi Thị Hoa", "Thái", "Bản Chai");
         input.phone = Some(format!("0912{hidden}345678"));
         assert_eq!(
@@ -436,7 +450,7 @@ fn control_bidi_and_invisible_characters_are_refused_in_every_text_field() {
         .create_referral(&referral_input(&hoa.id, None))
         .unwrap();
     assert_eq!(
-        reason_of(f.store.withdraw_referral(&r.id, "rút\u{200b}").unwrap_err()),
+        reason_of(f.store.withdraw_referral(&r.id, "rút\u{2060}").unwrap_err()),
         ("note", Reason::InvisibleCharacter)
     );
 
@@ -492,4 +506,41 @@ fn vietnamese_and_minority_language_text_is_kept() {
     meeting.notes = "Dòng một\nDòng hai:\tcó tab\r\nDòng ba".into();
     let meeting = f.store.record_meeting(&meeting).unwrap();
     assert_eq!(meeting.info.notes, "Dòng một\nDòng hai:\tcó tab\nDòng ba");
+}
+
+/// Finding F: what a phone keyboard or a paste puts in legitimately is kept or quietly cleaned,
+/// not refused.
+#[test]
+fn emoji_sequences_are_kept_and_pasted_invisibles_are_dropped() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let hoa = f
+        .store
+        .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
+        .unwrap();
+    // A note with emoji joined by U+200D: a health worker, a family.
+    let mut meeting = meeting_input(&club.id, vec![hoa.id.clone()]);
+    meeting.notes =
+        "Chị y tá 👩\u{200d}⚕\u{fe0f} đến nói chuyện\nGia đình 👨\u{200d}👩\u{200d}👧".into();
+    let m = f.store.record_meeting(&meeting).unwrap();
+    assert_eq!(f.store.meeting(&m.id).unwrap().info.notes, meeting.notes);
+    // A name pasted from a chat app with a zero-width space, a BOM or a soft hyphen in it is
+    // the name she sees: stored without them, equal to the typed one.
+    for pasted in ["\u{200b}", "\u{feff}", "\u{ad}"] {
+        let input = member_input(&format!("Lò Thị{pasted} Mai"), "Thái", "Bản Chai");
+        let m = f.store.add_member(&club.id, &input).unwrap();
+        assert_eq!(f.store.member(&m.id).unwrap().info.full_name, "Lò Thị Mai");
+        let mut with_phone = member_input("Lò Thị Mai", "Thái", "Bản Chai");
+        with_phone.phone = Some(format!("0912{pasted}345678"));
+        let m = f.store.add_member(&club.id, &with_phone).unwrap();
+        assert_eq!(
+            f.store.member(&m.id).unwrap().info.phone.as_deref(),
+            Some("0912345678")
+        );
+    }
+    let r = f
+        .store
+        .create_referral(&referral_input(&hoa.id, None))
+        .unwrap();
+    f.store.withdraw_referral(&r.id, "rút\u{200b}").unwrap();
 }

@@ -230,6 +230,7 @@ fn the_report_is_noted_in_the_trail_and_open_to_every_role() {
     let deputy =
         c.f.store
             .add_user(
+                PIN,
                 NewUser::new("Hà Thị Ơn", UserRole::Deputy, "583920"),
                 KdfParams::MIN,
             )

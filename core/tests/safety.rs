@@ -221,13 +221,13 @@ fn the_duress_pin_destroys_the_real_data_and_opens_a_plausible_empty_club() {
     let (mut f, club, hoa) = populated();
     let leader = f.leader_id();
     assert!(matches!(
-        f.store.set_duress_pin(PIN, KdfParams::MIN),
+        f.store.set_duress_pin(PIN, PIN),
         Err(Error::Invalid(ValidationError {
             field: "duress_pin",
             ..
         }))
     ));
-    f.store.set_duress_pin(DURESS, KdfParams::MIN).unwrap();
+    f.store.set_duress_pin(PIN, DURESS).unwrap();
     f.store
         .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
         .unwrap();
@@ -280,6 +280,7 @@ fn erasing_one_member_leaves_nothing_of_her_and_keeps_the_rest() {
     let auditor = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Cán bộ Hội tỉnh", UserRole::Auditor, "815362"),
             KdfParams::MIN,
         )
@@ -399,6 +400,7 @@ fn a_backup_restores_everything_on_a_new_phone_with_the_recovery_secret() {
         .unwrap();
     f.store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
@@ -494,6 +496,8 @@ fn a_backup_restores_everything_on_a_new_phone_with_the_recovery_secret() {
     let leader = restored.current_user().unwrap().id;
     restored.lock();
     restored.unlock(&leader, "640213").unwrap();
+    // The old phone's duress slot was dropped on purpose: nothing is reported damaged.
+    assert_eq!(restored.damaged_records().unwrap(), vec![]);
     // The old phone's secret does not open the restored store.
     drop(restored);
     let mut other = Store::open(&target, f.device.clone()).unwrap();
@@ -548,6 +552,7 @@ fn only_the_leader_handles_safety() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
@@ -555,7 +560,7 @@ fn only_the_leader_handles_safety() {
     f.store.lock();
     f.store.unlock(&deputy.id, "853190").unwrap();
     for result in [
-        f.store.set_duress_pin(DURESS, KdfParams::MIN),
+        f.store.set_duress_pin(PIN, DURESS),
         f.store.erase_member(&hoa.id),
         f.store.set_wipe_after(5),
         f.store.setup_recovery().map(drop),
@@ -633,10 +638,7 @@ fn work<T>(device: &Counting, f: impl FnOnce() -> T) -> (T, usize, u64) {
 fn a_wrong_pin_costs_the_same_with_or_without_a_duress_pin() {
     let mut plain = counted_store();
     let mut with_duress = counted_store();
-    with_duress
-        .store
-        .set_duress_pin(DURESS, KdfParams::MIN)
-        .unwrap();
+    with_duress.store.set_duress_pin(PIN, DURESS).unwrap();
     let leader_a = plain.store.current_user().unwrap().id;
     let leader_b = with_duress.store.current_user().unwrap().id;
     plain.store.lock();
@@ -659,11 +661,12 @@ fn a_duress_unlock_costs_what_a_normal_unlock_costs() {
     let deputy = c
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
         .unwrap();
-    c.store.set_duress_pin(DURESS, KdfParams::MIN).unwrap();
+    c.store.set_duress_pin(PIN, DURESS).unwrap();
     c.store.lock();
     let (normal, n_calls, n_runs) = work(&c.device, || c.store.unlock(&deputy.id, "853190"));
     normal.unwrap();
@@ -706,10 +709,7 @@ fn nothing_in_the_file_or_the_trail_says_whether_a_duress_pin_is_set() {
         .store
         .change_pin(PIN, "640213", KdfParams::MIN)
         .unwrap();
-    with_duress
-        .store
-        .set_duress_pin(DURESS, KdfParams::MIN)
-        .unwrap();
+    with_duress.store.set_duress_pin(PIN, DURESS).unwrap();
     plain.store.lock();
     with_duress.store.lock();
     // The same rows, of the same sizes, in `meta`.
@@ -757,6 +757,7 @@ fn decoy_looks_like_the_club(forced_is_leader: bool) {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
@@ -764,7 +765,7 @@ fn decoy_looks_like_the_club(forced_is_leader: bool) {
     f.store
         .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
         .unwrap();
-    f.store.set_duress_pin(DURESS, KdfParams::MIN).unwrap();
+    f.store.set_duress_pin(PIN, DURESS).unwrap();
     // A club in use for a while: many unlocks by both users.
     let leader = f.leader_id();
     for i in 0..15 {
@@ -877,10 +878,11 @@ fn the_wipe_scrubs_every_table_not_only_the_key_slots() {
 #[test]
 fn the_duress_pin_cannot_become_anyones_pin() {
     let (mut f, club, _) = populated();
-    f.store.set_duress_pin(DURESS, KdfParams::MIN).unwrap();
+    f.store.set_duress_pin(PIN, DURESS).unwrap();
     // A leader adds a user whose PIN is the duress PIN, or takes it as her own.
     assert!(matches!(
         f.store.add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, DURESS),
             KdfParams::MIN
         ),
@@ -910,16 +912,14 @@ fn checking_a_pin_while_unlocked_counts_as_a_try_and_names_no_one() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
         .unwrap();
     let left = f.store.unlock_attempts_left().unwrap();
     // Candidate duress PINs that turn out to be someone's PIN are guesses that hit.
-    let err = f
-        .store
-        .set_duress_pin("853190", KdfParams::MIN)
-        .unwrap_err();
+    let err = f.store.set_duress_pin(PIN, "853190").unwrap_err();
     assert!(matches!(
         err,
         Error::Invalid(ValidationError {
@@ -982,7 +982,7 @@ fn wall_clock_of_wrong_normal_and_duress_unlocks() {
                 )
                 .unwrap();
         }
-        f.store.set_duress_pin(DURESS, KdfParams::MIN).unwrap();
+        f.store.set_duress_pin(PIN, DURESS).unwrap();
         let leader = f.leader_id();
         f.store.lock();
         let t = Instant::now();
@@ -996,5 +996,269 @@ fn wall_clock_of_wrong_normal_and_duress_unlocks() {
         f.store.unlock(&leader, DURESS).unwrap();
         let duress = t.elapsed();
         eprintln!("wrong PIN {wrong:?}, right PIN {normal:?}, duress PIN {duress:?}");
+    }
+}
+
+// ---- issue 11 follow-up: attack tests -------------------------------------------------------
+
+/// Finding A: someone holding the unlocked phone, without the leader's PIN, probes candidate
+/// PINs through "set the duress PIN" and "add a user". Every probe must cost a try.
+#[test]
+fn probing_pins_through_the_duress_setting_costs_tries_and_needs_the_leaders_pin() {
+    let (mut f, _, _) = populated();
+    let deputy = f
+        .store
+        .add_user(
+            PIN,
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    f.store.set_wipe_after(5).unwrap();
+    let left = f.store.unlock_attempts_left().unwrap();
+    // The attacker does not know the leader's PIN: each probe carries a guess for it, and
+    // each guess is a try like one at the unlock screen, whatever the candidate.
+    for n in 1..=3 {
+        assert!(matches!(
+            f.store.set_duress_pin(&format!("10000{n}"), "853190"),
+            Err(Error::WrongPin)
+        ));
+        assert_eq!(f.store.unlock_attempts_left().unwrap(), left - n);
+    }
+    assert!(matches!(
+        f.store.set_duress_pin("100004", "582046"),
+        Err(Error::TooSoon { .. })
+    ));
+    // Adding a user compares her PIN with the duress PIN: the same price.
+    rewind_lockout(&f, 31);
+    assert!(matches!(
+        f.store.add_user(
+            "100005",
+            NewUser::new("Người mới", UserRole::Deputy, DURESS),
+            KdfParams::MIN
+        ),
+        Err(Error::WrongPin)
+    ));
+    assert_eq!(f.store.unlock_attempts_left().unwrap(), left - 4);
+    // At the limit the store wipes itself, as at the unlock screen.
+    rewind_lockout(&f, 31 * 60);
+    assert!(matches!(
+        f.store.set_duress_pin("100006", "582046"),
+        Err(Error::Wiped)
+    ));
+    let _ = deputy;
+}
+
+/// Finding B: the plaintext columns a duress-PIN change touches are those a PIN change touches.
+/// The users rows (every column as text), the meta rows, the last trail row's seq.
+type PlainState = (Vec<Vec<String>>, Vec<(String, Vec<u8>)>, i64);
+
+fn plain_state(path: &Path) -> PlainState {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let users = conn
+        .prepare(
+            "SELECT id, role, hex(kdf_salt), kdf_m_kib, kdf_t, kdf_p, hex(wrapped_key), \
+             hex(profile), created_at, created_by, updated_at, updated_by FROM users ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            (0..12)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i)
+                        .map(|v| format!("{v:?}"))
+                })
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let meta = conn
+        .prepare("SELECT name, value FROM meta ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let seq = conn
+        .query_row("SELECT coalesce(max(seq), 0) FROM audit_log", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    (users, meta, seq)
+}
+
+const USER_COLUMNS: [&str; 12] = [
+    "id",
+    "role",
+    "kdf_salt",
+    "kdf_m_kib",
+    "kdf_t",
+    "kdf_p",
+    "wrapped_key",
+    "profile",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+];
+
+/// What changed between two snapshots, as names: `users.<column>`, `meta.<row>`, and the
+/// new trail rows' plain `action/kind/record_id` (the leader's id written as `leader`).
+fn changed(path: &Path, leader: &str, before: &PlainState) -> std::collections::BTreeSet<String> {
+    let after = plain_state(path);
+    let mut out = std::collections::BTreeSet::new();
+    for (a, b) in before.0.iter().zip(&after.0) {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            if x != y {
+                out.insert(format!("users.{}", USER_COLUMNS[i]));
+            }
+        }
+    }
+    let old: HashMap<_, _> = before.1.iter().cloned().collect();
+    let new: HashMap<_, _> = after.1.iter().cloned().collect();
+    for name in old.keys().chain(new.keys()) {
+        if old.get(name) != new.get(name) {
+            out.insert(format!("meta.{name}"));
+        }
+    }
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT action, kind, record_id FROM audit_log WHERE seq > ?1 ORDER BY seq")
+        .unwrap();
+    let rows = stmt
+        .query_map([before.2], |r| {
+            Ok(format!(
+                "audit_log.{}/{}/{}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?.replace(leader, "leader")
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        out.insert(row.unwrap());
+    }
+    out
+}
+
+#[test]
+fn setting_the_duress_pin_changes_the_same_plain_columns_as_changing_the_pin() {
+    let mut plain = counted_store();
+    let mut with_duress = counted_store();
+    let a = plain.store.current_user().unwrap().id;
+    let b = with_duress.store.current_user().unwrap().id;
+    plain.store.lock();
+    with_duress.store.lock();
+    plain.store.unlock(&a, PIN).unwrap();
+    with_duress.store.unlock(&b, PIN).unwrap();
+    let before_a = plain_state(&plain.path);
+    let before_b = plain_state(&with_duress.path);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    plain
+        .store
+        .change_pin(PIN, "640213", KdfParams::MIN)
+        .unwrap();
+    with_duress.store.set_duress_pin(PIN, DURESS).unwrap();
+    assert_eq!(
+        changed(&plain.path, &a, &before_a),
+        changed(&with_duress.path, &b, &before_b)
+    );
+}
+
+/// Finding C: deleting the duress slot (or putting another store's in its place) must not
+/// silently disable the duress PIN: the leader is told at her next unlock.
+fn duress_slot_tampered_is_reported(replace: bool) {
+    let (mut f, _, _) = populated();
+    let leader = f.leader_id();
+    f.store.set_duress_pin(PIN, DURESS).unwrap();
+    f.store.lock();
+    let other = Fixture::new();
+    let other_slot: Vec<u8> = rusqlite::Connection::open(&other.path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'duress_slot'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    {
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        if replace {
+            conn.execute(
+                "UPDATE meta SET value = ?1 WHERE name = 'duress_slot'",
+                [other_slot],
+            )
+            .unwrap();
+        } else {
+            conn.execute("DELETE FROM meta WHERE name = 'duress_slot'", [])
+                .unwrap();
+        }
+    }
+    for _ in 0..2 {
+        f.store.unlock(&leader, PIN).unwrap();
+        assert!(
+            f.store
+                .damaged_records()
+                .unwrap()
+                .iter()
+                .any(|d| d.id == "duress_slot"),
+            "the duress PIN was disabled and nobody was told"
+        );
+        f.store.lock();
+    }
+}
+
+#[test]
+fn a_deleted_duress_slot_is_reported_to_the_leader() {
+    duress_slot_tampered_is_reported(false);
+}
+
+#[test]
+fn another_stores_duress_slot_put_in_is_reported_to_the_leader() {
+    duress_slot_tampered_is_reported(true);
+}
+
+/// Finding E: the WAL's earlier frames (plaintext columns: ids, stamps) do not survive a wipe
+/// in a second name for the WAL file.
+#[test]
+fn the_wipe_leaves_no_ids_in_the_wal_either() {
+    let (mut f, club, hoa) = populated();
+    let leader = f.leader_id();
+    f.store.set_wipe_after(3).unwrap();
+    // Writes that go to the WAL and stay there until a checkpoint.
+    f.store
+        .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
+        .unwrap();
+    let wal = safety::files_of(&f.path)[1].clone();
+    assert!(wal.exists());
+    let kept = f.dir.path().join("kept-wal-link");
+    std::fs::hard_link(&wal, &kept).unwrap();
+    let before = std::fs::read(&kept).unwrap();
+    assert!(
+        before.windows(hoa.id.len()).any(|w| w == hoa.id.as_bytes()),
+        "the test expects the member id in the WAL before the wipe"
+    );
+    // Another process reading the store (a backup tool, a second app instance) keeps the
+    // wipe's checkpoint from emptying the WAL.
+    let reader = rusqlite::Connection::open(&f.path).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))
+        .unwrap();
+    for _ in 0..3 {
+        let _ = f.store.unlock(&leader, "000000");
+    }
+    assert!(matches!(f.store.unlock(&leader, PIN), Err(Error::Wiped)));
+    drop(reader);
+    let bytes = std::fs::read(&kept).unwrap();
+    for (what, id) in [
+        ("member id", &hoa.id),
+        ("club id", &club.id),
+        ("user id", &leader),
+    ] {
+        assert!(
+            !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+            "the {what} survived the wipe in the WAL"
+        );
     }
 }

@@ -142,6 +142,7 @@ fn several_users_each_with_their_own_pin() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
@@ -149,6 +150,7 @@ fn several_users_each_with_their_own_pin() {
     let auditor = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Cán bộ Hội tỉnh", UserRole::Auditor, "hoa sen nở"),
             KdfParams::MIN,
         )
@@ -265,6 +267,7 @@ fn role_edited_in_the_file_is_caught_at_unlock() {
     let deputy = f
         .store
         .add_user(
+            PIN,
             NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
             KdfParams::MIN,
         )
@@ -407,7 +410,9 @@ fn a_first_release_key_slot_still_opens_and_becomes_a_chained_one() {
         .unwrap() as usize
     };
     let device = Arc::new(Recording {
-        inner: SoftwareDeviceSecret::load(&fixtures.join("device.key")).unwrap(),
+        // A checked-out file is readable by all; a key file must be owner-only to be loaded.
+        inner: SoftwareDeviceSecret::load(&private_copy(&fixtures.join("device.key"), &dir))
+            .unwrap(),
         calls: Default::default(),
     });
     let mut store = Store::open(&path, device.clone()).unwrap();
@@ -443,4 +448,25 @@ fn a_key_file_cut_short_is_a_permanent_error_not_try_again() {
     );
     // What the app and the CLI see: the key is unusable (restore a backup), not "retry".
     assert_eq!(ChungTayError::from(err), ChungTayError::KeyUnavailable);
+}
+
+/// Finding G: a key file other accounts on the computer can read is refused, not used: whoever
+/// read it can guess the PIN of a copy of the store elsewhere.
+#[cfg(unix)]
+#[test]
+fn a_device_key_file_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("device.key");
+    SoftwareDeviceSecret::load_or_create(&key).unwrap();
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = SoftwareDeviceSecret::load(&key).err();
+        assert!(
+            matches!(err, Some(Error::KeyUnavailable(DeviceSecretError::Exposed))),
+            "mode {mode:o}: {err:?}"
+        );
+    }
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    SoftwareDeviceSecret::load(&key).unwrap();
 }

@@ -396,6 +396,7 @@ fn only_the_leader_can_point_an_enrolled_phone_at_another_province() {
     let leader = store.current_user().unwrap().id;
     let deputy = store
         .add_user(
+            PIN,
             NewUser::new("Vàng Thị Sua", UserRole::Deputy, "630148"),
             KdfParams::MIN,
         )
@@ -727,6 +728,7 @@ fn a_deputy_cannot_change_the_pinned_certificate_by_enrolling_again() {
     store.enroll(&province.url(), &code, None).unwrap();
     let deputy = store
         .add_user(
+            PIN,
             NewUser::new("Vàng Thị Sua", UserRole::Deputy, "630148"),
             KdfParams::MIN,
         )

@@ -6,7 +6,7 @@ use crate::args;
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::lang::tr;
-use crate::output::{Output, fields, shown, table};
+use crate::output::{Output, fields_then_note, shown, table};
 use crate::views::damaged_note;
 use crate::views::{MeetingRow, MeetingView};
 
@@ -124,26 +124,28 @@ pub fn run(ctx: &mut Ctx, cmd: MeetingCmd) -> Result<Output, CliError> {
         MeetingCmd::Show { id } => {
             let store = ctx.open()?;
             let m = store.meeting(&id)?;
-            let mut text = fields(&[
-                (lang.pick("Mã", "Id"), m.id.clone()),
-                (lang.pick("Câu lạc bộ", "Club"), m.info.club_id.clone()),
-                (lang.pick("Ngày", "Date"), m.info.date.to_string()),
-                (lang.pick("Chủ đề", "Topic"), m.info.topic.clone()),
-                (lang.pick("Địa điểm", "Place"), m.info.place.clone()),
-                (
-                    lang.pick("Người điều hành", "Facilitator"),
-                    m.info.facilitator.clone(),
-                ),
-                (
-                    lang.pick("Có mặt", "Present"),
-                    m.info.attendees.len().to_string(),
-                ),
-                (
-                    lang.pick("Khách mời", "Guests"),
-                    m.info.guest_count.to_string(),
-                ),
-                (lang.pick("Ghi chép", "Notes"), m.info.notes.clone()),
-            ]);
+            let mut text = fields_then_note(
+                &[
+                    (lang.pick("Mã", "Id"), m.id.clone()),
+                    (lang.pick("Câu lạc bộ", "Club"), m.info.club_id.clone()),
+                    (lang.pick("Ngày", "Date"), m.info.date.to_string()),
+                    (lang.pick("Chủ đề", "Topic"), m.info.topic.clone()),
+                    (lang.pick("Địa điểm", "Place"), m.info.place.clone()),
+                    (
+                        lang.pick("Người điều hành", "Facilitator"),
+                        m.info.facilitator.clone(),
+                    ),
+                    (
+                        lang.pick("Có mặt", "Present"),
+                        m.info.attendees.len().to_string(),
+                    ),
+                    (
+                        lang.pick("Khách mời", "Guests"),
+                        m.info.guest_count.to_string(),
+                    ),
+                ],
+                (lang.pick("Ghi chép", "Notes"), &m.info.notes),
+            );
             for f in &m.info.follow_ups {
                 let done = if f.done { " ✓" } else { "" };
                 text.push_str(&format!(

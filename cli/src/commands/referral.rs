@@ -6,7 +6,7 @@ use crate::args::{FieldArg, RecipientArg, ServiceArg, ToCore, UrgencyArg, core_a
 use crate::ctx::Ctx;
 use crate::error::CliError;
 use crate::lang::{Lang, tr};
-use crate::output::{Output, fields, shown, table};
+use crate::output::{Output, fields_then_note, shown, table};
 use crate::views::ReferralView;
 use crate::views::damaged_note;
 
@@ -102,29 +102,31 @@ pub fn run(ctx: &mut Ctx, cmd: ReferralCmd) -> Result<Output, CliError> {
                 .iter()
                 .map(|f| lang.shared_field(*f))
                 .collect();
-            let mut text = fields(&[
-                (lang.pick("Mã", "Id"), r.id.clone()),
-                (lang.pick("Thành viên", "Member"), r.info.member_id.clone()),
-                (
-                    lang.pick("Trạng thái", "State"),
-                    lang.state(r.state).to_owned(),
-                ),
-                (lang.pick("Dịch vụ", "Services"), services.join(", ")),
-                (
-                    lang.pick("Mức độ", "Urgency"),
-                    lang.urgency(r.info.urgency).to_owned(),
-                ),
-                (
-                    lang.pick("Nơi nhận", "Recipient"),
-                    lang.recipient(r.info.recipient).to_owned(),
-                ),
-                (lang.pick("Thông tin gửi đi", "Shares"), shared.join(", ")),
-                (
-                    lang.pick("Sự đồng ý", "Consent"),
-                    r.info.consent_id.clone().unwrap_or_default(),
-                ),
-                (lang.pick("Ghi chú", "Note"), r.info.note.clone()),
-            ]);
+            let mut text = fields_then_note(
+                &[
+                    (lang.pick("Mã", "Id"), r.id.clone()),
+                    (lang.pick("Thành viên", "Member"), r.info.member_id.clone()),
+                    (
+                        lang.pick("Trạng thái", "State"),
+                        lang.state(r.state).to_owned(),
+                    ),
+                    (lang.pick("Dịch vụ", "Services"), services.join(", ")),
+                    (
+                        lang.pick("Mức độ", "Urgency"),
+                        lang.urgency(r.info.urgency).to_owned(),
+                    ),
+                    (
+                        lang.pick("Nơi nhận", "Recipient"),
+                        lang.recipient(r.info.recipient).to_owned(),
+                    ),
+                    (lang.pick("Thông tin gửi đi", "Shares"), shared.join(", ")),
+                    (
+                        lang.pick("Sự đồng ý", "Consent"),
+                        r.info.consent_id.clone().unwrap_or_default(),
+                    ),
+                ],
+                (lang.pick("Ghi chú", "Note"), &r.info.note),
+            );
             for h in &r.history {
                 // The province's answer is in its note; it comes from a server, so escaped.
                 let note = if h.note.is_empty() {

@@ -17,10 +17,8 @@ pub enum SafetyCmd {
     /// Đặt mã PIN khẩn cấp: nhập nó sẽ xoá sạch dữ liệu thật và mở một kho trống / set the
     /// duress PIN: typing it destroys the real data and opens an empty store.
     /// PIN khẩn cấp: CHUNGTAY_NEW_PIN, dòng thứ hai của --pin-stdin, hoặc nhập
-    Duress {
-        #[command(flatten)]
-        kdf: KdfArgs,
-    },
+    /// (giá của Argon2 giữ như của ô khẩn cấp hiện có / keeps the duress slot's Argon2 cost)
+    Duress,
     /// Số lần nhập sai PIN liên tiếp thì kho tự xoá (3-50) / consecutive wrong PINs that wipe
     /// the store (3-50)
     WipeAfter { tries: i64 },
@@ -46,11 +44,11 @@ pub enum SafetyCmd {
 pub fn run(ctx: &mut Ctx, cmd: SafetyCmd) -> Result<Output, CliError> {
     let lang = ctx.lang();
     match cmd {
-        SafetyCmd::Duress { kdf } => {
-            let params = kdf.params()?;
-            let mut store = ctx.open()?;
+        SafetyCmd::Duress => {
+            // The PIN that unlocked the store is the leader's current PIN the core checks.
+            let (mut store, current) = ctx.open_with_pin()?;
             let pin = ctx.secret(Secret::NewPin)?;
-            store.set_duress_pin(&pin, params)?;
+            store.set_duress_pin(&current, &pin)?;
             let text = tr!(lang, "Đã đặt mã PIN khẩn cấp.", "Duress PIN set.");
             Output::new(serde_json::json!({ "duress_pin_set": true }), text)
         }

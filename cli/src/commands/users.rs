@@ -60,9 +60,10 @@ pub fn run(ctx: &mut Ctx, cmd: UserCmd) -> Result<Output, CliError> {
     match cmd {
         UserCmd::Add { name, role, kdf } => {
             let params = kdf.params()?;
-            let mut store = ctx.open()?;
+            // The PIN that unlocked the store is the leader's current PIN the core checks.
+            let (mut store, current) = ctx.open_with_pin()?;
             let pin = ctx.secret(Secret::NewPin)?;
-            let user = store.add_user(NewUser::new(&name, role.core(), &pin), params)?;
+            let user = store.add_user(&current, NewUser::new(&name, role.core(), &pin), params)?;
             let role_name = lang.user_role(user.role);
             let id = &user.id;
             let text = tr!(

@@ -151,3 +151,15 @@ pub fn rewind_lockout(f: &Fixture, secs: i64) {
     )
     .unwrap();
 }
+
+/// A copy of `key` in `dir`, owner-only.
+pub fn private_copy(key: &std::path::Path, dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let copy = dir.path().join("device.key");
+    std::fs::copy(key, &copy).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    copy
+}

@@ -362,15 +362,15 @@ class ClubStoreTest {
             val leaderId = store.currentUser().id
             val clubId = store.addClub(club()).id
             val hoa = store.addMember(clubId, member("Vi Thị Hoa")).id
-            val deputy = store.addUser("Phạm Thị Lan", UserRole.DEPUTY, "853190")
-            val auditor = store.addUser("Cán bộ Hội tỉnh", UserRole.AUDITOR, "hoa sen nở")
+            val deputy = store.addUser(PIN, "Phạm Thị Lan", UserRole.DEPUTY, "853190")
+            val auditor = store.addUser(PIN, "Cán bộ Hội tỉnh", UserRole.AUDITOR, "hoa sen nở")
 
             store.lock()
             store.unlock(deputy.id, "853190")
             assertEquals(SurvivorStatus.WITHHELD, store.memberDetail(hoa).member.info.survivorStatus)
             assertFalse(store.may(Permission.READ_SURVIVOR_STATUS))
             val refused = assertFailsWith<ChungTayException.Forbidden> {
-                store.addUser("Người mới", UserRole.DEPUTY, "592817")
+                store.addUser(PIN, "Người mới", UserRole.DEPUTY, "592817")
             }
             assertEquals(Permission.MANAGE_USERS, refused.permission)
 
@@ -415,7 +415,7 @@ class ClubStoreTest {
         assertTrue(slower.t >= min.t && slower.mKib >= min.mKib)
         val strong = min.copy(t = min.t + 1u)
         ClubStore.create(path, device, "Lò Thị Mai", PIN, strong).use { store ->
-            store.addUser("Phạm Thị Lan", UserRole.DEPUTY, "853190")
+            store.addUser(PIN, "Phạm Thị Lan", UserRole.DEPUTY, "853190")
             store.changePin(PIN, "640213")
         }
         DriverManager.getConnection("jdbc:sqlite:$path").use { c ->
@@ -442,7 +442,9 @@ class ClubStoreTest {
             assertNull(store.memberDetail(hoa).member.info.phone)
             secret = store.setupRecovery().recoverySecret
             backup = store.createBackup()
-            store.setDuressPin("918273")
+            // Setting it needs the leader's own PIN: a wrong one is a counted try.
+            assertFailsWith<ChungTayException.WrongPin> { store.setDuressPin("000000", "918273") }
+            store.setDuressPin(PIN, "918273")
 
             store.lock()
             repeat(3) { assertFailsWith<ChungTayException.WrongPin> { store.unlock(leaderId, "000000") } }
