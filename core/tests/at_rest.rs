@@ -480,8 +480,9 @@ fn an_old_body_still_opens_and_its_update_names_only_what_changed() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let path = dir.path().join("old.db");
     std::fs::copy(fixtures.join("store-v1.db"), &path).unwrap();
-    let device =
-        std::sync::Arc::new(SoftwareDeviceSecret::load(&fixtures.join("device.key")).unwrap());
+    let device = std::sync::Arc::new(
+        SoftwareDeviceSecret::load(&private_copy(&fixtures.join("device.key"), &dir)).unwrap(),
+    );
     let length_of = |id: &str| -> usize {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.query_row(
