@@ -10,6 +10,7 @@ use crate::domain::{EthnicGroup, Id, Member, MemberSummary};
 use crate::text;
 
 /// What a member list is filtered by. Empty text matches everyone.
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MemberFilter {

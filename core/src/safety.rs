@@ -199,7 +199,8 @@ const DURESS_USER: &str = "00000000-0000-4000-8000-00000000d0e5";
 const BACKUP_MAGIC: &[u8; 16] = b"CHUNGTAY-BACKUP1";
 
 /// The backup file, and the secret that opens it when it was just set up.
-/// (Kotlin's generated `toString` does print it: the app must never log this record.)
+/// Kotlin's `toString` is the redacted `Debug` below, so a stray log line does not hold it.
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecoverySetup {

@@ -109,8 +109,10 @@ pub struct AuditFindings {
     pub damaged_records: Vec<crate::store::Damaged>,
 }
 
-/// An auditor's note on a record ("checked against the paper register").
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An auditor's note on a record ("checked against the paper register"). The note may name
+/// people: Debug (and Kotlin's `toString`) leave it out.
+#[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
+#[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Annotation {
     pub id: Id,
@@ -119,6 +121,12 @@ pub struct Annotation {
     pub text: String,
     pub stamp: Stamp,
 }
+crate::domain::redacted_debug!(Annotation {
+    id,
+    kind,
+    record_id,
+    stamp
+});
 
 /// A signed statement of the trail's head, sent to the province with every sync.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
