@@ -405,3 +405,81 @@ fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// The leader's PIN on the test phones.
+pub const PHONE_PIN: &str = "274915";
+
+/// A leader's phone at `path`, enrolled with the province at `url`: one club, one member (a
+/// Mông survivor who may be contacted) and her consent to legal aid by the province, name only.
+pub fn enrolled_phone(
+    path: &Path,
+    device: Arc<dyn chungtay_core::DeviceSecret>,
+    url: &str,
+    code: &str,
+) -> (
+    chungtay_core::Store,
+    chungtay_core::Member,
+    chungtay_core::Consent,
+) {
+    use chungtay_core::*;
+    let mut store = Store::create(
+        path,
+        device,
+        NewUser::new("Lò Thị Mai", UserRole::Leader, PHONE_PIN),
+        KdfParams::MIN,
+    )
+    .unwrap();
+    store.enroll(url, code, None).unwrap();
+    let club = store
+        .add_club(&ClubInput {
+            name: "CLB Quang Chiểu".into(),
+            kind: ClubKind::AntiTrafficking,
+            province: "Thanh Hóa".into(),
+            commune: "Quang Chiểu".into(),
+            village: None,
+            former_district: None,
+        })
+        .unwrap();
+    let member = store
+        .add_member(
+            &club.id,
+            &MemberInput {
+                full_name: "Giàng Thị Dua".into(),
+                birth_year: Some(2004),
+                gender: Gender::Female,
+                ethnic_group: EthnicGroup::from_name("Mông").unwrap(),
+                village: "Bản Pù Quăn".into(),
+                phone: None,
+                role: MemberRole::Member,
+                survivor_status: SurvivorStatus::Survivor,
+                safe_to_contact: true,
+            },
+        )
+        .unwrap();
+    let consent = store
+        .add_consent(&ConsentInput {
+            member_id: member.id.clone(),
+            purposes: vec![SupportService::LegalAid],
+            recipient: Recipient::ProvincialUnion,
+            fields: vec![SharedField::Name],
+            method: ConsentMethod::SignedPaper,
+            witness: None,
+            given_on: chrono::Utc::now().date_naive(),
+        })
+        .unwrap();
+    (store, member, consent)
+}
+
+/// An urgent referral for legal aid resting on her consent, sharing her name only.
+pub fn legal_aid(member_id: &str, consent_id: &str) -> chungtay_core::ReferralInput {
+    use chungtay_core::*;
+    ReferralInput {
+        member_id: member_id.into(),
+        services: vec![SupportService::LegalAid],
+        urgency: Urgency::Urgent,
+        note: String::new(),
+        recipient: Recipient::ProvincialUnion,
+        shared_fields: vec![SharedField::Name],
+        consent_id: Some(consent_id.into()),
+    }
+}

@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use chungtay_core::*;
-use chungtay_e2e::Province;
+use chungtay_e2e::{PHONE_PIN as PIN, Province, enrolled_phone, legal_aid};
 use chungtay_intake::Limits;
-
-const PIN: &str = "274915";
 
 #[test]
 fn a_withdrawn_consent_rolled_back_in_the_file_does_not_send_her_referral() {
@@ -90,63 +88,10 @@ fn phone_with_a_queued_referral(
     path: &std::path::Path,
 ) -> (Store, Consent, Arc<SoftwareDeviceSecret>) {
     let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
-    let mut store = Store::create(
-        path,
-        device.clone(),
-        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
-        KdfParams::MIN,
-    )
-    .unwrap();
-    store
-        .enroll(&province.url(), &province.code(), None)
-        .unwrap();
-    let club = store
-        .add_club(&ClubInput {
-            name: "CLB Quang Chiểu".into(),
-            kind: ClubKind::AntiTrafficking,
-            province: "Thanh Hóa".into(),
-            commune: "Quang Chiểu".into(),
-            village: None,
-            former_district: None,
-        })
-        .unwrap();
-    let member = store
-        .add_member(
-            &club.id,
-            &MemberInput {
-                full_name: "Giàng Thị Dua".into(),
-                birth_year: Some(2004),
-                gender: Gender::Female,
-                ethnic_group: EthnicGroup::from_name("Mông").unwrap(),
-                village: "Bản Pù Quăn".into(),
-                phone: None,
-                role: MemberRole::Member,
-                survivor_status: SurvivorStatus::Survivor,
-                safe_to_contact: true,
-            },
-        )
-        .unwrap();
-    let consent = store
-        .add_consent(&ConsentInput {
-            member_id: member.id.clone(),
-            purposes: vec![SupportService::LegalAid],
-            recipient: Recipient::ProvincialUnion,
-            fields: vec![SharedField::Name],
-            method: ConsentMethod::SignedPaper,
-            witness: None,
-            given_on: Utc::now().date_naive(),
-        })
-        .unwrap();
+    let (mut store, member, consent) =
+        enrolled_phone(path, device.clone(), &province.url(), &province.code());
     let referral = store
-        .create_referral(&ReferralInput {
-            member_id: member.id.clone(),
-            services: vec![SupportService::LegalAid],
-            urgency: Urgency::Urgent,
-            note: String::new(),
-            recipient: Recipient::ProvincialUnion,
-            shared_fields: vec![SharedField::Name],
-            consent_id: Some(consent.id.clone()),
-        })
+        .create_referral(&legal_aid(&member.id, &consent.id))
         .unwrap();
     store.mark_referral_ready(&referral.id).unwrap();
     // Out of signal, the referral waits in the outbox.

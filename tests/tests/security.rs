@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use chrono::Utc;
 use chungtay_core::sync::OutboxState;
 use chungtay_core::*;
-use chungtay_e2e::{Canned, FaultProxy, Province};
+use chungtay_e2e::{Canned, FaultProxy, Province, enrolled_phone, legal_aid};
 use chungtay_intake::{Limits, admin};
 
 const PIN: &str = "274915";
@@ -20,63 +20,12 @@ fn phone_with_referrals(
     code: &str,
     n: usize,
 ) -> (Store, Vec<String>) {
-    let mut store = Store::create(
-        &dir.join("club.db"),
-        Arc::new(SoftwareDeviceSecret::generate().unwrap()),
-        NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
-        KdfParams::MIN,
-    )
-    .unwrap();
-    store.enroll(url, code, None).unwrap();
-    let club = store
-        .add_club(&ClubInput {
-            name: "CLB Quang Chiểu".into(),
-            kind: ClubKind::AntiTrafficking,
-            province: "Thanh Hóa".into(),
-            commune: "Quang Chiểu".into(),
-            village: None,
-            former_district: None,
-        })
-        .unwrap();
-    let member = store
-        .add_member(
-            &club.id,
-            &MemberInput {
-                full_name: "Giàng Thị Dua".into(),
-                birth_year: Some(2004),
-                gender: Gender::Female,
-                ethnic_group: EthnicGroup::from_name("Mông").unwrap(),
-                village: "Bản Pù Quăn".into(),
-                phone: None,
-                role: MemberRole::Member,
-                survivor_status: SurvivorStatus::Survivor,
-                safe_to_contact: true,
-            },
-        )
-        .unwrap();
-    let consent = store
-        .add_consent(&ConsentInput {
-            member_id: member.id.clone(),
-            purposes: vec![SupportService::LegalAid],
-            recipient: Recipient::ProvincialUnion,
-            fields: vec![SharedField::Name],
-            method: ConsentMethod::SignedPaper,
-            witness: None,
-            given_on: Utc::now().date_naive(),
-        })
-        .unwrap();
+    let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+    let (mut store, member, consent) = enrolled_phone(&dir.join("club.db"), device, url, code);
     let mut ids = Vec::new();
     for _ in 0..n {
         let r = store
-            .create_referral(&ReferralInput {
-                member_id: member.id.clone(),
-                services: vec![SupportService::LegalAid],
-                urgency: Urgency::Urgent,
-                note: String::new(),
-                recipient: Recipient::ProvincialUnion,
-                shared_fields: vec![SharedField::Name],
-                consent_id: Some(consent.id.clone()),
-            })
+            .create_referral(&legal_aid(&member.id, &consent.id))
             .unwrap();
         store.mark_referral_ready(&r.id).unwrap();
         store.queue_referral(&r.id).unwrap();
