@@ -1003,7 +1003,7 @@ fn libreoffice_reads_the_monthly_report() {
     ]);
     let profile = format!("file://{}", env.path("lo-profile").display());
     let out = Command::new("soffice")
-        .current_dir(env.dir.path())
+        .current_dir(env.path(""))
         .env("HOME", env.dir.path())
         .arg(format!("-env:UserInstallation={profile}"))
         .args([
