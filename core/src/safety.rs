@@ -1424,21 +1424,14 @@ fn create_decoy(
         }
         tx.commit()?;
     }
-    let mut store = Store {
-        conn,
-        path: path.to_owned(),
-        device,
-        store_id,
-        store_kid,
-        session: None,
-        wiped: false,
-        request_timeout: crate::sync::DEFAULT_REQUEST_TIMEOUT,
-    };
-    store.start_session(user_id.to_owned(), role, store_key)?;
+    let store = Store::started(
+        Store::locked(conn, path, device, store_id, store_kid),
+        user_id.to_owned(),
+        role,
+        store_key,
+    )?;
     {
         let session = store.session()?;
-        trail::start(&store.conn, &store.store_id, session)?;
-        store::note_record_versions(&store.conn, &store.store_id, session)?;
         // The trail and the clubs in one transaction: one sync, not one per club.
         let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
         for e in &decoy.trail {

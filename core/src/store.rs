@@ -462,20 +462,12 @@ impl Store {
             )?;
             tx.commit()?;
         }
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-            device,
-            store_id,
-            store_kid,
-            session: None,
-            wiped: false,
-            request_timeout: crate::sync::DEFAULT_REQUEST_TIMEOUT,
-        };
-        store.start_session(user_id, first.role, store_key)?;
-        let session = store.session()?;
-        trail::start(&store.conn, &store.store_id, session)?;
-        note_record_versions(&store.conn, &store.store_id, session)?;
+        let store = Store::started(
+            Store::locked(conn, path, device, store_id, store_kid),
+            user_id,
+            first.role,
+            store_key,
+        )?;
         safety::keep_duress_slot(&store)?;
         Ok(store)
     }
@@ -509,7 +501,18 @@ impl Store {
             .ok_or(Error::NotAStore)?;
         let store_id = String::from_utf8(store_id).map_err(|_| Error::NotAStore)?;
         let store_kid = key_id_of(RecordKind::Canary, &store_id).map_err(|_| Error::NotAStore)?;
-        Ok(Store {
+        Ok(Store::locked(conn, path, device, store_id, store_kid))
+    }
+
+    /// A store on an open connection, locked.
+    pub(crate) fn locked(
+        conn: Connection,
+        path: &Path,
+        device: Arc<dyn DeviceSecret>,
+        store_id: String,
+        store_kid: KeyId,
+    ) -> Store {
+        Store {
             conn,
             path: path.to_owned(),
             device,
@@ -518,7 +521,22 @@ impl Store {
             session: None,
             wiped: false,
             request_timeout: crate::sync::DEFAULT_REQUEST_TIMEOUT,
-        })
+        }
+    }
+
+    /// A store just laid down (a new one, or the duress decoy), unlocked as its first user,
+    /// its trail started and saying from the first entry that its rows carry versions.
+    pub(crate) fn started(
+        mut store: Store,
+        user_id: Id,
+        role: UserRole,
+        store_key: SecretKey,
+    ) -> Result<Store> {
+        store.start_session(user_id, role, store_key)?;
+        let session = store.session()?;
+        trail::start(&store.conn, &store.store_id, session)?;
+        note_record_versions(&store.conn, &store.store_id, session)?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {

@@ -383,6 +383,13 @@ pub(crate) fn last_write(
     Ok(row.and_then(|(seq, a)| AuditAction::parse(&a).map(|a| (seq, a))))
 }
 
+/// The trail as read once, whether it verifies, and the record rows that do not match it.
+pub(crate) struct CheckedTrail {
+    pub(crate) entries: Vec<(AuditEntry, Vec<u8>)>,
+    pub(crate) verdict: std::result::Result<i64, ChainBreak>,
+    pub(crate) damaged: Vec<crate::store::Damaged>,
+}
+
 /// Record tables whose rows the trail accounts for, one entry per write.
 pub(crate) const TRACKED: [RecordKind; 6] = [
     RecordKind::Club,
@@ -607,10 +614,46 @@ impl Store {
     }
 
     pub(crate) fn verify_with(&self, session: &Session) -> std::result::Result<i64, ChainBreak> {
-        let trail = self.load_trail().map_err(|_| ChainBreak::BadHead)?;
+        match self.check_trail(session) {
+            Ok(checked) => checked.verdict,
+            Err(_) => Err(ChainBreak::BadHead),
+        }
+    }
+
+    /// Reads the trail once, checks it, and checks every record row against it (the rows are
+    /// listed even when the chain itself is broken). Verify, the findings, the export and the
+    /// sync all start here, so none reads the trail or opens the rows twice.
+    pub(crate) fn check_trail(&self, session: &Session) -> Result<CheckedTrail> {
+        let entries = self.load_trail_with(session)?;
+        let damaged = self.scan_records(session, &entries)?;
+        self.note_damaged(&damaged)?;
+        // Not only the chain: every record row must be the one the trail last wrote.
+        let verdict =
+            self.verify_chain_of(session, &entries)
+                .and_then(|last| match damaged.first() {
+                    Some(d) => Err(ChainBreak::Record {
+                        kind: d.kind,
+                        id: d.id.clone(),
+                        reason: d.reason,
+                    }),
+                    None => Ok(last),
+                });
+        Ok(CheckedTrail {
+            entries,
+            verdict,
+            damaged,
+        })
+    }
+
+    /// The chain, its head, the annotations it names and the stored checkpoints.
+    fn verify_chain_of(
+        &self,
+        session: &Session,
+        trail: &[(AuditEntry, Vec<u8>)],
+    ) -> std::result::Result<i64, ChainBreak> {
         let head = read_head(&self.conn).map_err(|_| ChainBreak::BadHead)?;
         let (last, _) =
-            audit::verify_chain(&session.audit_key, &self.store_id, &trail, head.as_deref())?;
+            audit::verify_chain(&session.audit_key, &self.store_id, trail, head.as_deref())?;
         // Every auditor's note the trail recorded is still there, unless an erasure took it.
         let present: std::collections::HashSet<String> = self
             .conn
@@ -647,18 +690,6 @@ impl Store {
             if !cp.verify(&public) || !matches {
                 return Err(ChainBreak::Truncated { last, head: cp.seq });
             }
-        }
-        // Not only the chain: every record row must be the one the trail last wrote.
-        let damaged = self
-            .scan_records(session, &trail)
-            .map_err(|_| ChainBreak::BadHead)?;
-        let _ = self.note_damaged(&damaged);
-        if let Some(d) = damaged.into_iter().next() {
-            return Err(ChainBreak::Record {
-                kind: d.kind,
-                id: d.id,
-                reason: d.reason,
-            });
         }
         Ok(last)
     }
@@ -882,10 +913,11 @@ impl Store {
     pub fn audit_findings(&self, thresholds: &OverdueThresholds) -> Result<AuditFindings> {
         let session = self.require(Permission::ReadAudit)?;
         let now = Utc::now();
-        let chain = self.verify_with(session);
-        let trail = self.load_trail()?;
-        let damaged_records = self.scan_records(session, &trail)?;
-        self.note_damaged(&damaged_records)?;
+        let CheckedTrail {
+            entries: trail,
+            verdict: chain,
+            damaged: damaged_records,
+        } = self.check_trail(session)?;
         let checkpoints = self.checkpoints()?;
         let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
 
@@ -1001,9 +1033,10 @@ impl Store {
             )?;
             tx.commit()?;
         }
-        let chain_verified = self.verify_with(session).is_ok();
-        let entries: Vec<ExportEntry> = self
-            .load_trail()?
+        let checked = self.check_trail(session)?;
+        let chain_verified = checked.verdict.is_ok();
+        let entries: Vec<ExportEntry> = checked
+            .entries
             .into_iter()
             .map(|(e, _)| ExportEntry {
                 seq: e.seq,
