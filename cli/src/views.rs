@@ -3,10 +3,9 @@
 
 use chungtay_core::trail::{LateEdit, MeetingRef, OverdueReferral};
 use chungtay_core::{
-    AuditEntry, AuditFindings, Club, ClubInput, Consent, ConsentInput, DamageReason, Damaged,
-    Livelihood, LivelihoodInput, Meeting, MeetingInput, Member, MemberSummary, Referral,
-    ReferralInput, ReferralState, Stamp, StateChange, SupportFollowUp, SurvivorStatus, Timestamp,
-    UserInfo,
+    AuditEntry, AuditFindings, Club, ClubInput, Consent, ConsentInput, Damaged, Livelihood,
+    LivelihoodInput, Meeting, MeetingInput, Member, MemberSummary, Referral, ReferralInput,
+    ReferralState, Stamp, StateChange, SupportFollowUp, SurvivorStatus, Timestamp, UserInfo,
 };
 use serde::Serialize;
 
@@ -388,13 +387,7 @@ impl From<&Damaged> for DamagedView {
             kind: d.kind.as_str(),
             id: d.id.clone(),
             owner: d.owner.clone(),
-            reason: match d.reason {
-                DamageReason::Unreadable => "unreadable",
-                DamageReason::Stale => "stale",
-                DamageReason::Deleted => "deleted",
-                DamageReason::Missing => "missing",
-                DamageReason::Untracked => "untracked",
-            },
+            reason: d.reason.as_str(),
         }
     }
 }

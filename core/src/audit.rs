@@ -74,8 +74,9 @@ impl AuditAction {
     }
 }
 
-/// One entry of the trail.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One entry of the trail. Its field names are sealed in the file (they tell which protected
+/// field changed), so Debug leaves them out too.
+#[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AuditEntry {
     pub seq: i64,
@@ -90,6 +91,15 @@ pub struct AuditEntry {
     /// Names of the fields an update changed (dotted for nested ones); never their values.
     pub fields: Vec<String>,
 }
+crate::domain::redacted_debug!(AuditEntry {
+    seq,
+    at,
+    user_id,
+    role,
+    action,
+    kind,
+    record_id
+});
 
 /// Where verification found the chain broken.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

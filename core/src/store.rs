@@ -99,6 +99,19 @@ pub enum DamageReason {
     Untracked,
 }
 
+impl DamageReason {
+    /// The reason's name in exports and `--json` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DamageReason::Unreadable => "unreadable",
+            DamageReason::Stale => "stale",
+            DamageReason::Deleted => "deleted",
+            DamageReason::Missing => "missing",
+            DamageReason::Untracked => "untracked",
+        }
+    }
+}
+
 pub(crate) struct Session {
     pub(crate) user_id: Id,
     pub(crate) role: UserRole,
@@ -200,6 +213,11 @@ const RECORD_TABLES: [&Table; 6] = [
     &REFERRALS,
     &LIVELIHOOD,
 ];
+
+/// Whether the trail accounts for each row of this kind (one of the six record tables).
+pub(crate) fn is_record_kind(kind: RecordKind) -> bool {
+    RECORD_TABLES.iter().any(|t| t.kind == kind)
+}
 
 /// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
 struct RawRow {
@@ -1200,7 +1218,9 @@ impl Store {
             version,
         };
         let (key, kid) = self.key_for(session, &CLUBS, id, "")?;
-        let sealed = crypto::seal(key, kid, &place(&CLUBS, id, &raw.bound()), &to_json(info)?)?;
+        // Today's encoding and bucket, as every real club row: a decoy row must not stand out.
+        let plain = body::encode(info, CLUBS.floor)?;
+        let sealed = crypto::seal(key, kid, &place(&CLUBS, id, &raw.bound()), &plain)?;
         CLUBS.write(&self.conn, &raw, &sealed)
     }
 

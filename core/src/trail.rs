@@ -390,16 +390,6 @@ pub(crate) struct CheckedTrail {
     pub(crate) damaged: Vec<crate::store::Damaged>,
 }
 
-/// Record tables whose rows the trail accounts for, one entry per write.
-pub(crate) const TRACKED: [RecordKind; 6] = [
-    RecordKind::Club,
-    RecordKind::Member,
-    RecordKind::Consent,
-    RecordKind::Meeting,
-    RecordKind::Referral,
-    RecordKind::Livelihood,
-];
-
 /// How an erasure names each record it took with the member ("consent=<id>").
 pub(crate) fn erased_field(kind: RecordKind, id: &str) -> String {
     format!("{}={id}", kind.as_str())
@@ -412,7 +402,7 @@ pub(crate) fn last_writes(
 ) -> std::collections::HashMap<(RecordKind, String), (i64, AuditAction)> {
     let mut last = std::collections::HashMap::new();
     for (e, _) in entries {
-        let Some(kind) = e.kind.filter(|k| TRACKED.contains(k)) else {
+        let Some(kind) = e.kind.filter(|k| crate::store::is_record_kind(*k)) else {
             continue;
         };
         if !matches!(
@@ -424,7 +414,9 @@ pub(crate) fn last_writes(
         last.insert((kind, e.record_id.clone()), (e.seq, e.action));
         if e.action == AuditAction::Delete && kind == RecordKind::Member {
             for (child, id) in e.fields.iter().filter_map(|f| f.split_once('=')) {
-                if let Some(child) = RecordKind::parse(child).filter(|k| TRACKED.contains(k)) {
+                if let Some(child) =
+                    RecordKind::parse(child).filter(|k| crate::store::is_record_kind(*k))
+                {
                     last.insert((child, id.to_owned()), (e.seq, AuditAction::Delete));
                 }
             }

@@ -797,13 +797,25 @@ fn decoy_looks_like_the_club(forced_is_leader: bool) {
     assert_eq!(clubs_before.len(), 2);
     f.store.lock();
     let trail_before = trail_rows(&f.path);
+    let club_lengths = |path: &std::path::Path| -> Vec<i64> {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT length(body) FROM clubs ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let lengths_before = club_lengths(&f.path);
 
     f.store.unlock(&forced, DURESS).unwrap();
     assert_eq!(f.store.current_user().unwrap().id, forced);
     assert_eq!(f.store.current_user().unwrap().role, role);
     assert_eq!(f.store.users().unwrap(), users_before);
-    // Same ids, names and stamps: nothing looks made today.
+    // Same ids, names and stamps: nothing looks made today; the rows as long as real ones.
     assert_eq!(clubs(&f.store), clubs_before);
+    assert_eq!(club_lengths(&f.path), lengths_before);
     for c in [&club.id, &second.id] {
         assert!(f.store.list_members(c).unwrap().is_empty());
         assert!(f.store.meetings(c).unwrap().is_empty());
