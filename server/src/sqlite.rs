@@ -398,8 +398,10 @@ impl IntakeStore for SqliteStore {
             params![token_id],
             |r| r.get(0),
         )?;
+        // The tag goes too, as for a device: clearing `revoked_at` by hand brings nothing back.
         conn.execute(
-            "UPDATE staff_tokens SET revoked_at = ?2 WHERE token_id = ?1 AND revoked_at IS NULL",
+            "UPDATE staff_tokens SET revoked_at = ?2, mac = NULL \
+             WHERE token_id = ?1 AND revoked_at IS NULL",
             params![token_id, at],
         )?;
         Ok(exists)

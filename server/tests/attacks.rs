@@ -204,6 +204,19 @@ fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     );
+    // Un-revoked by hand in the database: still nothing.
+    rusqlite::Connection::open(env.data().join("intake.db"))
+        .unwrap()
+        .execute(
+            "UPDATE staff_tokens SET revoked_at = NULL WHERE token_id = ?1",
+            [&issued.token_id],
+        )
+        .unwrap();
+    expect_error(
+        list(&issued.token),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
 
     // A token past its expiry (minted with the keys, so genuine) opens nothing either.
     let keys = admin::load_keys(env.data(), PASS).unwrap();
