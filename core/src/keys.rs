@@ -72,27 +72,24 @@ impl SoftwareDeviceSecret {
     /// Loads an existing key file; a missing file is a missing device secret, and one that
     /// other accounts can read (group or world permissions) is refused (`Exposed`).
     pub fn load(path: &Path) -> Result<Self> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            match std::fs::metadata(path) {
-                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
-                    return Err(Error::KeyUnavailable(DeviceSecretError::Exposed));
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Error::KeyUnavailable(DeviceSecretError::Missing));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let bytes = match std::fs::read(path) {
-            Ok(b) => Zeroizing::new(b),
+        use std::io::Read as _;
+        // One open: the permissions checked are those of the file read.
+        let mut file = match std::fs::File::open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::KeyUnavailable(DeviceSecretError::Missing));
             }
             Err(e) => return Err(e.into()),
         };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if file.metadata()?.permissions().mode() & 0o077 != 0 {
+                return Err(Error::KeyUnavailable(DeviceSecretError::Exposed));
+            }
+        }
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.read_to_end(&mut bytes)?;
         // A file of the wrong size will not fix itself: permanent, not "try again".
         let key: [u8; KEY_LEN] = bytes
             .as_slice()

@@ -117,15 +117,6 @@ struct LegacyDecoy {
     clubs: Vec<ClubInput>,
 }
 
-fn legacy_duress_place() -> Place<'static> {
-    Place {
-        table: "meta",
-        kind: RecordKind::User,
-        id: "duress",
-        bound: "",
-    }
-}
-
 /// What the decoy shows, refreshed at every unlock and lock, sealed under the decoy key: the
 /// users (ids, roles, names, stamps), the clubs (ids, contents, stamps) and the trail's entries
 /// that name no member record. No members, meetings, consents, referrals or notes.
@@ -182,15 +173,6 @@ fn meta_place(id: &'static str) -> Place<'static> {
         table: "meta",
         kind: RecordKind::User,
         id,
-        bound: "",
-    }
-}
-
-fn recovery_place() -> Place<'static> {
-    Place {
-        table: "meta",
-        kind: RecordKind::User,
-        id: "recovery",
         bound: "",
     }
 }
@@ -432,7 +414,7 @@ impl Store {
             return Ok(None);
         };
         let kek = keys::user_kek(self.device.as_ref(), &self.store_id, DURESS_USER, pin, &kdf)?;
-        let Ok(plain) = crypto::open(&kek, self.store_kid, &legacy_duress_place(), &value[28..])
+        let Ok(plain) = crypto::open(&kek, self.store_kid, &meta_place("duress"), &value[28..])
         else {
             return Ok(None);
         };
@@ -637,7 +619,7 @@ impl Store {
         let sealed = crypto::seal(
             &session.record_key,
             self.store_kid,
-            &recovery_place(),
+            &meta_place("recovery"),
             key.as_bytes(),
         )?;
         let mut value = salt.to_vec();
@@ -671,7 +653,7 @@ impl Store {
         let key = crypto::open(
             &session.record_key,
             self.store_kid,
-            &recovery_place(),
+            &meta_place("recovery"),
             &value[28..],
         )?;
         let key = SecretKey::from_slice(&key)?;
@@ -1016,7 +998,7 @@ pub(crate) fn pad_like_decoy(device: &dyn DeviceSecret, kdf: &SlotKdf) -> Result
     crypto::fill_random(throwaway.as_mut())?;
     let id = store::new_id();
     keys::device_check(device, &id)?;
-    keys::device_chain(device, &id, &throwaway, kdf.rounds.max(1))?;
+    keys::device_chain(device, &id, &throwaway, kdf.rounds)?;
     Ok(())
 }
 
@@ -1338,7 +1320,7 @@ fn create_decoy(
     let store_key = SecretKey::generate()?;
     let record_key = store_key.derive(b"records")?;
     let check = keys::device_check(device.as_ref(), &store_id)?;
-    let chain = keys::device_chain(device.as_ref(), &store_id, stretched, kdf.rounds.max(1))?;
+    let chain = keys::device_chain(device.as_ref(), &store_id, stretched, kdf.rounds)?;
     let canary = crypto::seal(
         &record_key,
         store_kid,
@@ -1370,10 +1352,7 @@ fn create_decoy(
         tx.execute(meta, params!["canary", canary.as_bytes()])?;
         for user in &users {
             let (slot, kek) = if user.id == user_id {
-                let slot = SlotKdf {
-                    rounds: kdf.rounds.max(1),
-                    ..kdf.clone()
-                };
+                let slot = kdf.clone();
                 let kek = keys::kek_from_chain(&slot, &user.id, &chain, stretched)?;
                 (slot, kek)
             } else {
@@ -1570,7 +1549,7 @@ mod tests {
         let sealed = crypto::seal(
             &kek,
             store.store_kid,
-            &legacy_duress_place(),
+            &meta_place("duress"),
             &store::to_json(&decoy).unwrap(),
         )
         .unwrap();
