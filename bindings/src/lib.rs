@@ -494,9 +494,88 @@ impl ClubStore {
         })
     }
 
+    /// The monthly report of one club (`month` 1-12), small cells already suppressed, with its
+    /// XLSX file to share. One call, so one audit entry per report made.
+    pub fn monthly_report(&self, club_id: String, year: i32, month: i32) -> Result<ReportView> {
+        let month = u32::try_from(month).unwrap_or(0);
+        self.with(|s| {
+            let report = s.monthly_report(&club_id, year, month)?;
+            let xlsx = report.to_xlsx()?;
+            Ok(ReportView::of(&report, xlsx))
+        })
+    }
+
     /// The device's Ed25519 public key, to verify its checkpoints and exports.
     pub fn device_public_key(&self) -> Result<Vec<u8>> {
         self.with(|s| s.device_public_key())
+    }
+}
+
+/// A monthly report as a screen shows it: every count already as text (`12`, `<5`, `x`).
+#[derive(uniffi::Record)]
+pub struct ReportView {
+    pub club_name: String,
+    pub commune: String,
+    pub province: String,
+    /// `2026-11`
+    pub month: String,
+    pub meetings_held: i64,
+    pub attendance: String,
+    pub guests: String,
+    pub tables: Vec<ReportTableView>,
+    /// The same report as an XLSX workbook, for the share sheet.
+    pub xlsx: Vec<u8>,
+}
+
+#[derive(uniffi::Record)]
+pub struct ReportTableView {
+    pub title_vi: String,
+    pub title_en: String,
+    pub rows: Vec<ReportRowView>,
+    pub total: String,
+    pub note_vi: Option<String>,
+    pub note_en: Option<String>,
+}
+
+#[derive(uniffi::Record)]
+pub struct ReportRowView {
+    pub label_vi: String,
+    pub label_en: String,
+    pub count: String,
+}
+
+impl ReportView {
+    fn of(r: &chungtay_core::report::MonthlyReport, xlsx: Vec<u8>) -> ReportView {
+        ReportView {
+            club_name: r.club_name.clone(),
+            commune: r.commune.clone(),
+            province: r.province.clone(),
+            month: r.month_text(),
+            meetings_held: i64::from(r.meetings_held),
+            attendance: r.attendance.to_string(),
+            guests: r.guests.to_string(),
+            tables: r
+                .tables()
+                .iter()
+                .map(|t| ReportTableView {
+                    title_vi: t.title_vi.clone(),
+                    title_en: t.title_en.clone(),
+                    rows: t
+                        .rows
+                        .iter()
+                        .map(|row| ReportRowView {
+                            label_vi: row.label_vi.clone(),
+                            label_en: row.label_en.clone(),
+                            count: row.count.to_string(),
+                        })
+                        .collect(),
+                    total: t.total.to_string(),
+                    note_vi: t.note_vi.clone(),
+                    note_en: t.note_en.clone(),
+                })
+                .collect(),
+            xlsx,
+        }
     }
 }
 
