@@ -318,6 +318,11 @@ impl ClubStore {
     }
 
     /// A club's meetings, newest first.
+    /// One meeting, to edit it.
+    pub fn meeting(&self, id: String) -> Result<Meeting> {
+        self.with(|s| s.meeting(&id))
+    }
+
     pub fn meetings(&self, club_id: String) -> Result<Vec<Meeting>> {
         self.with(|s| s.meetings(&club_id))
     }
@@ -332,6 +337,11 @@ impl ClubStore {
         follow_up: SupportFollowUp,
     ) -> Result<Livelihood> {
         self.with(|s| s.add_livelihood_follow_up(&id, &follow_up))
+    }
+
+    /// One referral with its history (the province's answers included).
+    pub fn referral(&self, id: String) -> Result<Referral> {
+        self.with(|s| s.referral(&id))
     }
 
     pub fn create_referral(&self, input: ReferralInput) -> Result<Referral> {

@@ -198,6 +198,22 @@ class ClubStoreTest {
             assertEquals(1, detail.consents.size)
             assertEquals(ReferralState.READY, detail.referrals.single().state)
             assertTrue(detail.member.stamp.createdAt > 0)
+            // One record by its id, as the edit and referral screens open them.
+            assertEquals(meeting, store.meeting(meeting.id))
+            assertEquals(detail.referrals.single(), store.referral(draft.id))
+            assertFailsWith<ChungTayException.NotFound> { store.referral("no-such-referral") }
+
+            // The month's report: small counts come as "<5", never the number; the XLSX is a zip.
+            val report = store.monthlyReport(clubId, today.year, today.monthValue)
+            assertEquals(1L, report.meetingsHeld)
+            assertEquals("18", report.attendance)
+            assertEquals("<5", report.guests)
+            assertEquals(4, report.tables.size)
+            val services = report.tables.first { it.titleEn.contains("service", ignoreCase = true) }
+            assertTrue(services.rows.none { it.count == "1" }, "a single referral shown as 1: ${services.rows}")
+            assertEquals("PK", String(report.xlsx.copyOfRange(0, 2)))
+            assertFailsWith<ChungTayException.Invalid> { store.monthlyReport(clubId, today.year, 13) }
+            assertFailsWith<ChungTayException.Invalid> { store.monthlyReport(clubId, today.year, -1) }
         }
     }
 
