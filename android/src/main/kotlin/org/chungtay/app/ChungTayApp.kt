@@ -78,7 +78,7 @@ class ChungTayApp : Application(), Application.ActivityLifecycleCallbacks {
     fun lockNow() {
         main.removeCallbacks(idleCheck)
         session.markLocked()
-        background.execute { runCatching { session.lock() } }
+        worker.run({ session.lock() }) {}
         (resumed as? org.chungtay.app.ui.BaseActivity)?.let { if (it.needsUnlockNow()) it.toPinPad() }
     }
 

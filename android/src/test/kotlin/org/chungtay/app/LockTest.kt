@@ -1,0 +1,87 @@
+package org.chungtay.app
+
+import android.os.Looper
+import android.view.WindowManager
+import java.time.Duration
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertTrue
+import org.chungtay.app.testing.Phone
+import org.chungtay.app.ui.HomeActivity
+import org.chungtay.app.ui.StartActivity
+import org.chungtay.app.ui.UnlockActivity
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.Shadows.shadowOf
+
+/** The phone-wide rules of ChungTayApp, on a screen that shows records. */
+@RunWith(RobolectricTestRunner::class)
+class LockTest {
+    private val phone = Phone()
+    private val session = phone.app.session
+
+    private fun openHome(): org.robolectric.android.controller.ActivityController<HomeActivity> {
+        session.create("Lò Thị Mai", PIN)
+        return phone.launch(HomeActivity::class.java)
+    }
+
+    /** The store itself (not only the app's flag) is locked: the core dropped its keys. */
+    private fun coreUnlocked(): Boolean = session.current()!!.isUnlocked()
+
+    @Test
+    fun the_store_locks_after_the_idle_timeout_and_the_screen_goes_to_the_pin_pad() {
+        phone.app.idle.timeoutMillis = 60_000
+        val home = openHome()
+        assertTrue(coreUnlocked())
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofSeconds(59))
+        phone.settle()
+        assertTrue(session.isUnlocked(), "locked before the timeout")
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofSeconds(2))
+        phone.settle()
+        assertFalse(session.isUnlocked())
+        assertFalse(coreUnlocked())
+        val next = shadowOf(home.get()).nextStartedActivity
+        assertEquals(StartActivity::class.java.name, next.component!!.className)
+        assertTrue(home.get().isFinishing, "the screen with records stays open behind the PIN pad")
+        // And Start sends a locked store to the PIN pad.
+        val start = org.robolectric.Robolectric.buildActivity(StartActivity::class.java, next).setup().get()
+        assertEquals(UnlockActivity::class.java.name, shadowOf(start).nextStartedActivity.component!!.className)
+    }
+
+    @Test
+    fun a_touch_restarts_the_idle_timer() {
+        phone.app.idle.timeoutMillis = 60_000
+        val home = openHome()
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofSeconds(50))
+        home.get().onUserInteraction()
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofSeconds(50))
+        phone.settle()
+        assertTrue(session.isUnlocked())
+        assertTrue(coreUnlocked())
+    }
+
+    @Test
+    fun leaving_the_app_locks_it_at_once_and_coming_back_asks_for_the_pin() {
+        val home = openHome()
+        home.pause().stop()
+        phone.settle()
+        assertFalse(session.isUnlocked())
+        assertFalse(coreUnlocked())
+        home.restart().start().resume()
+        phone.settle()
+        assertTrue(home.get().isFinishing)
+        assertEquals(StartActivity::class.java.name, shadowOf(home.get()).nextStartedActivity.component!!.className)
+    }
+
+    @Test
+    fun every_window_is_secure_against_screenshots_and_recents_thumbnails() {
+        val home = openHome()
+        val flags = home.get().window.attributes.flags
+        assertEquals(WindowManager.LayoutParams.FLAG_SECURE, flags and WindowManager.LayoutParams.FLAG_SECURE)
+    }
+
+    private companion object {
+        const val PIN = "135792"
+    }
+}
