@@ -159,7 +159,7 @@ fun <E : Enum<E>> LinearLayout.choice(values: List<E>, prefix: String, text: (E)
         }
         group.addView(b)
         if (v == selected) group.check(b.id)
-        b.setOnCheckedChangeListener { _, on -> if (on) picked(v) }
+        b.setOnClickListener { picked(v) }
     }
     return group
 }
