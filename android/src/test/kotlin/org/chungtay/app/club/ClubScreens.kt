@@ -44,3 +44,18 @@ class ClubPhone {
 }
 
 fun ClubPhone.has(a: Activity, tag: String): Boolean = a.window.decorView.findViewWithTag<View>(tag) != null
+
+/**
+ * A screenshot of the top of the screen as a finger-driven phone shows it: Robolectric is not
+ * in touch mode, so focus may have scrolled the page; and check boxes are drawn in their
+ * current state rather than mid-animation.
+ */
+fun shot(a: Activity, name: String): java.io.File {
+    fun walk(v: View) {
+        if (v is android.widget.ScrollView) v.scrollTo(0, 0)
+        if (v is android.view.ViewGroup) for (i in 0 until v.childCount) walk(v.getChildAt(i))
+    }
+    walk(a.window.decorView)
+    a.window.decorView.jumpDrawablesToCurrentState()
+    return org.chungtay.app.testing.Screens.capture(a, name)
+}

@@ -4,7 +4,6 @@ import org.chungtay.app.model.ClubDates
 import org.chungtay.app.testing.Phone.Companion.screenText
 import org.chungtay.app.testing.Phone.Companion.textOf
 import org.chungtay.app.testing.Phone.Companion.tick
-import org.chungtay.app.testing.Screens
 import org.chungtay.app.ui.ClubActivity
 import org.chungtay.app.ui.HomeActivity
 import org.chungtay.app.ui.MeetingActivity
@@ -35,7 +34,7 @@ class ClubScreensTest {
         val members = ClubSeed.members(p.store(), p.club.id)
         val club = p.open(ClubActivity::class.java, Nav.club(p.app, p.club.id)).get()
         assertTrue(club.screenText().contains("Chưa có buổi sinh hoạt nào."))
-        Screens.capture(club, "club")
+        shot(club, "club")
         p.tap(club, "meeting_new")
         val meeting = p.phone.next(club) as MeetingActivity
         assertEquals(ClubDates.show(ClubSeed.today()), meeting.textOf("date"))
@@ -58,7 +57,7 @@ class ClubScreensTest {
         p.type(meeting, "follow_task_1", "Đến thăm gia đình chị Sùng Thị Pà")
         p.type(meeting, "follow_person_1", "Lò Thị Mai")
         p.type(meeting, "follow_due_1", "20/01/2099")
-        Screens.capture(meeting, "meeting")
+        shot(meeting, "meeting")
         p.tap(meeting, "save")
         assertTrue(meeting.isFinishing)
 
@@ -171,7 +170,7 @@ class ClubScreensTest {
         assertFalse(p.has(m, "call"))
         assertEquals("Tình trạng nạn nhân: Không", m.textOf("survivor_status"))
         assertTrue(p.shows(m, "member_erase"))
-        Screens.capture(m, "member")
+        shot(m, "member")
 
         val ok = p.open(MemberActivity::class.java, Nav.member(p.app, open)).get()
         assertEquals("Điện thoại: 0912345678", ok.textOf("phone"))
@@ -232,7 +231,7 @@ class ClubScreensTest {
         p.tap(home, "club_save")
         assertFalse(p.shows(home, "club_form"))
         assertTrue(home.screenText().contains("Nhóm phụ nữ di cư an toàn xã Pù Nhi\nNhóm phụ nữ di cư an toàn · Pù Nhi, Thanh Hóa"), home.screenText())
-        Screens.capture(home, "home")
+        shot(home, "home")
         p.tap(home, "club_${p.club.id}")
         val club = p.phone.next(home) as ClubActivity
         assertEquals("CLB phụ nữ phòng, chống mua bán người xã Mường Lát", club.textOf("title"))
