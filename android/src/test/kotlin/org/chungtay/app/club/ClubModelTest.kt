@@ -157,4 +157,33 @@ class ClubModelTest {
         edit.save(store) { assertTrue(it.getOrThrow() != null) }
         assertEquals(listOf("Giàng Thị Dợ"), store.memberList(clubId).map { it.fullName })
     }
+
+    @Test
+    fun consent_and_support_drafts_are_checked_then_recorded_by_the_core() {
+        val id = store.addMember(clubId, ClubSeed.member("Lò Thị Xuân", status = SurvivorStatus.RETURNEE, year = 2007)).id
+        val consent = org.chungtay.app.model.ConsentModel(id, DirectWorker)
+        consent.draft = org.chungtay.app.model.ConsentDraft(givenOn = ClubDates.show(ClubSeed.today()), method = org.chungtay.core.ConsentMethod.VERBAL_WITH_WITNESS)
+        consent.save(store) { assertFalse(it.getOrThrow()) }
+        assertEquals(setOf("purposes", "fields", "witness"), consent.errors.map { it.field }.toSet())
+        consent.draft = consent.draft.copy(
+            purposes = setOf(org.chungtay.core.SupportService.LOANS, org.chungtay.core.SupportService.VOCATIONAL_TRAINING),
+            fields = setOf(org.chungtay.core.SharedField.NEED, org.chungtay.core.SharedField.NAME), witness = "Hà Thị Lan",
+        )
+        consent.save(store) { assertTrue(it.getOrThrow()) }
+        assertEquals(1, store.memberDetail(id).consents.size)
+
+        val support = org.chungtay.app.model.LivelihoodModel(id, null, DirectWorker)
+        support.draft = org.chungtay.app.model.LivelihoodDraft(date = "01/13/2026", amount = "năm triệu")
+        support.save(store) { assertFalse(it.getOrThrow()) }
+        assertEquals(setOf("date", "amount_vnd"), support.errors.map { it.field }.toSet())
+        support.draft = support.draft.copy(date = ClubDates.show(ClubSeed.today()), amount = "5.000.000")
+        support.save(store) { assertTrue(it.getOrThrow()) }
+        val given = store.memberDetail(id).livelihood.single()
+        assertEquals(5_000_000L, given.info.amountVnd)
+        // A follow-up dated tomorrow: the core refuses it, named by its field.
+        val follow = org.chungtay.app.model.LivelihoodModel(id, given.id, DirectWorker)
+        follow.followUp = org.chungtay.app.model.SupportFollowUpDraft(ClubDates.show(ClubSeed.today().plusDays(1)), org.chungtay.core.Outcome.EARNING_INCOME)
+        follow.save(store) { assertFalse(it.getOrThrow()) }
+        assertEquals(listOf(FieldError("date", "IN_FUTURE")), follow.errors)
+    }
 }
