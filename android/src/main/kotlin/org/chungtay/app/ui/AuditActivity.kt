@@ -38,6 +38,7 @@ class AuditActivity : BaseActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        setTitle(R.string.prov_audit_title)
         page { heading(getString(R.string.prov_audit_title), "title") }
         core({ Rights(store.may(Permission.READ_AUDIT), store.may(Permission.ANNOTATE), store.may(Permission.EXPORT_AUDIT)) }) { r ->
             rights = r

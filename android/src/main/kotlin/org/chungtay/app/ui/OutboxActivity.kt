@@ -21,6 +21,7 @@ class OutboxActivity : BaseActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        setTitle(R.string.prov_outbox_title)
         page { heading(getString(R.string.prov_outbox_title), "title") }
         load()
     }

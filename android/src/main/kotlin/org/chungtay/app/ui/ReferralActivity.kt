@@ -29,6 +29,7 @@ class ReferralActivity : BaseActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        setTitle(R.string.prov_referral_title)
         memberId = intent.getStringExtra(Nav.MEMBER_ID) ?: run { finish(); return }
         val referralId = intent.getStringExtra(Nav.REFERRAL_ID)
         page { heading(getString(R.string.prov_referral_title), "title") }

@@ -23,6 +23,7 @@ class ReportActivity : BaseActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        setTitle(R.string.prov_report_title)
         clubId = intent.getStringExtra(Nav.CLUB_ID) ?: run { finish(); return }
         render()
     }
