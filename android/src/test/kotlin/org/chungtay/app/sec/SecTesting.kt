@@ -38,10 +38,18 @@ fun Activity.startedIntent(): Intent? = shadowOf(this).nextStartedActivity
 
 fun Activity.startedClass(): String? = startedIntent()?.component?.className
 
-/** Hands a document picker's answer to the screen, as the picker would after the user chose [file]. */
+/**
+ * Hands a document picker's answer to the screen, as the system picker would after the user
+ * chose [file]: a content Uri of the documents provider, its streams backed by [file] (the
+ * framework's own file Uris need JVM module opens this build does not give Robolectric).
+ */
 fun Activity.pickerAnswers(file: File) {
     val req = shadowOf(this).nextStartedActivityForResult ?: error("no picker was opened")
-    shadowOf(this).receiveResult(req.intent, Activity.RESULT_OK, Intent().setData(android.net.Uri.fromFile(file)))
+    val uri = android.net.Uri.parse("content://com.android.externalstorage.documents/document/primary%3A" + file.name)
+    val resolver = shadowOf(contentResolver)
+    resolver.registerInputStreamSupplier(uri) { file.inputStream() }
+    resolver.registerOutputStreamSupplier(uri) { file.outputStream() }
+    shadowOf(this).receiveResult(req.intent, Activity.RESULT_OK, Intent().setData(uri))
     shadowOf(Looper.getMainLooper()).idle()
 }
 
