@@ -61,8 +61,8 @@ class ConventionsTest {
         val found = kotlin.filter { "/ui/" in it.path }.flatMap { f ->
             f.readLines().withIndex().flatMap { (i, line) ->
                 (call.findAll(line).map { it.groupValues[3] } + assign.findAll(line).map { it.groupValues[2] })
-                    // Interpolated values are data (a name, a date); the letters around them are words.
-                    .filter { s -> s.replace(Regex("""\$\{[^}]*\}|\$\w+"""), "").any { it.isLetter() } }
+                    // Interpolated values are data (a name, a date), escapes are no words; other letters are.
+                    .filter { s -> s.replace(Regex("""\$\{[^}]*\}|\$\w+|\\."""), "").any { it.isLetter() } }
                     .map { "${f.name}:${i + 1}: \"$it\"" }
             }
         }
