@@ -157,4 +157,35 @@ class ClubRecordsTest {
         assertEquals(day, stored.date)
         assertTrue(stored.followUps.single().done)
     }
+
+    @Test
+    fun a_deputy_edits_a_member_without_seeing_or_losing_her_status_and_the_form_survives_recreate() {
+        val p = ClubPhone()
+        val store = p.store()
+        val id = store.addMember(p.club.id, ClubSeed.member("Vi Thị Hương", "Bản Sài Khao", SurvivorStatus.SURVIVOR)).id
+        store.addUser(ClubSeed.LEADER_PIN, "Hà Thị Lan", org.chungtay.core.UserRole.DEPUTY, "246801")
+        val deputy = store.users().first { it.role == org.chungtay.core.UserRole.DEPUTY }.id
+        p.app.session.lock()
+        p.app.session.unlock(deputy, "246801")
+        p.open(MemberActivity::class.java, Nav.member(p.app, id)) // stays visible: the app stays unlocked
+        val c = p.open(org.chungtay.app.ui.MemberEditActivity::class.java, Nav.editMember(p.app, id))
+        val edit = c.get()
+        assertEquals("Vi Thị Hương", edit.textOf("full_name"))
+        val text = edit.screenText()
+        assertTrue(text.contains("Giữ nguyên (ẩn)"), text)
+        assertFalse(edit.window.decorView.findViewWithTag<android.widget.RadioButton>("status_SURVIVOR").isChecked)
+        assertTrue(edit.window.decorView.findViewWithTag<android.widget.RadioButton>("status_WITHHELD").isChecked)
+        p.type(edit, "village", "Bản Pù Quăn")
+        c.recreate()
+        p.phone.settle()
+        val after = c.get()
+        assertEquals("Bản Pù Quăn", after.textOf("village"))
+        p.tap(after, "save")
+        assertTrue(after.isFinishing)
+        p.app.session.lock()
+        p.app.session.unlock(store.users().first { it.role == org.chungtay.core.UserRole.LEADER }.id, ClubSeed.LEADER_PIN)
+        val m = store.memberDetail(id).member.info
+        assertEquals("Bản Pù Quăn", m.village)
+        assertEquals(SurvivorStatus.SURVIVOR, m.survivorStatus)
+    }
 }
