@@ -2,6 +2,7 @@ package org.chungtay.app.model
 
 import org.chungtay.core.EnrollmentInfo
 import org.chungtay.core.Permission
+import org.chungtay.core.RecordKind
 import org.chungtay.core.UserInfo
 import org.chungtay.core.UserRole
 
@@ -17,6 +18,8 @@ class SettingsModel(private val session: Session, private val worker: Worker) {
         /** The tries left before a wipe as the core reports it (the threshold when no PIN failed). */
         val attemptsLeft: Long? = null,
         val enrollment: EnrollmentInfo? = null,
+        /** The duress slot was deleted or replaced in the file: the duress PIN must be set again. */
+        val duressDamaged: Boolean = false,
         /** Shown once after [setupRecovery]; dropped by [forgetSecret] and when the screen goes. */
         val recoverySecret: String? = null,
         val message: SecMessage? = null,
@@ -39,7 +42,7 @@ class SettingsModel(private val session: Session, private val worker: Worker) {
 
     fun may(p: Permission) = p in state.allowed
 
-    private class Loaded(val allowed: Set<Permission>, val left: Long, val enrollment: EnrollmentInfo?)
+    private class Loaded(val allowed: Set<Permission>, val left: Long, val enrollment: EnrollmentInfo?, val duressDamaged: Boolean)
 
     fun load() {
         set(state.copy(busy = true))
@@ -47,10 +50,15 @@ class SettingsModel(private val session: Session, private val worker: Worker) {
             val store = session.store()
             val allowed = Permission.values().filter { store.may(it) }.toSet()
             val enrolled = if (Permission.SYNC in allowed) store.enrollmentInfo() else null
-            Loaded(allowed, store.unlockAttemptsLeft(), enrolled)
+            // docs/BINDINGS.md: `USER duress_slot` (or `decoy_key`) among the damaged records
+            // means the duress PIN no longer works; the leader is asked to set it again.
+            val damaged = Permission.SAFETY in allowed && store.damagedRecords().any {
+                it.kind == RecordKind.USER && (it.id == "duress_slot" || it.id == "decoy_key")
+            }
+            Loaded(allowed, store.unlockAttemptsLeft(), enrolled, damaged)
         }) { r ->
             r.fold(
-                { l -> set(state.copy(loaded = true, busy = false, allowed = l.allowed, attemptsLeft = l.left, enrollment = l.enrollment)) },
+                { l -> set(state.copy(loaded = true, busy = false, allowed = l.allowed, attemptsLeft = l.left, enrollment = l.enrollment, duressDamaged = l.duressDamaged)) },
                 { e -> failed(e) },
             )
         }
@@ -73,7 +81,7 @@ class SettingsModel(private val session: Session, private val worker: Worker) {
     /** The leader's current PIN first (a wrong one counts like one at the unlock screen). */
     fun setDuressPin(current: String, duress: String, repeat: String) {
         if (duress != repeat) return set(state.copy(message = SecMessage.PinsDiffer))
-        act({ session.store().setDuressPin(current, duress) }, SecDone.DURESS_SET)
+        act({ session.store().setDuressPin(current, duress) }, SecDone.DURESS_SET) { s, _ -> s.copy(duressDamaged = false) }
     }
 
     fun setWipeAfter(text: String) {

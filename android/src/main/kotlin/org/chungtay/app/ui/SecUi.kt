@@ -31,7 +31,7 @@ object SecTexts {
                 SecDone.RECOVERY_SET -> R.string.sec_recovery_set
                 SecDone.BACKUP_WRITTEN -> R.string.sec_backup_written
                 SecDone.USER_ADDED -> R.string.sec_user_added
-                SecDone.ENROLLED -> R.string.sec_continue
+                SecDone.ENROLLED -> R.string.sec_enrolled_done
             },
         )
     }

@@ -23,6 +23,7 @@ class SettingsActivity : BaseActivity() {
     private var built = false
     private lateinit var message: TextView
     private var wipeNow: TextView? = null
+    private var duressDamaged: TextView? = null
     private var wipeField: EditText? = null
     private var secretBox: android.widget.LinearLayout? = null
     private var secretText: TextView? = null
@@ -61,6 +62,7 @@ class SettingsActivity : BaseActivity() {
             if (model.may(Permission.SAFETY)) {
                 heading(getString(R.string.sec_duress_title))
                 label(getString(R.string.sec_duress_intro))
+                duressDamaged = label(getString(R.string.sec_duress_damaged), "sec_duress_damaged")
                 val current = pinField(getString(R.string.sec_your_pin), "sec_duress_current")
                 val duress = pinField(getString(R.string.sec_duress_pin), "sec_duress_pin")
                 val duressAgain = pinField(getString(R.string.sec_duress_repeat), "sec_duress_repeat")
@@ -157,6 +159,7 @@ class SettingsActivity : BaseActivity() {
         message.gone(m == null)
         if (m != null) (message.parent?.parent as? android.widget.ScrollView)?.scrollTo(0, 0)
         wipeNow?.text = s.attemptsLeft?.let { getString(R.string.sec_wipe_now, it.toInt()) } ?: ""
+        duressDamaged?.gone(!s.duressDamaged)
         secretBox?.gone(s.recoverySecret == null)
         secretText?.text = s.recoverySecret ?: ""
         val info = s.enrollment
