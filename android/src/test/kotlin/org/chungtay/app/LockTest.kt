@@ -12,11 +12,11 @@ import org.chungtay.app.ui.StartActivity
 import org.chungtay.app.ui.UnlockActivity
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.Shadows.shadowOf
 
 /** The phone-wide rules of ChungTayApp, on a screen that shows records. */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 class LockTest {
     private val phone = Phone()
     private val session = phone.app.session

@@ -22,7 +22,7 @@ import org.chungtay.core.SupportService
 import org.chungtay.core.SurvivorStatus
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import org.robolectric.shadows.ShadowDialog
 import kotlin.test.assertEquals
@@ -31,7 +31,7 @@ import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 
 /** Consent, livelihood support, erasing a member and changing a meeting, by taps. */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @Config(qualifiers = "vi")
 class ClubRecordsTest {
     private fun confirm(p: ClubPhone) {

@@ -14,7 +14,7 @@ import org.chungtay.core.SurvivorStatus
 import org.chungtay.core.UserRole
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import org.robolectric.annotation.GraphicsMode
 import kotlin.test.assertEquals
@@ -22,7 +22,7 @@ import kotlin.test.assertFalse
 import kotlin.test.assertTrue
 
 /** The club leader's screens, driven by taps and typed text on the real core. */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 @Config(qualifiers = "vi")
 class ClubScreensTest {

@@ -30,7 +30,7 @@ import org.json.JSONObject
 import org.junit.After
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import org.robolectric.annotation.GraphicsMode
@@ -47,7 +47,7 @@ import org.robolectric.annotation.GraphicsMode
  * as overdue (limit -1 days). Nothing else is faked: the late edit is real (a meeting dated ten
  * days ago, changed today).
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class AuditScenarioTest {
     @After

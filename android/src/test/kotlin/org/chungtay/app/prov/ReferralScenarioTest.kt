@@ -18,7 +18,7 @@ import org.chungtay.app.ui.ReferralActivity
 import org.junit.After
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import org.robolectric.annotation.GraphicsMode
 
@@ -27,7 +27,7 @@ import org.robolectric.annotation.GraphicsMode
  * referral offers only what her consent allows, waits in the outbox while the phone is
  * offline, is sent once at the commune office, and the province's answer reaches the screen.
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class ReferralScenarioTest {
     private val province = Province()

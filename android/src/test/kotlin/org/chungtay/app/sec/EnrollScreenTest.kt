@@ -12,7 +12,7 @@ import org.chungtay.app.ui.SettingsActivity
 import org.chungtay.app.ui.SetupActivity
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
@@ -21,7 +21,7 @@ import kotlin.test.assertNull
 import kotlin.test.assertTrue
 
 /** Enrollment with the province's real intake server, from setup, then as settings shows it. */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @Config(qualifiers = "vi")
 class EnrollScreenTest {
     @Test

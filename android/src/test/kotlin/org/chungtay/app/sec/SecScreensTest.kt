@@ -9,13 +9,13 @@ import org.chungtay.app.ui.SetupActivity
 import org.chungtay.app.ui.UnlockActivity
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import org.robolectric.annotation.GraphicsMode
 import kotlin.test.assertTrue
 
 /** Screenshots of the security screens (PNG files in target/android/screens), in Vietnamese. */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @Config(qualifiers = "vi")
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class SecScreensTest {

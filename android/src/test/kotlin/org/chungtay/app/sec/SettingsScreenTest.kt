@@ -18,7 +18,7 @@ import org.chungtay.core.ChungTayException
 import org.chungtay.core.UserRole
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import java.io.File
 import kotlin.test.assertEquals
@@ -26,7 +26,7 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertTrue
 
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @Config(qualifiers = "vi")
 class SettingsScreenTest {
     private fun secure(a: android.app.Activity) =

@@ -10,13 +10,13 @@ import org.chungtay.app.ui.SetupActivity
 import org.chungtay.app.ui.StartActivity
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertTrue
 
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @Config(qualifiers = "vi")
 class SetupScreenTest {
     @Test

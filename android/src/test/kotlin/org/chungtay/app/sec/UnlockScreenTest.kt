@@ -18,14 +18,14 @@ import org.chungtay.core.UserRole
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 import java.io.File
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertTrue
 
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @Config(qualifiers = "vi")
 class UnlockScreenTest {
     private fun android.app.Activity.wrong(phone: Phone, pin: String = "975318") {
