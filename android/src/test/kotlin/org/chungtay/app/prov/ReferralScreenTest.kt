@@ -75,4 +75,22 @@ class ReferralScreenTest {
         assertFalse(screen.has("withdraw"))
         assertFalse(screen.has("ready"))
     }
+
+    @Test
+    fun `opened from the member screen with both ids, or saying not found without her id`() {
+        val phone = Phone()
+        val store = phone.app.session.create(Seed.LEADER, Seed.PIN)
+        val xuan = Seed.returnee(store, Seed.club(store))
+        val form = ReferralForm(store.memberDetail(xuan.id))
+        form.services += SupportService.LOANS
+        form.fields += SharedField.NAME
+        val r = store.createReferral(form.input())
+        val app = phone.app
+        val shown = org.robolectric.Robolectric.buildActivity(ReferralActivity::class.java, ReferralActivity.open(app, xuan.id, r.id)).setup().get()
+        phone.settle()
+        assertEquals("Trạng thái: Bản nháp", shown.textOf("state"))
+        val alone = org.robolectric.Robolectric.buildActivity(ReferralActivity::class.java, Nav.referral(app, r.id)).setup().get()
+        phone.settle()
+        assertEquals("Không tìm thấy hồ sơ.", alone.textOf("not_found"))
+    }
 }
