@@ -12,11 +12,12 @@ import org.chungtay.core.DamageReason
 import org.chungtay.core.OverdueThresholds
 import org.chungtay.core.RecordKind
 import org.chungtay.core.ReferralState
+import org.chungtay.core.UserInfo
 import org.chungtay.core.UserRole
 import org.chungtay.ffi.ClubStore
 
 /** A meeting changed long after it took place: when, by whom, how many days after. */
-data class LateEditRow(val meetingId: String, val meetingDate: String, val editedAt: String, val by: String, val daysAfter: Long)
+data class LateEditRow(val meetingId: String, val meetingDate: String, val editedAt: String, val by: Who, val daysAfter: Long)
 
 /** A referral stuck at its stage for longer than the province allows. */
 data class OverdueRow(val referralId: String, val memberId: String, val memberName: String, val state: ReferralState, val since: String, val days: Long)
@@ -47,6 +48,8 @@ class AuditReport(
     val damaged: List<DamagedRow>,
     val meetingsWithoutAttendance: Int,
     val changedSinceCheckpoint: Int,
+    /** This phone's users (ids and roles), to say who did something. */
+    val users: List<UserInfo>,
 )
 
 object Audit {
@@ -59,14 +62,14 @@ object Audit {
         val f = store.auditFindings(thresholds)
         val names = store.clubs().flatMap { store.memberList(it.id) }.associate { it.id to it.fullName }
         val damaged = (f.damagedRecords + store.damagedRecords()).distinctBy { Triple(it.kind, it.id, it.reason) }
-        return build(f, names, damaged, zone)
+        return build(f, names, damaged, store.users(), zone)
     }
 
-    fun build(f: AuditFindings, names: Map<String, String>, damaged: List<Damaged>, zone: ZoneId = ZoneId.systemDefault()) = AuditReport(
+    fun build(f: AuditFindings, names: Map<String, String>, damaged: List<Damaged>, users: List<UserInfo>, zone: ZoneId = ZoneId.systemDefault()) = AuditReport(
         verified = f.chainBreak == null,
         entries = f.entries,
         lateEdits = f.lateMeetingEdits.map {
-            LateEditRow(it.meetingId, ProvFormat.date(it.meetingDate), ProvFormat.time(it.editedAt, zone), it.editedBy,
+            LateEditRow(it.meetingId, ProvFormat.date(it.meetingDate), ProvFormat.time(it.editedAt, zone), Who.of(it.editedBy, users),
                 calendarDaysAfter(it.meetingDate, it.editedAt, zone))
         },
         overdue = f.overdueReferrals.map {
@@ -78,6 +81,7 @@ object Audit {
         damaged = damaged.map { DamagedRow(it.kind, it.id, it.reason) },
         meetingsWithoutAttendance = f.meetingsWithoutAttendance.size,
         changedSinceCheckpoint = f.changedSinceCheckpoint.size,
+        users = users,
     )
 
     /**

@@ -12,6 +12,7 @@ import org.chungtay.app.model.Audit
 import org.chungtay.app.model.AuditReport
 import org.chungtay.app.model.ProvFormat
 import org.chungtay.app.model.TrailRow
+import org.chungtay.app.model.Who
 import org.chungtay.core.Annotation
 import org.chungtay.core.OverdueThresholds
 import org.chungtay.core.Permission
@@ -129,7 +130,7 @@ class AuditActivity : BaseActivity() {
         }
         label(getString(R.string.prov_audit_annotate_for, t.label), "annotate_for")
         notes.forEachIndexed { i, a ->
-            label(getString(R.string.prov_audit_annotation_item, ProvFormat.time(a.stamp.createdAt), ProvFormat.shortId(a.stamp.createdBy), a.text), "annotation_$i")
+            label(getString(R.string.prov_audit_annotation_item, ProvFormat.time(a.stamp.createdAt), who(Who.of(a.stamp.createdBy, report?.users ?: emptyList())), a.text), "annotation_$i")
         }
         field(getString(R.string.prov_audit_annotation), "annotation", android.text.InputType.TYPE_CLASS_TEXT or android.text.InputType.TYPE_TEXT_FLAG_CAP_SENTENCES)
         button(getString(R.string.prov_audit_annotate), "annotate") {
@@ -152,7 +153,10 @@ class AuditActivity : BaseActivity() {
         }
     }
 
-    private fun who(userId: String) = ProvFormat.shortId(userId)
+    private fun who(w: Who): String = when (w) {
+        Who.Province -> getString(R.string.prov_recipient_provincial_union)
+        is Who.User -> ProvWords.role(this, w.role) + " #" + w.shortId
+    }
 
     private fun export(csv: Boolean) {
         core({ store.exportAudit() }) { e ->
@@ -161,7 +165,7 @@ class AuditActivity : BaseActivity() {
                 .addCategory(Intent.CATEGORY_OPENABLE)
                 .setType(if (csv) "text/csv" else "application/json")
                 .putExtra(Intent.EXTRA_TITLE, Audit.exportName(LocalDate.now(), csv))
-            startActivityForResult(intent, SAVE_EXPORT)
+            this@AuditActivity.startActivityForResult(intent, SAVE_EXPORT)
             load() // the export is itself in the trail
         }
     }

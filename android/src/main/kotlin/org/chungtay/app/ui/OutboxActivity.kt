@@ -5,10 +5,10 @@ import android.widget.TextView
 import org.chungtay.app.R
 import org.chungtay.app.model.Outbox
 import org.chungtay.app.model.Problem
+import org.chungtay.app.model.SyncProgress
 import org.chungtay.app.model.SyncSummary
 import org.chungtay.core.OutboxItem
 import org.chungtay.core.OutboxState
-import org.chungtay.ffi.SyncListener
 
 /**
  * The outbox: each referral waiting for the province with its state, tries and next try; "send
@@ -58,12 +58,8 @@ class OutboxActivity : BaseActivity() {
     private fun sendNow() {
         progress?.apply { text = getString(R.string.prov_outbox_starting); gone(false) }
         // The listener runs on the syncing thread inside the store's call: it only posts text.
-        val listener = object : SyncListener {
-            override fun progress(done: Long, total: Long) {
-                runOnUiThread {
-                    progress?.apply { text = getString(R.string.prov_outbox_progress, done.toInt(), total.toInt()); gone(false) }
-                }
-            }
+        val listener = SyncProgress({ runOnUiThread(it) }) { done, total ->
+            progress?.apply { text = getString(R.string.prov_outbox_progress, done, total); gone(false) }
         }
         core({ store.sync(true, listener) }, { p ->
             result = if (p == Problem.Network) getString(R.string.prov_outbox_network) else org.chungtay.app.ui.Problems.text(this, p)

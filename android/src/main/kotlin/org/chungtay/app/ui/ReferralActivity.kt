@@ -30,9 +30,14 @@ class ReferralActivity : BaseActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setTitle(R.string.prov_referral_title)
-        memberId = intent.getStringExtra(Nav.MEMBER_ID) ?: run { finish(); return }
         val referralId = intent.getStringExtra(Nav.REFERRAL_ID)
         page { heading(getString(R.string.prov_referral_title), "title") }
+        // The API reads a referral only through its member (memberDetail): without her id
+        // there is nothing to show (see [open]; Nav.referral passes the referral id alone).
+        memberId = intent.getStringExtra(Nav.MEMBER_ID) ?: run {
+            page { label(getString(R.string.error_not_found), "not_found") }
+            return
+        }
         core({ Triple(store.memberDetail(memberId), store.users(), Unit) }) { (detail, u, _) ->
             users = u
             memberName = detail.member.info.fullName
@@ -175,5 +180,11 @@ class ReferralActivity : BaseActivity() {
             p == Problem.Locked -> toPinPad()
             else -> show(p)
         }
+    }
+
+    companion object {
+        /** An existing referral: its member's id too, since the API reads referrals through her. */
+        fun open(c: android.content.Context, memberId: String, referralId: String): android.content.Intent =
+            Nav.referral(c, referralId).putExtra(Nav.MEMBER_ID, memberId)
     }
 }

@@ -71,7 +71,7 @@ class ReportActivity : BaseActivity() {
                     .addCategory(Intent.CATEGORY_OPENABLE)
                     .setType(XLSX)
                     .putExtra(Intent.EXTRA_TITLE, Reports.fileName(month))
-                startActivityForResult(intent, SAVE_XLSX)
+                this@ReportActivity.startActivityForResult(intent, SAVE_XLSX) // not View.startActivityForResult (the page's receiver)
             }
         }
     }

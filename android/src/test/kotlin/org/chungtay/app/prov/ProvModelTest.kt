@@ -14,6 +14,7 @@ import org.chungtay.app.model.Outbox
 import org.chungtay.app.model.ReferralForm
 import org.chungtay.app.model.Referrals
 import org.chungtay.app.model.Reports
+import org.chungtay.app.model.SyncProgress
 import org.chungtay.app.model.Who
 import org.chungtay.app.testing.SoftwareDeviceKey
 import org.chungtay.core.ChungTayException
@@ -99,7 +100,12 @@ class ProvModelTest {
             assertEquals(OutboxState.PENDING, rows[0].state)
             assertEquals(0, rows[0].attempts)
             assertTrue(rows[0].nextTry!!.matches(Regex("\\d\\d/\\d\\d/\\d{4} \\d\\d:\\d\\d")))
-            val s = Outbox.summary(store.sync(true, null))
+            // The listener only posts: here to a list the test reads once the sync is back.
+            val posted = mutableListOf<Runnable>()
+            val shown = mutableListOf<Pair<Int, Int>>()
+            val s = Outbox.summary(store.sync(true, SyncProgress({ synchronized(posted) { posted += it } }) { d, t -> shown += d to t }))
+            posted.forEach { it.run() }
+            assertEquals(listOf(0 to 1, 1 to 1), shown)
             assertEquals(1, s.sent)
             assertFalse(s.network)
             assertEquals(listOf(r.id), p.referralIds())
