@@ -45,7 +45,9 @@ class OutboxActivity : BaseActivity() {
                     OutboxState.FAILED -> R.string.prov_outbox_failed
                 })
                 column("item_$i") {
-                    label(getString(R.string.prov_outbox_item, r.shortId, state, r.attempts.toInt()), "item_text_$i")
+                    item(getString(R.string.prov_outbox_item, r.shortId, state, r.attempts.toInt()), "item_text_$i") {
+                        this@OutboxActivity.startActivity(Nav.referral(this@OutboxActivity, r.referralId))
+                    }
                     r.nextTry?.let { label(getString(R.string.prov_outbox_next, it), "item_next_$i").textSize = 13f }
                     r.lastError?.let { label(getString(R.string.prov_outbox_error, it), "item_error_$i").textSize = 13f }
                 }

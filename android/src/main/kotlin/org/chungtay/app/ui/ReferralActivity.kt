@@ -17,9 +17,8 @@ import org.chungtay.core.UserInfo
 
 /**
  * A referral to the province. New (extra `member_id`): the consent it rests on, then only the
- * services and fields that consent allows; save, ready, send. Existing (extras `referral_id`
- * and `member_id`: the API reads referrals through their member): its state, the province's
- * answer, every step with its time and who took it, and withdraw.
+ * services and fields that consent allows; save, ready, send. Existing (extra `referral_id`):
+ * its state, the province's answer, every step with its time and who took it, and withdraw.
  */
 class ReferralActivity : BaseActivity() {
     private lateinit var memberId: String
@@ -32,13 +31,17 @@ class ReferralActivity : BaseActivity() {
         setTitle(R.string.prov_referral_title)
         val referralId = intent.getStringExtra(Nav.REFERRAL_ID)
         page { heading(getString(R.string.prov_referral_title), "title") }
-        // The API reads a referral only through its member (memberDetail): without her id
-        // there is nothing to show (see [open]; Nav.referral passes the referral id alone).
-        memberId = intent.getStringExtra(Nav.MEMBER_ID) ?: run {
+        val givenMember = intent.getStringExtra(Nav.MEMBER_ID)
+        if (givenMember == null && referralId == null) {
             page { label(getString(R.string.error_not_found), "not_found") }
             return
         }
-        core({ Triple(store.memberDetail(memberId), store.users(), Unit) }) { (detail, u, _) ->
+        core({
+            // From the member's screen or the outbox: the referral names its member.
+            val member = givenMember ?: store.referral(referralId!!).info.memberId
+            Triple(member, store.memberDetail(member), store.users())
+        }) { (member, detail, u) ->
+            memberId = member
             users = u
             memberName = detail.member.info.fullName
             if (referralId == null) {
@@ -183,7 +186,7 @@ class ReferralActivity : BaseActivity() {
     }
 
     companion object {
-        /** An existing referral: its member's id too, since the API reads referrals through her. */
+        /** An existing referral, when the caller knows its member (saves one read). */
         fun open(c: android.content.Context, memberId: String, referralId: String): android.content.Intent =
             Nav.referral(c, referralId).putExtra(Nav.MEMBER_ID, memberId)
     }

@@ -9,7 +9,7 @@ import org.chungtay.app.ui.AuditActivity
 import org.junit.Assume.assumeTrue
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 
 /**
@@ -17,7 +17,7 @@ import org.robolectric.annotation.Config
  * the audit screen says the trail does not hold, names the missing record, and the member now
  * shows as without consent.
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @Config(qualifiers = "vi")
 class AuditDamageTest {
     @Test

@@ -16,11 +16,11 @@ import org.chungtay.core.Urgency
 import org.chungtay.core.UserRole
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.annotation.Config
 
 /** Every value of the core's enums the prov screens show has its word, in both languages, and they differ. */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 class ProvWordsTest {
     private fun words(): List<String> {
         val c: Context = RuntimeEnvironment.getApplication()

@@ -130,10 +130,9 @@ class ReferralScenarioTest {
         province.transition(referralId, "accepted", w.note)
         outbox.tap("send_now")
         phone.settle()
-        val referral: Activity = phone.open(ReferralActivity::class.java) {
-            putExtra(Nav.MEMBER_ID, xuan.id)
-            putExtra(Nav.REFERRAL_ID, referralId)
-        }
+        // The leader taps the referral in the outbox and reads the answer.
+        outbox.tap("item_text_0")
+        val referral: Activity = phone.next(outbox) as ReferralActivity
         assertEquals(w.accepted, referral.textOf("state"))
         assertTrue(referral.textOf("answer").contains(w.note))
         val steps = referral.screenText()

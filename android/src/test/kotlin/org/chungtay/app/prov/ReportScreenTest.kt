@@ -20,13 +20,13 @@ import org.chungtay.core.Gender
 import org.chungtay.ffi.ClubStore
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
+import org.chungtay.app.testing.AppTestRunner
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import org.robolectric.annotation.GraphicsMode
 
 /** The monthly report: last month by default, small counts as "<5", the XLSX saved where the user picks. */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(AppTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class ReportScreenTest {
     private val last = YearMonth.now().minusMonths(1)
