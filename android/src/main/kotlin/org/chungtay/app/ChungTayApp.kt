@@ -96,14 +96,23 @@ class ChungTayApp : Application(), Application.ActivityLifecycleCallbacks {
         activity.window.setFlags(WindowManager.LayoutParams.FLAG_SECURE, WindowManager.LayoutParams.FLAG_SECURE)
     }
 
+    /** Set while the system's file picker covers the app (see BaseActivity). */
+    private var pickerOpen = false
+
+    fun pickerOpening() {
+        pickerOpen = true
+    }
+
     override fun onActivityStarted(activity: Activity) {
+        pickerOpen = false
         idle.screenShown()
         touched()
     }
 
     override fun onActivityStopped(activity: Activity) {
-        // The last visible screen went away (home, another app, screen off): lock now.
-        if (idle.screenHidden() && !activity.isChangingConfigurations) lockNow()
+        // The last visible screen went away (home, another app, screen off): lock now, unless
+        // the file picker the user opened covers it (then the idle timeout still applies).
+        if (idle.screenHidden() && !activity.isChangingConfigurations && !pickerOpen) lockNow()
     }
 
     override fun onActivityResumed(activity: Activity) {

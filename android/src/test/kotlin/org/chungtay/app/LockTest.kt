@@ -75,6 +75,26 @@ class LockTest {
     }
 
     @Test
+    fun the_file_picker_does_not_lock_the_app_but_the_idle_timeout_still_does() {
+        phone.app.idle.timeoutMillis = 60_000
+        val home = openHome()
+        home.get().startActivityForResult(android.content.Intent(android.content.Intent.ACTION_CREATE_DOCUMENT).setType("*/*"), 7)
+        home.pause().stop()
+        phone.settle()
+        assertTrue(session.isUnlocked(), "locked while the user picks a file")
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofSeconds(61))
+        phone.settle()
+        assertFalse(session.isUnlocked())
+        assertFalse(coreUnlocked())
+        // Back from the picker and away again: any other exit locks at once as before.
+        session.unlock(session.store().users().first().id, PIN)
+        home.restart().resume() // restart() starts it too (performRestart), as the system does
+        home.pause().stop()
+        phone.settle()
+        assertFalse(coreUnlocked())
+    }
+
+    @Test
     fun every_window_is_secure_against_screenshots_and_recents_thumbnails() {
         val home = openHome()
         val flags = home.get().window.attributes.flags

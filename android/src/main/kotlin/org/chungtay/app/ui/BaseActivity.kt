@@ -51,6 +51,18 @@ abstract class BaseActivity : Activity() {
         finish()
     }
 
+    /**
+     * The system's file picker (backup, restore, export, report) covers the app: the app must
+     * not lock for that, or the file the user picked would come back to the PIN pad. The idle
+     * timeout still runs meanwhile and locks as usual.
+     */
+    override fun startActivityForResult(intent: Intent, requestCode: Int, options: Bundle?) {
+        if (intent.action == Intent.ACTION_CREATE_DOCUMENT || intent.action == Intent.ACTION_OPEN_DOCUMENT) {
+            app.pickerOpening()
+        }
+        super.startActivityForResult(intent, requestCode, options)
+    }
+
     override fun onUserInteraction() {
         super.onUserInteraction()
         app.touched()
