@@ -288,9 +288,8 @@ class JourneyTest {
         assertTrue(s.back() is OutboxActivity)
         assertTrue(s.back() is ReferralActivity)
         member = s.back() as MemberActivity
-        // The member screen names the state with the club screens' own word ("Được chấp nhận"),
-        // the referral screen with the province screens' ("Đã chấp nhận"): both say accepted.
-        assertTrue(Regex("Học nghề, Vay vốn · (Được|Đã) chấp nhận").containsMatchIn(member.screenText()), member.screenText())
+        // The member screen names the state with the referral screen's word.
+        assertTrue(member.screenText().contains("Học nghề, Vay vốn · Đã chấp nhận"), member.screenText())
         assertTrue(s.back() is ClubActivity)
         val homeAgain = s.back() as HomeActivity
         assertTrue(phone.app.session.isUnlocked(), "moving between screens locked the app")

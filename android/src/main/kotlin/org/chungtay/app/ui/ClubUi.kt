@@ -101,18 +101,8 @@ object ClubText {
         Outcome.STOPPED -> R.string.club_outcome_stopped
     })
 
-    fun state(a: Activity, s: ReferralState) = a.getString(when (s) {
-        ReferralState.DRAFT -> R.string.club_ref_draft
-        ReferralState.READY -> R.string.club_ref_ready
-        ReferralState.QUEUED -> R.string.club_ref_queued
-        ReferralState.SENT -> R.string.club_ref_sent
-        ReferralState.RECEIVED -> R.string.club_ref_received
-        ReferralState.ACCEPTED -> R.string.club_ref_accepted
-        ReferralState.DECLINED -> R.string.club_ref_declined
-        ReferralState.IN_PROGRESS -> R.string.club_ref_in_progress
-        ReferralState.COMPLETED -> R.string.club_ref_completed
-        ReferralState.WITHDRAWN -> R.string.club_ref_withdrawn
-    })
+    /** One word per state on every screen: the referral screens' (ProvWords). */
+    fun state(a: Activity, s: ReferralState) = ProvWords.state(a, s)
 
     /** What a field error says, in the user's language (the field is named by where it shows). */
     fun reason(a: Activity, reason: String) = a.getString(when (reason) {
