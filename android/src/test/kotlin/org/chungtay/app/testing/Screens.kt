@@ -28,7 +28,27 @@ object Screens {
         val bitmap = Bitmap.createBitmap(w, h, Bitmap.Config.ARGB_8888)
         val canvas = Canvas(bitmap)
         canvas.drawColor(Color.WHITE)
-        root.draw(canvas)
+        // Robolectric lays the content out from the window's top, under the action bar (no
+        // window insets reach it); a phone puts it below. Draw the bar, then the content under it.
+        val content = root.findViewById<android.view.View>(android.R.id.content)
+        val bar = activity.actionBar?.takeIf { it.isShowing }?.height ?: 0
+        if (content != null && bar > 0 && content.top < bar) {
+            content.visibility = android.view.View.INVISIBLE
+            root.draw(canvas)
+            content.visibility = android.view.View.VISIBLE
+            content.measure(
+                android.view.View.MeasureSpec.makeMeasureSpec(w, android.view.View.MeasureSpec.EXACTLY),
+                android.view.View.MeasureSpec.makeMeasureSpec(h - bar, android.view.View.MeasureSpec.EXACTLY),
+            )
+            content.layout(0, 0, w, h - bar)
+            canvas.save()
+            canvas.translate(0f, bar.toFloat())
+            canvas.clipRect(0, 0, w, h - bar)
+            content.draw(canvas)
+            canvas.restore()
+        } else {
+            root.draw(canvas)
+        }
         val dir = File(System.getProperty("chungtay.screens.dir") ?: "target/screens")
         dir.mkdirs()
         val file = File(dir, "$name.png")
