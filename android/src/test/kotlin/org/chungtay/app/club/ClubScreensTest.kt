@@ -27,26 +27,47 @@ import kotlin.test.assertTrue
 @Config(qualifiers = "vi")
 class ClubScreensTest {
 
+    /** What the user reads of scenario 1, in one language. */
+    class MeetingWords(val noMeetings: String, val present: (Int, Int) -> String, val line: (Int, Int) -> String)
+
+    private val vi = MeetingWords(
+        noMeetings = "Chưa có buổi sinh hoạt nào.",
+        present = { n, of -> "Có mặt: $n / $of" },
+        line = { n, guests -> "$n có mặt · $guests khách" },
+    )
+
+    private val en = MeetingWords(
+        noMeetings = "No meeting yet.",
+        present = { n, of -> "Present: $n of $of" },
+        line = { n, guests -> "$n present · $guests guests" },
+    )
+
     /** Scenario 1: the monthly meeting, 18 of 24 present, 3 guests, notes, two follow-ups. */
     @Test
-    fun scenario1_a_meeting_is_recorded_from_the_attendance_checklist() {
+    fun scenario1_a_meeting_is_recorded_from_the_attendance_checklist() = scenario1(vi, screens = true)
+
+    @Test
+    @Config(qualifiers = "en")
+    fun scenario1_in_english_a_meeting_is_recorded_from_the_attendance_checklist() = scenario1(en, screens = false)
+
+    private fun scenario1(w: MeetingWords, screens: Boolean) {
         val p = ClubPhone()
         val members = ClubSeed.members(p.store(), p.club.id)
         val club = p.open(ClubActivity::class.java, Nav.club(p.app, p.club.id)).get()
-        assertTrue(club.screenText().contains("Chưa có buổi sinh hoạt nào."))
-        shot(club, "club")
+        assertTrue(club.screenText().contains(w.noMeetings))
+        if (screens) shot(club, "club")
         p.tap(club, "meeting_new")
         val meeting = p.phone.next(club) as MeetingActivity
         assertEquals(ClubDates.show(ClubSeed.today()), meeting.textOf("date"))
-        assertTrue(meeting.screenText().contains("Có mặt: 0 / 24"))
+        assertTrue(meeting.screenText().contains(w.present(0, 24)))
         p.type(meeting, "topic", "Nhận diện lừa đảo việc làm qua mạng")
         p.type(meeting, "place", "Nhà văn hoá bản Pù Quăn")
         p.type(meeting, "facilitator", "Lò Thị Mai")
         meeting.tick("all_present")
-        assertTrue(meeting.screenText().contains("Có mặt: 24 / 24"))
+        assertTrue(meeting.screenText().contains(w.present(24, 24)))
         val absent = members.takeLast(6)
         for (m in absent) meeting.tick("attend_${m.id}", false)
-        assertTrue(meeting.screenText().contains("Có mặt: 18 / 24"))
+        assertTrue(meeting.screenText().contains(w.present(18, 24)))
         assertFalse(meeting.window.decorView.findViewWithTag<android.widget.CheckBox>("all_present").isChecked)
         p.type(meeting, "guests", "3")
         p.type(meeting, "notes", "Chị em kể về tin tuyển dụng lương cao bên kia biên giới trên Facebook, Zalo.")
@@ -57,7 +78,7 @@ class ClubScreensTest {
         p.type(meeting, "follow_task_1", "Đến thăm gia đình chị Sùng Thị Pà")
         p.type(meeting, "follow_person_1", "Lò Thị Mai")
         p.type(meeting, "follow_due_1", "20/01/2099")
-        shot(meeting, "meeting")
+        if (screens) shot(meeting, "meeting")
         p.tap(meeting, "save")
         assertTrue(meeting.isFinishing)
 
@@ -71,7 +92,7 @@ class ClubScreensTest {
 
         val again = p.open(ClubActivity::class.java, Nav.club(p.app, p.club.id)).get()
         val text = again.screenText()
-        assertTrue(text.contains("Nhận diện lừa đảo việc làm qua mạng\n18 có mặt · 3 khách"), text)
+        assertTrue(text.contains("Nhận diện lừa đảo việc làm qua mạng\n${w.line(18, 3)}"), text)
     }
 
     @Test
