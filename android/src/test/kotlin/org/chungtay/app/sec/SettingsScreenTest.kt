@@ -44,8 +44,42 @@ class SettingsScreenTest {
         return before to unlock.screenText()
     }
 
+    /** What the user reads in scenarios 4 and 5, in one language. */
+    class Words(
+        val pinDuplicate: String, val duressSet: String, val leader: String,
+        val recoveryMissing: String, val shownOnce: String, val backupSaved: String, val pickFirst: String, val wrongRecovery: String,
+    )
+
+    private val vi = Words(
+        pinDuplicate = "Không dùng được mã PIN này. Hãy chọn mã khác.",
+        duressSet = "Đã đặt mã PIN khẩn cấp.",
+        leader = "Chủ nhiệm",
+        recoveryMissing = "Hãy tạo mã khôi phục trước khi sao lưu.",
+        shownOnce = "chỉ hiện một lần",
+        backupSaved = "Đã lưu bản sao lưu.",
+        pickFirst = "Hãy chọn tệp sao lưu trước.",
+        wrongRecovery = "Mã khôi phục không đúng.",
+    )
+
+    private val en = Words(
+        pinDuplicate = "This PIN cannot be used. Choose another.",
+        duressSet = "Duress PIN set.",
+        leader = "Club leader",
+        recoveryMissing = "Create a recovery secret before making a backup.",
+        shownOnce = "shown only once",
+        backupSaved = "Backup saved.",
+        pickFirst = "Pick the backup file first.",
+        wrongRecovery = "Wrong recovery secret.",
+    )
+
     @Test
-    fun theDuressPinUnlocksLikeTheRealOneAndOpensAnEmptyClub() {
+    fun theDuressPinUnlocksLikeTheRealOneAndOpensAnEmptyClub() = duressPin(vi)
+
+    @Test
+    @Config(qualifiers = "en")
+    fun theDuressPinUnlocksLikeTheRealOneAndOpensAnEmptyClubInEnglish() = duressPin(en)
+
+    private fun duressPin(w: Words) {
         val phone = Phone()
         val clubId = seedClub(phone.app.session.create("Lò Thị Mai", LEADER_PIN))
         val settings = phone.launch(SettingsActivity::class.java).get()
@@ -55,18 +89,19 @@ class SettingsScreenTest {
         settings.type("sec_duress_repeat", LEADER_PIN)
         settings.tap("sec_set_duress")
         phone.settle()
-        assertEquals("Không dùng được mã PIN này. Hãy chọn mã khác.", settings.textOf("sec_message"))
+        assertEquals(w.pinDuplicate, settings.textOf("sec_message"))
         settings.type("sec_duress_current", LEADER_PIN)
         settings.type("sec_duress_pin", DURESS_PIN)
         settings.type("sec_duress_repeat", DURESS_PIN)
         settings.tap("sec_set_duress")
         phone.settle()
-        assertEquals("Đã đặt mã PIN khẩn cấp.", settings.textOf("sec_message"))
+        assertEquals(w.duressSet, settings.textOf("sec_message"))
         settings.tap("sec_lock_now")
         phone.settle()
         assertFalse(phone.app.session.isUnlocked())
 
         val real = unlockWith(phone, LEADER_PIN)
+        assertTrue(w.leader in real.first, real.first)
         assertEquals(3, phone.app.session.store().memberList(clubId).size)
         phone.app.session.lock()
         val duress = unlockWith(phone, DURESS_PIN)
@@ -82,18 +117,24 @@ class SettingsScreenTest {
     }
 
     @Test
-    fun backupThenRestoreOntoANewPhone() {
+    fun backupThenRestoreOntoANewPhone() = backupThenRestore(vi)
+
+    @Test
+    @Config(qualifiers = "en")
+    fun backupThenRestoreOntoANewPhoneInEnglish() = backupThenRestore(en)
+
+    private fun backupThenRestore(w: Words) {
         val phone = Phone()
         val clubId = seedClub(phone.app.session.create("Lò Thị Mai", LEADER_PIN))
         val settings = phone.launch(SettingsActivity::class.java).get()
         settings.tap("sec_create_backup")
         phone.settle()
-        assertEquals("Hãy tạo mã khôi phục trước khi sao lưu.", settings.textOf("sec_message"))
+        assertEquals(w.recoveryMissing, settings.textOf("sec_message"))
         settings.tap("sec_setup_recovery")
         phone.settle()
         val secret = settings.textOf("sec_secret")
         assertTrue(secret.matches(Regex("[A-Z2-7]{4}(-[A-Z2-7]{4}){7}")), "secret shape")
-        assertTrue("chỉ hiện một lần" in settings.screenText())
+        assertTrue(w.shownOnce in settings.screenText())
         settings.tap("sec_recovery_hide")
         assertFalse(secret in settings.screenText())
         settings.tap("sec_create_backup")
@@ -101,7 +142,7 @@ class SettingsScreenTest {
         val file = File(phone.app.filesDir, "picked/chungtay-saoluu.ctbak").apply { parentFile!!.mkdirs() }
         settings.pickerAnswers(file)
         phone.settle()
-        assertEquals("Đã lưu bản sao lưu.", settings.textOf("sec_message"))
+        assertEquals(w.backupSaved, settings.textOf("sec_message"))
         assertTrue(file.length() > 1000)
 
         // The phone breaks: a new phone has neither the store nor the old keystore key.
@@ -115,7 +156,7 @@ class SettingsScreenTest {
         setup.type("sec_new_pin", "802461")
         setup.type("sec_new_pin_repeat", "802461")
         setup.tap("sec_restore")
-        assertEquals("Hãy chọn tệp sao lưu trước.", setup.textOf("sec_message"))
+        assertEquals(w.pickFirst, setup.textOf("sec_message"))
         setup.tap("sec_pick_backup")
         setup.pickerAnswers(file)
         assertTrue(setup.view<View>("sec_backup_picked").isShown)
@@ -124,7 +165,7 @@ class SettingsScreenTest {
         setup.type("sec_new_pin_repeat", "802461")
         setup.tap("sec_restore")
         newPhone.settle()
-        assertEquals("Mã khôi phục không đúng.", setup.textOf("sec_message"))
+        assertEquals(w.wrongRecovery, setup.textOf("sec_message"))
         setup.type("sec_recovery_secret", secret.lowercase())
         setup.type("sec_new_pin", "802461")
         setup.type("sec_new_pin_repeat", "802461")

@@ -59,47 +59,83 @@ class UnlockScreenTest {
         assertTrue(phone.key.callers.none(::isMainThread), "a keystore call ran on the UI thread")
     }
 
+    /** What the user reads at the PIN pad in scenario 4, in one language. */
+    class PinWords(
+        val wrongPin: String, val triesLeft: (Int) -> String, val wait: Regex, val waitLeft: Regex,
+        val wipeWarning: String, val wiped: String,
+    )
+
+    private val vi = PinWords(
+        wrongPin = "Mã PIN không đúng.",
+        triesLeft = { "Số lần thử còn lại: $it." },
+        wait = Regex("Đã nhập sai nhiều lần\\. Vui lòng đợi (29|30) giây rồi thử lại\\."),
+        waitLeft = Regex("(19|20|21) giây"),
+        wipeWarning = "toàn bộ dữ liệu trên máy sẽ bị xoá vĩnh viễn",
+        wiped = "Dữ liệu trên máy đã bị xoá sau quá nhiều lần nhập sai mã PIN",
+    )
+
+    private val en = PinWords(
+        wrongPin = "Wrong PIN.",
+        triesLeft = { "Tries left: $it." },
+        wait = Regex("Too many wrong PINs\\. Please wait (29|30) seconds and try again\\."),
+        waitLeft = Regex("(19|20|21) seconds"),
+        wipeWarning = "all data on this phone is erased for good",
+        wiped = "The data on this phone was erased after too many wrong PINs",
+    )
+
     @Test
-    fun wrongPinsShowTriesLeftThenTheWait() {
+    fun wrongPinsShowTriesLeftThenTheWait() = triesLeftThenTheWait(vi)
+
+    @Test
+    @Config(qualifiers = "en")
+    fun wrongPinsShowTriesLeftThenTheWaitInEnglish() = triesLeftThenTheWait(en)
+
+    private fun triesLeftThenTheWait(w: PinWords) {
         val phone = Phone()
         phone.seededAndLocked()
         val unlock = phone.launch(UnlockActivity::class.java).get()
         assertFalse(unlock.view<android.view.View>("sec_attempts").isShown)
         unlock.wrong(phone)
-        assertEquals("Mã PIN không đúng.", unlock.textOf("sec_message"))
-        assertEquals("Số lần thử còn lại: 9.", unlock.textOf("sec_attempts"))
+        assertEquals(w.wrongPin, unlock.textOf("sec_message"))
+        assertEquals(w.triesLeft(9), unlock.textOf("sec_attempts"))
         assertFalse(unlock.view<android.view.View>("sec_wipe_warning").isShown)
         unlock.wrong(phone)
         unlock.wrong(phone)
-        assertEquals("Số lần thử còn lại: 7.", unlock.textOf("sec_attempts"))
+        assertEquals(w.triesLeft(7), unlock.textOf("sec_attempts"))
         // Three free tries; the fourth must wait 30 seconds (the PIN is not even tried).
         unlock.wrong(phone, LEADER_PIN)
-        assertTrue(unlock.textOf("sec_wait").matches(Regex("Đã nhập sai nhiều lần\\. Vui lòng đợi (29|30) giây rồi thử lại\\.")), unlock.textOf("sec_wait"))
+        assertTrue(unlock.textOf("sec_wait").matches(w.wait), unlock.textOf("sec_wait"))
         assertFalse(unlock.view<android.view.View>("sec_unlock").isEnabled)
         assertFalse(phone.app.session.isUnlocked())
         // The countdown runs on the screen.
         org.robolectric.shadows.ShadowLooper.idleMainLooper(10, java.util.concurrent.TimeUnit.SECONDS)
-        assertTrue(unlock.textOf("sec_wait").contains(Regex("(19|20|21) giây")), unlock.textOf("sec_wait"))
+        assertTrue(unlock.textOf("sec_wait").contains(w.waitLeft), unlock.textOf("sec_wait"))
         org.robolectric.shadows.ShadowLooper.idleMainLooper(21, java.util.concurrent.TimeUnit.SECONDS)
         assertFalse(unlock.view<android.view.View>("sec_wait").isShown)
         assertTrue(unlock.view<android.view.View>("sec_unlock").isEnabled)
     }
 
     @Test
-    fun afterTheWipeThresholdTheDataIsGoneAndSetupIsNext() {
+    fun afterTheWipeThresholdTheDataIsGoneAndSetupIsNext() = wrongPinsUntilTheWipe(vi)
+
+    @Test
+    @Config(qualifiers = "en")
+    fun afterTheWipeThresholdTheDataIsGoneAndSetupIsNextInEnglish() = wrongPinsUntilTheWipe(en)
+
+    private fun wrongPinsUntilTheWipe(w: PinWords) {
         val phone = Phone()
         phone.app.session.create("Lò Thị Mai", LEADER_PIN).also { seedClub(it) }.setWipeAfter(3)
         phone.app.session.lock()
         val path = File(phone.app.session.storePath)
         val unlock = phone.launch(UnlockActivity::class.java).get()
         unlock.wrong(phone)
-        assertEquals("Số lần thử còn lại: 2.", unlock.textOf("sec_attempts"))
+        assertEquals(w.triesLeft(2), unlock.textOf("sec_attempts"))
         assertTrue(unlock.view<android.view.View>("sec_wipe_warning").isShown)
-        assertTrue("toàn bộ dữ liệu trên máy sẽ bị xoá vĩnh viễn" in unlock.screenText())
+        assertTrue(w.wipeWarning in unlock.screenText())
         unlock.wrong(phone)
-        assertEquals("Số lần thử còn lại: 1.", unlock.textOf("sec_attempts"))
+        assertEquals(w.triesLeft(1), unlock.textOf("sec_attempts"))
         unlock.wrong(phone)
-        assertTrue("Dữ liệu trên máy đã bị xoá sau quá nhiều lần nhập sai mã PIN" in unlock.textOf("sec_message"))
+        assertTrue(w.wiped in unlock.textOf("sec_message"))
         assertFalse(unlock.has("sec_unlock") && unlock.view<android.view.View>("sec_unlock").isEnabled)
         assertFalse(path.exists(), "the store file is still there")
         unlock.tap("sec_wiped_continue")
