@@ -104,8 +104,8 @@ class MeetingModel(private val clubId: String, private val meetingId: String?, p
         worker.run({
             val members = store.memberList(clubId)
             val meeting = if (meetingId != null && !keepDraft) {
-                store.meetings(clubId).firstOrNull { it.id == meetingId }
-                    ?: throw org.chungtay.core.ChungTayException.NotFound(org.chungtay.core.RecordKind.MEETING, meetingId)
+                // One meeting read (and noted in the trail), not the club's every meeting.
+                store.meeting(meetingId)
             } else null
             members to meeting
         }) { r ->

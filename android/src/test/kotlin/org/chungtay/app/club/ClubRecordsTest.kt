@@ -141,8 +141,13 @@ class ClubRecordsTest {
         val club = p.open(ClubActivity::class.java, Nav.club(p.app, p.club.id)).get()
         assertTrue(club.textOf("meeting_$meetingId").contains("10 có mặt · 1 khách"))
         p.tap(club, "meeting_$meetingId")
+        val before = p.store().auditEntries().maxOf { it.seq }
         val edit = p.phone.next(club) as MeetingActivity
         assertEquals("Di cư an toàn", edit.textOf("topic"))
+        // Opening one meeting to edit reads that meeting, as the trail shows, not the club's all.
+        val reads = p.store().auditEntries().filter { it.seq > before && it.action == org.chungtay.core.AuditAction.READ }
+        assertTrue(reads.any { it.kind == org.chungtay.core.RecordKind.MEETING && it.recordId == meetingId }, reads.toString())
+        assertTrue(reads.none { it.fields.contains("meetings") }, reads.toString())
         assertEquals("Mời cán bộ biên phòng", edit.textOf("follow_task_0"))
         assertEquals("01/02/2099", edit.textOf("follow_due_0"))
         assertTrue(edit.screenText().contains("Có mặt: 10 / 24"))
