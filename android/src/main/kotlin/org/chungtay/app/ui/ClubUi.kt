@@ -48,37 +48,12 @@ object ClubText {
         SurvivorStatus.WITHHELD -> R.string.club_hidden
     })
 
-    fun service(a: Activity, s: SupportService) = a.getString(when (s) {
-        SupportService.ESSENTIAL_NEEDS -> R.string.club_service_essential_needs
-        SupportService.HEALTH_CARE -> R.string.club_service_health_care
-        SupportService.PSYCHOLOGICAL -> R.string.club_service_psychological
-        SupportService.LEGAL_AID -> R.string.club_service_legal_aid
-        SupportService.SCHOOLING -> R.string.club_service_schooling
-        SupportService.VOCATIONAL_TRAINING -> R.string.club_service_vocational_training
-        SupportService.JOBS -> R.string.club_service_jobs
-        SupportService.LOANS -> R.string.club_service_loans
-        SupportService.HARDSHIP_ALLOWANCE -> R.string.club_service_hardship_allowance
-        SupportService.SAFE_ACCOMMODATION -> R.string.club_service_safe_accommodation
-        SupportService.IDENTITY_PAPERS -> R.string.club_service_identity_papers
-        SupportService.INTERPRETATION -> R.string.club_service_interpretation
-    })
+    // One word per value on every screen: the referral screens' vocabulary (ProvWords).
+    fun service(a: Activity, s: SupportService) = ProvWords.service(a, s)
 
-    fun recipient(a: Activity, r: Recipient) = a.getString(when (r) {
-        Recipient.PROVINCIAL_UNION -> R.string.club_recipient_province
-        Recipient.COMMUNE_UNION -> R.string.club_recipient_commune
-    })
+    fun recipient(a: Activity, r: Recipient) = ProvWords.recipient(a, r)
 
-    fun shared(a: Activity, f: SharedField) = a.getString(when (f) {
-        SharedField.NAME -> R.string.club_shared_name
-        SharedField.BIRTH_YEAR -> R.string.club_shared_birth_year
-        SharedField.GENDER -> R.string.club_shared_gender
-        SharedField.ETHNIC_GROUP -> R.string.club_shared_ethnic_group
-        SharedField.COMMUNE -> R.string.club_shared_commune
-        SharedField.VILLAGE -> R.string.club_shared_village
-        SharedField.PHONE -> R.string.club_shared_phone
-        SharedField.NEED -> R.string.club_shared_need
-        SharedField.STORY -> R.string.club_shared_story
-    })
+    fun shared(a: Activity, f: SharedField) = ProvWords.field(a, f)
 
     fun method(a: Activity, m: ConsentMethod) = a.getString(when (m) {
         ConsentMethod.SIGNED_PAPER -> R.string.club_method_signed
@@ -101,7 +76,6 @@ object ClubText {
         Outcome.STOPPED -> R.string.club_outcome_stopped
     })
 
-    /** One word per state on every screen: the referral screens' (ProvWords). */
     fun state(a: Activity, s: ReferralState) = ProvWords.state(a, s)
 
     /** What a field error says, in the user's language (the field is named by where it shows). */
