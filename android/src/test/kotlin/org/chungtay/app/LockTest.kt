@@ -101,6 +101,33 @@ class LockTest {
         assertEquals(WindowManager.LayoutParams.FLAG_SECURE, flags and WindowManager.LayoutParams.FLAG_SECURE)
     }
 
+    @Test
+    fun no_text_field_lets_the_keyboard_learn_what_is_typed() {
+        // Names, stories and PINs must not end up in the keyboard's suggestions.
+        fun fields(a: android.app.Activity): List<android.widget.EditText> {
+            val out = mutableListOf<android.widget.EditText>()
+            fun walk(v: android.view.View) {
+                if (v is android.widget.EditText) out.add(v)
+                if (v is android.view.ViewGroup) for (i in 0 until v.childCount) walk(v.getChildAt(i))
+            }
+            walk(a.window.decorView)
+            return out
+        }
+        val setup = phone.launch(org.chungtay.app.ui.SetupActivity::class.java).get()
+        session.create("Lò Thị Mai", PIN)
+        val clubId = session.store().addClub(
+            org.chungtay.core.ClubInput("CLB bản Pù Quăn", org.chungtay.core.ClubKind.ANTI_TRAFFICKING, "Thanh Hóa", "Pù Nhi", null, null),
+        ).id
+        val edit = org.robolectric.Robolectric.buildActivity(
+            org.chungtay.app.ui.MemberEditActivity::class.java, org.chungtay.app.ui.Nav.newMember(phone.app, clubId),
+        ).setup().get()
+        phone.settle()
+        val all = fields(setup) + fields(edit)
+        assertTrue(all.size >= 8, "found ${all.size} text fields")
+        val flag = android.view.inputmethod.EditorInfo.IME_FLAG_NO_PERSONALIZED_LEARNING
+        assertEquals(emptyList(), all.filter { it.imeOptions and flag == 0 }.map { it.tag })
+    }
+
     private companion object {
         const val PIN = "135792"
     }
