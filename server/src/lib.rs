@@ -10,6 +10,7 @@
 //! - [`http`]: the axum API; [`serve`]: running it, plain or over TLS ([`tls`]).
 
 pub mod admin;
+pub mod console;
 pub mod error;
 pub mod http;
 pub mod keyfile;
