@@ -334,13 +334,17 @@ struct StoredBody {
 }
 
 impl Inner {
+    /// Called once the device's signature verified: its rate limit, then its last contact
+    /// (for the console's device list).
     fn limit_device(&self, device_id: &str) -> Result<(), ApiError> {
         self.device_limiter
             .check_key(&device_id.to_string())
             .map_err(|nu| {
                 warn!(device_id, outcome = "rate_limited");
                 too_many(nu.wait_time_from(DefaultClock::default().now()))
-            })
+            })?;
+        self.store.touch_device(device_id, &now_text())?;
+        Ok(())
     }
 
     /// An enrolled, not revoked device, or 400/401/403.
