@@ -17,6 +17,7 @@ mod error;
 mod keys;
 mod referral;
 mod signed;
+pub mod text;
 mod wire;
 
 pub use b64::B64;

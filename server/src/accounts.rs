@@ -340,7 +340,11 @@ pub fn login(
             0
         };
         // Counting restarts once the lock has run its course.
-        let failed = if failed >= MAX_FAILED_LOGINS { 0 } else { failed };
+        let failed = if failed >= MAX_FAILED_LOGINS {
+            0
+        } else {
+            failed
+        };
         store.set_login_failures(&a.account_id, failed, locked_until)?;
         return if locked_until > 0 {
             Err(AccountError::Locked {
@@ -424,7 +428,7 @@ pub fn csrf_ok(keys: &ProvinceKeys, session_token: &str, given: &str) -> bool {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())
@@ -475,12 +479,26 @@ mod tests {
             Err(AccountError::BadLogin)
         ));
         let code = made.setup_code.to_lowercase();
-        set_password_with_code(&keys, &store, "lan", &code, "mật khẩu dài đủ", "mật khẩu dài đủ")
-            .unwrap();
+        set_password_with_code(
+            &keys,
+            &store,
+            "lan",
+            &code,
+            "mật khẩu dài đủ",
+            "mật khẩu dài đủ",
+        )
+        .unwrap();
         login(&keys, &store, "lan", "mật khẩu dài đủ").unwrap();
         // The code is spent.
         assert!(matches!(
-            set_password_with_code(&keys, &store, "lan", &code, "another long one", "another long one"),
+            set_password_with_code(
+                &keys,
+                &store,
+                "lan",
+                &code,
+                "another long one",
+                "another long one"
+            ),
             Err(AccountError::BadSetupCode)
         ));
         assert!(matches!(

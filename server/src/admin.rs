@@ -297,6 +297,63 @@ pub fn checked_label(label: &str) -> Result<String, AdminError> {
     Ok(label.to_string())
 }
 
+/// A console account just made, with its one-time setup code.
+pub struct IssuedSetup {
+    pub account_id: String,
+    pub setup_code: zeroize::Zeroizing<String>,
+}
+
+/// `add-account`: a console account without a password, and its setup code.
+pub fn add_account(
+    data: &Path,
+    passphrase: &str,
+    username: &str,
+    display_name: &str,
+    role: &str,
+) -> Result<IssuedSetup, AdminError> {
+    let keys = load_keys(data, passphrase)?;
+    let store = open_store(data)?;
+    let made = crate::accounts::create(&keys, &store, username, display_name, role)
+        .map_err(account_usage)?;
+    Ok(IssuedSetup {
+        account_id: made.account.account_id,
+        setup_code: made.setup_code,
+    })
+}
+
+/// Sets an account's password with its setup code, as its owner does at /console/setup (for
+/// scripts, tests and the demo).
+pub fn set_password_with_code(
+    data: &Path,
+    passphrase: &str,
+    username: &str,
+    code: &str,
+    password: &str,
+) -> Result<(), AdminError> {
+    let keys = load_keys(data, passphrase)?;
+    let store = open_store(data)?;
+    crate::accounts::set_password_with_code(&keys, &store, username, code, password, password)
+        .map(|_| ())
+        .map_err(account_usage)
+}
+
+fn account_usage(e: crate::accounts::AccountError) -> AdminError {
+    use crate::accounts::AccountError as E;
+    match e {
+        E::Store(s) => AdminError::Store(s),
+        E::Admin(a) => a,
+        E::BadUsername => AdminError::Usage(
+            "the username must be 3 to 32 characters: a-z, 0-9, dot, dash, underscore",
+        ),
+        E::BadDisplayName => AdminError::Usage("the name must be 1 to 64 characters"),
+        E::BadRole => AdminError::Usage("the role must be officer, admin or viewer"),
+        E::UsernameTaken => AdminError::Usage("this username is taken"),
+        E::WeakPassword => AdminError::Usage("the password must be 10 to 128 characters"),
+        E::BadSetupCode => AdminError::Usage("wrong or expired setup code"),
+        _ => AdminError::Usage("the account operation failed"),
+    }
+}
+
 /// `devices`.
 pub fn devices(data: &Path) -> Result<Vec<Device>, AdminError> {
     Ok(open_store(data)?.devices()?)
@@ -339,6 +396,18 @@ pub fn staff_token(
     label: &str,
     days: u32,
 ) -> Result<IssuedToken, AdminError> {
+    let keys = load_keys(data, passphrase)?;
+    let store = open_store(data)?;
+    mint_token(&keys, &store, label, days)
+}
+
+/// Makes and keeps a staff API token: used by `staff-token` and by the console.
+pub fn mint_token(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    label: &str,
+    days: u32,
+) -> Result<IssuedToken, AdminError> {
     if days == 0 || days > MAX_TOKEN_DAYS {
         return Err(AdminError::Usage(
             "a staff token is valid for 1 to 366 days",
@@ -350,8 +419,6 @@ pub fn staff_token(
             "the token label must have 1 to 64 characters and no control characters",
         ));
     }
-    let keys = load_keys(data, passphrase)?;
-    let store = open_store(data)?;
     let token_id = format!("st-{}", hex(&random::<6>()?));
     let token = format!("ctst_{}", hex(&random::<32>()?));
     let hash = token_hash(&token);

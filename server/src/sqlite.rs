@@ -10,8 +10,9 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::StoreError;
 use crate::store::{
-    Account, AuditEntry, CheckpointOutcome, Device, StaffSession, InsertOutcome, IntakeStore, MakeStatus, NewReferral, NewStaffToken,
-    Redeem, StaffToken, StoredCheckpoint, StoredReferral, StoredStatus, TransitionOutcome,
+    Account, AuditEntry, CheckpointOutcome, Device, InsertOutcome, IntakeStore, MakeStatus,
+    NewReferral, NewStaffToken, Redeem, StaffSession, StaffToken, StoredCheckpoint, StoredReferral,
+    StoredStatus, TransitionOutcome,
 };
 
 const SCHEMA_VERSION: i64 = 3;
@@ -341,6 +342,8 @@ impl IntakeStore for SqliteStore {
     ) -> Result<Redeem, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // (expires_at, device_id, mac, label)
+        #[allow(clippy::type_complexity)]
         let code: Option<(i64, Option<String>, Option<Vec<u8>>, String)> = tx
             .query_row(
                 "SELECT expires_at, device_id, mac, label FROM enrollment_codes \
@@ -352,9 +355,7 @@ impl IntakeStore for SqliteStore {
         let label = code.as_ref().map(|c| c.3.clone()).unwrap_or_default();
         // A row not minted with the province keys is no code at all.
         let code = code
-            .filter(|(expires_at, _, mac, _)| {
-                genuine(*expires_at, mac.as_deref().unwrap_or(&[]))
-            })
+            .filter(|(expires_at, _, mac, _)| genuine(*expires_at, mac.as_deref().unwrap_or(&[])))
             .map(|(expires_at, device_id, _, _)| (expires_at, device_id));
         let outcome = match code {
             None => Redeem::Invalid,

@@ -305,8 +305,14 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn delete_sessions(&self, account_id: &str) -> Result<usize, StoreError>;
 
     /// Appends to the staff audit (append-only).
-    fn add_audit(&self, at: &str, actor: &str, action: &str, target: &str, detail: &str)
-    -> Result<(), StoreError>;
+    fn add_audit(
+        &self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError>;
     /// The staff audit, newest first, with `n < before`, at most `limit`.
     fn audit(&self, before: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
