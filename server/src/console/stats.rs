@@ -16,9 +16,16 @@
 //! (the year's number of referrals); if any of them cannot be protected with that total known,
 //! none of them shows a number (every non-zero cell and the total become `x`), as the phone's
 //! report does for tables sharing a total. The decision table has its own total (the number
-//! decided). A median resting on fewer than 5 decisions is not shown, nor a 90th percentile on
-//! fewer than 10 (below that it is the slowest single referral); when the decision counts
-//! cannot be protected, no median is shown either (a median would tell that its month had 5).
+//! decided), and shows numbers only when the state table shows every cell as it is: the
+//! number decided is the number of referrals past "received", so beside a `<5` or `x` in the
+//! state table it would give that cell (or a sum of small ones) back. A median resting on
+//! fewer than 5 decisions is not shown, nor a 90th percentile on fewer than 10 (below that it
+//! is the slowest single referral); when the decision counts are withheld, no median is shown
+//! either (a median would tell that its month had 5).
+//!
+//! Known limits, as the phone's report: each table is protected on its own (with the total),
+//! not against every combination of tables (months against services, say); and the tables are
+//! rebuilt at each request, so two downloads a referral apart can be compared.
 //! Rows of communes come in order of name, never of size, so the order gives no hidden count
 //! away.
 
@@ -197,21 +204,24 @@ fn protect_group(counts: &[&[u32]], total: u32) -> (Vec<Vec<Shown>>, Shown, bool
     let shown: Option<Vec<Vec<Shown>>> = counts.iter().map(|c| protect(c)).collect();
     match shown {
         Some(shown) => (shown, Shown::of(total), false),
-        None => {
-            let hide = |c: u32| {
-                if c == 0 {
-                    Shown::Count(0)
-                } else {
-                    Shown::Hidden
-                }
-            };
-            let shown = counts
-                .iter()
-                .map(|c| c.iter().map(|&c| hide(c)).collect())
-                .collect();
-            (shown, hide(total), true)
-        }
+        None => withhold(counts, total),
     }
+}
+
+/// No number at all: every non-zero cell and the total become `x`; zero stays 0.
+fn withhold(counts: &[&[u32]], total: u32) -> (Vec<Vec<Shown>>, Shown, bool) {
+    let hide = |c: u32| {
+        if c == 0 {
+            Shown::Count(0)
+        } else {
+            Shown::Hidden
+        }
+    };
+    let shown = counts
+        .iter()
+        .map(|c| c.iter().map(|&c| hide(c)).collect())
+        .collect();
+    (shown, hide(total), true)
 }
 
 fn withheld_note(lang: Lang) -> &'static str {
@@ -415,6 +425,12 @@ pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
     ];
     let group: Vec<&[u32]> = count_tables.iter().map(|t| t.counts.as_slice()).collect();
     let (shown, total_shown, withheld) = protect_group(&group, total);
+    // The number decided is the number not in the state "received": with a `<5` or `x` in the
+    // state table, it would give that cell (or a sum of small ones) back.
+    let states_exact = !withheld
+        && shown
+            .get(2)
+            .is_some_and(|s| s.iter().all(|c| matches!(c, Shown::Count(_))));
     let total_label = pick(lang, "Tổng", "Total").to_owned();
     let mut tables: Vec<Table> = count_tables
         .iter()
@@ -438,7 +454,7 @@ pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
         })
         .collect();
 
-    tables.push(time_to_decision(decisions, &year_text, lang));
+    tables.push(time_to_decision(decisions, states_exact, &year_text, lang));
 
     Stats {
         year,
@@ -459,14 +475,24 @@ pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
 }
 
 /// Time from receipt to the first decision, by month received: number decided (protected as a
-/// table of counts with its own total), median and 90th percentile in days.
-fn time_to_decision(mut decisions: [Vec<f64>; 12], year_text: &str, lang: Lang) -> Table {
+/// table of counts with its own total), median and 90th percentile in days. Only when the
+/// state table shows every cell as it is (`states_exact`): else no number at all.
+fn time_to_decision(
+    mut decisions: [Vec<f64>; 12],
+    states_exact: bool,
+    year_text: &str,
+    lang: Lang,
+) -> Table {
     for d in decisions.iter_mut() {
         d.sort_by(f64::total_cmp);
     }
     let counts: Vec<u32> = decisions.iter().map(|d| count_u32(d.len())).collect();
     let decided: u32 = counts.iter().fold(0u32, |a, &c| a.saturating_add(c));
-    let (shown, total_shown, withheld) = protect_group(&[&counts], decided);
+    let (shown, total_shown, withheld) = if states_exact {
+        protect_group(&[&counts], decided)
+    } else {
+        withhold(&[&counts], decided)
+    };
     let shown = shown.into_iter().next().unwrap_or_default();
     let stat = |values: &[f64], min: usize, f: fn(&[f64]) -> Option<f64>| -> String {
         if withheld && !values.is_empty() {
@@ -505,15 +531,26 @@ fn time_to_decision(mut decisions: [Vec<f64>; 12], year_text: &str, lang: Lang) 
             pick(lang, "Thời gian đến khi quyết định,", "Time to decision,")
         ),
         short: pick(lang, "Thời gian quyết định", "Time to decision").to_owned(),
-        note: join_notes(
-            pick(
+        note: Some({
+            let mut note = pick(
                 lang,
                 "Số ngày từ khi tỉnh nhận đến khi chấp nhận hoặc từ chối, theo tháng nhận. Trung vị chỉ hiện khi có từ 5 quyết định, phân vị 90 từ 10.",
                 "Days from receipt by the province to acceptance or refusal, by month received. The median is shown from 5 decisions, the 90th percentile from 10.",
-            ),
-            withheld,
-            lang,
-        ),
+            )
+            .to_owned();
+            if !states_exact && decided > 0 {
+                note.push(' ');
+                note.push_str(pick(
+                    lang,
+                    "Các số được ẩn: bảng trạng thái có ô nhỏ, và số đã quyết định sẽ làm lộ chúng.",
+                    "Numbers hidden: the state table has small cells, which the number decided would give away.",
+                ));
+            } else if withheld {
+                note.push(' ');
+                note.push_str(withheld_note(lang));
+            }
+            note
+        }),
         head: vec![
             pick(lang, "Tháng nhận", "Month received").to_owned(),
             pick(lang, "Số đã quyết định", "Decided").to_owned(),
@@ -912,6 +949,35 @@ mod tests {
         assert_eq!(cell(&s, "time_to_decision", "April", 1), "x");
         assert_eq!(total_of(&s, "time_to_decision")[1], "x");
         assert_eq!(total_of(&s, "time_to_decision")[2], "x");
+    }
+
+    #[test]
+    fn decisions_are_not_counted_when_the_state_table_has_small_cells() {
+        // 2 still "received", 10 accepted (5 in March, 5 in April): the state table shows
+        // <5 and x, total 12. A decided total of 10 would give the 2 back (12 - 10).
+        let mut facts = decided(3, &[1.0, 2.0, 3.0, 4.0, 5.0]);
+        facts.extend(decided(4, &[1.0, 2.0, 3.0, 4.0, 5.0]));
+        facts.extend(many(2, "2026-03-05T03:00:00Z"));
+        let s = compute(&facts, 2026, Lang::En);
+        assert_eq!(cell(&s, "by_state", "Received by the province", 1), "<5");
+        assert_eq!(s.total, "12");
+        for month in ["March", "April"] {
+            assert_eq!(cell(&s, "time_to_decision", month, 1), "x");
+            assert_eq!(cell(&s, "time_to_decision", month, 2), "x");
+        }
+        assert_eq!(cell(&s, "time_to_decision", "May", 1), "0");
+        assert_eq!(total_of(&s, "time_to_decision")[1], "x");
+        let table = s.table("time_to_decision").unwrap();
+        assert!(table.note.as_deref().unwrap().contains("state table"));
+        assert!(table.rows.iter().flatten().all(|c| c != "10" && c != "5"));
+        // With 5 still "received", the same decisions are shown.
+        let mut facts = decided(3, &[1.0, 2.0, 3.0, 4.0, 5.0]);
+        facts.extend(decided(4, &[1.0, 2.0, 3.0, 4.0, 5.0]));
+        facts.extend(many(5, "2026-03-05T03:00:00Z"));
+        let s = compute(&facts, 2026, Lang::En);
+        assert_eq!(cell(&s, "time_to_decision", "March", 1), "5");
+        assert_eq!(cell(&s, "time_to_decision", "March", 2), "3.0");
+        assert_eq!(total_of(&s, "time_to_decision")[1], "10");
     }
 
     fn sample() -> Stats {
