@@ -21,13 +21,12 @@
 //! state table it would give that cell (or a sum of small ones) back. A median resting on
 //! fewer than 5 decisions is not shown, nor a 90th percentile on fewer than 10 (below that it
 //! is the slowest single referral); when the decision counts are withheld, no median is shown
-//! either (a median would tell that its month had 5).
+//! either (a median would tell that its month had 5). Rows of communes come in order of name
+//! (diacritics and case aside), never of size, so the order gives no hidden count away.
 //!
 //! Known limits, as the phone's report: each table is protected on its own (with the total),
 //! not against every combination of tables (months against services, say); and the tables are
 //! rebuilt at each request, so two downloads a referral apart can be compared.
-//! Rows of communes come in order of name, never of size, so the order gives no hidden count
-//! away.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -140,6 +139,16 @@ fn clean_commune(text: &str) -> Option<String> {
         .collect();
     let trimmed = joined.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+/// A name's place in alphabetical order: without diacritics or case (đ as d), so "Đông Sơn"
+/// comes between "Cẩm Thủy" and "Hà Trung".
+fn sort_key(name: &str) -> String {
+    name.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'đ' { 'd' } else { c })
+        .collect()
 }
 
 /// Median of sorted values.
@@ -332,6 +341,7 @@ pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
             (best, n)
         })
         .collect();
+    communes.sort_by_cached_key(|(name, _)| (sort_key(name), name.clone()));
     communes.push((
         pick(lang, "Không rõ (không được chia sẻ)", "Not shared").to_owned(),
         commune_not_shared,
@@ -879,7 +889,14 @@ mod tests {
     #[test]
     fn communes_come_in_order_of_name_not_of_size() {
         let mut facts = Vec::new();
-        for (name, n) in [("Trung Lý", 9), ("Pù Nhi", 5), ("Na Mèo", 7)] {
+        for (name, n) in [
+            ("Trung Lý", 9),
+            ("Pù Nhi", 5),
+            ("Na Mèo", 7),
+            ("Đông Sơn", 6),
+            ("Ấm Hạ", 5),
+            ("Hà Trung", 8),
+        ] {
             for _ in 0..n {
                 let mut f = fact("2026-02-02T03:00:00Z", &["jobs"], "received");
                 f.commune = Some(name.to_owned());
@@ -887,11 +904,21 @@ mod tests {
             }
         }
         let s = compute(&facts, 2026, Lang::En);
-        let labels: Vec<&str> = s.table("by_commune").unwrap().rows[..3]
+        let labels: Vec<&str> = s.table("by_commune").unwrap().rows[..6]
             .iter()
             .map(|r| r[0].as_str())
             .collect();
-        assert_eq!(labels, vec!["Na Mèo", "Pù Nhi", "Trung Lý"]);
+        assert_eq!(
+            labels,
+            vec![
+                "Ấm Hạ",
+                "Đông Sơn",
+                "Hà Trung",
+                "Na Mèo",
+                "Pù Nhi",
+                "Trung Lý"
+            ]
+        );
     }
 
     /// Referrals received in `month` of 2026, decided after `days` each.
