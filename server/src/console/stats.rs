@@ -260,6 +260,18 @@ struct Counts {
     counts: Vec<u32>,
 }
 
+/// The years (Vietnam time) in which referrals were received, newest first: for the page's
+/// choice of year.
+pub fn years(facts: &[ReferralFacts]) -> Vec<i32> {
+    let set: std::collections::BTreeSet<i32> = facts
+        .iter()
+        .filter_map(|f| DateTime::parse_from_rfc3339(f.received_at.trim()).ok())
+        .filter_map(|at| local_date(&at))
+        .map(|d| d.year())
+        .collect();
+    set.into_iter().rev().collect()
+}
+
 /// The statistics of `year` (see the module docs for what is counted and hidden).
 /// Referrals whose time of receipt cannot be read are not counted.
 pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
@@ -840,6 +852,15 @@ mod tests {
             compute(&many(5, "2025-12-31T17:00:00Z"), 2025, Lang::En).total,
             "0"
         );
+    }
+
+    #[test]
+    fn the_years_with_referrals_newest_first() {
+        let mut facts = many(1, "2025-12-31T17:00:00Z"); // 2026 in Vietnam
+        facts.extend(many(2, "2024-06-01T00:00:00Z"));
+        facts.push(fact("garbage", &[], "received"));
+        assert_eq!(years(&facts), vec![2026, 2024]);
+        assert!(years(&[]).is_empty());
     }
 
     #[test]
