@@ -13,6 +13,7 @@
 //! Errors ([`ProtocolError`]) carry only fixed labels, never payload contents.
 
 mod b64;
+pub mod cells;
 mod error;
 mod keys;
 mod referral;

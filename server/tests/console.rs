@@ -287,6 +287,9 @@ fn each_role_opens_only_its_pages() {
         ("/console/audit", [false, true, false]),
         ("/console/audit.csv", [false, true, false]),
         ("/console/me", [true, true, true]),
+        ("/console/stats", [true, true, true]),
+        ("/console/stats.csv", [true, true, true]),
+        ("/console/stats.xlsx", [true, true, true]),
     ];
     for (path, allowed) in routes {
         for (b, ok, who) in [
@@ -527,4 +530,47 @@ fn an_admin_creates_an_officer_and_issues_a_code_that_enrolls_a_labelled_device(
     );
     let list = admin_b.get("/console/devices");
     assert!(list.body.contains("máy bị mất"));
+}
+
+#[test]
+fn a_viewer_reads_statistics_with_small_cells_suppressed_and_downloads_them() {
+    let env = Env::start();
+    let phone = env.enroll();
+    for i in 0..3 {
+        send_referral(&env, &phone, &format!("ref-{i}"));
+    }
+    let mut viewer = logged_in(&env, "xem", "viewer");
+    let page = viewer.get("/console/stats");
+    assert_eq!(page.status, StatusCode::OK);
+    for id in [
+        "by_month",
+        "by_service",
+        "by_state",
+        "by_commune",
+        "time_to_decision",
+    ] {
+        assert!(page.body.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    // Three referrals this year: every count of them is "<5", never 3.
+    assert!(page.body.contains("&lt;5") || page.body.contains("&#60;5"));
+    assert!(!page.body.contains(">3<"));
+    assert!(!page.body.contains("Lò Thị Xuân"));
+    let csv = viewer.get("/console/stats.csv");
+    assert!(csv.body.starts_with('\u{feff}'));
+    assert!(csv.body.contains("<5"));
+    assert!(!csv.body.contains("Lò Thị Xuân"));
+    let xlsx = viewer
+        .client
+        .get(format!("{}/console/stats.xlsx", viewer.base))
+        .header(COOKIE, viewer.cookie_header())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert!(xlsx.starts_with(b"PK"));
+    let trail = audit_actions(&env);
+    assert_eq!(
+        trail.iter().filter(|(_, a, _)| a == "export_stats").count(),
+        2
+    );
 }

@@ -13,6 +13,7 @@ use qrcode::render::svg;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::stats::{self, ReferralFacts, push_csv_line};
 use super::ui::ui;
 use super::{Chrome, Fail, Who, audit, html, local_time, message_page, role_word, run};
 use crate::accounts::{self, AccountError, ROLES};
@@ -634,16 +635,6 @@ pub async fn audit_page(State(st): State<AppState>, who: Who, Query(q): Query<Be
     }
 }
 
-/// A CSV cell: quoted, and defused when a spreadsheet would read it as a formula.
-pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 pub async fn audit_csv(State(st): State<AppState>, who: Who) -> Response {
     if let Err(r) = who.must_be(&["admin"]) {
         return r;
@@ -658,23 +649,9 @@ pub async fn audit_csv(State(st): State<AppState>, who: Who) -> Response {
     }
     let t = ui(who.lang);
     let mut out = String::from("\u{feff}");
-    out.push_str(
-        &[t.at, t.who, t.action, t.target, t.detail]
-            .iter()
-            .map(|h| csv_cell(h))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    out.push_str("\r\n");
+    push_csv_line(&mut out, &[t.at, t.who, t.action, t.target, t.detail]);
     for r in rows {
-        out.push_str(
-            &[&r.at, &r.who, &r.action, &r.target, &r.detail]
-                .iter()
-                .map(|c| csv_cell(c))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
+        push_csv_line(&mut out, &[&r.at, &r.who, &r.action, &r.target, &r.detail]);
     }
     download(
         out.into_bytes(),
@@ -691,4 +668,137 @@ pub(crate) fn download(body: Vec<u8>, mime: &'static str, name: &'static str) ->
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     resp
+}
+
+// ---------------------------------------------------------------- statistics
+
+#[derive(Deserialize)]
+pub struct YearQuery {
+    year: Option<i32>,
+}
+
+/// Every referral as the statistics count it. Opens each referral in memory for its services
+/// and commune; nothing of it leaves this function but counts.
+async fn facts(st: &AppState) -> Result<Vec<ReferralFacts>, Fail> {
+    run(st, move |inner| {
+        let mut out = Vec::new();
+        for row in inner.store.referrals(0, usize::MAX)? {
+            let Ok(r) = inner.open_referral(&row) else {
+                continue;
+            };
+            let decided_at = inner
+                .store
+                .referral_history(&row.referral_id)?
+                .into_iter()
+                .find(|s| s.state == "accepted" || s.state == "declined")
+                .map(|s| s.at);
+            out.push(ReferralFacts {
+                received_at: r.received_at,
+                services: r.payload.services,
+                state: r.state,
+                commune: r.payload.shared.get("commune").cloned(),
+                decided_at,
+            });
+        }
+        Ok(out)
+    })
+    .await
+}
+
+fn this_year() -> i32 {
+    use chrono::Datelike as _;
+    (Utc::now() + chrono::Duration::hours(7)).year()
+}
+
+struct YearChoice {
+    year: i32,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/stats.html")]
+struct StatsPage {
+    p: Chrome,
+    stats: stats::Stats,
+    years: Vec<YearChoice>,
+}
+
+pub async fn stats_page(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    let all = match facts(&st).await {
+        Ok(f) => f,
+        Err(e) => return e.page(who.lang),
+    };
+    let year = q.year.unwrap_or_else(this_year);
+    let mut years = stats::years(&all);
+    if !years.contains(&year) {
+        years.insert(0, year);
+    }
+    let page = StatsPage {
+        p: who.chrome(|t| t.stats_title),
+        stats: stats::compute(&all, year, who.lang),
+        years: years
+            .into_iter()
+            .map(|y| YearChoice {
+                year: y,
+                selected: y == year,
+            })
+            .collect(),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+async fn stats_export(st: AppState, who: Who, year: Option<i32>, xlsx: bool) -> Response {
+    let all = match facts(&st).await {
+        Ok(f) => f,
+        Err(e) => return e.page(who.lang),
+    };
+    let year = year.unwrap_or_else(this_year);
+    let s = stats::compute(&all, year, who.lang);
+    let me = who.account.account_id.clone();
+    let kind = if xlsx { "xlsx" } else { "csv" };
+    if let Err(e) = run(&st, move |inner| {
+        audit(inner, &me, "export_stats", &year.to_string(), kind)
+    })
+    .await
+    {
+        return e.page(who.lang);
+    }
+    if xlsx {
+        match stats::to_xlsx(&s) {
+            Ok(bytes) => download(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "chungtay-thong-ke.xlsx",
+            ),
+            Err(_) => message_page(who.lang, StatusCode::INTERNAL_SERVER_ERROR, |t| {
+                t.error_text
+            }),
+        }
+    } else {
+        download(
+            stats::to_csv(&s).into_bytes(),
+            "text/csv; charset=utf-8",
+            "chungtay-thong-ke.csv",
+        )
+    }
+}
+
+pub async fn stats_csv(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    stats_export(st, who, q.year, false).await
+}
+
+pub async fn stats_xlsx(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    stats_export(st, who, q.year, true).await
 }

@@ -84,6 +84,9 @@ pub fn router() -> Router<AppState> {
             get(manage::tokens).post(manage::create_token),
         )
         .route("/console/tokens/{id}/revoke", post(manage::revoke_token))
+        .route("/console/stats", get(manage::stats_page))
+        .route("/console/stats.csv", get(manage::stats_csv))
+        .route("/console/stats.xlsx", get(manage::stats_xlsx))
         .route("/console/audit", get(manage::audit_page))
         .route("/console/audit.csv", get(manage::audit_csv))
         .layer(axum::middleware::map_response(security_headers))
