@@ -49,7 +49,10 @@ pub struct Limits {
     /// also the burst: charged first, before any lookup or key agreement, so junk from one
     /// address costs the server next to nothing.
     pub ip_per_minute: NonZeroU32,
-    /// Whether `ip_per_minute` also applies to loopback peers. Off by default: on loopback the
+    /// Console login and password-setup attempts per minute per client address (on top of the
+    /// per-account lockout), also the burst.
+    pub login_per_minute_per_ip: NonZeroU32,
+    /// Whether `ip_per_minute` (and `login_per_minute_per_ip`) also applies to loopback peers. Off by default: on loopback the
     /// peer is this machine or a reverse proxy in front, whose one address every phone would
     /// share, so junk from anyone could block them all; the proxy limits per client there.
     pub ip_limit_on_loopback: bool,
@@ -62,6 +65,7 @@ impl Default for Limits {
             device_per_minute: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
             enroll_per_minute_per_ip: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             ip_per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            login_per_minute_per_ip: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
             ip_limit_on_loopback: false,
         }
     }
@@ -83,6 +87,7 @@ pub(crate) struct Inner {
     device_limiter: DefaultKeyedRateLimiter<String>,
     ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     api_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    login_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl AppState {
@@ -94,6 +99,7 @@ impl AppState {
             device_limiter: RateLimiter::keyed(Quota::per_minute(limits.device_per_minute)),
             ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
+            login_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.login_per_minute_per_ip)),
         }))
     }
 
@@ -110,6 +116,15 @@ impl AppState {
         self.0.ip_limiter.shrink_to_fit();
         self.0.api_ip_limiter.retain_recent();
         self.0.api_ip_limiter.shrink_to_fit();
+        self.0.login_ip_limiter.retain_recent();
+        self.0.login_ip_limiter.shrink_to_fit();
+    }
+
+    /// Whether a console login or setup attempt from `ip` is within its rate (loopback as for
+    /// device requests: exempt unless configured, since a proxy in front shares that address).
+    pub(crate) fn login_allowed(&self, ip: IpAddr) -> bool {
+        (ip.is_loopback() && !self.0.limits.ip_limit_on_loopback)
+            || self.0.login_ip_limiter.check_key(&ip).is_ok()
     }
 
     /// The cheapest refusal, first: device requests per client address.

@@ -56,6 +56,7 @@ CREATE TABLE staff_accounts (
     disabled_at    TEXT,
     failed_logins  INTEGER NOT NULL DEFAULT 0,
     locked_until   INTEGER NOT NULL DEFAULT 0,
+    totp_last      INTEGER NOT NULL DEFAULT 0,
     mac            BLOB NOT NULL
 ) STRICT;
 CREATE TABLE staff_sessions (
@@ -576,6 +577,13 @@ impl IntakeStore for SqliteStore {
             params![account_id, failed, locked_until],
         )?;
         Ok(())
+    }
+
+    fn use_totp_step(&self, account_id: &str, step: i64) -> Result<bool, StoreError> {
+        Ok(self.conn()?.execute(
+            "UPDATE staff_accounts SET totp_last = ?2 WHERE account_id = ?1 AND totp_last < ?2",
+            params![account_id, step],
+        )? > 0)
     }
 
     fn add_session(&self, hash: &[u8; 32], s: &StaffSession) -> Result<(), StoreError> {

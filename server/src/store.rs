@@ -297,6 +297,10 @@ pub trait IntakeStore: Send + Sync + 'static {
         locked_until: i64,
     ) -> Result<(), StoreError>;
 
+    /// Spends a TOTP time step: true only if it is later than every step the account used
+    /// before (a code seen over a shoulder or in a log cannot be used again).
+    fn use_totp_step(&self, account_id: &str, step: i64) -> Result<bool, StoreError>;
+
     fn add_session(&self, hash: &[u8; 32], s: &StaffSession) -> Result<(), StoreError>;
     fn session(&self, hash: &[u8; 32]) -> Result<Option<StaffSession>, StoreError>;
     fn touch_session(&self, hash: &[u8; 32], now: i64) -> Result<(), StoreError>;

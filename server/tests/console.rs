@@ -574,3 +574,68 @@ fn a_viewer_reads_statistics_with_small_cells_suppressed_and_downloads_them() {
         2
     );
 }
+
+#[test]
+fn with_two_step_login_on_the_password_alone_is_refused() {
+    let env = Env::start();
+    let mut b = logged_in(&env, "lan", "officer");
+    let me = b.get("/console/me");
+    let started = b.post("/console/me/totp", &[("csrf", &me.csrf())]);
+    assert!(started.body.contains("id=\"totp-qr\""));
+    let secret = field_value(&started.body, "secret").unwrap();
+    let app = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = Utc::now().timestamp().cast_unsigned();
+    let on = b.post(
+        "/console/me/totp/confirm",
+        &[
+            ("csrf", &me.csrf()),
+            ("secret", &secret),
+            ("code", &app.generate(now).to_string()),
+        ],
+    );
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let mut other = Browser::new(&env);
+    assert_eq!(
+        other.login("lan", PASSWORD).status,
+        StatusCode::UNAUTHORIZED
+    );
+    let form = other.get("/console/login");
+    let pre = field_value(&form.body, "pre").unwrap();
+    let code = app.generate(now + 30).to_string();
+    let p = other.post(
+        "/console/login",
+        &[
+            ("username", "lan"),
+            ("password", PASSWORD),
+            ("totp", &code),
+            ("pre", &pre),
+        ],
+    );
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(audit_actions(&env).iter().any(|(_, a, _)| a == "totp_on"));
+}
+
+#[test]
+fn login_attempts_are_limited_per_address() {
+    use std::num::NonZeroU32;
+    let env = Env::start_with(chungtay_intake::Limits {
+        login_per_minute_per_ip: NonZeroU32::new(3).unwrap(),
+        ip_limit_on_loopback: true,
+        ..chungtay_intake::Limits::default()
+    });
+    account(&env, "lan", "officer");
+    let mut b = Browser::new(&env);
+    // Different usernames: the per-account lockout does not come into it.
+    for user in ["a-1", "a-2", "a-3"] {
+        assert_eq!(
+            b.login(user, "guess guess").status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let p = b.login("lan", PASSWORD);
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(p.body.contains("Quá nhiều lần thử"));
+}

@@ -194,6 +194,18 @@ struct CodePage {
     qr: String,
 }
 
+/// A QR code as inline SVG (no script, no external image); empty if the text cannot be one.
+pub(crate) fn qr_svg(text: &str) -> String {
+    match QrCode::new(text.as_bytes()) {
+        Ok(q) => q
+            .render::<svg::Color<'_>>()
+            .min_dimensions(240, 240)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
 /// What the QR code holds: the code and the fingerprint the phone must end up pinning.
 pub fn qr_text(code: &str, fingerprint: &str) -> String {
     format!("CHUNGTAY-ENROLL:1:{code}:{fingerprint}")
@@ -219,14 +231,7 @@ pub async fn issue_code(State(st): State<AppState>, who: Who, Form(f): Form<Text
         Ok(i) => i,
         Err(e) => return e.page(who.lang),
     };
-    let qr = match QrCode::new(qr_text(&issued.code, &issued.fingerprint).as_bytes()) {
-        Ok(q) => q
-            .render::<svg::Color<'_>>()
-            .min_dimensions(240, 240)
-            .quiet_zone(true)
-            .build(),
-        Err(_) => String::new(),
-    };
+    let qr = qr_svg(&qr_text(&issued.code, &issued.fingerprint));
     let page = CodePage {
         p: who.chrome(|t| t.code_title),
         code: issued.code,
