@@ -267,6 +267,8 @@ where
 /// keys, not revoked, not expired. Carries the token's id, recorded with what it does.
 pub struct Staff {
     pub token_id: String,
+    /// Whether the token may move referrals (scope `write`, or minted before scopes).
+    pub may_write: bool,
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -303,11 +305,15 @@ impl FromRequestParts<AppState> for Staff {
             if t.expires_at <= Utc::now().timestamp() {
                 return Ok(Err("expired"));
             }
-            Ok(Ok(t.token_id))
+            let may_write = t.scope.as_deref().is_none_or(|s| s == "write");
+            Ok(Ok((t.token_id, may_write)))
         })
         .await?;
         match found {
-            Ok(token_id) => Ok(Staff { token_id }),
+            Ok((token_id, may_write)) => Ok(Staff {
+                token_id,
+                may_write,
+            }),
             Err(why) => {
                 warn!(outcome = "staff_auth_failed", why);
                 Err(unauthorized())
@@ -983,6 +989,14 @@ async fn staff_transition(
     Path(referral_id): Path<String>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> Result<Json<StatusUpdate>, ApiError> {
+    if !staff.may_write {
+        warn!(by = %staff.token_id, outcome = "token_scope_refused");
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "scope",
+            "this token may only read; moving a referral needs a write token",
+        ));
+    }
     validate_id(&referral_id, "referral_id").map_err(|e| protocol_error(&e))?;
     let note = check_transition(&req.state, &req.note)?;
     let state = req.state;

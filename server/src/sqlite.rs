@@ -42,6 +42,7 @@ ALTER TABLE enrollment_codes ADD COLUMN label TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN label TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN last_seen_at TEXT;
 ALTER TABLE devices ADD COLUMN revoke_reason TEXT;
+ALTER TABLE staff_tokens ADD COLUMN scope TEXT;
 CREATE INDEX status_updates_by_referral ON status_updates(referral_id, seq);
 CREATE TABLE staff_accounts (
     account_id     TEXT PRIMARY KEY,
@@ -242,7 +243,7 @@ fn status_row(r: &Row<'_>) -> rusqlite::Result<StoredStatus> {
 }
 const REFERRAL_COLS: &str = "n, referral_id, device_id, payload_hash, received_at, \
                              receipt_signature, state, updated_at, body, updated_by";
-const TOKEN_COLS: &str = "token_id, label, created_at, expires_at, revoked_at, mac";
+const TOKEN_COLS: &str = "token_id, label, created_at, expires_at, revoked_at, mac, scope";
 const CHECKPOINT_COLS: &str =
     "device_id, seq, head, at, signature, received_at, prev_seq, prev_head";
 
@@ -255,6 +256,7 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<StaffToken> {
         expires_at: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
         revoked_at: r.get(4)?,
         mac: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(),
+        scope: r.get(6)?,
     })
 }
 
@@ -684,15 +686,17 @@ impl IntakeStore for SqliteStore {
 
     fn add_staff_token(&self, t: &NewStaffToken) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO staff_tokens (token_hash, token_id, label, created_at, expires_at, mac) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO staff_tokens \
+             (token_hash, token_id, label, created_at, expires_at, mac, scope) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 &t.token_hash[..],
                 t.token_id,
                 t.label,
                 t.created_at,
                 t.expires_at,
-                t.mac
+                t.mac,
+                t.scope
             ],
         )?;
         Ok(())

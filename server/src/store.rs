@@ -42,8 +42,11 @@ pub struct StaffToken {
     /// Unix seconds.
     pub expires_at: i64,
     pub revoked_at: Option<String>,
-    /// [`crate::keyfile::Credentials`] tag over the token's hash, id, label and expiry.
+    /// [`crate::keyfile::Credentials`] tag over the token's hash, id, label, expiry and scope.
     pub mac: Vec<u8>,
+    /// `read` (list referrals) or `write` (list and move them); None for a token minted before
+    /// scopes, which may do both.
+    pub scope: Option<String>,
 }
 
 /// A new staff token to keep.
@@ -55,6 +58,8 @@ pub struct NewStaffToken {
     pub created_at: String,
     pub expires_at: i64,
     pub mac: Vec<u8>,
+    /// `read` or `write`.
+    pub scope: String,
 }
 
 /// A console account. `mac` is the [`crate::keyfile::Credentials`] tag over every field that

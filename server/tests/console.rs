@@ -639,3 +639,58 @@ fn login_attempts_are_limited_per_address() {
     assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(p.body.contains("Quá nhiều lần thử"));
 }
+
+#[test]
+fn a_read_token_made_in_the_console_lists_but_cannot_move_and_its_scope_cannot_be_edited() {
+    let env = Env::start();
+    let phone = env.enroll();
+    send_referral(&env, &phone, "ref-1");
+    let mut admin_b = logged_in(&env, "quantri", "admin");
+    let page = admin_b.get("/console/tokens");
+    let made = admin_b.post(
+        "/console/tokens",
+        &[
+            ("csrf", &page.csrf()),
+            ("label", "báo cáo tuần"),
+            ("days", "7"),
+            ("scope", "read"),
+        ],
+    );
+    let token = text_of(&made.body, "token").unwrap();
+    let list = |t: &str| {
+        env.client
+            .get(env.url("/v1/staff/referrals"))
+            .bearer_auth(t)
+            .send()
+            .unwrap()
+            .status()
+    };
+    let transition = |t: &str| {
+        env.client
+            .post(env.url("/v1/staff/referrals/ref-1/transition"))
+            .bearer_auth(t)
+            .json(&serde_json::json!({"state": "accepted", "note": ""}))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(list(&token), StatusCode::OK);
+    assert_eq!(transition(&token), StatusCode::FORBIDDEN);
+    // The attacker with write access to the database widens the scope, or removes it.
+    let conn = rusqlite::Connection::open(env.data().join("intake.db")).unwrap();
+    for edit in [
+        "UPDATE staff_tokens SET scope = 'write' WHERE label = 'báo cáo tuần'",
+        "UPDATE staff_tokens SET scope = NULL WHERE label = 'báo cáo tuần'",
+    ] {
+        conn.execute(edit, []).unwrap();
+        assert_eq!(transition(&token), StatusCode::UNAUTHORIZED, "{edit}");
+        assert_eq!(list(&token), StatusCode::UNAUTHORIZED, "{edit}");
+    }
+    let state = admin::open_store(env.data())
+        .unwrap()
+        .referral("ref-1")
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(state, "received");
+}

@@ -440,6 +440,7 @@ pub async fn account_action(
 struct TokenRow {
     id: String,
     label: String,
+    scope: String,
     created: String,
     expires: String,
     revoked: bool,
@@ -475,6 +476,7 @@ async fn show_tokens(
     let rows = list
         .into_iter()
         .map(|t| TokenRow {
+            scope: t.scope.clone().unwrap_or_else(|| "read, write".into()),
             id: t.token_id,
             label: t.label,
             created: local_time(&t.created_at),
@@ -503,6 +505,8 @@ pub struct TokenForm {
     csrf: String,
     label: String,
     days: String,
+    #[serde(default)]
+    scope: String,
 }
 
 pub async fn create_token(
@@ -519,9 +523,9 @@ pub async fn create_token(
     };
     let me = who.account.account_id.clone();
     let made = run(&st, move |inner| {
-        match admin::mint_token(&inner.keys, &*inner.store, &f.label, days) {
+        match admin::mint_token(&inner.keys, &*inner.store, &f.label, days, &f.scope) {
             Ok(t) => {
-                audit(inner, &me, "create_token", &t.token_id, "")?;
+                audit(inner, &me, "create_token", &t.token_id, &f.scope)?;
                 Ok(Ok(Zeroizing::new(t.token)))
             }
             Err(AdminError::Usage(_)) => Ok(Err(())),

@@ -150,6 +150,9 @@ ui_words! {
     expires: "Hết hạn", "Expires";
     days: "Số ngày hiệu lực", "Days valid";
     create_token: "Tạo mã API", "Create token";
+    scope: "Quyền", "Scope";
+    scope_read: "Chỉ đọc hồ sơ", "Read referrals only";
+    scope_write: "Đọc và xử lý hồ sơ", "Read and move referrals";
     token_shown_once: "Mã chỉ hiện một lần. Lưu vào nơi an toàn.", "The token is shown only once. Keep it somewhere safe.";
     stats_title: "Thống kê chuyển gửi", "Referral statistics";
     year: "Năm", "Year";
