@@ -694,3 +694,72 @@ fn a_read_token_made_in_the_console_lists_but_cannot_move_and_its_scope_cannot_b
         .state;
     assert_eq!(state, "received");
 }
+
+#[test]
+fn every_form_refuses_the_roles_it_is_not_for_and_changes_nothing() {
+    let env = Env::start();
+    let phone = env.enroll();
+    send_referral(&env, &phone, "ref-1");
+    let mut officer = logged_in(&env, "lan", "officer");
+    let mut admin_b = logged_in(&env, "quantri", "admin");
+    let mut viewer = logged_in(&env, "xem", "viewer");
+    let store = admin::open_store(env.data()).unwrap();
+    let officer_id = store
+        .account_by_username("lan")
+        .unwrap()
+        .unwrap()
+        .account_id;
+    let dev = phone.device_id.clone();
+    let admin_forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/console/codes".into(), vec![("text", "x")]),
+        (
+            "/console/accounts".into(),
+            vec![
+                ("username", "moi"),
+                ("display_name", "Mới"),
+                ("role", "admin"),
+            ],
+        ),
+        (format!("/console/accounts/{officer_id}/disable"), vec![]),
+        (format!("/console/accounts/{officer_id}/reset"), vec![]),
+        (
+            "/console/tokens".into(),
+            vec![("label", "x"), ("days", "1"), ("scope", "write")],
+        ),
+        (
+            format!("/console/devices/{dev}/revoke"),
+            vec![("text", "x")],
+        ),
+        (format!("/console/devices/{dev}/label"), vec![("text", "x")]),
+    ];
+    let officer_forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/console/referrals".into(), vec![("q", "xuan")]),
+        (
+            "/console/referrals/ref-1/transition".into(),
+            vec![("to", "accepted"), ("note", "")],
+        ),
+    ];
+    let attempt = |b: &mut Browser, forms: &[(String, Vec<(&str, &str)>)]| {
+        let csrf = b.get("/console/me").csrf();
+        for (path, fields) in forms {
+            let mut form = fields.clone();
+            form.push(("csrf", &csrf));
+            let p = b.post(path, &form);
+            assert_eq!(p.status, StatusCode::FORBIDDEN, "{path}");
+            assert!(!p.body.contains("Lò Thị Xuân"));
+        }
+    };
+    attempt(&mut officer, &admin_forms);
+    attempt(&mut viewer, &admin_forms);
+    attempt(&mut admin_b, &officer_forms);
+    attempt(&mut viewer, &officer_forms);
+    // Nothing changed: no new account or token, the officer is still enabled, the device
+    // still active and unlabelled, the referral still received.
+    assert_eq!(store.accounts().unwrap().len(), 3);
+    assert!(store.staff_tokens().unwrap().is_empty());
+    let lan = store.account_by_username("lan").unwrap().unwrap();
+    assert!(lan.disabled_at.is_none() && lan.password_hash.is_some());
+    let d = store.device(&dev).unwrap().unwrap();
+    assert!(d.revoked_at.is_none() && d.label.is_empty());
+    assert_eq!(store.referral("ref-1").unwrap().unwrap().state, "received");
+}
