@@ -763,3 +763,24 @@ fn every_form_refuses_the_roles_it_is_not_for_and_changes_nothing() {
     assert!(d.revoked_at.is_none() && d.label.is_empty());
     assert_eq!(store.referral("ref-1").unwrap().unwrap().state, "received");
 }
+
+#[test]
+fn the_console_speaks_vietnamese_first_and_english_on_request() {
+    let env = Env::start();
+    let mut b = Browser::new(&env);
+    let vi = b.get("/console/login");
+    assert!(vi.body.contains("<html lang=\"vi\">"));
+    assert!(vi.body.contains("Đăng nhập"));
+    let switched = b.get("/console/lang/en");
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    let en = b.get("/console/login");
+    assert!(en.body.contains("<html lang=\"en\">"));
+    assert!(en.body.contains("Log in"));
+    assert!(!en.body.contains("Đăng nhập"));
+    // Every input has a label (screen readers, and a click on the word focuses the field).
+    for page in [&vi, &en] {
+        let inputs = page.body.matches("<input id=\"").count();
+        let labels = page.body.matches("<label for=\"").count();
+        assert_eq!(inputs, labels, "{}", page.body);
+    }
+}

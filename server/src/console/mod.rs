@@ -321,6 +321,9 @@ impl Fail {
             Fail::Api(e) if e.status == StatusCode::NOT_FOUND => {
                 message_page(lang, StatusCode::NOT_FOUND, |t| t.not_found)
             }
+            Fail::Account(AccountError::NotFound) => {
+                message_page(lang, StatusCode::NOT_FOUND, |t| t.not_found)
+            }
             Fail::Api(e) if e.status.is_client_error() => {
                 message_page(lang, e.status, |t| t.refused_title)
             }
