@@ -8,7 +8,6 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{SecondsFormat, Utc};
-use ring::digest::{SHA256, digest};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -454,26 +453,46 @@ pub fn totp_disable(
     Ok(())
 }
 
-/// The SHA-256 a session is kept under (the cookie value is never stored).
-pub fn session_hash(token: &str) -> [u8; 32] {
+/// The key a session is kept under: an HMAC of the cookie value with the province's credential
+/// key (the value is never stored, and nobody without the keys can make a row a cookie opens).
+pub fn session_hash(keys: &ProvinceKeys, token: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
-    out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+    let tag = keys
+        .credentials()
+        .tag("console-session-id", &[token.as_bytes()]);
+    out.copy_from_slice(&tag[..32]);
     out
+}
+
+fn session_parts<'a>(
+    hash: &'a [u8; 32],
+    account_id: &'a str,
+    created: &'a [u8; 8],
+) -> [&'a [u8]; 3] {
+    [hash, account_id.as_bytes(), created]
 }
 
 /// Starts a session: the cookie value (256 random bits, hex), shown to the browser only.
 pub fn start_session(
+    keys: &ProvinceKeys,
     store: &dyn IntakeStore,
     account_id: &str,
 ) -> Result<Zeroizing<String>, AccountError> {
     let token = Zeroizing::new(hex(&random::<32>()?));
     let now = Utc::now().timestamp();
+    let hash = session_hash(keys, &token);
+    let created = now.to_be_bytes();
+    let mac = keys.credentials().tag(
+        "console-session",
+        &session_parts(&hash, account_id, &created),
+    );
     store.add_session(
-        &session_hash(&token),
+        &hash,
         &StaffSession {
             account_id: account_id.to_string(),
             created_at: now,
             last_seen: now,
+            mac,
         },
     )?;
     Ok(token)
@@ -487,10 +506,19 @@ pub fn check_session(
     token: &str,
     now: i64,
 ) -> Result<Option<Account>, AccountError> {
-    let hash = session_hash(token);
+    let hash = session_hash(keys, token);
     let Some(s) = store.session(&hash)? else {
         return Ok(None);
     };
+    let created = s.created_at.to_be_bytes();
+    if !keys.credentials().verify(
+        "console-session",
+        &session_parts(&hash, &s.account_id, &created),
+        &s.mac,
+    ) {
+        store.delete_session(&hash)?;
+        return Ok(None);
+    }
     if now - s.last_seen > SESSION_IDLE_SECS || now - s.created_at > SESSION_MAX_SECS {
         store.delete_session(&hash)?;
         return Ok(None);
@@ -509,7 +537,7 @@ pub fn check_session(
 pub fn csrf_token(keys: &ProvinceKeys, session_token: &str) -> String {
     hex(&keys
         .credentials()
-        .tag("console-csrf", &[&session_hash(session_token)]))
+        .tag("console-csrf", &[&session_hash(keys, session_token)]))
 }
 
 /// Whether `given` is the session's CSRF token (constant time, by ring's HMAC verify).
@@ -518,7 +546,7 @@ pub fn csrf_ok(keys: &ProvinceKeys, session_token: &str, given: &str) -> bool {
         return false;
     };
     keys.credentials()
-        .verify("console-csrf", &[&session_hash(session_token)], &tag)
+        .verify("console-csrf", &[&session_hash(keys, session_token)], &tag)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -544,6 +572,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use crate::sqlite::SqliteStore;
+    use ring::digest::{SHA256, digest};
 
     fn env() -> (tempfile::TempDir, ProvinceKeys, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -662,8 +691,8 @@ mod tests {
     fn sessions_expire_when_idle_or_old_and_end_with_logout_everywhere() {
         let (_d, keys, store) = env();
         let a = ready(&keys, &store, "lan", "officer");
-        let t1 = start_session(&store, &a.account_id).unwrap();
-        let t2 = start_session(&store, &a.account_id).unwrap();
+        let t1 = start_session(&keys, &store, &a.account_id).unwrap();
+        let t2 = start_session(&keys, &store, &a.account_id).unwrap();
         let now = Utc::now().timestamp();
         assert!(check_session(&keys, &store, &t1, now).unwrap().is_some());
         // Idle for longer than the limit.
@@ -686,7 +715,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let t3 = start_session(&store, &a.account_id).unwrap();
+        let t3 = start_session(&keys, &store, &a.account_id).unwrap();
         assert_eq!(store.delete_sessions(&a.account_id).unwrap(), 1);
         assert!(check_session(&keys, &store, &t3, now).unwrap().is_none());
     }
@@ -738,12 +767,63 @@ mod tests {
         login(&keys, &store, "lan", "mật khẩu dài đủ", "").unwrap();
     }
 
+    /// The attacker can write the database (not the passphrase): she makes a session row for a
+    /// cookie of her own, or points her own viewer session at the admin.
+    #[test]
+    fn a_session_row_written_or_repointed_in_the_database_is_nobody() {
+        let (dir, keys, store) = env();
+        let admin = ready(&keys, &store, "quantri", "admin");
+        let viewer = ready(&keys, &store, "xem", "viewer");
+        let now = Utc::now().timestamp();
+        let cookie = "a".repeat(64);
+        for hash in [
+            {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(digest(&SHA256, cookie.as_bytes()).as_ref());
+                h
+            },
+            session_hash(&keys, &cookie),
+        ] {
+            store
+                .add_session(
+                    &hash,
+                    &StaffSession {
+                        account_id: admin.account_id.clone(),
+                        created_at: now,
+                        last_seen: now,
+                        mac: vec![0; 32],
+                    },
+                )
+                .unwrap();
+        }
+        assert!(
+            check_session(&keys, &store, &cookie, now)
+                .unwrap()
+                .is_none()
+        );
+        let mine = start_session(&keys, &store, &viewer.account_id).unwrap();
+        assert_eq!(
+            check_session(&keys, &store, &mine, now)
+                .unwrap()
+                .unwrap()
+                .role,
+            "viewer"
+        );
+        let conn = rusqlite::Connection::open(dir.path().join("intake.db")).unwrap();
+        conn.execute(
+            "UPDATE staff_sessions SET account_id = ?1 WHERE account_id = ?2",
+            [&admin.account_id, &viewer.account_id],
+        )
+        .unwrap();
+        assert!(check_session(&keys, &store, &mine, now).unwrap().is_none());
+    }
+
     #[test]
     fn csrf_token_belongs_to_its_session() {
         let (_d, keys, store) = env();
         let a = ready(&keys, &store, "lan", "officer");
-        let t1 = start_session(&store, &a.account_id).unwrap();
-        let t2 = start_session(&store, &a.account_id).unwrap();
+        let t1 = start_session(&keys, &store, &a.account_id).unwrap();
+        let t2 = start_session(&keys, &store, &a.account_id).unwrap();
         let c1 = csrf_token(&keys, &t1);
         assert!(csrf_ok(&keys, &t1, &c1));
         assert!(!csrf_ok(&keys, &t2, &c1));
@@ -754,7 +834,7 @@ mod tests {
     fn disabling_ends_sessions_and_logins() {
         let (_d, keys, store) = env();
         let a = ready(&keys, &store, "lan", "officer");
-        let t = start_session(&store, &a.account_id).unwrap();
+        let t = start_session(&keys, &store, &a.account_id).unwrap();
         set_disabled(&keys, &store, &a.account_id, true).unwrap();
         let now = Utc::now().timestamp();
         assert!(check_session(&keys, &store, &t, now).unwrap().is_none());

@@ -64,7 +64,8 @@ CREATE TABLE staff_sessions (
     session_hash BLOB PRIMARY KEY,
     account_id   TEXT NOT NULL REFERENCES staff_accounts(account_id),
     created_at   INTEGER NOT NULL,
-    last_seen    INTEGER NOT NULL
+    last_seen    INTEGER NOT NULL,
+    mac          BLOB NOT NULL
 ) STRICT;
 CREATE INDEX staff_sessions_by_account ON staff_sessions(account_id);
 CREATE TABLE staff_audit (
@@ -590,9 +591,9 @@ impl IntakeStore for SqliteStore {
 
     fn add_session(&self, hash: &[u8; 32], s: &StaffSession) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO staff_sessions (session_hash, account_id, created_at, last_seen) \
-             VALUES (?1, ?2, ?3, ?4)",
-            params![&hash[..], s.account_id, s.created_at, s.last_seen],
+            "INSERT INTO staff_sessions (session_hash, account_id, created_at, last_seen, mac) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&hash[..], s.account_id, s.created_at, s.last_seen, s.mac],
         )?;
         Ok(())
     }
@@ -601,7 +602,7 @@ impl IntakeStore for SqliteStore {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT account_id, created_at, last_seen FROM staff_sessions \
+                "SELECT account_id, created_at, last_seen, mac FROM staff_sessions \
                  WHERE session_hash = ?1",
                 params![&hash[..]],
                 |r| {
@@ -609,6 +610,7 @@ impl IntakeStore for SqliteStore {
                         account_id: r.get(0)?,
                         created_at: r.get(1)?,
                         last_seen: r.get(2)?,
+                        mac: r.get(3)?,
                     })
                 },
             )

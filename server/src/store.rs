@@ -99,13 +99,17 @@ impl std::fmt::Debug for Account {
     }
 }
 
-/// A console session as kept: the SHA-256 of its cookie value, never the value.
+/// A console session as kept: an HMAC of its cookie value under the province's credential key
+/// (never the value), so nobody without the keys can make a row that a cookie opens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaffSession {
     pub account_id: String,
     /// Unix seconds.
     pub created_at: i64,
     pub last_seen: i64,
+    /// [`crate::keyfile::Credentials`] tag over the session's key, account and start: a row
+    /// written or pointed at another account in the database is no session.
+    pub mac: Vec<u8>,
 }
 
 /// One line of the staff audit: who did what to which record. Ids and categories only, never a

@@ -152,7 +152,7 @@ pub async fn login(
     let outcome = run(&st, move |inner| {
         match accounts::login(&inner.keys, &*inner.store, &username, &f.password, &f.totp) {
             Ok(a) => {
-                let token = accounts::start_session(&*inner.store, &a.account_id)?;
+                let token = accounts::start_session(&inner.keys, &*inner.store, &a.account_id)?;
                 audit(inner, &a.account_id, "login", "", "")?;
                 info!(account_id = %a.account_id, outcome = "console_login");
                 Ok(Ok(token))
@@ -295,7 +295,7 @@ pub async fn logout(State(st): State<AppState>, who: Who, Form(f): Form<CsrfForm
     let done = run(&st, move |inner| {
         inner
             .store
-            .delete_session(&accounts::session_hash(&token))?;
+            .delete_session(&accounts::session_hash(&inner.keys, &token))?;
         audit(inner, &id, "logout", "", "")
     })
     .await;
