@@ -138,7 +138,7 @@ enum Command {
     /// Hộp thư đi / the outbox
     Outbox,
     /// Chạy thử toàn bộ quy trình trong thư mục tạm / the whole flow, in a temporary folder
-    Demo,
+    Demo(demo::DemoArgs),
 }
 
 fn dispatch(ctx: &mut Ctx, command: Command) -> Result<Output, CliError> {
@@ -158,7 +158,7 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> Result<Output, CliError> {
         Command::Enroll(a) => sync::enroll(ctx, a),
         Command::Sync(a) => sync::sync(ctx, a),
         Command::Outbox => sync::outbox(ctx),
-        Command::Demo => demo::run(ctx),
+        Command::Demo(a) => demo::run(ctx, a),
     }
 }
 

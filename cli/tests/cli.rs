@@ -1048,12 +1048,13 @@ fn the_demo_runs_the_whole_flow_and_says_each_step() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let steps = v["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 13);
+    assert_eq!(steps.len(), 14);
     let text = serde_json::to_string(steps).unwrap();
     for expected in [
         "Được chấp nhận",
         "Đã nhận, lớp học bắt đầu ngày 5",
         "Vi Thị Hoa",
+        "/console",
     ] {
         assert!(text.contains(expected), "{expected} missing from {text}");
     }

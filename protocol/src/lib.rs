@@ -13,10 +13,12 @@
 //! Errors ([`ProtocolError`]) carry only fixed labels, never payload contents.
 
 mod b64;
+pub mod cells;
 mod error;
 mod keys;
 mod referral;
 mod signed;
+pub mod text;
 mod wire;
 
 pub use b64::B64;

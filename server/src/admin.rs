@@ -55,6 +55,18 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 /// The stored form of an enrollment code: SHA-256 of its normalised text (upper case, no
 /// dashes or spaces, O read as 0, I and L as 1). `None` if it cannot be a code.
 pub fn code_hash(code: &str) -> Option<[u8; 32]> {
+    let norm = normalised_code(code)?;
+    Some(sha256(&[b"chungtay.enroll-code.v1\0", norm.as_bytes()]))
+}
+
+/// The stored form of a console account's one-time setup code (same alphabet as enrollment
+/// codes, another hash domain so one can never stand for the other).
+pub fn setup_code_hash(code: &str) -> Option<[u8; 32]> {
+    let norm = normalised_code(code)?;
+    Some(sha256(&[b"chungtay.setup-code.v1\0", norm.as_bytes()]))
+}
+
+fn normalised_code(code: &str) -> Option<String> {
     let norm: String = code
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
@@ -67,7 +79,21 @@ pub fn code_hash(code: &str) -> Option<[u8; 32]> {
     if norm.len() != CODE_CHARS || !norm.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
         return None;
     }
-    Some(sha256(&[b"chungtay.enroll-code.v1\0", norm.as_bytes()]))
+    Some(norm)
+}
+
+/// A fresh one-time code: 12 characters of Crockford's base 32 (60 bits), in groups of 4.
+pub(crate) fn fresh_code() -> Result<String, AdminError> {
+    let bytes = random::<CODE_CHARS>()?;
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(b & 31)]))
+        .collect();
+    Ok(chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-"))
 }
 
 /// The stored form of a staff token.
@@ -120,7 +146,7 @@ pub fn token_tag_ok(keys: &ProvinceKeys, token_hash: &[u8; 32], t: &StaffToken) 
     )
 }
 
-fn random<const N: usize>() -> Result<[u8; N], AdminError> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], AdminError> {
     let mut b = [0u8; N];
     SystemRandom::new()
         .fill(&mut b)
@@ -210,36 +236,122 @@ pub struct IssuedCode {
 /// `issue-code`: a random one-time code (60 bits), stored hashed, valid for 7 days, tagged
 /// with the province keys (hence the passphrase: write access to the folder mints nothing).
 pub fn issue_code(data: &Path, passphrase: &str) -> Result<IssuedCode, AdminError> {
+    issue_code_for(data, passphrase, "")
+}
+
+/// `issue-code --label`: as [`issue_code`], for the club or leader named by `label`.
+pub fn issue_code_for(
+    data: &Path,
+    passphrase: &str,
+    label: &str,
+) -> Result<IssuedCode, AdminError> {
     let keys = load_keys(data, passphrase)?;
     let store = open_store(data)?;
-    let bytes = random::<CODE_CHARS>()?;
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| char::from(CODE_ALPHABET[usize::from(b & 31)]))
-        .collect();
-    let code = chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-");
+    mint_code(&keys, &store, label)
+}
+
+/// Makes and keeps a one-time enrollment code for the club or leader named by `label` (the
+/// device enrolled with it carries the label). Used by `issue-code` and by the console.
+pub fn mint_code(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    label: &str,
+) -> Result<IssuedCode, AdminError> {
+    let label = checked_label(label)?;
+    let code = fresh_code()?;
     let hash = code_hash(&code).ok_or(AdminError::Usage("generated code does not parse"))?;
     let now = Utc::now();
     let expires = now + chrono::Duration::seconds(CODE_TTL_SECS);
     store.add_code(
         &hash,
+        &label,
         &now.to_rfc3339_opts(SecondsFormat::Secs, true),
         expires.timestamp(),
-        &code_tag(&keys, &hash, expires.timestamp()),
+        &code_tag(keys, &hash, expires.timestamp()),
     )?;
     Ok(IssuedCode {
         code,
         expires_at: expires.to_rfc3339_opts(SecondsFormat::Secs, true),
-        fingerprint: ProvincePins {
-            hpke_public_key: keys.hpke.public_key_bytes(),
-            signing_key: keys.signing.public_key(),
-        }
-        .fingerprint(),
+        fingerprint: province_fingerprint(keys),
     })
+}
+
+/// The fingerprint of the province's public keys, as the phone shows it after enrolling.
+pub fn province_fingerprint(keys: &ProvinceKeys) -> String {
+    ProvincePins {
+        hpke_public_key: keys.hpke.public_key_bytes(),
+        signing_key: keys.signing.public_key(),
+    }
+    .fingerprint()
+}
+
+/// A label (club, leader, device): trimmed, NFC as typed, at most 80 characters, no control
+/// characters. Empty is allowed.
+pub fn checked_label(label: &str) -> Result<String, AdminError> {
+    let label = label.trim();
+    if label.chars().count() > 80 || label.chars().any(char::is_control) {
+        return Err(AdminError::Usage(
+            "a label has at most 80 characters and no control characters",
+        ));
+    }
+    Ok(label.to_string())
+}
+
+/// A console account just made, with its one-time setup code.
+pub struct IssuedSetup {
+    pub account_id: String,
+    pub setup_code: zeroize::Zeroizing<String>,
+}
+
+/// `add-account`: a console account without a password, and its setup code.
+pub fn add_account(
+    data: &Path,
+    passphrase: &str,
+    username: &str,
+    display_name: &str,
+    role: &str,
+) -> Result<IssuedSetup, AdminError> {
+    let keys = load_keys(data, passphrase)?;
+    let store = open_store(data)?;
+    let made = crate::accounts::create(&keys, &store, username, display_name, role)
+        .map_err(account_usage)?;
+    Ok(IssuedSetup {
+        account_id: made.account.account_id,
+        setup_code: made.setup_code,
+    })
+}
+
+/// Sets an account's password with its setup code, as its owner does at /console/setup (for
+/// scripts, tests and the demo).
+pub fn set_password_with_code(
+    data: &Path,
+    passphrase: &str,
+    username: &str,
+    code: &str,
+    password: &str,
+) -> Result<(), AdminError> {
+    let keys = load_keys(data, passphrase)?;
+    let store = open_store(data)?;
+    crate::accounts::set_password_with_code(&keys, &store, username, code, password, password)
+        .map(|_| ())
+        .map_err(account_usage)
+}
+
+fn account_usage(e: crate::accounts::AccountError) -> AdminError {
+    use crate::accounts::AccountError as E;
+    match e {
+        E::Store(s) => AdminError::Store(s),
+        E::Admin(a) => a,
+        E::BadUsername => AdminError::Usage(
+            "the username must be 3 to 32 characters: a-z, 0-9, dot, dash, underscore",
+        ),
+        E::BadDisplayName => AdminError::Usage("the name must be 1 to 64 characters"),
+        E::BadRole => AdminError::Usage("the role must be officer, admin or viewer"),
+        E::UsernameTaken => AdminError::Usage("this username is taken"),
+        E::WeakPassword => AdminError::Usage("the password must be 10 to 128 characters"),
+        E::BadSetupCode => AdminError::Usage("wrong or expired setup code"),
+        _ => AdminError::Usage("the account operation failed"),
+    }
 }
 
 /// `devices`.
@@ -284,6 +396,18 @@ pub fn staff_token(
     label: &str,
     days: u32,
 ) -> Result<IssuedToken, AdminError> {
+    let keys = load_keys(data, passphrase)?;
+    let store = open_store(data)?;
+    mint_token(&keys, &store, label, days)
+}
+
+/// Makes and keeps a staff API token: used by `staff-token` and by the console.
+pub fn mint_token(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    label: &str,
+    days: u32,
+) -> Result<IssuedToken, AdminError> {
     if days == 0 || days > MAX_TOKEN_DAYS {
         return Err(AdminError::Usage(
             "a staff token is valid for 1 to 366 days",
@@ -295,8 +419,6 @@ pub fn staff_token(
             "the token label must have 1 to 64 characters and no control characters",
         ));
     }
-    let keys = load_keys(data, passphrase)?;
-    let store = open_store(data)?;
     let token_id = format!("st-{}", hex(&random::<6>()?));
     let token = format!("ctst_{}", hex(&random::<32>()?));
     let hash = token_hash(&token);

@@ -76,9 +76,9 @@ pub const MAX_LIST_PAGE: usize = 500;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
-struct Inner {
-    store: Arc<dyn IntakeStore>,
-    keys: ProvinceKeys,
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn IntakeStore>,
+    pub(crate) keys: ProvinceKeys,
     limits: Limits,
     device_limiter: DefaultKeyedRateLimiter<String>,
     ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -95,6 +95,11 @@ impl AppState {
             ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
         }))
+    }
+
+    /// The shared state, for the console's handlers.
+    pub(crate) fn inner(&self) -> Arc<Inner> {
+        self.0.clone()
     }
 
     /// Drops rate-limiter entries that are back to full, so the maps do not grow forever.
@@ -122,8 +127,8 @@ impl AppState {
 /// An error answer: status, stable code, fixed message, and `Retry-After` for 429.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
     message: &'static str,
     retry_after: Option<u64>,
 }
@@ -296,7 +301,7 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-async fn blocking<T, F>(st: &AppState, f: F) -> Result<T, ApiError>
+pub(crate) async fn blocking<T, F>(st: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Inner) -> Result<T, ApiError> + Send + 'static,
@@ -334,13 +339,17 @@ struct StoredBody {
 }
 
 impl Inner {
+    /// Called once the device's signature verified: its rate limit, then its last contact
+    /// (for the console's device list).
     fn limit_device(&self, device_id: &str) -> Result<(), ApiError> {
         self.device_limiter
             .check_key(&device_id.to_string())
             .map_err(|nu| {
                 warn!(device_id, outcome = "rate_limited");
                 too_many(nu.wait_time_from(DefaultClock::default().now()))
-            })
+            })?;
+        self.store.touch_device(device_id, &now_text())?;
+        Ok(())
     }
 
     /// An enrolled, not revoked device, or 400/401/403.
@@ -396,7 +405,7 @@ impl Inner {
         )?)
     }
 
-    fn open_status(
+    pub(crate) fn open_status(
         &self,
         device_id: &str,
         seq: i64,
@@ -413,7 +422,7 @@ impl Inner {
         })
     }
 
-    fn open_referral(&self, r: &StoredReferral) -> Result<StaffReferral, ApiError> {
+    pub(crate) fn open_referral(&self, r: &StoredReferral) -> Result<StaffReferral, ApiError> {
         let json = self.keys.at_rest().open(
             "referral",
             &[
@@ -870,26 +879,16 @@ async fn staff_list(
     })
 }
 
-/// Response header of the staff listing: how many rows of this page could not be opened and
-/// were left out (absent when none). Their ids are in the server log.
-pub const UNREADABLE_HEADER: &str = "x-unreadable-referrals";
-
-async fn staff_transition(
-    State(st): State<AppState>,
-    staff: Staff,
-    Path(referral_id): Path<String>,
-    ApiJson(req): ApiJson<TransitionRequest>,
-) -> Result<Json<StatusUpdate>, ApiError> {
-    validate_id(&referral_id, "referral_id").map_err(|e| protocol_error(&e))?;
-    let state = req.state;
-    if !STATUS_STATES.contains(&state.as_str()) || state == "received" {
+/// Checks a requested transition's target state and note; the trimmed note.
+pub(crate) fn check_transition(state: &str, note: &str) -> Result<String, ApiError> {
+    if !STATUS_STATES.contains(&state) || state == "received" {
         return Err(err(
             StatusCode::BAD_REQUEST,
             "invalid_state",
             "state must be accepted, declined, in_progress or completed",
         ));
     }
-    let note = req.note.trim().to_string();
+    let note = note.trim().to_string();
     if note.chars().count() > MAX_NOTE_CHARS {
         return Err(err(
             StatusCode::BAD_REQUEST,
@@ -904,27 +903,31 @@ async fn staff_transition(
             "a declined referral needs a reason, a completed one an outcome",
         ));
     }
-    blocking(&st, move |inner| {
+    Ok(note)
+}
+
+impl Inner {
+    /// Moves a referral to `state` with `note` (checked by [`check_transition`]), signing the
+    /// device's next status update; `by` is the staff token or account id.
+    pub(crate) fn transition(
+        &self,
+        referral_id: &str,
+        state: &str,
+        note: &str,
+        by: &str,
+    ) -> Result<StatusUpdate, ApiError> {
         let at = now_text();
         let mut signed = None;
         let outcome = {
             let mut make = |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
-                let update = sign_status(
-                    &inner.keys.signing,
-                    dev,
-                    seq,
-                    &referral_id,
-                    &state,
-                    &note,
-                    &at,
-                )?;
-                let body = inner.seal_status(dev, &update)?;
+                let update =
+                    sign_status(&self.keys.signing, dev, seq, referral_id, state, note, &at)?;
+                let body = self.seal_status(dev, &update)?;
                 signed = Some(update);
                 Ok(body)
             };
-            inner
-                .store
-                .transition(&referral_id, &state, &at, &staff.token_id, &mut make)?
+            self.store
+                .transition(referral_id, state, &at, by, &mut make)?
         };
         match outcome {
             TransitionOutcome::Done { device_id, seq } => {
@@ -933,7 +936,7 @@ async fn staff_transition(
                     %device_id,
                     seq,
                     to = %state,
-                    by = %staff.token_id,
+                    by = %by,
                     outcome = "transition"
                 );
                 signed.ok_or_else(internal)
@@ -952,6 +955,24 @@ async fn staff_transition(
                 ))
             }
         }
+    }
+}
+
+/// Response header of the staff listing: how many rows of this page could not be opened and
+/// were left out (absent when none). Their ids are in the server log.
+pub const UNREADABLE_HEADER: &str = "x-unreadable-referrals";
+
+async fn staff_transition(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(referral_id): Path<String>,
+    ApiJson(req): ApiJson<TransitionRequest>,
+) -> Result<Json<StatusUpdate>, ApiError> {
+    validate_id(&referral_id, "referral_id").map_err(|e| protocol_error(&e))?;
+    let note = check_transition(&req.state, &req.note)?;
+    let state = req.state;
+    blocking(&st, move |inner| {
+        inner.transition(&referral_id, &state, &note, &staff.token_id)
     })
     .await
     .map(Json)
@@ -980,6 +1001,7 @@ pub fn router(st: AppState) -> Router {
             post(staff_transition),
         )
         .route("/healthz", get(healthz))
+        .merge(crate::console::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(st)

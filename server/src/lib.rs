@@ -9,6 +9,7 @@
 //! - [`store`]: the storage trait; [`sqlite`]: its embedded SQLite backend.
 //! - [`http`]: the axum API; [`serve`]: running it, plain or over TLS ([`tls`]).
 
+pub mod accounts;
 pub mod admin;
 pub mod console;
 pub mod error;

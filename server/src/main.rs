@@ -37,6 +37,25 @@ enum Cmd {
     IssueCode {
         #[arg(long)]
         data: PathBuf,
+        /// The club or leader it is for; the enrolled device carries it in the console.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Create a console account and print its one-time setup code (valid 7 days); its owner
+    /// sets her password at /console/setup. Needs the province passphrase.
+    AddAccount {
+        #[arg(long)]
+        data: PathBuf,
+        /// 3 to 32 characters: a-z, 0-9, dot, dash, underscore.
+        #[arg(long)]
+        username: String,
+        /// The person's full name, shown in the console.
+        #[arg(long)]
+        name: String,
+        /// officer (referrals), admin (devices, codes, accounts, tokens, audit) or viewer
+        /// (statistics only).
+        #[arg(long)]
+        role: String,
     },
     /// List enrolled devices (and those flagged for a checkpoint that does not extend the
     /// province's: an older copy of a phone's data).
@@ -145,9 +164,24 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             )?;
             writeln!(out, "province key fingerprint:    {}", s.fingerprint)?;
         }
-        Cmd::IssueCode { data } => {
+        Cmd::AddAccount {
+            data,
+            username,
+            name,
+            role,
+        } => {
             let pass = read_passphrase(false)?;
-            let c = admin::issue_code(&data, &pass)?;
+            let made = admin::add_account(&data, &pass, &username, &name, &role)?;
+            writeln!(out, "account {} ({role})", made.account_id)?;
+            writeln!(out, "setup code {}", made.setup_code.as_str())?;
+            writeln!(
+                out,
+                "valid 7 days, once: the owner sets her password at /console/setup"
+            )?;
+        }
+        Cmd::IssueCode { data, label } => {
+            let pass = read_passphrase(false)?;
+            let c = admin::issue_code_for(&data, &pass, &label)?;
             writeln!(out, "{}", c.code)?;
             writeln!(out, "expires {}", c.expires_at)?;
             writeln!(out, "province key fingerprint {}", c.fingerprint)?;

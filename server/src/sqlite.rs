@@ -10,11 +10,12 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::StoreError;
 use crate::store::{
-    CheckpointOutcome, Device, InsertOutcome, IntakeStore, MakeStatus, NewReferral, NewStaffToken,
-    Redeem, StaffToken, StoredCheckpoint, StoredReferral, StoredStatus, TransitionOutcome,
+    Account, AuditEntry, CheckpointOutcome, Device, InsertOutcome, IntakeStore, MakeStatus,
+    NewReferral, NewStaffToken, Redeem, StaffSession, StaffToken, StoredCheckpoint, StoredReferral,
+    StoredStatus, TransitionOutcome,
 };
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Version 2 (issue 11): credentials carry a tag made with the province keys, staff tokens an
 /// id and an expiry, transitions who made them, checkpoints the one they extend, and devices a
@@ -32,6 +33,50 @@ ALTER TABLE referrals ADD COLUMN updated_by TEXT;
 ALTER TABLE status_updates ADD COLUMN by_staff TEXT;
 ALTER TABLE checkpoints ADD COLUMN prev_seq INTEGER;
 ALTER TABLE checkpoints ADD COLUMN prev_head BLOB;
+";
+
+/// Version 3 (issue 13): the staff console's accounts, sessions and audit; device labels, last
+/// contact and revocation reasons; a referral's history by referral.
+const MIGRATE_3: &str = "
+ALTER TABLE enrollment_codes ADD COLUMN label TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN label TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN last_seen_at TEXT;
+ALTER TABLE devices ADD COLUMN revoke_reason TEXT;
+CREATE INDEX status_updates_by_referral ON status_updates(referral_id, seq);
+CREATE TABLE staff_accounts (
+    account_id     TEXT PRIMARY KEY,
+    username       TEXT NOT NULL UNIQUE,
+    display_name   TEXT NOT NULL,
+    role           TEXT NOT NULL,
+    password_hash  TEXT,
+    setup_hash     BLOB,
+    setup_expires  INTEGER NOT NULL,
+    totp           BLOB,
+    created_at     TEXT NOT NULL,
+    disabled_at    TEXT,
+    failed_logins  INTEGER NOT NULL DEFAULT 0,
+    locked_until   INTEGER NOT NULL DEFAULT 0,
+    mac            BLOB NOT NULL
+) STRICT;
+CREATE TABLE staff_sessions (
+    session_hash BLOB PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES staff_accounts(account_id),
+    created_at   INTEGER NOT NULL,
+    last_seen    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX staff_sessions_by_account ON staff_sessions(account_id);
+CREATE TABLE staff_audit (
+    n      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER staff_audit_no_update BEFORE UPDATE ON staff_audit
+    BEGIN SELECT RAISE(ABORT, 'staff_audit is append-only'); END;
+CREATE TRIGGER staff_audit_no_delete BEFORE DELETE ON staff_audit
+    BEGIN SELECT RAISE(ABORT, 'staff_audit is append-only'); END;
 ";
 
 const SCHEMA: &str = "
@@ -127,7 +172,10 @@ impl SqliteStore {
             if version == 0 {
                 tx.execute_batch(SCHEMA)?;
             }
-            tx.execute_batch(MIGRATE_2)?;
+            if version < 2 {
+                tx.execute_batch(MIGRATE_2)?;
+            }
+            tx.execute_batch(MIGRATE_3)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -150,11 +198,47 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         flagged_at: r.get(4)?,
         flag_reason: r.get(5)?,
         mac: r.get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default(),
+        label: r.get(7)?,
+        last_seen_at: r.get(8)?,
+        revoke_reason: r.get(9)?,
     })
 }
 
-const DEVICE_COLS: &str =
-    "device_id, public_key, enrolled_at, revoked_at, flagged_at, flag_reason, mac";
+const DEVICE_COLS: &str = "device_id, public_key, enrolled_at, revoked_at, flagged_at, \
+                           flag_reason, mac, label, last_seen_at, revoke_reason";
+const ACCOUNT_COLS: &str = "account_id, username, display_name, role, password_hash, \
+                            setup_hash, setup_expires, totp, created_at, disabled_at, \
+                            failed_logins, locked_until, mac";
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        account_id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: r.get(3)?,
+        password_hash: r.get(4)?,
+        setup_hash: r.get(5)?,
+        setup_expires: r.get(6)?,
+        totp: r.get(7)?,
+        created_at: r.get(8)?,
+        disabled_at: r.get(9)?,
+        failed_logins: r.get(10)?,
+        locked_until: r.get(11)?,
+        mac: r.get(12)?,
+    })
+}
+
+fn status_row(r: &Row<'_>) -> rusqlite::Result<StoredStatus> {
+    Ok(StoredStatus {
+        device_id: r.get(0)?,
+        seq: r.get(1)?,
+        referral_id: r.get(2)?,
+        state: r.get(3)?,
+        at: r.get(4)?,
+        body: r.get(5)?,
+        by_staff: r.get(6)?,
+    })
+}
 const REFERRAL_COLS: &str = "n, referral_id, device_id, payload_hash, received_at, \
                              receipt_signature, state, updated_at, body, updated_by";
 const TOKEN_COLS: &str = "token_id, label, created_at, expires_at, revoked_at, mac";
@@ -233,14 +317,15 @@ impl IntakeStore for SqliteStore {
     fn add_code(
         &self,
         code_hash: &[u8; 32],
+        label: &str,
         created_at: &str,
         expires_at: i64,
         mac: &[u8],
     ) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO enrollment_codes (code_hash, created_at, expires_at, mac) \
-             VALUES (?1, ?2, ?3, ?4)",
-            params![&code_hash[..], created_at, expires_at, mac],
+            "INSERT INTO enrollment_codes (code_hash, created_at, expires_at, mac, label) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&code_hash[..], created_at, expires_at, mac, label],
         )?;
         Ok(())
     }
@@ -257,17 +342,21 @@ impl IntakeStore for SqliteStore {
     ) -> Result<Redeem, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let code: Option<(i64, Option<String>, Option<Vec<u8>>)> = tx
+        // (expires_at, device_id, mac, label)
+        #[allow(clippy::type_complexity)]
+        let code: Option<(i64, Option<String>, Option<Vec<u8>>, String)> = tx
             .query_row(
-                "SELECT expires_at, device_id, mac FROM enrollment_codes WHERE code_hash = ?1",
+                "SELECT expires_at, device_id, mac, label FROM enrollment_codes \
+                 WHERE code_hash = ?1",
                 params![&code_hash[..]],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
+        let label = code.as_ref().map(|c| c.3.clone()).unwrap_or_default();
         // A row not minted with the province keys is no code at all.
         let code = code
-            .filter(|(expires_at, _, mac)| genuine(*expires_at, mac.as_deref().unwrap_or(&[])))
-            .map(|(expires_at, device_id, _)| (expires_at, device_id));
+            .filter(|(expires_at, _, mac, _)| genuine(*expires_at, mac.as_deref().unwrap_or(&[])))
+            .map(|(expires_at, device_id, _, _)| (expires_at, device_id));
         let outcome = match code {
             None => Redeem::Invalid,
             Some((_, Some(used_by))) => {
@@ -295,9 +384,9 @@ impl IntakeStore for SqliteStore {
                 } else {
                     let mac = device_tag(new_device_id, public_key);
                     tx.execute(
-                        "INSERT INTO devices (device_id, public_key, enrolled_at, mac) \
-                         VALUES (?1, ?2, ?3, ?4)",
-                        params![new_device_id, public_key, now, mac],
+                        "INSERT INTO devices (device_id, public_key, enrolled_at, mac, label) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![new_device_id, public_key, now, mac, label],
                     )?;
                     tx.execute(
                         "UPDATE enrollment_codes SET device_id = ?1 WHERE code_hash = ?2",
@@ -311,6 +400,9 @@ impl IntakeStore for SqliteStore {
                         flagged_at: None,
                         flag_reason: None,
                         mac,
+                        label,
+                        last_seen_at: None,
+                        revoke_reason: None,
                     })
                 }
             }
@@ -353,6 +445,233 @@ impl IntakeStore for SqliteStore {
             params![device_id, at],
         )?;
         Ok(exists)
+    }
+
+    fn revoke_device_because(
+        &self,
+        device_id: &str,
+        at: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = tx.execute(
+            "UPDATE devices SET revoked_at = ?2, mac = NULL, revoke_reason = ?3 \
+             WHERE device_id = ?1 AND revoked_at IS NULL",
+            params![device_id, at, reason],
+        )?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ?1)",
+            params![device_id],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(changed > 0 || exists)
+    }
+
+    fn touch_device(&self, device_id: &str, at: &str) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE devices SET last_seen_at = ?2 WHERE device_id = ?1",
+            params![device_id, at],
+        )?;
+        Ok(())
+    }
+
+    fn set_device_label(&self, device_id: &str, label: &str) -> Result<bool, StoreError> {
+        Ok(self.conn()?.execute(
+            "UPDATE devices SET label = ?2 WHERE device_id = ?1",
+            params![device_id, label],
+        )? > 0)
+    }
+
+    fn add_account(&self, a: &Account) -> Result<bool, StoreError> {
+        let n = self.conn()?.execute(
+            &format!(
+                "INSERT OR IGNORE INTO staff_accounts ({ACCOUNT_COLS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ),
+            params![
+                a.account_id,
+                a.username,
+                a.display_name,
+                a.role,
+                a.password_hash,
+                a.setup_hash,
+                a.setup_expires,
+                a.totp,
+                a.created_at,
+                a.disabled_at,
+                a.failed_logins,
+                a.locked_until,
+                a.mac
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLS} FROM staff_accounts WHERE account_id = ?1"),
+                params![account_id],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLS} FROM staff_accounts WHERE username = ?1"),
+                params![username],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ACCOUNT_COLS} FROM staff_accounts ORDER BY username"
+        ))?;
+        let rows = stmt.query_map([], account_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn update_account(&self, a: &Account) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE staff_accounts SET username = ?2, display_name = ?3, role = ?4, \
+             password_hash = ?5, setup_hash = ?6, setup_expires = ?7, totp = ?8, \
+             disabled_at = ?9, failed_logins = ?10, locked_until = ?11, mac = ?12 \
+             WHERE account_id = ?1",
+            params![
+                a.account_id,
+                a.username,
+                a.display_name,
+                a.role,
+                a.password_hash,
+                a.setup_hash,
+                a.setup_expires,
+                a.totp,
+                a.disabled_at,
+                a.failed_logins,
+                a.locked_until,
+                a.mac
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_login_failures(
+        &self,
+        account_id: &str,
+        failed: i64,
+        locked_until: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE staff_accounts SET failed_logins = ?2, locked_until = ?3 \
+             WHERE account_id = ?1",
+            params![account_id, failed, locked_until],
+        )?;
+        Ok(())
+    }
+
+    fn add_session(&self, hash: &[u8; 32], s: &StaffSession) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO staff_sessions (session_hash, account_id, created_at, last_seen) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![&hash[..], s.account_id, s.created_at, s.last_seen],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, hash: &[u8; 32]) -> Result<Option<StaffSession>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT account_id, created_at, last_seen FROM staff_sessions \
+                 WHERE session_hash = ?1",
+                params![&hash[..]],
+                |r| {
+                    Ok(StaffSession {
+                        account_id: r.get(0)?,
+                        created_at: r.get(1)?,
+                        last_seen: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn touch_session(&self, hash: &[u8; 32], now: i64) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE staff_sessions SET last_seen = ?2 WHERE session_hash = ?1",
+            params![&hash[..], now],
+        )?;
+        Ok(())
+    }
+
+    fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "DELETE FROM staff_sessions WHERE session_hash = ?1",
+            params![&hash[..]],
+        )?;
+        Ok(())
+    }
+
+    fn delete_sessions(&self, account_id: &str) -> Result<usize, StoreError> {
+        Ok(self.conn()?.execute(
+            "DELETE FROM staff_sessions WHERE account_id = ?1",
+            params![account_id],
+        )?)
+    }
+
+    fn add_audit(
+        &self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO staff_audit (at, actor, action, target, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![at, actor, action, target, detail],
+        )?;
+        Ok(())
+    }
+
+    fn audit(&self, before: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT n, at, actor, action, target, detail FROM staff_audit \
+             WHERE n < ?1 ORDER BY n DESC LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![before, limit], |r| {
+            Ok(AuditEntry {
+                n: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn referral_history(&self, referral_id: &str) -> Result<Vec<StoredStatus>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT device_id, seq, referral_id, state, at, body, by_staff FROM status_updates \
+             WHERE referral_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![referral_id], status_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn add_staff_token(&self, t: &NewStaffToken) -> Result<(), StoreError> {
@@ -531,20 +850,11 @@ impl IntakeStore for SqliteStore {
     ) -> Result<Vec<StoredStatus>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
-            "SELECT device_id, seq, referral_id, state, at, body FROM status_updates
+            "SELECT device_id, seq, referral_id, state, at, body, by_staff FROM status_updates
              WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![device_id, cursor, limit], |r| {
-            Ok(StoredStatus {
-                device_id: r.get(0)?,
-                seq: r.get(1)?,
-                referral_id: r.get(2)?,
-                state: r.get(3)?,
-                at: r.get(4)?,
-                body: r.get(5)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![device_id, cursor, limit], status_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -662,8 +972,8 @@ mod tests {
     #[test]
     fn codes_are_one_time_and_expire() {
         let (_d, s) = store();
-        s.add_code(&[1; 32], "t0", 100, b"ok").unwrap();
-        s.add_code(&[2; 32], "t0", 10, b"ok").unwrap();
+        s.add_code(&[1; 32], "", "t0", 100, b"ok").unwrap();
+        s.add_code(&[2; 32], "", "t0", 10, b"ok").unwrap();
         assert_eq!(
             s.redeem_code(&[9; 32], &[7; 32], "dx", 50, "t", &genuine, &tag)
                 .unwrap(),
@@ -691,14 +1001,14 @@ mod tests {
                 .unwrap(),
             Redeem::UsedByAnotherKey
         );
-        s.add_code(&[3; 32], "t0", 100, b"ok").unwrap();
+        s.add_code(&[3; 32], "", "t0", 100, b"ok").unwrap();
         assert_eq!(
             s.redeem_code(&[3; 32], &[7; 32], "d4", 60, "t", &genuine, &tag)
                 .unwrap(),
             Redeem::KeyAlreadyEnrolled
         );
         // A row whose tag is not the province's is no code, even unexpired and unused.
-        s.add_code(&[4; 32], "t0", 100, b"forged").unwrap();
+        s.add_code(&[4; 32], "", "t0", 100, b"forged").unwrap();
         assert_eq!(
             s.redeem_code(&[4; 32], &[6; 32], "d5", 60, "t", &genuine, &tag)
                 .unwrap(),
@@ -716,7 +1026,7 @@ mod tests {
     #[test]
     fn checkpoints_chain_and_a_fork_or_rollback_flags_the_device() {
         let (_d, s) = store();
-        s.add_code(&[1; 32], "t0", 100, b"ok").unwrap();
+        s.add_code(&[1; 32], "", "t0", 100, b"ok").unwrap();
         s.redeem_code(&[1; 32], &[7; 32], "d1", 50, "t", &genuine, &tag)
             .unwrap();
         let cp = |seq: i64, h: u8, prev: Option<(i64, u8)>| StoredCheckpoint {

@@ -21,6 +21,12 @@ pub struct Device {
     pub flagged_at: Option<String>,
     /// What was flagged, e.g. `fork at seq 12 (kept 9)`: ids and numbers only.
     pub flag_reason: Option<String>,
+    /// The club or leader the code was issued for, as the admin wrote it (no survivor data).
+    pub label: String,
+    /// The last authenticated request from the device (referral, checkpoint or status pull).
+    pub last_seen_at: Option<String>,
+    /// Why it was revoked, as the admin wrote it.
+    pub revoke_reason: Option<String>,
     /// [`crate::keyfile::Credentials`] tag over the device id and public key, made when the
     /// server enrolled it; cleared on revocation. A row without a valid one is no device.
     pub mac: Vec<u8>,
@@ -49,6 +55,68 @@ pub struct NewStaffToken {
     pub created_at: String,
     pub expires_at: i64,
     pub mac: Vec<u8>,
+}
+
+/// A console account. `mac` is the [`crate::keyfile::Credentials`] tag over every field that
+/// grants access (id, username, role, password hash, setup code, TOTP secret, disabled): a row
+/// edited in the database without the province keys opens nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    /// `acct-` and 12 hex digits.
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+    /// `officer`, `admin` or `viewer`.
+    pub role: String,
+    /// Argon2id PHC string; None until the person sets a password with her setup code.
+    pub password_hash: Option<String>,
+    /// SHA-256 of the one-time setup code, and its expiry (unix seconds).
+    pub setup_hash: Option<Vec<u8>>,
+    pub setup_expires: i64,
+    /// The TOTP secret, sealed at rest; None when the account has no second factor.
+    pub totp: Option<Vec<u8>>,
+    pub created_at: String,
+    pub disabled_at: Option<String>,
+    /// Failed logins since the last success, and the lockout's end (unix seconds). Not tagged:
+    /// they only ever take access away.
+    pub failed_logins: i64,
+    pub locked_until: i64,
+    pub mac: Vec<u8>,
+}
+
+impl std::fmt::Debug for Account {
+    // No hashes or secrets in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("account_id", &self.account_id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A console session as kept: the SHA-256 of its cookie value, never the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffSession {
+    pub account_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+/// One line of the staff audit: who did what to which record. Ids and categories only, never a
+/// personal value, a search term or a note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Append order.
+    pub n: i64,
+    pub at: String,
+    /// Account id, token id, or `-` before login (a failed login names the username tried in
+    /// `target` only when such an account exists).
+    pub actor: String,
+    /// e.g. `login`, `login_failed`, `view_referral`, `transition`, `create_account`.
+    pub action: String,
+    pub target: String,
+    pub detail: String,
 }
 
 /// What redeeming an enrollment code did.
@@ -127,6 +195,8 @@ pub enum TransitionOutcome {
 #[derive(Clone, Debug)]
 pub struct StoredStatus {
     pub device_id: String,
+    /// Who made it: a staff account id (`acct-…`) or API token id (`st-…`); None for "received".
+    pub by_staff: Option<String>,
     pub seq: i64,
     pub referral_id: String,
     pub state: String,
@@ -176,6 +246,7 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn add_code(
         &self,
         code_hash: &[u8; 32],
+        label: &str,
         created_at: &str,
         expires_at: i64,
         mac: &[u8],
@@ -201,6 +272,52 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn devices(&self) -> Result<Vec<Device>, StoreError>;
     /// Marks a device revoked; false if there is no such device.
     fn revoke_device(&self, device_id: &str, at: &str) -> Result<bool, StoreError>;
+    /// Revokes with the admin's reason; false if there is no such device.
+    fn revoke_device_because(
+        &self,
+        device_id: &str,
+        at: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
+    /// Notes an authenticated request from the device.
+    fn touch_device(&self, device_id: &str, at: &str) -> Result<(), StoreError>;
+    fn set_device_label(&self, device_id: &str, label: &str) -> Result<bool, StoreError>;
+
+    /// Keeps a new account; false if the username is taken.
+    fn add_account(&self, a: &Account) -> Result<bool, StoreError>;
+    fn account(&self, account_id: &str) -> Result<Option<Account>, StoreError>;
+    fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError>;
+    fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// Writes every field of the account (by id).
+    fn update_account(&self, a: &Account) -> Result<(), StoreError>;
+    fn set_login_failures(
+        &self,
+        account_id: &str,
+        failed: i64,
+        locked_until: i64,
+    ) -> Result<(), StoreError>;
+
+    fn add_session(&self, hash: &[u8; 32], s: &StaffSession) -> Result<(), StoreError>;
+    fn session(&self, hash: &[u8; 32]) -> Result<Option<StaffSession>, StoreError>;
+    fn touch_session(&self, hash: &[u8; 32], now: i64) -> Result<(), StoreError>;
+    fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
+    /// Ends every session of the account; how many there were.
+    fn delete_sessions(&self, account_id: &str) -> Result<usize, StoreError>;
+
+    /// Appends to the staff audit (append-only).
+    fn add_audit(
+        &self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError>;
+    /// The staff audit, newest first, with `n < before`, at most `limit`.
+    fn audit(&self, before: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Every status update of a referral, in order (its history).
+    fn referral_history(&self, referral_id: &str) -> Result<Vec<StoredStatus>, StoreError>;
 
     /// Keeps a staff API token (its SHA-256).
     fn add_staff_token(&self, token: &NewStaffToken) -> Result<(), StoreError>;

@@ -57,7 +57,19 @@ fn demo_error(e: impl std::fmt::Display) -> CliError {
     })
 }
 
-pub fn run(ctx: &mut Ctx) -> Result<Output, CliError> {
+/// `chungtay demo [--serve]`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Giữ máy chủ tỉnh và trang quản lý chạy đến khi nhấn Enter / keep the province's server
+    /// and its console up until Enter is pressed
+    #[arg(long)]
+    pub serve: bool,
+}
+
+/// The demo province's console logins (a temporary folder's, never real ones).
+const CONSOLE_PASSWORD: &str = "demo: mật khẩu cán bộ";
+
+pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<Output, CliError> {
     let started = Instant::now();
     let lang = ctx.lang();
     let mut s = Steps {
@@ -387,11 +399,54 @@ pub fn run(ctx: &mut Ctx) -> Result<Output, CliError> {
             ),
         ],
     );
+    // 13. The province's console, in a browser.
+    for (user, name, role) in [
+        ("canbo", "Cán bộ tiếp nhận (demo)", "officer"),
+        ("quantri", "Quản trị (demo)", "admin"),
+    ] {
+        let made =
+            admin::add_account(&province_dir, PASSPHRASE, user, name, role).map_err(demo_error)?;
+        admin::set_password_with_code(
+            &province_dir,
+            PASSPHRASE,
+            user,
+            &made.setup_code,
+            CONSOLE_PASSWORD,
+        )
+        .map_err(demo_error)?;
+    }
+    s.step(
+        "Trang quản lý của Hội tỉnh trong trình duyệt",
+        "The province's console in a browser",
+        vec![
+            format!("{url}/console"),
+            format!(
+                "{} canbo / quantri, {} \"{CONSOLE_PASSWORD}\"",
+                l("đăng nhập", "log in as"),
+                l("mật khẩu", "password")
+            ),
+            if args.serve {
+                l(
+                    "đang chạy; nhấn Enter để dừng",
+                    "running; press Enter to stop",
+                )
+            } else {
+                l(
+                    "chạy `chungtay demo --serve` để mở nó",
+                    "run `chungtay demo --serve` to open it",
+                )
+            },
+        ],
+    );
+    if args.serve {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(demo_error)?;
+    }
     store.lock();
     drop(store);
     server.stop().map_err(demo_error)?;
 
-    // 13. The files.
+    // 14. The files.
     let mut found = Vec::new();
     for dir in [&phone_dir, &province_dir] {
         for entry in std::fs::read_dir(dir).map_err(demo_error)? {

@@ -72,8 +72,16 @@ impl Env {
     /// Enrolls a new phone with a fresh code.
     pub fn enroll(&self) -> Phone {
         let code = admin::issue_code(self.data(), PASS).unwrap().code;
+        enroll_with(self, &code)
+    }
+}
+
+/// Enrolls a new phone with this code.
+pub fn enroll_with(env: &Env, code: &str) -> Phone {
+    {
+        let code = code.to_string();
         let keys = DeviceKeys::generate().unwrap();
-        let resp = self.post(
+        let resp = env.post(
             "/v1/enroll",
             &EnrollRequest {
                 code,

@@ -1,0 +1,804 @@
+//! The admin's pages (devices, enrollment codes, accounts, API tokens, staff audit) and the
+//! statistics every role may read.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use chungtay_protocol::validate_id;
+use qrcode::QrCode;
+use qrcode::render::svg;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::stats::{self, ReferralFacts, push_csv_line};
+use super::ui::ui;
+use super::{Chrome, Fail, Who, audit, html, local_time, message_page, role_word, run};
+use crate::accounts::{self, AccountError, ROLES};
+use crate::admin;
+use crate::error::AdminError;
+use crate::http::AppState;
+
+// ---------------------------------------------------------------- devices and codes
+
+struct DeviceRow {
+    id: String,
+    label: String,
+    enrolled: String,
+    last_contact: String,
+    last_checkpoint: String,
+    flag: String,
+    revoked: Option<String>,
+    revoke_reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/devices.html")]
+struct DevicesPage {
+    p: Chrome,
+    rows: Vec<DeviceRow>,
+    error: Option<&'static str>,
+}
+
+pub async fn devices(State(st): State<AppState>, who: Who) -> Response {
+    show_devices(st, who, None).await
+}
+
+async fn show_devices(st: AppState, who: Who, error: Option<&'static str>) -> Response {
+    if let Err(r) = who.must_be(&["admin"]) {
+        return r;
+    }
+    let t = ui(who.lang);
+    let loaded = run(&st, move |inner| {
+        let mut rows = Vec::new();
+        for d in inner.store.devices()? {
+            let cp = inner.store.latest_checkpoint(&d.device_id)?;
+            rows.push(DeviceRow {
+                last_checkpoint: cp.map_or_else(
+                    || t.never.to_string(),
+                    |c| format!("#{} · {}", c.seq, local_time(&c.received_at)),
+                ),
+                last_contact: d
+                    .last_seen_at
+                    .as_deref()
+                    .map_or_else(|| t.never.to_string(), local_time),
+                enrolled: local_time(&d.enrolled_at),
+                flag: match (&d.flagged_at, &d.flag_reason) {
+                    (Some(at), reason) => format!(
+                        "{} ({}): {}",
+                        t.flagged,
+                        local_time(at),
+                        reason.as_deref().unwrap_or("")
+                    ),
+                    _ => String::new(),
+                },
+                revoked: d.revoked_at.as_deref().map(local_time),
+                revoke_reason: d.revoke_reason.unwrap_or_default(),
+                id: d.device_id,
+                label: d.label,
+            });
+        }
+        Ok(rows)
+    })
+    .await;
+    match loaded {
+        Ok(rows) => {
+            let page = DevicesPage {
+                p: who.chrome(|t| t.devices_title),
+                rows,
+                error,
+            };
+            let status = if error.is_some() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            html(status, page.render())
+        }
+        Err(e) => e.page(who.lang),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TextForm {
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// Checks the session's CSRF token and the role; the refusal page otherwise.
+fn guard(st: &AppState, who: &Who, csrf: &str, roles: &[&str]) -> Result<(), Response> {
+    who.check_csrf(st, csrf)?;
+    who.must_be(roles)
+}
+
+pub async fn revoke_device(
+    State(st): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    Form(f): Form<TextForm>,
+) -> Response {
+    if let Err(r) = guard(&st, &who, &f.csrf, &["admin"]) {
+        return r;
+    }
+    if validate_id(&id, "device_id").is_err() {
+        return message_page(who.lang, StatusCode::NOT_FOUND, |t| t.not_found);
+    }
+    let reason = match admin::checked_label(&f.text) {
+        Ok(r) if !r.is_empty() => r,
+        _ => {
+            let why = ui(who.lang).reason;
+            return show_devices(st, who, Some(why)).await;
+        }
+    };
+    let me = who.account.account_id.clone();
+    let done = run(&st, move |inner| {
+        let found = inner
+            .store
+            .revoke_device_because(&id, &super::now_text(), &reason)?;
+        if found {
+            audit(inner, &me, "revoke_device", &id, &reason)?;
+        }
+        Ok(found)
+    })
+    .await;
+    match done {
+        Ok(true) => Redirect::to("/console/devices").into_response(),
+        Ok(false) => message_page(who.lang, StatusCode::NOT_FOUND, |t| t.not_found),
+        Err(e) => e.page(who.lang),
+    }
+}
+
+pub async fn label_device(
+    State(st): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    Form(f): Form<TextForm>,
+) -> Response {
+    if let Err(r) = guard(&st, &who, &f.csrf, &["admin"]) {
+        return r;
+    }
+    if validate_id(&id, "device_id").is_err() {
+        return message_page(who.lang, StatusCode::NOT_FOUND, |t| t.not_found);
+    }
+    let Ok(label) = admin::checked_label(&f.text) else {
+        let why = ui(who.lang).label;
+        return show_devices(st, who, Some(why)).await;
+    };
+    let me = who.account.account_id.clone();
+    let done = run(&st, move |inner| {
+        let found = inner.store.set_device_label(&id, &label)?;
+        if found {
+            audit(inner, &me, "label_device", &id, &label)?;
+        }
+        Ok(found)
+    })
+    .await;
+    match done {
+        Ok(true) => Redirect::to("/console/devices").into_response(),
+        Ok(false) => message_page(who.lang, StatusCode::NOT_FOUND, |t| t.not_found),
+        Err(e) => e.page(who.lang),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/code.html")]
+struct CodePage {
+    p: Chrome,
+    code: String,
+    label: String,
+    expires: String,
+    fingerprint: String,
+    qr: String,
+}
+
+/// What the QR code holds: the code and the fingerprint the phone must end up pinning.
+pub fn qr_text(code: &str, fingerprint: &str) -> String {
+    format!("CHUNGTAY-ENROLL:1:{code}:{fingerprint}")
+}
+
+pub async fn issue_code(State(st): State<AppState>, who: Who, Form(f): Form<TextForm>) -> Response {
+    if let Err(r) = guard(&st, &who, &f.csrf, &["admin"]) {
+        return r;
+    }
+    let Ok(label) = admin::checked_label(&f.text) else {
+        let why = ui(who.lang).label;
+        return show_devices(st, who, Some(why)).await;
+    };
+    let me = who.account.account_id.clone();
+    let l2 = label.clone();
+    let issued = run(&st, move |inner| {
+        let issued = admin::mint_code(&inner.keys, &*inner.store, &l2)?;
+        audit(inner, &me, "issue_code", "", &l2)?;
+        Ok(issued)
+    })
+    .await;
+    let issued = match issued {
+        Ok(i) => i,
+        Err(e) => return e.page(who.lang),
+    };
+    let qr = match QrCode::new(qr_text(&issued.code, &issued.fingerprint).as_bytes()) {
+        Ok(q) => q
+            .render::<svg::Color<'_>>()
+            .min_dimensions(240, 240)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    };
+    let page = CodePage {
+        p: who.chrome(|t| t.code_title),
+        code: issued.code,
+        label,
+        expires: local_time(&issued.expires_at),
+        fingerprint: issued.fingerprint,
+        qr,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+// ---------------------------------------------------------------- accounts
+
+struct AccountRow {
+    id: String,
+    username: String,
+    name: String,
+    role: &'static str,
+    created: String,
+    disabled: bool,
+    pending: bool,
+    me: bool,
+}
+
+struct RoleChoice {
+    value: &'static str,
+    word: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/accounts.html")]
+struct AccountsPage {
+    p: Chrome,
+    rows: Vec<AccountRow>,
+    roles: Vec<RoleChoice>,
+    error: Option<&'static str>,
+    created_user: String,
+    setup_code: String,
+}
+
+pub async fn accounts(State(st): State<AppState>, who: Who) -> Response {
+    show_accounts(st, who, None, None).await
+}
+
+async fn show_accounts(
+    st: AppState,
+    who: Who,
+    error: Option<&'static str>,
+    created: Option<(String, Zeroizing<String>)>,
+) -> Response {
+    if let Err(r) = who.must_be(&["admin"]) {
+        return r;
+    }
+    let t = ui(who.lang);
+    let me = who.account.account_id.clone();
+    let loaded = run(&st, move |inner| Ok(inner.store.accounts()?)).await;
+    let list = match loaded {
+        Ok(l) => l,
+        Err(e) => return e.page(who.lang),
+    };
+    let rows = list
+        .into_iter()
+        .map(|a| AccountRow {
+            me: a.account_id == me,
+            role: role_word(t, &a.role),
+            created: local_time(&a.created_at),
+            disabled: a.disabled_at.is_some(),
+            pending: a.password_hash.is_none(),
+            id: a.account_id,
+            username: a.username,
+            name: a.display_name,
+        })
+        .collect();
+    let (created_user, setup_code) = created.map(|(u, c)| (u, c.to_string())).unwrap_or_default();
+    let page = AccountsPage {
+        p: who.chrome(|t| t.accounts_title),
+        rows,
+        roles: ROLES
+            .iter()
+            .map(|r| RoleChoice {
+                value: r,
+                word: role_word(t, r),
+            })
+            .collect(),
+        error,
+        created_user,
+        setup_code,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    html(status, page.render())
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    csrf: String,
+    username: String,
+    display_name: String,
+    role: String,
+}
+
+pub async fn create_account(
+    State(st): State<AppState>,
+    who: Who,
+    Form(f): Form<AccountForm>,
+) -> Response {
+    if let Err(r) = guard(&st, &who, &f.csrf, &["admin"]) {
+        return r;
+    }
+    let me = who.account.account_id.clone();
+    let made = run(&st, move |inner| {
+        match accounts::create(
+            &inner.keys,
+            &*inner.store,
+            &f.username,
+            &f.display_name,
+            &f.role,
+        ) {
+            Ok(n) => {
+                audit(
+                    inner,
+                    &me,
+                    "create_account",
+                    &n.account.account_id,
+                    &n.account.role,
+                )?;
+                Ok(Ok((n.account.username, n.setup_code)))
+            }
+            Err(AccountError::Store(e)) => Err(e.into()),
+            Err(e) => Ok(Err(e)),
+        }
+    })
+    .await;
+    let t = ui(who.lang);
+    match made {
+        Ok(Ok(created)) => show_accounts(st, who, None, Some(created)).await,
+        Ok(Err(e)) => {
+            let why = match e {
+                AccountError::BadUsername => t.bad_username,
+                AccountError::BadDisplayName => t.bad_display_name,
+                AccountError::UsernameTaken => t.username_taken,
+                _ => t.role,
+            };
+            show_accounts(st, who, Some(why), None).await
+        }
+        Err(e) => e.page(who.lang),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn account_action(
+    State(st): State<AppState>,
+    who: Who,
+    Path((id, what)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Err(r) = guard(&st, &who, &f.csrf, &["admin"]) {
+        return r;
+    }
+    // An admin cannot lock herself out (the last admin would leave nobody to let her in).
+    if id == who.account.account_id && (what == "disable" || what == "reset") {
+        let why = ui(who.lang).refused_role;
+        return show_accounts(st, who, Some(why), None).await;
+    }
+    let me = who.account.account_id.clone();
+    let done = run(&st, move |inner| {
+        let Some(a) = inner.store.account(&id)? else {
+            return Ok(None);
+        };
+        let code = match what.as_str() {
+            "reset" => Some(accounts::reset(&inner.keys, &*inner.store, &id)?),
+            "disable" => {
+                accounts::set_disabled(&inner.keys, &*inner.store, &id, true)?;
+                None
+            }
+            "enable" => {
+                accounts::set_disabled(&inner.keys, &*inner.store, &id, false)?;
+                None
+            }
+            "logout" => {
+                inner.store.delete_sessions(&id)?;
+                None
+            }
+            _ => return Ok(None),
+        };
+        audit(inner, &me, &format!("account_{what}"), &id, "")?;
+        Ok(Some(code.map(|c| (a.username, c))))
+    })
+    .await;
+    match done {
+        Ok(Some(created)) => show_accounts(st, who, None, created).await,
+        Ok(None) => message_page(who.lang, StatusCode::NOT_FOUND, |t| t.not_found),
+        Err(e) => e.page(who.lang),
+    }
+}
+
+// ---------------------------------------------------------------- API tokens
+
+struct TokenRow {
+    id: String,
+    label: String,
+    created: String,
+    expires: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/tokens.html")]
+struct TokensPage {
+    p: Chrome,
+    rows: Vec<TokenRow>,
+    error: Option<&'static str>,
+    token: String,
+}
+
+pub async fn tokens(State(st): State<AppState>, who: Who) -> Response {
+    show_tokens(st, who, None, None).await
+}
+
+async fn show_tokens(
+    st: AppState,
+    who: Who,
+    error: Option<&'static str>,
+    token: Option<Zeroizing<String>>,
+) -> Response {
+    if let Err(r) = who.must_be(&["admin"]) {
+        return r;
+    }
+    let loaded = run(&st, move |inner| Ok(inner.store.staff_tokens()?)).await;
+    let list = match loaded {
+        Ok(l) => l,
+        Err(e) => return e.page(who.lang),
+    };
+    let rows = list
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.token_id,
+            label: t.label,
+            created: local_time(&t.created_at),
+            expires: chrono::DateTime::from_timestamp(t.expires_at, 0)
+                .map(|d| local_time(&d.to_rfc3339()))
+                .unwrap_or_default(),
+            revoked: t.revoked_at.is_some() || t.expires_at <= Utc::now().timestamp(),
+        })
+        .collect();
+    let page = TokensPage {
+        p: who.chrome(|t| t.tokens_title),
+        rows,
+        error,
+        token: token.map(|t| t.to_string()).unwrap_or_default(),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    html(status, page.render())
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+    label: String,
+    days: String,
+}
+
+pub async fn create_token(
+    State(st): State<AppState>,
+    who: Who,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    if let Err(r) = guard(&st, &who, &f.csrf, &["admin"]) {
+        return r;
+    }
+    let Ok(days) = f.days.trim().parse::<u32>() else {
+        let why = ui(who.lang).days;
+        return show_tokens(st, who, Some(why), None).await;
+    };
+    let me = who.account.account_id.clone();
+    let made = run(&st, move |inner| {
+        match admin::mint_token(&inner.keys, &*inner.store, &f.label, days) {
+            Ok(t) => {
+                audit(inner, &me, "create_token", &t.token_id, "")?;
+                Ok(Ok(Zeroizing::new(t.token)))
+            }
+            Err(AdminError::Usage(_)) => Ok(Err(())),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await;
+    let t = ui(who.lang);
+    match made {
+        Ok(Ok(token)) => show_tokens(st, who, None, Some(token)).await,
+        Ok(Err(())) => show_tokens(st, who, Some(t.days), None).await,
+        Err(e) => e.page(who.lang),
+    }
+}
+
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Err(r) = guard(&st, &who, &f.csrf, &["admin"]) {
+        return r;
+    }
+    let me = who.account.account_id.clone();
+    let done = run(&st, move |inner| {
+        let found = inner.store.revoke_staff_token(&id, &super::now_text())?;
+        if found {
+            audit(inner, &me, "revoke_token", &id, "")?;
+        }
+        Ok(found)
+    })
+    .await;
+    match done {
+        Ok(true) => Redirect::to("/console/tokens").into_response(),
+        Ok(false) => message_page(who.lang, StatusCode::NOT_FOUND, |t| t.not_found),
+        Err(e) => e.page(who.lang),
+    }
+}
+
+// ---------------------------------------------------------------- staff audit
+
+struct AuditRow {
+    at: String,
+    who: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    p: Chrome,
+    rows: Vec<AuditRow>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct Before {
+    before: Option<i64>,
+}
+
+const AUDIT_PAGE: usize = 200;
+
+async fn load_audit(
+    st: &AppState,
+    before: i64,
+    limit: usize,
+) -> Result<(Vec<AuditRow>, Option<i64>), Fail> {
+    run(st, move |inner| {
+        let names: std::collections::HashMap<String, String> = inner
+            .store
+            .accounts()?
+            .into_iter()
+            .map(|a| (a.account_id, a.username))
+            .collect();
+        let mut list = inner.store.audit(before, limit + 1)?;
+        let more = list.len() > limit;
+        list.truncate(limit);
+        let older = if more { list.last().map(|e| e.n) } else { None };
+        let name = |id: &str| {
+            names
+                .get(id)
+                .map_or_else(|| id.to_string(), |u| format!("{u} ({id})"))
+        };
+        let rows = list
+            .into_iter()
+            .map(|e| AuditRow {
+                at: local_time(&e.at),
+                who: name(&e.actor),
+                action: e.action,
+                target: e.target,
+                detail: e.detail,
+            })
+            .collect();
+        Ok((rows, older))
+    })
+    .await
+}
+
+pub async fn audit_page(State(st): State<AppState>, who: Who, Query(q): Query<Before>) -> Response {
+    if let Err(r) = who.must_be(&["admin"]) {
+        return r;
+    }
+    match load_audit(&st, q.before.unwrap_or(i64::MAX), AUDIT_PAGE).await {
+        Ok((rows, older)) => {
+            let page = AuditPage {
+                p: who.chrome(|t| t.audit_title),
+                rows,
+                older,
+            };
+            html(StatusCode::OK, page.render())
+        }
+        Err(e) => e.page(who.lang),
+    }
+}
+
+pub async fn audit_csv(State(st): State<AppState>, who: Who) -> Response {
+    if let Err(r) = who.must_be(&["admin"]) {
+        return r;
+    }
+    let me = who.account.account_id.clone();
+    let rows = match load_audit(&st, i64::MAX, usize::MAX - 1).await {
+        Ok((rows, _)) => rows,
+        Err(e) => return e.page(who.lang),
+    };
+    if let Err(e) = run(&st, move |inner| audit(inner, &me, "export_audit", "", "")).await {
+        return e.page(who.lang);
+    }
+    let t = ui(who.lang);
+    let mut out = String::from("\u{feff}");
+    push_csv_line(&mut out, &[t.at, t.who, t.action, t.target, t.detail]);
+    for r in rows {
+        push_csv_line(&mut out, &[&r.at, &r.who, &r.action, &r.target, &r.detail]);
+    }
+    download(
+        out.into_bytes(),
+        "text/csv; charset=utf-8",
+        "chungtay-staff-audit.csv",
+    )
+}
+
+pub(crate) fn download(body: Vec<u8>, mime: &'static str, name: &'static str) -> Response {
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+// ---------------------------------------------------------------- statistics
+
+#[derive(Deserialize)]
+pub struct YearQuery {
+    year: Option<i32>,
+}
+
+/// Every referral as the statistics count it. Opens each referral in memory for its services
+/// and commune; nothing of it leaves this function but counts.
+async fn facts(st: &AppState) -> Result<Vec<ReferralFacts>, Fail> {
+    run(st, move |inner| {
+        let mut out = Vec::new();
+        for row in inner.store.referrals(0, usize::MAX)? {
+            let Ok(r) = inner.open_referral(&row) else {
+                continue;
+            };
+            let decided_at = inner
+                .store
+                .referral_history(&row.referral_id)?
+                .into_iter()
+                .find(|s| s.state == "accepted" || s.state == "declined")
+                .map(|s| s.at);
+            out.push(ReferralFacts {
+                received_at: r.received_at,
+                services: r.payload.services,
+                state: r.state,
+                commune: r.payload.shared.get("commune").cloned(),
+                decided_at,
+            });
+        }
+        Ok(out)
+    })
+    .await
+}
+
+fn this_year() -> i32 {
+    use chrono::Datelike as _;
+    (Utc::now() + chrono::Duration::hours(7)).year()
+}
+
+struct YearChoice {
+    year: i32,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/stats.html")]
+struct StatsPage {
+    p: Chrome,
+    stats: stats::Stats,
+    years: Vec<YearChoice>,
+}
+
+pub async fn stats_page(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    let all = match facts(&st).await {
+        Ok(f) => f,
+        Err(e) => return e.page(who.lang),
+    };
+    let year = q.year.unwrap_or_else(this_year);
+    let mut years = stats::years(&all);
+    if !years.contains(&year) {
+        years.insert(0, year);
+    }
+    let page = StatsPage {
+        p: who.chrome(|t| t.stats_title),
+        stats: stats::compute(&all, year, who.lang),
+        years: years
+            .into_iter()
+            .map(|y| YearChoice {
+                year: y,
+                selected: y == year,
+            })
+            .collect(),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+async fn stats_export(st: AppState, who: Who, year: Option<i32>, xlsx: bool) -> Response {
+    let all = match facts(&st).await {
+        Ok(f) => f,
+        Err(e) => return e.page(who.lang),
+    };
+    let year = year.unwrap_or_else(this_year);
+    let s = stats::compute(&all, year, who.lang);
+    let me = who.account.account_id.clone();
+    let kind = if xlsx { "xlsx" } else { "csv" };
+    if let Err(e) = run(&st, move |inner| {
+        audit(inner, &me, "export_stats", &year.to_string(), kind)
+    })
+    .await
+    {
+        return e.page(who.lang);
+    }
+    if xlsx {
+        match stats::to_xlsx(&s) {
+            Ok(bytes) => download(
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "chungtay-thong-ke.xlsx",
+            ),
+            Err(_) => message_page(who.lang, StatusCode::INTERNAL_SERVER_ERROR, |t| {
+                t.error_text
+            }),
+        }
+    } else {
+        download(
+            stats::to_csv(&s).into_bytes(),
+            "text/csv; charset=utf-8",
+            "chungtay-thong-ke.csv",
+        )
+    }
+}
+
+pub async fn stats_csv(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    stats_export(st, who, q.year, false).await
+}
+
+pub async fn stats_xlsx(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    stats_export(st, who, q.year, true).await
+}
