@@ -214,16 +214,72 @@ impl Browser {
         }
     }
 
-    /// Clicks the element that `css` selects (a submit button waits for the next page).
+    /// Clicks the element that `css` selects, staying on the page (a checkbox, say).
     pub fn click(&self, css: &str) {
         let element = self.find(css);
         self.run(&format!("click {css}"), element.click());
+    }
+
+    /// Clicks a submit button or a link that `css` selects and waits until the next page has
+    /// loaded: chromedriver's click returns before a form's navigation is done.
+    pub fn click_and_load(&self, css: &str) {
+        let old = self.find("html");
+        self.click(css);
+        self.wait_for_new_page(&old, css);
+    }
+
+    /// Waits until `old` (the `html` element of the page before) is gone and the new
+    /// document has loaded.
+    pub fn wait_for_new_page(&self, old: &Element, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.rt.block_on(old.tag_name()).is_ok() {
+            assert!(Instant::now() < deadline, "no new page 15 s after {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        loop {
+            let state = self
+                .rt
+                .block_on(self.client().execute("return document.readyState;", vec![]));
+            if matches!(&state, Ok(s) if s == "complete") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page after {what} did not load"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The `html` element of the page shown now (for [`Browser::wait_for_new_page`]).
+    pub fn page(&self) -> Element {
+        self.find("html")
     }
 
     /// The visible text of the element that `css` selects.
     pub fn text(&self, css: &str) -> String {
         let element = self.find(css);
         self.run(&format!("text of {css}"), element.text())
+    }
+
+    /// The visible text of an element found before.
+    pub fn element_text(&self, element: &Element) -> String {
+        self.run("text", element.text())
+    }
+
+    /// An attribute of an element found before.
+    pub fn element_attr(&self, element: &Element, attribute: &str) -> Option<String> {
+        self.run(attribute, element.attr(attribute))
+    }
+
+    /// The text of each cell of the table rows that `rows` selects, row by row.
+    pub fn table(&self, rows: &str) -> Vec<Vec<String>> {
+        let found = self.execute(
+            "return Array.from(document.querySelectorAll(arguments[0]))\
+               .map(tr => Array.from(tr.cells).map(td => td.innerText.trim()));",
+            vec![serde_json::json!(rows)],
+        );
+        serde_json::from_value(found).expect("rows of cells")
     }
 
     /// The visible text of the whole page.
