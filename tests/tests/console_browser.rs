@@ -105,7 +105,23 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     let province = Province::start(Limits::default());
     let console = format!("{}/console", province.url());
     let shots = screens_wanted().then(screens_dir);
+    // Each main page: no script at all, no sideways scrolling on the office screen; and its
+    // screenshot when asked for.
     let shot = |name: &str| {
+        let scripts = b.execute("return document.scripts.length;", vec![]);
+        assert_eq!(
+            scripts,
+            serde_json::json!(0),
+            "{name}: a script on the page"
+        );
+        let widths = b.execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        );
+        assert!(
+            widths[0].as_u64() <= widths[1].as_u64(),
+            "{name}: wider than the screen {widths}"
+        );
         if let Some(dir) = &shots {
             b.screenshot(&dir.join(format!("{name}.png")));
         }
