@@ -231,9 +231,9 @@ impl Browser {
     /// Waits until `old` (the `html` element of the page before) is gone and the new
     /// document has loaded.
     pub fn wait_for_new_page(&self, old: &Element, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while self.rt.block_on(old.tag_name()).is_ok() {
-            assert!(Instant::now() < deadline, "no new page 15 s after {what}");
+            assert!(Instant::now() < deadline, "no new page 30 s after {what}");
             std::thread::sleep(Duration::from_millis(20));
         }
         loop {

@@ -392,6 +392,12 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     }
     b.goto(&format!("{console}/stats"));
     assert!(!b.exists("#nav-referrals"), "no menu entry for the viewer");
+    // Vietnamese first, English on request, and back.
+    assert_eq!(b.text("#nav-stats"), "Thống kê");
+    b.click_and_load("#lang-en");
+    assert_eq!(b.text("#nav-stats"), "Statistics");
+    b.click_and_load("#lang-vi");
+    assert_eq!(b.text("#nav-stats"), "Thống kê");
     b.click_and_load("#logout");
 
     // The admin's staff audit holds the logins, the officer's view of the referral and her
