@@ -8,7 +8,6 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{SecondsFormat, Utc};
-use ring::digest::{SHA256, digest};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -54,12 +53,16 @@ pub enum AccountError {
     BadSetupCode,
     #[error("no such account")]
     NotFound,
+    #[error("wrong authenticator code")]
+    BadTotp,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error("password hashing failed")]
     Hash,
+    #[error(transparent)]
+    Seal(#[from] crate::error::KeyFileError),
 }
 
 fn now_text() -> String {
@@ -216,6 +219,8 @@ pub fn reset(
     let mut a = genuine(keys, store.account(account_id)?).ok_or(AccountError::NotFound)?;
     let code = Zeroizing::new(fresh_code()?);
     a.password_hash = None;
+    // A lost phone is a common reason to ask: the second factor goes with the password.
+    a.totp = None;
     a.setup_hash = setup_code_hash(&code).map(|h| h.to_vec());
     a.setup_expires = Utc::now().timestamp() + SETUP_TTL_SECS;
     a.failed_logins = 0;
@@ -307,11 +312,15 @@ pub fn change_password(
 /// Checks a login. A wrong username costs as much as a wrong password and gets the same
 /// answer; `MAX_FAILED_LOGINS` wrong passwords in a row lock the account for `LOCKOUT_SECS`
 /// (even the right password is refused then).
+///
+/// An account with a second factor also needs the authenticator's current code, once: a wrong
+/// or reused code counts as a failed login and gets the same answer as a wrong password.
 pub fn login(
     keys: &ProvinceKeys,
     store: &dyn IntakeStore,
     username: &str,
     password: &str,
+    totp_code: &str,
 ) -> Result<Account, AccountError> {
     let now = Utc::now().timestamp();
     let account = genuine(keys, store.account_by_username(username.trim())?)
@@ -325,13 +334,21 @@ pub fn login(
             until: a.locked_until,
         });
     }
-    let ok = match a.password_hash.as_deref() {
+    let mut ok = match a.password_hash.as_deref() {
         Some(h) => password_matches(h, password),
         None => {
             let _ = password_matches(dummy_hash(), password);
             false
         }
     };
+    if ok && a.totp.is_some() {
+        ok = match totp_of(keys, &a)?.check(totp_code.trim(), now.max(0).cast_unsigned()) {
+            Some(step) => {
+                store.use_totp_step(&a.account_id, i64::try_from(step).unwrap_or(i64::MAX))?
+            }
+            None => false,
+        };
+    }
     if !ok {
         let failed = a.failed_logins + 1;
         let locked_until = if failed >= MAX_FAILED_LOGINS {
@@ -360,26 +377,122 @@ pub fn login(
     Ok(a)
 }
 
-/// The SHA-256 a session is kept under (the cookie value is never stored).
-pub fn session_hash(token: &str) -> [u8; 32] {
+fn totp(secret: &[u8], username: &str) -> Result<totp_rs::Totp, AccountError> {
+    // RFC 6238 as every authenticator app reads it: SHA-1, 6 digits, 30 s, one step of skew.
+    totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::from(secret))
+        .with_issuer(Some("Chung Tay"))
+        .with_account_name(username)
+        .build()
+        .map_err(|_| AccountError::BadTotp)
+}
+
+/// The account's authenticator, opened from its sealed secret.
+fn totp_of(keys: &ProvinceKeys, a: &Account) -> Result<totp_rs::Totp, AccountError> {
+    let sealed = a.totp.as_deref().ok_or(AccountError::BadTotp)?;
+    let secret = keys
+        .at_rest()
+        .open("console-totp", &[a.account_id.as_bytes()], sealed)
+        .map_err(|_| AccountError::BadTotp)?;
+    totp(&secret[..], &a.username)
+}
+
+/// A new authenticator secret for the account to scan: (base 32 secret, otpauth:// address).
+/// Nothing is stored until [`totp_enable`] gets a code made with it.
+pub fn totp_begin(a: &Account) -> Result<(Zeroizing<String>, Zeroizing<String>), AccountError> {
+    let secret = random::<20>()?;
+    let t = totp(&secret, &a.username)?;
+    let url = t.to_url().map_err(|_| AccountError::BadTotp)?;
+    Ok((Zeroizing::new(t.secret().to_base32()), Zeroizing::new(url)))
+}
+
+/// Turns the second factor on, once the person proves her app has the secret.
+pub fn totp_enable(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    account_id: &str,
+    secret_base32: &str,
+    code: &str,
+) -> Result<(), AccountError> {
+    let mut a = genuine(keys, store.account(account_id)?).ok_or(AccountError::NotFound)?;
+    let secret = totp_rs::Secret::try_from_base32(secret_base32.trim())
+        .map_err(|_| AccountError::BadTotp)?;
+    let t = totp(secret.as_ref(), &a.username)?;
+    let step = t
+        .check(code.trim(), Utc::now().timestamp().max(0).cast_unsigned())
+        .ok_or(AccountError::BadTotp)?;
+    a.totp = Some(keys.at_rest().seal(
+        "console-totp",
+        &[a.account_id.as_bytes()],
+        secret.as_ref(),
+    )?);
+    a.mac = account_tag(keys, &a);
+    store.update_account(&a)?;
+    store.use_totp_step(&a.account_id, i64::try_from(step).unwrap_or(i64::MAX))?;
+    Ok(())
+}
+
+/// Turns the second factor off; needs the current password.
+pub fn totp_disable(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    account_id: &str,
+    password: &str,
+) -> Result<(), AccountError> {
+    let mut a = genuine(keys, store.account(account_id)?).ok_or(AccountError::NotFound)?;
+    if !a
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| password_matches(h, password))
+    {
+        return Err(AccountError::BadLogin);
+    }
+    a.totp = None;
+    a.mac = account_tag(keys, &a);
+    store.update_account(&a)?;
+    Ok(())
+}
+
+/// The key a session is kept under: an HMAC of the cookie value with the province's credential
+/// key (the value is never stored, and nobody without the keys can make a row a cookie opens).
+pub fn session_hash(keys: &ProvinceKeys, token: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
-    out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+    let tag = keys
+        .credentials()
+        .tag("console-session-id", &[token.as_bytes()]);
+    out.copy_from_slice(&tag[..32]);
     out
+}
+
+fn session_parts<'a>(
+    hash: &'a [u8; 32],
+    account_id: &'a str,
+    created: &'a [u8; 8],
+) -> [&'a [u8]; 3] {
+    [hash, account_id.as_bytes(), created]
 }
 
 /// Starts a session: the cookie value (256 random bits, hex), shown to the browser only.
 pub fn start_session(
+    keys: &ProvinceKeys,
     store: &dyn IntakeStore,
     account_id: &str,
 ) -> Result<Zeroizing<String>, AccountError> {
     let token = Zeroizing::new(hex(&random::<32>()?));
     let now = Utc::now().timestamp();
+    let hash = session_hash(keys, &token);
+    let created = now.to_be_bytes();
+    let mac = keys.credentials().tag(
+        "console-session",
+        &session_parts(&hash, account_id, &created),
+    );
     store.add_session(
-        &session_hash(&token),
+        &hash,
         &StaffSession {
             account_id: account_id.to_string(),
             created_at: now,
             last_seen: now,
+            mac,
         },
     )?;
     Ok(token)
@@ -393,10 +506,19 @@ pub fn check_session(
     token: &str,
     now: i64,
 ) -> Result<Option<Account>, AccountError> {
-    let hash = session_hash(token);
+    let hash = session_hash(keys, token);
     let Some(s) = store.session(&hash)? else {
         return Ok(None);
     };
+    let created = s.created_at.to_be_bytes();
+    if !keys.credentials().verify(
+        "console-session",
+        &session_parts(&hash, &s.account_id, &created),
+        &s.mac,
+    ) {
+        store.delete_session(&hash)?;
+        return Ok(None);
+    }
     if now - s.last_seen > SESSION_IDLE_SECS || now - s.created_at > SESSION_MAX_SECS {
         store.delete_session(&hash)?;
         return Ok(None);
@@ -415,7 +537,7 @@ pub fn check_session(
 pub fn csrf_token(keys: &ProvinceKeys, session_token: &str) -> String {
     hex(&keys
         .credentials()
-        .tag("console-csrf", &[&session_hash(session_token)]))
+        .tag("console-csrf", &[&session_hash(keys, session_token)]))
 }
 
 /// Whether `given` is the session's CSRF token (constant time, by ring's HMAC verify).
@@ -424,7 +546,7 @@ pub fn csrf_ok(keys: &ProvinceKeys, session_token: &str, given: &str) -> bool {
         return false;
     };
     keys.credentials()
-        .verify("console-csrf", &[&session_hash(session_token)], &tag)
+        .verify("console-csrf", &[&session_hash(keys, session_token)], &tag)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -450,6 +572,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use crate::sqlite::SqliteStore;
+    use ring::digest::{SHA256, digest};
 
     fn env() -> (tempfile::TempDir, ProvinceKeys, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -475,7 +598,7 @@ mod tests {
         let (_d, keys, store) = env();
         let made = create(&keys, &store, "lan", "Chị Lan", "officer").unwrap();
         assert!(matches!(
-            login(&keys, &store, "lan", "anything at all"),
+            login(&keys, &store, "lan", "anything at all", ""),
             Err(AccountError::BadLogin)
         ));
         let code = made.setup_code.to_lowercase();
@@ -488,7 +611,7 @@ mod tests {
             "mật khẩu dài đủ",
         )
         .unwrap();
-        login(&keys, &store, "lan", "mật khẩu dài đủ").unwrap();
+        login(&keys, &store, "lan", "mật khẩu dài đủ", "").unwrap();
         // The code is spent.
         assert!(matches!(
             set_password_with_code(
@@ -521,16 +644,16 @@ mod tests {
         ready(&keys, &store, "lan", "officer");
         for _ in 0..4 {
             assert!(matches!(
-                login(&keys, &store, "lan", "guess guess guess"),
+                login(&keys, &store, "lan", "guess guess guess", ""),
                 Err(AccountError::BadLogin)
             ));
         }
         assert!(matches!(
-            login(&keys, &store, "lan", "guess guess guess"),
+            login(&keys, &store, "lan", "guess guess guess", ""),
             Err(AccountError::Locked { .. })
         ));
         assert!(matches!(
-            login(&keys, &store, "lan", "mật khẩu dài đủ"),
+            login(&keys, &store, "lan", "mật khẩu dài đủ", ""),
             Err(AccountError::Locked { .. })
         ));
     }
@@ -540,7 +663,7 @@ mod tests {
     fn an_account_edited_in_the_database_opens_nothing() {
         let (dir, keys, store) = env();
         let viewer = ready(&keys, &store, "xem", "viewer");
-        login(&keys, &store, "xem", "mật khẩu dài đủ").unwrap();
+        login(&keys, &store, "xem", "mật khẩu dài đủ", "").unwrap();
         let conn = rusqlite::Connection::open(dir.path().join("intake.db")).unwrap();
         conn.execute(
             "UPDATE staff_accounts SET role = 'admin' WHERE account_id = ?1",
@@ -548,7 +671,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            login(&keys, &store, "xem", "mật khẩu dài đủ"),
+            login(&keys, &store, "xem", "mật khẩu dài đủ", ""),
             Err(AccountError::BadLogin)
         ));
         // A whole row written by hand, with a password hash the attacker knows.
@@ -559,7 +682,7 @@ mod tests {
         forged.password_hash = Some(hash_password("attacker's password").unwrap());
         store.add_account(&forged).unwrap();
         assert!(matches!(
-            login(&keys, &store, "mallory", "attacker's password"),
+            login(&keys, &store, "mallory", "attacker's password", ""),
             Err(AccountError::BadLogin)
         ));
     }
@@ -568,8 +691,8 @@ mod tests {
     fn sessions_expire_when_idle_or_old_and_end_with_logout_everywhere() {
         let (_d, keys, store) = env();
         let a = ready(&keys, &store, "lan", "officer");
-        let t1 = start_session(&store, &a.account_id).unwrap();
-        let t2 = start_session(&store, &a.account_id).unwrap();
+        let t1 = start_session(&keys, &store, &a.account_id).unwrap();
+        let t2 = start_session(&keys, &store, &a.account_id).unwrap();
         let now = Utc::now().timestamp();
         assert!(check_session(&keys, &store, &t1, now).unwrap().is_some());
         // Idle for longer than the limit.
@@ -592,17 +715,115 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let t3 = start_session(&store, &a.account_id).unwrap();
+        let t3 = start_session(&keys, &store, &a.account_id).unwrap();
         assert_eq!(store.delete_sessions(&a.account_id).unwrap(), 1);
         assert!(check_session(&keys, &store, &t3, now).unwrap().is_none());
+    }
+
+    #[test]
+    fn with_a_second_factor_the_password_alone_opens_nothing_and_a_code_works_once() {
+        let (_d, keys, store) = env();
+        let a = ready(&keys, &store, "lan", "officer");
+        let (secret, url) = totp_begin(&a).unwrap();
+        assert!(url.starts_with("otpauth://totp/"));
+        let app = totp_rs::Secret::try_from_base32(secret.as_str()).unwrap();
+        let app = totp(app.as_ref(), "lan").unwrap();
+        assert!(matches!(
+            totp_enable(&keys, &store, &a.account_id, &secret, "000000x"),
+            Err(AccountError::BadTotp)
+        ));
+        let now = Utc::now().timestamp().cast_unsigned();
+        // Enabling spends the code it was shown; the next step's code logs in.
+        totp_enable(
+            &keys,
+            &store,
+            &a.account_id,
+            &secret,
+            &app.generate(now).to_string(),
+        )
+        .unwrap();
+        assert!(matches!(
+            login(&keys, &store, "lan", "mật khẩu dài đủ", ""),
+            Err(AccountError::BadLogin)
+        ));
+        let next = app.generate(now + 30).to_string();
+        let wrong = if next == "123456" { "654321" } else { "123456" };
+        assert!(matches!(
+            login(&keys, &store, "lan", "mật khẩu dài đủ", wrong),
+            Err(AccountError::BadLogin)
+        ));
+        login(&keys, &store, "lan", "mật khẩu dài đủ", &next).unwrap();
+        // The same code again: replayed, refused.
+        assert!(matches!(
+            login(&keys, &store, "lan", "mật khẩu dài đủ", &next),
+            Err(AccountError::BadLogin)
+        ));
+        // The secret is sealed at rest.
+        let row = store.account(&a.account_id).unwrap().unwrap();
+        let raw = totp_rs::Secret::try_from_base32(secret.as_str()).unwrap();
+        let raw: &[u8] = raw.as_ref();
+        assert!(!row.totp.unwrap().windows(raw.len()).any(|w| w == raw));
+        totp_disable(&keys, &store, &a.account_id, "mật khẩu dài đủ").unwrap();
+        login(&keys, &store, "lan", "mật khẩu dài đủ", "").unwrap();
+    }
+
+    /// The attacker can write the database (not the passphrase): she makes a session row for a
+    /// cookie of her own, or points her own viewer session at the admin.
+    #[test]
+    fn a_session_row_written_or_repointed_in_the_database_is_nobody() {
+        let (dir, keys, store) = env();
+        let admin = ready(&keys, &store, "quantri", "admin");
+        let viewer = ready(&keys, &store, "xem", "viewer");
+        let now = Utc::now().timestamp();
+        let cookie = "a".repeat(64);
+        for hash in [
+            {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(digest(&SHA256, cookie.as_bytes()).as_ref());
+                h
+            },
+            session_hash(&keys, &cookie),
+        ] {
+            store
+                .add_session(
+                    &hash,
+                    &StaffSession {
+                        account_id: admin.account_id.clone(),
+                        created_at: now,
+                        last_seen: now,
+                        mac: vec![0; 32],
+                    },
+                )
+                .unwrap();
+        }
+        assert!(
+            check_session(&keys, &store, &cookie, now)
+                .unwrap()
+                .is_none()
+        );
+        let mine = start_session(&keys, &store, &viewer.account_id).unwrap();
+        assert_eq!(
+            check_session(&keys, &store, &mine, now)
+                .unwrap()
+                .unwrap()
+                .role,
+            "viewer"
+        );
+        let conn = rusqlite::Connection::open(dir.path().join("intake.db")).unwrap();
+        conn.execute(
+            "UPDATE staff_sessions SET account_id = ?1 WHERE account_id = ?2",
+            [&admin.account_id, &viewer.account_id],
+        )
+        .unwrap();
+        assert!(check_session(&keys, &store, &mine, now).unwrap().is_none());
     }
 
     #[test]
     fn csrf_token_belongs_to_its_session() {
         let (_d, keys, store) = env();
         let a = ready(&keys, &store, "lan", "officer");
-        let t1 = start_session(&store, &a.account_id).unwrap();
-        let t2 = start_session(&store, &a.account_id).unwrap();
+        let t1 = start_session(&keys, &store, &a.account_id).unwrap();
+        let t2 = start_session(&keys, &store, &a.account_id).unwrap();
         let c1 = csrf_token(&keys, &t1);
         assert!(csrf_ok(&keys, &t1, &c1));
         assert!(!csrf_ok(&keys, &t2, &c1));
@@ -613,12 +834,12 @@ mod tests {
     fn disabling_ends_sessions_and_logins() {
         let (_d, keys, store) = env();
         let a = ready(&keys, &store, "lan", "officer");
-        let t = start_session(&store, &a.account_id).unwrap();
+        let t = start_session(&keys, &store, &a.account_id).unwrap();
         set_disabled(&keys, &store, &a.account_id, true).unwrap();
         let now = Utc::now().timestamp();
         assert!(check_session(&keys, &store, &t, now).unwrap().is_none());
-        assert!(login(&keys, &store, "lan", "mật khẩu dài đủ").is_err());
+        assert!(login(&keys, &store, "lan", "mật khẩu dài đủ", "").is_err());
         set_disabled(&keys, &store, &a.account_id, false).unwrap();
-        login(&keys, &store, "lan", "mật khẩu dài đủ").unwrap();
+        login(&keys, &store, "lan", "mật khẩu dài đủ", "").unwrap();
     }
 }

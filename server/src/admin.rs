@@ -126,22 +126,38 @@ pub fn device_tag_ok(keys: &ProvinceKeys, d: &Device) -> bool {
         .verify("device", &[d.device_id.as_bytes(), &d.public_key], &d.mac)
 }
 
+/// The fields a token's tag covers. A token minted before scopes has none in its tag; one with
+/// a scope has it last, so a scope removed or changed in the database breaks the tag.
 fn token_parts<'a>(
     token_hash: &'a [u8; 32],
     token_id: &'a str,
     label: &'a str,
     expires: &'a [u8; 8],
-) -> [&'a [u8]; 4] {
-    [token_hash, token_id.as_bytes(), label.as_bytes(), expires]
+    scope: Option<&'a str>,
+) -> Vec<&'a [u8]> {
+    let mut parts: Vec<&[u8]> = vec![token_hash, token_id.as_bytes(), label.as_bytes(), expires];
+    if let Some(s) = scope {
+        parts.push(s.as_bytes());
+    }
+    parts
 }
 
-/// Whether a staff token row was minted with the province keys (its hash, id, label and expiry
-/// are those it was minted with).
+/// The scopes of staff API tokens.
+pub const TOKEN_SCOPES: [&str; 2] = ["read", "write"];
+
+/// Whether a staff token row was minted with the province keys (its hash, id, label, expiry
+/// and scope are those it was minted with).
 pub fn token_tag_ok(keys: &ProvinceKeys, token_hash: &[u8; 32], t: &StaffToken) -> bool {
     let expires = t.expires_at.to_be_bytes();
     keys.credentials().verify(
         "staff-token",
-        &token_parts(token_hash, &t.token_id, &t.label, &expires),
+        &token_parts(
+            token_hash,
+            &t.token_id,
+            &t.label,
+            &expires,
+            t.scope.as_deref(),
+        ),
         &t.mac,
     )
 }
@@ -396,9 +412,20 @@ pub fn staff_token(
     label: &str,
     days: u32,
 ) -> Result<IssuedToken, AdminError> {
+    staff_token_scoped(data, passphrase, label, days, "write")
+}
+
+/// `staff-token --scope`: `read` lists referrals, `write` also moves them.
+pub fn staff_token_scoped(
+    data: &Path,
+    passphrase: &str,
+    label: &str,
+    days: u32,
+    scope: &str,
+) -> Result<IssuedToken, AdminError> {
     let keys = load_keys(data, passphrase)?;
     let store = open_store(data)?;
-    mint_token(&keys, &store, label, days)
+    mint_token(&keys, &store, label, days, scope)
 }
 
 /// Makes and keeps a staff API token: used by `staff-token` and by the console.
@@ -407,7 +434,11 @@ pub fn mint_token(
     store: &dyn IntakeStore,
     label: &str,
     days: u32,
+    scope: &str,
 ) -> Result<IssuedToken, AdminError> {
+    if !TOKEN_SCOPES.contains(&scope) {
+        return Err(AdminError::Usage("the token scope must be read or write"));
+    }
     if days == 0 || days > MAX_TOKEN_DAYS {
         return Err(AdminError::Usage(
             "a staff token is valid for 1 to 366 days",
@@ -427,7 +458,13 @@ pub fn mint_token(
     let expires_at = expires.timestamp();
     let mac = keys.credentials().tag(
         "staff-token",
-        &token_parts(&hash, &token_id, label, &expires_at.to_be_bytes()),
+        &token_parts(
+            &hash,
+            &token_id,
+            label,
+            &expires_at.to_be_bytes(),
+            Some(scope),
+        ),
     );
     store.add_staff_token(&NewStaffToken {
         token_hash: hash,
@@ -436,6 +473,7 @@ pub fn mint_token(
         created_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
         expires_at,
         mac,
+        scope: scope.to_string(),
     })?;
     Ok(IssuedToken {
         token,

@@ -49,7 +49,10 @@ pub struct Limits {
     /// also the burst: charged first, before any lookup or key agreement, so junk from one
     /// address costs the server next to nothing.
     pub ip_per_minute: NonZeroU32,
-    /// Whether `ip_per_minute` also applies to loopback peers. Off by default: on loopback the
+    /// Console login and password-setup attempts per minute per client address (on top of the
+    /// per-account lockout), also the burst.
+    pub login_per_minute_per_ip: NonZeroU32,
+    /// Whether `ip_per_minute` (and `login_per_minute_per_ip`) also applies to loopback peers. Off by default: on loopback the
     /// peer is this machine or a reverse proxy in front, whose one address every phone would
     /// share, so junk from anyone could block them all; the proxy limits per client there.
     pub ip_limit_on_loopback: bool,
@@ -62,6 +65,7 @@ impl Default for Limits {
             device_per_minute: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
             enroll_per_minute_per_ip: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             ip_per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            login_per_minute_per_ip: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
             ip_limit_on_loopback: false,
         }
     }
@@ -83,6 +87,7 @@ pub(crate) struct Inner {
     device_limiter: DefaultKeyedRateLimiter<String>,
     ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     api_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    login_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl AppState {
@@ -94,6 +99,7 @@ impl AppState {
             device_limiter: RateLimiter::keyed(Quota::per_minute(limits.device_per_minute)),
             ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
+            login_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.login_per_minute_per_ip)),
         }))
     }
 
@@ -110,6 +116,15 @@ impl AppState {
         self.0.ip_limiter.shrink_to_fit();
         self.0.api_ip_limiter.retain_recent();
         self.0.api_ip_limiter.shrink_to_fit();
+        self.0.login_ip_limiter.retain_recent();
+        self.0.login_ip_limiter.shrink_to_fit();
+    }
+
+    /// Whether a console login or setup attempt from `ip` is within its rate (loopback as for
+    /// device requests: exempt unless configured, since a proxy in front shares that address).
+    pub(crate) fn login_allowed(&self, ip: IpAddr) -> bool {
+        (ip.is_loopback() && !self.0.limits.ip_limit_on_loopback)
+            || self.0.login_ip_limiter.check_key(&ip).is_ok()
     }
 
     /// The cheapest refusal, first: device requests per client address.
@@ -252,6 +267,8 @@ where
 /// keys, not revoked, not expired. Carries the token's id, recorded with what it does.
 pub struct Staff {
     pub token_id: String,
+    /// Whether the token may move referrals (scope `write`, or minted before scopes).
+    pub may_write: bool,
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -288,11 +305,15 @@ impl FromRequestParts<AppState> for Staff {
             if t.expires_at <= Utc::now().timestamp() {
                 return Ok(Err("expired"));
             }
-            Ok(Ok(t.token_id))
+            let may_write = t.scope.as_deref().is_none_or(|s| s == "write");
+            Ok(Ok((t.token_id, may_write)))
         })
         .await?;
         match found {
-            Ok(token_id) => Ok(Staff { token_id }),
+            Ok((token_id, may_write)) => Ok(Staff {
+                token_id,
+                may_write,
+            }),
             Err(why) => {
                 warn!(outcome = "staff_auth_failed", why);
                 Err(unauthorized())
@@ -968,6 +989,14 @@ async fn staff_transition(
     Path(referral_id): Path<String>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> Result<Json<StatusUpdate>, ApiError> {
+    if !staff.may_write {
+        warn!(by = %staff.token_id, outcome = "token_scope_refused");
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "scope",
+            "this token may only read; moving a referral needs a write token",
+        ));
+    }
     validate_id(&referral_id, "referral_id").map_err(|e| protocol_error(&e))?;
     let note = check_transition(&req.state, &req.note)?;
     let state = req.state;

@@ -79,6 +79,9 @@ enum Cmd {
         /// Days it stays valid (1 to 366).
         #[arg(long, default_value_t = admin::DEFAULT_TOKEN_DAYS)]
         days: u32,
+        /// read: list referrals; write: also move them through the lifecycle.
+        #[arg(long, default_value = "read", value_parser = ["read", "write"])]
+        scope: String,
     },
     /// List staff tokens: id, label, creation, expiry, revocation.
     StaffTokens {
@@ -212,9 +215,14 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             }
             writeln!(out, "revoked {device_id}")?;
         }
-        Cmd::StaffToken { data, label, days } => {
+        Cmd::StaffToken {
+            data,
+            label,
+            days,
+            scope,
+        } => {
             let pass = read_passphrase(false)?;
-            let t = admin::staff_token(&data, &pass, &label, days)?;
+            let t = admin::staff_token_scoped(&data, &pass, &label, days, &scope)?;
             writeln!(out, "{}", t.token)?;
             writeln!(out, "id {}", t.token_id)?;
             writeln!(out, "expires {}", t.expires_at)?;
@@ -226,9 +234,10 @@ fn run(cli: Cli) -> Result<(), AdminError> {
                     .unwrap_or_default();
                 writeln!(
                     out,
-                    "{}\t{}\tcreated {}\texpires {expires}\t{}",
+                    "{}\t{}\t{}\tcreated {}\texpires {expires}\t{}",
                     t.token_id,
                     t.label,
+                    t.scope.as_deref().unwrap_or("read+write"),
                     t.created_at,
                     t.revoked_at
                         .map_or_else(|| "active".to_string(), |r| format!("revoked {r}")),

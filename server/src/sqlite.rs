@@ -42,6 +42,7 @@ ALTER TABLE enrollment_codes ADD COLUMN label TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN label TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN last_seen_at TEXT;
 ALTER TABLE devices ADD COLUMN revoke_reason TEXT;
+ALTER TABLE staff_tokens ADD COLUMN scope TEXT;
 CREATE INDEX status_updates_by_referral ON status_updates(referral_id, seq);
 CREATE TABLE staff_accounts (
     account_id     TEXT PRIMARY KEY,
@@ -56,13 +57,15 @@ CREATE TABLE staff_accounts (
     disabled_at    TEXT,
     failed_logins  INTEGER NOT NULL DEFAULT 0,
     locked_until   INTEGER NOT NULL DEFAULT 0,
+    totp_last      INTEGER NOT NULL DEFAULT 0,
     mac            BLOB NOT NULL
 ) STRICT;
 CREATE TABLE staff_sessions (
     session_hash BLOB PRIMARY KEY,
     account_id   TEXT NOT NULL REFERENCES staff_accounts(account_id),
     created_at   INTEGER NOT NULL,
-    last_seen    INTEGER NOT NULL
+    last_seen    INTEGER NOT NULL,
+    mac          BLOB NOT NULL
 ) STRICT;
 CREATE INDEX staff_sessions_by_account ON staff_sessions(account_id);
 CREATE TABLE staff_audit (
@@ -241,7 +244,7 @@ fn status_row(r: &Row<'_>) -> rusqlite::Result<StoredStatus> {
 }
 const REFERRAL_COLS: &str = "n, referral_id, device_id, payload_hash, received_at, \
                              receipt_signature, state, updated_at, body, updated_by";
-const TOKEN_COLS: &str = "token_id, label, created_at, expires_at, revoked_at, mac";
+const TOKEN_COLS: &str = "token_id, label, created_at, expires_at, revoked_at, mac, scope";
 const CHECKPOINT_COLS: &str =
     "device_id, seq, head, at, signature, received_at, prev_seq, prev_head";
 
@@ -254,6 +257,7 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<StaffToken> {
         expires_at: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
         revoked_at: r.get(4)?,
         mac: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(),
+        scope: r.get(6)?,
     })
 }
 
@@ -578,11 +582,18 @@ impl IntakeStore for SqliteStore {
         Ok(())
     }
 
+    fn use_totp_step(&self, account_id: &str, step: i64) -> Result<bool, StoreError> {
+        Ok(self.conn()?.execute(
+            "UPDATE staff_accounts SET totp_last = ?2 WHERE account_id = ?1 AND totp_last < ?2",
+            params![account_id, step],
+        )? > 0)
+    }
+
     fn add_session(&self, hash: &[u8; 32], s: &StaffSession) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO staff_sessions (session_hash, account_id, created_at, last_seen) \
-             VALUES (?1, ?2, ?3, ?4)",
-            params![&hash[..], s.account_id, s.created_at, s.last_seen],
+            "INSERT INTO staff_sessions (session_hash, account_id, created_at, last_seen, mac) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&hash[..], s.account_id, s.created_at, s.last_seen, s.mac],
         )?;
         Ok(())
     }
@@ -591,7 +602,7 @@ impl IntakeStore for SqliteStore {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT account_id, created_at, last_seen FROM staff_sessions \
+                "SELECT account_id, created_at, last_seen, mac FROM staff_sessions \
                  WHERE session_hash = ?1",
                 params![&hash[..]],
                 |r| {
@@ -599,6 +610,7 @@ impl IntakeStore for SqliteStore {
                         account_id: r.get(0)?,
                         created_at: r.get(1)?,
                         last_seen: r.get(2)?,
+                        mac: r.get(3)?,
                     })
                 },
             )
@@ -676,15 +688,17 @@ impl IntakeStore for SqliteStore {
 
     fn add_staff_token(&self, t: &NewStaffToken) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO staff_tokens (token_hash, token_id, label, created_at, expires_at, mac) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO staff_tokens \
+             (token_hash, token_id, label, created_at, expires_at, mac, scope) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 &t.token_hash[..],
                 t.token_id,
                 t.label,
                 t.created_at,
                 t.expires_at,
-                t.mac
+                t.mac,
+                t.scope
             ],
         )?;
         Ok(())

@@ -42,8 +42,11 @@ pub struct StaffToken {
     /// Unix seconds.
     pub expires_at: i64,
     pub revoked_at: Option<String>,
-    /// [`crate::keyfile::Credentials`] tag over the token's hash, id, label and expiry.
+    /// [`crate::keyfile::Credentials`] tag over the token's hash, id, label, expiry and scope.
     pub mac: Vec<u8>,
+    /// `read` (list referrals) or `write` (list and move them); None for a token minted before
+    /// scopes, which may do both.
+    pub scope: Option<String>,
 }
 
 /// A new staff token to keep.
@@ -55,6 +58,8 @@ pub struct NewStaffToken {
     pub created_at: String,
     pub expires_at: i64,
     pub mac: Vec<u8>,
+    /// `read` or `write`.
+    pub scope: String,
 }
 
 /// A console account. `mac` is the [`crate::keyfile::Credentials`] tag over every field that
@@ -94,13 +99,17 @@ impl std::fmt::Debug for Account {
     }
 }
 
-/// A console session as kept: the SHA-256 of its cookie value, never the value.
+/// A console session as kept: an HMAC of its cookie value under the province's credential key
+/// (never the value), so nobody without the keys can make a row that a cookie opens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaffSession {
     pub account_id: String,
     /// Unix seconds.
     pub created_at: i64,
     pub last_seen: i64,
+    /// [`crate::keyfile::Credentials`] tag over the session's key, account and start: a row
+    /// written or pointed at another account in the database is no session.
+    pub mac: Vec<u8>,
 }
 
 /// One line of the staff audit: who did what to which record. Ids and categories only, never a
@@ -296,6 +305,10 @@ pub trait IntakeStore: Send + Sync + 'static {
         failed: i64,
         locked_until: i64,
     ) -> Result<(), StoreError>;
+
+    /// Spends a TOTP time step: true only if it is later than every step the account used
+    /// before (a code seen over a shoulder or in a log cannot be used again).
+    fn use_totp_step(&self, account_id: &str, step: i64) -> Result<bool, StoreError>;
 
     fn add_session(&self, hash: &[u8; 32], s: &StaffSession) -> Result<(), StoreError>;
     fn session(&self, hash: &[u8; 32]) -> Result<Option<StaffSession>, StoreError>;

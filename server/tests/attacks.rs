@@ -225,7 +225,7 @@ fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
     let expires_at = chrono::Utc::now().timestamp() - 1;
     let mac = keys.credentials().tag(
         "staff-token",
-        &[&hash, b"st-old", b"old", &expires_at.to_be_bytes()],
+        &[&hash, b"st-old", b"old", &expires_at.to_be_bytes(), b"read"],
     );
     admin::open_store(env.data())
         .unwrap()
@@ -236,6 +236,7 @@ fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
             created_at: "t".into(),
             expires_at,
             mac,
+            scope: "read".into(),
         })
         .unwrap();
     expect_error(list(token), StatusCode::UNAUTHORIZED, "unauthorized");

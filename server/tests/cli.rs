@@ -157,11 +157,15 @@ fn serve_logs_ids_and_outcomes_only() {
         .next()
         .unwrap()
         .to_string();
-    let token = stdout(&run(&["staff-token", "--data", &data], Some(PASS), None))
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let token = stdout(&run(
+        &["staff-token", "--data", &data, "--scope", "write"],
+        Some(PASS),
+        None,
+    ))
+    .lines()
+    .next()
+    .unwrap()
+    .to_string();
 
     let mut child = Command::new(BIN)
         .args(["serve", "--data", &data, "--listen", "127.0.0.1:0"])

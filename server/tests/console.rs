@@ -574,3 +574,213 @@ fn a_viewer_reads_statistics_with_small_cells_suppressed_and_downloads_them() {
         2
     );
 }
+
+#[test]
+fn with_two_step_login_on_the_password_alone_is_refused() {
+    let env = Env::start();
+    let mut b = logged_in(&env, "lan", "officer");
+    let me = b.get("/console/me");
+    let started = b.post("/console/me/totp", &[("csrf", &me.csrf())]);
+    assert!(started.body.contains("id=\"totp-qr\""));
+    let secret = field_value(&started.body, "secret").unwrap();
+    let app = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = Utc::now().timestamp().cast_unsigned();
+    let on = b.post(
+        "/console/me/totp/confirm",
+        &[
+            ("csrf", &me.csrf()),
+            ("secret", &secret),
+            ("code", &app.generate(now).to_string()),
+        ],
+    );
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let mut other = Browser::new(&env);
+    assert_eq!(
+        other.login("lan", PASSWORD).status,
+        StatusCode::UNAUTHORIZED
+    );
+    let form = other.get("/console/login");
+    let pre = field_value(&form.body, "pre").unwrap();
+    let code = app.generate(now + 30).to_string();
+    let p = other.post(
+        "/console/login",
+        &[
+            ("username", "lan"),
+            ("password", PASSWORD),
+            ("totp", &code),
+            ("pre", &pre),
+        ],
+    );
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(audit_actions(&env).iter().any(|(_, a, _)| a == "totp_on"));
+}
+
+#[test]
+fn login_attempts_are_limited_per_address() {
+    use std::num::NonZeroU32;
+    let env = Env::start_with(chungtay_intake::Limits {
+        login_per_minute_per_ip: NonZeroU32::new(3).unwrap(),
+        ip_limit_on_loopback: true,
+        ..chungtay_intake::Limits::default()
+    });
+    account(&env, "lan", "officer");
+    let mut b = Browser::new(&env);
+    // Different usernames: the per-account lockout does not come into it.
+    for user in ["a-1", "a-2", "a-3"] {
+        assert_eq!(
+            b.login(user, "guess guess").status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let p = b.login("lan", PASSWORD);
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(p.body.contains("Quá nhiều lần thử"));
+}
+
+#[test]
+fn a_read_token_made_in_the_console_lists_but_cannot_move_and_its_scope_cannot_be_edited() {
+    let env = Env::start();
+    let phone = env.enroll();
+    send_referral(&env, &phone, "ref-1");
+    let mut admin_b = logged_in(&env, "quantri", "admin");
+    let page = admin_b.get("/console/tokens");
+    let made = admin_b.post(
+        "/console/tokens",
+        &[
+            ("csrf", &page.csrf()),
+            ("label", "báo cáo tuần"),
+            ("days", "7"),
+            ("scope", "read"),
+        ],
+    );
+    let token = text_of(&made.body, "token").unwrap();
+    let list = |t: &str| {
+        env.client
+            .get(env.url("/v1/staff/referrals"))
+            .bearer_auth(t)
+            .send()
+            .unwrap()
+            .status()
+    };
+    let transition = |t: &str| {
+        env.client
+            .post(env.url("/v1/staff/referrals/ref-1/transition"))
+            .bearer_auth(t)
+            .json(&serde_json::json!({"state": "accepted", "note": ""}))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(list(&token), StatusCode::OK);
+    assert_eq!(transition(&token), StatusCode::FORBIDDEN);
+    // The attacker with write access to the database widens the scope, or removes it.
+    let conn = rusqlite::Connection::open(env.data().join("intake.db")).unwrap();
+    for edit in [
+        "UPDATE staff_tokens SET scope = 'write' WHERE label = 'báo cáo tuần'",
+        "UPDATE staff_tokens SET scope = NULL WHERE label = 'báo cáo tuần'",
+    ] {
+        conn.execute(edit, []).unwrap();
+        assert_eq!(transition(&token), StatusCode::UNAUTHORIZED, "{edit}");
+        assert_eq!(list(&token), StatusCode::UNAUTHORIZED, "{edit}");
+    }
+    let state = admin::open_store(env.data())
+        .unwrap()
+        .referral("ref-1")
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(state, "received");
+}
+
+#[test]
+fn every_form_refuses_the_roles_it_is_not_for_and_changes_nothing() {
+    let env = Env::start();
+    let phone = env.enroll();
+    send_referral(&env, &phone, "ref-1");
+    let mut officer = logged_in(&env, "lan", "officer");
+    let mut admin_b = logged_in(&env, "quantri", "admin");
+    let mut viewer = logged_in(&env, "xem", "viewer");
+    let store = admin::open_store(env.data()).unwrap();
+    let officer_id = store
+        .account_by_username("lan")
+        .unwrap()
+        .unwrap()
+        .account_id;
+    let dev = phone.device_id.clone();
+    let admin_forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/console/codes".into(), vec![("text", "x")]),
+        (
+            "/console/accounts".into(),
+            vec![
+                ("username", "moi"),
+                ("display_name", "Mới"),
+                ("role", "admin"),
+            ],
+        ),
+        (format!("/console/accounts/{officer_id}/disable"), vec![]),
+        (format!("/console/accounts/{officer_id}/reset"), vec![]),
+        (
+            "/console/tokens".into(),
+            vec![("label", "x"), ("days", "1"), ("scope", "write")],
+        ),
+        (
+            format!("/console/devices/{dev}/revoke"),
+            vec![("text", "x")],
+        ),
+        (format!("/console/devices/{dev}/label"), vec![("text", "x")]),
+    ];
+    let officer_forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/console/referrals".into(), vec![("q", "xuan")]),
+        (
+            "/console/referrals/ref-1/transition".into(),
+            vec![("to", "accepted"), ("note", "")],
+        ),
+    ];
+    let attempt = |b: &mut Browser, forms: &[(String, Vec<(&str, &str)>)]| {
+        let csrf = b.get("/console/me").csrf();
+        for (path, fields) in forms {
+            let mut form = fields.clone();
+            form.push(("csrf", &csrf));
+            let p = b.post(path, &form);
+            assert_eq!(p.status, StatusCode::FORBIDDEN, "{path}");
+            assert!(!p.body.contains("Lò Thị Xuân"));
+        }
+    };
+    attempt(&mut officer, &admin_forms);
+    attempt(&mut viewer, &admin_forms);
+    attempt(&mut admin_b, &officer_forms);
+    attempt(&mut viewer, &officer_forms);
+    // Nothing changed: no new account or token, the officer is still enabled, the device
+    // still active and unlabelled, the referral still received.
+    assert_eq!(store.accounts().unwrap().len(), 3);
+    assert!(store.staff_tokens().unwrap().is_empty());
+    let lan = store.account_by_username("lan").unwrap().unwrap();
+    assert!(lan.disabled_at.is_none() && lan.password_hash.is_some());
+    let d = store.device(&dev).unwrap().unwrap();
+    assert!(d.revoked_at.is_none() && d.label.is_empty());
+    assert_eq!(store.referral("ref-1").unwrap().unwrap().state, "received");
+}
+
+#[test]
+fn the_console_speaks_vietnamese_first_and_english_on_request() {
+    let env = Env::start();
+    let mut b = Browser::new(&env);
+    let vi = b.get("/console/login");
+    assert!(vi.body.contains("<html lang=\"vi\">"));
+    assert!(vi.body.contains("Đăng nhập"));
+    let switched = b.get("/console/lang/en");
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    let en = b.get("/console/login");
+    assert!(en.body.contains("<html lang=\"en\">"));
+    assert!(en.body.contains("Log in"));
+    assert!(!en.body.contains("Đăng nhập"));
+    // Every input has a label (screen readers, and a click on the word focuses the field).
+    for page in [&vi, &en] {
+        let inputs = page.body.matches("<input id=\"").count();
+        let labels = page.body.matches("<label for=\"").count();
+        assert_eq!(inputs, labels, "{}", page.body);
+    }
+}

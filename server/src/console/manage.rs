@@ -194,6 +194,18 @@ struct CodePage {
     qr: String,
 }
 
+/// A QR code as inline SVG (no script, no external image); empty if the text cannot be one.
+pub(crate) fn qr_svg(text: &str) -> String {
+    match QrCode::new(text.as_bytes()) {
+        Ok(q) => q
+            .render::<svg::Color<'_>>()
+            .min_dimensions(240, 240)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
 /// What the QR code holds: the code and the fingerprint the phone must end up pinning.
 pub fn qr_text(code: &str, fingerprint: &str) -> String {
     format!("CHUNGTAY-ENROLL:1:{code}:{fingerprint}")
@@ -219,14 +231,7 @@ pub async fn issue_code(State(st): State<AppState>, who: Who, Form(f): Form<Text
         Ok(i) => i,
         Err(e) => return e.page(who.lang),
     };
-    let qr = match QrCode::new(qr_text(&issued.code, &issued.fingerprint).as_bytes()) {
-        Ok(q) => q
-            .render::<svg::Color<'_>>()
-            .min_dimensions(240, 240)
-            .quiet_zone(true)
-            .build(),
-        Err(_) => String::new(),
-    };
+    let qr = qr_svg(&qr_text(&issued.code, &issued.fingerprint));
     let page = CodePage {
         p: who.chrome(|t| t.code_title),
         code: issued.code,
@@ -435,6 +440,7 @@ pub async fn account_action(
 struct TokenRow {
     id: String,
     label: String,
+    scope: String,
     created: String,
     expires: String,
     revoked: bool,
@@ -470,6 +476,7 @@ async fn show_tokens(
     let rows = list
         .into_iter()
         .map(|t| TokenRow {
+            scope: t.scope.clone().unwrap_or_else(|| "read, write".into()),
             id: t.token_id,
             label: t.label,
             created: local_time(&t.created_at),
@@ -498,6 +505,8 @@ pub struct TokenForm {
     csrf: String,
     label: String,
     days: String,
+    #[serde(default)]
+    scope: String,
 }
 
 pub async fn create_token(
@@ -514,9 +523,9 @@ pub async fn create_token(
     };
     let me = who.account.account_id.clone();
     let made = run(&st, move |inner| {
-        match admin::mint_token(&inner.keys, &*inner.store, &f.label, days) {
+        match admin::mint_token(&inner.keys, &*inner.store, &f.label, days, &f.scope) {
             Ok(t) => {
-                audit(inner, &me, "create_token", &t.token_id, "")?;
+                audit(inner, &me, "create_token", &t.token_id, &f.scope)?;
                 Ok(Ok(Zeroizing::new(t.token)))
             }
             Err(AdminError::Usage(_)) => Ok(Err(())),

@@ -15,9 +15,7 @@ pub mod words;
 mod manage;
 mod pages;
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
@@ -27,7 +25,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{SecondsFormat, Utc};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tracing::error;
 use zeroize::Zeroizing;
 
@@ -58,6 +55,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(pages::logout))
         .route("/console/logout-all", post(pages::logout_all))
         .route("/console/me", get(pages::me).post(pages::change_password))
+        .route("/console/me/totp", post(pages::totp_start))
+        .route("/console/me/totp/confirm", post(pages::totp_confirm))
+        .route("/console/me/totp/off", post(pages::totp_off))
         .route(
             "/console/referrals",
             get(pages::inbox).post(pages::inbox_filtered),
@@ -123,16 +123,6 @@ async fn stylesheet() -> Response {
         HeaderValue::from_static("text/css; charset=utf-8"),
     );
     resp
-}
-
-/// Login and setup attempts per minute per client address (on top of the per-account lockout).
-fn login_limiter() -> &'static DefaultKeyedRateLimiter<IpAddr> {
-    static L: OnceLock<DefaultKeyedRateLimiter<IpAddr>> = OnceLock::new();
-    L.get_or_init(|| {
-        RateLimiter::keyed(Quota::per_minute(
-            NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
-        ))
-    })
 }
 
 /// The value of a cookie in the request.
@@ -329,6 +319,9 @@ impl Fail {
     pub fn page(self, lang: Lang) -> Response {
         match self {
             Fail::Api(e) if e.status == StatusCode::NOT_FOUND => {
+                message_page(lang, StatusCode::NOT_FOUND, |t| t.not_found)
+            }
+            Fail::Account(AccountError::NotFound) => {
                 message_page(lang, StatusCode::NOT_FOUND, |t| t.not_found)
             }
             Fail::Api(e) if e.status.is_client_error() => {

@@ -18,7 +18,7 @@ use super::ui::ui;
 use super::words::{self, Lang};
 use super::{
     Chrome, Fail, LANG_COOKIE, PRE_COOKIE, SESSION_COOKIE, Who, audit, cookie, html, lang_of,
-    local_time, login_limiter, message_page, refused, run, set_cookie,
+    local_time, message_page, refused, run, set_cookie,
 };
 use crate::accounts::{self, AccountError, hex};
 use crate::admin::random;
@@ -112,6 +112,9 @@ pub async fn login_form(headers: HeaderMap, Query(q): Query<MsgQuery>) -> Respon
 pub struct LoginForm {
     username: String,
     password: Zeroizing<String>,
+    /// The authenticator's code, for accounts with a second factor.
+    #[serde(default)]
+    totp: Zeroizing<String>,
     pre: String,
 }
 
@@ -141,15 +144,15 @@ pub async fn login(
         with_pre(status, page.render(), &pre)
     };
     let t = ui(lang);
-    if login_limiter().check_key(&peer.ip()).is_err() {
+    if !st.login_allowed(peer.ip()) {
         warn!(outcome = "console_login_rate_limited");
         return again(t.too_many, StatusCode::TOO_MANY_REQUESTS);
     }
     let username = f.username.trim().to_string();
     let outcome = run(&st, move |inner| {
-        match accounts::login(&inner.keys, &*inner.store, &username, &f.password) {
+        match accounts::login(&inner.keys, &*inner.store, &username, &f.password, &f.totp) {
             Ok(a) => {
-                let token = accounts::start_session(&*inner.store, &a.account_id)?;
+                let token = accounts::start_session(&inner.keys, &*inner.store, &a.account_id)?;
                 audit(inner, &a.account_id, "login", "", "")?;
                 info!(account_id = %a.account_id, outcome = "console_login");
                 Ok(Ok(token))
@@ -232,7 +235,7 @@ pub async fn setup(
         };
         with_pre(StatusCode::BAD_REQUEST, page.render(), &pre)
     };
-    if login_limiter().check_key(&peer.ip()).is_err() {
+    if !st.login_allowed(peer.ip()) {
         return again(t.too_many);
     }
     let user = username.clone();
@@ -292,7 +295,7 @@ pub async fn logout(State(st): State<AppState>, who: Who, Form(f): Form<CsrfForm
     let done = run(&st, move |inner| {
         inner
             .store
-            .delete_session(&accounts::session_hash(&token))?;
+            .delete_session(&accounts::session_hash(&inner.keys, &token))?;
         audit(inner, &id, "logout", "", "")
     })
     .await;
@@ -334,6 +337,11 @@ pub async fn logout_all(State(st): State<AppState>, who: Who, Form(f): Form<Csrf
 
 // ---------------------------------------------------------------- own account
 
+pub struct TotpSetup {
+    secret: Zeroizing<String>,
+    qr: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/me.html")]
 struct MePage {
@@ -341,16 +349,149 @@ struct MePage {
     username: String,
     error: Option<&'static str>,
     flash: Option<&'static str>,
+    totp_on: bool,
+    setup: Option<TotpSetup>,
 }
 
-pub async fn me(who: Who) -> Response {
+fn me_page(
+    who: &Who,
+    totp_on: bool,
+    status: StatusCode,
+    error: Option<&'static str>,
+    flash: Option<&'static str>,
+    setup: Option<TotpSetup>,
+) -> Response {
     let page = MePage {
         p: who.chrome(|t| t.me_title),
         username: who.account.username.clone(),
-        error: None,
-        flash: None,
+        error,
+        flash,
+        totp_on,
+        setup,
     };
-    html(StatusCode::OK, page.render())
+    html(status, page.render())
+}
+
+pub async fn me(who: Who) -> Response {
+    me_page(
+        &who,
+        who.account.totp.is_some(),
+        StatusCode::OK,
+        None,
+        None,
+        None,
+    )
+}
+
+pub async fn totp_start(State(st): State<AppState>, who: Who, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(r) = who.check_csrf(&st, &f.csrf) {
+        return r;
+    }
+    let (secret, url) = match accounts::totp_begin(&who.account) {
+        Ok(x) => x,
+        Err(e) => return Fail::from(e).page(who.lang),
+    };
+    let qr = super::manage::qr_svg(&url);
+    let setup = TotpSetup { secret, qr };
+    me_page(&who, false, StatusCode::OK, None, None, Some(setup))
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    csrf: String,
+    secret: Zeroizing<String>,
+    code: String,
+}
+
+pub async fn totp_confirm(
+    State(st): State<AppState>,
+    who: Who,
+    Form(f): Form<TotpForm>,
+) -> Response {
+    if let Err(r) = who.check_csrf(&st, &f.csrf) {
+        return r;
+    }
+    let id = who.account.account_id.clone();
+    let secret = f.secret.clone();
+    let outcome = run(&st, move |inner| {
+        match accounts::totp_enable(&inner.keys, &*inner.store, &id, &secret, &f.code) {
+            Ok(()) => {
+                audit(inner, &id, "totp_on", &id, "")?;
+                Ok(true)
+            }
+            Err(AccountError::BadTotp) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await;
+    let t = ui(who.lang);
+    match outcome {
+        Ok(true) => me_page(&who, true, StatusCode::OK, None, Some(t.totp_enabled), None),
+        Ok(false) => {
+            let (secret, url) = match accounts::totp_begin(&who.account) {
+                Ok(x) => x,
+                Err(e) => return Fail::from(e).page(who.lang),
+            };
+            // A fresh secret each try: the refused one is never stored.
+            let setup = TotpSetup {
+                qr: super::manage::qr_svg(&url),
+                secret,
+            };
+            me_page(
+                &who,
+                false,
+                StatusCode::BAD_REQUEST,
+                Some(t.totp_bad),
+                None,
+                Some(setup),
+            )
+        }
+        Err(e) => e.page(who.lang),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OffForm {
+    csrf: String,
+    password: Zeroizing<String>,
+}
+
+pub async fn totp_off(State(st): State<AppState>, who: Who, Form(f): Form<OffForm>) -> Response {
+    if let Err(r) = who.check_csrf(&st, &f.csrf) {
+        return r;
+    }
+    let id = who.account.account_id.clone();
+    let outcome = run(&st, move |inner| {
+        match accounts::totp_disable(&inner.keys, &*inner.store, &id, &f.password) {
+            Ok(()) => {
+                audit(inner, &id, "totp_off", &id, "")?;
+                Ok(true)
+            }
+            Err(AccountError::BadLogin) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await;
+    let t = ui(who.lang);
+    match outcome {
+        Ok(true) => me_page(
+            &who,
+            false,
+            StatusCode::OK,
+            None,
+            Some(t.totp_disabled),
+            None,
+        ),
+        Ok(false) => me_page(
+            &who,
+            true,
+            StatusCode::BAD_REQUEST,
+            Some(t.bad_login),
+            None,
+            None,
+        ),
+        Err(e) => e.page(who.lang),
+    }
 }
 
 #[derive(Deserialize)]
@@ -400,13 +541,7 @@ pub async fn change_password(
         Ok(Err(_)) => (StatusCode::BAD_REQUEST, Some(t.bad_login), None),
         Err(e) => return e.page(who.lang),
     };
-    let page = MePage {
-        p: who.chrome(|t| t.me_title),
-        username: who.account.username.clone(),
-        error,
-        flash,
-    };
-    html(status, page.render())
+    me_page(&who, who.account.totp.is_some(), status, error, flash, None)
 }
 
 // ---------------------------------------------------------------- the inbox

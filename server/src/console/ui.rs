@@ -150,6 +150,9 @@ ui_words! {
     expires: "Hết hạn", "Expires";
     days: "Số ngày hiệu lực", "Days valid";
     create_token: "Tạo mã API", "Create token";
+    scope: "Quyền", "Scope";
+    scope_read: "Chỉ đọc hồ sơ", "Read referrals only";
+    scope_write: "Đọc và xử lý hồ sơ", "Read and move referrals";
     token_shown_once: "Mã chỉ hiện một lần. Lưu vào nơi an toàn.", "The token is shown only once. Keep it somewhere safe.";
     stats_title: "Thống kê chuyển gửi", "Referral statistics";
     year: "Năm", "Year";
@@ -165,5 +168,17 @@ ui_words! {
     detail: "Chi tiết", "Detail";
     older: "Cũ hơn", "Older";
     me_title: "Tài khoản của tôi", "My account";
+    totp_label: "Mã xác thực (nếu đã bật xác thực hai bước)", "Authenticator code (if two-step login is on)";
+    totp_title: "Xác thực hai bước", "Two-step login";
+    totp_is_on: "Đang bật: mỗi lần đăng nhập cần mã từ ứng dụng xác thực.", "On: every login needs a code from the authenticator app.";
+    totp_is_off: "Đang tắt. Bật để mật khẩu bị lộ cũng không đủ để đăng nhập.", "Off. Turn it on so that a leaked password alone cannot log in.";
+    totp_start: "Bật xác thực hai bước", "Turn on two-step login";
+    totp_scan: "Quét mã QR bằng ứng dụng xác thực (hoặc nhập khoá bên dưới), rồi nhập mã 6 số nó hiện.", "Scan the QR code with an authenticator app (or type the key below), then enter the 6-digit code it shows.";
+    totp_code: "Mã 6 số", "6-digit code";
+    totp_confirm: "Xác nhận và bật", "Confirm and turn on";
+    totp_off: "Tắt xác thực hai bước", "Turn off two-step login";
+    totp_bad: "Sai mã xác thực. Kiểm tra giờ trên điện thoại và thử lại.", "Wrong code. Check the phone's clock and try again.";
+    totp_enabled: "Đã bật xác thực hai bước.", "Two-step login is on.";
+    totp_disabled: "Đã tắt xác thực hai bước.", "Two-step login is off.";
     sessions_ended: "Đã đăng xuất khỏi mọi máy.", "Logged out everywhere.";
 }
