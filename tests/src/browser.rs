@@ -326,6 +326,12 @@ impl Browser {
         self.run("screenshot", self.client().screenshot())
     }
 
+    /// The element that `css` selects, drawn alone, as PNG bytes.
+    pub fn element_png(&self, css: &str) -> Vec<u8> {
+        let element = self.find(css);
+        self.run(&format!("screenshot of {css}"), element.screenshot())
+    }
+
     /// Saves the visible part of the page as a PNG file.
     pub fn screenshot(&self, path: &Path) {
         let png = self.screenshot_png();

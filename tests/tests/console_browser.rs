@@ -82,6 +82,25 @@ fn no_browser_process_outlives_its_test() {
     );
 }
 
+/// The text of the one QR code in a PNG picture.
+fn read_qr(png_bytes: &[u8]) -> String {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let channels = frame.color_type.samples();
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let at = y * frame.line_size + x * channels;
+        let rgb = &pixels[at..at + channels.min(3)];
+        (rgb.iter().map(|&v| u32::from(v)).sum::<u32>() / rgb.len() as u32) as u8
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    grids[0].decode().unwrap().1
+}
+
 /// Width and height from a PNG's IHDR.
 fn png_size(png: &[u8]) -> (u32, u32) {
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
@@ -159,6 +178,11 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     let fingerprint = b.text("#fingerprint");
     assert_eq!(b.text("#code-for"), "CLB Quang Chiểu");
     assert!(b.exists("#qr svg"), "the QR code is an inline svg");
+    // The QR code as Chromium draws it reads back as the code and the fingerprint.
+    assert_eq!(
+        read_qr(&b.element_png("#qr")),
+        format!("CHUNGTAY-ENROLL:1:{code}:{fingerprint}")
+    );
     shot("code");
 
     // The phone enrolls with that code and shows the same fingerprint.
