@@ -367,13 +367,13 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     assert!(b.exists("#message"));
     // The same outside the browser, with her session cookie, to read the status codes.
     let session = b
-        .cookie("ct_session")
+        .cookie("__Host-ct_session")
         .expect("the officer's session cookie");
     chungtay_intake::install_crypto_provider();
     let post = |body: &'static str| {
         reqwest::blocking::Client::new()
             .post(format!("{console}/referrals/{}/transition", legal.id))
-            .header("cookie", format!("ct_session={session}"))
+            .header("cookie", format!("__Host-ct_session={session}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()
