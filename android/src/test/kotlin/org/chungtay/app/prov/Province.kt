@@ -31,7 +31,7 @@ class Province : AutoCloseable {
         val issued = run("issue-code", "--data", data.path)
         code = issued.lines().first().trim()
         fingerprint = Regex("fingerprint\\s+(\\S+)").find(issued)?.groupValues?.get(1) ?: error("no fingerprint in: $issued")
-        token = run("staff-token", "--data", data.path, "--label", "test").lines().first().trim()
+        token = run("staff-token", "--data", data.path, "--label", "test", "--scope", "write").lines().first().trim()
         check(token.startsWith("ctst_")) { "no staff token" }
         start()
     }
