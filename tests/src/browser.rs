@@ -429,11 +429,12 @@ pub fn missing_message(programs: &[&str]) -> Option<String> {
         .collect();
     (!missing.is_empty()).then(|| {
         format!(
-            "the console's browser tests need Debian's Chromium and its WebDriver, and {} is \
+            "the console's browser tests need Debian's Chromium and its WebDriver, and {} {} \
              missing: run `.ci/run` (as root), or `apt-get install --no-install-recommends \
              chromium chromium-driver`; to skip these tests on purpose set \
              CHUNGTAY_SKIP_BROWSER=1",
-            missing.join(" and ")
+            missing.join(" and "),
+            if missing.len() == 1 { "is" } else { "are" }
         )
     })
 }
