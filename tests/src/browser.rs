@@ -134,18 +134,20 @@ impl Browser {
     /// Headless Chromium still draws a window frame: `--window-size` leaves a page area
     /// smaller than the screen. Grow the window by the frame so the page is WIDTH x HEIGHT.
     fn fit_viewport(&self) {
+        self.set_viewport(WIDTH, HEIGHT);
+    }
+
+    /// Makes the page area `width` x `height` CSS pixels (a tablet, say).
+    pub fn set_viewport(&self, width: u32, height: u32) {
         let inner = self.execute("return [window.innerWidth, window.innerHeight];", vec![]);
         let (iw, ih) = (
             inner[0].as_u64().expect("innerWidth"),
             inner[1].as_u64().expect("innerHeight"),
         );
         let (ow, oh) = self.run("window size", self.client().get_window_size());
-        let width = u32::try_from(ow + u64::from(WIDTH) - iw).expect("width");
-        let height = u32::try_from(oh + u64::from(HEIGHT) - ih).expect("height");
-        self.run(
-            "set window size",
-            self.client().set_window_size(width, height),
-        );
+        let w = u32::try_from(ow + u64::from(width) - iw).expect("width");
+        let h = u32::try_from(oh + u64::from(height) - ih).expect("height");
+        self.run("set window size", self.client().set_window_size(w, h));
     }
 
     fn client(&self) -> &Client {

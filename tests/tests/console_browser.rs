@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chungtay_core::*;
 use chungtay_e2e::browser::{
-    Browser, alive, missing_message, processes_naming, screens_dir, screens_wanted,
+    Browser, HEIGHT, WIDTH, alive, missing_message, processes_naming, screens_dir, screens_wanted,
 };
 use chungtay_e2e::{PASSPHRASE, Province, enrolled_phone, legal_aid};
 use chungtay_intake::{Limits, admin};
@@ -124,8 +124,8 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     let province = Province::start(Limits::default());
     let console = format!("{}/console", province.url());
     let shots = screens_wanted().then(screens_dir);
-    // Each main page: no script at all, no sideways scrolling on the office screen; and its
-    // screenshot when asked for.
+    // Each main page: no script at all, no sideways scrolling on the office screen nor on a
+    // tablet held landscape; and its screenshot when asked for.
     let shot = |name: &str| {
         let scripts = b.execute("return document.scripts.length;", vec![]);
         assert_eq!(
@@ -133,14 +133,18 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
             serde_json::json!(0),
             "{name}: a script on the page"
         );
-        let widths = b.execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        );
-        assert!(
-            widths[0].as_u64() <= widths[1].as_u64(),
-            "{name}: wider than the screen {widths}"
-        );
+        for (w, h) in [(1024, 768), (WIDTH, HEIGHT)] {
+            b.set_viewport(w, h);
+            let widths = b.execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            );
+            assert_eq!(widths[1], serde_json::json!(w));
+            assert!(
+                widths[0].as_u64() <= widths[1].as_u64(),
+                "{name}: wider than a {w} px screen {widths}"
+            );
+        }
         if let Some(dir) = &shots {
             b.screenshot(&dir.join(format!("{name}.png")));
         }
