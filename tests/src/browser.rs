@@ -264,6 +264,18 @@ impl Browser {
         self.run(&format!("text of {css}"), element.text())
     }
 
+    /// Types `keys` into whatever has the focus (`fantoccini::key::Key` for Tab, Enter...).
+    pub fn press(&self, keys: &str) {
+        let active = self.run("focused element", self.client().active_element());
+        self.run("type", active.send_keys(keys));
+    }
+
+    /// The id of the element that has the focus ("" when it has none).
+    pub fn focused_id(&self) -> String {
+        let active = self.run("focused element", self.client().active_element());
+        self.run("id", active.attr("id")).unwrap_or_default()
+    }
+
     /// The visible text of an element found before.
     pub fn element_text(&self, element: &Element) -> String {
         self.run("text", element.text())

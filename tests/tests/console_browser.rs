@@ -13,6 +13,7 @@ use chungtay_e2e::browser::{
 };
 use chungtay_e2e::{PASSPHRASE, Province, enrolled_phone, legal_aid};
 use chungtay_intake::{Limits, admin};
+use fantoccini::key::Key;
 
 /// The harness itself: Chromium loads a page of the province's server on loopback.
 #[test]
@@ -248,8 +249,27 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     b.click_and_load("#logout");
 
     // The officer sets her password and logs in: the inbox, newest first, both referrals.
+    // With the keyboard only: Tab to the first field, type, Tab, type, Enter.
     set_password(&b, &console, OFFICER.0, &officer_code, OFFICER.1);
-    log_in(&b, &console, OFFICER);
+    b.goto(&format!("{console}/login"));
+    let mut tabs = 0;
+    while b.focused_id() != "username" {
+        tabs += 1;
+        assert!(tabs <= 6, "the login field is not reached by Tab");
+        b.press(&Key::Tab.to_string());
+    }
+    b.press(OFFICER.0);
+    b.press(&Key::Tab.to_string());
+    assert_eq!(b.focused_id(), "password");
+    b.press(OFFICER.1);
+    let login_page = b.page();
+    b.press(&Key::Enter.to_string());
+    b.wait_for_new_page(&login_page, "Enter on the login form");
+    assert!(
+        b.exists("#logout"),
+        "logged in by keyboard: {}",
+        b.body_text()
+    );
     assert!(
         b.current_url().ends_with("/console/referrals"),
         "{}",
