@@ -69,7 +69,7 @@ fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The tag over every field that grants access.
+/// The tag over every field that grants access, and the name staff see in histories.
 pub fn account_tag(keys: &ProvinceKeys, a: &Account) -> Vec<u8> {
     let expires = a.setup_expires.to_be_bytes();
     keys.credentials().tag(
@@ -77,6 +77,7 @@ pub fn account_tag(keys: &ProvinceKeys, a: &Account) -> Vec<u8> {
         &[
             a.account_id.as_bytes(),
             a.username.as_bytes(),
+            a.display_name.as_bytes(),
             a.role.as_bytes(),
             a.password_hash.as_deref().unwrap_or("").as_bytes(),
             a.setup_hash.as_deref().unwrap_or(&[]),
@@ -95,6 +96,7 @@ pub fn account_ok(keys: &ProvinceKeys, a: &Account) -> bool {
         &[
             a.account_id.as_bytes(),
             a.username.as_bytes(),
+            a.display_name.as_bytes(),
             a.role.as_bytes(),
             a.password_hash.as_deref().unwrap_or("").as_bytes(),
             a.setup_hash.as_deref().unwrap_or(&[]),
@@ -295,13 +297,8 @@ pub fn change_password(
     again: &str,
 ) -> Result<Account, AccountError> {
     let mut a = genuine(keys, store.account(account_id)?).ok_or(AccountError::NotFound)?;
-    if !a
-        .password_hash
-        .as_deref()
-        .is_some_and(|h| password_matches(h, current))
-    {
-        return Err(AccountError::BadLogin);
-    }
+    // A stolen session is no way around the lockout: wrong guesses here count as at login.
+    check_secret(keys, store, &a, current, None)?;
     check_password_rules(password, again)?;
     a.password_hash = Some(hash_password(password)?);
     a.mac = account_tag(keys, &a);
@@ -322,14 +319,30 @@ pub fn login(
     password: &str,
     totp_code: &str,
 ) -> Result<Account, AccountError> {
-    let now = Utc::now().timestamp();
     let account = genuine(keys, store.account_by_username(username.trim())?)
         .filter(|a| a.disabled_at.is_none());
     let Some(a) = account else {
         let _ = password_matches(dummy_hash(), password);
         return Err(AccountError::BadLogin);
     };
+    check_secret(keys, store, &a, password, Some(totp_code))?;
+    Ok(a)
+}
+
+/// Checks the account's password (and second factor when `totp_code` is given and the account
+/// has one), counting a failure atomically: the failure that reaches `MAX_FAILED_LOGINS` locks
+/// the account, however many guesses run at once, and a lock set by a parallel guess while this
+/// one was hashing refuses it too. A locked account costs the same hash and gets `Locked`.
+fn check_secret(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    a: &Account,
+    password: &str,
+    totp_code: Option<&str>,
+) -> Result<(), AccountError> {
+    let now = Utc::now().timestamp();
     if a.locked_until > now {
+        let _ = password_matches(dummy_hash(), password);
         return Err(AccountError::Locked {
             until: a.locked_until,
         });
@@ -341,8 +354,8 @@ pub fn login(
             false
         }
     };
-    if ok && a.totp.is_some() {
-        ok = match totp_of(keys, &a)?.check(totp_code.trim(), now.max(0).cast_unsigned()) {
+    if let (true, Some(code), Some(_)) = (ok, totp_code, &a.totp) {
+        ok = match totp_of(keys, a)?.check(code.trim(), now.max(0).cast_unsigned()) {
             Some(step) => {
                 store.use_totp_step(&a.account_id, i64::try_from(step).unwrap_or(i64::MAX))?
             }
@@ -350,31 +363,23 @@ pub fn login(
         };
     }
     if !ok {
-        let failed = a.failed_logins + 1;
-        let locked_until = if failed >= MAX_FAILED_LOGINS {
-            now + LOCKOUT_SECS
-        } else {
-            0
-        };
-        // Counting restarts once the lock has run its course.
-        let failed = if failed >= MAX_FAILED_LOGINS {
-            0
-        } else {
-            failed
-        };
-        store.set_login_failures(&a.account_id, failed, locked_until)?;
-        return if locked_until > 0 {
-            Err(AccountError::Locked {
-                until: locked_until,
-            })
+        let until = store.login_failed(&a.account_id, now, MAX_FAILED_LOGINS, LOCKOUT_SECS)?;
+        return if until > now {
+            Err(AccountError::Locked { until })
         } else {
             Err(AccountError::BadLogin)
         };
     }
-    if a.failed_logins != 0 || a.locked_until != 0 {
+    let until = store
+        .account(&a.account_id)?
+        .map_or(0, |fresh| fresh.locked_until);
+    if until > now {
+        return Err(AccountError::Locked { until });
+    }
+    if a.failed_logins != 0 {
         store.set_login_failures(&a.account_id, 0, 0)?;
     }
-    Ok(a)
+    Ok(())
 }
 
 fn totp(secret: &[u8], username: &str) -> Result<totp_rs::Totp, AccountError> {
@@ -415,6 +420,10 @@ pub fn totp_enable(
     code: &str,
 ) -> Result<(), AccountError> {
     let mut a = genuine(keys, store.account(account_id)?).ok_or(AccountError::NotFound)?;
+    // Replacing a second factor goes through turning it off, which needs the password.
+    if a.totp.is_some() {
+        return Err(AccountError::BadTotp);
+    }
     let secret = totp_rs::Secret::try_from_base32(secret_base32.trim())
         .map_err(|_| AccountError::BadTotp)?;
     let t = totp(secret.as_ref(), &a.username)?;
@@ -440,13 +449,7 @@ pub fn totp_disable(
     password: &str,
 ) -> Result<(), AccountError> {
     let mut a = genuine(keys, store.account(account_id)?).ok_or(AccountError::NotFound)?;
-    if !a
-        .password_hash
-        .as_deref()
-        .is_some_and(|h| password_matches(h, password))
-    {
-        return Err(AccountError::BadLogin);
-    }
+    check_secret(keys, store, &a, password, None)?;
     a.totp = None;
     a.mac = account_tag(keys, &a);
     store.update_account(&a)?;
@@ -652,6 +655,24 @@ mod tests {
             login(&keys, &store, "lan", "guess guess guess", ""),
             Err(AccountError::Locked { .. })
         ));
+        assert!(matches!(
+            login(&keys, &store, "lan", "mật khẩu dài đủ", ""),
+            Err(AccountError::Locked { .. })
+        ));
+    }
+
+    /// Guesses sent all at once must not each read the count before any of them writes it.
+    #[test]
+    fn parallel_guesses_still_lock_the_account() {
+        let (_d, keys, store) = env();
+        ready(&keys, &store, "lan", "officer");
+        std::thread::scope(|s| {
+            for _ in 0..12 {
+                s.spawn(|| {
+                    let _ = login(&keys, &store, "lan", "guess guess guess", "");
+                });
+            }
+        });
         assert!(matches!(
             login(&keys, &store, "lan", "mật khẩu dài đủ", ""),
             Err(AccountError::Locked { .. })

@@ -71,6 +71,21 @@ impl Default for Limits {
     }
 }
 
+/// Password checks that may run at once (each holds 19 MiB for Argon2id).
+const PASSWORD_CHECKS: usize = 4;
+
+/// The key an address is limited under: an IPv6 address by its /64, which one subscriber
+/// usually holds whole (so she cannot take a fresh address for every guess).
+pub(crate) fn per_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
 /// Longest status note staff may write, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
 /// Largest staff listing page.
@@ -88,6 +103,9 @@ pub(crate) struct Inner {
     ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     api_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     login_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Password hashes (Argon2id, 19 MiB each) running at once: a flood of logins waits here
+    /// instead of taking the server's memory.
+    password_checks: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -100,6 +118,7 @@ impl AppState {
             ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
             login_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.login_per_minute_per_ip)),
+            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
         }))
     }
 
@@ -120,11 +139,22 @@ impl AppState {
         self.0.login_ip_limiter.shrink_to_fit();
     }
 
+    /// A turn to check a password, waiting at most 10 s (None: the server is too busy).
+    pub(crate) async fn password_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            self.0.password_checks.acquire(),
+        )
+        .await
+        .ok()?
+        .ok()
+    }
+
     /// Whether a console login or setup attempt from `ip` is within its rate (loopback as for
     /// device requests: exempt unless configured, since a proxy in front shares that address).
     pub(crate) fn login_allowed(&self, ip: IpAddr) -> bool {
         (ip.is_loopback() && !self.0.limits.ip_limit_on_loopback)
-            || self.0.login_ip_limiter.check_key(&ip).is_ok()
+            || self.0.login_ip_limiter.check_key(&per_network(ip)).is_ok()
     }
 
     /// The cheapest refusal, first: device requests per client address.
@@ -881,6 +911,14 @@ async fn staff_list(
             unreadable,
             outcome = "staff_listed"
         );
+        // A script reading decrypted referrals is in the staff audit as a person would be.
+        inner.store.add_audit(
+            &now_text(),
+            &staff.token_id,
+            "api_list_referrals",
+            "",
+            &format!("{} shown", referrals.len()),
+        )?;
         Ok((
             unreadable,
             StaffReferralList {
@@ -1001,7 +1039,15 @@ async fn staff_transition(
     let note = check_transition(&req.state, &req.note)?;
     let state = req.state;
     blocking(&st, move |inner| {
-        inner.transition(&referral_id, &state, &note, &staff.token_id)
+        let update = inner.transition(&referral_id, &state, &note, &staff.token_id)?;
+        inner.store.add_audit(
+            &now_text(),
+            &staff.token_id,
+            "api_transition",
+            &referral_id,
+            &format!("to {state}, seq {}", update.seq),
+        )?;
+        Ok(update)
     })
     .await
     .map(Json)

@@ -582,6 +582,30 @@ impl IntakeStore for SqliteStore {
         Ok(())
     }
 
+    fn login_failed(
+        &self,
+        account_id: &str,
+        now: i64,
+        max: i64,
+        lock_secs: i64,
+    ) -> Result<i64, StoreError> {
+        // SET expressions all read the row as it was: one atomic step per failure.
+        let until: Option<i64> = self
+            .conn()?
+            .query_row(
+                "UPDATE staff_accounts SET \
+                 failed_logins = CASE WHEN failed_logins + 1 >= ?3 THEN 0 \
+                                      ELSE failed_logins + 1 END, \
+                 locked_until = CASE WHEN failed_logins + 1 >= ?3 THEN ?2 + ?4 \
+                                     ELSE locked_until END \
+                 WHERE account_id = ?1 RETURNING locked_until",
+                params![account_id, now, max, lock_secs],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(until.unwrap_or(0))
+    }
+
     fn use_totp_step(&self, account_id: &str, step: i64) -> Result<bool, StoreError> {
         Ok(self.conn()?.execute(
             "UPDATE staff_accounts SET totp_last = ?2 WHERE account_id = ?1 AND totp_last < ?2",

@@ -306,6 +306,16 @@ pub trait IntakeStore: Send + Sync + 'static {
         locked_until: i64,
     ) -> Result<(), StoreError>;
 
+    /// Counts a failed login in one statement: the failure that makes `max` locks the account
+    /// until `now + lock_secs` and starts the count again. The lock's end (0 when not locked).
+    fn login_failed(
+        &self,
+        account_id: &str,
+        now: i64,
+        max: i64,
+        lock_secs: i64,
+    ) -> Result<i64, StoreError>;
+
     /// Spends a TOTP time step: true only if it is later than every step the account used
     /// before (a code seen over a shoulder or in a log cannot be used again).
     fn use_totp_step(&self, account_id: &str, step: i64) -> Result<bool, StoreError>;

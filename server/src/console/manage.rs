@@ -103,6 +103,7 @@ async fn show_devices(st: AppState, who: Who, error: Option<&'static str>) -> Re
 
 #[derive(Deserialize)]
 pub struct TextForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     text: String,
@@ -330,6 +331,7 @@ async fn show_accounts(
 
 #[derive(Deserialize)]
 pub struct AccountForm {
+    #[serde(default)]
     csrf: String,
     username: String,
     display_name: String,
@@ -386,6 +388,7 @@ pub async fn create_account(
 
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -502,6 +505,7 @@ async fn show_tokens(
 
 #[derive(Deserialize)]
 pub struct TokenForm {
+    #[serde(default)]
     csrf: String,
     label: String,
     days: String,

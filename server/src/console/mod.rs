@@ -35,10 +35,12 @@ use crate::store::Account;
 use ui::{Ui, ui};
 use words::Lang;
 
-pub const SESSION_COOKIE: &str = "ct_session";
+/// `__Host-`: the browser takes it only from this very host over a secure origin, with Path=/
+/// and no Domain, so a sibling subdomain cannot plant its own session or login token.
+pub const SESSION_COOKIE: &str = "__Host-ct_session";
 pub const LANG_COOKIE: &str = "ct_lang";
 /// Double-submit token of the login and setup forms (before there is a session).
-pub const PRE_COOKIE: &str = "ct_pre";
+pub const PRE_COOKIE: &str = "__Host-ct_pre";
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -138,9 +140,9 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 }
 
 /// A `Set-Cookie` value: always Secure (browsers accept it on http://localhost too), HttpOnly
-/// and SameSite=Strict, for the console's path only. `max_age` 0 deletes it.
+/// and SameSite=Strict, Path=/ as `__Host-` requires. `max_age` 0 deletes it.
 pub(crate) fn set_cookie(resp: &mut Response, name: &str, value: &str, max_age: Option<i64>) {
-    let mut c = format!("{name}={value}; Path=/console; Secure; HttpOnly; SameSite=Strict");
+    let mut c = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict");
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
     }

@@ -148,6 +148,9 @@ pub async fn login(
         warn!(outcome = "console_login_rate_limited");
         return again(t.too_many, StatusCode::TOO_MANY_REQUESTS);
     }
+    let Some(_slot) = st.password_slot().await else {
+        return again(t.busy, StatusCode::SERVICE_UNAVAILABLE);
+    };
     let username = f.username.trim().to_string();
     let outcome = run(&st, move |inner| {
         match accounts::login(&inner.keys, &*inner.store, &username, &f.password, &f.totp) {
@@ -184,7 +187,7 @@ pub async fn login(
             set_cookie(&mut resp, PRE_COOKIE, "", Some(0));
             resp
         }
-        Ok(Err(AccountError::Locked { .. })) => again(t.locked, StatusCode::FORBIDDEN),
+        // Locked or not, the same answer: a lock must not tell which usernames exist.
         Ok(Err(_)) => again(t.bad_login, StatusCode::UNAUTHORIZED),
         Err(e) => e.page(lang),
     }
@@ -238,6 +241,9 @@ pub async fn setup(
     if !st.login_allowed(peer.ip()) {
         return again(t.too_many);
     }
+    let Some(_slot) = st.password_slot().await else {
+        return again(t.busy);
+    };
     let user = username.clone();
     let outcome = run(&st, move |inner| {
         match accounts::set_password_with_code(
@@ -283,6 +289,7 @@ pub async fn setup(
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -372,15 +379,39 @@ fn me_page(
     html(status, page.render())
 }
 
-pub async fn me(who: Who) -> Response {
+pub async fn me(who: Who, Query(q): Query<MsgQuery>) -> Response {
+    let t = ui(who.lang);
+    let flash = match q.m.as_deref() {
+        Some("password") => Some(t.password_changed),
+        Some("totp_on") => Some(t.totp_enabled),
+        Some("totp_off") => Some(t.totp_disabled),
+        _ => None,
+    };
     me_page(
         &who,
         who.account.totp.is_some(),
         StatusCode::OK,
         None,
-        None,
+        flash,
         None,
     )
+}
+
+/// After a change of password or second factor: every other session of the account ends (a
+/// thief's included) and this browser gets a fresh one.
+fn renew_session(inner: &crate::http::Inner, account_id: &str) -> Result<Zeroizing<String>, Fail> {
+    inner.store.delete_sessions(account_id)?;
+    Ok(accounts::start_session(
+        &inner.keys,
+        &*inner.store,
+        account_id,
+    )?)
+}
+
+fn renewed(to: &'static str, token: &str) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    set_cookie(&mut resp, SESSION_COOKIE, token, None);
+    resp
 }
 
 pub async fn totp_start(State(st): State<AppState>, who: Who, Form(f): Form<CsrfForm>) -> Response {
@@ -398,6 +429,7 @@ pub async fn totp_start(State(st): State<AppState>, who: Who, Form(f): Form<Csrf
 
 #[derive(Deserialize)]
 pub struct TotpForm {
+    #[serde(default)]
     csrf: String,
     secret: Zeroizing<String>,
     code: String,
@@ -417,17 +449,17 @@ pub async fn totp_confirm(
         match accounts::totp_enable(&inner.keys, &*inner.store, &id, &secret, &f.code) {
             Ok(()) => {
                 audit(inner, &id, "totp_on", &id, "")?;
-                Ok(true)
+                Ok(Some(renew_session(inner, &id)?))
             }
-            Err(AccountError::BadTotp) => Ok(false),
+            Err(AccountError::BadTotp) => Ok(None),
             Err(e) => Err(e.into()),
         }
     })
     .await;
     let t = ui(who.lang);
     match outcome {
-        Ok(true) => me_page(&who, true, StatusCode::OK, None, Some(t.totp_enabled), None),
-        Ok(false) => {
+        Ok(Some(token)) => renewed("/console/me?m=totp_on", &token),
+        Ok(None) => {
             let (secret, url) = match accounts::totp_begin(&who.account) {
                 Ok(x) => x,
                 Err(e) => return Fail::from(e).page(who.lang),
@@ -452,6 +484,7 @@ pub async fn totp_confirm(
 
 #[derive(Deserialize)]
 pub struct OffForm {
+    #[serde(default)]
     csrf: String,
     password: Zeroizing<String>,
 }
@@ -460,6 +493,9 @@ pub async fn totp_off(State(st): State<AppState>, who: Who, Form(f): Form<OffFor
     if let Err(r) = who.check_csrf(&st, &f.csrf) {
         return r;
     }
+    let Some(_slot) = st.password_slot().await else {
+        return message_page(who.lang, StatusCode::SERVICE_UNAVAILABLE, |t| t.busy);
+    };
     let id = who.account.account_id.clone();
     let outcome = run(&st, move |inner| {
         match accounts::totp_disable(&inner.keys, &*inner.store, &id, &f.password) {
@@ -467,7 +503,7 @@ pub async fn totp_off(State(st): State<AppState>, who: Who, Form(f): Form<OffFor
                 audit(inner, &id, "totp_off", &id, "")?;
                 Ok(true)
             }
-            Err(AccountError::BadLogin) => Ok(false),
+            Err(AccountError::BadLogin | AccountError::Locked { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
     })
@@ -496,6 +532,7 @@ pub async fn totp_off(State(st): State<AppState>, who: Who, Form(f): Form<OffFor
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
+    #[serde(default)]
     csrf: String,
     current: Zeroizing<String>,
     password: Zeroizing<String>,
@@ -510,6 +547,9 @@ pub async fn change_password(
     if let Err(r) = who.check_csrf(&st, &f.csrf) {
         return r;
     }
+    let Some(_slot) = st.password_slot().await else {
+        return message_page(who.lang, StatusCode::SERVICE_UNAVAILABLE, |t| t.busy);
+    };
     let id = who.account.account_id.clone();
     let outcome = run(&st, move |inner| {
         match accounts::change_password(
@@ -522,7 +562,7 @@ pub async fn change_password(
         ) {
             Ok(_) => {
                 audit(inner, &id, "change_password", &id, "")?;
-                Ok(Ok(()))
+                Ok(Ok(renew_session(inner, &id)?))
             }
             Err(AccountError::Store(e)) => Err(e.into()),
             Err(e) => Ok(Err(e)),
@@ -531,9 +571,9 @@ pub async fn change_password(
     .await;
     let t = ui(who.lang);
     let (status, error, flash) = match outcome {
-        Ok(Ok(())) => (StatusCode::OK, None, Some(t.password_changed)),
+        Ok(Ok(token)) => return renewed("/console/me?m=password", &token),
         Ok(Err(AccountError::WeakPassword)) => {
-            (StatusCode::BAD_REQUEST, Some(t.weak_password), None)
+            (StatusCode::BAD_REQUEST, Some(t.weak_password), None::<&str>)
         }
         Ok(Err(AccountError::PasswordsDiffer)) => {
             (StatusCode::BAD_REQUEST, Some(t.passwords_differ), None)
@@ -993,6 +1033,7 @@ async fn show_referral(
 
 #[derive(Deserialize)]
 pub struct TransitionForm {
+    #[serde(default)]
     csrf: String,
     to: String,
     #[serde(default)]

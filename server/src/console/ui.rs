@@ -42,8 +42,8 @@ ui_words! {
     current_password: "Mật khẩu hiện tại", "Current password";
     new_password: "Mật khẩu mới", "New password";
     login_button: "Đăng nhập", "Log in";
-    bad_login: "Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.";
-    locked: "Tài khoản tạm khoá vì đăng nhập sai nhiều lần. Hãy thử lại sau 15 phút.", "The account is locked after too many failed logins. Try again in 15 minutes.";
+    bad_login: "Sai tên đăng nhập hoặc mật khẩu. Sau 5 lần sai liên tiếp, tài khoản tạm khoá 15 phút.", "Wrong username or password. After 5 wrong tries in a row the account is locked for 15 minutes.";
+    busy: "Máy chủ đang bận. Hãy thử lại sau ít giây.", "The server is busy. Try again in a few seconds.";
     too_many: "Quá nhiều lần thử từ máy này. Hãy đợi một phút.", "Too many attempts from this computer. Wait a minute.";
     first_time: "Lần đầu? Đặt mật khẩu bằng mã thiết lập", "First time? Set your password with your setup code";
     setup_title: "Đặt mật khẩu", "Set your password";
