@@ -12,6 +12,7 @@ use chungtay_e2e::browser::{
     Browser, HEIGHT, WIDTH, alive, missing_message, processes_naming, screens_dir, screens_wanted,
 };
 use chungtay_e2e::{PASSPHRASE, Province, enrolled_phone, legal_aid};
+use chungtay_intake::console::SESSION_COOKIE;
 use chungtay_intake::{Limits, admin};
 use fantoccini::key::Key;
 
@@ -384,30 +385,32 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
         b.wait_for_new_page(&before, "the forged form");
         b.body_text()
     };
-    let without = forge(None);
-    assert!(!without.contains(&legal.id), "not her page: {without}");
-    let made_up = forge(Some("0123456789abcdef"));
-    assert!(made_up.contains(REFUSED), "{made_up}");
-    assert!(b.exists("#message"));
+    for csrf in [None, Some("0123456789abcdef")] {
+        let page = forge(csrf);
+        assert!(page.contains(REFUSED), "{csrf:?}: {page}");
+        assert!(!page.contains(&legal.id), "{csrf:?}: not her page");
+        assert!(b.exists("#message"));
+    }
     // The same outside the browser, with her session cookie, to read the status codes.
     let session = b
-        .cookie("ct_session")
+        .cookie(SESSION_COOKIE)
         .expect("the officer's session cookie");
     chungtay_intake::install_crypto_provider();
-    let post = |body: &'static str| {
-        reqwest::blocking::Client::new()
+    for body in [
+        "to=in_progress&note=forged",
+        "to=in_progress&note=forged&csrf=",
+        "to=in_progress&note=forged&csrf=0123456789abcdef",
+    ] {
+        let answer = reqwest::blocking::Client::new()
             .post(format!("{console}/referrals/{}/transition", legal.id))
-            .header("cookie", format!("ct_session={session}"))
+            .header("cookie", format!("{SESSION_COOKIE}={session}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()
-            .unwrap()
-    };
-    let without = post("to=in_progress&note=forged");
-    assert!(without.status().is_client_error(), "{}", without.status());
-    let made_up = post("to=in_progress&note=forged&csrf=0123456789abcdef");
-    assert_eq!(made_up.status(), reqwest::StatusCode::FORBIDDEN);
-    assert!(made_up.text().unwrap().contains(REFUSED));
+            .unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::FORBIDDEN, "{body}");
+        assert!(answer.text().unwrap().contains(REFUSED), "{body}");
+    }
     b.goto(&format!("{console}/referrals/{}", legal.id));
     assert_eq!(b.find_all("ol#history li").len(), history_after);
     assert!(!b.body_text().contains("forged"));
