@@ -330,6 +330,23 @@ impl Browser {
         }
     }
 
+    /// Whether the browser keeps the cookie `name` as (Secure, HttpOnly, SameSite).
+    pub fn cookie_flags(&self, name: &str) -> (bool, bool, String) {
+        let c = self.run("cookie", self.client().get_named_cookie(name));
+        (
+            c.secure().unwrap_or(false),
+            c.http_only().unwrap_or(false),
+            c.same_site().map(|s| s.to_string()).unwrap_or_default(),
+        )
+    }
+
+    /// The browser's Back button.
+    pub fn back(&self) {
+        let old = self.page();
+        self.run("back", self.client().back());
+        self.wait_for_new_page(&old, "Back");
+    }
+
     /// Forgets every cookie (a new visitor).
     pub fn clear_cookies(&self) {
         self.run("delete cookies", self.client().delete_all_cookies());

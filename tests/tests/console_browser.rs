@@ -420,7 +420,26 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
         phone.referral(&legal.id).unwrap().state,
         ReferralState::Accepted
     );
+    // Her session cookie is out of the page's reach and stays on this site.
+    assert_eq!(
+        b.cookie_flags(SESSION_COOKIE),
+        (true, true, "Strict".to_string())
+    );
+    let page_cookies = b.execute("return document.cookie;", vec![]);
+    assert!(
+        !page_cookies.to_string().contains(SESSION_COOKIE),
+        "{page_cookies}"
+    );
+    // After logging out, Back does not bring the referral's page back from a cache.
+    assert!(b.body_text().contains("Giàng Thị Dua"));
     b.click_and_load("#logout");
+    b.back();
+    assert!(
+        !b.body_text().contains("Giàng Thị Dua"),
+        "{}",
+        b.body_text()
+    );
+    assert!(!b.exists("dl#fields"));
 
     // The viewer: statistics yes, referral pages no.
     set_password(&b, &console, VIEWER.0, &viewer_code, VIEWER.1);
