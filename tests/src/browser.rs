@@ -58,6 +58,7 @@ pub struct Browser {
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
     driver: Driver,
+    marks: std::cell::Cell<u64>,
     // Dropped last: the profile and the driver's log.
     dir: tempfile::TempDir,
 }
@@ -120,6 +121,7 @@ impl Browser {
                 rt,
                 client: Some(client),
                 driver,
+                marks: std::cell::Cell::new(0),
                 dir,
             };
             browser.fit_viewport();
@@ -225,37 +227,44 @@ impl Browser {
     /// Clicks a submit button or a link that `css` selects and waits until the next page has
     /// loaded: chromedriver's click returns before a form's navigation is done.
     pub fn click_and_load(&self, css: &str) {
-        let old = self.find("html");
+        let old = self.page();
         self.click(css);
-        self.wait_for_new_page(&old, css);
+        self.wait_for_new_page(old, css);
     }
 
-    /// Waits until `old` (the `html` element of the page before) is gone and the new
-    /// document has loaded.
-    pub fn wait_for_new_page(&self, old: &Element, what: &str) {
+    /// Marks the page shown now, for [`Browser::wait_for_new_page`]: each mark is new, so a
+    /// page brought back by Back counts as another page too.
+    pub fn page(&self) -> PageMark {
+        let mark = self.marks.get() + 1;
+        self.marks.set(mark);
+        self.execute(
+            "document.documentElement.dataset.ctMark = arguments[0];",
+            vec![serde_json::json!(mark.to_string())],
+        );
+        PageMark(mark.to_string())
+    }
+
+    /// Waits until a document other than the marked one is shown and loaded. (Polling the
+    /// browser through the navigation: it may answer errors meanwhile.)
+    pub fn wait_for_new_page(&self, old: PageMark, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.rt.block_on(old.tag_name()).is_ok() {
-            assert!(Instant::now() < deadline, "no new page 30 s after {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
         loop {
-            let state = self
-                .rt
-                .block_on(self.client().execute("return document.readyState;", vec![]));
-            if matches!(&state, Ok(s) if s == "complete") {
+            let now = self.rt.block_on(self.client().execute(
+                "return [document.documentElement.dataset.ctMark || '', document.readyState];",
+                vec![],
+            ));
+            if let Ok(now) = now
+                && now[0] != old.0.as_str()
+                && now[1] == "complete"
+            {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "the page after {what} did not load"
+                "no new page loaded 30 s after {what}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-
-    /// The `html` element of the page shown now (for [`Browser::wait_for_new_page`]).
-    pub fn page(&self) -> Element {
-        self.find("html")
     }
 
     /// The visible text of the element that `css` selects.
@@ -340,11 +349,21 @@ impl Browser {
         )
     }
 
+    /// Looks inside the page's frame number `index` until [`Browser::leave_frame`].
+    pub fn enter_frame(&self, index: u16) {
+        self.run("enter frame", self.client().enter_frame(index));
+    }
+
+    /// Back to the page from inside a frame.
+    pub fn leave_frame(&self) {
+        self.run("leave frame", self.client().enter_parent_frame());
+    }
+
     /// The browser's Back button.
     pub fn back(&self) {
         let old = self.page();
         self.run("back", self.client().back());
-        self.wait_for_new_page(&old, "Back");
+        self.wait_for_new_page(old, "Back");
     }
 
     /// Forgets every cookie (a new visitor).
@@ -405,6 +424,9 @@ impl Drop for Browser {
         }
     }
 }
+
+/// A page as it was marked by [`Browser::page`].
+pub struct PageMark(String);
 
 /// chromedriver, killed when dropped: also when `Browser::start` fails half-way.
 struct Driver(Child);

@@ -84,6 +84,29 @@ fn no_browser_process_outlives_its_test() {
     );
 }
 
+/// Serves `html` once, to the first request, on a port of its own; returns its address.
+fn serve_once(html: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let html = html.to_string();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let mut stream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+            html.len()
+        );
+    });
+    url
+}
+
 /// The text of the one QR code in a PNG picture.
 fn read_qr(png_bytes: &[u8]) -> String {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
@@ -265,7 +288,7 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     b.press(OFFICER.1);
     let login_page = b.page();
     b.press(&Key::Enter.to_string());
-    b.wait_for_new_page(&login_page, "Enter on the login form");
+    b.wait_for_new_page(login_page, "Enter on the login form");
     assert!(
         b.exists("#logout"),
         "logged in by keyboard: {}",
@@ -382,7 +405,7 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
                f.submit();"#,
             vec![serde_json::json!(legal.id), serde_json::json!(csrf)],
         );
-        b.wait_for_new_page(&before, "the forged form");
+        b.wait_for_new_page(before, "the forged form");
         b.body_text()
     };
     for csrf in [None, Some("0123456789abcdef")] {
@@ -430,6 +453,41 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
         !page_cookies.to_string().contains(SESSION_COOKIE),
         "{page_cookies}"
     );
+    // Markup slipped into her page could not run: the browser holds the console's CSP.
+    let ran = b.execute(
+        r#"const s = document.createElement("script");
+           s.textContent = "document.body.dataset.injected = 'ran';";
+           document.body.appendChild(s);
+           return document.body.dataset.injected === "ran";"#,
+        vec![],
+    );
+    assert_eq!(ran, serde_json::json!(false), "an inline script ran");
+    // Another page (another origin on this machine: a site on her network could do the same)
+    // cannot frame her referral's page to make her click through it, though her cookie would
+    // go along (same site: ports do not count).
+    let framer = serve_once(&format!(
+        "<!DOCTYPE html><iframe src='{console}/referrals/{}' width=900 height=600></iframe>",
+        legal.id
+    ));
+    b.goto(&framer);
+    b.enter_frame(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let framed_url = loop {
+        let now = b.execute("return [document.URL, document.readyState];", vec![]);
+        if now[0] != "about:blank" && now[1] == "complete" {
+            break now[0].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "the frame never loaded: {now}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let framed = b.source();
+    assert!(
+        framed_url.starts_with("chrome-error://"),
+        "the console loaded in a frame: {framed_url}"
+    );
+    assert!(!framed.contains("Giàng Thị Dua") && !framed.contains("id=\"fields\""));
+    b.leave_frame();
+    b.goto(&format!("{console}/referrals/{}", legal.id));
     // After logging out, Back does not bring the referral's page back from a cache.
     assert!(b.body_text().contains("Giàng Thị Dua"));
     b.click_and_load("#logout");
