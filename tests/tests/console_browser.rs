@@ -84,54 +84,6 @@ fn no_browser_process_outlives_its_test() {
     );
 }
 
-/// Serves `html` once, to the first request, on a port of its own; returns its address.
-fn serve_once(html: &str) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let html = html.to_string();
-    std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap() > 2 {
-            line.clear();
-        }
-        let mut stream = stream;
-        let _ = write!(
-            stream,
-            "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
-            html.len()
-        );
-    });
-    url
-}
-
-/// The text of the one QR code in a PNG picture.
-fn read_qr(png_bytes: &[u8]) -> String {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let frame = reader.next_frame(&mut pixels).unwrap();
-    let channels = frame.color_type.samples();
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-        let at = y * frame.line_size + x * channels;
-        let rgb = &pixels[at..at + channels.min(3)];
-        (rgb.iter().map(|&v| u32::from(v)).sum::<u32>() / rgb.len() as u32) as u8
-    });
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the picture");
-    grids[0].decode().unwrap().1
-}
-
-/// Width and height from a PNG's IHDR.
-fn png_size(png: &[u8]) -> (u32, u32) {
-    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    (be(&png[16..20]), be(&png[20..24]))
-}
-
 const ADMIN: (&str, &str) = ("quantri", "mật khẩu quản trị 2026");
 const OFFICER: (&str, &str) = ("canbo.lan", "Lan xử lý hồ sơ 2026");
 const VIEWER: (&str, &str) = ("xem.so.lieu", "chỉ xem số liệu 2026");
@@ -140,7 +92,10 @@ const ANSWER: &str = "Đã nhận hồ sơ, luật sư của Hội sẽ gọi tr
 
 /// The issue's journey in Chromium: an admin readies the staff and a code, a phone enrolls with
 /// it and sends referrals, an officer finds one by filter and accepts it with a note, the phone
-/// pulls the signed answer; a forged form and a viewer are refused the referral.
+/// pulls the signed answer; a forged form and a viewer are refused the referral. On the way,
+/// what only a browser shows: the QR code reads back, the officer logs in by keyboard, the
+/// pages run no script and fit the screen, the browser enforces the CSP and the framing ban,
+/// keeps the session cookie from the page, and Back after logout shows nothing cached.
 #[test]
 fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     let Some(b) = Browser::start() else {
@@ -599,4 +554,52 @@ fn shared_fields(b: &Browser) -> Vec<String> {
         .iter()
         .map(|dd| b.element_attr(dd, "data-field").unwrap())
         .collect()
+}
+
+/// Serves `html` once, to the first request, on a port of its own; returns its address.
+fn serve_once(html: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let html = html.to_string();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let mut stream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+            html.len()
+        );
+    });
+    url
+}
+
+/// The text of the one QR code in a PNG picture.
+fn read_qr(png_bytes: &[u8]) -> String {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let channels = frame.color_type.samples();
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let at = y * frame.line_size + x * channels;
+        let rgb = &pixels[at..at + channels.min(3)];
+        (rgb.iter().map(|&v| u32::from(v)).sum::<u32>() / rgb.len() as u32) as u8
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    grids[0].decode().unwrap().1
+}
+
+/// Width and height from a PNG's IHDR.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&png[16..20]), be(&png[20..24]))
 }
