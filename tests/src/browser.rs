@@ -58,6 +58,7 @@ pub struct Browser {
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
     driver: Driver,
+    marks: std::cell::Cell<u64>,
     // Dropped last: the profile and the driver's log.
     dir: tempfile::TempDir,
 }
@@ -120,6 +121,7 @@ impl Browser {
                 rt,
                 client: Some(client),
                 driver,
+                marks: std::cell::Cell::new(0),
                 dir,
             };
             browser.fit_viewport();
@@ -134,18 +136,20 @@ impl Browser {
     /// Headless Chromium still draws a window frame: `--window-size` leaves a page area
     /// smaller than the screen. Grow the window by the frame so the page is WIDTH x HEIGHT.
     fn fit_viewport(&self) {
+        self.set_viewport(WIDTH, HEIGHT);
+    }
+
+    /// Makes the page area `width` x `height` CSS pixels (a tablet, say).
+    pub fn set_viewport(&self, width: u32, height: u32) {
         let inner = self.execute("return [window.innerWidth, window.innerHeight];", vec![]);
         let (iw, ih) = (
             inner[0].as_u64().expect("innerWidth"),
             inner[1].as_u64().expect("innerHeight"),
         );
         let (ow, oh) = self.run("window size", self.client().get_window_size());
-        let width = u32::try_from(ow + u64::from(WIDTH) - iw).expect("width");
-        let height = u32::try_from(oh + u64::from(HEIGHT) - ih).expect("height");
-        self.run(
-            "set window size",
-            self.client().set_window_size(width, height),
-        );
+        let w = u32::try_from(ow + u64::from(width) - iw).expect("width");
+        let h = u32::try_from(oh + u64::from(height) - ih).expect("height");
+        self.run("set window size", self.client().set_window_size(w, h));
     }
 
     fn client(&self) -> &Client {
@@ -223,43 +227,62 @@ impl Browser {
     /// Clicks a submit button or a link that `css` selects and waits until the next page has
     /// loaded: chromedriver's click returns before a form's navigation is done.
     pub fn click_and_load(&self, css: &str) {
-        let old = self.find("html");
+        let old = self.page();
         self.click(css);
-        self.wait_for_new_page(&old, css);
+        self.wait_for_new_page(old, css);
     }
 
-    /// Waits until `old` (the `html` element of the page before) is gone and the new
-    /// document has loaded.
-    pub fn wait_for_new_page(&self, old: &Element, what: &str) {
+    /// Marks the page shown now, for [`Browser::wait_for_new_page`]: each mark is new, so a
+    /// page brought back by Back counts as another page too.
+    pub fn page(&self) -> PageMark {
+        let mark = self.marks.get() + 1;
+        self.marks.set(mark);
+        self.execute(
+            "document.documentElement.dataset.ctMark = arguments[0];",
+            vec![serde_json::json!(mark.to_string())],
+        );
+        PageMark(mark.to_string())
+    }
+
+    /// Waits until a document other than the marked one is shown and loaded. (Polling the
+    /// browser through the navigation: it may answer errors meanwhile.)
+    pub fn wait_for_new_page(&self, old: PageMark, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.rt.block_on(old.tag_name()).is_ok() {
-            assert!(Instant::now() < deadline, "no new page 30 s after {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
         loop {
-            let state = self
-                .rt
-                .block_on(self.client().execute("return document.readyState;", vec![]));
-            if matches!(&state, Ok(s) if s == "complete") {
+            let now = self.rt.block_on(self.client().execute(
+                "return [document.documentElement.dataset.ctMark || '', document.readyState];",
+                vec![],
+            ));
+            if let Ok(now) = now
+                && now[0] != old.0.as_str()
+                && now[1] == "complete"
+            {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "the page after {what} did not load"
+                "no new page loaded 30 s after {what}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-
-    /// The `html` element of the page shown now (for [`Browser::wait_for_new_page`]).
-    pub fn page(&self) -> Element {
-        self.find("html")
     }
 
     /// The visible text of the element that `css` selects.
     pub fn text(&self, css: &str) -> String {
         let element = self.find(css);
         self.run(&format!("text of {css}"), element.text())
+    }
+
+    /// Types `keys` into whatever has the focus (`fantoccini::key::Key` for Tab, Enter...).
+    pub fn press(&self, keys: &str) {
+        let active = self.run("focused element", self.client().active_element());
+        self.run("type", active.send_keys(keys));
+    }
+
+    /// The id of the element that has the focus ("" when it has none).
+    pub fn focused_id(&self) -> String {
+        let active = self.run("focused element", self.client().active_element());
+        self.run("id", active.attr("id")).unwrap_or_default()
     }
 
     /// The visible text of an element found before.
@@ -314,6 +337,33 @@ impl Browser {
             }
             Err(e) => panic!("browser: cookie: {e}"),
         }
+    }
+
+    /// Whether the browser keeps the cookie `name` as (Secure, HttpOnly, SameSite).
+    pub fn cookie_flags(&self, name: &str) -> (bool, bool, String) {
+        let c = self.run("cookie", self.client().get_named_cookie(name));
+        (
+            c.secure().unwrap_or(false),
+            c.http_only().unwrap_or(false),
+            c.same_site().map(|s| s.to_string()).unwrap_or_default(),
+        )
+    }
+
+    /// Looks inside the page's frame number `index` until [`Browser::leave_frame`].
+    pub fn enter_frame(&self, index: u16) {
+        self.run("enter frame", self.client().enter_frame(index));
+    }
+
+    /// Back to the page from inside a frame.
+    pub fn leave_frame(&self) {
+        self.run("leave frame", self.client().enter_parent_frame());
+    }
+
+    /// The browser's Back button.
+    pub fn back(&self) {
+        let old = self.page();
+        self.run("back", self.client().back());
+        self.wait_for_new_page(old, "Back");
     }
 
     /// Forgets every cookie (a new visitor).
@@ -375,6 +425,9 @@ impl Drop for Browser {
     }
 }
 
+/// A page as it was marked by [`Browser::page`].
+pub struct PageMark(String);
+
 /// chromedriver, killed when dropped: also when `Browser::start` fails half-way.
 struct Driver(Child);
 
@@ -429,11 +482,12 @@ pub fn missing_message(programs: &[&str]) -> Option<String> {
         .collect();
     (!missing.is_empty()).then(|| {
         format!(
-            "the console's browser tests need Debian's Chromium and its WebDriver, and {} is \
+            "the console's browser tests need Debian's Chromium and its WebDriver, and {} {} \
              missing: run `.ci/run` (as root), or `apt-get install --no-install-recommends \
              chromium chromium-driver`; to skip these tests on purpose set \
              CHUNGTAY_SKIP_BROWSER=1",
-            missing.join(" and ")
+            missing.join(" and "),
+            if missing.len() == 1 { "is" } else { "are" }
         )
     })
 }

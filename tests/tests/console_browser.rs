@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use chungtay_core::*;
 use chungtay_e2e::browser::{
-    Browser, alive, missing_message, processes_naming, screens_dir, screens_wanted,
+    Browser, HEIGHT, WIDTH, alive, missing_message, processes_naming, screens_dir, screens_wanted,
 };
 use chungtay_e2e::{PASSPHRASE, Province, enrolled_phone, legal_aid};
+use chungtay_intake::console::SESSION_COOKIE;
 use chungtay_intake::{Limits, admin};
+use fantoccini::key::Key;
 
 /// The harness itself: Chromium loads a page of the province's server on loopback.
 #[test]
@@ -82,31 +84,6 @@ fn no_browser_process_outlives_its_test() {
     );
 }
 
-/// The text of the one QR code in a PNG picture.
-fn read_qr(png_bytes: &[u8]) -> String {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let frame = reader.next_frame(&mut pixels).unwrap();
-    let channels = frame.color_type.samples();
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-        let at = y * frame.line_size + x * channels;
-        let rgb = &pixels[at..at + channels.min(3)];
-        (rgb.iter().map(|&v| u32::from(v)).sum::<u32>() / rgb.len() as u32) as u8
-    });
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the picture");
-    grids[0].decode().unwrap().1
-}
-
-/// Width and height from a PNG's IHDR.
-fn png_size(png: &[u8]) -> (u32, u32) {
-    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    (be(&png[16..20]), be(&png[20..24]))
-}
-
 const ADMIN: (&str, &str) = ("quantri", "mật khẩu quản trị 2026");
 const OFFICER: (&str, &str) = ("canbo.lan", "Lan xử lý hồ sơ 2026");
 const VIEWER: (&str, &str) = ("xem.so.lieu", "chỉ xem số liệu 2026");
@@ -115,7 +92,10 @@ const ANSWER: &str = "Đã nhận hồ sơ, luật sư của Hội sẽ gọi tr
 
 /// The issue's journey in Chromium: an admin readies the staff and a code, a phone enrolls with
 /// it and sends referrals, an officer finds one by filter and accepts it with a note, the phone
-/// pulls the signed answer; a forged form and a viewer are refused the referral.
+/// pulls the signed answer; a forged form and a viewer are refused the referral. On the way,
+/// what only a browser shows: the QR code reads back, the officer logs in by keyboard, the
+/// pages run no script and fit the screen, the browser enforces the CSP and the framing ban,
+/// keeps the session cookie from the page, and Back after logout shows nothing cached.
 #[test]
 fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     let Some(b) = Browser::start() else {
@@ -124,8 +104,8 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     let province = Province::start(Limits::default());
     let console = format!("{}/console", province.url());
     let shots = screens_wanted().then(screens_dir);
-    // Each main page: no script at all, no sideways scrolling on the office screen; and its
-    // screenshot when asked for.
+    // Each main page: no script at all, no sideways scrolling on the office screen nor on a
+    // tablet held landscape; and its screenshot when asked for.
     let shot = |name: &str| {
         let scripts = b.execute("return document.scripts.length;", vec![]);
         assert_eq!(
@@ -133,14 +113,18 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
             serde_json::json!(0),
             "{name}: a script on the page"
         );
-        let widths = b.execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        );
-        assert!(
-            widths[0].as_u64() <= widths[1].as_u64(),
-            "{name}: wider than the screen {widths}"
-        );
+        for (w, h) in [(1024, 768), (WIDTH, HEIGHT)] {
+            b.set_viewport(w, h);
+            let widths = b.execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            );
+            assert_eq!(widths[1], serde_json::json!(w));
+            assert!(
+                widths[0].as_u64() <= widths[1].as_u64(),
+                "{name}: wider than a {w} px screen {widths}"
+            );
+        }
         if let Some(dir) = &shots {
             b.screenshot(&dir.join(format!("{name}.png")));
         }
@@ -244,8 +228,27 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     b.click_and_load("#logout");
 
     // The officer sets her password and logs in: the inbox, newest first, both referrals.
+    // With the keyboard only: Tab to the first field, type, Tab, type, Enter.
     set_password(&b, &console, OFFICER.0, &officer_code, OFFICER.1);
-    log_in(&b, &console, OFFICER);
+    b.goto(&format!("{console}/login"));
+    let mut tabs = 0;
+    while b.focused_id() != "username" {
+        tabs += 1;
+        assert!(tabs <= 6, "the login field is not reached by Tab");
+        b.press(&Key::Tab.to_string());
+    }
+    b.press(OFFICER.0);
+    b.press(&Key::Tab.to_string());
+    assert_eq!(b.focused_id(), "password");
+    b.press(OFFICER.1);
+    let login_page = b.page();
+    b.press(&Key::Enter.to_string());
+    b.wait_for_new_page(login_page, "Enter on the login form");
+    assert!(
+        b.exists("#logout"),
+        "logged in by keyboard: {}",
+        b.body_text()
+    );
     assert!(
         b.current_url().ends_with("/console/referrals"),
         "{}",
@@ -357,33 +360,35 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
                f.submit();"#,
             vec![serde_json::json!(legal.id), serde_json::json!(csrf)],
         );
-        b.wait_for_new_page(&before, "the forged form");
+        b.wait_for_new_page(before, "the forged form");
         b.body_text()
     };
-    let without = forge(None);
-    assert!(!without.contains(&legal.id), "not her page: {without}");
-    let made_up = forge(Some("0123456789abcdef"));
-    assert!(made_up.contains(REFUSED), "{made_up}");
-    assert!(b.exists("#message"));
+    for csrf in [None, Some("0123456789abcdef")] {
+        let page = forge(csrf);
+        assert!(page.contains(REFUSED), "{csrf:?}: {page}");
+        assert!(!page.contains(&legal.id), "{csrf:?}: not her page");
+        assert!(b.exists("#message"));
+    }
     // The same outside the browser, with her session cookie, to read the status codes.
     let session = b
-        .cookie("__Host-ct_session")
+        .cookie(SESSION_COOKIE)
         .expect("the officer's session cookie");
     chungtay_intake::install_crypto_provider();
-    let post = |body: &'static str| {
-        reqwest::blocking::Client::new()
+    for body in [
+        "to=in_progress&note=forged",
+        "to=in_progress&note=forged&csrf=",
+        "to=in_progress&note=forged&csrf=0123456789abcdef",
+    ] {
+        let answer = reqwest::blocking::Client::new()
             .post(format!("{console}/referrals/{}/transition", legal.id))
-            .header("cookie", format!("__Host-ct_session={session}"))
+            .header("cookie", format!("{SESSION_COOKIE}={session}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()
-            .unwrap()
-    };
-    let without = post("to=in_progress&note=forged");
-    assert!(without.status().is_client_error(), "{}", without.status());
-    let made_up = post("to=in_progress&note=forged&csrf=0123456789abcdef");
-    assert_eq!(made_up.status(), reqwest::StatusCode::FORBIDDEN);
-    assert!(made_up.text().unwrap().contains(REFUSED));
+            .unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::FORBIDDEN, "{body}");
+        assert!(answer.text().unwrap().contains(REFUSED), "{body}");
+    }
     b.goto(&format!("{console}/referrals/{}", legal.id));
     assert_eq!(b.find_all("ol#history li").len(), history_after);
     assert!(!b.body_text().contains("forged"));
@@ -393,7 +398,61 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
         phone.referral(&legal.id).unwrap().state,
         ReferralState::Accepted
     );
+    // Her session cookie is out of the page's reach and stays on this site.
+    assert_eq!(
+        b.cookie_flags(SESSION_COOKIE),
+        (true, true, "Strict".to_string())
+    );
+    let page_cookies = b.execute("return document.cookie;", vec![]);
+    assert!(
+        !page_cookies.to_string().contains(SESSION_COOKIE),
+        "{page_cookies}"
+    );
+    // Markup slipped into her page could not run: the browser holds the console's CSP.
+    let ran = b.execute(
+        r#"const s = document.createElement("script");
+           s.textContent = "document.body.dataset.injected = 'ran';";
+           document.body.appendChild(s);
+           return document.body.dataset.injected === "ran";"#,
+        vec![],
+    );
+    assert_eq!(ran, serde_json::json!(false), "an inline script ran");
+    // Another page (another origin on this machine: a site on her network could do the same)
+    // cannot frame her referral's page to make her click through it, though her cookie would
+    // go along (same site: ports do not count).
+    let framer = serve_once(&format!(
+        "<!DOCTYPE html><iframe src='{console}/referrals/{}' width=900 height=600></iframe>",
+        legal.id
+    ));
+    b.goto(&framer);
+    b.enter_frame(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let framed_url = loop {
+        let now = b.execute("return [document.URL, document.readyState];", vec![]);
+        if now[0] != "about:blank" && now[1] == "complete" {
+            break now[0].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "the frame never loaded: {now}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let framed = b.source();
+    assert!(
+        framed_url.starts_with("chrome-error://"),
+        "the console loaded in a frame: {framed_url}"
+    );
+    assert!(!framed.contains("Giàng Thị Dua") && !framed.contains("id=\"fields\""));
+    b.leave_frame();
+    b.goto(&format!("{console}/referrals/{}", legal.id));
+    // After logging out, Back does not bring the referral's page back from a cache.
+    assert!(b.body_text().contains("Giàng Thị Dua"));
     b.click_and_load("#logout");
+    b.back();
+    assert!(
+        !b.body_text().contains("Giàng Thị Dua"),
+        "{}",
+        b.body_text()
+    );
+    assert!(!b.exists("dl#fields"));
 
     // The viewer: statistics yes, referral pages no.
     set_password(&b, &console, VIEWER.0, &viewer_code, VIEWER.1);
@@ -495,4 +554,52 @@ fn shared_fields(b: &Browser) -> Vec<String> {
         .iter()
         .map(|dd| b.element_attr(dd, "data-field").unwrap())
         .collect()
+}
+
+/// Serves `html` once, to the first request, on a port of its own; returns its address.
+fn serve_once(html: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let html = html.to_string();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let mut stream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+            html.len()
+        );
+    });
+    url
+}
+
+/// The text of the one QR code in a PNG picture.
+fn read_qr(png_bytes: &[u8]) -> String {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let channels = frame.color_type.samples();
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let at = y * frame.line_size + x * channels;
+        let rgb = &pixels[at..at + channels.min(3)];
+        (rgb.iter().map(|&v| u32::from(v)).sum::<u32>() / rgb.len() as u32) as u8
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    grids[0].decode().unwrap().1
+}
+
+/// Width and height from a PNG's IHDR.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&png[16..20]), be(&png[20..24]))
 }
