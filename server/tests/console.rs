@@ -160,6 +160,18 @@ fn pull(env: &Env, phone: &Phone) -> StatusPage {
         .unwrap()
 }
 
+/// The staff audit; refusals are written off the request's thread, so give them a moment.
+fn audit_until(env: &Env, action: &str, at_least: usize) -> Vec<(String, String, String)> {
+    for _ in 0..50 {
+        let trail = audit_actions(env);
+        if trail.iter().filter(|(_, a, _)| a == action).count() >= at_least {
+            return trail;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("fewer than {at_least} {action} in the staff audit");
+}
+
 fn audit_actions(env: &Env) -> Vec<(String, String, String)> {
     admin::open_store(env.data())
         .unwrap()
@@ -313,6 +325,17 @@ fn each_role_opens_only_its_pages() {
         assert_eq!(p.status, StatusCode::SEE_OTHER, "anonymous {path}");
         assert_eq!(p.location.as_deref(), Some("/console/login"));
     }
+    // Every refusal is in the staff audit, with who and which page (2 roles refused on each of 7 pages).
+    let viewer_id = admin::open_store(env.data())
+        .unwrap()
+        .account_by_username("xem")
+        .unwrap()
+        .unwrap()
+        .account_id;
+    let trail = audit_until(&env, "refused_role", 14);
+    assert!(trail.iter().any(|(who, a, target)| {
+        who == &viewer_id && a == "refused_role" && target == "/console/referrals/ref-1"
+    }));
     // A viewer cannot move a referral even with her own valid CSRF token.
     let me = viewer.get("/console/me");
     let p = viewer.post(
@@ -357,6 +380,7 @@ fn a_form_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
         .unwrap()
         .state;
     assert_eq!(state, "received");
+    audit_until(&env, "refused_csrf", 3);
     // Logging out is a form too.
     assert_eq!(
         officer.post("/console/logout", &[("csrf", "00")]).status,

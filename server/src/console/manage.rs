@@ -576,6 +576,7 @@ struct AuditRow {
     at: String,
     who: String,
     action: String,
+    action_word: &'static str,
     target: String,
     detail: String,
 }
@@ -595,8 +596,60 @@ pub struct Before {
 
 const AUDIT_PAGE: usize = 200;
 
+/// What an audit code means, in the reader's language (the code stays beside it, and alone in
+/// the CSV's code column, for scripts).
+pub fn action_word(lang: super::words::Lang, code: &str) -> &'static str {
+    let (vi, en) = match code {
+        "login" => ("Đăng nhập", "Logged in"),
+        "login_failed" => ("Đăng nhập sai", "Failed login"),
+        "login_locked" => ("Đăng nhập khi tài khoản bị khoá", "Login while locked"),
+        "logout" => ("Đăng xuất", "Logged out"),
+        "logout_everywhere" => ("Đăng xuất mọi nơi", "Logged out everywhere"),
+        "set_password" => (
+            "Đặt mật khẩu bằng mã thiết lập",
+            "Set password with setup code",
+        ),
+        "setup_failed" => ("Mã thiết lập sai", "Wrong setup code"),
+        "change_password" => ("Đổi mật khẩu", "Changed password"),
+        "totp_on" => ("Bật xác thực hai bước", "Two-step login on"),
+        "totp_off" => ("Tắt xác thực hai bước", "Two-step login off"),
+        "list_referrals" => ("Xem danh sách giới thiệu", "Listed referrals"),
+        "search_referrals" => ("Tìm giới thiệu", "Searched referrals"),
+        "view_referral" => ("Mở một giới thiệu", "Opened a referral"),
+        "transition" => ("Chuyển trạng thái giới thiệu", "Moved a referral"),
+        "api_list_referrals" => (
+            "Mã API đọc danh sách giới thiệu",
+            "API token listed referrals",
+        ),
+        "api_transition" => ("Mã API chuyển trạng thái", "API token moved a referral"),
+        "revoke_device" => ("Thu hồi thiết bị", "Revoked a device"),
+        "label_device" => ("Đặt tên thiết bị", "Labelled a device"),
+        "issue_code" => ("Cấp mã đăng ký", "Issued an enrollment code"),
+        "create_account" => ("Tạo tài khoản", "Created an account"),
+        "account_reset" => ("Cấp mã thiết lập mới", "New setup code"),
+        "account_disable" => ("Khoá tài khoản", "Disabled an account"),
+        "account_enable" => ("Mở khoá tài khoản", "Enabled an account"),
+        "account_logout" => (
+            "Đăng xuất mọi phiên của tài khoản",
+            "Ended an account's sessions",
+        ),
+        "create_token" => ("Tạo mã API", "Created an API token"),
+        "revoke_token" => ("Thu hồi mã API", "Revoked an API token"),
+        "export_stats" => ("Tải thống kê", "Downloaded statistics"),
+        "export_audit" => ("Tải nhật ký cán bộ", "Downloaded the staff audit"),
+        "refused_role" => ("Bị từ chối: sai vai trò", "Refused: wrong role"),
+        "refused_csrf" => (
+            "Bị từ chối: biểu mẫu giả hoặc cũ",
+            "Refused: forged or stale form",
+        ),
+        _ => ("", ""),
+    };
+    super::words::pick(lang, vi, en)
+}
+
 async fn load_audit(
     st: &AppState,
+    lang: super::words::Lang,
     before: i64,
     limit: usize,
 ) -> Result<(Vec<AuditRow>, Option<i64>), Fail> {
@@ -621,6 +674,7 @@ async fn load_audit(
             .map(|e| AuditRow {
                 at: local_time(&e.at),
                 who: name(&e.actor),
+                action_word: action_word(lang, &e.action),
                 action: e.action,
                 target: e.target,
                 detail: e.detail,
@@ -635,7 +689,7 @@ pub async fn audit_page(State(st): State<AppState>, who: Who, Query(q): Query<Be
     if let Err(r) = who.must_be(&["admin"]) {
         return r;
     }
-    match load_audit(&st, q.before.unwrap_or(i64::MAX), AUDIT_PAGE).await {
+    match load_audit(&st, who.lang, q.before.unwrap_or(i64::MAX), AUDIT_PAGE).await {
         Ok((rows, older)) => {
             let page = AuditPage {
                 p: who.chrome(|t| t.audit_title),
@@ -653,7 +707,7 @@ pub async fn audit_csv(State(st): State<AppState>, who: Who) -> Response {
         return r;
     }
     let me = who.account.account_id.clone();
-    let rows = match load_audit(&st, i64::MAX, usize::MAX - 1).await {
+    let rows = match load_audit(&st, who.lang, i64::MAX, usize::MAX - 1).await {
         Ok((rows, _)) => rows,
         Err(e) => return e.page(who.lang),
     };
@@ -662,9 +716,22 @@ pub async fn audit_csv(State(st): State<AppState>, who: Who) -> Response {
     }
     let t = ui(who.lang);
     let mut out = String::from("\u{feff}");
-    push_csv_line(&mut out, &[t.at, t.who, t.action, t.target, t.detail]);
+    push_csv_line(
+        &mut out,
+        &[t.at, t.who, t.action, "code", t.target, t.detail],
+    );
     for r in rows {
-        push_csv_line(&mut out, &[&r.at, &r.who, &r.action, &r.target, &r.detail]);
+        push_csv_line(
+            &mut out,
+            &[
+                &r.at,
+                &r.who,
+                r.action_word,
+                &r.action,
+                &r.target,
+                &r.detail,
+            ],
+        );
     }
     download(
         out.into_bytes(),

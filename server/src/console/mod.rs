@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{SecondsFormat, Utc};
-use tracing::error;
+use tracing::{error, warn};
 use zeroize::Zeroizing;
 
 use crate::accounts::{self, AccountError};
@@ -192,6 +192,9 @@ pub struct Who {
     pub token: Zeroizing<String>,
     pub lang: Lang,
     pub csrf: String,
+    /// The path asked for, named in the staff audit when the request is refused.
+    pub path: String,
+    inner: Arc<Inner>,
 }
 
 impl Who {
@@ -212,6 +215,7 @@ impl Who {
         if roles.contains(&self.account.role.as_str()) {
             Ok(())
         } else {
+            self.audit_refusal("refused_role");
             Err(refused(self.lang, |t| t.refused_role))
         }
     }
@@ -221,8 +225,25 @@ impl Who {
         if accounts::csrf_ok(&st.inner().keys, &self.token, given) {
             Ok(())
         } else {
+            self.audit_refusal("refused_csrf");
             Err(refused(self.lang, |t| t.refused_csrf))
         }
+    }
+
+    /// A refused request goes into the staff audit too (someone probing, or a forged form
+    /// that reached a logged-in browser). Written off the async threads; a failure is logged.
+    fn audit_refusal(&self, action: &'static str) {
+        let inner = self.inner.clone();
+        let (actor, path) = (self.account.account_id.clone(), self.path.clone());
+        warn!(account_id = %actor, action, "console request refused");
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = inner
+                .store
+                .add_audit(&now_text(), &actor, action, &path, "")
+            {
+                error!(error = %e, "staff audit write failed");
+            }
+        });
     }
 }
 
@@ -268,6 +289,8 @@ impl FromRequestParts<AppState> for Who {
             token,
             lang,
             csrf,
+            path: parts.uri.path().chars().take(200).collect(),
+            inner: st.inner(),
         })
     }
 }
