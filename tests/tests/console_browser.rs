@@ -491,7 +491,12 @@ fn staff_work_a_referral_in_the_browser_and_the_phone_pulls_the_answer() {
     let has = |who: &str, action: &str, target: &str| {
         audit
             .iter()
-            .any(|r| r[1].starts_with(&format!("{who} (")) && r[2] == action && r[3] == target)
+            // The action cell is the word in the reader's language, then the code.
+            .any(|r| {
+                r[1].starts_with(&format!("{who} ("))
+                    && r[2].ends_with(&format!(" {action}"))
+                    && r[3] == target
+            })
     };
     assert!(has(ADMIN.0, "issue_code", ""), "{audit:#?}");
     assert!(has(OFFICER.0, "login", ""), "{audit:#?}");
