@@ -601,10 +601,13 @@ impl MonthlyReport {
         out
     }
 
-    /// The report as an Excel workbook, built in memory: one sheet, Vietnamese in column A,
-    /// English in column B, values in column C (counts as numbers, `<5` and `x` as text).
+    /// The report as an Excel workbook, built in memory, laid out as the paper form the union
+    /// prints and files: one sheet per language (Vietnamese first, then English), labels in
+    /// column A and values in column B (counts as numbers, `<5` and `x` as text). Each sheet
+    /// prints on A4 portrait, one page wide, with the club, commune and month in the page
+    /// header, the title row repeated on every page and the page number in the footer.
     pub fn to_xlsx(&self) -> Result<Vec<u8>> {
-        use rust_xlsxwriter::{DocProperties, Format, FormatAlign, Workbook};
+        use rust_xlsxwriter::{DocProperties, Workbook};
         let xlsx = |e: rust_xlsxwriter::XlsxError| Error::Io(std::io::Error::other(e.to_string()));
         let mut book = Workbook::new();
         book.set_properties(
@@ -612,81 +615,105 @@ impl MonthlyReport {
                 .set_title(text::nfc("Báo cáo tháng câu lạc bộ"))
                 .set_subject("Chung Tay monthly club report"),
         );
+        let layout = self.layout();
+        for vietnamese in [true, false] {
+            self.write_sheet(&mut book, &layout, vietnamese)
+                .map_err(xlsx)?;
+        }
+        book.save_to_buffer().map_err(xlsx)
+    }
+
+    /// One language's sheet of [`MonthlyReport::to_xlsx`].
+    fn write_sheet(
+        &self,
+        book: &mut rust_xlsxwriter::Workbook,
+        layout: &[(String, String, Vec<Line>)],
+        vietnamese: bool,
+    ) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{Format, FormatAlign, FormatBorder};
+        let pick = |vi: &str, en: &str| {
+            if vietnamese {
+                text::nfc(vi)
+            } else {
+                en.to_owned()
+            }
+        };
         let bold = Format::new().set_bold();
         let heading = Format::new().set_bold().set_font_size(14);
+        let section = Format::new()
+            .set_bold()
+            .set_border_bottom(FormatBorder::Thin);
+        let section_right = section.clone().set_align(FormatAlign::Right);
         let right = Format::new().set_align(FormatAlign::Right);
         let bold_right = Format::new().set_bold().set_align(FormatAlign::Right);
-        let italic = Format::new().set_italic();
+        let italic = Format::new().set_italic().set_text_wrap();
         let sheet = book.add_worksheet();
-        sheet.set_name(text::nfc("Báo cáo tháng")).map_err(xlsx)?;
-        sheet.set_column_width(0, 46).map_err(xlsx)?;
-        sheet.set_column_width(1, 46).map_err(xlsx)?;
-        sheet.set_column_width(2, 24).map_err(xlsx)?;
-        sheet
-            .write_string_with_format(0, 0, text::nfc("Báo cáo tháng của câu lạc bộ"), &heading)
-            .map_err(xlsx)?;
-        sheet
-            .write_string_with_format(0, 1, "Monthly club report", &heading)
-            .map_err(xlsx)?;
+        sheet.set_name(pick("Báo cáo tháng", "Monthly report"))?;
+        sheet.set_column_width(0, 58)?;
+        sheet.set_column_width(1, 22)?;
+        // A4 portrait, one page wide however long the tables grow.
+        sheet.set_paper_size(9);
+        sheet.set_portrait();
+        sheet.set_print_fit_to_pages(1, 0);
+        sheet.set_margins(0.6, 0.6, 0.8, 0.8, 0.3, 0.3);
+        // In a header, "&" starts a code: a club named "A & B" must print as it is.
+        let header_text = |s: &str| s.replace('&', "&&");
+        sheet.set_header(format!(
+            "&L{}&C{}&R{}",
+            header_text(&self.club_name),
+            header_text(&self.commune),
+            self.month_text()
+        ));
+        sheet.set_footer(pick("&CTrang &P / &N", "&CPage &P of &N"));
+        sheet.set_repeat_rows(0, 0)?;
+        sheet.write_string_with_format(
+            0,
+            0,
+            pick("Báo cáo tháng của câu lạc bộ", "Monthly club report"),
+            &heading,
+        )?;
         let mut row: u32 = 2;
-        for (i, (vi, en, lines)) in self.layout().into_iter().enumerate() {
+        for (i, (vi, en, lines)) in layout.iter().enumerate() {
             let column = if i == 0 {
-                "Giá trị / Value"
+                pick("Giá trị", "Value")
             } else {
-                "Số lượng / Count"
+                pick("Số lượng", "Count")
             };
-            sheet
-                .write_string_with_format(row, 0, vi, &bold)
-                .map_err(xlsx)?;
-            sheet
-                .write_string_with_format(row, 1, en, &bold)
-                .map_err(xlsx)?;
-            sheet
-                .write_string_with_format(row, 2, text::nfc(column), &bold_right)
-                .map_err(xlsx)?;
+            sheet.write_string_with_format(row, 0, pick(vi, en), &section)?;
+            sheet.write_string_with_format(row, 1, column, &section_right)?;
             row += 1;
             for line in lines {
                 match line {
                     Line::Note(v, e) => {
-                        sheet
-                            .write_string_with_format(row, 0, v, &italic)
-                            .map_err(xlsx)?;
-                        sheet
-                            .write_string_with_format(row, 1, e, &italic)
-                            .map_err(xlsx)?;
+                        sheet.write_string_with_format(row, 0, pick(v, e), &italic)?;
                     }
                     Line::Text(v, e, value) => {
-                        sheet.write_string(row, 0, v).map_err(xlsx)?;
-                        sheet.write_string(row, 1, e).map_err(xlsx)?;
-                        sheet
-                            .write_string_with_format(row, 2, value, &right)
-                            .map_err(xlsx)?;
+                        let value = match v.as_str() {
+                            "<5" => pick(LEGEND_SMALL.0, LEGEND_SMALL.1),
+                            "x" => pick(LEGEND_HIDDEN.0, LEGEND_HIDDEN.1),
+                            _ => value.clone(),
+                        };
+                        sheet.write_string(row, 0, pick(v, e))?;
+                        sheet.write_string_with_format(row, 1, value, &right)?;
                     }
                     Line::Count(v, e, n) => {
-                        sheet.write_string(row, 0, v).map_err(xlsx)?;
-                        sheet.write_string(row, 1, e).map_err(xlsx)?;
-                        write_shown(sheet, row, n, &right).map_err(xlsx)?;
+                        sheet.write_string(row, 0, pick(v, e))?;
+                        write_shown(sheet, row, *n, &right)?;
                     }
                     Line::Number(v, e, n) => {
-                        sheet.write_string(row, 0, v).map_err(xlsx)?;
-                        sheet.write_string(row, 1, e).map_err(xlsx)?;
-                        sheet.write_number(row, 2, n).map_err(xlsx)?;
+                        sheet.write_string(row, 0, pick(v, e))?;
+                        sheet.write_number(row, 1, *n)?;
                     }
                     Line::Total(n) => {
-                        sheet
-                            .write_string_with_format(row, 0, text::nfc("Tổng"), &bold)
-                            .map_err(xlsx)?;
-                        sheet
-                            .write_string_with_format(row, 1, "Total", &bold)
-                            .map_err(xlsx)?;
-                        write_shown(sheet, row, n, &bold_right).map_err(xlsx)?;
+                        sheet.write_string_with_format(row, 0, pick("Tổng", "Total"), &bold)?;
+                        write_shown(sheet, row, *n, &bold_right)?;
                     }
                 }
                 row += 1;
             }
             row += 1;
         }
-        book.save_to_buffer().map_err(xlsx)
+        Ok(())
     }
 }
 
@@ -697,8 +724,8 @@ fn write_shown(
     format: &rust_xlsxwriter::Format,
 ) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
     match value {
-        Shown::Count(n) => sheet.write_number_with_format(row, 2, n, format)?,
-        other => sheet.write_string_with_format(row, 2, other.to_string(), format)?,
+        Shown::Count(n) => sheet.write_number_with_format(row, 1, n, format)?,
+        other => sheet.write_string_with_format(row, 1, other.to_string(), format)?,
     };
     Ok(())
 }
