@@ -1118,7 +1118,7 @@ fn the_demo_runs_the_whole_flow_and_says_each_step() {
     assert_eq!(steps.len(), 14);
     let text = serde_json::to_string(steps).unwrap();
     for expected in [
-        "Được chấp nhận",
+        "Đã chấp nhận",
         "Đã nhận, lớp học bắt đầu ngày 5",
         "Vi Thị Hoa",
         "/console",

@@ -240,7 +240,7 @@ pub fn service_label(s: SupportService) -> (&'static str, &'static str) {
         SupportService::HealthCare => ("Chăm sóc y tế", "Health care"),
         SupportService::Psychological => ("Hỗ trợ tâm lý", "Psychological support"),
         SupportService::LegalAid => ("Trợ giúp pháp lý", "Legal aid"),
-        SupportService::Schooling => ("Hỗ trợ học tập", "Schooling"),
+        SupportService::Schooling => ("Học văn hoá", "Schooling"),
         SupportService::VocationalTraining => ("Học nghề", "Vocational training"),
         SupportService::Jobs => ("Việc làm", "Jobs"),
         SupportService::Loans => ("Vay vốn", "Loans"),
@@ -249,7 +249,7 @@ pub fn service_label(s: SupportService) -> (&'static str, &'static str) {
         }
         SupportService::SafeAccommodation => ("Nơi ở an toàn", "Safe accommodation"),
         SupportService::IdentityPapers => (
-            "Giấy tờ tùy thân, đăng ký hộ tịch",
+            "Giấy tờ tuỳ thân, hộ tịch",
             "Identity papers and civil registration",
         ),
         SupportService::Interpretation => ("Phiên dịch", "Interpretation"),
@@ -277,8 +277,8 @@ pub fn state_label(s: ReferralState) -> (&'static str, &'static str) {
         ReferralState::Queued => ("Chờ gửi", "Queued"),
         ReferralState::Sent => ("Đã gửi", "Sent"),
         ReferralState::Received => ("Tỉnh đã nhận", "Received by the province"),
-        ReferralState::Accepted => ("Được chấp nhận", "Accepted"),
-        ReferralState::Declined => ("Bị từ chối", "Declined"),
+        ReferralState::Accepted => ("Đã chấp nhận", "Accepted"),
+        ReferralState::Declined => ("Từ chối", "Declined"),
         ReferralState::InProgress => ("Đang hỗ trợ", "In progress"),
         ReferralState::Completed => ("Hoàn thành", "Completed"),
         ReferralState::Withdrawn => ("Đã rút", "Withdrawn"),
