@@ -1843,6 +1843,17 @@ fn a_bad_value_in_an_edit_is_named_and_changes_nothing() {
     let after = env.json(&["member", "show", &hoa])["member"].clone();
     assert_eq!(before, after);
     assert_eq!(env.trail(&["--action", "update"]).len(), entries);
+    // An edit that changes nothing is a command-line error, and writes nothing either.
+    for cmd in ["member", "meeting", "club"] {
+        let out = env.run(&[cmd, "edit", &hoa]);
+        assert_eq!(
+            out.status.code(),
+            Some(EXIT_USAGE),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(env.trail(&["--action", "update"]).len(), entries);
     // A member that does not exist.
     let out = env.run(&[
         "member",
@@ -1943,7 +1954,12 @@ fn meeting_and_club_edits_keep_what_is_not_given() {
 fn an_auditor_annotates_and_reads_the_trail_but_cannot_edit() {
     let env = Env::new();
     let club = env.with_club();
-    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &["--phone", "0912345678"]);
+    let hoa = env.add_member(
+        &club,
+        "Vi Thị Hoa",
+        "thai",
+        &["--phone", "0912345678", "--survivor-status", "survivor"],
+    );
     let auditor = env.add_user("auditor", "583920");
     let deputy = env.add_user("deputy", "691028");
     let before = env.json(&["member", "show", &hoa])["member"].clone();
@@ -2023,6 +2039,15 @@ fn an_auditor_annotates_and_reads_the_trail_but_cannot_edit() {
     let mine = env.trail(&["--by", &deputy, "--action", "update"]);
     assert_eq!(mine.len(), 1, "{mine:?}");
     assert_eq!(mine[0]["record_id"], hoa.as_str());
+    let fields = mine[0]["fields"].as_array().unwrap();
+    assert_eq!(
+        fields,
+        &[Value::from("village")],
+        "the status she cannot read is kept"
+    );
+    let shown = env.json(&["member", "show", &hoa])["member"].clone();
+    assert_eq!(shown["survivor_status"], "Survivor");
+    assert_eq!(shown["village"], "Bản Nhài");
 }
 
 #[test]

@@ -35,6 +35,7 @@ pub enum ClubCmd {
     },
     /// Sửa câu lạc bộ: chỉ đổi những gì được ghi trên dòng lệnh / edit a club: only the values
     /// given change
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "kind", "province", "commune", "village", "no_village", "former_district", "no_former_district"])))]
     Edit {
         id: String,
         /// Tên câu lạc bộ / the club's name

@@ -44,6 +44,7 @@ pub enum MeetingCmd {
     /// Sửa một buổi sinh hoạt: chỉ đổi những gì được ghi trên dòng lệnh (điểm danh bổ sung,
     /// việc đã làm) / edit a meeting: only what is given changes (late attendance, a follow-up
     /// done)
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["date", "topic", "place", "facilitator", "attendees", "remove_attendees", "guests", "notes", "follow_ups", "done"])))]
     Edit {
         id: String,
         /// Ngày (YYYY-MM-DD) / date

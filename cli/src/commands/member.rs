@@ -48,6 +48,7 @@ pub enum MemberCmd {
     },
     /// Sửa hồ sơ thành viên: chỉ đổi những gì được ghi trên dòng lệnh / edit a member: only
     /// the values given on the command line change
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "birth_year", "no_birth_year", "gender", "ethnic_group", "village", "phone", "no_phone", "role", "survivor_status", "do_not_contact", "contact_ok"])))]
     Edit {
         id: String,
         /// Họ tên / full name
