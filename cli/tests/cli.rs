@@ -2116,3 +2116,52 @@ fn the_trail_is_paged_newest_first() {
     let out = env.run(&["audit", "trail", "--action", "nonsense"]);
     assert_eq!(out.status.code(), Some(EXIT_USAGE));
 }
+
+#[test]
+fn a_draft_referral_is_edited_until_its_consent_covers_it_then_no_more() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &["--phone", "0912345678"]);
+    let consent = env.json(&[
+        "consent",
+        "add",
+        "--member",
+        &hoa,
+        "--purpose",
+        "loans",
+        "--field",
+        "name",
+        "--field",
+        "need",
+    ]);
+    let consent = consent["id"].as_str().unwrap();
+    let draft = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "loans",
+        "--share",
+        "name",
+        "--share",
+        "phone",
+        "--note",
+        "Vay vốn nhỏ",
+    ]);
+    let id = draft["id"].as_str().unwrap();
+    // The consent attached; the phone it does not cover is still shared: not ready.
+    env.ok(&["referral", "edit", id, "--consent", consent]);
+    let out = env.run(&["referral", "ready", id]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    // The list given replaces the old one; the note and the consent stay.
+    let edited = env.json(&["referral", "edit", id, "--share", "name", "--share", "need"]);
+    assert_eq!(edited["consent_id"], consent);
+    assert_eq!(edited["note"], "Vay vốn nhỏ");
+    assert_eq!(edited["shared_fields"], serde_json::json!(["Name", "Need"]));
+    assert_eq!(env.json(&["referral", "ready", id])["state"], "Ready");
+    // Once ready it is no longer a draft: the core refuses, nothing changes.
+    let out = env.run(&["referral", "edit", id, "--urgency", "urgent"]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    assert_eq!(env.json(&["referral", "show", id])["urgency"], "Routine");
+}
