@@ -2,14 +2,14 @@
 
 use std::path::PathBuf;
 
-use chungtay_core::OverdueThresholds;
 use chungtay_core::verify_export;
+use chungtay_core::{AuditEntry, OverdueThresholds};
 
 use crate::args::{self, ActionArg, RecordKindArg, ToCore};
 use crate::commands::{read_file, write_file};
 use crate::ctx::Ctx;
 use crate::error::CliError;
-use crate::lang::tr;
+use crate::lang::{Lang, tr};
 use crate::output::{Output, fields, table};
 use crate::views::{AnnotationView, AuditEntryView, FindingsView};
 
@@ -159,57 +159,7 @@ pub fn run(ctx: &mut Ctx, cmd: AuditCmd) -> Result<Output, CliError> {
                     && record.as_ref().is_none_or(|r| &e.record_id == r)
             });
             entries.reverse();
-            let total = entries.len();
-            let per = usize::try_from(per_page).unwrap_or(usize::MAX);
-            let skip = usize::try_from(page - 1)
-                .unwrap_or(usize::MAX)
-                .saturating_mul(per);
-            let shown_entries: Vec<_> = entries.iter().skip(skip).take(per).collect();
-            let pages = total.div_ceil(per).max(1);
-            let rows: Vec<Vec<String>> = shown_entries
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.seq.to_string(),
-                        e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        e.user_id.clone(),
-                        e.role.map(|r| lang.user_role(r)).unwrap_or("").to_owned(),
-                        lang.action(e.action).to_owned(),
-                        e.kind.map(|k| lang.record_kind(k)).unwrap_or("").to_owned(),
-                        e.record_id.clone(),
-                        e.fields.join(", "),
-                    ]
-                })
-                .collect();
-            let mut text = table(
-                &[
-                    lang.pick("Số", "Seq"),
-                    lang.pick("Lúc", "At"),
-                    lang.pick("Người dùng", "User"),
-                    lang.pick("Vai trò", "Role"),
-                    lang.pick("Việc", "Action"),
-                    lang.pick("Loại hồ sơ", "Kind"),
-                    lang.pick("Mã hồ sơ", "Record"),
-                    lang.pick("Trường đã sửa", "Fields changed"),
-                ],
-                &rows,
-            );
-            text.push_str(&tr!(
-                lang,
-                "Trang {page}/{pages}, {total} mục.\n",
-                "Page {page} of {pages}, {total} entries.\n"
-            ));
-            let views: Vec<AuditEntryView> = shown_entries.iter().map(|e| (*e).into()).collect();
-            Output::new(
-                serde_json::json!({
-                    "page": page,
-                    "per_page": per_page,
-                    "pages": pages,
-                    "total": total,
-                    "entries": views,
-                }),
-                text,
-            )
+            trail_page(lang, &entries, page, per_page)
         }
         AuditCmd::Annotate { kind, id, note } => {
             let mut store = ctx.open()?;
@@ -364,4 +314,64 @@ pub fn run(ctx: &mut Ctx, cmd: AuditCmd) -> Result<Output, CliError> {
             )
         }
     }
+}
+
+/// One page of trail entries (newest first already), as a table and as JSON.
+pub fn trail_page(
+    lang: Lang,
+    entries: &[AuditEntry],
+    page: u64,
+    per_page: u64,
+) -> Result<Output, CliError> {
+    let total = entries.len();
+    let per = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let skip = usize::try_from(page.saturating_sub(1))
+        .unwrap_or(usize::MAX)
+        .saturating_mul(per);
+    let shown_entries: Vec<_> = entries.iter().skip(skip).take(per).collect();
+    let pages = total.div_ceil(per).max(1);
+    let rows: Vec<Vec<String>> = shown_entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                e.user_id.clone(),
+                e.role.map(|r| lang.user_role(r)).unwrap_or("").to_owned(),
+                lang.action(e.action).to_owned(),
+                e.kind.map(|k| lang.record_kind(k)).unwrap_or("").to_owned(),
+                e.record_id.clone(),
+                e.fields.join(", "),
+            ]
+        })
+        .collect();
+    let mut text = table(
+        &[
+            lang.pick("Số", "Seq"),
+            lang.pick("Lúc", "At"),
+            lang.pick("Người dùng", "User"),
+            lang.pick("Vai trò", "Role"),
+            lang.pick("Việc", "Action"),
+            lang.pick("Loại hồ sơ", "Kind"),
+            lang.pick("Mã hồ sơ", "Record"),
+            lang.pick("Trường đã sửa", "Fields changed"),
+        ],
+        &rows,
+    );
+    text.push_str(&tr!(
+        lang,
+        "Trang {page}/{pages}, {total} mục.\n",
+        "Page {page} of {pages}, {total} entries.\n"
+    ));
+    let views: Vec<AuditEntryView> = shown_entries.iter().map(|e| (*e).into()).collect();
+    Output::new(
+        serde_json::json!({
+            "page": page,
+            "per_page": per_page,
+            "pages": pages,
+            "total": total,
+            "entries": views,
+        }),
+        text,
+    )
 }

@@ -1,4 +1,4 @@
-//! `chungtay member add|edit|list|search|show|contact|erase`. Lists never show survivor status, nor the
+//! `chungtay member add|edit|list|search|show|history|contact|erase`. Lists never show survivor status, nor the
 //! phone of someone who must not be contacted.
 
 use chungtay_core::{MemberFilter, MemberInput, MemberSummary};
@@ -107,6 +107,18 @@ pub enum MemberCmd {
     },
     /// Hồ sơ một thành viên (ghi vào nhật ký) / one member's record (noted in the audit trail)
     Show { id: String },
+    /// Toàn bộ lịch sử của một thành viên trong nhật ký: hồ sơ của chị, sự đồng ý, hỗ trợ, giới
+    /// thiệu; mới nhất trước / a member's whole history in the trail: her record, consents,
+    /// support and referrals; newest first
+    History {
+        id: String,
+        /// Trang (từ 1) / page (from 1)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        page: u64,
+        /// Số mục mỗi trang / entries per page
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        per_page: u64,
+    },
     /// Số điện thoại để gọi, nhắn tin: bị từ chối khi không được liên lạc (ghi vào nhật ký) /
     /// the number to call or text: refused when she must not be contacted (noted in the trail)
     Contact { id: String },
@@ -376,6 +388,19 @@ pub fn run(ctx: &mut Ctx, cmd: MemberCmd) -> Result<Output, CliError> {
                 }),
                 text,
             )
+        }
+        MemberCmd::History { id, page, per_page } => {
+            // The trail first: a role that may not read it is refused before her screen is
+            // opened (and noted as read).
+            let mut entries = store.audit_entries()?;
+            let detail = store.member_detail(&id)?;
+            let mut ids = vec![detail.member.id.clone()];
+            ids.extend(detail.consents.iter().map(|c| c.id.clone()));
+            ids.extend(detail.livelihood.iter().map(|l| l.id.clone()));
+            ids.extend(detail.referrals.iter().map(|r| r.id.clone()));
+            entries.retain(|e| ids.contains(&e.record_id));
+            entries.reverse();
+            crate::commands::audit::trail_page(lang, &entries, page, per_page)
         }
         MemberCmd::Contact { id } => {
             let phone = store.contact_phone(&id)?;
