@@ -2165,3 +2165,74 @@ fn a_draft_referral_is_edited_until_its_consent_covers_it_then_no_more() {
     assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
     assert_eq!(env.json(&["referral", "show", id])["urgency"], "Routine");
 }
+
+#[test]
+fn a_members_history_holds_her_consents_support_and_referrals_and_no_one_elses() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &[]);
+    let mai = env.add_member(&club, "Lò Thị Mai", "thai", &[]);
+    let consent = env.json(&[
+        "consent",
+        "add",
+        "--member",
+        &hoa,
+        "--purpose",
+        "loans",
+        "--field",
+        "name",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let support = env.json(&[
+        "support",
+        "add",
+        "--member",
+        &hoa,
+        "--kind",
+        "livestock",
+        "--quantity",
+        "2",
+        "--unit",
+        "con lợn",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let referral = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "loans",
+        "--share",
+        "name",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["member", "edit", &hoa, "--village", "Bản Nhài"]);
+    env.ok(&["member", "edit", &mai, "--village", "Bản Nhài"]);
+    let history = env.json(&["member", "history", &hoa, "--per-page", "1000"]);
+    let entries = history["entries"].as_array().unwrap();
+    let about = |id: &str, action: &str| {
+        entries
+            .iter()
+            .any(|e| e["record_id"] == id && e["action"] == action)
+    };
+    assert!(
+        about(&hoa, "create") && about(&hoa, "update"),
+        "{entries:?}"
+    );
+    assert!(about(&consent, "create"), "{entries:?}");
+    assert!(about(&support, "create"), "{entries:?}");
+    assert!(about(&referral, "create"), "{entries:?}");
+    assert!(entries.iter().all(|e| e["record_id"] != mai.as_str()));
+    assert!(entries.iter().all(|e| e["action"] != "unlock"));
+    // The trail is not the deputy's to read.
+    let deputy = env.add_user("deputy", "691028");
+    let out = env.run_as(&deputy, "691028", &["member", "history", &hoa]);
+    assert_eq!(out.status.code(), Some(EXIT_FORBIDDEN), "{}", stderr(&out));
+}
