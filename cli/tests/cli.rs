@@ -1319,6 +1319,14 @@ fn a_status_note_with_terminal_escapes_from_the_server_is_shown_escaped() {
     env.ok(&["referral", "ready", id]);
     env.ok(&["referral", "send", id]);
     env.ok(&["sync", "--now"]);
+    // The sync signed a checkpoint of the trail; its signature holds with the device key.
+    let checkpoints = env.json(&["audit", "checkpoints"]);
+    let checkpoints = checkpoints.as_array().unwrap();
+    assert!(!checkpoints.is_empty());
+    assert!(
+        checkpoints.iter().all(|c| c["signature_valid"] == true),
+        "{checkpoints:?}"
+    );
 
     // The province (or whoever holds its staff token, or answers in its place) writes the
     // note: the phone stores it as the server sent it.
@@ -2111,6 +2119,8 @@ fn the_trail_is_paged_newest_first() {
         "en",
     ]);
     assert!(text.contains("Page 1 of 2, 4 entries."), "{text}");
+    let text = env.ok(&["audit", "checkpoints", "--lang", "en"]);
+    assert!(text.contains("No checkpoints yet"), "{text}");
     let out = env.run(&["audit", "trail", "--page", "0"]);
     assert_eq!(out.status.code(), Some(EXIT_USAGE));
     let out = env.run(&["audit", "trail", "--action", "nonsense"]);

@@ -37,6 +37,9 @@ pub enum AuditCmd {
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
         per_page: u64,
     },
+    /// Các điểm mốc đã ký của nhật ký (mỗi lần đồng bộ), chữ ký kiểm tra bằng khoá thiết bị /
+    /// the trail's signed checkpoints (one per sync), each signature checked with the device key
+    Checkpoints,
     /// Ghi chú kiểm tra về một hồ sơ (việc ghi duy nhất của cán bộ kiểm tra) / an auditor's
     /// note on a record (the auditor's only write)
     Annotate {
@@ -160,6 +163,51 @@ pub fn run(ctx: &mut Ctx, cmd: AuditCmd) -> Result<Output, CliError> {
             });
             entries.reverse();
             trail_page(lang, &entries, page, per_page)
+        }
+        AuditCmd::Checkpoints => {
+            let store = ctx.open()?;
+            let key = store.device_public_key()?;
+            let checkpoints = store.checkpoints()?;
+            let mut rows = Vec::new();
+            let mut views = Vec::new();
+            for cp in &checkpoints {
+                let verified = cp.verify(&key);
+                rows.push(vec![
+                    cp.seq.to_string(),
+                    cp.at.clone(),
+                    hex(&cp.head),
+                    if verified {
+                        lang.pick("đúng", "valid")
+                    } else {
+                        lang.pick("SAI", "INVALID")
+                    }
+                    .to_owned(),
+                ]);
+                views.push(serde_json::json!({
+                    "seq": cp.seq,
+                    "at": cp.at,
+                    "head_hex": hex(&cp.head),
+                    "signature_valid": verified,
+                }));
+            }
+            let text = if checkpoints.is_empty() {
+                tr!(
+                    lang,
+                    "Chưa có điểm mốc nào (điểm mốc được ký mỗi lần đồng bộ).",
+                    "No checkpoints yet (one is signed at each sync)."
+                )
+            } else {
+                table(
+                    &[
+                        lang.pick("Số", "Seq"),
+                        lang.pick("Lúc", "At"),
+                        lang.pick("Đầu chuỗi", "Head"),
+                        lang.pick("Chữ ký", "Signature"),
+                    ],
+                    &rows,
+                )
+            };
+            Output::new(views, text)
         }
         AuditCmd::Annotate { kind, id, note } => {
             let mut store = ctx.open()?;
