@@ -1087,6 +1087,7 @@ fn the_enrollment_code_is_read_like_a_pin_never_from_the_command_line() {
     let url = server.url("");
     let env = Env::new();
     env.ok(&["init", "--name", "Lò Thị Mai"]);
+    assert_eq!(env.json(&["enrollment"])["enrolled"], false);
     let code = admin::issue_code(province_dir.path(), PROVINCE_PASS)
         .unwrap()
         .code;
@@ -1125,6 +1126,16 @@ fn the_enrollment_code_is_read_like_a_pin_never_from_the_command_line() {
     let text = succeeded(&["enroll"], out);
     assert!(text.contains("Đã đăng ký"), "{text}");
     assert_eq!(admin::devices(province_dir.path()).unwrap().len(), 1);
+    // Asked again later: the same device id and fingerprint as printed when enrolling.
+    let status = env.json(&["enrollment"]);
+    assert_eq!(status["enrolled"], true);
+    assert_eq!(status["server_url"], url.as_str());
+    let fingerprint = status["province_fingerprint"].as_str().unwrap();
+    let device = status["device_id"].as_str().unwrap();
+    assert!(
+        text.contains(fingerprint) && text.contains(device),
+        "{text}"
+    );
 
     // From standard input, line 2 after the PIN: another store enrolls with its own code.
     let other = Env::new();
