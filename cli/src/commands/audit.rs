@@ -26,8 +26,8 @@ pub enum AuditCmd {
         /// Chỉ loại việc này / only this action
         #[arg(long, value_enum)]
         action: Option<ActionArg>,
-        /// Chỉ những mục về hồ sơ này (cả lịch sử của một thành viên) / only entries about this
-        /// record (a member's whole history)
+        /// Chỉ những mục về đúng hồ sơ này (cả lịch sử của một thành viên: `member history`) /
+        /// only entries about this very record (a member's whole history: `member history`)
         #[arg(long, value_name = "ID")]
         record: Option<String>,
         /// Trang (từ 1, trang 1 là mới nhất) / page (from 1, page 1 the newest)
