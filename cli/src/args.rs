@@ -4,8 +4,9 @@
 
 use chrono::NaiveDate;
 use chungtay_core::{
-    ClubKind, ConsentMethod, EthnicGroup, FollowUp, Gender, LivelihoodKind, MemberRole, Outcome,
-    Reason, Recipient, SharedField, SupportService, SurvivorStatus, Urgency, UserRole,
+    AuditAction, ClubKind, ConsentMethod, EthnicGroup, FollowUp, Gender, LivelihoodKind,
+    MemberRole, Outcome, Reason, Recipient, RecordKind, SharedField, SupportService,
+    SurvivorStatus, Urgency, UserRole,
 };
 use clap::ValueEnum;
 
@@ -122,6 +123,33 @@ value_enum!(UrgencyArg => Urgency {
     Routine => Urgency::Routine,
     Urgent => Urgency::Urgent,
     Emergency => Urgency::Emergency,
+});
+
+value_enum!(RecordKindArg => RecordKind {
+    Club => RecordKind::Club,
+    Member => RecordKind::Member,
+    Consent => RecordKind::Consent,
+    Meeting => RecordKind::Meeting,
+    Livelihood => RecordKind::Livelihood,
+    Referral => RecordKind::Referral,
+    User => RecordKind::User,
+});
+
+value_enum!(ActionArg => AuditAction {
+    Create => AuditAction::Create,
+    Update => AuditAction::Update,
+    Delete => AuditAction::Delete,
+    Read => AuditAction::Read,
+    Export => AuditAction::Export,
+    Unlock => AuditAction::Unlock,
+    UnlockFailed => AuditAction::UnlockFailed,
+    PinChange => AuditAction::PinChange,
+    UserAdd => AuditAction::UserAdd,
+    Annotate => AuditAction::Annotate,
+    Checkpoint => AuditAction::Checkpoint,
+    Sync => AuditAction::Sync,
+    Wipe => AuditAction::Wipe,
+    Restore => AuditAction::Restore,
 });
 
 pub fn core_all<T, A: ToCore<T> + Copy>(args: &[A]) -> Vec<T> {

@@ -3,9 +3,9 @@
 
 use chungtay_core::report::{gender_label, service_label, state_label};
 use chungtay_core::{
-    ClubKind, ConsentMethod, DamageReason, Gender, LivelihoodKind, MemberRole, Outcome, Permission,
-    Reason, Recipient, RecordKind, ReferralState, SharedField, SupportService, SurvivorStatus,
-    Urgency, UserRole,
+    AuditAction, ClubKind, ConsentMethod, DamageReason, Gender, LivelihoodKind, MemberRole,
+    Outcome, Permission, Reason, Recipient, RecordKind, ReferralState, SharedField, SupportService,
+    SurvivorStatus, Urgency, UserRole,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -175,6 +175,25 @@ impl Lang {
             RecordKind::Audit => self.pick("nhật ký kiểm tra", "audit trail"),
             RecordKind::DeviceKey => self.pick("khoá thiết bị", "device key"),
             RecordKind::Annotation => self.pick("ghi chú kiểm tra", "annotation"),
+        }
+    }
+
+    pub fn action(self, a: AuditAction) -> &'static str {
+        match a {
+            AuditAction::Create => self.pick("tạo", "create"),
+            AuditAction::Update => self.pick("sửa", "update"),
+            AuditAction::Delete => self.pick("xoá", "delete"),
+            AuditAction::Read => self.pick("xem", "read"),
+            AuditAction::Export => self.pick("xuất", "export"),
+            AuditAction::Unlock => self.pick("mở kho", "unlock"),
+            AuditAction::UnlockFailed => self.pick("sai mã PIN", "wrong PIN"),
+            AuditAction::PinChange => self.pick("đổi mã PIN", "PIN change"),
+            AuditAction::UserAdd => self.pick("thêm người dùng", "user added"),
+            AuditAction::Annotate => self.pick("ghi chú kiểm tra", "annotation"),
+            AuditAction::Checkpoint => self.pick("điểm mốc", "checkpoint"),
+            AuditAction::Sync => self.pick("đồng bộ", "sync"),
+            AuditAction::Wipe => self.pick("tự xoá", "wipe"),
+            AuditAction::Restore => self.pick("khôi phục", "restore"),
         }
     }
 
@@ -424,6 +443,7 @@ fn field_label(field: &str) -> (&str, &str, Option<&'static str>) {
         "follow_ups.task" => ("việc cần làm", "follow-up task", Some("--follow-up")),
         "follow_ups.person" => ("người làm", "follow-up person", Some("--follow-up")),
         "--follow-up" => ("việc cần làm", "follow-up", Some("--follow-up")),
+        "--done" => ("việc đã làm", "follow-up done", Some("--done")),
         "date" | "--date" => ("ngày", "date", Some("--date")),
         "month" | "--month" => ("tháng", "month", Some("--month")),
         "given_on" | "--given-on" => ("ngày đồng ý", "date given", Some("--given-on")),
@@ -457,7 +477,7 @@ fn field_label(field: &str) -> (&str, &str, Option<&'static str>) {
             None,
         ),
         "state" => ("trạng thái", "state", None),
-        "text" => ("nội dung ghi chú", "note text", None),
+        "text" => ("nội dung ghi chú", "note text", Some("--note")),
         "enrollment" => ("đăng ký với Hội tỉnh", "enrollment", None),
         "recovery" => ("mã khôi phục", "recovery secret", None),
         other => (other, other, None),

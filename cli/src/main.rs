@@ -132,6 +132,9 @@ enum Command {
     Report(report::ReportCmd),
     /// Đăng ký điện thoại với Hội tỉnh / enroll with the provincial union
     Enroll(sync::EnrollArgs),
+    /// Đã đăng ký với máy chủ nào, dấu vân tay khoá của Hội tỉnh / where this store is
+    /// enrolled, and the province key fingerprint
+    Enrollment,
     /// Gửi hộp thư đi, gửi điểm mốc nhật ký, nhận trả lời / send the outbox and an audit
     /// checkpoint, pull the answers
     Sync(sync::SyncArgs),
@@ -156,6 +159,7 @@ fn dispatch(ctx: &mut Ctx, command: Command) -> Result<Output, CliError> {
         Command::Safety(c) => safety::run(ctx, c),
         Command::Report(c) => report::run(ctx, c),
         Command::Enroll(a) => sync::enroll(ctx, a),
+        Command::Enrollment => sync::enrollment(ctx),
         Command::Sync(a) => sync::sync(ctx, a),
         Command::Outbox => sync::outbox(ctx),
         Command::Demo(a) => demo::run(ctx, a),

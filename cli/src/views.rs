@@ -285,6 +285,27 @@ impl From<&AuditEntry> for AuditEntryView {
 }
 
 #[derive(Serialize)]
+pub struct AnnotationView {
+    pub id: String,
+    pub kind: &'static str,
+    pub record_id: String,
+    pub text: String,
+    pub stamp: StampView,
+}
+
+impl From<&chungtay_core::Annotation> for AnnotationView {
+    fn from(a: &chungtay_core::Annotation) -> Self {
+        AnnotationView {
+            id: a.id.clone(),
+            kind: a.kind.as_str(),
+            record_id: a.record_id.clone(),
+            text: a.text.clone(),
+            stamp: (&a.stamp).into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct OverdueView {
     pub referral_id: String,
     pub member_id: String,

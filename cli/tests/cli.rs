@@ -1154,6 +1154,7 @@ fn the_enrollment_code_is_read_like_a_pin_never_from_the_command_line() {
     let url = server.url("");
     let env = Env::new();
     env.ok(&["init", "--name", "Lò Thị Mai"]);
+    assert_eq!(env.json(&["enrollment"])["enrolled"], false);
     let code = admin::issue_code(province_dir.path(), PROVINCE_PASS)
         .unwrap()
         .code;
@@ -1192,6 +1193,16 @@ fn the_enrollment_code_is_read_like_a_pin_never_from_the_command_line() {
     let text = succeeded(&["enroll"], out);
     assert!(text.contains("Đã đăng ký"), "{text}");
     assert_eq!(admin::devices(province_dir.path()).unwrap().len(), 1);
+    // Asked again later: the same device id and fingerprint as printed when enrolling.
+    let status = env.json(&["enrollment"]);
+    assert_eq!(status["enrolled"], true);
+    assert_eq!(status["server_url"], url.as_str());
+    let fingerprint = status["province_fingerprint"].as_str().unwrap();
+    let device = status["device_id"].as_str().unwrap();
+    assert!(
+        text.contains(fingerprint) && text.contains(device),
+        "{text}"
+    );
 
     // From standard input, line 2 after the PIN: another store enrolls with its own code.
     let other = Env::new();
@@ -1386,6 +1397,14 @@ fn a_status_note_with_terminal_escapes_from_the_server_is_shown_escaped() {
     env.ok(&["referral", "ready", id]);
     env.ok(&["referral", "send", id]);
     env.ok(&["sync", "--now"]);
+    // The sync signed a checkpoint of the trail; its signature holds with the device key.
+    let checkpoints = env.json(&["audit", "checkpoints"]);
+    let checkpoints = checkpoints.as_array().unwrap();
+    assert!(!checkpoints.is_empty());
+    assert!(
+        checkpoints.iter().all(|c| c["signature_valid"] == true),
+        "{checkpoints:?}"
+    );
 
     // The province (or whoever holds its staff token, or answers in its place) writes the
     // note: the phone stores it as the server sent it.
@@ -1734,4 +1753,574 @@ fn the_duress_pin_is_set_with_the_leaders_pin_and_never_equals_a_users_pin() {
     assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
     // The leader's PIN still opens the real store (the duress setting re-wrapped her slot).
     env.ok(&["--store", "club.db", "club", "list"]);
+}
+
+// ---- editing records, the auditor's notes, the trail on screen (issue 14) ----------------------
+
+const EXIT_FORBIDDEN: i32 = 9;
+const EXIT_DO_NOT_CONTACT: i32 = 11;
+
+impl Env {
+    /// Adds a user with `role` and PIN `pin`; returns a function running commands as her.
+    fn add_user(&self, role: &str, pin: &str) -> String {
+        let out = self.run_stdin(
+            &[
+                "--pin-stdin",
+                "--json",
+                "user",
+                "add",
+                "--name",
+                "Hà Thị Ơn",
+                "--role",
+                role,
+            ],
+            &format!("{PIN}\n{pin}\n"),
+        );
+        let user: Value = serde_json::from_str(&succeeded(&["user", "add"], out)).unwrap();
+        user["id"].as_str().unwrap().to_owned()
+    }
+
+    fn run_as(&self, user: &str, pin: &str, args: &[&str]) -> Output {
+        let mut all = vec!["--user", user];
+        all.extend_from_slice(args);
+        self.cmd()
+            .env("CHUNGTAY_PIN", pin)
+            .args(all)
+            .output()
+            .unwrap()
+    }
+
+    /// The trail's entries, newest first, as `audit trail --json` gives them.
+    fn trail(&self, filters: &[&str]) -> Vec<Value> {
+        let mut args = vec!["audit", "trail", "--per-page", "1000"];
+        args.extend_from_slice(filters);
+        self.json(&args)["entries"].as_array().unwrap().clone()
+    }
+}
+
+#[test]
+fn a_member_edit_changes_only_the_values_given_and_names_them_in_the_trail() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(
+        &club,
+        "Vi Thị Hoa",
+        "thai",
+        &["--phone", "0912345678", "--survivor-status", "returnee"],
+    );
+    let edited = env.json(&[
+        "member",
+        "edit",
+        &hoa,
+        "--name",
+        "Vi Thị Hòa",
+        "--village",
+        "Bản Nhài",
+        "--phone",
+        "0987654321",
+    ]);
+    assert_eq!(edited["full_name"], "Vi Thị Hòa");
+    let shown = env.json(&["member", "show", &hoa])["member"].clone();
+    assert_eq!(shown["full_name"], "Vi Thị Hòa");
+    assert_eq!(shown["village"], "Bản Nhài");
+    assert_eq!(shown["phone"], "0987654321");
+    // What was not given stays as it was.
+    assert_eq!(shown["birth_year"], 2006);
+    assert_eq!(shown["ethnic_group"], "Thái");
+    assert_eq!(shown["survivor_status"], "Returnee");
+    assert_eq!(shown["safe_to_contact"], true);
+    assert_eq!(shown["club_id"], club.as_str());
+    // The trail has the update, by field name, never by value; the member's history lists it.
+    let history = env.trail(&["--record", &hoa]);
+    let update = history
+        .iter()
+        .find(|e| e["action"] == "update")
+        .unwrap_or_else(|| panic!("no update in {history:?}"));
+    let mut fields: Vec<&str> = update["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["full_name", "phone", "village"]);
+    assert!(history.iter().any(|e| e["action"] == "create"));
+    assert!(history.iter().all(|e| e["record_id"] == hoa.as_str()));
+    let text = env.ok(&["audit", "trail", "--record", &hoa, "--lang", "en"]);
+    assert!(text.contains("full_name, phone, village"), "{text}");
+    assert!(
+        !text.contains("0987654321") && !text.contains("Bản Nhài"),
+        "{text}"
+    );
+
+    // Survivor status edited alone; the rest stays.
+    env.ok(&[
+        "member",
+        "edit",
+        &hoa,
+        "--survivor-status",
+        "not-a-survivor",
+    ]);
+    let shown = env.json(&["member", "show", &hoa])["member"].clone();
+    assert_eq!(shown["survivor_status"], "NotASurvivor");
+    assert_eq!(shown["full_name"], "Vi Thị Hòa");
+}
+
+#[test]
+fn do_not_contact_set_after_adding_hides_the_phone_and_blocks_contact() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &["--phone", "0912345678"]);
+    assert_eq!(
+        env.json(&["member", "contact", &hoa])["phone"],
+        "0912345678"
+    );
+    env.ok(&["member", "edit", &hoa, "--do-not-contact"]);
+    let shown = env.json(&["member", "show", &hoa])["member"].clone();
+    assert_eq!(shown["safe_to_contact"], false);
+    assert_eq!(shown["phone"], Value::Null);
+    let text = env.ok(&["member", "show", &hoa]);
+    assert!(text.contains("(không được liên lạc)"), "{text}");
+    assert!(!text.contains("0912345678"), "{text}");
+    let list = env.ok(&["member", "list", "--club", &club]);
+    assert!(!list.contains("0912345678"), "{list}");
+    let out = env.run(&["member", "contact", &hoa]);
+    assert_eq!(
+        out.status.code(),
+        Some(EXIT_DO_NOT_CONTACT),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("0912345678"));
+    // Another edit of a do-not-contact member keeps her hidden number; contact allowed again
+    // brings it back.
+    env.ok(&["member", "edit", &hoa, "--village", "Bản Nhài"]);
+    env.ok(&["member", "edit", &hoa, "--contact-ok"]);
+    assert_eq!(
+        env.json(&["member", "contact", &hoa])["phone"],
+        "0912345678"
+    );
+    // Both at once is a command-line error.
+    let out = env.run(&["member", "edit", &hoa, "--do-not-contact", "--contact-ok"]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_value_in_an_edit_is_named_and_changes_nothing() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &[]);
+    let before = env.json(&["member", "show", &hoa])["member"].clone();
+    let entries = env.trail(&["--action", "update"]).len();
+    for (args, says) in [
+        (vec!["--name", ""], "họ tên (--name)"),
+        (
+            vec!["--ethnic-group", "Klingon"],
+            "dân tộc (--ethnic-group)",
+        ),
+        (vec!["--name", "Vi\u{1b}[2J"], "họ tên (--name)"),
+    ] {
+        let mut all = vec!["member", "edit", hoa.as_str()];
+        all.extend_from_slice(&args);
+        let out = env.run(&all);
+        assert_eq!(out.status.code(), Some(EXIT_INVALID), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    let after = env.json(&["member", "show", &hoa])["member"].clone();
+    assert_eq!(before, after);
+    assert_eq!(env.trail(&["--action", "update"]).len(), entries);
+    // An edit that changes nothing is a command-line error, and writes nothing either.
+    for cmd in ["member", "meeting", "club"] {
+        let out = env.run(&[cmd, "edit", &hoa]);
+        assert_eq!(
+            out.status.code(),
+            Some(EXIT_USAGE),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(env.trail(&["--action", "update"]).len(), entries);
+    // A member that does not exist.
+    let out = env.run(&[
+        "member",
+        "edit",
+        "00000000-0000-4000-8000-000000000000",
+        "--name",
+        "X",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_NOT_FOUND), "{}", stderr(&out));
+}
+
+#[test]
+fn meeting_and_club_edits_keep_what_is_not_given() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &[]);
+    let mai = env.add_member(&club, "Lò Thị Mai", "thai", &[]);
+    let today = Utc::now().date_naive().to_string();
+    let meeting = env.json(&[
+        "meeting",
+        "add",
+        "--club",
+        &club,
+        "--date",
+        &today,
+        "--topic",
+        "Nhận diện lừa đảo việc làm qua mạng",
+        "--place",
+        "Nhà văn hóa bản Chai",
+        "--facilitator",
+        "Lò Thị Mai",
+        "--attendee",
+        &hoa,
+        "--notes",
+        "Ghi chép",
+        "--follow-up",
+        "Thăm gia đình chị Hoa|Hà Thị Ơn|2030-01-05",
+    ]);
+    let id = meeting["id"].as_str().unwrap();
+    // Late attendance, a follow-up done, one more follow-up.
+    env.ok(&[
+        "meeting",
+        "edit",
+        id,
+        "--attendee",
+        &mai,
+        "--attendee",
+        &hoa,
+        "--done",
+        "1",
+        "--follow-up",
+        "Gọi cán bộ xã|Lò Thị Mai|2030-02-01",
+    ]);
+    let shown = env.json(&["meeting", "show", id]);
+    assert_eq!(shown["attendees"].as_array().unwrap().len(), 2);
+    assert_eq!(shown["follow_ups"][0]["done"], true);
+    assert_eq!(shown["follow_ups"][1]["done"], false);
+    assert_eq!(shown["follow_ups"][1]["task"], "Gọi cán bộ xã");
+    assert_eq!(shown["topic"], "Nhận diện lừa đảo việc làm qua mạng");
+    assert_eq!(shown["notes"], "Ghi chép");
+    assert_eq!(shown["date"], today.as_str());
+    let text = env.ok(&["meeting", "show", id]);
+    assert!(text.contains("1. Thăm gia đình chị Hoa"), "{text}");
+    // A follow-up that is not there, and a member of no club: refused, nothing changes.
+    let out = env.run(&["meeting", "edit", id, "--done", "3", "--guests", "9"]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--done"), "{}", stderr(&out));
+    let out = env.run(&[
+        "meeting",
+        "edit",
+        id,
+        "--attendee",
+        "00000000-0000-4000-8000-000000000000",
+        "--guests",
+        "9",
+    ]);
+    assert!(!out.status.success());
+    env.ok(&["meeting", "edit", id, "--remove-attendee", &hoa]);
+    let shown = env.json(&["meeting", "show", id]);
+    assert_eq!(shown["guest_count"], 0);
+    assert_eq!(shown["attendees"], serde_json::json!([mai]));
+
+    // The club: a new commune, the rest kept; the village cleared on request.
+    env.ok(&["club", "edit", &club, "--commune", "Trung Lý"]);
+    let c = env.json(&["club", "list"])[0].clone();
+    assert_eq!(c["commune"], "Trung Lý");
+    assert_eq!(c["province"], "Thanh Hóa");
+    assert_eq!(c["village"], "Bản Chai");
+    env.ok(&["club", "edit", &club, "--no-village"]);
+    let c = env.json(&["club", "list"])[0].clone();
+    assert_eq!(c["village"], Value::Null);
+    assert_eq!(c["commune"], "Trung Lý");
+    let updates = env.trail(&["--record", &club, "--action", "update"]);
+    assert_eq!(updates.len(), 2, "{updates:?}");
+}
+
+#[test]
+fn an_auditor_annotates_and_reads_the_trail_but_cannot_edit() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(
+        &club,
+        "Vi Thị Hoa",
+        "thai",
+        &["--phone", "0912345678", "--survivor-status", "survivor"],
+    );
+    let auditor = env.add_user("auditor", "583920");
+    let deputy = env.add_user("deputy", "691028");
+    let before = env.json(&["member", "show", &hoa])["member"].clone();
+    for (args, code) in [
+        (
+            vec!["member", "edit", hoa.as_str(), "--do-not-contact"],
+            EXIT_FORBIDDEN,
+        ),
+        (
+            vec!["club", "edit", club.as_str(), "--name", "X"],
+            EXIT_FORBIDDEN,
+        ),
+    ] {
+        let out = env.run_as(&auditor, "583920", &args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Vai trò của bạn không được phép"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let after = env.json(&["member", "show", &hoa])["member"].clone();
+    assert_eq!(before["safe_to_contact"], after["safe_to_contact"]);
+    // Her one write: a note, in the trail as an annotation of the member.
+    let out = env.run_as(
+        &auditor,
+        "583920",
+        &[
+            "--json",
+            "audit",
+            "annotate",
+            "--kind",
+            "member",
+            &hoa,
+            "--note",
+            "Chưa có giấy đồng ý ký tay",
+        ],
+    );
+    let note: Value = serde_json::from_str(&succeeded(&["audit", "annotate"], out)).unwrap();
+    assert_eq!(note["record_id"], hoa.as_str());
+    let notes = env.json(&["audit", "notes", "--kind", "member", &hoa]);
+    assert_eq!(notes[0]["text"], "Chưa có giấy đồng ý ký tay");
+    assert_eq!(notes[0]["stamp"]["created_by"], auditor.as_str());
+    let out = env.run_as(
+        &auditor,
+        "583920",
+        &["--json", "audit", "trail", "--by", &auditor],
+    );
+    let trail: Value = serde_json::from_str(&succeeded(&["audit", "trail"], out)).unwrap();
+    let entries = trail["entries"].as_array().unwrap();
+    assert!(entries.iter().all(|e| e["user_id"] == auditor.as_str()));
+    assert!(entries.iter().any(|e| e["action"] == "annotate"));
+    // An empty note is refused, naming the flag; annotating is the auditor's alone.
+    let out = env.run_as(
+        &auditor,
+        "583920",
+        &[
+            "audit", "annotate", "--kind", "member", &hoa, "--note", "  ",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--note"), "{}", stderr(&out));
+    let out = env.run(&[
+        "audit", "annotate", "--kind", "member", &hoa, "--note", "Tự ghi",
+    ]);
+    assert_eq!(out.status.code(), Some(EXIT_FORBIDDEN), "{}", stderr(&out));
+    // A deputy may not read the trail: the core's refusal.
+    let out = env.run_as(&deputy, "691028", &["audit", "trail"]);
+    assert_eq!(out.status.code(), Some(EXIT_FORBIDDEN), "{}", stderr(&out));
+    // A deputy edits, and her own edit is in the trail under her id.
+    let out = env.run_as(
+        &deputy,
+        "691028",
+        &["member", "edit", &hoa, "--village", "Bản Nhài"],
+    );
+    succeeded(&["member", "edit"], out);
+    let mine = env.trail(&["--by", &deputy, "--action", "update"]);
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["record_id"], hoa.as_str());
+    let fields = mine[0]["fields"].as_array().unwrap();
+    assert_eq!(
+        fields,
+        &[Value::from("village")],
+        "the status she cannot read is kept"
+    );
+    let shown = env.json(&["member", "show", &hoa])["member"].clone();
+    assert_eq!(shown["survivor_status"], "Survivor");
+    assert_eq!(shown["village"], "Bản Nhài");
+}
+
+#[test]
+fn the_trail_is_paged_newest_first() {
+    let env = Env::new();
+    let club = env.with_club();
+    let mut members = Vec::new();
+    for name in ["Vi Thị Hoa", "Lò Thị Mai", "Hà Thị Ơn"] {
+        members.push(env.add_member(&club, name, "thai", &[]));
+    }
+    // Every command adds its own unlock to the trail: page through what does not grow.
+    let all = env.json(&["audit", "trail", "--per-page", "1000"]);
+    let seqs: Vec<i64> = all["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
+    assert_eq!(
+        all["entries"][0]["action"], "unlock",
+        "this very command's unlock"
+    );
+    let page = |n: &str| {
+        env.json(&[
+            "audit",
+            "trail",
+            "--action",
+            "create",
+            "--per-page",
+            "3",
+            "--page",
+            n,
+        ])
+    };
+    let first = page("1");
+    assert_eq!(
+        (first["total"].as_u64(), first["pages"].as_u64()),
+        (Some(4), Some(2))
+    );
+    let ids = |p: &Value| -> Vec<String> {
+        p["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["record_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest: Vec<String> = members.iter().rev().cloned().collect();
+    assert_eq!(ids(&first), newest);
+    assert_eq!(ids(&page("2")), vec![club]);
+    assert!(ids(&page("3")).is_empty());
+    let text = env.ok(&[
+        "audit",
+        "trail",
+        "--action",
+        "create",
+        "--per-page",
+        "3",
+        "--lang",
+        "en",
+    ]);
+    assert!(text.contains("Page 1 of 2, 4 entries."), "{text}");
+    let text = env.ok(&["audit", "checkpoints", "--lang", "en"]);
+    assert!(text.contains("No checkpoints yet"), "{text}");
+    let out = env.run(&["audit", "trail", "--page", "0"]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE));
+    let out = env.run(&["audit", "trail", "--action", "nonsense"]);
+    assert_eq!(out.status.code(), Some(EXIT_USAGE));
+}
+
+#[test]
+fn a_draft_referral_is_edited_until_its_consent_covers_it_then_no_more() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &["--phone", "0912345678"]);
+    let consent = env.json(&[
+        "consent",
+        "add",
+        "--member",
+        &hoa,
+        "--purpose",
+        "loans",
+        "--field",
+        "name",
+        "--field",
+        "need",
+    ]);
+    let consent = consent["id"].as_str().unwrap();
+    let draft = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "loans",
+        "--share",
+        "name",
+        "--share",
+        "phone",
+        "--note",
+        "Vay vốn nhỏ",
+    ]);
+    let id = draft["id"].as_str().unwrap();
+    // The consent attached; the phone it does not cover is still shared: not ready.
+    env.ok(&["referral", "edit", id, "--consent", consent]);
+    let out = env.run(&["referral", "ready", id]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    // The list given replaces the old one; the note and the consent stay.
+    let edited = env.json(&["referral", "edit", id, "--share", "name", "--share", "need"]);
+    assert_eq!(edited["consent_id"], consent);
+    assert_eq!(edited["note"], "Vay vốn nhỏ");
+    assert_eq!(edited["shared_fields"], serde_json::json!(["Name", "Need"]));
+    assert_eq!(env.json(&["referral", "ready", id])["state"], "Ready");
+    // Once ready it is no longer a draft: the core refuses, nothing changes.
+    let out = env.run(&["referral", "edit", id, "--urgency", "urgent"]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    assert_eq!(env.json(&["referral", "show", id])["urgency"], "Routine");
+}
+
+#[test]
+fn a_members_history_holds_her_consents_support_and_referrals_and_no_one_elses() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &[]);
+    let mai = env.add_member(&club, "Lò Thị Mai", "thai", &[]);
+    let consent = env.json(&[
+        "consent",
+        "add",
+        "--member",
+        &hoa,
+        "--purpose",
+        "loans",
+        "--field",
+        "name",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let support = env.json(&[
+        "support",
+        "add",
+        "--member",
+        &hoa,
+        "--kind",
+        "livestock",
+        "--quantity",
+        "2",
+        "--unit",
+        "con lợn",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let referral = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "loans",
+        "--share",
+        "name",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["member", "edit", &hoa, "--village", "Bản Nhài"]);
+    env.ok(&["member", "edit", &mai, "--village", "Bản Nhài"]);
+    let history = env.json(&["member", "history", &hoa, "--per-page", "1000"]);
+    let entries = history["entries"].as_array().unwrap();
+    let about = |id: &str, action: &str| {
+        entries
+            .iter()
+            .any(|e| e["record_id"] == id && e["action"] == action)
+    };
+    assert!(
+        about(&hoa, "create") && about(&hoa, "update"),
+        "{entries:?}"
+    );
+    assert!(about(&consent, "create"), "{entries:?}");
+    assert!(about(&support, "create"), "{entries:?}");
+    assert!(about(&referral, "create"), "{entries:?}");
+    assert!(entries.iter().all(|e| e["record_id"] != mai.as_str()));
+    assert!(entries.iter().all(|e| e["action"] != "unlock"));
+    // The trail is not the deputy's to read.
+    let deputy = env.add_user("deputy", "691028");
+    let out = env.run_as(&deputy, "691028", &["member", "history", &hoa]);
+    assert_eq!(out.status.code(), Some(EXIT_FORBIDDEN), "{}", stderr(&out));
 }

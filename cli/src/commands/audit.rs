@@ -1,22 +1,65 @@
-//! `chungtay audit verify|findings|export|verify-export`.
+//! `chungtay audit verify|trail|annotate|notes|findings|export|verify-export`.
 
 use std::path::PathBuf;
 
-use chungtay_core::OverdueThresholds;
 use chungtay_core::verify_export;
+use chungtay_core::{AuditEntry, OverdueThresholds};
 
-use crate::args;
+use crate::args::{self, ActionArg, RecordKindArg, ToCore};
 use crate::commands::{read_file, write_file};
 use crate::ctx::Ctx;
 use crate::error::CliError;
-use crate::lang::tr;
-use crate::output::{Output, fields};
-use crate::views::FindingsView;
+use crate::lang::{Lang, tr};
+use crate::output::{Output, fields, table};
+use crate::views::{AnnotationView, AuditEntryView, FindingsView};
 
 #[derive(clap::Subcommand)]
 pub enum AuditCmd {
     /// Kiểm tra toàn bộ nhật ký / verify the whole audit trail
     Verify,
+    /// Xem nhật ký, mới nhất trước, từng trang / the trail on screen, newest first, page by page
+    Trail {
+        /// Chỉ việc của người dùng này (`--user` là người mở kho) / only this user's actions
+        /// (`--user` is who unlocks)
+        #[arg(long, value_name = "USER_ID")]
+        by: Option<String>,
+        /// Chỉ loại việc này / only this action
+        #[arg(long, value_enum)]
+        action: Option<ActionArg>,
+        /// Chỉ những mục về đúng hồ sơ này (cả lịch sử của một thành viên: `member history`) /
+        /// only entries about this very record (a member's whole history: `member history`)
+        #[arg(long, value_name = "ID")]
+        record: Option<String>,
+        /// Trang (từ 1, trang 1 là mới nhất) / page (from 1, page 1 the newest)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        page: u64,
+        /// Số mục mỗi trang / entries per page
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        per_page: u64,
+    },
+    /// Các điểm mốc đã ký của nhật ký (mỗi lần đồng bộ), chữ ký kiểm tra bằng khoá thiết bị /
+    /// the trail's signed checkpoints (one per sync), each signature checked with the device key
+    Checkpoints,
+    /// Ghi chú kiểm tra về một hồ sơ (việc ghi duy nhất của cán bộ kiểm tra) / an auditor's
+    /// note on a record (the auditor's only write)
+    Annotate {
+        /// Loại hồ sơ / the record's kind
+        #[arg(long, value_enum)]
+        kind: RecordKindArg,
+        /// Mã hồ sơ / the record's id
+        id: String,
+        /// Nội dung ghi chú / the note
+        #[arg(long)]
+        note: String,
+    },
+    /// Các ghi chú kiểm tra về một hồ sơ / the auditors' notes on a record
+    Notes {
+        /// Loại hồ sơ / the record's kind
+        #[arg(long, value_enum)]
+        kind: RecordKindArg,
+        /// Mã hồ sơ / the record's id
+        id: String,
+    },
     /// Những điều cán bộ kiểm tra xem trước tiên / what a field visit checks first
     Findings {
         /// Buổi sinh hoạt sửa sau ngần này ngày thì bị đánh dấu / flag meetings changed this many
@@ -102,6 +145,105 @@ pub fn run(ctx: &mut Ctx, cmd: AuditCmd) -> Result<Output, CliError> {
                 "The audit trail verifies: {last} entries."
             );
             Output::new(serde_json::json!({ "ok": true, "entries": last }), text)
+        }
+        AuditCmd::Trail {
+            by,
+            action,
+            record,
+            page,
+            per_page,
+        } => {
+            let store = ctx.open()?;
+            let action = action.map(|a| a.core());
+            let mut entries = store.audit_entries()?;
+            entries.retain(|e| {
+                by.as_ref().is_none_or(|u| &e.user_id == u)
+                    && action.is_none_or(|a| e.action == a)
+                    && record.as_ref().is_none_or(|r| &e.record_id == r)
+            });
+            entries.reverse();
+            trail_page(lang, &entries, page, per_page)
+        }
+        AuditCmd::Checkpoints => {
+            let store = ctx.open()?;
+            let key = store.device_public_key()?;
+            let checkpoints = store.checkpoints()?;
+            let mut rows = Vec::new();
+            let mut views = Vec::new();
+            for cp in &checkpoints {
+                let verified = cp.verify(&key);
+                rows.push(vec![
+                    cp.seq.to_string(),
+                    cp.at.clone(),
+                    hex(&cp.head),
+                    if verified {
+                        lang.pick("đúng", "valid")
+                    } else {
+                        lang.pick("SAI", "INVALID")
+                    }
+                    .to_owned(),
+                ]);
+                views.push(serde_json::json!({
+                    "seq": cp.seq,
+                    "at": cp.at,
+                    "head_hex": hex(&cp.head),
+                    "signature_valid": verified,
+                }));
+            }
+            let text = if checkpoints.is_empty() {
+                tr!(
+                    lang,
+                    "Chưa có điểm mốc nào (điểm mốc được ký mỗi lần đồng bộ).",
+                    "No checkpoints yet (one is signed at each sync)."
+                )
+            } else {
+                table(
+                    &[
+                        lang.pick("Số", "Seq"),
+                        lang.pick("Lúc", "At"),
+                        lang.pick("Đầu chuỗi", "Head"),
+                        lang.pick("Chữ ký", "Signature"),
+                    ],
+                    &rows,
+                )
+            };
+            Output::new(views, text)
+        }
+        AuditCmd::Annotate { kind, id, note } => {
+            let mut store = ctx.open()?;
+            let a = store.annotate(kind.core(), &id, &note)?;
+            let note_id = &a.id;
+            let text = tr!(
+                lang,
+                "Đã ghi chú kiểm tra {note_id}.",
+                "Annotation {note_id} written."
+            );
+            Output::new(AnnotationView::from(&a), text)
+        }
+        AuditCmd::Notes { kind, id } => {
+            let store = ctx.open()?;
+            let notes = store.annotations(kind.core(), &id)?;
+            let mut text = String::new();
+            for a in &notes {
+                text.push_str(&crate::output::fields_then_note(
+                    &[
+                        (lang.pick("Mã", "Id"), a.id.clone()),
+                        (
+                            lang.pick("Lúc", "At"),
+                            a.stamp
+                                .created_at
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        ),
+                        (lang.pick("Người ghi", "By"), a.stamp.created_by.clone()),
+                    ],
+                    (lang.pick("Ghi chú", "Note"), &a.text),
+                ));
+            }
+            if notes.is_empty() {
+                text = tr!(lang, "Chưa có ghi chú kiểm tra.", "No annotations.");
+            }
+            let views: Vec<AnnotationView> = notes.iter().map(Into::into).collect();
+            Output::new(views, text)
         }
         AuditCmd::Findings { late_edit_days } => {
             let store = ctx.open()?;
@@ -220,4 +362,64 @@ pub fn run(ctx: &mut Ctx, cmd: AuditCmd) -> Result<Output, CliError> {
             )
         }
     }
+}
+
+/// One page of trail entries (newest first already), as a table and as JSON.
+pub fn trail_page(
+    lang: Lang,
+    entries: &[AuditEntry],
+    page: u64,
+    per_page: u64,
+) -> Result<Output, CliError> {
+    let total = entries.len();
+    let per = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let skip = usize::try_from(page.saturating_sub(1))
+        .unwrap_or(usize::MAX)
+        .saturating_mul(per);
+    let shown_entries: Vec<_> = entries.iter().skip(skip).take(per).collect();
+    let pages = total.div_ceil(per).max(1);
+    let rows: Vec<Vec<String>> = shown_entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                e.user_id.clone(),
+                e.role.map(|r| lang.user_role(r)).unwrap_or("").to_owned(),
+                lang.action(e.action).to_owned(),
+                e.kind.map(|k| lang.record_kind(k)).unwrap_or("").to_owned(),
+                e.record_id.clone(),
+                e.fields.join(", "),
+            ]
+        })
+        .collect();
+    let mut text = table(
+        &[
+            lang.pick("Số", "Seq"),
+            lang.pick("Lúc", "At"),
+            lang.pick("Người dùng", "User"),
+            lang.pick("Vai trò", "Role"),
+            lang.pick("Việc", "Action"),
+            lang.pick("Loại hồ sơ", "Kind"),
+            lang.pick("Mã hồ sơ", "Record"),
+            lang.pick("Trường đã sửa", "Fields changed"),
+        ],
+        &rows,
+    );
+    text.push_str(&tr!(
+        lang,
+        "Trang {page}/{pages}, {total} mục.\n",
+        "Page {page} of {pages}, {total} entries.\n"
+    ));
+    let views: Vec<AuditEntryView> = shown_entries.iter().map(|e| (*e).into()).collect();
+    Output::new(
+        serde_json::json!({
+            "page": page,
+            "per_page": per_page,
+            "pages": pages,
+            "total": total,
+            "entries": views,
+        }),
+        text,
+    )
 }

@@ -1,4 +1,4 @@
-//! `chungtay club add|list`.
+//! `chungtay club add|edit|list`.
 
 use chungtay_core::ClubInput;
 
@@ -33,6 +33,36 @@ pub enum ClubCmd {
         #[arg(long)]
         former_district: Option<String>,
     },
+    /// Sửa câu lạc bộ: chỉ đổi những gì được ghi trên dòng lệnh / edit a club: only the values
+    /// given change
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "kind", "province", "commune", "village", "no_village", "former_district", "no_former_district"])))]
+    Edit {
+        id: String,
+        /// Tên câu lạc bộ / the club's name
+        #[arg(long)]
+        name: Option<String>,
+        /// Loại / kind
+        #[arg(long, value_enum)]
+        kind: Option<ClubKindArg>,
+        /// Tỉnh / province
+        #[arg(long)]
+        province: Option<String>,
+        /// Xã, phường / commune
+        #[arg(long)]
+        commune: Option<String>,
+        /// Thôn, bản / village
+        #[arg(long, conflicts_with = "no_village")]
+        village: Option<String>,
+        /// Xoá thôn, bản / clear the village
+        #[arg(long)]
+        no_village: bool,
+        /// Huyện cũ (trước 1/7/2025) / former district (before 1 July 2025)
+        #[arg(long, conflicts_with = "no_former_district")]
+        former_district: Option<String>,
+        /// Xoá huyện cũ / clear the former district
+        #[arg(long)]
+        no_former_district: bool,
+    },
     /// Danh sách câu lạc bộ / list the clubs
     List,
 }
@@ -59,6 +89,44 @@ pub fn run(ctx: &mut Ctx, cmd: ClubCmd) -> Result<Output, CliError> {
             })?;
             let id = &club.id;
             let text = tr!(lang, "Đã thêm câu lạc bộ {id}.", "Club {id} added.");
+            Output::new(ClubView::from(&club), text)
+        }
+        ClubCmd::Edit {
+            id,
+            name,
+            kind,
+            province,
+            commune,
+            village,
+            no_village,
+            former_district,
+            no_former_district,
+        } => {
+            let mut info = store.club(&id)?.info;
+            if let Some(name) = name {
+                info.name = name;
+            }
+            if let Some(kind) = kind {
+                info.kind = kind.core();
+            }
+            if let Some(province) = province {
+                info.province = province;
+            }
+            if let Some(commune) = commune {
+                info.commune = commune;
+            }
+            if no_village {
+                info.village = None;
+            } else if village.is_some() {
+                info.village = village;
+            }
+            if no_former_district {
+                info.former_district = None;
+            } else if former_district.is_some() {
+                info.former_district = former_district;
+            }
+            let club = store.update_club(&id, &info)?;
+            let text = tr!(lang, "Đã sửa câu lạc bộ {id}.", "Club {id} updated.");
             Output::new(ClubView::from(&club), text)
         }
         ClubCmd::List => {

@@ -1,4 +1,4 @@
-//! `chungtay meeting add|list|show`.
+//! `chungtay meeting add|edit|list|show`.
 
 use chungtay_core::MeetingInput;
 
@@ -40,6 +40,44 @@ pub enum MeetingCmd {
         /// Việc cần làm: "VIỆC|NGƯỜI|YYYY-MM-DD" (lặp lại) / follow-up task (repeat)
         #[arg(long = "follow-up", value_name = "TASK|PERSON|DATE")]
         follow_ups: Vec<String>,
+    },
+    /// Sửa một buổi sinh hoạt: chỉ đổi những gì được ghi trên dòng lệnh (điểm danh bổ sung,
+    /// việc đã làm) / edit a meeting: only what is given changes (late attendance, a follow-up
+    /// done)
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["date", "topic", "place", "facilitator", "attendees", "remove_attendees", "guests", "notes", "follow_ups", "done"])))]
+    Edit {
+        id: String,
+        /// Ngày (YYYY-MM-DD) / date
+        #[arg(long)]
+        date: Option<String>,
+        /// Chủ đề / topic
+        #[arg(long)]
+        topic: Option<String>,
+        /// Địa điểm / place
+        #[arg(long)]
+        place: Option<String>,
+        /// Người điều hành / facilitator
+        #[arg(long)]
+        facilitator: Option<String>,
+        /// Thêm người có mặt (lặp lại) / add a member present (repeat)
+        #[arg(long = "attendee", value_name = "MEMBER_ID")]
+        attendees: Vec<String>,
+        /// Bỏ người có mặt (lặp lại) / remove a member from those present (repeat)
+        #[arg(long = "remove-attendee", value_name = "MEMBER_ID")]
+        remove_attendees: Vec<String>,
+        /// Số khách mời / number of guests
+        #[arg(long)]
+        guests: Option<i32>,
+        /// Ghi chép thay cho ghi chép cũ / notes, replacing the old ones
+        #[arg(long)]
+        notes: Option<String>,
+        /// Thêm việc cần làm: "VIỆC|NGƯỜI|YYYY-MM-DD" (lặp lại) / add a follow-up (repeat)
+        #[arg(long = "follow-up", value_name = "TASK|PERSON|DATE")]
+        follow_ups: Vec<String>,
+        /// Đánh dấu việc thứ N (từ 1, như `meeting show`) đã làm (lặp lại) / mark follow-up N
+        /// (from 1, as `meeting show` numbers them) done (repeat)
+        #[arg(long = "done", value_name = "N")]
+        done: Vec<usize>,
     },
     /// Các buổi sinh hoạt của câu lạc bộ, mới nhất trước / a club's meetings, newest first
     List {
@@ -88,6 +126,74 @@ pub fn run(ctx: &mut Ctx, cmd: MeetingCmd) -> Result<Output, CliError> {
                 lang,
                 "Đã ghi buổi sinh hoạt {id} ({present} thành viên có mặt, {guests} khách).",
                 "Meeting {id} recorded ({present} members present, {guests} guests)."
+            );
+            Output::new(MeetingView::from(&meeting), text)
+        }
+        MeetingCmd::Edit {
+            id,
+            date,
+            topic,
+            place,
+            facilitator,
+            attendees,
+            remove_attendees,
+            guests,
+            notes,
+            follow_ups,
+            done,
+        } => {
+            // Values checked here fail before anything is read or written.
+            let date = date.map(|d| args::date("--date", &d)).transpose()?;
+            let follow_ups = follow_ups
+                .iter()
+                .map(|f| args::follow_up(f))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut store = ctx.open()?;
+            let mut info = store.meeting(&id)?.info;
+            for n in done {
+                let Some(f) = n.checked_sub(1).and_then(|i| info.follow_ups.get_mut(i)) else {
+                    return Err(CliError::BadFormat {
+                        field: "--done",
+                        expected: [
+                            "số thứ tự của một việc cần làm mà `meeting show` liệt kê (từ 1)",
+                            "the number of a follow-up listed by `meeting show` (from 1)",
+                        ],
+                    });
+                };
+                f.done = true;
+            }
+            if let Some(date) = date {
+                info.date = date;
+            }
+            if let Some(topic) = topic {
+                info.topic = topic;
+            }
+            if let Some(place) = place {
+                info.place = place;
+            }
+            if let Some(facilitator) = facilitator {
+                info.facilitator = facilitator;
+            }
+            info.attendees.retain(|a| !remove_attendees.contains(a));
+            for a in attendees {
+                if !info.attendees.contains(&a) {
+                    info.attendees.push(a);
+                }
+            }
+            if let Some(guests) = guests {
+                info.guest_count = guests;
+            }
+            if let Some(notes) = notes {
+                info.notes = notes;
+            }
+            info.follow_ups.extend(follow_ups);
+            let meeting = store.update_meeting(&id, &info)?;
+            let present = meeting.info.attendees.len();
+            let guests = meeting.info.guest_count;
+            let text = tr!(
+                lang,
+                "Đã sửa buổi sinh hoạt {id} ({present} thành viên có mặt, {guests} khách).",
+                "Meeting {id} updated ({present} members present, {guests} guests)."
             );
             Output::new(MeetingView::from(&meeting), text)
         }
@@ -146,10 +252,11 @@ pub fn run(ctx: &mut Ctx, cmd: MeetingCmd) -> Result<Output, CliError> {
                 ],
                 (lang.pick("Ghi chép", "Notes"), &m.info.notes),
             );
-            for f in &m.info.follow_ups {
+            for (n, f) in m.info.follow_ups.iter().enumerate() {
                 let done = if f.done { " ✓" } else { "" };
                 text.push_str(&format!(
-                    "- {} ({}, {}){}\n",
+                    "{}. {} ({}, {}){}\n",
+                    n + 1,
                     shown(&f.task),
                     shown(&f.person),
                     f.due,

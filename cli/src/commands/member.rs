@@ -1,4 +1,4 @@
-//! `chungtay member add|list|search|show|erase`. Lists never show survivor status, nor the
+//! `chungtay member add|edit|list|search|show|history|contact|erase`. Lists never show survivor status, nor the
 //! phone of someone who must not be contacted.
 
 use chungtay_core::{MemberFilter, MemberInput, MemberSummary};
@@ -46,6 +46,49 @@ pub enum MemberCmd {
         #[arg(long)]
         do_not_contact: bool,
     },
+    /// Sửa hồ sơ thành viên: chỉ đổi những gì được ghi trên dòng lệnh / edit a member: only
+    /// the values given on the command line change
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "birth_year", "no_birth_year", "gender", "ethnic_group", "village", "phone", "no_phone", "role", "survivor_status", "do_not_contact", "contact_ok"])))]
+    Edit {
+        id: String,
+        /// Họ tên / full name
+        #[arg(long)]
+        name: Option<String>,
+        /// Năm sinh / year of birth
+        #[arg(long, conflicts_with = "no_birth_year")]
+        birth_year: Option<i32>,
+        /// Xoá năm sinh / clear the year of birth
+        #[arg(long)]
+        no_birth_year: bool,
+        /// Giới tính / gender
+        #[arg(long, value_enum)]
+        gender: Option<GenderArg>,
+        /// Dân tộc: tên ("Thái", "thai") hoặc mã 1-54 / ethnic group: name or code 1-54
+        #[arg(long)]
+        ethnic_group: Option<String>,
+        /// Thôn, bản / village
+        #[arg(long)]
+        village: Option<String>,
+        /// Số điện thoại (có thể dùng chung) / phone (may be shared)
+        #[arg(long, conflicts_with = "no_phone")]
+        phone: Option<String>,
+        /// Xoá số điện thoại (chỉ khi được liên lạc) / clear the phone (only when contact is
+        /// allowed)
+        #[arg(long)]
+        no_phone: bool,
+        /// Vai trò trong câu lạc bộ / role in the club
+        #[arg(long, value_enum)]
+        role: Option<MemberRoleArg>,
+        /// Tình trạng (thông tin nhạy cảm nhất) / survivor status (the most sensitive fact)
+        #[arg(long, value_enum)]
+        survivor_status: Option<SurvivorArg>,
+        /// Từ nay không được gọi, nhắn tin / from now on must not be called or texted
+        #[arg(long, conflicts_with = "contact_ok")]
+        do_not_contact: bool,
+        /// Lại được gọi, nhắn tin / may be called or texted again
+        #[arg(long)]
+        contact_ok: bool,
+    },
     /// Danh sách thành viên của câu lạc bộ / a club's members
     List {
         #[arg(long)]
@@ -64,6 +107,21 @@ pub enum MemberCmd {
     },
     /// Hồ sơ một thành viên (ghi vào nhật ký) / one member's record (noted in the audit trail)
     Show { id: String },
+    /// Toàn bộ lịch sử của một thành viên trong nhật ký: hồ sơ của chị, sự đồng ý, hỗ trợ, giới
+    /// thiệu; mới nhất trước / a member's whole history in the trail: her record, consents,
+    /// support and referrals; newest first
+    History {
+        id: String,
+        /// Trang (từ 1) / page (from 1)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        page: u64,
+        /// Số mục mỗi trang / entries per page
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        per_page: u64,
+    },
+    /// Số điện thoại để gọi, nhắn tin: bị từ chối khi không được liên lạc (ghi vào nhật ký) /
+    /// the number to call or text: refused when she must not be contacted (noted in the trail)
+    Contact { id: String },
     /// Xoá vĩnh viễn một thành viên và mọi hồ sơ của chị (chỉ chủ nhiệm) / erase a member and
     /// all her records beyond recovery (leader only)
     Erase {
@@ -152,6 +210,68 @@ pub fn run(ctx: &mut Ctx, cmd: MemberCmd) -> Result<Output, CliError> {
                 serde_json::json!({ "id": member.id, "club_id": member.club_id }),
                 text,
             )
+        }
+        MemberCmd::Edit {
+            id,
+            name,
+            birth_year,
+            no_birth_year,
+            gender,
+            ethnic_group,
+            village,
+            phone,
+            no_phone,
+            role,
+            survivor_status,
+            do_not_contact,
+            contact_ok,
+        } => {
+            // Values checked here fail before anything is read or written.
+            let ethnic_group = ethnic_group
+                .map(|g| args::ethnic_group("--ethnic-group", &g))
+                .transpose()?;
+            // The record as this user sees it: a hidden phone comes back empty and a withheld
+            // survivor status as withheld; `update_member` keeps the stored ones for both.
+            let mut info = store.member(&id)?.info;
+            if let Some(name) = name {
+                info.full_name = name;
+            }
+            if let Some(year) = birth_year {
+                info.birth_year = Some(year);
+            }
+            if no_birth_year {
+                info.birth_year = None;
+            }
+            if let Some(gender) = gender {
+                info.gender = gender.core();
+            }
+            if let Some(group) = ethnic_group {
+                info.ethnic_group = group;
+            }
+            if let Some(village) = village {
+                info.village = village;
+            }
+            if let Some(phone) = phone {
+                info.phone = Some(phone);
+            }
+            if no_phone {
+                info.phone = None;
+            }
+            if let Some(role) = role {
+                info.role = role.core();
+            }
+            if let Some(status) = survivor_status {
+                info.survivor_status = status.core();
+            }
+            if do_not_contact {
+                info.safe_to_contact = false;
+            }
+            if contact_ok {
+                info.safe_to_contact = true;
+            }
+            let member = store.update_member(&id, &info)?;
+            let text = tr!(lang, "Đã sửa thành viên {id}.", "Member {id} updated.");
+            Output::new(MemberView::from(&member), text)
         }
         MemberCmd::List { club } => {
             store.club(&club)?;
@@ -268,6 +388,24 @@ pub fn run(ctx: &mut Ctx, cmd: MemberCmd) -> Result<Output, CliError> {
                 }),
                 text,
             )
+        }
+        MemberCmd::History { id, page, per_page } => {
+            // The trail first: a role that may not read it is refused before her screen is
+            // opened (and noted as read).
+            let mut entries = store.audit_entries()?;
+            let detail = store.member_detail(&id)?;
+            let mut ids = vec![detail.member.id.clone()];
+            ids.extend(detail.consents.iter().map(|c| c.id.clone()));
+            ids.extend(detail.livelihood.iter().map(|l| l.id.clone()));
+            ids.extend(detail.referrals.iter().map(|r| r.id.clone()));
+            entries.retain(|e| ids.contains(&e.record_id));
+            entries.reverse();
+            crate::commands::audit::trail_page(lang, &entries, page, per_page)
+        }
+        MemberCmd::Contact { id } => {
+            let phone = store.contact_phone(&id)?;
+            let text = fields(&[(lang.pick("Điện thoại", "Phone"), phone.clone())]);
+            Output::new(serde_json::json!({ "id": id, "phone": phone }), text)
         }
         MemberCmd::Erase { id, .. } => {
             store.erase_member(&id)?;

@@ -1,4 +1,4 @@
-//! `chungtay referral create|ready|withdraw|show|list`.
+//! `chungtay referral create|edit|ready|send|withdraw|show|list`.
 
 use chungtay_core::{Referral, ReferralInput};
 
@@ -32,6 +32,32 @@ pub enum ReferralCmd {
         /// Mã sự đồng ý / consent id
         #[arg(long)]
         consent: Option<String>,
+    },
+    /// Sửa một bản nháp: chỉ đổi những gì được ghi; danh sách mới thay danh sách cũ / edit a
+    /// draft: only what is given changes; a list given replaces the old one
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["services", "urgency", "note", "recipient", "shared_fields", "consent", "no_consent"])))]
+    Edit {
+        id: String,
+        /// Dịch vụ cần (lặp lại; thay cả danh sách) / service needed (repeat; replaces the list)
+        #[arg(long = "service", value_enum)]
+        services: Vec<ServiceArg>,
+        #[arg(long, value_enum)]
+        urgency: Option<UrgencyArg>,
+        /// Ghi chú / note
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, value_enum)]
+        recipient: Option<RecipientArg>,
+        /// Thông tin sẽ gửi đi (lặp lại; thay cả danh sách) / information the referral will
+        /// carry (repeat; replaces the list)
+        #[arg(long = "share", value_enum)]
+        shared_fields: Vec<FieldArg>,
+        /// Mã sự đồng ý / consent id
+        #[arg(long, conflicts_with = "no_consent")]
+        consent: Option<String>,
+        /// Bỏ sự đồng ý đã gắn / detach the consent
+        #[arg(long)]
+        no_consent: bool,
     },
     /// Nháp -> sẵn sàng gửi: kiểm tra sự đồng ý / draft -> ready: checks the consent covers it
     Ready { id: String },
@@ -88,6 +114,39 @@ pub fn run(ctx: &mut Ctx, cmd: ReferralCmd) -> Result<Output, CliError> {
                 consent_id: consent,
             })?;
             moved(lang, &r)
+        }
+        ReferralCmd::Edit {
+            id,
+            services,
+            urgency,
+            note,
+            recipient,
+            shared_fields,
+            consent,
+            no_consent,
+        } => {
+            let mut info = store.referral(&id)?.info;
+            if !services.is_empty() {
+                info.services = core_all(&services);
+            }
+            if let Some(urgency) = urgency {
+                info.urgency = urgency.core();
+            }
+            if let Some(note) = note {
+                info.note = note;
+            }
+            if let Some(recipient) = recipient {
+                info.recipient = recipient.core();
+            }
+            if !shared_fields.is_empty() {
+                info.shared_fields = core_all(&shared_fields);
+            }
+            if no_consent {
+                info.consent_id = None;
+            } else if consent.is_some() {
+                info.consent_id = consent;
+            }
+            moved(lang, &store.update_referral(&id, &info)?)
         }
         // Handled above, before the store is opened twice.
         ReferralCmd::Send { id } => super::sync::send(ctx, id),

@@ -1,4 +1,4 @@
-//! `chungtay enroll`, `chungtay referral send`, `chungtay sync`, `chungtay outbox`: the referral
+//! `chungtay enroll`, `chungtay enrollment`, `chungtay referral send`, `chungtay sync`, `chungtay outbox`: the referral
 //! path to the provincial union (scenario 2).
 
 use std::path::PathBuf;
@@ -93,6 +93,43 @@ pub fn enroll(ctx: &mut Ctx, args: EnrollArgs) -> Result<Output, CliError> {
         },
         text,
     )
+}
+
+/// `chungtay enrollment`: where this store is enrolled, to compare the fingerprint again.
+pub fn enrollment(ctx: &mut Ctx) -> Result<Output, CliError> {
+    let lang = ctx.lang();
+    let store = ctx.open()?;
+    match store.enrollment_info()? {
+        None => Output::new(
+            serde_json::json!({ "enrolled": false }),
+            lang.pick_owned(
+                "Chưa đăng ký với Hội tỉnh (`chungtay enroll`).",
+                "Not enrolled with the province (`chungtay enroll`).",
+            ),
+        ),
+        Some(info) => {
+            let text = crate::output::fields(&[
+                (lang.pick("Máy chủ", "Server"), info.server_url.clone()),
+                (
+                    lang.pick("Mã thiết bị", "Device id"),
+                    info.device_id.clone(),
+                ),
+                (
+                    lang.pick("Dấu vân tay khoá của Hội tỉnh", "Province key fingerprint"),
+                    info.province_fingerprint.clone(),
+                ),
+            ]);
+            Output::new(
+                serde_json::json!({
+                    "enrolled": true,
+                    "server_url": info.server_url,
+                    "device_id": info.device_id,
+                    "province_fingerprint": info.province_fingerprint,
+                }),
+                text,
+            )
+        }
+    }
 }
 
 pub fn send(ctx: &mut Ctx, id: String) -> Result<Output, CliError> {
