@@ -43,6 +43,7 @@ use crate::store::Store;
 use crate::text;
 use crate::trail::{self, NewEntry};
 
+use chungtay_protocol::cells::push_csv_line;
 /// The small-cell rule lives in the protocol crate, shared with the province's console.
 pub use chungtay_protocol::cells::{SMALL_CELL_LIMIT, Shown, protect};
 
@@ -728,29 +729,6 @@ fn write_shown(
         other => sheet.write_string_with_format(row, 1, other.to_string(), format)?,
     };
     Ok(())
-}
-
-/// One CSV record (RFC 4180): fields quoted when they hold a comma, a quote or a line break.
-/// A text that a spreadsheet would take for a formula gets a leading apostrophe.
-fn push_csv_line(out: &mut String, fields: &[&str]) {
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let mut value = String::new();
-        if field.starts_with(['=', '+', '-', '@']) {
-            value.push('\'');
-        }
-        value.push_str(field);
-        if value.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&value.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&value);
-        }
-    }
-    out.push_str("\r\n");
 }
 
 #[cfg(test)]

@@ -96,6 +96,31 @@ pub fn protect(counts: &[u32]) -> Option<Vec<Shown>> {
     (can_be_four && can_be_one).then_some(out)
 }
 
+/// One CSV record (RFC 4180) of a published table: fields quoted when they hold a comma, a
+/// quote or a line break; a text a spreadsheet would read as a formula (it starts with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return) gets a leading apostrophe, since names and
+/// communes come from phones. Shared by the phone's reports and the province's statistics.
+pub fn push_csv_line(out: &mut String, fields: &[&str]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut value = String::new();
+        if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            value.push('\'');
+        }
+        value.push_str(field);
+        if value.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&value.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&value);
+        }
+    }
+    out.push_str("\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -242,5 +267,24 @@ mod tests {
             }
         }
         assert!(checked > 4000, "{checked}");
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut out = String::new();
+        push_csv_line(
+            &mut out,
+            &[
+                "a,b",
+                "say \"hi\"",
+                "=HYPERLINK(\"x\")",
+                "\tcmd",
+                "Mường Lát",
+            ],
+        );
+        assert_eq!(
+            out,
+            "\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",'\tcmd,Mường Lát\r\n"
+        );
     }
 }

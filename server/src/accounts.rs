@@ -11,7 +11,7 @@ use chrono::{SecondsFormat, Utc};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::admin::{fresh_code, random, setup_code_hash};
+use crate::admin::{fresh_code, hex, random, setup_code_hash};
 use crate::error::{AdminError, StoreError};
 use crate::keyfile::ProvinceKeys;
 use crate::store::{Account, IntakeStore, StaffSession};
@@ -69,43 +69,34 @@ fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The tag over every field that grants access, and the name staff see in histories.
+/// The fields under an account's tag: every one that grants access, and the name staff see
+/// in histories. `tag` and `verify` both take them from here, so they cannot drift apart.
+fn account_parts<'a>(a: &'a Account, expires: &'a [u8; 8]) -> [&'a [u8]; 9] {
+    [
+        a.account_id.as_bytes(),
+        a.username.as_bytes(),
+        a.display_name.as_bytes(),
+        a.role.as_bytes(),
+        a.password_hash.as_deref().unwrap_or("").as_bytes(),
+        a.setup_hash.as_deref().unwrap_or(&[]),
+        expires,
+        a.totp.as_deref().unwrap_or(&[]),
+        a.disabled_at.as_deref().unwrap_or("").as_bytes(),
+    ]
+}
+
+/// The tag over [`account_parts`].
 pub fn account_tag(keys: &ProvinceKeys, a: &Account) -> Vec<u8> {
     let expires = a.setup_expires.to_be_bytes();
-    keys.credentials().tag(
-        "console-account",
-        &[
-            a.account_id.as_bytes(),
-            a.username.as_bytes(),
-            a.display_name.as_bytes(),
-            a.role.as_bytes(),
-            a.password_hash.as_deref().unwrap_or("").as_bytes(),
-            a.setup_hash.as_deref().unwrap_or(&[]),
-            &expires,
-            a.totp.as_deref().unwrap_or(&[]),
-            a.disabled_at.as_deref().unwrap_or("").as_bytes(),
-        ],
-    )
+    keys.credentials()
+        .tag("console-account", &account_parts(a, &expires))
 }
 
 /// Whether the row was written by the server with the province keys.
 pub fn account_ok(keys: &ProvinceKeys, a: &Account) -> bool {
     let expires = a.setup_expires.to_be_bytes();
-    keys.credentials().verify(
-        "console-account",
-        &[
-            a.account_id.as_bytes(),
-            a.username.as_bytes(),
-            a.display_name.as_bytes(),
-            a.role.as_bytes(),
-            a.password_hash.as_deref().unwrap_or("").as_bytes(),
-            a.setup_hash.as_deref().unwrap_or(&[]),
-            &expires,
-            a.totp.as_deref().unwrap_or(&[]),
-            a.disabled_at.as_deref().unwrap_or("").as_bytes(),
-        ],
-        &a.mac,
-    )
+    keys.credentials()
+        .verify("console-account", &account_parts(a, &expires), &a.mac)
 }
 
 /// Lower-case ASCII so that "Lan" and "lan" are one account and no look-alike letters sneak in.
@@ -562,14 +553,6 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -786,6 +769,39 @@ mod tests {
         assert!(!row.totp.unwrap().windows(raw.len()).any(|w| w == raw));
         totp_disable(&keys, &store, &a.account_id, "mật khẩu dài đủ").unwrap();
         login(&keys, &store, "lan", "mật khẩu dài đủ", "").unwrap();
+        // A lost phone: an admin's new setup code takes the second factor away with the
+        // password, so the new password alone logs in.
+        let now = Utc::now().timestamp().cast_unsigned();
+        let (secret, _) = totp_begin(&a).unwrap();
+        let app = totp_rs::Secret::try_from_base32(secret.as_str()).unwrap();
+        let app = totp(app.as_ref(), "lan").unwrap();
+        totp_enable(
+            &keys,
+            &store,
+            &a.account_id,
+            &secret,
+            &app.generate(now).to_string(),
+        )
+        .unwrap();
+        assert!(
+            store
+                .account(&a.account_id)
+                .unwrap()
+                .unwrap()
+                .totp
+                .is_some()
+        );
+        let code = reset(&keys, &store, &a.account_id).unwrap();
+        set_password_with_code(
+            &keys,
+            &store,
+            "lan",
+            &code,
+            "mật khẩu mới dài",
+            "mật khẩu mới dài",
+        )
+        .unwrap();
+        login(&keys, &store, "lan", "mật khẩu mới dài", "").unwrap();
     }
 
     /// The attacker can write the database (not the passphrase): she makes a session row for a

@@ -435,22 +435,6 @@ impl IntakeStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn revoke_device(&self, device_id: &str, at: &str) -> Result<bool, StoreError> {
-        let conn = self.conn()?;
-        let exists: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ?1)",
-            params![device_id],
-            |r| r.get(0),
-        )?;
-        // The tag goes too: clearing `revoked_at` by hand later brings nothing back.
-        conn.execute(
-            "UPDATE devices SET revoked_at = ?2, mac = NULL \
-             WHERE device_id = ?1 AND revoked_at IS NULL",
-            params![device_id, at],
-        )?;
-        Ok(exists)
-    }
-
     fn revoke_device_because(
         &self,
         device_id: &str,

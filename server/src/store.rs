@@ -280,8 +280,11 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError>;
     fn devices(&self) -> Result<Vec<Device>, StoreError>;
     /// Marks a device revoked; false if there is no such device.
-    fn revoke_device(&self, device_id: &str, at: &str) -> Result<bool, StoreError>;
-    /// Revokes with the admin's reason; false if there is no such device.
+    fn revoke_device(&self, device_id: &str, at: &str) -> Result<bool, StoreError> {
+        self.revoke_device_because(device_id, at, "")
+    }
+    /// Revokes with the admin's reason (its tag goes too, so clearing `revoked_at` by hand later
+    /// brings nothing back); false if there is no such device.
     fn revoke_device_because(
         &self,
         device_id: &str,

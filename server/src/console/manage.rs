@@ -13,13 +13,14 @@ use qrcode::render::svg;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::stats::{self, ReferralFacts, push_csv_line};
+use super::stats::{self, ReferralFacts};
 use super::ui::ui;
-use super::{Chrome, Fail, Who, audit, html, local_time, message_page, role_word, run};
+use super::{Chrome, Fail, Who, audit, html, local_time, message_page, role_word, run, status_for};
 use crate::accounts::{self, AccountError, ROLES};
 use crate::admin;
 use crate::error::AdminError;
 use crate::http::AppState;
+use chungtay_protocol::cells::push_csv_line;
 
 // ---------------------------------------------------------------- devices and codes
 
@@ -90,11 +91,7 @@ async fn show_devices(st: AppState, who: Who, error: Option<&'static str>) -> Re
                 rows,
                 error,
             };
-            let status = if error.is_some() {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
+            let status = status_for(error);
             html(status, page.render())
         }
         Err(e) => e.page(who.lang),
@@ -321,11 +318,7 @@ async fn show_accounts(
         created_user,
         setup_code,
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(error);
     html(status, page.render())
 }
 
@@ -495,11 +488,7 @@ async fn show_tokens(
         error,
         token: token.map(|t| t.to_string()).unwrap_or_default(),
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(error);
     html(status, page.render())
 }
 

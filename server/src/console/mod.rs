@@ -398,6 +398,15 @@ pub(crate) fn message_page(
     html(status, page.render())
 }
 
+/// A page shown again with an error in its form is a 400; otherwise 200.
+pub(crate) fn status_for(error: Option<&'static str>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// 403 with the refused page.
 pub(crate) fn refused(lang: Lang, why: impl Fn(&Ui) -> &'static str) -> Response {
     message_page(lang, StatusCode::FORBIDDEN, why)

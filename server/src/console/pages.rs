@@ -18,10 +18,10 @@ use super::ui::ui;
 use super::words::{self, Lang};
 use super::{
     Chrome, Fail, LANG_COOKIE, PRE_COOKIE, SESSION_COOKIE, Who, audit, cookie, html, lang_of,
-    local_time, message_page, refused, run, set_cookie,
+    local_time, message_page, refused, run, set_cookie, status_for,
 };
-use crate::accounts::{self, AccountError, hex};
-use crate::admin::random;
+use crate::accounts::{self, AccountError};
+use crate::admin::{hex, random};
 use crate::http::{AppState, check_transition};
 use crate::store::Account;
 use crate::tls::PeerAddr;
@@ -1023,11 +1023,7 @@ async fn show_referral(
         error,
         flash,
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(error);
     html(status, page.render())
 }
 

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
-use chungtay_protocol::cells::{Shown, protect};
+use chungtay_protocol::cells::{Shown, protect, push_csv_line};
 use unicode_normalization::UnicodeNormalization;
 
 use super::words::{self, Lang, SERVICES, STATES, pick};
@@ -584,30 +584,6 @@ fn time_to_decision(
 }
 
 // ---- downloads ------------------------------------------------------------------------------
-
-/// One CSV record (RFC 4180): fields quoted when they hold a comma, a quote or a line break.
-/// A text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage
-/// return first) gets a leading apostrophe: commune names come from phones.
-pub(crate) fn push_csv_line(out: &mut String, fields: &[&str]) {
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let mut value = String::new();
-        if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            value.push('\'');
-        }
-        value.push_str(field);
-        if value.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&value.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&value);
-        }
-    }
-    out.push_str("\r\n");
-}
 
 /// The statistics as one CSV file (UTF-8 with a byte-order mark, so Excel shows the
 /// diacritics): the title and legend, then each table after a line with its title, its note
