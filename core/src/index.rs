@@ -84,6 +84,24 @@ impl MemberIndex {
         self.entries.len()
     }
 
+    /// Every member by the key two records of one person share (see `import::person_key`):
+    /// her id and club.
+    pub(crate) fn by_person(&self) -> HashMap<crate::import::PersonKey, (Id, Id)> {
+        self.entries
+            .values()
+            .map(|e| {
+                (
+                    (
+                        e.folded_name.clone(),
+                        e.summary.birth_year,
+                        e.folded_village.clone(),
+                    ),
+                    (e.summary.id.clone(), e.summary.club_id.clone()),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn search(&self, filter: &MemberFilter) -> Vec<MemberSummary> {
         let query = text::Query::parse(&filter.text);
         let village = filter.village.as_deref().map(text::fold);

@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 mod body;
 mod crypto;
+pub mod import;
 pub mod domain;
 pub mod error;
 mod index;

@@ -14,6 +14,7 @@ use crate::audit::{self, AuditAction};
 use crate::body;
 use crate::crypto::{self, KeyId, Place, SecretKey};
 use crate::domain::*;
+use crate::import;
 use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
 use crate::index::{MemberFilter, MemberIndex};
 use crate::keys::{self, DeviceSecret, KdfParams};
@@ -1309,65 +1310,125 @@ impl Store {
 
     /// Adds a member with a key of their own (for crypto-shredding one member later).
     pub fn add_member(&mut self, club_id: &str, input: &MemberInput) -> Result<Member> {
+        let mut added = self.add_members(club_id, std::slice::from_ref(input))?;
+        added.pop().ok_or_else(|| Error::NotFound {
+            kind: RecordKind::Member,
+            id: String::new(),
+        })
+    }
+
+    /// Adds members in one transaction: one fsync for the batch, each member still with her own
+    /// key and her own trail entry. All go in, or (on any invalid input or error) none does.
+    pub fn add_members(&mut self, club_id: &str, inputs: &[MemberInput]) -> Result<Vec<Member>> {
         self.require(Permission::WriteRecords)?;
-        let info = input.normalized(today())?;
-        if info.survivor_status == SurvivorStatus::Withheld {
-            return invalid("survivor_status", Reason::Missing);
-        }
+        let today = today();
+        let infos = inputs
+            .iter()
+            .map(|input| {
+                let info = input.normalized(today)?;
+                if info.survivor_status == SurvivorStatus::Withheld {
+                    return invalid("survivor_status", Reason::Missing);
+                }
+                Ok(info)
+            })
+            .collect::<Result<Vec<_>>>()?;
         CLUBS.require(&self.conn, club_id)?;
         let session = self.session.as_mut().ok_or(Error::Locked)?;
-        let id = new_id();
-        let member_key = Box::new(SecretKey::generate()?);
-        let wrapped = crypto::seal(
-            &session.member_wrap,
-            self.store_kid,
-            &member_key_place(&id),
-            member_key.as_bytes(),
-        )?;
         let now = now_text();
-        let body = body::encode(&info, MEMBERS.floor)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let raw = RawRow {
-            id: id.clone(),
-            owner: club_id.to_owned(),
-            extra: String::new(),
-            body: Vec::new(),
-            stamps: [
-                now.clone(),
-                session.user_id.clone(),
-                now,
-                session.user_id.clone(),
-            ],
-            version: trail::next_seq(&tx)?,
-        };
-        let sealed = crypto::seal(
-            &member_key,
-            key_id_of(RecordKind::Member, &id)?,
-            &place(&MEMBERS, &raw.id, &raw.bound()),
-            &body,
-        )?;
-        tx.prepare_cached("INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)")?
-            .execute(params![id, wrapped])?;
-        MEMBERS.write(&tx, &raw, &sealed)?;
-        let seq = trail::append(
-            &tx,
-            &self.store_id,
-            session,
-            NewEntry::new(AuditAction::Create, Some(RecordKind::Member), &id),
-        )?;
-        check_written(seq, &raw)?;
+        let mut added = Vec::with_capacity(infos.len());
+        for info in infos {
+            let id = new_id();
+            let member_key = Box::new(SecretKey::generate()?);
+            let wrapped = crypto::seal(
+                &session.member_wrap,
+                self.store_kid,
+                &member_key_place(&id),
+                member_key.as_bytes(),
+            )?;
+            let body = body::encode(&info, MEMBERS.floor)?;
+            let raw = RawRow {
+                id: id.clone(),
+                owner: club_id.to_owned(),
+                extra: String::new(),
+                body: Vec::new(),
+                stamps: [
+                    now.clone(),
+                    session.user_id.clone(),
+                    now.clone(),
+                    session.user_id.clone(),
+                ],
+                version: trail::next_seq(&tx)?,
+            };
+            let sealed = crypto::seal(
+                &member_key,
+                key_id_of(RecordKind::Member, &id)?,
+                &place(&MEMBERS, &raw.id, &raw.bound()),
+                &body,
+            )?;
+            tx.prepare_cached("INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)")?
+                .execute(params![id, wrapped])?;
+            MEMBERS.write(&tx, &raw, &sealed)?;
+            let seq = trail::append(
+                &tx,
+                &self.store_id,
+                session,
+                NewEntry::new(AuditAction::Create, Some(RecordKind::Member), &id),
+            )?;
+            check_written(seq, &raw)?;
+            let member = Member {
+                id,
+                club_id: club_id.to_owned(),
+                stamp: raw.stamp(RecordKind::Member)?,
+                info,
+            };
+            added.push((member, member_key));
+        }
         tx.commit()?;
-        let member = Member {
-            id: id.clone(),
-            club_id: club_id.to_owned(),
-            stamp: raw.stamp(RecordKind::Member)?,
-            info,
-        };
-        session.member_keys.insert(id, member_key);
-        session.index.upsert(&member);
-        Ok(self.masked(member))
+        // Only once it is durable does the session learn of it: a failed batch leaves no trace.
+        let mut out = Vec::with_capacity(added.len());
+        for (member, member_key) in added {
+            session.member_keys.insert(member.id.clone(), member_key);
+            session.index.upsert(&member);
+            out.push(member);
+        }
+        Ok(out.into_iter().map(|m| self.masked(m)).collect())
+    }
+
+    /// What importing `table` into a club would do: rows ready, likely duplicates of members
+    /// already here (same folded name, birth year and village) or of earlier rows, and rows
+    /// refused with their line and reason. Writes nothing. The outer error is the store's (locked,
+    /// not allowed, no such club); the inner one says why the file as a whole cannot be read.
+    pub fn plan_member_import(
+        &self,
+        club_id: &str,
+        table: &import::Table,
+        options: &import::ImportOptions,
+    ) -> Result<std::result::Result<import::ImportPlan, import::ImportError>> {
+        self.require(Permission::WriteRecords)?;
+        CLUBS.require(&self.conn, club_id)?;
+        let session = self.session()?;
+        let existing = session.index.by_person();
+        Ok(import::plan(table, options, today(), |key| {
+            existing.get(key).cloned()
+        }))
+    }
+
+    /// Writes a plan's rows (see [`import::ImportPlan::to_add`]) in one transaction.
+    pub fn import_members(
+        &mut self,
+        club_id: &str,
+        plan: &import::ImportPlan,
+        allow_duplicates: bool,
+    ) -> Result<Vec<Member>> {
+        let inputs: Vec<MemberInput> = plan
+            .to_add(allow_duplicates)
+            .into_iter()
+            .map(|r| r.input.clone())
+            .collect();
+        self.add_members(club_id, &inputs)
     }
 
     pub fn update_member(&mut self, id: &str, input: &MemberInput) -> Result<Member> {

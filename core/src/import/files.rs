@@ -1,0 +1,243 @@
+//! Reading the files member lists come in: XLSX (calamine) and CSV in UTF-8, Windows-1258 or
+//! Windows-1252 (encoding_rs), which Vietnamese offices still produce.
+
+use std::io::{Cursor, Read, Seek};
+
+use calamine::{DataRef, Reader, Xlsx};
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252, WINDOWS_1258};
+
+use super::{Cell, ImportError, MAX_COLUMNS, MAX_ROWS, Row, Table};
+
+/// Largest file read (bytes). A commune's register is kilobytes.
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+/// Most an XLSX may unpack to, by the sizes its zip directory gives: keeps a zip bomb out.
+const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;
+
+/// A CSV's text encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    Windows1258,
+    Windows1252,
+}
+
+impl TextEncoding {
+    pub fn parse(name: &str) -> Result<TextEncoding, ImportError> {
+        match name
+            .to_ascii_lowercase()
+            .replace(['-', '_', ' '], "")
+            .as_str()
+        {
+            "utf8" => Ok(TextEncoding::Utf8),
+            "windows1258" | "cp1258" => Ok(TextEncoding::Windows1258),
+            "windows1252" | "cp1252" | "latin1" => Ok(TextEncoding::Windows1252),
+            _ => Err(ImportError::UnknownEncoding(name.to_owned())),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.encoding().name()
+    }
+
+    fn encoding(self) -> &'static Encoding {
+        match self {
+            TextEncoding::Utf8 => UTF_8,
+            TextEncoding::Windows1258 => WINDOWS_1258,
+            TextEncoding::Windows1252 => WINDOWS_1252,
+        }
+    }
+}
+
+/// Which encoding `bytes` are in: UTF-8 when they are valid UTF-8 (with or without a BOM);
+/// otherwise whichever of Windows-1258 and Windows-1252 reads as more Vietnamese.
+pub fn detect_encoding(bytes: &[u8]) -> TextEncoding {
+    if std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).is_ok() {
+        return TextEncoding::Utf8;
+    }
+    // A list's first 64 KB say as much as all of it.
+    let sample = &bytes[..bytes.len().min(64 * 1024)];
+    let score = |enc: TextEncoding| -> i64 {
+        let (text, _, _) = enc.encoding().decode(sample);
+        let nfc: Vec<char> = crate::text::nfc(&text).chars().collect();
+        let mut total = 0;
+        for (i, &c) in nfc.iter().enumerate() {
+            total += vietnamese_score(c);
+            // "LoÌ ThiÒ": Windows-1258's tone marks read as 1252 turn into capitals inside words.
+            let after_lower = i > 0 && nfc[i - 1].is_lowercase();
+            if !c.is_ascii() && c.is_uppercase() && after_lower {
+                total -= 4;
+            }
+        }
+        total
+    };
+    if score(TextEncoding::Windows1252) > score(TextEncoding::Windows1258) {
+        TextEncoding::Windows1252
+    } else {
+        TextEncoding::Windows1258
+    }
+}
+
+/// +1 for a letter Vietnamese writes, -3 for one it never does (Þ, ð, ß...) or a tone mark left
+/// alone (1252 text read as 1258 puts marks where no vowel takes them).
+fn vietnamese_score(c: char) -> i64 {
+    const VIETNAMESE: &str = "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ";
+    if c.is_ascii() {
+        return 0;
+    }
+    let lower = c.to_lowercase().next().unwrap_or(c);
+    if VIETNAMESE.contains(lower) {
+        1
+    } else if unicode_normalization::char::is_combining_mark(c) || c.is_alphabetic() {
+        -3
+    } else {
+        0
+    }
+}
+
+/// A CSV's rows. `encoding` None detects it; the one used is returned. The separator is
+/// whichever of `,` `;` and tab the first line has most of (Excel writes `;` where the decimal
+/// mark is a comma, as in Vietnamese settings).
+pub fn read_csv(
+    bytes: &[u8],
+    encoding: Option<TextEncoding>,
+) -> Result<(Table, TextEncoding), ImportError> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let encoding = encoding.unwrap_or_else(|| detect_encoding(bytes));
+    // decode strips a BOM of the encoding's own kind and replaces bytes it cannot read (U+FFFD),
+    // which the member rules then refuse as a name.
+    let (text, _, _) = encoding.encoding().decode(bytes);
+    let first_line = text.lines().next().unwrap_or("");
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
+        .unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| ImportError::Unreadable {
+            expected: "a CSV file",
+            detail: match e.position() {
+                Some(p) => format!("line {}", p.line()),
+                None => "unreadable".to_owned(),
+            },
+        })?;
+        if rows.len() >= MAX_ROWS {
+            return Err(ImportError::TooManyRows);
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let cells = record
+            .iter()
+            .take(MAX_COLUMNS)
+            .map(|c| {
+                if c.trim().is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(c.to_owned())
+                }
+            })
+            .collect();
+        rows.push(Row { line, cells });
+    }
+    Ok((Table { rows }, encoding))
+}
+
+/// The first worksheet of an XLSX (or the one named), as the spreadsheet shows it: formulas as
+/// their last computed value, dates as dates, merged cells in their top-left cell only.
+pub fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ImportError> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    check_unpacked_size(Cursor::new(bytes))?;
+    let not_xlsx = |e: calamine::XlsxError| ImportError::Unreadable {
+        expected: "an XLSX workbook",
+        detail: e.to_string(),
+    };
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(not_xlsx)?;
+    let names = book.sheet_names();
+    let name = match sheet {
+        Some(wanted) => names
+            .iter()
+            .find(|n| n.as_str() == wanted)
+            .cloned()
+            .ok_or_else(|| ImportError::Unreadable {
+                expected: "a workbook with that sheet",
+                detail: format!("sheets: {}", names.join(", ")),
+            })?,
+        None => names.first().cloned().ok_or(ImportError::Unreadable {
+            expected: "an XLSX workbook",
+            detail: "no worksheet".to_owned(),
+        })?,
+    };
+    let mut cells = book.worksheet_cells_reader(&name).map_err(not_xlsx)?;
+    let mut rows: Vec<Row> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(not_xlsx)? {
+        let (r, c) = cell.get_position();
+        let (line, column) = (u64::from(r) + 1, c as usize);
+        if column >= MAX_COLUMNS {
+            continue;
+        }
+        if rows.last().is_none_or(|last| last.line != line) {
+            if rows.len() >= MAX_ROWS {
+                return Err(ImportError::TooManyRows);
+            }
+            rows.push(Row {
+                line,
+                cells: Vec::new(),
+            });
+        }
+        let Some(row) = rows.last_mut() else { break };
+        if row.cells.len() <= column {
+            row.cells.resize(column + 1, Cell::Empty);
+        }
+        row.cells[column] = cell_of(cell.get_value());
+    }
+    Ok(Table { rows })
+}
+
+fn cell_of(value: &DataRef<'_>) -> Cell {
+    match value {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+            Cell::Text(s.clone())
+        }
+        DataRef::SharedString(s) => Cell::Text((*s).to_owned()),
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::Error(_) => Cell::Error,
+        DataRef::DateTime(d) => match d.as_datetime() {
+            Some(at) if d.is_datetime() => Cell::Date(at.date()),
+            _ => Cell::Number(d.as_f64()),
+        },
+    }
+}
+
+fn check_unpacked_size<R: Read + Seek>(reader: R) -> Result<(), ImportError> {
+    let not_zip = |e: zip::result::ZipError| ImportError::Unreadable {
+        expected: "an XLSX workbook",
+        detail: e.to_string(),
+    };
+    let mut archive = zip::ZipArchive::new(reader).map_err(not_zip)?;
+    let mut declared: u64 = 0;
+    for i in 0..archive.len() {
+        // Raw: the size its directory entry declares, without unpacking anything.
+        let size = archive.by_index_raw(i).map_err(not_zip)?.size();
+        declared = declared.saturating_add(size);
+    }
+    if declared > MAX_UNPACKED_BYTES {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+fn too_large() -> ImportError {
+    ImportError::TooLarge {
+        max_mb: MAX_FILE_BYTES / (1024 * 1024),
+    }
+}
