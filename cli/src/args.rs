@@ -186,12 +186,9 @@ pub fn month(field: &'static str, s: &str) -> Result<(i32, u32), CliError> {
 
 /// An ethnic group by name as typed ("Thái", "thai", "Khơ Mú") or by official code (1-54).
 pub fn ethnic_group(field: &'static str, s: &str) -> Result<EthnicGroup, CliError> {
-    let s = s.trim();
-    let found = match s.parse::<u8>() {
-        Ok(code) => EthnicGroup::from_code(code),
-        Err(_) => EthnicGroup::from_name(s),
-    };
-    found.map_err(|_| CliError::Invalid {
+    // The same reading as an imported list's: code, name with or without diacritics, or a
+    // common other name ("H'Mông", "Ê-đê").
+    chungtay_core::import::recognise_ethnic_group(s).ok_or_else(|| CliError::Invalid {
         field: field.to_owned(),
         reason: Reason::UnknownEthnicGroup,
     })

@@ -78,6 +78,8 @@ pub enum CliError {
     KeyBesideStore(PathBuf),
     /// No per-user configuration folder to keep the device key in.
     NoConfigDir,
+    /// A member list that cannot be imported as a whole (rows are reported, not errors).
+    Import(chungtay_core::import::ImportError),
 }
 
 impl From<chungtay_core::Error> for CliError {
@@ -134,6 +136,7 @@ impl CliError {
             CliError::File { .. } | CliError::SymlinkRefused(_) => code::FILE,
             CliError::DeviceKeyMissing(_) | CliError::DeviceKeyExposed(_) => code::DEVICE_KEY,
             CliError::KeyBesideStore(_) | CliError::NoConfigDir => code::USAGE,
+            CliError::Import(_) => code::INVALID,
         }
     }
 
@@ -183,6 +186,7 @@ impl CliError {
             CliError::DeviceKeyExposed(_) => "device_key_exposed",
             CliError::KeyBesideStore(_) => "key_beside_store",
             CliError::NoConfigDir => "no_config_dir",
+            CliError::Import(_) => "import",
         }
     }
 
@@ -326,8 +330,87 @@ impl CliError {
                 "Không xác định được thư mục cấu hình của người dùng để giữ khoá thiết bị (không có HOME hay XDG_CONFIG_HOME): đặt biến môi trường CHUNGTAY_CONFIG_DIR hoặc dùng --device-key.",
                 "No per-user configuration folder to keep the device key in (no HOME or XDG_CONFIG_HOME): set CHUNGTAY_CONFIG_DIR or use --device-key."
             ),
+            CliError::Import(e) => import_message(e, lang),
         }
     }
+}
+
+/// Why a list cannot be imported, naming the column or the limit and never a cell's content.
+fn import_message(e: &chungtay_core::import::ImportError, lang: Lang) -> String {
+    use chungtay_core::import::ImportError as I;
+    let max_rows = chungtay_core::import::MAX_ROWS;
+    match e {
+        I::NoHeader => tr!(
+            lang,
+            "Không tìm thấy dòng tiêu đề có cột họ tên trong 20 dòng đầu: chỉ rõ bằng --map name=\"tiêu đề\".",
+            "No header row with a full-name column in the first 20 rows: name it with --map name=\"header\"."
+        ),
+        I::MissingColumn(c) => {
+            let (vi, en) = (c.header_vi(), c.header_en());
+            let key = c.key();
+            let or_default = if key == "ethnic_group" {
+                lang.pick(
+                    ", hoặc cho một dân tộc chung bằng --ethnic-group",
+                    ", or give one for all with --ethnic-group",
+                )
+            } else {
+                ""
+            };
+            tr!(
+                lang,
+                "Tệp không có cột {vi}: chỉ rõ bằng --map {key}=\"tiêu đề\"{or_default}.",
+                "The file has no {en} column: name it with --map {key}=\"header\"{or_default}."
+            )
+        }
+        I::MappedHeaderNotFound { column, header } => {
+            let key = column.key();
+            let header = crate::output::shown(header);
+            tr!(
+                lang,
+                "--map {key}: không có cột nào có tiêu đề \"{header}\".",
+                "--map {key}: no column is headed \"{header}\"."
+            )
+        }
+        I::DuplicateColumn(c) => {
+            let (vi, en) = (c.header_vi(), c.header_en());
+            tr!(
+                lang,
+                "Hai cột cùng được đọc là {vi}: chọn một bằng --map.",
+                "Two columns read as {en}: choose one with --map."
+            )
+        }
+        I::TooManyRows => tr!(
+            lang,
+            "Tệp có hơn {max_rows} dòng: không phải danh sách của một câu lạc bộ.",
+            "The file has more than {max_rows} rows: not one club's list."
+        ),
+        I::Unreadable { expected, detail } => {
+            let detail = crate::output::shown(detail);
+            tr!(
+                lang,
+                "Không đọc được tệp (cần {expected}): {detail}.",
+                "Cannot read the file (expected {expected}): {detail}."
+            )
+        }
+        I::TooLarge { max_mb } => tr!(
+            lang,
+            "Tệp lớn hơn {max_mb} MB (hoặc giải nén ra quá lớn).",
+            "The file is larger than {max_mb} MB (or unpacks to too much)."
+        ),
+        I::UnknownEncoding(name) => {
+            let name = crate::output::shown(name);
+            tr!(
+                lang,
+                "Không biết bảng mã \"{name}\": dùng utf-8, windows-1258 hoặc windows-1252.",
+                "Unknown encoding \"{name}\": use utf-8, windows-1258 or windows-1252."
+            )
+        }
+    }
+}
+
+/// A validation reason in `lang`, for the import's rejected rows.
+pub fn reason_text(reason: &chungtay_core::Reason, lang: Lang) -> String {
+    lang.reason(reason).to_string()
 }
 
 fn io_reason(e: &std::io::Error, lang: Lang) -> String {

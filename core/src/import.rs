@@ -189,7 +189,14 @@ impl Column {
             Column::Gender => &["gioitinh", "gioi", "gender", "sex"],
             Column::EthnicGroup => &["dantoc", "ethnicgroup", "ethnicity", "ethnic"],
             Column::Village => &[
-                "thonban", "thon", "ban", "thonxom", "xom", "thonbanto", "village", "hamlet",
+                "thonban",
+                "thon",
+                "ban",
+                "thonxom",
+                "xom",
+                "thonbanto",
+                "village",
+                "hamlet",
             ],
             Column::Phone => &[
                 "sodienthoai",
@@ -530,7 +537,7 @@ fn read_row(
         if s.trim_start().starts_with('=') {
             return Err((c, Problem::Formula));
         }
-        Ok(s)
+        Ok(unguarded(s))
     };
     let full_name = plain(Column::FullName)?;
     let village = plain(Column::Village)?;
@@ -555,7 +562,7 @@ fn read_row(
             Problem::Invalid(Reason::UnknownEthnicGroup),
         ))?
     };
-    let phone = phone(cell(Column::Phone)?);
+    let phone = phone(cell(Column::Phone)?).map(unguarded);
     let input = MemberInput {
         full_name,
         birth_year,
@@ -573,6 +580,14 @@ fn read_row(
         }
         _ => (Column::FullName, Problem::Unrecognised),
     })
+}
+
+/// A text our own CSV export guarded against formulas ("'+84...", "'=...") reads as it was.
+fn unguarded(s: String) -> String {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest.to_owned(),
+        _ => s,
+    }
 }
 
 fn column_of_field(field: &str) -> Column {
@@ -753,6 +768,141 @@ pub fn recognise_ethnic_group(value: &str) -> Option<EthnicGroup> {
     })
 }
 
+/// One member as an export shows her. De-identified, she has a code instead of her name and no
+/// phone; survivor status is never exported.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportedMember {
+    /// Her record id: a pseudonym that means something only to whoever holds the store.
+    pub code: String,
+    pub full_name: Option<String>,
+    pub birth_year: Option<i32>,
+    pub gender: Gender,
+    pub ethnic_group: EthnicGroup,
+    pub village: String,
+    pub phone: Option<String>,
+    pub role: MemberRole,
+    pub do_not_contact: bool,
+}
+crate::domain::redacted_debug!(ExportedMember { code });
+
+/// A club's member list as it leaves the phone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberExport {
+    pub with_names: bool,
+    pub members: Vec<ExportedMember>,
+}
+
+impl MemberExport {
+    fn columns(&self) -> Vec<Column> {
+        Column::ALL
+            .into_iter()
+            .filter(|c| self.with_names || !matches!(c, Column::FullName | Column::Phone))
+            .collect()
+    }
+
+    /// The header row (Vietnamese, as an import reads it back) and one row per member.
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        let columns = self.columns();
+        let mut header = vec!["Mã".to_owned()];
+        header.extend(columns.iter().map(|c| c.header_vi().to_owned()));
+        let mut rows = vec![header];
+        for m in &self.members {
+            let mut row = vec![m.code.clone()];
+            for c in &columns {
+                row.push(match c {
+                    Column::FullName => m.full_name.clone().unwrap_or_default(),
+                    Column::BirthYear => m.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+                    Column::Gender => match m.gender {
+                        Gender::Female => "Nữ",
+                        Gender::Male => "Nam",
+                        Gender::Other => "Khác",
+                    }
+                    .to_owned(),
+                    Column::EthnicGroup => m.ethnic_group.name().to_owned(),
+                    Column::Village => m.village.clone(),
+                    Column::Phone => m.phone.clone().unwrap_or_default(),
+                    Column::Role => match m.role {
+                        MemberRole::Leader => "Chủ nhiệm",
+                        MemberRole::Deputy => "Phó chủ nhiệm",
+                        MemberRole::Member => "Thành viên",
+                    }
+                    .to_owned(),
+                    Column::DoNotContact => if m.do_not_contact { "x" } else { "" }.to_owned(),
+                });
+            }
+            rows.push(row);
+        }
+        rows
+    }
+
+    /// UTF-8 with a BOM (so Excel reads the diacritics), formulas guarded.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("\u{FEFF}");
+        for row in self.rows() {
+            let fields: Vec<&str> = row.iter().map(String::as_str).collect();
+            chungtay_protocol::cells::push_csv_line(&mut out, &fields);
+        }
+        out
+    }
+
+    /// One sheet, every cell text (a phone number keeps its leading 0).
+    pub fn to_xlsx(&self) -> crate::Result<Vec<u8>> {
+        let xlsx = |e: rust_xlsxwriter::XlsxError| crate::Error::Io(std::io::Error::other(e));
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.set_name("Thành viên").map_err(xlsx)?;
+        for (r, row) in self.rows().iter().enumerate() {
+            for (c, value) in row.iter().enumerate() {
+                sheet
+                    .write_string(r as u32, c as u16, value)
+                    .map_err(xlsx)?;
+            }
+        }
+        book.save_to_buffer().map_err(xlsx)
+    }
+}
+
+impl crate::Store {
+    /// A club's members for a file. With names (and phones of those who may be contacted) only
+    /// for a role that may take the store's data off the phone (the leader: like a backup, the
+    /// Safety permission); otherwise de-identified. Noted in the trail as an export.
+    pub fn export_members(&self, club_id: &str, with_names: bool) -> crate::Result<MemberExport> {
+        use crate::access::Permission;
+        self.require(Permission::ReadRecords)?;
+        if with_names {
+            self.require(Permission::Safety)?;
+        }
+        let members = self
+            .list_members(club_id)?
+            .into_iter()
+            .map(|m| ExportedMember {
+                code: m.id,
+                full_name: with_names.then_some(m.full_name),
+                birth_year: m.birth_year,
+                gender: m.gender,
+                ethnic_group: m.ethnic_group,
+                village: m.village,
+                phone: if with_names && m.safe_to_contact {
+                    m.phone
+                } else {
+                    None
+                },
+                role: m.role,
+                do_not_contact: !m.safe_to_contact,
+            })
+            .collect();
+        let mut fields = vec!["members".to_owned()];
+        if with_names {
+            fields.push("names".to_owned());
+        }
+        self.note_export(club_id, fields)?;
+        Ok(MemberExport {
+            with_names,
+            members,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,7 +947,9 @@ mod tests {
         assert_eq!(y(Cell::Text("1990-05-12".into())), Ok(Some(1990)));
         assert_eq!(y(Cell::Number(1990.0)), Ok(Some(1990)));
         assert_eq!(
-            y(Cell::Date(NaiveDate::from_ymd_opt(1985, 1, 2).unwrap_or_default())),
+            y(Cell::Date(
+                NaiveDate::from_ymd_opt(1985, 1, 2).unwrap_or_default()
+            )),
             Ok(Some(1985))
         );
         assert_eq!(y(Cell::Text("".into())), Ok(None));
@@ -831,7 +983,14 @@ mod tests {
             text_row(2, &["", "", ""]),
             text_row(
                 3,
-                &["STT", "Họ và tên", "Năm sinh", "Dân tộc", "Thôn/bản", "Ghi chú"],
+                &[
+                    "STT",
+                    "Họ và tên",
+                    "Năm sinh",
+                    "Dân tộc",
+                    "Thôn/bản",
+                    "Ghi chú",
+                ],
             ),
             text_row(4, &["1", "Lò Thị Mai", "1990", "Thái", "Bản Hua", ""]),
         ];
@@ -883,9 +1042,15 @@ mod tests {
     #[test]
     fn bad_rows_are_rejected_with_their_line_and_column_and_the_rest_read() {
         let rows = vec![
-            text_row(1, &["Họ và tên", "Năm sinh", "Dân tộc", "Thôn", "Giới tính"]),
+            text_row(
+                1,
+                &["Họ và tên", "Năm sinh", "Dân tộc", "Thôn", "Giới tính"],
+            ),
             text_row(2, &["", "1990", "Thái", "Bản Hua", "Nữ"]),
-            text_row(3, &["=HYPERLINK(\"http://x\")", "1990", "Thái", "Bản Hua", ""]),
+            text_row(
+                3,
+                &["=HYPERLINK(\"http://x\")", "1990", "Thái", "Bản Hua", ""],
+            ),
             text_row(4, &["Lò Thị Mai", "2090", "Thái", "Bản Hua", ""]),
             text_row(5, &["Lò Thị Mai", "1990", "Klingon", "Bản Hua", ""]),
             text_row(6, &["Lò Thị Mai", "1990", "Thái", "Bản Hua", "?"]),

@@ -293,11 +293,22 @@ fn in_month(date: NaiveDate, year: i32, month: u32) -> bool {
 }
 
 impl Store {
+    /// Notes in the trail that a club's data left the phone as a file (`fields` say which).
+    pub(crate) fn note_export(&self, club_id: &str, fields: Vec<String>) -> Result<()> {
+        let session = self.session()?;
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut entry = NewEntry::new(AuditAction::Export, Some(RecordKind::Club), club_id);
+        entry.fields = fields;
+        trail::append(&tx, &self.store_id, session, entry)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The monthly report of one club (see the module docs for what is counted and how small
     /// counts are protected). Any role that reads records may make it; it is noted in the audit
     /// trail as an export of the club.
     pub fn monthly_report(&self, club_id: &str, year: i32, month: u32) -> Result<MonthlyReport> {
-        let session = self.require(Permission::ReadRecords)?;
+        self.require(Permission::ReadRecords)?;
         if NaiveDate::from_ymd_opt(year, month, 1).is_none() || !(2000..=9999).contains(&year) {
             return invalid("month", Reason::BadDate);
         }
@@ -441,11 +452,7 @@ impl Store {
         };
 
         // The report leaves the phone (a file, a printout): note it like an export.
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut entry = NewEntry::new(AuditAction::Export, Some(RecordKind::Club), club_id);
-        entry.fields = vec!["monthly_report".to_owned()];
-        trail::append(&tx, &self.store_id, session, entry)?;
-        tx.commit()?;
+        self.note_export(club_id, vec!["monthly_report".to_owned()])?;
 
         Ok(MonthlyReport {
             club_id: club.id,

@@ -14,8 +14,8 @@ use crate::audit::{self, AuditAction};
 use crate::body;
 use crate::crypto::{self, KeyId, Place, SecretKey};
 use crate::domain::*;
-use crate::import;
 use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
+use crate::import;
 use crate::index::{MemberFilter, MemberIndex};
 use crate::keys::{self, DeviceSecret, KdfParams};
 use crate::safety;
@@ -1320,6 +1320,17 @@ impl Store {
     /// Adds members in one transaction: one fsync for the batch, each member still with her own
     /// key and her own trail entry. All go in, or (on any invalid input or error) none does.
     pub fn add_members(&mut self, club_id: &str, inputs: &[MemberInput]) -> Result<Vec<Member>> {
+        self.add_members_with_progress(club_id, inputs, &mut |_| {})
+    }
+
+    /// [`Store::add_members`], calling `progress` with the count written so far (the commit,
+    /// one fsync, follows the last).
+    pub fn add_members_with_progress(
+        &mut self,
+        club_id: &str,
+        inputs: &[MemberInput],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Member>> {
         self.require(Permission::WriteRecords)?;
         let today = today();
         let infos = inputs
@@ -1385,6 +1396,7 @@ impl Store {
                 info,
             };
             added.push((member, member_key));
+            progress(added.len());
         }
         tx.commit()?;
         // Only once it is durable does the session learn of it: a failed batch leaves no trace.

@@ -47,7 +47,13 @@ fn windows_1258(text: &str) -> Vec<u8> {
 trait Tuple {
     fn into_owned_tuple(self) -> (Vec<u8>, &'static encoding_rs::Encoding, bool);
 }
-impl Tuple for (std::borrow::Cow<'_, [u8]>, &'static encoding_rs::Encoding, bool) {
+impl Tuple
+    for (
+        std::borrow::Cow<'_, [u8]>,
+        &'static encoding_rs::Encoding,
+        bool,
+    )
+{
     fn into_owned_tuple(self) -> (Vec<u8>, &'static encoding_rs::Encoding, bool) {
         (self.0.into_owned(), self.1, self.2)
     }
@@ -58,7 +64,10 @@ fn club(f: &mut Fixture) -> String {
 }
 
 fn names(plan: &import::ImportPlan) -> Vec<String> {
-    plan.ready.iter().map(|r| r.input.full_name.clone()).collect()
+    plan.ready
+        .iter()
+        .map(|r| r.input.full_name.clone())
+        .collect()
 }
 
 #[test]
@@ -158,7 +167,9 @@ fn an_xlsx_with_a_merged_title_numbers_dates_and_formulas_reads_as_the_spreadshe
     sheet.write_number(4, 0, 2).unwrap();
     sheet.write_string(4, 1, "Lò Thị Mai").unwrap();
     let born = ExcelDateTime::from_ymd(1990, 5, 12).unwrap();
-    sheet.write_datetime_with_format(4, 2, &born, &date).unwrap();
+    sheet
+        .write_datetime_with_format(4, 2, &born, &date)
+        .unwrap();
     // A formula shows its last computed value.
     sheet
         .write_formula(4, 3, Formula::new("=\"Th\"&\"ái\"").set_result("Thái"))
@@ -220,7 +231,10 @@ fn the_import_is_one_transaction_with_a_trail_entry_per_member() {
     });
     f.reopen();
     assert_eq!(f.store.list_members(&club).unwrap().len(), 3);
-    assert_eq!(f.store.member(&ids[1]).unwrap().info.full_name, "Lò Thị Mai");
+    assert_eq!(
+        f.store.member(&ids[1]).unwrap().info.full_name,
+        "Lò Thị Mai"
+    );
 
     // The same list again: everyone is a likely duplicate, nothing is added.
     let again = f
@@ -231,7 +245,12 @@ fn the_import_is_one_transaction_with_a_trail_entry_per_member() {
     assert!(again.ready.is_empty());
     assert_eq!(again.duplicates.len(), 3);
     assert!(matches!(&again.duplicates[0].of, DuplicateOf::Member { id, .. } if *id == ids[0]));
-    assert!(f.store.import_members(&club, &again, false).unwrap().is_empty());
+    assert!(
+        f.store
+            .import_members(&club, &again, false)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(f.store.member_count().unwrap(), 3);
 }
 
@@ -330,7 +349,9 @@ fn an_xlsx_that_would_unpack_to_hundreds_of_megabytes_is_refused_before_unpackin
     // A real workbook, its zip directory then edited to declare 300 MB for one part, as a zip
     // bomb's does.
     let mut book = rust_xlsxwriter::Workbook::new();
-    book.add_worksheet().write_string(0, 0, "Họ và tên").unwrap();
+    book.add_worksheet()
+        .write_string(0, 0, "Họ và tên")
+        .unwrap();
     let mut bytes = book.save_to_buffer().unwrap();
     let central = bytes
         .windows(4)
@@ -343,8 +364,11 @@ fn an_xlsx_that_would_unpack_to_hundreds_of_megabytes_is_refused_before_unpackin
     // An honest zip with a sheet of 120 MB of spaces: small on disk, refused all the same.
     let mut zipped = std::io::Cursor::new(Vec::new());
     let mut w = zip::ZipWriter::new(&mut zipped);
-    w.start_file("xl/worksheets/sheet1.xml", zip::write::SimpleFileOptions::default())
-        .unwrap();
+    w.start_file(
+        "xl/worksheets/sheet1.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
     let spaces = vec![b' '; 1024 * 1024];
     for _ in 0..120 {
         w.write_all(&spaces).unwrap();

@@ -89,6 +89,14 @@ pub enum MemberCmd {
         #[arg(long)]
         contact_ok: bool,
     },
+    /// Nhập danh sách thành viên từ tệp Excel (.xlsx) hoặc CSV: xem trước bằng --dry-run; thêm
+    /// tất cả trong một lần ghi, hoặc không thêm gì / import a member list from an .xlsx or
+    /// .csv file: preview with --dry-run; all in one transaction, or nothing
+    Import(crate::commands::member_file::ImportArgs),
+    /// Ghi danh sách thành viên ra tệp .xlsx hoặc .csv (không có họ tên, trừ khi chủ nhiệm dùng
+    /// --with-names) / write a club's member list to .xlsx or .csv (without names unless the
+    /// leader asks --with-names)
+    Export(crate::commands::member_file::ExportArgs),
     /// Danh sách thành viên của câu lạc bộ / a club's members
     List {
         #[arg(long)]
@@ -176,8 +184,14 @@ pub fn run(ctx: &mut Ctx, cmd: MemberCmd) -> Result<Output, CliError> {
             what: lang.pick("xoá thành viên", "Erasing a member"),
         });
     }
+    let cmd = match cmd {
+        MemberCmd::Import(a) => return crate::commands::member_file::import(ctx, a),
+        MemberCmd::Export(a) => return crate::commands::member_file::export(ctx, a),
+        other => other,
+    };
     let mut store = ctx.open()?;
     match cmd {
+        MemberCmd::Import(_) | MemberCmd::Export(_) => unreachable!(),
         MemberCmd::Add {
             club,
             name,

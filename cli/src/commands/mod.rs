@@ -7,6 +7,7 @@ pub mod demo;
 pub mod init;
 pub mod meeting;
 pub mod member;
+pub mod member_file;
 pub mod referral;
 pub mod report;
 pub mod safety;

@@ -80,7 +80,8 @@ pub fn detect_encoding(bytes: &[u8]) -> TextEncoding {
 /// +1 for a letter Vietnamese writes, -3 for one it never does (Þ, ð, ß...) or a tone mark left
 /// alone (1252 text read as 1258 puts marks where no vowel takes them).
 fn vietnamese_score(c: char) -> i64 {
-    const VIETNAMESE: &str = "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ";
+    const VIETNAMESE: &str =
+        "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ";
     if c.is_ascii() {
         return 0;
     }
