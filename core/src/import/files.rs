@@ -120,6 +120,8 @@ pub fn read_csv(
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
+    let bytes_of = text.as_bytes();
+    let (mut newlines, mut counted) = (0u64, 0usize);
     for record in reader.records() {
         let record = record.map_err(|e| ImportError::Unreadable {
             expected: "a CSV file",
@@ -131,7 +133,22 @@ pub fn read_csv(
         if rows.len() >= MAX_ROWS {
             return Err(ImportError::TooManyRows);
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        // csv's own line count lags one behind after a CRLF: count the line breaks before the
+        // record's first byte instead (a record may span lines inside quotes).
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        while bytes_of
+            .get(start)
+            .is_some_and(|b| *b == b'\r' || *b == b'\n')
+        {
+            start += 1;
+        }
+        let start = start.min(bytes_of.len());
+        newlines += bytes_of[counted.min(start)..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        counted = counted.max(start);
+        let line = newlines + 1;
         let cells = record
             .iter()
             .take(MAX_COLUMNS)
@@ -240,5 +257,23 @@ fn check_unpacked_size<R: Read + Seek>(reader: R) -> Result<(), ImportError> {
 fn too_large() -> ImportError {
     ImportError::TooLarge {
         max_mb: MAX_FILE_BYTES / (1024 * 1024),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn lines_are_the_files_lines_with_any_line_ending_and_quoted_breaks() {
+        for text in [
+            "Title,,\nHọ và tên,Thôn\n\nLò Thị Mai,Bản Hua\n\"Giàng\nThị Dợ\",Bản Phố\nX,Y\n",
+            "Title,,\r\nHọ và tên,Thôn\r\n\r\nLò Thị Mai,Bản Hua\r\n\"Giàng\r\nThị Dợ\",Bản Phố\r\nX,Y\r\n",
+        ] {
+            let (table, _) = read_csv(text.as_bytes(), None).unwrap();
+            let lines: Vec<u64> = table.rows.iter().map(|r| r.line).collect();
+            assert_eq!(lines, [1, 2, 4, 5, 7], "{text:?}");
+        }
     }
 }
