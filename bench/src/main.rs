@@ -53,7 +53,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
                whose fsync you want to measure
   --no-shm     keep every store on DIR, also those of items 6 and 7 (default: /dev/shm)
   --no-kotlin  skip the Kotlin side of item 7 (no Maven/JVM needed)
-  --no-so      do not build the release .so, measure the one in target/release";
+  --no-so      do not build the release .so, measure the one in target/release
+  --only-import  only item 1d (the member import's batch against plain SQLite)";
 
 /// Median time of overwriting one 4 KiB page of a preallocated file and `fdatasync`ing it: what
 /// a WAL commit pays once the WAL has reached its size.
@@ -90,7 +91,14 @@ fn main() {
         println!("{USAGE}");
         return;
     }
-    let known = ["--quick", "--no-shm", "--no-kotlin", "--no-so", "--dir"];
+    let known = [
+        "--quick",
+        "--no-shm",
+        "--no-kotlin",
+        "--no-so",
+        "--dir",
+        "--only-import",
+    ];
     let mut iter = args.iter();
     let mut disk_dir = std::env::temp_dir();
     while let Some(a) = iter.next() {
@@ -136,6 +144,11 @@ fn main() {
         dur(fsync_probe(&cfg.disk_dir))
     );
     let mut report = Report::default();
+    store::item_1d(&cfg, &mut report);
+    if has("--only-import") {
+        report.print_table();
+        return;
+    }
     let big = store::items_1_to_3(&cfg, &mut report);
     intake::item_4(&cfg, &mut report);
     rss::item_6(&cfg, &big, &mut report);

@@ -37,6 +37,65 @@ fn new_store(dir: &Path, name: &str) -> (Store, PathBuf, PathBuf) {
     (store, db, key)
 }
 
+/// 1d: the member import's path (`Store::add_members`: every member her own key, sealed record
+/// and trail entry, all in one transaction) against plain rusqlite inserting the same JSON rows,
+/// the same number in one transaction. Alternated, each batch into a store already holding the
+/// earlier ones on both sides.
+pub fn item_1d(cfg: &Config, report: &mut Report) {
+    let dir = tempfile::Builder::new()
+        .prefix("chungtay-bench-import-")
+        .tempdir_in(&cfg.disk_dir)
+        .unwrap();
+    let (mut store, _, _) = new_store(dir.path(), "import");
+    let club_id = store.add_club(&data::club_input(0)).unwrap().id;
+    let mut plain = plain::open(&dir.path().join("plain-import.db"));
+    let n = cfg.batch;
+    let rounds = cfg.reps_small.min(if cfg.quick { 9 } else { 15 });
+    println!(
+        "\n## 1d. Member import: `add_members`, {n} members in one transaction, vs plain rusqlite {n} rows in one transaction ({rounds} rounds)"
+    );
+    let (mut t_core, mut t_plain) = (Vec::new(), Vec::new());
+    for round in 0..=rounds {
+        let inputs = data::members(1_000 + round as u64, n);
+        let bodies: Vec<Vec<u8>> = inputs.iter().map(data::padded_json).collect();
+        let mut core = || {
+            let added = store.add_members(&club_id, &inputs).unwrap();
+            assert_eq!(added.len(), n);
+        };
+        let mut base = || plain::insert_batch_plain(&mut plain, &club_id, &bodies);
+        // Round 0 warms both files up and is not counted; then the order alternates.
+        let (a, b) = if round % 2 == 0 {
+            (timed(&mut core).1, timed(&mut base).1)
+        } else {
+            let b = timed(&mut base).1;
+            (timed(&mut core).1, b)
+        };
+        if round > 0 {
+            t_core.push(a);
+            t_plain.push(b);
+        }
+    }
+    let ratios: Vec<f64> = t_core.iter().zip(&t_plain).map(|(c, p)| p / c).collect();
+    let ratio = median(ratios);
+    let (tc, tp) = (median(t_core), median(t_plain));
+    println!(
+        "   per {n}: core add_members {} | plain {} (medians; the ratio is the median of each round's)",
+        dur(tc),
+        dur(tp)
+    );
+    report.push(Row {
+        id: "1d",
+        what: format!(
+            "member import: core `add_members`, {n} in one txn (own key, sealed record, trail entry each), vs plain {n} JSON rows in one txn"
+        ),
+        baseline: rate(n as f64 / tp, "rows"),
+        measured: rate(n as f64 / tc, "rows"),
+        ratio: format!("{ratio:.2}×"),
+        target: "≥ 0.9×".into(),
+        met: Some(ratio >= 0.9),
+    });
+}
+
 pub fn items_1_to_3(cfg: &Config, report: &mut Report) -> StoreA {
     let dir = tempfile::Builder::new()
         .prefix("chungtay-bench-")
