@@ -1350,6 +1350,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut added = Vec::with_capacity(infos.len());
+        let mut trail = trail::Batch::start(&tx, session, &self.store_id)?;
         for info in infos {
             let id = new_id();
             let member_key = Box::new(SecretKey::generate()?);
@@ -1371,7 +1372,7 @@ impl Store {
                     now.clone(),
                     session.user_id.clone(),
                 ],
-                version: trail::next_seq(&tx)?,
+                version: trail.next_seq(),
             };
             let sealed = crypto::seal(
                 &member_key,
@@ -1382,10 +1383,10 @@ impl Store {
             tx.prepare_cached("INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)")?
                 .execute(params![id, wrapped])?;
             MEMBERS.write(&tx, &raw, &sealed)?;
-            let seq = trail::append(
+            let seq = trail.append(
                 &tx,
-                &self.store_id,
                 session,
+                &self.store_id,
                 NewEntry::new(AuditAction::Create, Some(RecordKind::Member), &id),
             )?;
             check_written(seq, &raw)?;
@@ -1398,6 +1399,7 @@ impl Store {
             added.push((member, member_key));
             progress(added.len());
         }
+        trail.finish(&tx, session)?;
         tx.commit()?;
         // Only once it is durable does the session learn of it: a failed batch leaves no trace.
         let mut out = Vec::with_capacity(added.len());

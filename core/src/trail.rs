@@ -427,74 +427,129 @@ pub(crate) fn last_writes(
 
 /// Appends one entry and moves the head, on `conn` (the caller's transaction). Returns the
 /// entry's sequence number.
+/// Appends one entry and moves the head, on `conn` (the caller's transaction). Returns the
+/// entry's sequence number.
 pub(crate) fn append(
     conn: &Connection,
     store_id: &str,
     session: &Session,
     entry: NewEntry<'_>,
 ) -> Result<i64> {
-    let (last, prev) = match read_head(conn)? {
-        None => (0, audit::genesis(&session.audit_key, store_id)),
-        Some(bytes) => {
-            let (seq, mac, _) = audit::decode_head(&bytes).ok_or(Error::Integrity {
-                kind: RecordKind::Audit,
-                id: "head".into(),
-            })?;
-            (seq, mac)
-        }
-    };
-    // Times in the trail never go backwards. A clock set back (or a time given from outside
-    // the keys, such as a failed unlock noted while locked) takes the previous entry's time,
-    // and the entry says so.
-    let mut at = entry.at.unwrap_or_else(Utc::now);
-    let mut fields = entry.fields;
-    let previous: Option<String> = conn
-        .prepare_cached("SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
-    if let Some(previous) = previous.as_deref().map(parse_time).transpose()?
-        && at < previous
-    {
-        at = previous;
-        fields.push("clock_set_back".into());
+    let mut batch = Batch::start(conn, session, store_id)?;
+    let seq = batch.append(conn, session, store_id, entry)?;
+    batch.finish(conn, session)?;
+    Ok(seq)
+}
+
+/// Entries appended in one transaction: the head and the last entry's time are read once, and
+/// the head is written once, at [`Batch::finish`] (an import of a thousand members pays for
+/// one head, not a thousand). Used inside the caller's transaction only: entries appended
+/// without `finish` leave a head that does not match them, which verification reports.
+pub(crate) struct Batch {
+    last: i64,
+    prev: audit::Mac,
+    floor: Option<DateTime<Utc>>,
+    appended: bool,
+}
+
+impl Batch {
+    pub(crate) fn start(conn: &Connection, session: &Session, store_id: &str) -> Result<Batch> {
+        let (last, prev) = match read_head(conn)? {
+            None => (0, audit::genesis(&session.audit_key, store_id)),
+            Some(bytes) => {
+                let (seq, mac, _) = audit::decode_head(&bytes).ok_or(Error::Integrity {
+                    kind: RecordKind::Audit,
+                    id: "head".into(),
+                })?;
+                (seq, mac)
+            }
+        };
+        let previous: Option<String> = conn
+            .prepare_cached("SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        let floor = previous.as_deref().map(parse_time).transpose()?;
+        Ok(Batch {
+            last,
+            prev,
+            floor,
+            appended: false,
+        })
     }
-    let e = AuditEntry {
-        seq: last + 1,
-        at,
-        user_id: entry.user_id.unwrap_or(&session.user_id).to_owned(),
-        role: entry.role.unwrap_or(Some(session.role)),
-        device_id: session.device_id.clone(),
-        action: entry.action,
-        kind: entry.kind,
-        record_id: entry.record_id.to_owned(),
-        fields,
-    };
-    let mac = audit::chain_mac(&session.audit_key, &prev, &e);
-    let sealed_fields = seal_fields(session, store_id, e.seq, &e.fields)?;
-    conn.prepare_cached(
-        "INSERT INTO audit_log (seq, at, user_id, role, device_id, action, kind, record_id, \
-         fields, mac, fields_sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)",
-    )?
-    .execute(params![
-        e.seq,
-        time_text(&e.at),
-        e.user_id,
-        e.role.map(|r| r.as_str()).unwrap_or(""),
-        e.device_id,
-        e.action.as_str(),
-        e.kind.map(|k| k.as_str()).unwrap_or(""),
-        e.record_id,
-        mac.to_vec(),
-        sealed_fields
-    ])?;
-    // An upsert rewrites the head in place; INSERT OR REPLACE would delete and re-insert it,
-    // which under secure_delete also zero-fills the freed cell on every entry.
-    conn.prepare_cached(
-        "INSERT INTO meta (name, value) VALUES ('audit_head', ?1) \
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([audit::encode_head(&session.audit_key, e.seq, &mac)])?;
-    Ok(e.seq)
+
+    /// The sequence number the next entry will take (a record written with it names it).
+    pub(crate) fn next_seq(&self) -> i64 {
+        self.last + 1
+    }
+
+    pub(crate) fn append(
+        &mut self,
+        conn: &Connection,
+        session: &Session,
+        store_id: &str,
+        entry: NewEntry<'_>,
+    ) -> Result<i64> {
+        // Times in the trail never go backwards. A clock set back (or a time given from outside
+        // the keys, such as a failed unlock noted while locked) takes the previous entry's
+        // time, and the entry says so.
+        let mut at = entry.at.unwrap_or_else(Utc::now);
+        let mut fields = entry.fields;
+        if let Some(previous) = self.floor
+            && at < previous
+        {
+            at = previous;
+            fields.push("clock_set_back".into());
+        }
+        let e = AuditEntry {
+            seq: self.last + 1,
+            at,
+            user_id: entry.user_id.unwrap_or(&session.user_id).to_owned(),
+            role: entry.role.unwrap_or(Some(session.role)),
+            device_id: session.device_id.clone(),
+            action: entry.action,
+            kind: entry.kind,
+            record_id: entry.record_id.to_owned(),
+            fields,
+        };
+        let mac = audit::chain_mac(&session.audit_key, &self.prev, &e);
+        let sealed_fields = seal_fields(session, store_id, e.seq, &e.fields)?;
+        conn.prepare_cached(
+            "INSERT INTO audit_log (seq, at, user_id, role, device_id, action, kind, record_id, \
+             fields, mac, fields_sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10)",
+        )?
+        .execute(params![
+            e.seq,
+            time_text(&e.at),
+            e.user_id,
+            e.role.map(|r| r.as_str()).unwrap_or(""),
+            e.device_id,
+            e.action.as_str(),
+            e.kind.map(|k| k.as_str()).unwrap_or(""),
+            e.record_id,
+            mac.to_vec(),
+            sealed_fields
+        ])?;
+        self.last = e.seq;
+        self.prev = mac;
+        self.floor = Some(e.at);
+        self.appended = true;
+        Ok(e.seq)
+    }
+
+    /// Writes the head over the last entry appended.
+    pub(crate) fn finish(self, conn: &Connection, session: &Session) -> Result<()> {
+        if !self.appended {
+            return Ok(());
+        }
+        // An upsert rewrites the head in place; INSERT OR REPLACE would delete and re-insert
+        // it, which under secure_delete also zero-fills the freed cell on every entry.
+        conn.prepare_cached(
+            "INSERT INTO meta (name, value) VALUES ('audit_head', ?1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )?
+        .execute([audit::encode_head(&session.audit_key, self.last, &self.prev)])?;
+        Ok(())
+    }
 }
 
 /// What to append; `None` fields default to the unlocked user, now.
