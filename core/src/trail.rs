@@ -547,7 +547,11 @@ impl Batch {
             "INSERT INTO meta (name, value) VALUES ('audit_head', ?1) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         )?
-        .execute([audit::encode_head(&session.audit_key, self.last, &self.prev)])?;
+        .execute([audit::encode_head(
+            &session.audit_key,
+            self.last,
+            &self.prev,
+        )])?;
         Ok(())
     }
 }
