@@ -219,6 +219,26 @@ pub(crate) fn is_record_kind(kind: RecordKind) -> bool {
     RECORD_TABLES.iter().any(|t| t.kind == kind)
 }
 
+/// That a record an auditor may annotate exists: a row of one of the six record tables, or a
+/// user. Any other kind has nothing to annotate.
+pub(crate) fn require_annotatable(conn: &Connection, kind: RecordKind, id: &str) -> Result<()> {
+    if let Some(table) = RECORD_TABLES.iter().find(|t| t.kind == kind) {
+        return table.require(conn, id);
+    }
+    let found = kind == RecordKind::User
+        && conn
+            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
+            .exists([id])?;
+    if found {
+        Ok(())
+    } else {
+        Err(Error::NotFound {
+            kind,
+            id: id.to_owned(),
+        })
+    }
+}
+
 /// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
 struct RawRow {
     id: String,
@@ -1395,6 +1415,77 @@ impl Store {
             s.index.upsert(&member);
         }
         Ok(self.masked(member))
+    }
+
+    /// An edit in one step, for a form that changes some values and keeps the rest (the CLI's
+    /// `member edit`): the member as this user may see her (as `member` shows her) goes to
+    /// `change`, then is written back by `update_member`. The trail gets the update alone: the
+    /// read only fed the write. When `change` or the write refuses, nothing is written and the
+    /// read is noted instead.
+    pub fn edit_member<E: From<Error>>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut MemberInput) -> Result<(), E>,
+    ) -> Result<Member, E> {
+        self.edit(
+            RecordKind::Member,
+            id,
+            |s| Ok(s.member_as_shown(id)?.info),
+            change,
+            |s, info| s.update_member(id, info),
+        )
+    }
+
+    /// `edit_member` for a meeting (`update_meeting`).
+    pub fn edit_meeting<E: From<Error>>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut MeetingInput) -> Result<(), E>,
+    ) -> Result<Meeting, E> {
+        self.edit(
+            RecordKind::Meeting,
+            id,
+            |s| {
+                let raw = MEETINGS.read_one(&s.conn, id)?;
+                Ok(s.open_record::<MeetingInput>(&MEETINGS, &raw)?.0)
+            },
+            change,
+            |s, info| s.update_meeting(id, info),
+        )
+    }
+
+    /// `edit_member` for a referral (`update_referral`: drafts only).
+    pub fn edit_referral<E: From<Error>>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut ReferralInput) -> Result<(), E>,
+    ) -> Result<Referral, E> {
+        self.edit(
+            RecordKind::Referral,
+            id,
+            |s| Ok(s.load_referral(id)?.info),
+            change,
+            |s, info| s.update_referral(id, info),
+        )
+    }
+
+    /// Read, change, write, with one trail entry: the write's, or the read's if none is written.
+    fn edit<I, R, E: From<Error>>(
+        &mut self,
+        kind: RecordKind,
+        id: &str,
+        read: impl FnOnce(&Self) -> Result<I>,
+        change: impl FnOnce(&mut I) -> Result<(), E>,
+        write: impl FnOnce(&mut Self, &I) -> Result<R>,
+    ) -> Result<R, E> {
+        // Refused before anything is read: an edit is no way to read without a trace.
+        self.require(Permission::WriteRecords)?;
+        let mut info = read(self)?;
+        let outcome = change(&mut info).and_then(|()| write(self, &info).map_err(E::from));
+        if outcome.is_err() {
+            self.note_read(kind, id, Vec::new())?;
+        }
+        outcome
     }
 
     /// One member's full record. Survivor status is withheld from roles that may not read it.
