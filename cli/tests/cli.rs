@@ -2324,3 +2324,54 @@ fn a_members_history_holds_her_consents_support_and_referrals_and_no_one_elses()
     let out = env.run_as(&deputy, "691028", &["member", "history", &hoa]);
     assert_eq!(out.status.code(), Some(EXIT_FORBIDDEN), "{}", stderr(&out));
 }
+
+#[test]
+fn an_edit_leaves_one_update_in_the_trail_and_no_read() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &["--phone", "0912345678"]);
+    let today = Utc::now().date_naive().to_string();
+    let meeting = env.json(&[
+        "meeting",
+        "add",
+        "--club",
+        &club,
+        "--date",
+        &today,
+        "--topic",
+        "Nhận diện lừa đảo việc làm qua mạng",
+        "--place",
+        "Nhà văn hóa bản Chai",
+        "--facilitator",
+        "Lò Thị Mai",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let draft = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "loans",
+        "--share",
+        "name",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["member", "edit", &hoa, "--village", "Bản Nhài"]);
+    env.ok(&["meeting", "edit", &meeting, "--guests", "4"]);
+    env.ok(&["referral", "edit", &draft, "--urgency", "urgent"]);
+    for id in [&hoa, &meeting, &draft] {
+        let actions: Vec<String> = env
+            .trail(&["--record", id])
+            .iter()
+            .filter(|e| e["record_id"] == id.as_str())
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect();
+        // Newest first: the edit's update, then the create. No read.
+        assert_eq!(actions, ["update", "create"], "{id}");
+    }
+}
