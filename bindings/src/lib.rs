@@ -260,6 +260,25 @@ impl ClubStore {
         })
     }
 
+    /// Sets a new PIN for another user who forgot hers (leader only; her own PIN a leader
+    /// changes with `changePin`). `current_pin`: the leader's own PIN, checked like one at the
+    /// unlock screen (a wrong one counts, waits and wipes), as for `addUser`. The new PIN gets
+    /// the Argon2 cost of the leader's. Her old PIN is never asked and opens nothing after.
+    pub fn reset_pin(&self, current_pin: String, user_id: String, new_pin: String) -> Result<()> {
+        let current_pin = Zeroizing::new(current_pin);
+        let new_pin = Zeroizing::new(new_pin);
+        self.with(|s| {
+            let kdf = s.kdf_params()?;
+            s.reset_pin(&current_pin, &user_id, &new_pin, kdf)
+        })
+    }
+
+    /// Removes another user (leader only; never herself, never the last leader): her key slot
+    /// is deleted, so her PIN opens nothing; her entries stay in the trail.
+    pub fn remove_user(&self, user_id: String) -> Result<()> {
+        self.with(|s| s.remove_user(&user_id))
+    }
+
     /// Records that failed their integrity check (shown to the user as damaged).
     pub fn damaged_records(&self) -> Result<Vec<Damaged>> {
         self.with(|s| s.damaged_records())
@@ -277,12 +296,28 @@ impl ClubStore {
         self.with(|s| s.clubs())
     }
 
+    /// One club.
+    pub fn club(&self, id: String) -> Result<Club> {
+        self.with(|s| s.club(&id))
+    }
+
     pub fn add_member(&self, club_id: String, input: MemberInput) -> Result<Member> {
         self.with(|s| s.add_member(&club_id, &input))
     }
 
     pub fn update_member(&self, id: String, input: MemberInput) -> Result<Member> {
         self.with(|s| s.update_member(&id, &input))
+    }
+
+    /// One member's record (an edit form, say): survivor status withheld from roles that may
+    /// not read it, no number for someone not to be contacted. Noted in the trail as a read.
+    pub fn member(&self, id: String) -> Result<Member> {
+        self.with(|s| s.member(&id))
+    }
+
+    /// How many members the store holds, all clubs together.
+    pub fn member_count(&self) -> Result<i64> {
+        self.with(|s| Ok(i64::try_from(s.member_count()?).unwrap_or(i64::MAX)))
     }
 
     /// The member list screen: summaries in Vietnamese name order, no survivor status.
@@ -305,6 +340,25 @@ impl ClubStore {
     }
 
     /// `on` is an ISO date, "YYYY-MM-DD".
+    pub fn consent(&self, id: String) -> Result<Consent> {
+        self.with(|s| s.consent(&id))
+    }
+
+    /// A member's consents, oldest first, withdrawn ones included.
+    pub fn consents_for(&self, member_id: String) -> Result<Vec<Consent>> {
+        self.with(|s| s.consents_for(&member_id))
+    }
+
+    /// A member's livelihood support with its follow-ups.
+    pub fn livelihood_for(&self, member_id: String) -> Result<Vec<Livelihood>> {
+        self.with(|s| s.livelihood_for(&member_id))
+    }
+
+    /// A member's referrals.
+    pub fn referrals_for(&self, member_id: String) -> Result<Vec<Referral>> {
+        self.with(|s| s.referrals_for(&member_id))
+    }
+
     pub fn withdraw_consent(&self, id: String, on: NaiveDate) -> Result<Consent> {
         self.with(|s| s.withdraw_consent(&id, on))
     }
@@ -400,6 +454,13 @@ impl ClubStore {
 
     pub fn create_checkpoint(&self) -> Result<Checkpoint> {
         self.with(|s| s.create_checkpoint())
+    }
+
+    /// The signed checkpoints kept on the phone (one per sync), oldest first; read with the
+    /// trail's permission (leader, auditor). Verify one with `Checkpoint.verify` semantics on a
+    /// laptop, or here with `verifyAudit`, which checks them all.
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.with(|s| s.checkpoints())
     }
 
     /// Wrong PINs left before the store wipes itself; works while locked.

@@ -344,6 +344,12 @@ impl Lang {
                 "holds an invisible character"
             ),
             Reason::Mismatch => tr!(self, "không khớp", "does not match the one expected"),
+            Reason::OwnAccount => tr!(self, "là tài khoản của chính bạn", "is your own account"),
+            Reason::LastLeader => tr!(
+                self,
+                "là chủ nhiệm cuối cùng của kho",
+                "is the store's last leader"
+            ),
         }
     }
 }

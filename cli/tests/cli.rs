@@ -2660,3 +2660,161 @@ fn an_xlsx_written_by_libreoffice_imports() {
     // LibreOffice read the phone as a number and dropped its 0; the import puts it back.
     assert_eq!(found[0]["phone"], "0912345678");
 }
+
+#[test]
+fn an_edit_leaves_one_update_in_the_trail_and_no_read() {
+    let env = Env::new();
+    let club = env.with_club();
+    let hoa = env.add_member(&club, "Vi Thị Hoa", "thai", &["--phone", "0912345678"]);
+    let today = Utc::now().date_naive().to_string();
+    let meeting = env.json(&[
+        "meeting",
+        "add",
+        "--club",
+        &club,
+        "--date",
+        &today,
+        "--topic",
+        "Nhận diện lừa đảo việc làm qua mạng",
+        "--place",
+        "Nhà văn hóa bản Chai",
+        "--facilitator",
+        "Lò Thị Mai",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let draft = env.json(&[
+        "referral",
+        "create",
+        "--member",
+        &hoa,
+        "--service",
+        "loans",
+        "--share",
+        "name",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.ok(&["member", "edit", &hoa, "--village", "Bản Nhài"]);
+    env.ok(&["meeting", "edit", &meeting, "--guests", "4"]);
+    env.ok(&["referral", "edit", &draft, "--urgency", "urgent"]);
+    for id in [&hoa, &meeting, &draft] {
+        let actions: Vec<String> = env
+            .trail(&["--record", id])
+            .iter()
+            .filter(|e| e["record_id"] == id.as_str())
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect();
+        // Newest first: the edit's update, then the create. No read.
+        assert_eq!(actions, ["update", "create"], "{id}");
+    }
+}
+
+#[test]
+fn the_leader_resets_a_forgotten_pin_then_removes_the_user() {
+    let env = Env::new();
+    env.with_club();
+    let added = env.run_stdin(
+        &[
+            "--pin-stdin",
+            "--json",
+            "user",
+            "add",
+            "--name",
+            "Phạm Thị Lan",
+            "--role",
+            "deputy",
+        ],
+        &format!("{PIN}\n583920\n"),
+    );
+    let deputy: Value = serde_json::from_str(&succeeded(&["user", "add"], added)).unwrap();
+    let deputy = deputy["id"].as_str().unwrap().to_owned();
+    let leader = env.json(&["users"])["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let as_user = |id: &str, pin: &str, args: &[&str]| {
+        let mut all = vec!["--user", id];
+        all.extend_from_slice(args);
+        env.cmd()
+            .env("CHUNGTAY_PIN", pin)
+            .env("CHUNGTAY_NEW_PIN", "640218")
+            .args(all)
+            .output()
+            .unwrap()
+    };
+
+    // The deputy may do neither, to anyone; nothing changes.
+    for args in [
+        vec!["user", "reset-pin", leader.as_str()],
+        vec!["user", "remove", leader.as_str(), "--yes"],
+    ] {
+        let out = as_user(&deputy, "583920", &args);
+        assert_eq!(out.status.code(), Some(9), "{args:?}: {}", stderr(&out));
+    }
+    assert!(env.run(&["users"]).status.success());
+    assert!(as_user(&leader, PIN, &["club", "list"]).status.success());
+
+    // Her new PIN from the second line of --pin-stdin; the leader's own PIN on the first.
+    let wrong = env.run_stdin(
+        &["--pin-stdin", "user", "reset-pin", &deputy],
+        "385027\n640218\n",
+    );
+    assert_eq!(wrong.status.code(), Some(EXIT_AUTH), "{}", stderr(&wrong));
+    let own = env.run_stdin(
+        &["--pin-stdin", "--lang", "en", "user", "reset-pin", &leader],
+        &format!("{PIN}\n640218\n"),
+    );
+    assert_eq!(own.status.code(), Some(EXIT_INVALID), "{}", stderr(&own));
+    assert!(
+        stderr(&own).contains("is your own account"),
+        "{}",
+        stderr(&own)
+    );
+    let reset = env.run_stdin(
+        &["--pin-stdin", "--json", "user", "reset-pin", &deputy],
+        &format!("{PIN}\n640218\n"),
+    );
+    let reset: Value = serde_json::from_str(&succeeded(&["user", "reset-pin"], reset)).unwrap();
+    assert_eq!(reset["pin_reset"], deputy.as_str());
+    let out = as_user(&deputy, "583920", &["club", "list"]);
+    assert_eq!(
+        out.status.code(),
+        Some(EXIT_AUTH),
+        "the old PIN still opens"
+    );
+    assert!(
+        as_user(&deputy, "640218", &["club", "list"])
+            .status
+            .success()
+    );
+    let resets: Vec<Value> = env
+        .trail(&["--action", "pin-change", "--record", &deputy])
+        .into_iter()
+        .filter(|e| e["user_id"] == leader.as_str())
+        .collect();
+    assert_eq!(resets.len(), 1, "{resets:?}");
+    assert_eq!(resets[0]["fields"], serde_json::json!(["reset"]));
+
+    // Removal asks for --yes; then her PIN opens nothing, and the trail still verifies.
+    let out = env.run(&["user", "remove", &deputy]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    let own = env.run(&["user", "remove", &leader, "--yes"]);
+    assert_eq!(own.status.code(), Some(EXIT_INVALID), "{}", stderr(&own));
+    assert_eq!(
+        env.json(&["user", "remove", &deputy, "--yes"])["removed"],
+        deputy.as_str()
+    );
+    let users = env.json(&["users"])["users"].as_array().unwrap().clone();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["id"], leader.as_str());
+    let out = as_user(&deputy, "640218", &["club", "list"]);
+    assert_eq!(out.status.code(), Some(EXIT_AUTH), "{}", stderr(&out));
+    env.ok(&["audit", "verify"]);
+    let removed = env.trail(&["--action", "delete", "--record", &deputy]);
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0]["user_id"], leader.as_str());
+    assert_eq!(removed[0]["kind"], "user");
+}

@@ -12,7 +12,7 @@ pub enum Permission {
     ReadSurvivorStatus,
     /// Create and change records.
     WriteRecords,
-    /// Add users to the store.
+    /// Add users to the store, remove them, set a new PIN for one who forgot hers.
     ManageUsers,
     /// Auditor annotations on any record.
     Annotate,

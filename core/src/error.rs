@@ -110,6 +110,11 @@ pub enum Reason {
     /// Differs from the value it must equal (e.g. the province key fingerprint printed beside
     /// an enrollment code).
     Mismatch,
+    /// Names the user's own account where only another user's may be given (a leader removing
+    /// herself, or resetting her own PIN rather than changing it).
+    OwnAccount,
+    /// Would leave the store without a leader, who alone manages users and safety.
+    LastLeader,
 }
 
 impl fmt::Display for Reason {
@@ -144,6 +149,8 @@ impl fmt::Display for Reason {
             Reason::BidiControl => write!(f, "holds a bidirectional text control"),
             Reason::InvisibleCharacter => write!(f, "holds an invisible character"),
             Reason::Mismatch => write!(f, "does not match the one expected"),
+            Reason::OwnAccount => write!(f, "is your own account"),
+            Reason::LastLeader => write!(f, "is the store's last leader"),
         }
     }
 }

@@ -220,6 +220,26 @@ pub(crate) fn is_record_kind(kind: RecordKind) -> bool {
     RECORD_TABLES.iter().any(|t| t.kind == kind)
 }
 
+/// That a record an auditor may annotate exists: a row of one of the six record tables, or a
+/// user. Any other kind has nothing to annotate.
+pub(crate) fn require_annotatable(conn: &Connection, kind: RecordKind, id: &str) -> Result<()> {
+    if let Some(table) = RECORD_TABLES.iter().find(|t| t.kind == kind) {
+        return table.require(conn, id);
+    }
+    let found = kind == RecordKind::User
+        && conn
+            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
+            .exists([id])?;
+    if found {
+        Ok(())
+    } else {
+        Err(Error::NotFound {
+            kind,
+            id: id.to_owned(),
+        })
+    }
+}
+
 /// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
 struct RawRow {
     id: String,
@@ -1155,6 +1175,115 @@ impl Store {
         safety::refresh_decoy(self)
     }
 
+    /// Removes another user from the store (leader only). Her key slot, the only copy of the
+    /// store key she could open, is deleted with her row (overwritten on disk: secure_delete),
+    /// so her PIN opens nothing any more. Her past entries stay in the trail under her id and
+    /// role, which the chain's MACs cover: it verifies as before. A leader cannot remove herself
+    /// (another leader can), and the store always keeps a leader.
+    pub fn remove_user(&mut self, user_id: &str) -> Result<()> {
+        let session = self.require(Permission::ManageUsers)?;
+        if user_id == session.user_id {
+            return invalid("user_id", Reason::OwnAccount);
+        }
+        let users = self.users()?;
+        let target = users
+            .iter()
+            .find(|u| u.id == user_id)
+            .ok_or(Error::UnknownUser)?;
+        // Unreachable while only leaders manage users (the one removing stays), kept so that a
+        // wider permission can never leave a store nobody can manage.
+        if target.role == UserRole::Leader
+            && !users
+                .iter()
+                .any(|u| u.id != user_id && u.role == UserRole::Leader)
+        {
+            return invalid("user_id", Reason::LastLeader);
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM users WHERE id = ?1", [user_id])?;
+        trail::append(
+            &tx,
+            &self.store_id,
+            session,
+            NewEntry::new(AuditAction::Delete, Some(RecordKind::User), user_id),
+        )?;
+        tx.commit()?;
+        // The duress decoy lists today's users.
+        safety::refresh_decoy(self)
+    }
+
+    /// Sets a new PIN for another user who forgot hers (leader only). The leader's session
+    /// holds the store key, so it is wrapped for her under the new PIN (new salt, cost
+    /// `params`); the old slot is overwritten, so the old PIN opens nothing, and it is never
+    /// read nor needed. `current_pin` is the leader's own PIN, checked like one at the unlock
+    /// screen, as for `add_user`: the new PIN is compared with the duress PIN, which must not
+    /// become a free test from an unlocked phone. In the trail as a `PinChange` of her account,
+    /// by the leader, with the field `reset`. Her own PIN a leader changes with `change_pin`.
+    pub fn reset_pin(
+        &mut self,
+        current_pin: &str,
+        user_id: &str,
+        new_pin: &str,
+        params: KdfParams,
+    ) -> Result<()> {
+        let me = self.require(Permission::ManageUsers)?.user_id.clone();
+        if user_id == me {
+            return invalid("user_id", Reason::OwnAccount);
+        }
+        params.check()?;
+        keys::check_pin(new_pin)?;
+        if read_slot(&self.conn, user_id)?.is_none() {
+            return Err(Error::UnknownUser);
+        }
+        if !safety::counted_pin_check(self, |s| s.pin_opens_slot(&me, current_pin))? {
+            return Err(Error::WrongPin);
+        }
+        safety::refuse_duress_pin(self, "pin", new_pin)?;
+        let session = self.session()?;
+        let (salt, wrapped) = wrap_for_user(
+            self.device.as_ref(),
+            &self.store_id,
+            &session.store_key,
+            user_id,
+            new_pin,
+            params,
+        )?;
+        // Her profile is re-sealed with new update stamps (by the leader): its seal binds them.
+        let old = open_profile(&self.conn, &session.record_key, self.store_kid, user_id)?;
+        let now = now_text();
+        let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, &me];
+        let profile = crypto::seal(
+            &session.record_key,
+            self.store_kid,
+            &profile_place(user_id, &profile_bound(&old.role, stamps)),
+            &to_json(&old.profile)?,
+        )?;
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
+             wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?9",
+            params![
+                salt,
+                params.m_kib,
+                params.t,
+                params.p,
+                wrapped,
+                profile,
+                now,
+                me,
+                user_id
+            ],
+        )?;
+        // As at every PIN change: the same rows change whether or not a duress PIN is set.
+        safety::reseal_duress_slot(self, &tx)?;
+        let mut entry = NewEntry::new(AuditAction::PinChange, Some(RecordKind::User), user_id);
+        entry.fields = vec!["reset".into()];
+        trail::append(&tx, &self.store_id, session, entry)?;
+        tx.commit()?;
+        // The decoy carries each user's stamps, which just changed.
+        safety::refresh_decoy(self)
+    }
+
     /// Wraps the store key anew for the unlocked user under `pin` (new salt) and re-seals her
     /// profile with new update stamps: what a PIN change writes to the users row.
     pub(crate) fn rewrite_own_slot(
@@ -1470,6 +1599,77 @@ impl Store {
             s.index.upsert(&member);
         }
         Ok(self.masked(member))
+    }
+
+    /// An edit in one step, for a form that changes some values and keeps the rest (the CLI's
+    /// `member edit`): the member as this user may see her (as `member` shows her) goes to
+    /// `change`, then is written back by `update_member`. The trail gets the update alone: the
+    /// read only fed the write. When `change` or the write refuses, nothing is written and the
+    /// read is noted instead.
+    pub fn edit_member<E: From<Error>>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut MemberInput) -> Result<(), E>,
+    ) -> Result<Member, E> {
+        self.edit(
+            RecordKind::Member,
+            id,
+            |s| Ok(s.member_as_shown(id)?.info),
+            change,
+            |s, info| s.update_member(id, info),
+        )
+    }
+
+    /// `edit_member` for a meeting (`update_meeting`).
+    pub fn edit_meeting<E: From<Error>>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut MeetingInput) -> Result<(), E>,
+    ) -> Result<Meeting, E> {
+        self.edit(
+            RecordKind::Meeting,
+            id,
+            |s| {
+                let raw = MEETINGS.read_one(&s.conn, id)?;
+                Ok(s.open_record::<MeetingInput>(&MEETINGS, &raw)?.0)
+            },
+            change,
+            |s, info| s.update_meeting(id, info),
+        )
+    }
+
+    /// `edit_member` for a referral (`update_referral`: drafts only).
+    pub fn edit_referral<E: From<Error>>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut ReferralInput) -> Result<(), E>,
+    ) -> Result<Referral, E> {
+        self.edit(
+            RecordKind::Referral,
+            id,
+            |s| Ok(s.load_referral(id)?.info),
+            change,
+            |s, info| s.update_referral(id, info),
+        )
+    }
+
+    /// Read, change, write, with one trail entry: the write's, or the read's if none is written.
+    fn edit<I, R, E: From<Error>>(
+        &mut self,
+        kind: RecordKind,
+        id: &str,
+        read: impl FnOnce(&Self) -> Result<I>,
+        change: impl FnOnce(&mut I) -> Result<(), E>,
+        write: impl FnOnce(&mut Self, &I) -> Result<R>,
+    ) -> Result<R, E> {
+        // Refused before anything is read: an edit is no way to read without a trace.
+        self.require(Permission::WriteRecords)?;
+        let mut info = read(self)?;
+        let outcome = change(&mut info).and_then(|()| write(self, &info).map_err(E::from));
+        if outcome.is_err() {
+            self.note_read(kind, id, Vec::new())?;
+        }
+        outcome
     }
 
     /// One member's full record. Survivor status is withheld from roles that may not read it.

@@ -735,7 +735,10 @@ impl Store {
             }
         }
         let public = self.device_public_key().map_err(|_| ChainBreak::BadHead)?;
-        for cp in self.checkpoints().map_err(|_| ChainBreak::BadHead)? {
+        for cp in self
+            .stored_checkpoints(session)
+            .map_err(|_| ChainBreak::BadHead)?
+        {
             let at_seq = trail.get(cp.seq.saturating_sub(1).max(0) as usize);
             let matches = at_seq.is_some_and(|(e, mac)| e.seq == cp.seq && *mac == cp.head);
             if !cp.verify(&public) || !matches {
@@ -840,8 +843,15 @@ impl Store {
         Ok(cp)
     }
 
+    /// The signed checkpoints kept in the store, oldest first: part of the trail, so read with
+    /// the same permission.
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let device_id = self.session()?.device_id.clone();
+        self.stored_checkpoints(self.require(Permission::ReadAudit)?)
+    }
+
+    /// The checkpoints, for the trail's own verification (which a deputy's sync runs too).
+    fn stored_checkpoints(&self, session: &Session) -> Result<Vec<Checkpoint>> {
+        let device_id = session.device_id.clone();
         let mut stmt = self
             .conn
             .prepare("SELECT seq, head, at, signature FROM audit_checkpoints ORDER BY seq")?;
@@ -869,6 +879,8 @@ impl Store {
         if note.is_empty() {
             return invalid("text", Reason::Empty);
         }
+        // A note on nothing would sit in the trail as if a record had been checked.
+        crate::store::require_annotatable(&self.conn, kind, record_id)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = time_text(&Utc::now());
         let stamps = [

@@ -891,3 +891,165 @@ fn the_signed_export_verifies_offline_and_any_change_breaks_it() {
         Err(trail::ExportError::Malformed)
     );
 }
+
+#[test]
+fn an_annotation_on_a_record_that_does_not_exist_is_refused_and_writes_nothing() {
+    let mut s = setup();
+    s.login(UserRole::Auditor);
+    let before = s.entries().len();
+    let nobody = "0b6f4a8e-0000-4000-8000-000000000000";
+    for kind in [
+        RecordKind::Club,
+        RecordKind::Member,
+        RecordKind::Consent,
+        RecordKind::Meeting,
+        RecordKind::Livelihood,
+        RecordKind::Referral,
+        RecordKind::User,
+        // Not records anyone annotates.
+        RecordKind::MemberKey,
+        RecordKind::Canary,
+        RecordKind::Audit,
+        RecordKind::DeviceKey,
+        RecordKind::Annotation,
+    ] {
+        let refused = s.f.store.annotate(kind, nobody, "Không thấy hồ sơ giấy");
+        assert!(
+            matches!(&refused, Err(Error::NotFound { kind: k, id }) if *k == kind && id == nobody),
+            "{kind:?}: {refused:?}"
+        );
+    }
+    // An existing id under another kind is not that record either.
+    assert!(matches!(
+        s.f.store
+            .annotate(RecordKind::Club, &s.member.id, "Không thấy hồ sơ giấy"),
+        Err(Error::NotFound {
+            kind: RecordKind::Club,
+            ..
+        })
+    ));
+    // Nothing was written: one more entry, the reader's own unlock.
+    assert_eq!(s.entries().len(), before + 1);
+    assert!(
+        s.f.store
+            .annotations(RecordKind::Member, nobody)
+            .unwrap()
+            .is_empty()
+    );
+    // Records that exist, users included, are annotated as before.
+    for (kind, id) in [
+        (RecordKind::Club, s.club.id.clone()),
+        (RecordKind::Member, s.member.id.clone()),
+        (RecordKind::Meeting, s.meeting.id.clone()),
+        (RecordKind::Referral, s.referral.id.clone()),
+        (RecordKind::User, s.deputy.id.clone()),
+    ] {
+        s.f.store.annotate(kind, &id, "Đã đối chiếu").unwrap();
+        assert_eq!(s.f.store.annotations(kind, &id).unwrap().len(), 1);
+    }
+    s.f.store.verify_audit().unwrap();
+}
+
+#[test]
+fn checkpoints_are_read_only_by_those_who_read_the_trail() {
+    let mut s = setup();
+    // The deputy syncs, so she signs checkpoints; she does not read the trail.
+    s.login(UserRole::Deputy);
+    let cp = s.f.store.create_checkpoint().unwrap();
+    assert!(matches!(
+        s.f.store.checkpoints(),
+        Err(Error::Forbidden(Permission::ReadAudit))
+    ));
+    for role in [UserRole::Leader, UserRole::Auditor] {
+        s.login(role);
+        assert_eq!(s.f.store.checkpoints().unwrap(), vec![cp.clone()]);
+        // Verification still checks every checkpoint (it reads them without asking).
+        s.f.store.verify_audit().unwrap();
+    }
+}
+
+#[test]
+fn an_edit_writes_one_update_entry_and_no_read() {
+    let mut s = setup();
+    s.login(UserRole::Deputy);
+    let before = s.entries().len();
+    let member =
+        s.f.store
+            .edit_member(&s.member.id, |info| {
+                // The deputy sees the status withheld; the edit keeps the stored one.
+                assert_eq!(info.survivor_status, SurvivorStatus::Withheld);
+                info.village = "Bản Ón".into();
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+    assert_eq!(member.info.village, "Bản Ón");
+    let meeting =
+        s.f.store
+            .edit_meeting(&s.meeting.id, |info| {
+                info.guest_count += 2;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+    assert_eq!(meeting.info.guest_count, s.meeting.info.guest_count + 2);
+    s.f.store
+        .edit_referral(&s.referral.id, |info| {
+            info.urgency = Urgency::Urgent;
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    let entries = s.entries();
+    let written: Vec<(AuditAction, Option<RecordKind>, &str, &[String])> = entries[before..]
+        .iter()
+        .filter(|e| e.action != AuditAction::Unlock)
+        .map(|e| (e.action, e.kind, e.record_id.as_str(), e.fields.as_slice()))
+        .collect();
+    assert_eq!(
+        written,
+        vec![
+            (
+                AuditAction::Update,
+                Some(RecordKind::Member),
+                s.member.id.as_str(),
+                &["village".to_owned()][..]
+            ),
+            (
+                AuditAction::Update,
+                Some(RecordKind::Meeting),
+                s.meeting.id.as_str(),
+                &["guest_count".to_owned()][..]
+            ),
+            (
+                AuditAction::Update,
+                Some(RecordKind::Referral),
+                s.referral.id.as_str(),
+                &["info.urgency".to_owned()][..]
+            ),
+        ]
+    );
+    // The survivor status the deputy could not read is kept as stored.
+    s.login(UserRole::Leader);
+    assert_eq!(
+        s.f.store.member(&s.member.id).unwrap().info.survivor_status,
+        s.member.info.survivor_status
+    );
+
+    // An edit its caller gives up (a bad value) writes nothing, and is noted as the read it was.
+    s.login(UserRole::Deputy);
+    let before = s.entries().len();
+    let refused = s.f.store.edit_member(&s.member.id, |info| {
+        info.village = "Bản Phiêng".into();
+        Err(Error::DoNotContact)
+    });
+    assert!(matches!(refused, Err(Error::DoNotContact)));
+    let entries = s.entries();
+    let written: Vec<(AuditAction, &str)> = entries[before..]
+        .iter()
+        .filter(|e| e.action != AuditAction::Unlock)
+        .map(|e| (e.action, e.record_id.as_str()))
+        .collect();
+    assert_eq!(written, vec![(AuditAction::Read, s.member.id.as_str())]);
+    assert_eq!(
+        s.f.store.member(&s.member.id).unwrap().info.village,
+        "Bản Ón"
+    );
+}

@@ -149,45 +149,47 @@ pub fn run(ctx: &mut Ctx, cmd: MeetingCmd) -> Result<Output, CliError> {
                 .map(|f| args::follow_up(f))
                 .collect::<Result<Vec<_>, _>>()?;
             let mut store = ctx.open()?;
-            let mut info = store.meeting(&id)?.info;
-            for n in done {
-                let Some(f) = n.checked_sub(1).and_then(|i| info.follow_ups.get_mut(i)) else {
-                    return Err(CliError::BadFormat {
-                        field: "--done",
-                        expected: [
-                            "số thứ tự của một việc cần làm mà `meeting show` liệt kê (từ 1)",
-                            "the number of a follow-up listed by `meeting show` (from 1)",
-                        ],
-                    });
-                };
-                f.done = true;
-            }
-            if let Some(date) = date {
-                info.date = date;
-            }
-            if let Some(topic) = topic {
-                info.topic = topic;
-            }
-            if let Some(place) = place {
-                info.place = place;
-            }
-            if let Some(facilitator) = facilitator {
-                info.facilitator = facilitator;
-            }
-            info.attendees.retain(|a| !remove_attendees.contains(a));
-            for a in attendees {
-                if !info.attendees.contains(&a) {
-                    info.attendees.push(a);
+            // Read and written in one step: the trail gets the update, not a read besides.
+            let meeting = store.edit_meeting(&id, |info| {
+                for n in done {
+                    let Some(f) = n.checked_sub(1).and_then(|i| info.follow_ups.get_mut(i)) else {
+                        return Err(CliError::BadFormat {
+                            field: "--done",
+                            expected: [
+                                "số thứ tự của một việc cần làm mà `meeting show` liệt kê (từ 1)",
+                                "the number of a follow-up listed by `meeting show` (from 1)",
+                            ],
+                        });
+                    };
+                    f.done = true;
                 }
-            }
-            if let Some(guests) = guests {
-                info.guest_count = guests;
-            }
-            if let Some(notes) = notes {
-                info.notes = notes;
-            }
-            info.follow_ups.extend(follow_ups);
-            let meeting = store.update_meeting(&id, &info)?;
+                if let Some(date) = date {
+                    info.date = date;
+                }
+                if let Some(topic) = topic {
+                    info.topic = topic;
+                }
+                if let Some(place) = place {
+                    info.place = place;
+                }
+                if let Some(facilitator) = facilitator {
+                    info.facilitator = facilitator;
+                }
+                info.attendees.retain(|a| !remove_attendees.contains(a));
+                for a in attendees {
+                    if !info.attendees.contains(&a) {
+                        info.attendees.push(a);
+                    }
+                }
+                if let Some(guests) = guests {
+                    info.guest_count = guests;
+                }
+                if let Some(notes) = notes {
+                    info.notes = notes;
+                }
+                info.follow_ups.extend(follow_ups);
+                Ok::<_, CliError>(())
+            })?;
             let present = meeting.info.attendees.len();
             let guests = meeting.info.guest_count;
             let text = tr!(

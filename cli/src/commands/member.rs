@@ -245,45 +245,47 @@ pub fn run(ctx: &mut Ctx, cmd: MemberCmd) -> Result<Output, CliError> {
                 .map(|g| args::ethnic_group("--ethnic-group", &g))
                 .transpose()?;
             // The record as this user sees it: a hidden phone comes back empty and a withheld
-            // survivor status as withheld; `update_member` keeps the stored ones for both.
-            let mut info = store.member(&id)?.info;
-            if let Some(name) = name {
-                info.full_name = name;
-            }
-            if let Some(year) = birth_year {
-                info.birth_year = Some(year);
-            }
-            if no_birth_year {
-                info.birth_year = None;
-            }
-            if let Some(gender) = gender {
-                info.gender = gender.core();
-            }
-            if let Some(group) = ethnic_group {
-                info.ethnic_group = group;
-            }
-            if let Some(village) = village {
-                info.village = village;
-            }
-            if let Some(phone) = phone {
-                info.phone = Some(phone);
-            }
-            if no_phone {
-                info.phone = None;
-            }
-            if let Some(role) = role {
-                info.role = role.core();
-            }
-            if let Some(status) = survivor_status {
-                info.survivor_status = status.core();
-            }
-            if do_not_contact {
-                info.safe_to_contact = false;
-            }
-            if contact_ok {
-                info.safe_to_contact = true;
-            }
-            let member = store.update_member(&id, &info)?;
+            // survivor status as withheld; `update_member` keeps the stored ones for both. Read
+            // and written in one step: the trail gets the update, not a read besides.
+            let member = store.edit_member(&id, |info| {
+                if let Some(name) = name {
+                    info.full_name = name;
+                }
+                if let Some(year) = birth_year {
+                    info.birth_year = Some(year);
+                }
+                if no_birth_year {
+                    info.birth_year = None;
+                }
+                if let Some(gender) = gender {
+                    info.gender = gender.core();
+                }
+                if let Some(group) = ethnic_group {
+                    info.ethnic_group = group;
+                }
+                if let Some(village) = village {
+                    info.village = village;
+                }
+                if let Some(phone) = phone {
+                    info.phone = Some(phone);
+                }
+                if no_phone {
+                    info.phone = None;
+                }
+                if let Some(role) = role {
+                    info.role = role.core();
+                }
+                if let Some(status) = survivor_status {
+                    info.survivor_status = status.core();
+                }
+                if do_not_contact {
+                    info.safe_to_contact = false;
+                }
+                if contact_ok {
+                    info.safe_to_contact = true;
+                }
+                Ok::<_, CliError>(())
+            })?;
             let text = tr!(lang, "Đã sửa thành viên {id}.", "Member {id} updated.");
             Output::new(MemberView::from(&member), text)
         }

@@ -125,28 +125,31 @@ pub fn run(ctx: &mut Ctx, cmd: ReferralCmd) -> Result<Output, CliError> {
             consent,
             no_consent,
         } => {
-            let mut info = store.referral(&id)?.info;
-            if !services.is_empty() {
-                info.services = core_all(&services);
-            }
-            if let Some(urgency) = urgency {
-                info.urgency = urgency.core();
-            }
-            if let Some(note) = note {
-                info.note = note;
-            }
-            if let Some(recipient) = recipient {
-                info.recipient = recipient.core();
-            }
-            if !shared_fields.is_empty() {
-                info.shared_fields = core_all(&shared_fields);
-            }
-            if no_consent {
-                info.consent_id = None;
-            } else if consent.is_some() {
-                info.consent_id = consent;
-            }
-            moved(lang, &store.update_referral(&id, &info)?)
+            // Read and written in one step: the trail gets the update, not a read besides.
+            let r = store.edit_referral(&id, |info| {
+                if !services.is_empty() {
+                    info.services = core_all(&services);
+                }
+                if let Some(urgency) = urgency {
+                    info.urgency = urgency.core();
+                }
+                if let Some(note) = note {
+                    info.note = note;
+                }
+                if let Some(recipient) = recipient {
+                    info.recipient = recipient.core();
+                }
+                if !shared_fields.is_empty() {
+                    info.shared_fields = core_all(&shared_fields);
+                }
+                if no_consent {
+                    info.consent_id = None;
+                } else if consent.is_some() {
+                    info.consent_id = consent;
+                }
+                Ok::<_, CliError>(())
+            })?;
+            moved(lang, &r)
         }
         // Handled above, before the store is opened twice.
         ReferralCmd::Send { id } => super::sync::send(ctx, id),

@@ -1,4 +1,4 @@
-//! `chungtay users` and `chungtay user add|change-pin`.
+//! `chungtay users` and `chungtay user add|change-pin|remove|reset-pin`.
 
 use chungtay_core::NewUser;
 
@@ -25,6 +25,25 @@ pub enum UserCmd {
     },
     /// Đổi mã PIN của chính mình / change your own PIN
     ChangePin {
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Xoá một người dùng (chỉ chủ nhiệm): mã PIN của người đó không mở được kho nữa, các mục
+    /// của người đó vẫn ở trong nhật ký / remove a user (leader only): her PIN opens nothing any
+    /// more; her entries stay in the trail
+    Remove {
+        /// Mã người dùng (`chungtay users`) / user id
+        id: String,
+        /// Xác nhận / confirm
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Đặt mã PIN mới cho người dùng quên mã (chỉ chủ nhiệm) / set a new PIN for a user who
+    /// forgot hers (leader only). PIN mới: CHUNGTAY_NEW_PIN, dòng thứ hai của --pin-stdin, hoặc
+    /// nhập
+    ResetPin {
+        /// Mã người dùng (`chungtay users`) / user id
+        id: String,
         #[command(flatten)]
         kdf: KdfArgs,
     },
@@ -80,6 +99,32 @@ pub fn run(ctx: &mut Ctx, cmd: UserCmd) -> Result<Output, CliError> {
             store.change_pin(&old, &new, params)?;
             let text = tr!(lang, "Đã đổi mã PIN.", "PIN changed.");
             Output::new(serde_json::json!({ "changed": true }), text)
+        }
+        UserCmd::Remove { yes: false, .. } => Err(CliError::NeedsConfirmation {
+            what: lang.pick("xoá người dùng", "Removing a user"),
+        }),
+        UserCmd::Remove { id, yes: true } => {
+            let mut store = ctx.open()?;
+            store.remove_user(&id)?;
+            let text = tr!(
+                lang,
+                "Đã xoá người dùng {id}: mã PIN của người đó không mở được kho nữa.",
+                "User {id} removed: her PIN no longer opens the store."
+            );
+            Output::new(serde_json::json!({ "removed": id }), text)
+        }
+        UserCmd::ResetPin { id, kdf } => {
+            let params = kdf.params()?;
+            // The PIN that unlocked the store is the leader's current PIN the core checks.
+            let (mut store, current) = ctx.open_with_pin()?;
+            let pin = ctx.secret(Secret::NewPin)?;
+            store.reset_pin(&current, &id, &pin, params)?;
+            let text = tr!(
+                lang,
+                "Đã đặt mã PIN mới cho người dùng {id}.",
+                "New PIN set for user {id}."
+            );
+            Output::new(serde_json::json!({ "pin_reset": id }), text)
         }
     }
 }
