@@ -340,7 +340,7 @@ impl Store {
             if let Some(i) = genders.iter().position(|g| *g == m.gender) {
                 by_gender[i] += 1;
             }
-            for r in self.referrals_for(&m.id)? {
+            for r in self.load_referrals_for(&m.id)? {
                 let created = r.stamp.created_at.with_timezone(&vietnam).date_naive();
                 if !in_month(created, year, month) {
                     continue;

@@ -1704,9 +1704,9 @@ impl Store {
     pub fn member_detail(&self, id: &str) -> Result<MemberDetail> {
         let detail = MemberDetail {
             member: self.member_as_shown(id)?,
-            consents: self.consents_for(id)?,
-            livelihood: self.livelihood_for(id)?,
-            referrals: self.referrals_for(id)?,
+            consents: self.load_consents_for(id)?,
+            livelihood: self.load_livelihood_for(id)?,
+            referrals: self.load_referrals_for(id)?,
         };
         // One entry for the whole screen, naming what it showed besides her record.
         let shown = ["consents", "livelihood", "referrals"].map(String::from);
@@ -1753,12 +1753,26 @@ impl Store {
         })
     }
 
+    /// One consent (noted in the trail as a read).
     pub fn consent(&self, id: &str) -> Result<Consent> {
+        let consent = self.load_consent(id)?;
+        self.note_read(RecordKind::Consent, id, Vec::new())?;
+        Ok(consent)
+    }
+
+    pub(crate) fn load_consent(&self, id: &str) -> Result<Consent> {
         let raw = CONSENTS.read_one(&self.conn, id)?;
         self.open_consent(&raw)
     }
 
+    /// A member's consents, oldest first; noted as a read of her that showed them.
     pub fn consents_for(&self, member_id: &str) -> Result<Vec<Consent>> {
+        let list = self.load_consents_for(member_id)?;
+        self.note_read(RecordKind::Member, member_id, vec!["consents".to_owned()])?;
+        Ok(list)
+    }
+
+    fn load_consents_for(&self, member_id: &str) -> Result<Vec<Consent>> {
         self.session()?;
         let rows = CONSENTS.read(
             &self.conn,
@@ -1795,7 +1809,7 @@ impl Store {
             withdrawn_on: consent.withdrawn_on,
         };
         consent.stamp = self.write_record(&CONSENTS, id, &raw.owner, "", &body, Some(&raw))?;
-        for referral in self.referrals_for(&consent.info.member_id)? {
+        for referral in self.load_referrals_for(&consent.info.member_id)? {
             if referral.info.consent_id.as_deref() == Some(id) && !referral.state.is_final() {
                 self.move_referral(&referral.id, ReferralState::Withdrawn, "consent withdrawn")?;
             }
@@ -1949,7 +1963,14 @@ impl Store {
         })
     }
 
+    /// A member's livelihood support, oldest first; noted as a read of her that showed it.
     pub fn livelihood_for(&self, member_id: &str) -> Result<Vec<Livelihood>> {
+        let list = self.load_livelihood_for(member_id)?;
+        self.note_read(RecordKind::Member, member_id, vec!["livelihood".to_owned()])?;
+        Ok(list)
+    }
+
+    fn load_livelihood_for(&self, member_id: &str) -> Result<Vec<Livelihood>> {
         self.session()?;
         let rows = LIVELIHOOD.read(
             &self.conn,
@@ -2049,7 +2070,7 @@ impl Store {
         let Some(consent_id) = referral.info.consent_id.as_deref() else {
             return invalid("consent", Reason::NoConsent);
         };
-        let consent = self.consent(consent_id)?;
+        let consent = self.load_consent(consent_id)?;
         check_consent_covers(&consent, &referral.info)?;
         self.move_referral(id, ReferralState::Ready, "")
     }
@@ -2171,7 +2192,14 @@ impl Store {
         self.open_referral(&raw)
     }
 
+    /// A member's referrals, oldest first; noted as a read of her that showed them.
     pub fn referrals_for(&self, member_id: &str) -> Result<Vec<Referral>> {
+        let list = self.load_referrals_for(member_id)?;
+        self.note_read(RecordKind::Member, member_id, vec!["referrals".to_owned()])?;
+        Ok(list)
+    }
+
+    pub(crate) fn load_referrals_for(&self, member_id: &str) -> Result<Vec<Referral>> {
         self.session()?;
         let rows = REFERRALS.read(
             &self.conn,

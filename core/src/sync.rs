@@ -463,7 +463,7 @@ impl Store {
             );
         }
         let consent_id = referral.info.consent_id.clone().unwrap_or_default();
-        let consent = self.consent(&consent_id)?;
+        let consent = self.load_consent(&consent_id)?;
         crate::domain::check_consent_covers(&consent, &referral.info)?;
         // The enrolled server is the province's: a referral (and a consent) meant for the
         // commune union must not reach the province through it.
@@ -804,7 +804,7 @@ impl Store {
         }
         let consent_id = referral.info.consent_id.as_deref().unwrap_or_default();
         let consent = self
-            .consent(consent_id)
+            .load_consent(consent_id)
             .map_err(|_| "consent_not_current")?;
         crate::domain::check_consent_covers(&consent, &referral.info)
             .map_err(|_| "consent_does_not_cover")?;

@@ -1053,3 +1053,53 @@ fn an_edit_writes_one_update_entry_and_no_read() {
         "Bản Ón"
     );
 }
+
+/// A member's consents, support and referrals read on their own are reads of her, each noted
+/// with what it showed, as her whole screen is; a consent read by id is noted as itself.
+#[test]
+fn reading_a_members_consents_support_or_referrals_is_noted() {
+    let mut s = setup();
+    s.login(UserRole::Deputy);
+    let member = s.member.id.clone();
+    let consent = s.f.store.consents_for(&member).unwrap()[0].id.clone();
+    s.f.store.livelihood_for(&member).unwrap();
+    s.f.store.referrals_for(&member).unwrap();
+    s.f.store.consent(&consent).unwrap();
+    let reads: Vec<(Option<RecordKind>, String, Vec<String>)> = s
+        .entries()
+        .into_iter()
+        .filter(|e| e.user_id == s.deputy.id && e.action == AuditAction::Read)
+        .map(|e| (e.kind, e.record_id, e.fields))
+        .collect();
+    assert_eq!(
+        reads,
+        vec![
+            (
+                Some(RecordKind::Member),
+                member.clone(),
+                vec!["consents".to_owned()]
+            ),
+            (
+                Some(RecordKind::Member),
+                member.clone(),
+                vec!["livelihood".to_owned()]
+            ),
+            (
+                Some(RecordKind::Member),
+                member.clone(),
+                vec!["referrals".to_owned()]
+            ),
+            (Some(RecordKind::Consent), consent, vec![]),
+        ]
+    );
+    // Her whole screen is still one entry.
+    let reads = |s: &Club3| {
+        s.entries()
+            .iter()
+            .filter(|e| e.action == AuditAction::Read)
+            .count()
+    };
+    let before = reads(&s);
+    s.f.store.member_detail(&member).unwrap();
+    assert_eq!(reads(&s), before + 1);
+}
