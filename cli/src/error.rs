@@ -345,6 +345,11 @@ fn import_message(e: &chungtay_core::import::ImportError, lang: Lang) -> String 
             "Không tìm thấy dòng tiêu đề có cột họ tên trong 20 dòng đầu: chỉ rõ bằng --map name=\"tiêu đề\".",
             "No header row with a full-name column in the first 20 rows: name it with --map name=\"header\"."
         ),
+        I::Undecodable => tr!(
+            lang,
+            "Không tìm thấy dòng tiêu đề, và các dòng đầu có ký tự bảng mã không đọc được: chỉ rõ bảng mã bằng --encoding (utf-8, windows-1258, windows-1252).",
+            "No header row found, and the top rows hold bytes the encoding cannot read: name the encoding with --encoding (utf-8, windows-1258, windows-1252)."
+        ),
         I::MissingColumn(c) => {
             let (vi, en) = (c.header_vi(), c.header_en());
             let key = c.key();

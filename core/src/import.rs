@@ -93,6 +93,9 @@ pub struct Table {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Column {
     FullName,
+    /// "Họ" / "Họ đệm": a register that writes the family and middle names apart from the
+    /// given name ("Tên"); joined to it into the full name.
+    FamilyName,
     BirthYear,
     Gender,
     EthnicGroup,
@@ -118,6 +121,7 @@ impl Column {
     pub fn key(self) -> &'static str {
         match self {
             Column::FullName => "name",
+            Column::FamilyName => "family_name",
             Column::BirthYear => "birth_year",
             Column::Gender => "gender",
             Column::EthnicGroup => "ethnic_group",
@@ -128,15 +132,29 @@ impl Column {
         }
     }
 
+    /// Every field an import reads: the export's columns, and a family name apart.
+    pub const READ: [Column; 9] = [
+        Column::FullName,
+        Column::FamilyName,
+        Column::BirthYear,
+        Column::Gender,
+        Column::EthnicGroup,
+        Column::Village,
+        Column::Phone,
+        Column::Role,
+        Column::DoNotContact,
+    ];
+
     pub fn from_key(key: &str) -> Option<Column> {
         let k = compact(key);
-        Column::ALL.into_iter().find(|c| compact(c.key()) == k)
+        Column::READ.into_iter().find(|c| compact(c.key()) == k)
     }
 
     /// The Vietnamese header an export writes, which an import reads back.
     pub fn header_vi(self) -> &'static str {
         match self {
             Column::FullName => "Họ và tên",
+            Column::FamilyName => "Họ đệm",
             Column::BirthYear => "Năm sinh",
             Column::Gender => "Giới tính",
             Column::EthnicGroup => "Dân tộc",
@@ -150,6 +168,7 @@ impl Column {
     pub fn header_en(self) -> &'static str {
         match self {
             Column::FullName => "Full name",
+            Column::FamilyName => "Family and middle names",
             Column::BirthYear => "Birth year",
             Column::Gender => "Gender",
             Column::EthnicGroup => "Ethnic group",
@@ -185,6 +204,15 @@ impl Column {
                 "dateofbirth",
                 "dob",
                 "born",
+            ],
+            Column::FamilyName => &[
+                "ho",
+                "hodem",
+                "holot",
+                "hovatendem",
+                "hotendem",
+                "familyname",
+                "surname",
             ],
             Column::Gender => &["gioitinh", "gioi", "gender", "sex"],
             Column::EthnicGroup => &["dantoc", "ethnicgroup", "ethnicity", "ethnic"],
@@ -254,6 +282,9 @@ pub struct ImportOptions {
 pub enum ImportError {
     #[error("no header row naming a full-name column in the first {HEADER_SEARCH_ROWS} rows")]
     NoHeader,
+    /// No header found, and the top rows hold bytes the encoding could not read.
+    #[error("the top rows hold bytes the encoding cannot read: name it with --encoding")]
+    Undecodable,
     #[error("the file has no column for {0} (map one with --map, or give a default)")]
     MissingColumn(Column),
     #[error("--map {column}: no column is headed {header:?}")]
@@ -286,6 +317,11 @@ pub enum Problem {
     Formula,
     /// A spreadsheet error value (#REF!, #N/A...).
     CellError,
+    /// Bytes the file's encoding could not read (U+FFFD): the wrong `--encoding`?
+    Undecodable,
+    /// A line break inside a cell: in a CSV, usually an unclosed quote that swallowed the
+    /// lines after it into this row.
+    SpansLines,
 }
 
 impl fmt::Display for Problem {
@@ -296,6 +332,8 @@ impl fmt::Display for Problem {
             Problem::Unrecognised => write!(f, "is not a value this column knows"),
             Problem::Formula => write!(f, "is a formula, not a value"),
             Problem::CellError => write!(f, "is a spreadsheet error (#REF!, #N/A...)"),
+            Problem::Undecodable => write!(f, "holds bytes the encoding cannot read"),
+            Problem::SpansLines => write!(f, "runs over several lines (an unclosed quote?)"),
         }
     }
 }
@@ -379,7 +417,18 @@ pub(crate) fn plan(
     if table.rows.len() > MAX_ROWS {
         return Err(ImportError::TooManyRows);
     }
-    let (header_at, columns) = find_header(table, options)?;
+    let (header_at, columns) = find_header(table, options).map_err(|e| {
+        let garbled = table.rows.iter().take(HEADER_SEARCH_ROWS).any(|r| {
+            r.cells
+                .iter()
+                .any(|c| matches!(c, Cell::Text(t) if t.contains('\u{FFFD}')))
+        });
+        if e == ImportError::NoHeader && garbled {
+            ImportError::Undecodable
+        } else {
+            e
+        }
+    })?;
     if !columns.contains_key(&Column::FullName) {
         return Err(ImportError::MissingColumn(Column::FullName));
     }
@@ -496,7 +545,7 @@ fn find_header(
             if h.is_empty() || columns.values().any(|&c| c == i) {
                 continue;
             }
-            if let Some(column) = Column::ALL
+            if let Some(column) = Column::READ
                 .into_iter()
                 .find(|c| c.known_headers().contains(&h.as_str()))
             {
@@ -509,7 +558,29 @@ fn find_header(
                 columns.insert(column, i);
             }
         }
-        if columns.contains_key(&Column::FullName) {
+        if let Some(&name_at) = columns.get(&Column::FullName) {
+            // "Họ và tên" merged over two columns, "Họ đệm | Tên" on the row below: read both.
+            if let Some(below) = table.rows.get(at + 1)
+                && !columns.contains_key(&Column::FamilyName)
+            {
+                let label = |i: usize| {
+                    below
+                        .cells
+                        .get(i)
+                        .and_then(Cell::text)
+                        .map(|t| compact(&t))
+                        .unwrap_or_default()
+                };
+                if Column::FamilyName
+                    .known_headers()
+                    .contains(&label(name_at).as_str())
+                    && label(name_at + 1) == "ten"
+                {
+                    columns.insert(Column::FamilyName, name_at);
+                    columns.insert(Column::FullName, name_at + 1);
+                    return Ok((at + 1, columns));
+                }
+            }
             return Ok((at, columns));
         }
     }
@@ -533,13 +604,35 @@ fn read_row(
         Ok(cell)
     };
     let plain = |c: Column| -> Result<String, (Column, Problem)> {
-        let s = cell(c)?.text().unwrap_or_default();
-        if s.trim_start().starts_with('=') {
+        let s = unguarded(cell(c)?.text().unwrap_or_default());
+        if s.contains('\u{FFFD}') {
+            return Err((c, Problem::Undecodable));
+        }
+        if s.contains(['\n', '\r']) {
+            return Err((c, Problem::SpansLines));
+        }
+        // A formula, or what a spreadsheet would run as one. A phone may start with "+".
+        let formula: &[char] = if c == Column::Phone {
+            &['=', '@', '-']
+        } else {
+            &['=', '+', '-', '@']
+        };
+        if s.trim_start().starts_with(formula) {
             return Err((c, Problem::Formula));
         }
-        Ok(unguarded(s))
+        Ok(s)
     };
-    let full_name = plain(Column::FullName)?;
+    let given = plain(Column::FullName)?;
+    let full_name = if columns.contains_key(&Column::FamilyName) {
+        let family = plain(Column::FamilyName)?;
+        if given.trim().is_empty() {
+            String::new()
+        } else {
+            format!("{} {}", family.trim(), given.trim())
+        }
+    } else {
+        given
+    };
     let village = plain(Column::Village)?;
     let birth_year = birth_year(cell(Column::BirthYear)?).map_err(|p| (Column::BirthYear, p))?;
     let gender = choice(&plain(Column::Gender)?, GENDERS, Gender::Female)
@@ -548,7 +641,7 @@ fn read_row(
         .ok_or((Column::Role, Problem::Unrecognised))?;
     let do_not_contact = match cell(Column::DoNotContact)? {
         Cell::Bool(b) => *b,
-        other => choice(&other.text().unwrap_or_default(), FLAGS, false)
+        _ => choice(&plain(Column::DoNotContact)?, FLAGS, false)
             .ok_or((Column::DoNotContact, Problem::Unrecognised))?,
     };
     let ethnic_text = plain(Column::EthnicGroup)?;
@@ -562,6 +655,7 @@ fn read_row(
             Problem::Invalid(Reason::UnknownEthnicGroup),
         ))?
     };
+    plain(Column::Phone)?;
     let phone = phone(cell(Column::Phone)?).map(unguarded);
     let input = MemberInput {
         full_name,
@@ -628,7 +722,9 @@ const ROLES: &[(&str, MemberRole)] = &[
     ("member", MemberRole::Member),
 ];
 
-/// Do-not-contact marks: "x" and "có" are how a paper register ticks a box.
+/// Do-not-contact marks: "x" and "có" are how a paper register ticks a box; blank is no mark.
+/// "Không" / "no" are refused: under a header that itself says "không liên lạc" they could mean
+/// either, and reading them wrong would make someone contactable.
 const FLAGS: &[(&str, bool)] = &[
     ("x", true),
     ("co", true),
@@ -637,9 +733,6 @@ const FLAGS: &[(&str, bool)] = &[
     ("1", true),
     ("true", true),
     ("khonglienlac", true),
-    ("khong", false),
-    ("no", false),
-    ("n", false),
     ("0", false),
     ("false", false),
 ];
@@ -811,6 +904,8 @@ impl MemberExport {
             for c in &columns {
                 row.push(match c {
                     Column::FullName => m.full_name.clone().unwrap_or_default(),
+                    // Exports write the whole name in one column.
+                    Column::FamilyName => String::new(),
                     Column::BirthYear => m.birth_year.map(|y| y.to_string()).unwrap_or_default(),
                     Column::Gender => match m.gender {
                         Gender::Female => "Nữ",

@@ -1566,10 +1566,14 @@ impl Store {
         plan: &import::ImportPlan,
         allow_duplicates: bool,
     ) -> Result<Vec<Member>> {
+        // Never a survivor status from a file, whatever the plan was made of.
         let inputs: Vec<MemberInput> = plan
             .to_add(allow_duplicates)
             .into_iter()
-            .map(|r| r.input.clone())
+            .map(|r| MemberInput {
+                survivor_status: SurvivorStatus::NotASurvivor,
+                ..r.input.clone()
+            })
             .collect();
         self.add_members(club_id, &inputs)
     }

@@ -427,8 +427,6 @@ pub(crate) fn last_writes(
 
 /// Appends one entry and moves the head, on `conn` (the caller's transaction). Returns the
 /// entry's sequence number.
-/// Appends one entry and moves the head, on `conn` (the caller's transaction). Returns the
-/// entry's sequence number.
 pub(crate) fn append(
     conn: &Connection,
     store_id: &str,

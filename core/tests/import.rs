@@ -377,3 +377,195 @@ fn an_xlsx_that_would_unpack_to_hundreds_of_megabytes_is_refused_before_unpackin
     let err = files::read_xlsx(zipped.get_ref(), None).unwrap_err();
     assert_eq!(err, ImportError::TooLarge { max_mb: 20 });
 }
+
+/// Sets every size a zip declares for its parts (central directory and local headers) to
+/// `size`, as a zip bomb does to look small.
+fn declare_sizes(zip: &mut [u8], size: u32) {
+    let mut i = 0;
+    while i + 30 <= zip.len() {
+        match zip[i..i + 4] {
+            [0x50, 0x4b, 0x03, 0x04] => {
+                zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes());
+                i += 30;
+            }
+            [0x50, 0x4b, 0x01, 0x02] if i + 46 <= zip.len() => {
+                zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes());
+                i += 46;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+#[test]
+fn a_zip_bomb_that_declares_small_sizes_is_refused_by_what_it_unpacks_to() {
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    let mut w = zip::ZipWriter::new(&mut zipped);
+    w.start_file(
+        "xl/sharedStrings.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    let spaces = vec![b' '; 1024 * 1024];
+    for _ in 0..120 {
+        w.write_all(&spaces).unwrap();
+    }
+    w.finish().unwrap();
+    let mut bytes = zipped.into_inner();
+    declare_sizes(&mut bytes, 100);
+    let err = files::read_xlsx(&bytes, None).unwrap_err();
+    assert_eq!(err, ImportError::TooLarge { max_mb: 20 });
+}
+
+#[test]
+fn bytes_the_encoding_cannot_read_refuse_their_row_and_never_turn_names_into_mojibake() {
+    let mut f = Fixture::new();
+    let club = club(&mut f);
+    let planned = |bytes: &[u8], enc: Option<TextEncoding>| {
+        let (table, used) = files::read_csv(bytes, enc).unwrap();
+        let plan = f
+            .store
+            .plan_member_import(&club, &table, &ImportOptions::default())
+            .unwrap();
+        (plan, used)
+    };
+    // A Windows-1258 file read as UTF-8 because --encoding said so: its header is unreadable,
+    // and the error says to name the encoding.
+    let (p, _) = planned(&windows_1258(LIST), Some(TextEncoding::Utf8));
+    assert_eq!(p, Err(ImportError::Undecodable));
+    // With its header in plain ASCII, the rows are read and each refused, none stored with a
+    // replacement character in its name.
+    let ascii_header = LIST
+        .replace("Họ và tên", "Ho va ten")
+        .replace("Dân tộc", "Dan toc");
+    let ascii_header = ascii_header
+        .replace("Thôn/bản", "Thon")
+        .replace("Năm sinh", "Nam sinh");
+    let (p, _) = planned(&windows_1258(&ascii_header), Some(TextEncoding::Utf8));
+    let p = p.unwrap();
+    assert!(p.ready.is_empty(), "{:?}", names(&p));
+    assert!(p.rejected.iter().any(|r| r.problem == Problem::Undecodable));
+    let plan = |bytes: &[u8], enc: Option<TextEncoding>| {
+        let (p, used) = planned(bytes, enc);
+        (p.unwrap(), used)
+    };
+    // UTF-8 with one stray byte (pasted from elsewhere), with and without a BOM: still UTF-8,
+    // the other names intact, the damaged row refused.
+    let mut stray = LIST.replace("Lò Thị Mai", "Lò Thị M\u{1}i").into_bytes();
+    let at = stray.iter().position(|b| *b == 1).unwrap();
+    stray[at] = 0xFF;
+    for bytes in [stray.clone(), [b"\xEF\xBB\xBF".as_slice(), &stray].concat()] {
+        let (p, used) = plan(&bytes, None);
+        assert_eq!(used, TextEncoding::Utf8);
+        assert_eq!(names(&p), ["Giàng Thị Dợ", "Nguyễn Thị Ngọc Ánh"]);
+        assert!(
+            p.rejected
+                .iter()
+                .any(|r| r.line == 4 && r.problem == Problem::Undecodable),
+            "{:?}",
+            p.rejected
+        );
+    }
+}
+
+#[test]
+fn names_written_in_two_columns_are_joined() {
+    let mut f = Fixture::new();
+    let club = club(&mut f);
+    let plan = |text: &str| {
+        let (table, _) = files::read_csv(text.as_bytes(), None).unwrap();
+        f.store
+            .plan_member_import(&club, &table, &ImportOptions::default())
+            .unwrap()
+            .unwrap()
+    };
+    // "Họ | Tên" side by side.
+    let p = plan("STT,Họ,Tên,Dân tộc,Thôn\n1,Lò Thị,Mai,Thái,Bản Hua\n");
+    assert_eq!(names(&p), ["Lò Thị Mai"]);
+    // "Họ và tên" over two columns, "Họ đệm | Tên" on the row below it.
+    let p = plan(
+        "DANH SÁCH\nSTT,Họ và tên,,Dân tộc,Thôn\n,Họ đệm,Tên,,\n1,Giàng Thị,Dợ,Mông,Bản Phố\n",
+    );
+    assert_eq!(names(&p), ["Giàng Thị Dợ"]);
+    assert_eq!(p.header_line, 3);
+    assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+}
+
+#[test]
+fn formulas_behind_a_guard_and_ambiguous_marks_are_refused() {
+    let mut f = Fixture::new();
+    let club = club(&mut f);
+    let (table, _) = files::read_csv(
+        "Họ và tên,Dân tộc,Thôn,Số điện thoại,Không liên lạc\n\
+         '=HYPERLINK(\"http://x\";\"Mai\"),Thái,Bản Hua,,\n\
+         +Mai,Thái,Bản Hua,,\n\
+         Lò Thị Mai,Thái,Bản Hua,=1+1,\n\
+         Lò Thị Hoa,Thái,Bản Hua,+84 912 345 678,\n\
+         Lò Thị Ơn,Thái,Bản Hua,,không\n\
+         Lò Thị Lan,Thái,Bản Hua,,x\n\
+         \"Lò Thị Xuân,Thái,Bản Hua,,\n\
+         Lò Thị Thu,Thái,Bản Hua,,\n"
+            .as_bytes(),
+        None,
+    )
+    .unwrap();
+    let p = f
+        .store
+        .plan_member_import(&club, &table, &ImportOptions::default())
+        .unwrap()
+        .unwrap();
+    let refused: Vec<(u64, Column, Problem)> = p
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.column, r.problem.clone()))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            (2, Column::FullName, Problem::Formula),
+            (3, Column::FullName, Problem::Formula),
+            (4, Column::Phone, Problem::Formula),
+            (6, Column::DoNotContact, Problem::Unrecognised),
+            // The unclosed quote swallowed the next line into this row: refused, named.
+            (8, Column::FullName, Problem::SpansLines),
+        ]
+    );
+    assert_eq!(names(&p), ["Lò Thị Hoa", "Lò Thị Lan"]);
+    assert_eq!(p.ready[0].input.phone.as_deref(), Some("+84 912 345 678"));
+    assert!(!p.ready[1].input.safe_to_contact);
+}
+
+#[test]
+fn a_plan_cannot_carry_a_survivor_status_into_the_store() {
+    let mut f = Fixture::new();
+    let club = club(&mut f);
+    let (table, _) = files::read_csv(LIST.as_bytes(), None).unwrap();
+    let mut plan = f
+        .store
+        .plan_member_import(&club, &table, &ImportOptions::default())
+        .unwrap()
+        .unwrap();
+    for row in &mut plan.ready {
+        row.input.survivor_status = SurvivorStatus::Survivor;
+    }
+    let added = f.store.import_members(&club, &plan, false).unwrap();
+    for m in added {
+        assert_eq!(
+            f.store.member(&m.id).unwrap().info.survivor_status,
+            SurvivorStatus::NotASurvivor
+        );
+    }
+}
+
+#[test]
+fn a_workbook_error_never_quotes_its_sheets_or_cells() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet()
+        .set_name("Lò Thị Mai")
+        .unwrap()
+        .write_string(0, 0, "Họ và tên")
+        .unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let err = files::read_xlsx(&bytes, Some("Danh sách")).unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("Mai"), "{err}");
+}

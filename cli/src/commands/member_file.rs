@@ -112,17 +112,21 @@ pub fn import(ctx: &mut Ctx, a: ImportArgs) -> Result<Output, CliError> {
         .map(TextEncoding::parse)
         .transpose()
         .map_err(CliError::Import)?;
-    let size = std::fs::metadata(&a.file)
-        .map_err(|e| CliError::file(&a.file, e))?
-        .len();
-    if size > files::MAX_FILE_BYTES {
+    // Read at most one byte past the limit: a pipe or /dev/zero has no size to check first.
+    let mut bytes = Vec::new();
+    std::fs::File::open(&a.file)
+        .and_then(|f| {
+            use std::io::Read;
+            f.take(files::MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
+        })
+        .map_err(|e| CliError::file(&a.file, e))?;
+    if bytes.len() as u64 > files::MAX_FILE_BYTES {
         return Err(CliError::Import(
             chungtay_core::import::ImportError::TooLarge {
                 max_mb: files::MAX_FILE_BYTES / (1024 * 1024),
             },
         ));
     }
-    let bytes = std::fs::read(&a.file).map_err(|e| CliError::file(&a.file, e))?;
     let (table, encoding) = match kind {
         Kind::Xlsx => (
             files::read_xlsx(&bytes, a.sheet.as_deref()).map_err(CliError::Import)?,
@@ -208,6 +212,8 @@ fn problem_key(p: &Problem) -> String {
         Problem::Unrecognised => "unrecognised".to_owned(),
         Problem::Formula => "formula".to_owned(),
         Problem::CellError => "cell_error".to_owned(),
+        Problem::Undecodable => "undecodable".to_owned(),
+        Problem::SpansLines => "spans_lines".to_owned(),
     }
 }
 
@@ -240,6 +246,18 @@ fn problem_text(lang: Lang, p: &Problem) -> String {
             .pick(
                 "là ô lỗi của bảng tính (#REF!, #N/A...)",
                 "is a spreadsheet error (#REF!, #N/A...)",
+            )
+            .to_owned(),
+        Problem::Undecodable => lang
+            .pick(
+                "có ký tự bảng mã không đọc được (thử --encoding)",
+                "holds bytes the encoding cannot read (try --encoding)",
+            )
+            .to_owned(),
+        Problem::SpansLines => lang
+            .pick(
+                "kéo dài qua nhiều dòng (thiếu dấu ngoặc kép đóng?)",
+                "runs over several lines (an unclosed quote?)",
             )
             .to_owned(),
     }

@@ -51,11 +51,22 @@ impl TextEncoding {
 /// Which encoding `bytes` are in: UTF-8 when they are valid UTF-8 (with or without a BOM);
 /// otherwise whichever of Windows-1258 and Windows-1252 reads as more Vietnamese.
 pub fn detect_encoding(bytes: &[u8]) -> TextEncoding {
-    if std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).is_ok() {
+    if bytes.starts_with(b"\xEF\xBB\xBF") || std::str::from_utf8(bytes).is_ok() {
         return TextEncoding::Utf8;
     }
-    // A list's first 64 KB say as much as all of it.
+    // UTF-8 with a few stray bytes (a cell pasted from elsewhere) is still UTF-8: read as a
+    // Windows code page it would turn every Vietnamese letter into two ("LÃ² Thá»‹"). The
+    // stray bytes become U+FFFD and their rows are refused.
     let sample = &bytes[..bytes.len().min(64 * 1024)];
+    let lossy = String::from_utf8_lossy(sample);
+    let broken = lossy.chars().filter(|c| *c == '\u{FFFD}').count();
+    let multibyte = lossy
+        .chars()
+        .filter(|c| !c.is_ascii() && *c != '\u{FFFD}')
+        .count();
+    if multibyte >= 4 * broken.max(1) {
+        return TextEncoding::Utf8;
+    }
     let score = |enc: TextEncoding| -> i64 {
         let (text, _, _) = enc.encoding().decode(sample);
         let nfc: Vec<char> = crate::text::nfc(&text).chars().collect();
@@ -106,13 +117,15 @@ pub fn read_csv(
         return Err(too_large());
     }
     let encoding = encoding.unwrap_or_else(|| detect_encoding(bytes));
-    // decode strips a BOM of the encoding's own kind and replaces bytes it cannot read (U+FFFD),
-    // which the member rules then refuse as a name.
-    let (text, _, _) = encoding.encoding().decode(bytes);
-    let first_line = text.lines().next().unwrap_or("");
-    let delimiter = [b',', b';', b'\t']
+    // Exactly the encoding named: no switch on a byte-order mark (a UTF-8 one is skipped).
+    // Bytes it cannot read become U+FFFD, and the import refuses those rows.
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let (text, _) = encoding.encoding().decode_without_bom_handling(body);
+    // The separator the top lines use most; a tie (a title line has none) goes to the comma.
+    let top: String = text.lines().take(20).collect();
+    let delimiter = [b'\t', b';', b',']
         .into_iter()
-        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
+        .max_by_key(|d| top.bytes().filter(|b| b == d).count())
         .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -172,9 +185,15 @@ pub fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ImportError
         return Err(too_large());
     }
     check_unpacked_size(Cursor::new(bytes))?;
+    // calamine's messages can quote a cell or a sheet name (one sheet per member, in some
+    // workbooks): fixed words only.
     let not_xlsx = |e: calamine::XlsxError| ImportError::Unreadable {
         expected: "an XLSX workbook",
-        detail: e.to_string(),
+        detail: match e {
+            calamine::XlsxError::Password => "protected by a password".to_owned(),
+            calamine::XlsxError::WorksheetNotFound(_) => "a worksheet is missing".to_owned(),
+            _ => "a damaged or unusual workbook".to_owned(),
+        },
     };
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(not_xlsx)?;
     let names = book.sheet_names();
@@ -185,7 +204,7 @@ pub fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ImportError
             .cloned()
             .ok_or_else(|| ImportError::Unreadable {
                 expected: "a workbook with that sheet",
-                detail: format!("sheets: {}", names.join(", ")),
+                detail: format!("it has {} sheets, none of that name", names.len()),
             })?,
         None => names.first().cloned().ok_or(ImportError::Unreadable {
             expected: "an XLSX workbook",
@@ -236,22 +255,45 @@ fn cell_of(value: &DataRef<'_>) -> Cell {
     }
 }
 
+/// Unpacks every part once, against one budget, before calamine reads anything: a zip bomb's
+/// directory can declare a small size for a part that inflates to gigabytes (the unpacker does
+/// not stop at the declared size), so the bytes themselves are counted.
 fn check_unpacked_size<R: Read + Seek>(reader: R) -> Result<(), ImportError> {
     let not_zip = |e: zip::result::ZipError| ImportError::Unreadable {
         expected: "an XLSX workbook",
-        detail: e.to_string(),
+        detail: zip_problem(&e).to_owned(),
     };
     let mut archive = zip::ZipArchive::new(reader).map_err(not_zip)?;
-    let mut declared: u64 = 0;
+    let mut left = MAX_UNPACKED_BYTES;
     for i in 0..archive.len() {
-        // Raw: the size its directory entry declares, without unpacking anything.
-        let size = archive.by_index_raw(i).map_err(not_zip)?.size();
-        declared = declared.saturating_add(size);
-    }
-    if declared > MAX_UNPACKED_BYTES {
-        return Err(too_large());
+        let mut part = archive.by_index(i).map_err(not_zip)?;
+        if part.size() > left {
+            return Err(too_large());
+        }
+        let read =
+            std::io::copy(&mut (&mut part).take(left + 1), &mut std::io::sink()).map_err(|_| {
+                ImportError::Unreadable {
+                    expected: "an XLSX workbook",
+                    detail: "a damaged part".to_owned(),
+                }
+            })?;
+        if read > left {
+            return Err(too_large());
+        }
+        left -= read;
     }
     Ok(())
+}
+
+/// What went wrong with a zip, in fixed words: the library's message may quote a file name.
+fn zip_problem(e: &zip::result::ZipError) -> &'static str {
+    use zip::result::ZipError as Z;
+    match e {
+        Z::InvalidArchive(_) => "not a zip archive, or a damaged one",
+        Z::UnsupportedArchive(_) => "a zip feature it cannot read (encryption?)",
+        Z::FileNotFound => "a part is missing",
+        _ => "a damaged zip archive",
+    }
 }
 
 fn too_large() -> ImportError {
