@@ -9,6 +9,10 @@ mod body;
 mod crypto;
 pub mod domain;
 pub mod error;
+/// Thin doors into private parsers, for `fuzz/` only (feature `fuzzing`, off by default).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 pub mod keys;
 pub mod report;

@@ -182,16 +182,14 @@ fn client(
     // Always our own rustls configuration, never the platform verifier (which needs Android
     // glue that is not on Maven Central): the pinned self-signed certificate alone when the
     // province gave one at enrollment, otherwise the Mozilla roots bundled in webpki-roots.
-    let mut roots = rustls::RootCertStore::empty();
-    match server_certificate {
-        Some(pem) => {
-            for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let cert = cert.map_err(|_| net("bad pinned certificate"))?;
-                roots.add(cert).map_err(|_| net("bad pinned certificate"))?;
-            }
+    let roots = match server_certificate {
+        Some(pem) => pinned_roots(pem)?,
+        None => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            roots
         }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
+    };
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -204,6 +202,24 @@ fn client(
         .tls_backend_preconfigured(config)
         .build()
         .map_err(|e| net(&e.to_string()))
+}
+
+/// The roots a pinned certificate (PEM, as the province printed it) gives: each certificate in
+/// it, and nothing else.
+pub(crate) fn pinned_roots(pem: &str) -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|_| net("bad pinned certificate"))?;
+        roots.add(cert).map_err(|_| net("bad pinned certificate"))?;
+    }
+    Ok(roots)
+}
+
+/// The base every request to the province starts from: the enrollment URL, checked, without
+/// its trailing slashes.
+pub(crate) fn server_base(url: &str) -> Result<String> {
+    check_url(url)?;
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 fn net(detail: &str) -> Error {
@@ -369,8 +385,7 @@ impl Store {
         expected_fingerprint: Option<&str>,
     ) -> Result<EnrollmentInfo> {
         self.require(Permission::Sync)?;
-        check_url(server_url)?;
-        let base = server_url.trim_end_matches('/').to_owned();
+        let base = server_base(server_url)?;
         let existing = self.enrollment()?;
         if existing.as_ref().is_some_and(|e| e.server_url != base) {
             self.require(Permission::Safety)?;
