@@ -10,6 +10,10 @@ mod crypto;
 pub mod domain;
 pub mod error;
 pub mod import;
+/// Thin doors into private parsers, for `fuzz/` only (feature `fuzzing`, off by default).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 pub mod keys;
 pub mod report;

@@ -708,35 +708,9 @@ impl Store {
         }
         keys::check_pin(new_pin)?;
         params.check()?;
-        let header_len = 16 + 16 + 12 + 16;
-        if backup.len() < header_len + KeyId::LEN || &backup[..16] != BACKUP_MAGIC {
-            return Err(Error::BackupDamaged);
-        }
-        let header = &backup[..header_len];
-        let salt = &header[16..32];
-        let kdf = params_from(&header[32..44]).ok_or(Error::BackupDamaged)?;
-        kdf.check().map_err(|_| Error::BackupDamaged)?;
-        let key = recovery_key(recovery_secret, salt, kdf)?;
-        if check_value(&key)? != header[44..60] {
-            return Err(Error::WrongRecoverySecret);
-        }
-        let kid = KeyId(
-            backup[header_len..header_len + KeyId::LEN]
-                .try_into()
-                .map_err(|_| Error::BackupDamaged)?,
-        );
-        let bound = data_encoding::HEXLOWER.encode(header);
-        let inner = crypto::open(
-            &key,
-            kid,
-            &backup_place(&bound),
-            &backup[header_len + KeyId::LEN..],
-        )
-        .map_err(|_| Error::BackupDamaged)?;
-        if inner.len() < 32 {
-            return Err(Error::BackupDamaged);
-        }
-        let store_key = SecretKey::from_slice(&inner[..32])?;
+        let file = BackupFile::parse(backup)?;
+        let key = recovery_key(recovery_secret, file.salt, file.kdf)?;
+        let (store_key, inner) = file.open(&key)?;
         let result = Self::restore_into(path, device, &inner[32..], store_key, new_pin, params);
         if result.is_err() {
             for file in files_of(path) {
@@ -869,6 +843,65 @@ impl Store {
         tx.commit()?;
         Ok(store)
     }
+}
+
+/// A backup file's parts, as read before anything is derived from them.
+pub(crate) struct BackupFile<'a> {
+    /// Magic, salt, Argon2 cost and check value: bound into the seal.
+    header: &'a [u8],
+    pub(crate) salt: &'a [u8],
+    pub(crate) kdf: KdfParams,
+    kid: KeyId,
+    sealed: &'a [u8],
+}
+
+impl<'a> BackupFile<'a> {
+    const HEADER_LEN: usize = 16 + 16 + 12 + 16;
+
+    /// Splits a file into its parts; anything but a backup is `BackupDamaged`.
+    pub(crate) fn parse(backup: &'a [u8]) -> Result<Self> {
+        let header_len = Self::HEADER_LEN;
+        if backup.len() < header_len + KeyId::LEN || &backup[..16] != BACKUP_MAGIC {
+            return Err(Error::BackupDamaged);
+        }
+        let header = &backup[..header_len];
+        let kdf = params_from(&header[32..44]).ok_or(Error::BackupDamaged)?;
+        kdf.check().map_err(|_| Error::BackupDamaged)?;
+        let kid = KeyId(
+            backup[header_len..header_len + KeyId::LEN]
+                .try_into()
+                .map_err(|_| Error::BackupDamaged)?,
+        );
+        Ok(Self {
+            header,
+            salt: &header[16..32],
+            kdf,
+            kid,
+            sealed: &backup[header_len + KeyId::LEN..],
+        })
+    }
+
+    /// Opens the file with the key derived from the recovery secret: the store key, and the
+    /// whole opened content (store key, then the database file).
+    pub(crate) fn open(&self, key: &SecretKey) -> Result<(SecretKey, Zeroizing<Vec<u8>>)> {
+        if check_value(key)? != self.header[44..60] {
+            return Err(Error::WrongRecoverySecret);
+        }
+        let bound = data_encoding::HEXLOWER.encode(self.header);
+        let inner = crypto::open(key, self.kid, &backup_place(&bound), self.sealed)
+            .map_err(|_| Error::BackupDamaged)?;
+        if inner.len() < 32 {
+            return Err(Error::BackupDamaged);
+        }
+        let store_key = SecretKey::from_slice(&inner[..32])?;
+        Ok((store_key, inner))
+    }
+}
+
+/// The key a recovery secret gives for a backup file's salt and cost, for `crate::fuzzing`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn backup_key(secret: &str, file: &BackupFile<'_>) -> Result<SecretKey> {
+    recovery_key(secret, file.salt, file.kdf)
 }
 
 fn backup_place(bound: &str) -> Place<'_> {

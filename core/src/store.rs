@@ -834,14 +834,7 @@ impl Store {
         })?;
         for row in rows {
             let (member_id, wrapped) = row?;
-            match crypto::open(
-                &session.member_wrap,
-                self.store_kid,
-                &member_key_place(&member_id),
-                &wrapped,
-            )
-            .and_then(|k| SecretKey::from_slice(&k))
-            {
+            match unwrap_member_key(&session.member_wrap, self.store_kid, &member_id, &wrapped) {
                 Ok(key) => {
                     session.member_keys.insert(member_id, Box::new(key));
                 }
@@ -2385,6 +2378,23 @@ fn reencode(table: &Table, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     }
 }
 
+/// `reencode` for the table of records of `kind`, for `crate::fuzzing`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn reencode_kind(kind: RecordKind, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let table = [
+        &CLUBS,
+        &MEMBERS,
+        &CONSENTS,
+        &MEETINGS,
+        &REFERRALS,
+        &LIVELIHOOD,
+    ]
+    .into_iter()
+    .find(|t| t.kind == kind)
+    .ok_or(Error::Crypto)?;
+    reencode(table, plain)
+}
+
 /// The trail's statement that every row carries its version: written when a store is made and
 /// by the one-time reseal after the upgrade. A `reseal_pending` row planted later finds it and
 /// reseals nothing (editing it away breaks the chain, which verify and the sync report).
@@ -2502,13 +2512,30 @@ pub(crate) fn profile_place<'a>(user_id: &'a str, bound: &'a str) -> Place<'a> {
     }
 }
 
-fn member_key_place(member_id: &str) -> Place<'_> {
+pub(crate) fn member_key_place(member_id: &str) -> Place<'_> {
     Place {
         table: "member_keys",
         kind: RecordKind::MemberKey,
         id: member_id,
         bound: "",
     }
+}
+
+/// One member's key from its row of `member_keys`: it must open under the member-key wrapping
+/// key at that member's place, and be a whole key.
+pub(crate) fn unwrap_member_key(
+    member_wrap: &SecretKey,
+    store_kid: KeyId,
+    member_id: &str,
+    wrapped: &[u8],
+) -> Result<SecretKey> {
+    let plain = crypto::open(
+        member_wrap,
+        store_kid,
+        &member_key_place(member_id),
+        wrapped,
+    )?;
+    SecretKey::from_slice(&plain)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -2559,22 +2586,22 @@ pub(crate) fn open_profile(
 }
 
 #[derive(Serialize, Deserialize)]
-struct ConsentBody {
-    info: ConsentInput,
+pub(crate) struct ConsentBody {
+    pub(crate) info: ConsentInput,
     #[serde(with = "body::fixed::opt_date")]
-    withdrawn_on: Option<NaiveDate>,
+    pub(crate) withdrawn_on: Option<NaiveDate>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct LivelihoodBody {
-    info: LivelihoodInput,
-    follow_ups: Vec<SupportFollowUp>,
+pub(crate) struct LivelihoodBody {
+    pub(crate) info: LivelihoodInput,
+    pub(crate) follow_ups: Vec<SupportFollowUp>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct ReferralBody {
-    info: ReferralInput,
-    history: Vec<StateChange>,
+pub(crate) struct ReferralBody {
+    pub(crate) info: ReferralInput,
+    pub(crate) history: Vec<StateChange>,
 }
 
 /// A user's key slot as stored: role, how its KEK is made, the wrapped store key.

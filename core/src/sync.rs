@@ -146,10 +146,20 @@ pub fn install_crypto_provider() {
 
 /// HTTPS only, except to this machine (tests, and a server on the same laptop). The host is
 /// parsed, not prefix-matched: `http://127.0.0.1.example.vn` is a remote host.
-fn check_url(url: &str) -> Result<()> {
+fn check_url(url: &str) -> Result<reqwest::Url> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return invalid("server_url", Reason::BadUrl);
     };
+    // Requests go to this base + "/v1/...": with credentials ("https://<the province's
+    // name>@<another host>" reads as the province), a query or a fragment, they would go to
+    // another host or path than the one the leader reads.
+    if !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return invalid("server_url", Reason::BadUrl);
+    }
     let host = parsed.host_str().unwrap_or_default();
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
@@ -157,10 +167,10 @@ fn check_url(url: &str) -> Result<()> {
             .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
-    match parsed.scheme() {
+    match parsed.scheme().to_owned().as_str() {
         _ if host.is_empty() => invalid("server_url", Reason::BadUrl),
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
         "http" => invalid(
             "server_url",
             Reason::NotAllowedInState {
@@ -182,16 +192,14 @@ fn client(
     // Always our own rustls configuration, never the platform verifier (which needs Android
     // glue that is not on Maven Central): the pinned self-signed certificate alone when the
     // province gave one at enrollment, otherwise the Mozilla roots bundled in webpki-roots.
-    let mut roots = rustls::RootCertStore::empty();
-    match server_certificate {
-        Some(pem) => {
-            for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let cert = cert.map_err(|_| net("bad pinned certificate"))?;
-                roots.add(cert).map_err(|_| net("bad pinned certificate"))?;
-            }
+    let roots = match server_certificate {
+        Some(pem) => pinned_roots(pem)?,
+        None => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            roots
         }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
+    };
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -204,6 +212,28 @@ fn client(
         .tls_backend_preconfigured(config)
         .build()
         .map_err(|e| net(&e.to_string()))
+}
+
+/// The roots a pinned certificate (PEM, as the province printed it) gives: each certificate in
+/// it, and nothing else.
+pub(crate) fn pinned_roots(pem: &str) -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|_| net("bad pinned certificate"))?;
+        roots.add(cert).map_err(|_| net("bad pinned certificate"))?;
+    }
+    // Text with no certificate in it pins nothing: say so now, not as a failed connection later.
+    if roots.is_empty() {
+        return Err(net("bad pinned certificate"));
+    }
+    Ok(roots)
+}
+
+/// The base every request to the province starts from: the enrollment URL, checked, as the URL
+/// parser understood it (not as typed: it drops stray spaces and control characters), without
+/// its trailing slashes.
+pub(crate) fn server_base(url: &str) -> Result<String> {
+    Ok(check_url(url)?.as_str().trim_end_matches('/').to_owned())
 }
 
 fn net(detail: &str) -> Error {
@@ -369,8 +399,7 @@ impl Store {
         expected_fingerprint: Option<&str>,
     ) -> Result<EnrollmentInfo> {
         self.require(Permission::Sync)?;
-        check_url(server_url)?;
-        let base = server_url.trim_end_matches('/').to_owned();
+        let base = server_base(server_url)?;
         let existing = self.enrollment()?;
         if existing.as_ref().is_some_and(|e| e.server_url != base) {
             self.require(Permission::Safety)?;
@@ -1103,4 +1132,108 @@ fn error_code(resp: reqwest::blocking::Response) -> String {
     resp.json::<protocol::ErrorBody>()
         .map(|b| b.error)
         .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused_url(url: &str) -> bool {
+        matches!(
+            server_base(url),
+            Err(Error::Invalid(crate::ValidationError {
+                field: "server_url",
+                ..
+            }))
+        )
+    }
+
+    #[test]
+    fn the_base_url_keeps_the_host_and_path_it_names() {
+        assert_eq!(
+            server_base("https://chungtay.thanhhoa.gov.vn/").unwrap(),
+            "https://chungtay.thanhhoa.gov.vn"
+        );
+        assert_eq!(
+            server_base("http://127.0.0.1:8443").unwrap(),
+            "http://127.0.0.1:8443"
+        );
+        assert_eq!(
+            server_base("http://[::1]:8080/intake//").unwrap(),
+            "http://[::1]:8080/intake"
+        );
+    }
+
+    /// Found by the `enrollment` fuzz target (`http://[::1]:8080/i#take/`): a URL with a
+    /// fragment, and likewise a query or credentials, was accepted, and every request then
+    /// went elsewhere than the URL reads: "/v1/enroll" into the fragment or query instead of
+    /// the path, or to the host after the `@` ("https://<the province's name>@<another host>"
+    /// reads as the province).
+    #[test]
+    fn a_url_that_reads_as_one_place_and_goes_to_another_is_refused() {
+        for url in [
+            "https://chungtay.thanhhoa.gov.vn@intake.example.net/",
+            "https://chungtay.thanhhoa.gov.vn:443@intake.example.net",
+            "https://user:secret@chungtay.thanhhoa.gov.vn",
+            "https://chungtay.thanhhoa.gov.vn/?",
+            "https://chungtay.thanhhoa.gov.vn?next=/",
+            "https://chungtay.thanhhoa.gov.vn#",
+            "http://localhost/#/v1",
+        ] {
+            assert!(refused_url(url), "{url}");
+        }
+    }
+
+    /// Found by the `enrollment` fuzz target (`https:/-----hanhho` + NUL bytes): the URL
+    /// parser drops leading and trailing control characters and spaces, the base kept them,
+    /// and the request URLs built from it (`{base}/v1/enroll`) then did not parse at all.
+    /// The base is the URL as parsed.
+    #[test]
+    fn the_base_is_the_url_as_parsed_not_as_typed() {
+        for (typed, base) in [
+            (
+                "https://chungtay.thanhhoa.gov.vn\0\0\u{4}",
+                "https://chungtay.thanhhoa.gov.vn",
+            ),
+            (
+                " https://chungtay.thanhhoa.gov.vn/intake/ ",
+                "https://chungtay.thanhhoa.gov.vn/intake",
+            ),
+            (
+                "https:/chungtay.thanhhoa.gov.vn",
+                "https://chungtay.thanhhoa.gov.vn",
+            ),
+        ] {
+            let got = server_base(typed).unwrap();
+            assert_eq!(got, base, "{typed:?}");
+            let url = reqwest::Url::parse(&format!("{got}/v1/enroll")).unwrap();
+            assert_eq!(
+                url.path(),
+                format!(
+                    "{}/v1/enroll",
+                    reqwest::Url::parse(base)
+                        .unwrap()
+                        .path()
+                        .trim_end_matches('/')
+                )
+            );
+        }
+    }
+
+    /// Found by the `enrollment` fuzz target: text holding no certificate at all was taken
+    /// as a pinned certificate (pinning nothing, so every later connection failed as a network
+    /// error instead of enrollment saying the certificate was wrong).
+    #[test]
+    fn a_pinned_certificate_that_pins_nothing_is_refused() {
+        for pem in [
+            "",
+            "not a certificate",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ] {
+            assert!(
+                matches!(pinned_roots(pem), Err(Error::Network { .. })),
+                "{pem:?}"
+            );
+        }
+    }
 }

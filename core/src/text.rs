@@ -289,6 +289,20 @@ fn push_code_point(out: &mut Vec<u8>, c: char) {
     }
 }
 
+/// A count as bytes that compare as the counts do, none of them 0, whatever its size: how many
+/// base-255 digits follow (plus one), then those digits, most significant first (each plus one).
+/// (One capped byte, as before, sorted a 255-digit number after a 256-digit one.)
+fn push_count(out: &mut Vec<u8>, n: usize) {
+    let mut digits = Vec::new();
+    let mut rest = n;
+    while rest > 0 {
+        digits.push(u8::try_from(rest % 255 + 1).unwrap_or(u8::MAX));
+        rest /= 255;
+    }
+    out.push(u8::try_from(digits.len() + 1).unwrap_or(u8::MAX));
+    out.extend(digits.iter().rev());
+}
+
 /// Collects the three collation levels separately, then concatenates them.
 #[derive(Default)]
 struct KeyBuilder {
@@ -388,21 +402,19 @@ impl KeyBuilder {
             .push(if upper { CASE_UPPER } else { CASE_LOWER });
     }
 
-    /// Digit runs sort by value: length of the significant digits first, then the digits.
+    /// Digit runs sort by value: count of the significant digits first, then the digits.
     fn push_number(&mut self, digits: &[char]) {
         let zeros = digits.iter().take_while(|&&d| d == '0').count();
         let significant = digits.get(zeros..).unwrap_or_default();
         self.primary.push(W_NUMBER);
-        self.primary
-            .push(u8::try_from(significant.len().min(254) + 1).unwrap_or(u8::MAX));
+        push_count(&mut self.primary, significant.len());
         for d in significant {
             let value = d.to_digit(10).unwrap_or(0);
             self.primary
                 .push(u8::try_from(value + 1).unwrap_or(u8::MAX));
         }
         // "007" and "7" tie on value; fewer leading zeros first, at the case level.
-        self.tertiary
-            .push(u8::try_from(zeros.min(254) + 1).unwrap_or(u8::MAX));
+        push_count(&mut self.tertiary, zeros);
     }
 
     fn finish(self) -> Vec<u8> {
@@ -487,6 +499,22 @@ mod tests {
         assert_eq!(first_hidden_multiline("\u{85}"), Some(Hidden::Control));
         assert_eq!(first_hidden("a\u{202e}b"), Some(Hidden::Bidi));
         assert_eq!(first_hidden("a\u{200d}b"), Some(Hidden::Invisible));
+    }
+
+    /// Found while writing the `sort_key` fuzz target's rule for digit runs (by value, then
+    /// fewer leading zeros), not by a run: the count of significant digits was one byte, capped
+    /// at 254, so a 255-digit number sorted after a 256-digit one; the count of leading zeros
+    /// likewise, so 255 and 256 of them gave equal keys for texts search tells apart.
+    #[test]
+    fn long_digit_runs_still_sort_by_value() {
+        let nines = format!("Tổ {}", "9".repeat(255));
+        let bigger = format!("Tổ 1{}", "0".repeat(255));
+        assert!(text_sort_key(&nines) < text_sort_key(&bigger));
+        let fewer = format!("Tổ {}1", "0".repeat(255));
+        let more = format!("Tổ {}1", "0".repeat(256));
+        assert!(text_sort_key(&fewer) < text_sort_key(&more));
+        assert!(text_sort_key("Tổ 7") < text_sort_key("Tổ 007"));
+        assert!(text_sort_key("Tổ 99") < text_sort_key("Tổ 100"));
     }
 
     #[test]
