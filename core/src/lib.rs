@@ -9,11 +9,11 @@ mod body;
 mod crypto;
 pub mod domain;
 pub mod error;
-pub mod import;
 /// Thin doors into private parsers, for `fuzz/` only (feature `fuzzing`, off by default).
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import;
 mod index;
 pub mod keys;
 pub mod report;

@@ -673,6 +673,15 @@ impl Store {
                 .ok()
                 .map(|d| d.with_timezone(&Utc).min(Utc::now()));
             entry.fields = vec!["unverified".into()];
+            // The id was typed at the unlock screen, or planted in the file: keep control
+            // characters out of the chain, where U+001F separates an entry's fields and one
+            // inside an id would let a field's text move into the next without breaking it.
+            let user_id: String = user_id
+                .chars()
+                .take(200)
+                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                .collect();
+            let user_id = user_id.as_str();
             entry.user_id = Some(user_id);
             entry.role = Some(role.as_deref().and_then(UserRole::parse));
             trail::append(&tx, &self.store_id, session, entry)?;

@@ -1103,3 +1103,28 @@ fn reading_a_members_consents_support_or_referrals_is_noted() {
     s.f.store.member_detail(&member).unwrap();
     assert_eq!(reads(&s), before + 1);
 }
+
+/// An id typed at the unlock screen (or planted in the file) never brings the chain's field
+/// separator into the trail, where it would let one field's text pass for the next's.
+#[test]
+fn a_failed_unlock_with_control_characters_in_its_id_enters_the_chain_without_them() {
+    let mut s = setup();
+    s.f.store.lock();
+    let typed = format!("{}\u{1f}leader\u{1b}[2J", s.deputy.id);
+    assert!(s.f.store.unlock(&typed, DEPUTY_PIN).is_err());
+    let leader = s.f.leader_id();
+    s.f.store.unlock(&leader, PIN).unwrap();
+    let failed: Vec<AuditEntry> = s
+        .entries()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::UnlockFailed)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        !failed[0].user_id.chars().any(char::is_control),
+        "{:?}",
+        failed[0].user_id
+    );
+    assert!(failed[0].user_id.starts_with(&s.deputy.id));
+    s.f.store.verify_audit().unwrap();
+}
