@@ -2483,7 +2483,12 @@ fn a_file_that_is_not_a_member_list_is_refused_whole_and_nothing_is_written() {
 fn an_export_has_no_names_unless_the_leader_asks_and_reads_back_as_an_import() {
     let env = Env::new();
     let club = env.with_club();
-    env.add_member(&club, "Giàng Thị Dợ", "Mông", &["--phone", "0912345678"]);
+    env.add_member(
+        &club,
+        "Giàng Thị Dợ",
+        "Mông",
+        &["--phone", "0912345678", "--survivor-status", "survivor"],
+    );
     env.add_member(
         &club,
         "Lò Thị Mai",
@@ -2517,6 +2522,12 @@ fn an_export_has_no_names_unless_the_leader_asks_and_reads_back_as_an_import() {
         sheet.contains("Giàng Thị Dợ") && sheet.contains("0912345678"),
         "{sheet}"
     );
+    // Survivor status is in neither file, not even as a column.
+    for text in [&plain, &sheet] {
+        for word in ["Tình trạng", "nạn nhân", "urvivor", "Nạn nhân"] {
+            assert!(!text.contains(word), "{word} in {text}");
+        }
+    }
     // Whoever must not be contacted has no number in any file.
     assert!(!sheet.contains("0987654321"), "{sheet}");
     let trail = env.json(&["audit", "trail", "--action", "export"]);
