@@ -265,3 +265,13 @@ pub fn server_base(url: &str) -> Result<String> {
 pub fn pinned_roots(pem: &str) -> Result<usize> {
     sync::pinned_roots(pem).map(|r| r.len())
 }
+
+/// The member import's reading of a table (header, columns, rows, duplicates within the file),
+/// as `Store::plan_member_import` runs it, without a store: no member is already there.
+pub fn plan_import(
+    table: &crate::import::Table,
+    options: &crate::import::ImportOptions,
+    today: NaiveDate,
+) -> std::result::Result<crate::import::ImportPlan, crate::import::ImportError> {
+    crate::import::plan(table, options, today, |_| None)
+}

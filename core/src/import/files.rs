@@ -156,9 +156,12 @@ pub fn read_csv(
             start += 1;
         }
         let start = start.min(bytes_of.len());
-        newlines += bytes_of[counted.min(start)..start]
+        // A line ends in LF, CRLF or a lone CR (csv reads all three).
+        let gap = &bytes_of[counted.min(start)..start];
+        newlines += gap
             .iter()
-            .filter(|b| **b == b'\n')
+            .enumerate()
+            .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && gap.get(i + 1) != Some(&b'\n')))
             .count() as u64;
         counted = counted.max(start);
         let line = newlines + 1;
@@ -212,28 +215,28 @@ pub fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Table, ImportError
         })?,
     };
     let mut cells = book.worksheet_cells_reader(&name).map_err(not_xlsx)?;
-    let mut rows: Vec<Row> = Vec::new();
+    // By row number: a workbook may list its rows out of order (a crafted one, or one edited by
+    // a script), and a row must come out once, in the sheet's order.
+    let mut by_line: std::collections::BTreeMap<u64, Vec<Cell>> = Default::default();
     while let Some(cell) = cells.next_cell().map_err(not_xlsx)? {
         let (r, c) = cell.get_position();
         let (line, column) = (u64::from(r) + 1, c as usize);
         if column >= MAX_COLUMNS {
             continue;
         }
-        if rows.last().is_none_or(|last| last.line != line) {
-            if rows.len() >= MAX_ROWS {
-                return Err(ImportError::TooManyRows);
-            }
-            rows.push(Row {
-                line,
-                cells: Vec::new(),
-            });
+        if !by_line.contains_key(&line) && by_line.len() >= MAX_ROWS {
+            return Err(ImportError::TooManyRows);
         }
-        let Some(row) = rows.last_mut() else { break };
-        if row.cells.len() <= column {
-            row.cells.resize(column + 1, Cell::Empty);
+        let row = by_line.entry(line).or_default();
+        if row.len() <= column {
+            row.resize(column + 1, Cell::Empty);
         }
-        row.cells[column] = cell_of(cell.get_value());
+        row[column] = cell_of(cell.get_value());
     }
+    let rows = by_line
+        .into_iter()
+        .map(|(line, cells)| Row { line, cells })
+        .collect();
     Ok(Table { rows })
 }
 
@@ -312,6 +315,8 @@ mod tests {
         for text in [
             "Title,,\nHọ và tên,Thôn\n\nLò Thị Mai,Bản Hua\n\"Giàng\nThị Dợ\",Bản Phố\nX,Y\n",
             "Title,,\r\nHọ và tên,Thôn\r\n\r\nLò Thị Mai,Bản Hua\r\n\"Giàng\r\nThị Dợ\",Bản Phố\r\nX,Y\r\n",
+            // Old Mac line ends (the fuzzer's find): a lone CR.
+            "Title,,\rHọ và tên,Thôn\r\rLò Thị Mai,Bản Hua\r\"Giàng\rThị Dợ\",Bản Phố\rX,Y\r",
         ] {
             let (table, _) = read_csv(text.as_bytes(), None).unwrap();
             let lines: Vec<u64> = table.rows.iter().map(|r| r.line).collect();
