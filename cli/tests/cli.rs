@@ -2384,14 +2384,12 @@ fn a_register_in_windows_1258_imports_after_a_dry_run_and_never_twice() {
     let found = env.json(&["member", "search", "giang"]);
     assert_eq!(found[0]["full_name"], "Giàng Thị Dợ");
     assert_eq!(found[0]["ethnic_group"], "Mông");
-    let trail = env.json(&["audit", "trail", "--action", "create"]);
-    let created: Vec<&Value> = trail["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let created: Vec<Value> = env
+        .trail(&["--action", "create"])
+        .into_iter()
         .filter(|e| e["kind"] == "member")
         .collect();
-    assert_eq!(created.len(), 2, "a trail entry per member: {trail}");
+    assert_eq!(created.len(), 2, "a trail entry per member: {created:?}");
 
     let again = env.json(&["member", "import", "register.csv", "--club", &club]);
     assert_eq!(again["added"].as_array().unwrap().len(), 0);
@@ -2589,30 +2587,8 @@ fn an_export_has_no_names_unless_the_leader_asks_and_reads_back_as_an_import() {
     assert_eq!(mai["safe_to_contact"], false);
 
     // A deputy takes the list without names only.
-    let out = env.run_stdin(
-        &[
-            "--pin-stdin",
-            "--json",
-            "user",
-            "add",
-            "--name",
-            "Hà Thị Ơn",
-            "--role",
-            "deputy",
-        ],
-        &format!("{PIN}\n583920\n"),
-    );
-    let deputy: Value = serde_json::from_str(&succeeded(&["user", "add"], out)).unwrap();
-    let id = deputy["id"].as_str().unwrap();
-    let as_deputy = |args: &[&str]| {
-        let mut all = vec!["--user", id];
-        all.extend_from_slice(args);
-        env.cmd()
-            .env("CHUNGTAY_PIN", "583920")
-            .args(all)
-            .output()
-            .unwrap()
-    };
+    let deputy = env.add_user("deputy", "583920");
+    let as_deputy = |args: &[&str]| env.run_as(&deputy, "583920", args);
     let out = as_deputy(&[
         "member",
         "export",
@@ -2828,4 +2804,21 @@ fn the_leader_resets_a_forgotten_pin_then_removes_the_user() {
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(removed[0]["user_id"], leader.as_str());
     assert_eq!(removed[0]["kind"], "user");
+}
+
+/// A "file" with no end (a pipe, a device) is read only up to the limit, then refused.
+#[cfg(unix)]
+#[test]
+fn an_endless_file_is_read_only_up_to_the_limit() {
+    let env = Env::new();
+    let club = env.with_club();
+    std::os::unix::fs::symlink("/dev/zero", env.path("zero.csv")).unwrap();
+    let out = env.run(&["--json", "member", "import", "zero.csv", "--club", &club]);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{}", stderr(&out));
+    let err: Value = serde_json::from_str(&stderr(&out)).unwrap();
+    assert_eq!(err["error"]["kind"], "import");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("20 MB"),
+        "{err}"
+    );
 }

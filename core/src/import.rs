@@ -907,12 +907,7 @@ impl MemberExport {
                     // Exports write the whole name in one column.
                     Column::FamilyName => String::new(),
                     Column::BirthYear => m.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-                    Column::Gender => match m.gender {
-                        Gender::Female => "Nữ",
-                        Gender::Male => "Nam",
-                        Gender::Other => "Khác",
-                    }
-                    .to_owned(),
+                    Column::Gender => crate::report::gender_label(m.gender).0.to_owned(),
                     Column::EthnicGroup => m.ethnic_group.name().to_owned(),
                     Column::Village => m.village.clone(),
                     Column::Phone => m.phone.clone().unwrap_or_default(),

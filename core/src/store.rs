@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::access::{self, Permission};
 use crate::audit::{self, AuditAction};
@@ -1241,41 +1241,10 @@ impl Store {
             return Err(Error::WrongPin);
         }
         safety::refuse_duress_pin(self, "pin", new_pin)?;
-        let session = self.session()?;
-        let (salt, wrapped) = wrap_for_user(
-            self.device.as_ref(),
-            &self.store_id,
-            &session.store_key,
-            user_id,
-            new_pin,
-            params,
-        )?;
-        // Her profile is re-sealed with new update stamps (by the leader): its seal binds them.
-        let old = open_profile(&self.conn, &session.record_key, self.store_kid, user_id)?;
-        let now = now_text();
-        let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, &me];
-        let profile = crypto::seal(
-            &session.record_key,
-            self.store_kid,
-            &profile_place(user_id, &profile_bound(&old.role, stamps)),
-            &to_json(&old.profile)?,
-        )?;
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
-             wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?9",
-            params![
-                salt,
-                params.m_kib,
-                params.t,
-                params.p,
-                wrapped,
-                profile,
-                now,
-                me,
-                user_id
-            ],
-        )?;
+        // Her slot and profile are rewritten with new update stamps by the leader.
+        self.rewrite_slot(&tx, user_id, new_pin, params)?;
+        let session = self.session()?;
         // As at every PIN change: the same rows change whether or not a duress PIN is set.
         safety::reseal_duress_slot(self, &tx)?;
         let mut entry = NewEntry::new(AuditAction::PinChange, Some(RecordKind::User), user_id);
@@ -1294,8 +1263,22 @@ impl Store {
         pin: &str,
         params: KdfParams,
     ) -> Result<()> {
+        let user_id = self.session()?.user_id.clone();
+        self.rewrite_slot(conn, &user_id, pin, params)
+    }
+
+    /// Wraps the store key for `user_id` under `pin` (new salt, cost `params`) and re-seals her
+    /// profile with new update stamps by the unlocked user (its seal binds them): her own PIN
+    /// change, or the leader's reset of it.
+    fn rewrite_slot(
+        &self,
+        conn: &Connection,
+        user_id: &str,
+        pin: &str,
+        params: KdfParams,
+    ) -> Result<()> {
         let session = self.session()?;
-        let user_id = &session.user_id;
+        let me = &session.user_id;
         let (salt, wrapped) = wrap_for_user(
             self.device.as_ref(),
             &self.store_id,
@@ -1306,7 +1289,7 @@ impl Store {
         )?;
         let old = open_profile(&self.conn, &session.record_key, self.store_kid, user_id)?;
         let now = now_text();
-        let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, user_id];
+        let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, me];
         let profile = crypto::seal(
             &session.record_key,
             self.store_kid,
@@ -1315,7 +1298,7 @@ impl Store {
         )?;
         conn.execute(
             "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
-             wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?8",
+             wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?9",
             params![
                 salt,
                 params.m_kib,
@@ -1324,6 +1307,7 @@ impl Store {
                 wrapped,
                 profile,
                 now,
+                me,
                 user_id
             ],
         )?;
@@ -1555,10 +1539,14 @@ impl Store {
         self.require(Permission::WriteRecords)?;
         CLUBS.require(&self.conn, club_id)?;
         let session = self.session()?;
-        let existing = session.index.by_person();
-        Ok(import::plan(table, options, today(), |key| {
-            existing.get(key).cloned()
-        }))
+        let mut existing = session.index.by_person();
+        let plan = import::plan(table, options, today(), |key| existing.get(key).cloned());
+        // A copy of every member's folded name and village: wiped like the index it came from.
+        for ((mut name, _, mut village), _) in existing.drain() {
+            name.zeroize();
+            village.zeroize();
+        }
+        Ok(plan)
     }
 
     /// Writes a plan's rows (see [`import::ImportPlan::to_add`]) in one transaction.

@@ -569,3 +569,15 @@ fn a_workbook_error_never_quotes_its_sheets_or_cells() {
     let err = files::read_xlsx(&bytes, Some("Danh sách")).unwrap_err();
     assert!(!format!("{err} {err:?}").contains("Mai"), "{err}");
 }
+
+#[test]
+fn a_list_of_more_than_a_hundred_thousand_rows_is_refused_whole() {
+    let mut csv = String::from("Họ và tên,Dân tộc,Thôn\n");
+    for _ in 0..=import::MAX_ROWS {
+        csv.push_str("Lò Thị Mai,Thái,Bản Hua\n");
+    }
+    assert_eq!(
+        files::read_csv(csv.as_bytes(), None).unwrap_err(),
+        ImportError::TooManyRows
+    );
+}
