@@ -413,11 +413,6 @@ fn import_message(e: &chungtay_core::import::ImportError, lang: Lang) -> String 
     }
 }
 
-/// A validation reason in `lang`, for the import's rejected rows.
-pub fn reason_text(reason: &chungtay_core::Reason, lang: Lang) -> String {
-    lang.reason(reason).to_string()
-}
-
 fn io_reason(e: &std::io::Error, lang: Lang) -> String {
     use std::io::ErrorKind as K;
     match e.kind() {

@@ -223,7 +223,7 @@ fn field_name(lang: Lang, c: Column) -> &'static str {
 
 fn problem_text(lang: Lang, p: &Problem) -> String {
     match p {
-        Problem::Invalid(r) => crate::error::reason_text(r, lang),
+        Problem::Invalid(r) => lang.reason(r),
         Problem::NotAYear => lang
             .pick(
                 "không phải năm (1990) hay ngày có năm",
