@@ -1,7 +1,30 @@
 //! Who may do what. Enforced in the core on every call (docs/ROLES.md has the same matrix);
 //! the UI only hides what it would be refused anyway.
 
-use crate::store::UserRole;
+/// Who may unlock a store. Permissions per role come with the audit issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum UserRole {
+    Leader,
+    Deputy,
+    Auditor,
+}
+
+impl UserRole {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            UserRole::Leader => "leader",
+            UserRole::Deputy => "deputy",
+            UserRole::Auditor => "auditor",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        [UserRole::Leader, UserRole::Deputy, UserRole::Auditor]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]

@@ -6,10 +6,11 @@
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
+use crate::access::UserRole;
 use crate::crypto::SecretKey;
 use crate::domain::{Id, Timestamp};
+use crate::error::ChainBreak;
 use crate::error::RecordKind;
-use crate::store::UserRole;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -100,35 +101,6 @@ crate::domain::redacted_debug!(AuditEntry {
     kind,
     record_id
 });
-
-/// Where verification found the chain broken.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum ChainBreak {
-    /// An entry is missing, or entries were inserted or renumbered, at this sequence number.
-    #[error("entry {expected} is missing or out of order (found {found})")]
-    Sequence { expected: i64, found: i64 },
-    /// This entry was altered, inserted or moved.
-    #[error("entry {seq} does not match its MAC")]
-    BadMac { seq: i64 },
-    /// The log ends before the recorded head: its tail was cut.
-    #[error("the log ends at {last} but its head says {head}")]
-    Truncated { last: i64, head: i64 },
-    /// The head itself was altered, or entries were added after it.
-    #[error("the log head does not match the entries")]
-    BadHead,
-    /// The auditor's note this entry recorded is gone, and no erasure accounts for it.
-    #[error("the annotation noted at entry {seq} was deleted")]
-    AnnotationGone { seq: i64 },
-    /// A record row is not what the trail last wrote (the first one found; the field-audit
-    /// findings list them all).
-    #[error("{kind:?} {id} does not match the trail ({reason:?})")]
-    Record {
-        kind: RecordKind,
-        id: String,
-        reason: crate::store::DamageReason,
-    },
-}
 
 pub(crate) const MAC_LEN: usize = 32;
 pub(crate) type Mac = [u8; MAC_LEN];

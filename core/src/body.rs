@@ -136,7 +136,7 @@ pub(crate) mod fixed {
     use serde::{Serialize, Serializer};
 
     use super::storing;
-    use crate::domain::{EthnicGroup, Timestamp};
+    use chrono::{DateTime, Utc};
 
     /// An enum stored by its position in `ALL`: two digits, whichever the variant.
     /// `ALL` lists every variant in declaration order, `NAMES` their serde names (the old form)
@@ -393,22 +393,28 @@ pub(crate) mod fixed {
         }
     }
 
-    /// An ethnic group as two digits (its code was a JSON number of one or two).
-    pub(crate) mod ethnic {
+    /// A value stored as a number code (an ethnic group): what `num_code` needs of its type.
+    pub(crate) trait NumCode: Serialize + Sized {
+        fn num_code(&self) -> u8;
+        fn from_num_code(code: u8) -> Option<Self>;
+    }
+
+    /// A number code as two digits (an ethnic group's code was a JSON number of one or two).
+    pub(crate) mod num_code {
         use super::*;
 
-        pub(crate) fn serialize<S: Serializer>(v: &EthnicGroup, s: S) -> Result<S::Ok, S::Error> {
+        pub(crate) fn serialize<T: NumCode, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
             if !storing() {
                 return v.serialize(s);
             }
-            s.serialize_str(&two_digits(usize::from(v.code())))
+            s.serialize_str(&two_digits(usize::from(v.num_code())))
         }
 
-        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        pub(crate) fn deserialize<'de, T: NumCode, D: Deserializer<'de>>(
             d: D,
-        ) -> Result<EthnicGroup, D::Error> {
+        ) -> Result<T, D::Error> {
             let code: u8 = super::num::deserialize(d)?;
-            EthnicGroup::from_code(code).map_err(|_| bad("unknown ethnic group"))
+            T::from_num_code(code).ok_or_else(|| bad("unknown code"))
         }
     }
 
@@ -480,7 +486,7 @@ pub(crate) mod fixed {
     }
 
     /// A moment with all nine fractional digits (chrono's default drops trailing zeros).
-    pub(crate) fn time<S: Serializer>(v: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn time<S: Serializer>(v: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         if !storing() {
             return v.serialize(s);
         }

@@ -191,6 +191,16 @@ pub(crate) fn open(
     Ok(buf)
 }
 
+/// The key id of a record or user: its UUID's bytes, bound into every seal made for it.
+pub(crate) fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId, Error> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| KeyId(*u.as_bytes()))
+        .map_err(|_| Error::Integrity {
+            kind,
+            id: id.to_owned(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

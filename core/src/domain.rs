@@ -189,6 +189,16 @@ uniffi::custom_type!(EthnicGroup, i32, {
     },
 });
 
+impl fixed::NumCode for EthnicGroup {
+    fn num_code(&self) -> u8 {
+        self.0
+    }
+
+    fn from_num_code(code: u8) -> Option<Self> {
+        Self::from_code(code).ok()
+    }
+}
+
 impl EthnicGroup {
     pub fn from_code(code: u8) -> Result<Self, ValidationError> {
         if (1..=54).contains(&code) {
@@ -233,7 +243,7 @@ pub struct MemberInput {
     pub birth_year: Option<i32>,
     #[serde(with = "fixed::code")]
     pub gender: Gender,
-    #[serde(with = "fixed::ethnic")]
+    #[serde(with = "fixed::num_code")]
     pub ethnic_group: EthnicGroup,
     pub village: String,
     /// May be shared with others or absent.

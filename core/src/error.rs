@@ -246,7 +246,7 @@ pub enum Error {
     BackupDamaged,
     /// The audit trail failed verification.
     #[error("the audit trail is broken: {0}")]
-    AuditBroken(crate::audit::ChainBreak),
+    AuditBroken(ChainBreak),
     /// SQLite failed. Parameters are always bound, so its message holds no field values.
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),
@@ -318,7 +318,7 @@ pub enum ChungTayError {
         permission: crate::access::Permission,
     },
     #[error("the audit trail is broken: {problem}")]
-    AuditBroken { problem: crate::audit::ChainBreak },
+    AuditBroken { problem: ChainBreak },
     #[error("storage error: {detail}")]
     Storage { detail: String },
     #[error("internal error: {detail}")]
@@ -380,4 +380,74 @@ impl From<Error> for ChungTayError {
             },
         }
     }
+}
+
+/// A record that cannot be shown as it is: it failed its seal, or it is not the version the
+/// audit trail last wrote, or the trail says it exists and it is gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Damaged {
+    pub kind: RecordKind,
+    pub id: String,
+    /// The member (or club) the record belongs to, when the row shows it; empty otherwise.
+    pub owner: String,
+    pub reason: DamageReason,
+}
+
+/// Why a record is listed as damaged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DamageReason {
+    /// Its sealed body or a column bound to it was altered, or its key is gone or damaged.
+    Unreadable,
+    /// An older copy of the record: the trail wrote it again since (a rollback).
+    Stale,
+    /// The trail says it was deleted or erased, yet the row is there (an erasure undone).
+    Deleted,
+    /// The trail says it exists, and there is no row (deleted from the file).
+    Missing,
+    /// A row the trail never wrote (inserted into the file).
+    Untracked,
+}
+
+impl DamageReason {
+    /// The reason's name in exports and `--json` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DamageReason::Unreadable => "unreadable",
+            DamageReason::Stale => "stale",
+            DamageReason::Deleted => "deleted",
+            DamageReason::Missing => "missing",
+            DamageReason::Untracked => "untracked",
+        }
+    }
+}
+
+/// Where verification found the chain broken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum ChainBreak {
+    /// An entry is missing, or entries were inserted or renumbered, at this sequence number.
+    #[error("entry {expected} is missing or out of order (found {found})")]
+    Sequence { expected: i64, found: i64 },
+    /// This entry was altered, inserted or moved.
+    #[error("entry {seq} does not match its MAC")]
+    BadMac { seq: i64 },
+    /// The log ends before the recorded head: its tail was cut.
+    #[error("the log ends at {last} but its head says {head}")]
+    Truncated { last: i64, head: i64 },
+    /// The head itself was altered, or entries were added after it.
+    #[error("the log head does not match the entries")]
+    BadHead,
+    /// The auditor's note this entry recorded is gone, and no erasure accounts for it.
+    #[error("the annotation noted at entry {seq} was deleted")]
+    AnnotationGone { seq: i64 },
+    /// A record row is not what the trail last wrote (the first one found; the field-audit
+    /// findings list them all).
+    #[error("{kind:?} {id} does not match the trail ({reason:?})")]
+    Record {
+        kind: RecordKind,
+        id: String,
+        reason: DamageReason,
+    },
 }

@@ -6,16 +6,17 @@
 use chrono::NaiveDate;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::audit::{self, AuditEntry, ChainBreak};
+use crate::audit::{self, AuditEntry};
 use crate::body;
 use crate::crypto::{self, KeyId, SecretKey};
+use crate::db::{self, ConsentBody, LivelihoodBody, ReferralBody};
 use crate::domain::{
     ClubInput, ConsentInput, LivelihoodInput, MeetingInput, MemberInput, ReferralInput,
     StateChange, SupportFollowUp,
 };
+use crate::error::ChainBreak;
 use crate::error::{RecordKind, Result};
 use crate::safety::BackupFile;
-use crate::store::{self, ConsentBody, LivelihoodBody, ReferralBody};
 use crate::sync;
 
 /// A 256-bit key of the store's own type.
@@ -92,7 +93,7 @@ pub fn wrap_member_key(
     crypto::seal(
         &member_wrap.0,
         KeyId(store_kid),
-        &store::member_key_place(member_id),
+        &db::member_key_place(member_id),
         key_bytes,
     )
     .map(|s| s.as_bytes().to_vec())
@@ -104,7 +105,7 @@ pub fn unwrap_member_key(
     member_id: &str,
     wrapped: &[u8],
 ) -> Result<Key> {
-    store::unwrap_member_key(&member_wrap.0, KeyId(store_kid), member_id, wrapped).map(Key)
+    db::unwrap_member_key(&member_wrap.0, KeyId(store_kid), member_id, wrapped).map(Key)
 }
 
 // ---- record bodies (body.rs) --------------------------------------------------------------
@@ -124,7 +125,7 @@ pub fn decode_body<T: DeserializeOwned>(plain: &[u8]) -> Option<T> {
 /// A stored body read as the table of `kind` reads it and written again as today's encoding
 /// (the upgrade's reseal).
 pub fn reencode(kind: RecordKind, plain: &[u8]) -> Result<Vec<u8>> {
-    store::reencode_kind(kind, plain).map(|b| b.to_vec())
+    db::reencode_kind(kind, plain).map(|b| b.to_vec())
 }
 
 pub fn encode_consent_body(
@@ -232,7 +233,7 @@ impl Backup<'_> {
 
 // ---- the audit chain (audit.rs) -----------------------------------------------------------
 
-/// Each entry's MAC, as `trail::append` chains them, and the head it then stores.
+/// Each entry's MAC, as `ledger::append` chains them, and the head it then stores.
 pub fn chain(audit_key: &Key, store_id: &str, entries: &[AuditEntry]) -> (Vec<Vec<u8>>, Vec<u8>) {
     let mut prev = audit::genesis(&audit_key.0, store_id);
     let mut macs = Vec::with_capacity(entries.len());

@@ -395,8 +395,7 @@ impl ImportPlan {
     }
 }
 
-/// The key two records of one person share: folded name, birth year, folded village.
-pub(crate) type PersonKey = (String, Option<i32>, String);
+pub(crate) use crate::index::PersonKey;
 
 pub(crate) fn person_key(input: &MemberInput) -> PersonKey {
     (

@@ -9,6 +9,9 @@ use zeroize::Zeroize;
 use crate::domain::{EthnicGroup, Id, Member, MemberSummary};
 use crate::text;
 
+/// The key two records of one person share: folded name, birth year, folded village.
+pub(crate) type PersonKey = (String, Option<i32>, String);
+
 /// What a member list is filtered by. Empty text matches everyone.
 #[cfg_attr(feature = "uniffi", uniffi::export(Debug))]
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -86,7 +89,7 @@ impl MemberIndex {
 
     /// Every member by the key two records of one person share (see `import::person_key`):
     /// her id and club.
-    pub(crate) fn by_person(&self) -> HashMap<crate::import::PersonKey, (Id, Id)> {
+    pub(crate) fn by_person(&self) -> HashMap<PersonKey, (Id, Id)> {
         self.entries
             .values()
             .map(|e| {

@@ -6,7 +6,10 @@
 pub mod access;
 pub mod audit;
 mod body;
+mod clubs;
+mod consent;
 mod crypto;
+mod db;
 pub mod domain;
 pub mod error;
 /// Thin doors into private parsers, for `fuzz/` only (feature `fuzzing`, off by default).
@@ -16,22 +19,30 @@ pub mod fuzzing;
 pub mod import;
 mod index;
 pub mod keys;
+mod ledger;
+mod livelihood;
+mod meetings;
+mod members;
+mod referrals;
 pub mod report;
 pub mod safety;
 pub mod schema;
+mod session;
 pub mod store;
 pub mod sync;
 pub mod text;
 pub mod trail;
 
 pub use access::Permission;
-pub use audit::{AuditAction, AuditEntry, ChainBreak};
+pub use access::UserRole;
+pub use audit::{AuditAction, AuditEntry};
 pub use domain::*;
 pub use error::ChungTayError;
+pub use error::{ChainBreak, DamageReason, Damaged};
 pub use error::{DeviceSecretError, Error, Reason, RecordKind, Result, ValidationError};
 pub use index::MemberFilter;
 pub use keys::{DeviceSecret, KdfParams, SoftwareDeviceSecret};
-pub use store::{DamageReason, Damaged, NewUser, Store, UserInfo, UserRole};
+pub use store::{NewUser, Store, UserInfo};
 pub use trail::{
     Annotation, AuditExport, AuditFindings, Checkpoint, OverdueThresholds, verify_export,
 };

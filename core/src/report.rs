@@ -39,9 +39,9 @@ use crate::domain::{
     ETHNIC_GROUPS, EthnicGroup, Gender, Id, ReferralState, SupportService, Timestamp,
 };
 use crate::error::{Error, Reason, RecordKind, Result, invalid};
+use crate::ledger::{self, NewEntry};
 use crate::store::Store;
 use crate::text;
-use crate::trail::{self, NewEntry};
 
 use chungtay_protocol::cells::push_csv_line;
 /// The small-cell rule lives in the protocol crate, shared with the province's console.
@@ -299,7 +299,7 @@ impl Store {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut entry = NewEntry::new(AuditAction::Export, Some(RecordKind::Club), club_id);
         entry.fields = fields;
-        trail::append(&tx, &self.store_id, session, entry)?;
+        ledger::append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         Ok(())
     }

@@ -10,13 +10,16 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::access::Permission;
+use crate::access::UserRole;
 use crate::audit::AuditAction;
 use crate::crypto::{self, KeyId, Place, SecretKey};
+use crate::db;
 use crate::domain::{ClubInput, Id, Timestamp};
 use crate::error::{Error, Reason, RecordKind, Result, invalid};
 use crate::keys::{self, DeviceSecret, KdfParams, SlotKdf};
-use crate::store::{self, NewUser, Store, UserRole};
-use crate::trail::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
+use crate::session::Session;
+use crate::store::{NewUser, Store};
 
 /// Tries without any wait; after that each wrong PIN doubles the wait, from 30 seconds.
 pub const FREE_TRIES: i64 = 3;
@@ -73,7 +76,7 @@ pub(crate) fn check_lockout(conn: &Connection) -> Result<()> {
         if last > now {
             // The clock was set back since that try (or was wrong then): count the wait from
             // now, rather than lock the leader out for as long as the clock is behind.
-            meta_set(conn, "last_failed_at", store::now_text().as_bytes())?;
+            meta_set(conn, "last_failed_at", db::now_text().as_bytes())?;
         }
         let left = wait - (now - last).num_seconds().max(0);
         if left > 0 {
@@ -91,7 +94,7 @@ pub(crate) fn count_attempt(conn: &Connection) -> Result<i64> {
     // Read under the write lock: two handles on the same file must not both write N + 1.
     let failures = meta_i64(&tx, "failed_unlocks")?.unwrap_or(0) + 1;
     meta_set(&tx, "failed_unlocks", &failures.to_be_bytes())?;
-    meta_set(&tx, "last_failed_at", store::now_text().as_bytes())?;
+    meta_set(&tx, "last_failed_at", db::now_text().as_bytes())?;
     tx.commit()?;
     Ok(failures)
 }
@@ -293,7 +296,7 @@ impl Store {
         meta_set(&tx, "wipe_after", &tries.to_be_bytes())?;
         let mut entry = NewEntry::new(AuditAction::Update, None, "wipe_after");
         entry.fields = vec![format!("wipe_after={tries}")];
-        trail::append(&tx, &self.store_id, session, entry)?;
+        ledger::append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         Ok(())
     }
@@ -328,7 +331,7 @@ impl Store {
             return invalid("duress_pin", Reason::Duplicate);
         }
         keep_duress_slot(self)?;
-        let own = store::read_slot(&self.conn, &user_id)?.ok_or(Error::UnknownUser)?;
+        let own = db::read_slot(&self.conn, &user_id)?.ok_or(Error::UnknownUser)?;
         let params = match DuressSlot::load(&self.conn)? {
             Some(slot) => slot.kdf.params,
             None => own.kdf.params,
@@ -353,7 +356,7 @@ impl Store {
         self.rewrite_own_slot(&tx, current_pin, own.kdf.params)?;
         // Noted as a PIN change of the leader's (which it is), not as "a duress PIN exists":
         // whoever reads the trail, in the store or in the decoy, cannot tell the two apart.
-        trail::append(
+        ledger::append(
             &tx,
             &self.store_id,
             session,
@@ -546,7 +549,7 @@ impl Store {
             let mut stmt = tx.prepare(&format!("SELECT id FROM {table} WHERE member_id = ?1"))?;
             let ids = stmt.query_map([id], |r| r.get::<_, String>(0))?;
             for record in ids {
-                taken.push(trail::erased_field(kind, &record?));
+                taken.push(ledger::erased_field(kind, &record?));
             }
         }
         for sql in [
@@ -569,9 +572,9 @@ impl Store {
         entry.fields.extend(
             notes
                 .iter()
-                .map(|n| format!("{}{n}", trail::ANNOTATION_FIELD)),
+                .map(|n| format!("{}{n}", ledger::ANNOTATION_FIELD)),
         );
-        trail::append(&tx, &self.store_id, session, entry)?;
+        ledger::append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         if let Some(session) = self.session.as_mut() {
             session.member_keys.remove(id);
@@ -627,7 +630,7 @@ impl Store {
         value.extend_from_slice(sealed.as_bytes());
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         meta_set(&tx, "recovery", &value)?;
-        trail::append(
+        ledger::append(
             &tx,
             &self.store_id,
             session,
@@ -660,7 +663,7 @@ impl Store {
         {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            trail::append(
+            ledger::append(
                 &tx,
                 &self.store_id,
                 session,
@@ -744,13 +747,8 @@ impl Store {
         // The store key must open this store's canary, or the backup is not what it claims.
         let record_key = store_key.derive(b"records")?;
         let canary: Vec<u8> = meta_get(&store.conn, "canary")?.ok_or(Error::BackupDamaged)?;
-        crypto::open(
-            &record_key,
-            store.store_kid,
-            &store::canary_place(),
-            &canary,
-        )
-        .map_err(|_| Error::BackupDamaged)?;
+        crypto::open(&record_key, store.store_kid, &db::canary_place(), &canary)
+            .map_err(|_| Error::BackupDamaged)?;
         let users = store.users()?;
         let leader = users
             .iter()
@@ -758,8 +756,8 @@ impl Store {
             .ok_or(Error::BackupDamaged)?
             .id
             .clone();
-        let profile = store::open_profile(&store.conn, &record_key, store.store_kid, &leader)?;
-        let (salt, wrapped) = store::wrap_for_user(
+        let profile = db::open_profile(&store.conn, &record_key, store.store_kid, &leader)?;
+        let (salt, wrapped) = db::wrap_for_user(
             device.as_ref(),
             &store.store_id,
             &store_key,
@@ -767,7 +765,7 @@ impl Store {
             new_pin,
             params,
         )?;
-        let now = store::now_text();
+        let now = db::now_text();
         let stamps = [
             profile.stamps[0].as_str(),
             &profile.stamps[1],
@@ -777,8 +775,8 @@ impl Store {
         let sealed_profile = crypto::seal(
             &record_key,
             store.store_kid,
-            &store::profile_place(&leader, &store::profile_bound(&profile.role, stamps)),
-            &store::to_json(&profile.profile)?,
+            &db::profile_place(&leader, &db::profile_bound(&profile.role, stamps)),
+            &db::to_json(&profile.profile)?,
         )?;
         let check = keys::device_check(device.as_ref(), &store.store_id)?;
         let removed: Vec<Id> = users
@@ -802,8 +800,8 @@ impl Store {
             let canary = crypto::seal(
                 &record_key,
                 store.store_kid,
-                &store::canary_place(),
-                store::CANARY,
+                &db::canary_place(),
+                db::CANARY,
             )?;
             meta_set(&tx, "canary", canary.as_bytes())?;
             tx.execute(
@@ -826,14 +824,14 @@ impl Store {
         store.unlock(&leader, new_pin)?;
         let session = store.session()?;
         let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
-        trail::append(
+        ledger::append(
             &tx,
             &store.store_id,
             session,
             NewEntry::new(AuditAction::Restore, None, ""),
         )?;
         for id in &removed {
-            trail::append(
+            ledger::append(
                 &tx,
                 &store.store_id,
                 session,
@@ -1029,13 +1027,13 @@ impl DuressTry {
 pub(crate) fn pad_like_decoy(device: &dyn DeviceSecret, kdf: &SlotKdf) -> Result<()> {
     let mut throwaway = Zeroizing::new([0u8; crypto::KEY_LEN]);
     crypto::fill_random(throwaway.as_mut())?;
-    let id = store::new_id();
+    let id = db::new_id();
     keys::device_check(device, &id)?;
     keys::device_chain(device, &id, &throwaway, kdf.rounds)?;
     Ok(())
 }
 
-fn decoy_key(conn: &Connection, session: &store::Session, store_kid: KeyId) -> Result<SecretKey> {
+fn decoy_key(conn: &Connection, session: &Session, store_kid: KeyId) -> Result<SecretKey> {
     let sealed = meta_get(conn, DECOY_KEY)?.ok_or(Error::Integrity {
         kind: RecordKind::User,
         id: DECOY_KEY.into(),
@@ -1084,7 +1082,7 @@ pub(crate) fn keep_duress_slot(store: &Store) -> Result<()> {
         } else {
             SecretKey::generate()?
         };
-        let params = store::read_slot(&store.conn, &session.user_id)?
+        let params = db::read_slot(&store.conn, &session.user_id)?
             .map(|s| s.kdf.params)
             .unwrap_or(KdfParams::MIN);
         let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
@@ -1151,9 +1149,9 @@ fn read_guard(store: &Store, record_key: &SecretKey) -> Result<Option<SlotGuard>
         kind: RecordKind::Canary,
         id: "canary".into(),
     })?;
-    let plain = crypto::open(record_key, store.store_kid, &store::canary_place(), &sealed)?;
+    let plain = crypto::open(record_key, store.store_kid, &db::canary_place(), &sealed)?;
     let Some(rest) = plain
-        .get(store::CANARY.len()..)
+        .get(db::CANARY.len()..)
         .filter(|r| r.len() == GUARD_LEN)
     else {
         return Ok(None);
@@ -1176,14 +1174,14 @@ fn write_guard(
     digest: &[u8; 32],
     kek: Option<&SecretKey>,
 ) -> Result<()> {
-    let mut plain = Zeroizing::new(store::CANARY.to_vec());
+    let mut plain = Zeroizing::new(db::CANARY.to_vec());
     plain.push(u8::from(kek.is_some()));
     plain.extend_from_slice(digest);
     match kek {
         Some(k) => plain.extend_from_slice(k.as_bytes()),
         None => plain.extend_from_slice(&[0u8; crypto::KEY_LEN]),
     }
-    let sealed = crypto::seal(record_key, store_kid, &store::canary_place(), &plain)?;
+    let sealed = crypto::seal(record_key, store_kid, &db::canary_place(), &plain)?;
     meta_set(conn, "canary", sealed.as_bytes())
 }
 
@@ -1236,8 +1234,8 @@ pub(crate) fn refresh_decoy(store: &Store) -> Result<()> {
     let mut users = Vec::new();
     for user in store.users()? {
         let profile =
-            store::open_profile(&store.conn, &session.record_key, store.store_kid, &user.id)?;
-        let slot = store::read_slot(&store.conn, &user.id)?.ok_or(Error::UnknownUser)?;
+            db::open_profile(&store.conn, &session.record_key, store.store_kid, &user.id)?;
+        let slot = db::read_slot(&store.conn, &user.id)?.ok_or(Error::UnknownUser)?;
         users.push(DecoyUser {
             id: user.id,
             role: profile.role,
@@ -1326,7 +1324,7 @@ pub(crate) fn refresh_decoy(store: &Store) -> Result<()> {
         &key,
         store.store_kid,
         &meta_place(DECOY),
-        &store::to_json(&decoy)?,
+        &db::to_json(&decoy)?,
     )?;
     meta_set(&store.conn, DECOY, sealed.as_bytes())
 }
@@ -1345,27 +1343,22 @@ fn create_decoy(
     kdf: &SlotKdf,
 ) -> Result<Store> {
     let mut conn = Connection::open(path)?;
-    store::restrict_permissions(path)?;
-    store::open_pragmas(&conn)?;
+    db::restrict_permissions(path)?;
+    db::open_pragmas(&conn)?;
     crate::schema::install(&mut conn)?;
-    let store_id = store::new_id();
-    let store_kid = store::key_id_of(RecordKind::Canary, &store_id)?;
+    let store_id = db::new_id();
+    let store_kid = crypto::key_id_of(RecordKind::Canary, &store_id)?;
     let store_key = SecretKey::generate()?;
     let record_key = store_key.derive(b"records")?;
     let check = keys::device_check(device.as_ref(), &store_id)?;
     let chain = keys::device_chain(device.as_ref(), &store_id, stretched, kdf.rounds)?;
-    let canary = crypto::seal(
-        &record_key,
-        store_kid,
-        &store::canary_place(),
-        store::CANARY,
-    )?;
+    let canary = crypto::seal(&record_key, store_kid, &db::canary_place(), db::CANARY)?;
     let mut users: Vec<&DecoyUser> = decoy.users.iter().collect();
     let stand_in;
     if !users.iter().any(|u| u.id == user_id) {
         // Added after the decoy was last refreshed (cannot happen through the API): shown with
         // no name rather than not opening.
-        let now = store::now_text();
+        let now = db::now_text();
         stand_in = DecoyUser {
             id: user_id.to_owned(),
             role: role.as_str().to_owned(),
@@ -1398,19 +1391,16 @@ fn create_decoy(
             };
             let wrapped = crypto::seal(
                 &kek,
-                store::key_id_of(RecordKind::User, &user.id)?,
-                &store::slot_place(&user.id),
+                crypto::key_id_of(RecordKind::User, &user.id)?,
+                &db::slot_place(&user.id),
                 store_key.as_bytes(),
             )?;
             let [s0, s1, s2, s3] = &user.stamps;
             let profile = crypto::seal(
                 &record_key,
                 store_kid,
-                &store::profile_place(
-                    &user.id,
-                    &store::profile_bound(&user.role, [s0, s1, s2, s3]),
-                ),
-                &store::to_json(&store::UserProfile {
+                &db::profile_place(&user.id, &db::profile_bound(&user.role, [s0, s1, s2, s3])),
+                &db::to_json(&db::UserProfile {
                     display_name: user.name.clone(),
                 })?,
             )?;
@@ -1457,20 +1447,23 @@ fn create_decoy(
             entry.user_id = Some(&e.user_id);
             entry.role = Some(role);
             entry.fields = e.fields.clone();
-            trail::append(&tx, &store.store_id, session, entry)?;
+            ledger::append(&tx, &store.store_id, session, entry)?;
         }
         for club in &decoy.clubs {
-            let version = match trail::last_write(&tx, RecordKind::Club, &club.id)? {
+            let version = match ledger::last_write(&tx, RecordKind::Club, &club.id)? {
                 Some((seq, AuditAction::Create | AuditAction::Update)) => seq,
                 // A club the real trail never wrote (a store from before the trail): noted now.
-                _ => trail::append(
+                _ => ledger::append(
                     &tx,
                     &store.store_id,
                     session,
                     NewEntry::new(AuditAction::Create, Some(RecordKind::Club), &club.id),
                 )?,
             };
-            store.put_club_as(&club.id, &club.info, club.stamps.clone(), version)?;
+            {
+                let (db, s) = store.parts()?;
+                crate::clubs::put_as(db, s, &club.id, &club.info, club.stamps.clone(), version)?;
+            }
         }
         tx.commit()?;
     }
@@ -1583,7 +1576,7 @@ mod tests {
             &kek,
             store.store_kid,
             &meta_place("duress"),
-            &store::to_json(&decoy).unwrap(),
+            &db::to_json(&decoy).unwrap(),
         )
         .unwrap();
         let mut value = kdf.salt.to_vec();

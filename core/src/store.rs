@@ -4,48 +4,32 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
-use crate::access::{self, Permission};
-use crate::audit::{self, AuditAction};
-use crate::body;
-use crate::crypto::{self, KeyId, Place, SecretKey};
+use crate::access::{Permission, UserRole};
+use crate::audit::AuditAction;
+use crate::crypto::{self, KeyId, SecretKey, key_id_of};
+use crate::db::{
+    CANARY, Db, MEMBERS, RECORD_TABLES, RESEAL_MARK, RawRow, canary_place, check_written, judge,
+    new_id, not_a_store, note_record_versions, now_text, open_member, open_pragmas, open_profile,
+    owned_by_member, place, profile_bound, profile_place, read_slot, reencode,
+    restrict_permissions, slot_place, to_json, trail_mismatch, unwrap_member_key, wrap_for_user,
+    write_user,
+};
 use crate::domain::*;
-use crate::error::{DeviceSecretError, Error, Reason, RecordKind, Result, invalid};
+use crate::error::{
+    DamageReason, Damaged, DeviceSecretError, Error, Reason, RecordKind, Result, invalid,
+};
 use crate::import;
 use crate::index::{MemberFilter, MemberIndex};
 use crate::keys::{self, DeviceSecret, KdfParams};
+use crate::ledger::{self, NewEntry};
 use crate::safety;
 use crate::schema;
-use crate::trail::{self, NewEntry};
-
-/// Who may unlock a store. Permissions per role come with the audit issue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum UserRole {
-    Leader,
-    Deputy,
-    Auditor,
-}
-
-impl UserRole {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            UserRole::Leader => "leader",
-            UserRole::Deputy => "deputy",
-            UserRole::Auditor => "auditor",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        [UserRole::Leader, UserRole::Deputy, UserRole::Auditor]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+use crate::session::Session;
+use crate::{clubs, consent, livelihood, meetings, members, referrals};
 
 /// A user as the unlock screen lists them: no name, since the store is still locked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,63 +56,6 @@ impl NewUser {
     }
 }
 
-/// A record that cannot be shown as it is: it failed its seal, or it is not the version the
-/// audit trail last wrote, or the trail says it exists and it is gone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct Damaged {
-    pub kind: RecordKind,
-    pub id: Id,
-    /// The member (or club) the record belongs to, when the row shows it; empty otherwise.
-    pub owner: Id,
-    pub reason: DamageReason,
-}
-
-/// Why a record is listed as damaged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum DamageReason {
-    /// Its sealed body or a column bound to it was altered, or its key is gone or damaged.
-    Unreadable,
-    /// An older copy of the record: the trail wrote it again since (a rollback).
-    Stale,
-    /// The trail says it was deleted or erased, yet the row is there (an erasure undone).
-    Deleted,
-    /// The trail says it exists, and there is no row (deleted from the file).
-    Missing,
-    /// A row the trail never wrote (inserted into the file).
-    Untracked,
-}
-
-impl DamageReason {
-    /// The reason's name in exports and `--json` output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DamageReason::Unreadable => "unreadable",
-            DamageReason::Stale => "stale",
-            DamageReason::Deleted => "deleted",
-            DamageReason::Missing => "missing",
-            DamageReason::Untracked => "untracked",
-        }
-    }
-}
-
-pub(crate) struct Session {
-    pub(crate) user_id: Id,
-    pub(crate) role: UserRole,
-    pub(crate) store_key: SecretKey,
-    pub(crate) record_key: SecretKey,
-    member_wrap: SecretKey,
-    /// HMAC key of the audit chain.
-    pub(crate) audit_key: SecretKey,
-    pub(crate) device_id: String,
-    /// Boxed so the key bytes never move when the map grows (a move leaves an unzeroized copy).
-    pub(crate) member_keys: HashMap<Id, Box<SecretKey>>,
-    pub(crate) index: MemberIndex,
-    /// Filled at unlock and by lists that meet a record failing its integrity check.
-    damaged: std::cell::RefCell<Vec<Damaged>>,
-}
-
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
@@ -141,300 +68,6 @@ pub struct Store {
     /// Per-request timeout for the sync.
     pub(crate) request_timeout: std::time::Duration,
 }
-
-// ---- table descriptions -----------------------------------------------------------------
-
-/// A table of sealed records: its plaintext owner column (foreign key) and state column.
-struct Table {
-    name: &'static str,
-    kind: RecordKind,
-    owner: Option<&'static str>,
-    extra: Option<&'static str>,
-    /// Sealed under the member's own key (so erasing that key erases the record).
-    member_owned: bool,
-    /// The smallest stored body of this kind (`body::bucket`): about its usual size, so that most
-    /// records of a kind have one length.
-    floor: usize,
-}
-
-const CLUBS: Table = Table {
-    name: "clubs",
-    kind: RecordKind::Club,
-    owner: None,
-    extra: None,
-    member_owned: false,
-    floor: 512,
-};
-const MEMBERS: Table = Table {
-    name: "members",
-    kind: RecordKind::Member,
-    owner: Some("club_id"),
-    extra: None,
-    member_owned: true,
-    floor: 512,
-};
-const CONSENTS: Table = Table {
-    name: "consents",
-    kind: RecordKind::Consent,
-    owner: Some("member_id"),
-    extra: None,
-    member_owned: true,
-    floor: 512,
-};
-const MEETINGS: Table = Table {
-    name: "meetings",
-    kind: RecordKind::Meeting,
-    owner: Some("club_id"),
-    extra: Some("meeting_date"),
-    member_owned: false,
-    floor: 1024,
-};
-const REFERRALS: Table = Table {
-    name: "referrals",
-    kind: RecordKind::Referral,
-    owner: Some("member_id"),
-    extra: Some("state"),
-    member_owned: true,
-    floor: 2048,
-};
-const LIVELIHOOD: Table = Table {
-    name: "livelihood",
-    kind: RecordKind::Livelihood,
-    owner: Some("member_id"),
-    extra: None,
-    member_owned: true,
-    floor: 1024,
-};
-
-const RECORD_TABLES: [&Table; 6] = [
-    &CLUBS,
-    &MEMBERS,
-    &CONSENTS,
-    &MEETINGS,
-    &REFERRALS,
-    &LIVELIHOOD,
-];
-
-/// Whether the trail accounts for each row of this kind (one of the six record tables).
-pub(crate) fn is_record_kind(kind: RecordKind) -> bool {
-    RECORD_TABLES.iter().any(|t| t.kind == kind)
-}
-
-/// That a record an auditor may annotate exists: a row of one of the six record tables, or a
-/// user. Any other kind has nothing to annotate.
-pub(crate) fn require_annotatable(conn: &Connection, kind: RecordKind, id: &str) -> Result<()> {
-    if let Some(table) = RECORD_TABLES.iter().find(|t| t.kind == kind) {
-        return table.require(conn, id);
-    }
-    let found = kind == RecordKind::User
-        && conn
-            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
-            .exists([id])?;
-    if found {
-        Ok(())
-    } else {
-        Err(Error::NotFound {
-            kind,
-            id: id.to_owned(),
-        })
-    }
-}
-
-/// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
-struct RawRow {
-    id: String,
-    owner: String,
-    extra: String,
-    body: Vec<u8>,
-    stamps: [String; 4],
-    /// The sequence number of the trail entry that wrote this row; 0 for a row written before
-    /// versions existed (resealed at the first unlock after the upgrade).
-    version: i64,
-}
-
-impl RawRow {
-    fn bound(&self) -> String {
-        let mut bound = format!(
-            "{}\u{1f}{}\u{1f}{}",
-            self.owner,
-            self.extra,
-            self.stamps.join("\u{1f}")
-        );
-        // The version is sealed with the row, so an older copy cannot be relabelled as newer.
-        if self.version != 0 {
-            bound.push_str(&format!("\u{1f}v{}", self.version));
-        }
-        bound
-    }
-
-    fn stamp(&self, kind: RecordKind) -> Result<Stamp> {
-        let parse = |s: &str| {
-            DateTime::parse_from_rfc3339(s)
-                .map(|d| d.with_timezone(&Utc))
-                .map_err(|_| Error::Integrity {
-                    kind,
-                    id: self.id.clone(),
-                })
-        };
-        Ok(Stamp {
-            created_at: parse(&self.stamps[0])?,
-            created_by: self.stamps[1].clone(),
-            updated_at: parse(&self.stamps[2])?,
-            updated_by: self.stamps[3].clone(),
-        })
-    }
-}
-
-impl Table {
-    fn select_sql(&self, filter: &str) -> String {
-        format!(
-            "SELECT id, {}, {}, body, created_at, created_by, updated_at, updated_by, version \
-             FROM {} {}",
-            self.owner.unwrap_or("''"),
-            self.extra.unwrap_or("''"),
-            self.name,
-            filter
-        )
-    }
-
-    fn read(&self, conn: &Connection, filter: &str, arg: &str) -> Result<Vec<RawRow>> {
-        let mut stmt = conn.prepare_cached(&self.select_sql(filter))?;
-        let rows = stmt.query_map([arg], |r| {
-            Ok(RawRow {
-                id: r.get(0)?,
-                owner: r.get(1)?,
-                extra: r.get(2)?,
-                body: r.get(3)?,
-                stamps: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
-                version: r.get(8)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    fn read_one(&self, conn: &Connection, id: &str) -> Result<RawRow> {
-        self.read(conn, "WHERE id = ?1", id)?
-            .pop()
-            .ok_or_else(|| Error::NotFound {
-                kind: self.kind,
-                id: id.to_owned(),
-            })
-    }
-
-    /// That the row exists, without reading its body (a check before writing a child row).
-    fn require(&self, conn: &Connection, id: &str) -> Result<()> {
-        let found = conn
-            .prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", self.name))?
-            .exists([id])?;
-        if found {
-            Ok(())
-        } else {
-            Err(Error::NotFound {
-                kind: self.kind,
-                id: id.to_owned(),
-            })
-        }
-    }
-
-    fn write(&self, conn: &Connection, row: &RawRow, body: &crypto::Sealed) -> Result<()> {
-        let mut cols = vec!["id"];
-        let mut vals: Vec<&dyn rusqlite::ToSql> = vec![&row.id];
-        if let Some(o) = self.owner {
-            cols.push(o);
-            vals.push(&row.owner);
-        }
-        if let Some(e) = self.extra {
-            cols.push(e);
-            vals.push(&row.extra);
-        }
-        cols.extend([
-            "body",
-            "created_at",
-            "created_by",
-            "updated_at",
-            "updated_by",
-            "version",
-        ]);
-        vals.push(body);
-        for s in &row.stamps {
-            vals.push(s);
-        }
-        vals.push(&row.version);
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT OR REPLACE INTO {} ({}) VALUES ({})",
-            self.name,
-            cols.join(", "),
-            marks.join(", ")
-        );
-        conn.prepare_cached(&sql)?.execute(vals.as_slice())?;
-        Ok(())
-    }
-}
-
-pub(crate) fn now_text() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
-pub(crate) fn new_id() -> Id {
-    uuid::Uuid::new_v4().to_string()
-}
-
-pub(crate) fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| KeyId(*u.as_bytes()))
-        .map_err(|_| Error::Integrity {
-            kind,
-            id: id.to_owned(),
-        })
-}
-
-/// Serialises a small sealed value that is not a record (a user's profile, the duress decoy, the
-/// enrollment), padded with trailing spaces (valid JSON whitespace) to a multiple of `PAD`.
-/// Records go through `body::encode`, whose lengths depend on free text only.
-pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
-    const PAD: usize = 64;
-    let mut json = Zeroizing::new(serde_json::to_vec(v).map_err(|_| Error::Crypto)?);
-    let padded = json.len().div_ceil(PAD) * PAD;
-    json.resize(padded, b' ');
-    Ok(json)
-}
-
-pub(crate) fn open_pragmas(conn: &Connection) -> Result<()> {
-    // WAL for concurrent reads while writing; synchronous=FULL so that a commit the user was told
-    // about survives power loss (NORMAL may lose the last commits in WAL mode).
-    // secure_delete overwrites freed content; temp_store=MEMORY keeps temp tables off disk.
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Error::NotAStore);
-    }
-    conn.execute_batch(
-        "PRAGMA synchronous = FULL;
-         PRAGMA secure_delete = ON;
-         PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA busy_timeout = 5000;",
-    )?;
-    Ok(())
-}
-
-fn not_a_store(e: rusqlite::Error) -> Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
-            Error::NotAStore
-        }
-        _ => Error::Storage(e),
-    }
-}
-
-pub(crate) const CANARY: &[u8] = b"chungtay store canary v1";
-
-/// The trail entry that says the rows of an older store were resealed with their versions.
-const RESEAL_MARK: &str = "record_versions";
 
 impl Drop for Store {
     fn drop(&mut self) {
@@ -573,7 +206,7 @@ impl Store {
     ) -> Result<Store> {
         store.start_session(user_id, role, store_key)?;
         let session = store.session()?;
-        trail::start(&store.conn, &store.store_id, session)?;
+        ledger::start(&store.conn, &store.store_id, session)?;
         note_record_versions(&store.conn, &store.store_id, session)?;
         Ok(store)
     }
@@ -644,7 +277,7 @@ impl Store {
                     Error::WrongPin | Error::UnknownUser | Error::KeyUnavailable(_)
                 ) {
                     // Best effort: a full disk must not turn a wrong PIN into another error.
-                    let _ = trail::note_failed_unlock(&self.conn, user_id);
+                    let _ = ledger::note_failed_unlock(&self.conn, user_id);
                 }
                 Err(e)
             }
@@ -684,10 +317,10 @@ impl Store {
             let user_id = user_id.as_str();
             entry.user_id = Some(user_id);
             entry.role = Some(role.as_deref().and_then(UserRole::parse));
-            trail::append(&tx, &self.store_id, session, entry)?;
+            ledger::append(&tx, &self.store_id, session, entry)?;
         }
         tx.execute("DELETE FROM audit_pending", [])?;
-        trail::append(
+        ledger::append(
             &tx,
             &self.store_id,
             session,
@@ -822,7 +455,7 @@ impl Store {
         let audit_key = store_key.derive(b"audit")?;
         // Role and stamps are bound into the profile's seal: an edited role is caught here.
         open_profile(&self.conn, &record_key, self.store_kid, &user_id)?;
-        let device_id = trail::ensure_device_identity(&self.conn, &record_key, self.store_kid)?;
+        let device_id = ledger::ensure_device_identity(&self.conn, &record_key, self.store_kid)?;
         let mut session = Session {
             user_id,
             role,
@@ -884,7 +517,7 @@ impl Store {
         session: &Session,
         entries: &[(crate::audit::AuditEntry, Vec<u8>)],
     ) -> Result<Vec<Damaged>> {
-        let last = trail::last_writes(entries);
+        let last = ledger::last_writes(entries);
         let erased = |member_id: &str| {
             matches!(
                 last.get(&(RecordKind::Member, member_id.to_owned())),
@@ -902,6 +535,7 @@ impl Store {
                     raw.version,
                 );
                 let opens = self
+                    .db()
                     .key_for(session, table, &raw.id, &raw.owner)
                     .and_then(|(key, kid)| {
                         crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)
@@ -947,13 +581,7 @@ impl Store {
 
     /// Adds records found damaged to what `damaged_records` reports in this session.
     pub(crate) fn note_damaged(&self, found: &[Damaged]) -> Result<()> {
-        let session = self.session()?;
-        let mut damaged = session.damaged.borrow_mut();
-        for d in found {
-            if !damaged.contains(d) {
-                damaged.push(d.clone());
-            }
-        }
+        self.session()?.note_damaged(found);
         Ok(())
     }
 
@@ -970,11 +598,11 @@ impl Store {
             return Ok(());
         }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let done = trail::last_write(&tx, RecordKind::Audit, RESEAL_MARK)?.is_some();
+        let done = ledger::last_write(&tx, RecordKind::Audit, RESEAL_MARK)?.is_some();
         if !done {
             for table in RECORD_TABLES {
                 for raw in table.read(&tx, "WHERE version = 0 AND ?1 = ''", "")? {
-                    let (key, kid) = match self.key_for(session, table, &raw.id, &raw.owner) {
+                    let (key, kid) = match self.db().key_for(session, table, &raw.id, &raw.owner) {
                         Ok(k) => k,
                         Err(_) => continue,
                     };
@@ -987,7 +615,7 @@ impl Store {
                         continue;
                     };
                     let resealed = RawRow {
-                        version: trail::next_seq(&tx)?,
+                        version: ledger::next_seq(&tx)?,
                         ..raw
                     };
                     let sealed = crypto::seal(
@@ -1000,7 +628,7 @@ impl Store {
                     let mut entry =
                         NewEntry::new(AuditAction::Update, Some(table.kind), &resealed.id);
                     entry.fields = vec!["resealed".into()];
-                    let seq = trail::append(&tx, &self.store_id, session, entry)?;
+                    let seq = ledger::append(&tx, &self.store_id, session, entry)?;
                     check_written(seq, &resealed)?;
                 }
             }
@@ -1013,7 +641,7 @@ impl Store {
             };
             for (seq, fields) in legacy {
                 let names: Vec<String> = fields.split(',').map(str::to_owned).collect();
-                let sealed = trail::seal_fields(session, &self.store_id, seq, &names)?;
+                let sealed = ledger::seal_fields(session, &self.store_id, seq, &names)?;
                 tx.execute(
                     "UPDATE audit_log SET fields = '', fields_sealed = ?2 WHERE seq = ?1",
                     params![seq, sealed],
@@ -1027,7 +655,7 @@ impl Store {
                 if gone.reason == DamageReason::Missing {
                     let mut entry = NewEntry::new(AuditAction::Delete, Some(gone.kind), &gone.id);
                     entry.fields = vec!["absent_at_upgrade".into()];
-                    trail::append(&tx, &self.store_id, session, entry)?;
+                    ledger::append(&tx, &self.store_id, session, entry)?;
                 }
             }
             note_record_versions(&tx, &self.store_id, session)?;
@@ -1043,28 +671,12 @@ impl Store {
 
     /// The session, if the unlocked user's role has `permission` (docs/ROLES.md).
     pub(crate) fn require(&self, permission: Permission) -> Result<&Session> {
-        let session = self.session()?;
-        if access::allowed(session.role, permission) {
-            Ok(session)
-        } else {
-            Err(Error::Forbidden(permission))
-        }
+        self.session()?.require(permission)
     }
 
     /// Whether the unlocked user may do this; false when locked.
     pub fn may(&self, permission: Permission) -> bool {
         self.require(permission).is_ok()
-    }
-
-    /// Notes a read of a sensitive record in the trail.
-    fn note_read(&self, kind: RecordKind, id: &str, fields: Vec<String>) -> Result<()> {
-        let session = self.session()?;
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut entry = NewEntry::new(AuditAction::Read, Some(kind), id);
-        entry.fields = fields;
-        trail::append(&tx, &self.store_id, session, entry)?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Records that failed their integrity check at unlock. The rest of the store works.
@@ -1114,7 +726,7 @@ impl Store {
             params,
             [&now, &session.user_id, &now, &session.user_id],
         )?;
-        trail::append(
+        ledger::append(
             &tx,
             &self.store_id,
             session,
@@ -1166,7 +778,7 @@ impl Store {
         // The duress slot is re-sealed at every PIN change, so that setting the duress PIN
         // (which also re-wraps the leader's slot) rewrites exactly the same rows.
         safety::reseal_duress_slot(self, &tx)?;
-        trail::append(
+        ledger::append(
             &tx,
             &self.store_id,
             session,
@@ -1203,7 +815,7 @@ impl Store {
         }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM users WHERE id = ?1", [user_id])?;
-        trail::append(
+        ledger::append(
             &tx,
             &self.store_id,
             session,
@@ -1249,7 +861,7 @@ impl Store {
         safety::reseal_duress_slot(self, &tx)?;
         let mut entry = NewEntry::new(AuditAction::PinChange, Some(RecordKind::User), user_id);
         entry.fields = vec!["reset".into()];
-        trail::append(&tx, &self.store_id, session, entry)?;
+        ledger::append(&tx, &self.store_id, session, entry)?;
         tx.commit()?;
         // The decoy carries each user's stamps, which just changed.
         safety::refresh_decoy(self)
@@ -1314,122 +926,66 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a club row as it was, id and stamps kept, with no trail entry: only for the
-    /// duress decoy, which copies the trail's entries itself (`version` is the copied entry
-    /// that last wrote the club).
-    pub(crate) fn put_club_as(
-        &self,
-        id: &str,
-        info: &ClubInput,
-        stamps: [String; 4],
-        version: i64,
-    ) -> Result<()> {
-        let session = self.session()?;
-        let raw = RawRow {
-            id: id.to_owned(),
-            owner: String::new(),
-            extra: String::new(),
-            body: Vec::new(),
-            stamps,
-            version,
+    /// The store file and the unlocked session, for a feature.
+    pub(crate) fn parts(&self) -> Result<(Db<'_>, &Session)> {
+        let session = self.session.as_ref().ok_or(Error::Locked)?;
+        Ok((self.db(), session))
+    }
+
+    /// `parts`, checking once that the user's role has `permission`.
+    pub(crate) fn parts_as(&self, permission: Permission) -> Result<(Db<'_>, &Session)> {
+        let (db, session) = self.parts()?;
+        Ok((db, session.require(permission)?))
+    }
+
+    /// `parts_as` for a feature that changes the session (its member keys and index).
+    fn parts_mut_as(&mut self, permission: Permission) -> Result<(Db<'_>, &mut Session)> {
+        let session = self.session.as_mut().ok_or(Error::Locked)?;
+        session.require(permission)?;
+        let db = Db {
+            conn: &self.conn,
+            store_id: &self.store_id,
+            store_kid: self.store_kid,
         };
-        let (key, kid) = self.key_for(session, &CLUBS, id, "")?;
-        // Today's encoding and bucket, as every real club row: a decoy row must not stand out.
-        let plain = body::encode(info, CLUBS.floor)?;
-        let sealed = crypto::seal(key, kid, &place(&CLUBS, id, &raw.bound()), &plain)?;
-        CLUBS.write(&self.conn, &raw, &sealed)
+        Ok((db, session))
+    }
+
+    pub(crate) fn db(&self) -> Db<'_> {
+        Db {
+            conn: &self.conn,
+            store_id: &self.store_id,
+            store_kid: self.store_kid,
+        }
     }
 
     // ---- clubs --------------------------------------------------------------------------
 
     pub fn add_club(&mut self, input: &ClubInput) -> Result<Club> {
-        self.require(Permission::WriteRecords)?;
-        let info = input.normalized()?;
-        let id = new_id();
-        let stamp = self.write_record(&CLUBS, &id, "", "", &info, None)?;
-        Ok(Club { id, info, stamp })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        clubs::add(db, s, input)
     }
 
     pub fn update_club(&mut self, id: &str, input: &ClubInput) -> Result<Club> {
-        self.require(Permission::WriteRecords)?;
-        let info = input.normalized()?;
-        let old = CLUBS.read_one(&self.conn, id)?;
-        let stamp = self.write_record(&CLUBS, id, "", "", &info, Some(&old))?;
-        Ok(Club {
-            id: id.to_owned(),
-            info,
-            stamp,
-        })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        clubs::update(db, s, id, input)
     }
 
     pub fn club(&self, id: &str) -> Result<Club> {
-        let raw = CLUBS.read_one(&self.conn, id)?;
-        let (info, stamp) = self.open_record(&CLUBS, &raw)?;
-        Ok(Club {
-            id: raw.id,
-            info,
-            stamp,
-        })
+        let (db, s) = self.parts_as(Permission::ReadRecords)?;
+        clubs::get(db, s, id)
     }
 
     /// All clubs on this phone, in Vietnamese order of their names.
     pub fn clubs(&self) -> Result<Vec<Club>> {
-        self.session()?;
-        let rows = CLUBS.read(&self.conn, "WHERE ?1 = ''", "")?;
-        let mut out = self.open_each(&CLUBS, rows, |raw| {
-            let (info, stamp) = self.open_record::<ClubInput>(&CLUBS, raw)?;
-            Ok(Club {
-                id: raw.id.clone(),
-                info,
-                stamp,
-            })
-        })?;
-        out.sort_by_cached_key(|c| crate::text::text_sort_key(&c.info.name));
-        Ok(out)
-    }
-
-    /// Opens each row of a list. One that fails its integrity check is set aside (it shows in
-    /// `damaged_records`) so that the rest of the list still shows.
-    fn open_each<T>(
-        &self,
-        table: &Table,
-        rows: Vec<RawRow>,
-        open: impl Fn(&RawRow) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        let session = self.session()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for raw in &rows {
-            match open(raw) {
-                Ok(v) => out.push(v),
-                Err(Error::Integrity { kind, id }) => {
-                    let reason =
-                        trail_mismatch(&self.conn, table, raw)?.unwrap_or(DamageReason::Unreadable);
-                    let entry = Damaged {
-                        kind,
-                        id,
-                        owner: raw.owner.clone(),
-                        reason,
-                    };
-                    let mut damaged = session.damaged.borrow_mut();
-                    if !damaged.contains(&entry) {
-                        damaged.push(entry);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        let (db, s) = self.parts_as(Permission::ReadRecords)?;
+        clubs::all(db, s)
     }
 
     // ---- members ------------------------------------------------------------------------
 
     /// Adds a member with a key of their own (for crypto-shredding one member later).
     pub fn add_member(&mut self, club_id: &str, input: &MemberInput) -> Result<Member> {
-        let mut added = self.add_members(club_id, std::slice::from_ref(input))?;
-        added.pop().ok_or_else(|| Error::NotFound {
-            kind: RecordKind::Member,
-            id: String::new(),
-        })
+        members::one(self.add_members(club_id, std::slice::from_ref(input))?)
     }
 
     /// Adds members in one transaction: one fsync for the batch, each member still with her own
@@ -1446,84 +1002,8 @@ impl Store {
         inputs: &[MemberInput],
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Member>> {
-        self.require(Permission::WriteRecords)?;
-        let today = today();
-        let infos = inputs
-            .iter()
-            .map(|input| {
-                let info = input.normalized(today)?;
-                if info.survivor_status == SurvivorStatus::Withheld {
-                    return invalid("survivor_status", Reason::Missing);
-                }
-                Ok(info)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        CLUBS.require(&self.conn, club_id)?;
-        let session = self.session.as_mut().ok_or(Error::Locked)?;
-        let now = now_text();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut added = Vec::with_capacity(infos.len());
-        let mut trail = trail::Batch::start(&tx, session, &self.store_id)?;
-        for info in infos {
-            let id = new_id();
-            let member_key = Box::new(SecretKey::generate()?);
-            let wrapped = crypto::seal(
-                &session.member_wrap,
-                self.store_kid,
-                &member_key_place(&id),
-                member_key.as_bytes(),
-            )?;
-            let body = body::encode(&info, MEMBERS.floor)?;
-            let raw = RawRow {
-                id: id.clone(),
-                owner: club_id.to_owned(),
-                extra: String::new(),
-                body: Vec::new(),
-                stamps: [
-                    now.clone(),
-                    session.user_id.clone(),
-                    now.clone(),
-                    session.user_id.clone(),
-                ],
-                version: trail.next_seq(),
-            };
-            let sealed = crypto::seal(
-                &member_key,
-                key_id_of(RecordKind::Member, &id)?,
-                &place(&MEMBERS, &raw.id, &raw.bound()),
-                &body,
-            )?;
-            tx.prepare_cached("INSERT INTO member_keys (member_id, wrapped_key) VALUES (?1, ?2)")?
-                .execute(params![id, wrapped])?;
-            MEMBERS.write(&tx, &raw, &sealed)?;
-            let seq = trail.append(
-                &tx,
-                session,
-                &self.store_id,
-                NewEntry::new(AuditAction::Create, Some(RecordKind::Member), &id),
-            )?;
-            check_written(seq, &raw)?;
-            let member = Member {
-                id,
-                club_id: club_id.to_owned(),
-                stamp: raw.stamp(RecordKind::Member)?,
-                info,
-            };
-            added.push((member, member_key));
-            progress(added.len());
-        }
-        trail.finish(&tx, session)?;
-        tx.commit()?;
-        // Only once it is durable does the session learn of it: a failed batch leaves no trace.
-        let mut out = Vec::with_capacity(added.len());
-        for (member, member_key) in added {
-            session.member_keys.insert(member.id.clone(), member_key);
-            session.index.upsert(&member);
-            out.push(member);
-        }
-        Ok(out.into_iter().map(|m| self.masked(m)).collect())
+        let (db, s) = self.parts_mut_as(Permission::WriteRecords)?;
+        members::add(db, s, club_id, inputs, progress)
     }
 
     /// What importing `table` into a club would do: rows ready, likely duplicates of members
@@ -1536,17 +1016,8 @@ impl Store {
         table: &import::Table,
         options: &import::ImportOptions,
     ) -> Result<std::result::Result<import::ImportPlan, import::ImportError>> {
-        self.require(Permission::WriteRecords)?;
-        CLUBS.require(&self.conn, club_id)?;
-        let session = self.session()?;
-        let mut existing = session.index.by_person();
-        let plan = import::plan(table, options, today(), |key| existing.get(key).cloned());
-        // A copy of every member's folded name and village: wiped like the index it came from.
-        for ((mut name, _, mut village), _) in existing.drain() {
-            name.zeroize();
-            village.zeroize();
-        }
-        Ok(plan)
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        members::plan_import(db, s, club_id, table, options)
     }
 
     /// Writes a plan's rows (see [`import::ImportPlan::to_add`]) in one transaction.
@@ -1556,43 +1027,13 @@ impl Store {
         plan: &import::ImportPlan,
         allow_duplicates: bool,
     ) -> Result<Vec<Member>> {
-        // Never a survivor status from a file, whatever the plan was made of.
-        let inputs: Vec<MemberInput> = plan
-            .to_add(allow_duplicates)
-            .into_iter()
-            .map(|r| MemberInput {
-                survivor_status: SurvivorStatus::NotASurvivor,
-                ..r.input.clone()
-            })
-            .collect();
-        self.add_members(club_id, &inputs)
+        let (db, s) = self.parts_mut_as(Permission::WriteRecords)?;
+        members::import(db, s, club_id, plan, allow_duplicates)
     }
 
     pub fn update_member(&mut self, id: &str, input: &MemberInput) -> Result<Member> {
-        self.require(Permission::WriteRecords)?;
-        let mut info = input.normalized(today())?;
-        let old = MEMBERS.read_one(&self.conn, id)?;
-        let stored = open_member(&self.conn, self.session()?, &old)?.info;
-        if info.survivor_status == SurvivorStatus::Withheld {
-            // A role that cannot read the status sends it back withheld: keep what is stored.
-            info.survivor_status = stored.survivor_status;
-        }
-        if info.phone.is_none() && !stored.safe_to_contact {
-            // The form never showed the hidden number: keep it rather than erase it. (To remove
-            // it, mark the member safe first, then clear the number.)
-            info.phone = stored.phone;
-        }
-        let stamp = self.write_record(&MEMBERS, id, &old.owner, "", &info, Some(&old))?;
-        let member = Member {
-            id: id.to_owned(),
-            club_id: old.owner,
-            info,
-            stamp,
-        };
-        if let Some(s) = self.session.as_mut() {
-            s.index.upsert(&member);
-        }
-        Ok(self.masked(member))
+        let (db, s) = self.parts_mut_as(Permission::WriteRecords)?;
+        members::update(db, s, id, input)
     }
 
     /// An edit in one step, for a form that changes some values and keeps the rest (the CLI's
@@ -1608,7 +1049,10 @@ impl Store {
         self.edit(
             RecordKind::Member,
             id,
-            |s| Ok(s.member_as_shown(id)?.info),
+            |s| {
+                let (db, session) = s.parts()?;
+                Ok(members::as_shown(db, session, id)?.info)
+            },
             change,
             |s, info| s.update_member(id, info),
         )
@@ -1624,8 +1068,8 @@ impl Store {
             RecordKind::Meeting,
             id,
             |s| {
-                let raw = MEETINGS.read_one(&s.conn, id)?;
-                Ok(s.open_record::<MeetingInput>(&MEETINGS, &raw)?.0)
+                let (db, session) = s.parts()?;
+                Ok(meetings::load(db, session, id)?.info)
             },
             change,
             |s, info| s.update_meeting(id, info),
@@ -1641,7 +1085,10 @@ impl Store {
         self.edit(
             RecordKind::Referral,
             id,
-            |s| Ok(s.load_referral(id)?.info),
+            |s| {
+                let (db, session) = s.parts()?;
+                Ok(referrals::load(db, session, id)?.info)
+            },
             change,
             |s, info| s.update_referral(id, info),
         )
@@ -1661,7 +1108,8 @@ impl Store {
         let mut info = read(self)?;
         let outcome = change(&mut info).and_then(|()| write(self, &info).map_err(E::from));
         if outcome.is_err() {
-            self.note_read(kind, id, Vec::new())?;
+            let (db, s) = self.parts()?;
+            db.note_read(s, kind, id, Vec::new())?;
         }
         outcome
     }
@@ -1669,42 +1117,24 @@ impl Store {
     /// One member's full record. Survivor status is withheld from roles that may not read it.
     /// The read is noted in the audit trail.
     pub fn member(&self, id: &str) -> Result<Member> {
-        let member = self.member_as_shown(id)?;
-        self.note_read(RecordKind::Member, id, Vec::new())?;
+        let (db, s) = self.parts()?;
+        let member = members::as_shown(db, s, id)?;
+        db.note_read(s, RecordKind::Member, id, Vec::new())?;
         Ok(member)
-    }
-
-    /// A member as the unlocked user may see her; the caller notes the read.
-    fn member_as_shown(&self, id: &str) -> Result<Member> {
-        let raw = MEMBERS.read_one(&self.conn, id)?;
-        let member = open_member(&self.conn, self.require(Permission::ReadRecords)?, &raw)?;
-        Ok(self.masked(member))
-    }
-
-    /// A member as the unlocked user's role may see her. Every call that hands a member back
-    /// (read, create, update) goes through here, so a write never returns what a read withholds.
-    fn masked(&self, mut member: Member) -> Member {
-        if !self.may(Permission::ReadSurvivorStatus) {
-            member.info.survivor_status = SurvivorStatus::Withheld;
-        }
-        // Someone who must not be contacted has no number on any screen (see contact_phone).
-        if !member.info.safe_to_contact {
-            member.info.phone = None;
-        }
-        member
     }
 
     /// A member with her consents, livelihood support and referrals: the member screen.
     pub fn member_detail(&self, id: &str) -> Result<MemberDetail> {
+        let (db, s) = self.parts()?;
         let detail = MemberDetail {
-            member: self.member_as_shown(id)?,
-            consents: self.load_consents_for(id)?,
-            livelihood: self.load_livelihood_for(id)?,
-            referrals: self.load_referrals_for(id)?,
+            member: members::as_shown(db, s, id)?,
+            consents: consent::load_for(db, s, id)?,
+            livelihood: livelihood::load_for(db, s, id)?,
+            referrals: referrals::load_for(db, s, id)?,
         };
         // One entry for the whole screen, naming what it showed besides her record.
         let shown = ["consents", "livelihood", "referrals"].map(String::from);
-        self.note_read(RecordKind::Member, id, shown.to_vec())?;
+        db.note_read(s, RecordKind::Member, id, shown.to_vec())?;
         Ok(detail)
     }
 
@@ -1726,214 +1156,94 @@ impl Store {
         Ok(self.session()?.index.len())
     }
 
+    /// A member, whole, for building a referral payload (the sync is noted in the trail instead).
+    pub(crate) fn member_unlogged(&self, id: &str) -> Result<Member> {
+        let (db, s) = self.parts()?;
+        members::unlogged(db, s, id)
+    }
+
     // ---- consent ------------------------------------------------------------------------
 
     pub fn add_consent(&mut self, input: &ConsentInput) -> Result<Consent> {
-        self.require(Permission::WriteRecords)?;
-        let info = input.normalized(today())?;
-        MEMBERS.require(&self.conn, &info.member_id)?;
-        let body = ConsentBody {
-            info,
-            withdrawn_on: None,
-        };
-        let id = new_id();
-        let owner = body.info.member_id.clone();
-        let stamp = self.write_record(&CONSENTS, &id, &owner, "", &body, None)?;
-        Ok(Consent {
-            id,
-            info: body.info,
-            withdrawn_on: None,
-            stamp,
-        })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        consent::add(db, s, input)
     }
 
     /// One consent (noted in the trail as a read).
     pub fn consent(&self, id: &str) -> Result<Consent> {
-        let consent = self.load_consent(id)?;
-        self.note_read(RecordKind::Consent, id, Vec::new())?;
+        let (db, s) = self.parts()?;
+        let consent = consent::load(db, s, id)?;
+        db.note_read(s, RecordKind::Consent, id, Vec::new())?;
         Ok(consent)
     }
 
     pub(crate) fn load_consent(&self, id: &str) -> Result<Consent> {
-        let raw = CONSENTS.read_one(&self.conn, id)?;
-        self.open_consent(&raw)
+        let (db, s) = self.parts()?;
+        consent::load(db, s, id)
     }
 
     /// A member's consents, oldest first; noted as a read of her that showed them.
     pub fn consents_for(&self, member_id: &str) -> Result<Vec<Consent>> {
-        let list = self.load_consents_for(member_id)?;
-        self.note_read(RecordKind::Member, member_id, vec!["consents".to_owned()])?;
-        Ok(list)
-    }
-
-    fn load_consents_for(&self, member_id: &str) -> Result<Vec<Consent>> {
-        self.session()?;
-        let rows = CONSENTS.read(
-            &self.conn,
-            "WHERE member_id = ?1 ORDER BY created_at",
+        let (db, s) = self.parts()?;
+        let list = consent::load_for(db, s, member_id)?;
+        db.note_read(
+            s,
+            RecordKind::Member,
             member_id,
+            vec!["consents".to_owned()],
         )?;
-        self.open_each(&CONSENTS, rows, |raw| self.open_consent(raw))
-    }
-
-    fn open_consent(&self, raw: &RawRow) -> Result<Consent> {
-        let (body, stamp): (ConsentBody, Stamp) = self.open_record(&CONSENTS, raw)?;
-        Ok(Consent {
-            id: raw.id.clone(),
-            info: body.info,
-            withdrawn_on: body.withdrawn_on,
-            stamp,
-        })
+        Ok(list)
     }
 
     /// Withdraws consent. Every referral that relied on it and is not finished stops.
     pub fn withdraw_consent(&mut self, id: &str, on: NaiveDate) -> Result<Consent> {
-        self.require(Permission::WriteRecords)?;
-        let raw = CONSENTS.read_one(&self.conn, id)?;
-        let mut consent = self.open_consent(&raw)?;
-        if consent.withdrawn_on.is_some() {
-            return invalid("withdrawn_on", Reason::ConsentWithdrawn);
-        }
-        if on > today() {
-            return invalid("withdrawn_on", Reason::InFuture);
-        }
-        consent.withdrawn_on = Some(on);
-        let body = ConsentBody {
-            info: consent.info.clone(),
-            withdrawn_on: consent.withdrawn_on,
-        };
-        consent.stamp = self.write_record(&CONSENTS, id, &raw.owner, "", &body, Some(&raw))?;
-        for referral in self.load_referrals_for(&consent.info.member_id)? {
-            if referral.info.consent_id.as_deref() == Some(id) && !referral.state.is_final() {
-                self.move_referral(&referral.id, ReferralState::Withdrawn, "consent withdrawn")?;
-            }
-        }
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        let consent = consent::withdraw(db, s, id, on)?;
+        referrals::stop_for_withdrawn(db, s, &consent)?;
         Ok(consent)
     }
 
     // ---- meetings -----------------------------------------------------------------------
 
     pub fn record_meeting(&mut self, input: &MeetingInput) -> Result<Meeting> {
-        self.require(Permission::WriteRecords)?;
-        let info = self.check_meeting(input)?;
-        let id = new_id();
-        let stamp = self.write_record(
-            &MEETINGS,
-            &id,
-            &info.club_id,
-            &info.date.to_string(),
-            &info,
-            None,
-        )?;
-        Ok(Meeting { id, info, stamp })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        meetings::record(db, s, input)
     }
 
     pub fn update_meeting(&mut self, id: &str, input: &MeetingInput) -> Result<Meeting> {
-        self.require(Permission::WriteRecords)?;
-        let old = MEETINGS.read_one(&self.conn, id)?;
-        if old.owner != input.club_id {
-            return invalid(
-                "club_id",
-                Reason::NotAllowedInState {
-                    state: "recorded".into(),
-                },
-            );
-        }
-        let info = self.check_meeting(input)?;
-        let stamp = self.write_record(
-            &MEETINGS,
-            id,
-            &info.club_id,
-            &info.date.to_string(),
-            &info,
-            Some(&old),
-        )?;
-        Ok(Meeting {
-            id: id.to_owned(),
-            info,
-            stamp,
-        })
-    }
-
-    fn check_meeting(&self, input: &MeetingInput) -> Result<MeetingInput> {
-        self.session()?;
-        let info = input.normalized(today())?;
-        CLUBS.require(&self.conn, &info.club_id)?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT club_id FROM members WHERE id = ?1")?;
-        for member_id in &info.attendees {
-            let club: Option<String> = stmt.query_row([member_id], |r| r.get(0)).optional()?;
-            if club.as_deref() != Some(info.club_id.as_str()) {
-                return invalid(
-                    "attendees",
-                    Reason::NotClubMember {
-                        member_id: member_id.clone(),
-                    },
-                );
-            }
-        }
-        Ok(info)
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        meetings::update(db, s, id, input)
     }
 
     /// One meeting with its notes; the read is noted in the audit trail.
     pub fn meeting(&self, id: &str) -> Result<Meeting> {
-        let raw = MEETINGS.read_one(&self.conn, id)?;
-        let (info, stamp) = self.open_record(&MEETINGS, &raw)?;
-        self.note_read(RecordKind::Meeting, id, Vec::new())?;
-        Ok(Meeting {
-            id: raw.id,
-            info,
-            stamp,
-        })
+        let (db, s) = self.parts()?;
+        let meeting = meetings::load(db, s, id)?;
+        db.note_read(s, RecordKind::Meeting, id, Vec::new())?;
+        Ok(meeting)
     }
 
     /// A club's meetings, newest first, with their notes and attendance; noted in the trail.
     pub fn meetings(&self, club_id: &str) -> Result<Vec<Meeting>> {
-        let meetings = self.meetings_of(club_id)?;
+        let (db, s) = self.parts()?;
+        let meetings = meetings::of_club(db, s, club_id)?;
         // Every meeting's notes and attendance in one read: noted as such, on the club.
-        self.note_read(RecordKind::Club, club_id, vec!["meetings".into()])?;
+        db.note_read(s, RecordKind::Club, club_id, vec!["meetings".into()])?;
         Ok(meetings)
     }
 
     /// The same, unnoted: for reports and audit findings, which are noted as a whole (and
     /// must work on a trail that is broken).
     pub(crate) fn meetings_of(&self, club_id: &str) -> Result<Vec<Meeting>> {
-        self.session()?;
-        let rows = MEETINGS.read(
-            &self.conn,
-            "WHERE club_id = ?1 ORDER BY meeting_date DESC, created_at DESC",
-            club_id,
-        )?;
-        self.open_each(&MEETINGS, rows, |raw| {
-            let (info, stamp) = self.open_record(&MEETINGS, raw)?;
-            Ok(Meeting {
-                id: raw.id.clone(),
-                info,
-                stamp,
-            })
-        })
+        let (db, s) = self.parts()?;
+        meetings::of_club(db, s, club_id)
     }
 
     // ---- livelihood support -------------------------------------------------------------
 
     pub fn add_livelihood(&mut self, input: &LivelihoodInput) -> Result<Livelihood> {
-        self.require(Permission::WriteRecords)?;
-        let info = input.normalized(today())?;
-        MEMBERS.require(&self.conn, &info.member_id)?;
-        let body = LivelihoodBody {
-            info,
-            follow_ups: Vec::new(),
-        };
-        let id = new_id();
-        let owner = body.info.member_id.clone();
-        let stamp = self.write_record(&LIVELIHOOD, &id, &owner, "", &body, None)?;
-        Ok(Livelihood {
-            id,
-            info: body.info,
-            follow_ups: body.follow_ups,
-            stamp,
-        })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        livelihood::add(db, s, input)
     }
 
     /// Adds a follow-up outcome (income, still working, needs more help) to a support record.
@@ -1942,152 +1252,48 @@ impl Store {
         id: &str,
         follow_up: &SupportFollowUp,
     ) -> Result<Livelihood> {
-        self.require(Permission::WriteRecords)?;
-        let follow_up = follow_up.normalized(today())?;
-        let raw = LIVELIHOOD.read_one(&self.conn, id)?;
-        let (mut body, _): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, &raw)?;
-        body.follow_ups.push(follow_up);
-        body.follow_ups.sort_by_key(|f| f.date);
-        let stamp = self.write_record(&LIVELIHOOD, id, &raw.owner, "", &body, Some(&raw))?;
-        Ok(Livelihood {
-            id: id.to_owned(),
-            info: body.info,
-            follow_ups: body.follow_ups,
-            stamp,
-        })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        livelihood::add_follow_up(db, s, id, follow_up)
     }
 
     /// A member's livelihood support, oldest first; noted as a read of her that showed it.
     pub fn livelihood_for(&self, member_id: &str) -> Result<Vec<Livelihood>> {
-        let list = self.load_livelihood_for(member_id)?;
-        self.note_read(RecordKind::Member, member_id, vec!["livelihood".to_owned()])?;
-        Ok(list)
-    }
-
-    fn load_livelihood_for(&self, member_id: &str) -> Result<Vec<Livelihood>> {
-        self.session()?;
-        let rows = LIVELIHOOD.read(
-            &self.conn,
-            "WHERE member_id = ?1 ORDER BY created_at",
+        let (db, s) = self.parts()?;
+        let list = livelihood::load_for(db, s, member_id)?;
+        db.note_read(
+            s,
+            RecordKind::Member,
             member_id,
+            vec!["livelihood".to_owned()],
         )?;
-        self.open_each(&LIVELIHOOD, rows, |raw| {
-            let (body, stamp): (LivelihoodBody, Stamp) = self.open_record(&LIVELIHOOD, raw)?;
-            Ok(Livelihood {
-                id: raw.id.clone(),
-                info: body.info,
-                follow_ups: body.follow_ups,
-                stamp,
-            })
-        })
+        Ok(list)
     }
 
     // ---- referrals ----------------------------------------------------------------------
 
     /// Creates a referral as a draft. It becomes ready only with consent that covers it.
     pub fn create_referral(&mut self, input: &ReferralInput) -> Result<Referral> {
-        self.require(Permission::WriteRecords)?;
-        let info = input.normalized()?;
-        MEMBERS.require(&self.conn, &info.member_id)?;
-        if let Some(cid) = &info.consent_id {
-            CONSENTS.require(&self.conn, cid)?;
-        }
-        let user = self.session()?.user_id.clone();
-        let body = ReferralBody {
-            info,
-            history: vec![StateChange {
-                state: ReferralState::Draft,
-                at: Utc::now(),
-                by: user,
-                note: String::new(),
-            }],
-        };
-        let id = new_id();
-        let owner = body.info.member_id.clone();
-        let stamp = self.write_record(
-            &REFERRALS,
-            &id,
-            &owner,
-            ReferralState::Draft.as_str(),
-            &body,
-            None,
-        )?;
-        Ok(Referral {
-            id,
-            info: body.info,
-            state: ReferralState::Draft,
-            history: body.history,
-            stamp,
-        })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        referrals::create(db, s, input)
     }
 
     /// Edits a draft referral.
     pub fn update_referral(&mut self, id: &str, input: &ReferralInput) -> Result<Referral> {
-        self.require(Permission::WriteRecords)?;
-        let info = input.normalized()?;
-        let raw = REFERRALS.read_one(&self.conn, id)?;
-        let mut referral = self.open_referral(&raw)?;
-        if referral.state != ReferralState::Draft {
-            return invalid(
-                "state",
-                Reason::NotAllowedInState {
-                    state: referral.state.as_str().into(),
-                },
-            );
-        }
-        if info.member_id != referral.info.member_id {
-            return invalid(
-                "member_id",
-                Reason::NotAllowedInState {
-                    state: referral.state.as_str().into(),
-                },
-            );
-        }
-        if let Some(cid) = &info.consent_id {
-            CONSENTS.require(&self.conn, cid)?;
-        }
-        let body = ReferralBody {
-            info,
-            history: referral.history.clone(),
-        };
-        referral.stamp =
-            self.write_record(&REFERRALS, id, &raw.owner, &raw.extra, &body, Some(&raw))?;
-        referral.info = body.info;
-        Ok(referral)
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        referrals::update(db, s, id, input)
     }
 
     /// Draft -> ready: checks that the referral's consent covers its services, recipient and
     /// every field it will share.
     pub fn mark_referral_ready(&mut self, id: &str) -> Result<Referral> {
-        self.require(Permission::WriteRecords)?;
-        let referral = self.load_referral(id)?;
-        let Some(consent_id) = referral.info.consent_id.as_deref() else {
-            return invalid("consent", Reason::NoConsent);
-        };
-        let consent = self.load_consent(consent_id)?;
-        check_consent_covers(&consent, &referral.info)?;
-        self.move_referral(id, ReferralState::Ready, "")
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        referrals::mark_ready(db, s, id)
     }
 
     /// The sender withdraws the referral; allowed at any stage before it is finished.
     pub fn withdraw_referral(&mut self, id: &str, note: &str) -> Result<Referral> {
-        self.require(Permission::WriteRecords)?;
-        self.move_referral(id, ReferralState::Withdrawn, note)
-    }
-
-    fn move_referral(&mut self, id: &str, next: ReferralState, note: &str) -> Result<Referral> {
-        let referral_id = id.to_owned();
-        self.move_referral_with(id, next, note, move |conn| {
-            if next == ReferralState::Withdrawn {
-                // Withdrawing (or withdrawing the consent) stops it at any stage: a referral
-                // still waiting in the outbox never leaves the phone.
-                conn.prepare_cached(
-                    "DELETE FROM outbox WHERE referral_id = ?1 AND state = 'pending'",
-                )?
-                .execute([&referral_id])?;
-            }
-            Ok(())
-        })
+        let (db, s) = self.parts_as(Permission::WriteRecords)?;
+        referrals::move_to(db, s, id, ReferralState::Withdrawn, note)
     }
 
     /// Moves a referral and runs `also` in the same transaction (the outbox row, say).
@@ -2098,619 +1304,49 @@ impl Store {
         note: &str,
         also: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<Referral> {
-        let note = long_text("note", note)?;
-        let raw = REFERRALS.read_one(&self.conn, id)?;
-        let mut referral = self.open_referral(&raw)?;
-        if !referral.state.can_move_to(next) {
-            return invalid(
-                "state",
-                Reason::NotAllowedInState {
-                    state: referral.state.as_str().into(),
-                },
-            );
-        }
-        referral.history.push(StateChange {
-            state: next,
-            at: Utc::now(),
-            by: self.session()?.user_id.clone(),
-            note,
-        });
-        let body = ReferralBody {
-            info: referral.info.clone(),
-            history: referral.history.clone(),
-        };
-        referral.stamp = self.write_record_with(
-            &REFERRALS,
-            id,
-            &raw.owner,
-            next.as_str(),
-            &body,
-            Some(&raw),
-            also,
-        )?;
-        referral.state = next;
-        Ok(referral)
+        let (db, s) = self.parts()?;
+        referrals::move_with(db, s, id, next, note, also)
     }
 
-    /// A state the province reported (already verified), in its own words and time.
-    /// A referral the phone withdrew, or one already finished, keeps its state.
-    /// `also` runs in the same transaction (the status cursor), even when the state is kept.
+    /// A state the province reported (already verified); see `referrals::record_remote_state`.
     pub(crate) fn record_remote_state(
         &mut self,
         id: &str,
         change: StateChange,
         also: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<()> {
-        let raw = REFERRALS.read_one(&self.conn, id)?;
-        let mut referral = self.open_referral(&raw)?;
-        if referral.state.is_final() {
-            let tx =
-                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            also(&tx)?;
-            tx.commit()?;
-            return Ok(());
-        }
-        let next = change.state;
-        referral.history.push(change);
-        let body = ReferralBody {
-            info: referral.info,
-            history: referral.history,
-        };
-        self.write_record_with(
-            &REFERRALS,
-            id,
-            &raw.owner,
-            next.as_str(),
-            &body,
-            Some(&raw),
-            also,
-        )?;
-        Ok(())
-    }
-
-    /// A member, for building a referral payload (the sync is noted in the trail instead).
-    pub(crate) fn member_unlogged(&self, id: &str) -> Result<Member> {
-        let raw = MEMBERS.read_one(&self.conn, id)?;
-        open_member(&self.conn, self.require(Permission::ReadRecords)?, &raw)
+        let (db, s) = self.parts()?;
+        referrals::record_remote_state(db, s, id, change, also)
     }
 
     /// One referral; the read is noted in the audit trail.
     pub fn referral(&self, id: &str) -> Result<Referral> {
-        let referral = self.load_referral(id)?;
-        self.note_read(RecordKind::Referral, id, Vec::new())?;
+        let (db, s) = self.parts()?;
+        let referral = referrals::load(db, s, id)?;
+        db.note_read(s, RecordKind::Referral, id, Vec::new())?;
         Ok(referral)
     }
 
     pub(crate) fn load_referral(&self, id: &str) -> Result<Referral> {
-        let raw = REFERRALS.read_one(&self.conn, id)?;
-        self.open_referral(&raw)
+        let (db, s) = self.parts()?;
+        referrals::load(db, s, id)
     }
 
     /// A member's referrals, oldest first; noted as a read of her that showed them.
     pub fn referrals_for(&self, member_id: &str) -> Result<Vec<Referral>> {
-        let list = self.load_referrals_for(member_id)?;
-        self.note_read(RecordKind::Member, member_id, vec!["referrals".to_owned()])?;
+        let (db, s) = self.parts()?;
+        let list = referrals::load_for(db, s, member_id)?;
+        db.note_read(
+            s,
+            RecordKind::Member,
+            member_id,
+            vec!["referrals".to_owned()],
+        )?;
         Ok(list)
     }
 
     pub(crate) fn load_referrals_for(&self, member_id: &str) -> Result<Vec<Referral>> {
-        self.session()?;
-        let rows = REFERRALS.read(
-            &self.conn,
-            "WHERE member_id = ?1 ORDER BY created_at",
-            member_id,
-        )?;
-        self.open_each(&REFERRALS, rows, |raw| self.open_referral(raw))
+        let (db, s) = self.parts()?;
+        referrals::load_for(db, s, member_id)
     }
-
-    fn open_referral(&self, raw: &RawRow) -> Result<Referral> {
-        let (body, stamp): (ReferralBody, Stamp) = self.open_record(&REFERRALS, raw)?;
-        let state = ReferralState::parse(&raw.extra).ok_or_else(|| Error::Integrity {
-            kind: RecordKind::Referral,
-            id: raw.id.clone(),
-        })?;
-        Ok(Referral {
-            id: raw.id.clone(),
-            info: body.info,
-            state,
-            history: body.history,
-            stamp,
-        })
-    }
-
-    // ---- sealing helpers ----------------------------------------------------------------
-
-    fn key_for<'s>(
-        &self,
-        session: &'s Session,
-        table: &Table,
-        row_id: &str,
-        owner: &str,
-    ) -> Result<(&'s SecretKey, KeyId)> {
-        if !table.member_owned {
-            return Ok((&session.record_key, self.store_kid));
-        }
-        let member_id = if table.kind == RecordKind::Member {
-            row_id
-        } else {
-            owner
-        };
-        member_key(session, table.kind, row_id, member_id)
-    }
-
-    /// Seals `body` and inserts or replaces the row, keeping `created_*` of `old`.
-    fn write_record<T: Serialize + DeserializeOwned>(
-        &mut self,
-        table: &Table,
-        id: &str,
-        owner: &str,
-        extra: &str,
-        body: &T,
-        old: Option<&RawRow>,
-    ) -> Result<Stamp> {
-        self.write_record_with(table, id, owner, extra, body, old, |_| Ok(()))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn write_record_with<T: Serialize + DeserializeOwned>(
-        &mut self,
-        table: &Table,
-        id: &str,
-        owner: &str,
-        extra: &str,
-        body: &T,
-        old: Option<&RawRow>,
-        also: impl FnOnce(&Connection) -> Result<()>,
-    ) -> Result<Stamp> {
-        let session = self.require(Permission::WriteRecords)?;
-        let now = now_text();
-        let user = session.user_id.clone();
-        let stamps = match old {
-            Some(o) => [o.stamps[0].clone(), o.stamps[1].clone(), now, user],
-            None => [now.clone(), user.clone(), now, user],
-        };
-        let (key, kid) = self.key_for(session, table, id, owner)?;
-        let plain = body::encode(body, table.floor)?;
-        // The trail names what changed, never the values. Both sides in today's encoding, so an
-        // old body (enums by name) does not show every field as changed.
-        let (action, fields) = match old {
-            None => (AuditAction::Create, Vec::new()),
-            Some(o) => {
-                let before: T = self.open_record(table, o)?.0;
-                let before = body::encode(&before, 1)?;
-                let as_value =
-                    |plain: &[u8]| body::decode::<serde_json::Value>(plain).ok_or(Error::Crypto);
-                let (before, after) = (as_value(&before)?, as_value(&plain)?);
-                let mut fields = audit::changed_fields(&before, &after);
-                if o.extra != extra {
-                    fields.extend(table.extra.map(str::to_owned));
-                }
-                (AuditAction::Update, fields)
-            }
-        };
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        // The row's version is the entry written with it, read inside this transaction.
-        let raw = RawRow {
-            id: id.to_owned(),
-            owner: owner.to_owned(),
-            extra: extra.to_owned(),
-            body: Vec::new(),
-            stamps,
-            version: trail::next_seq(&tx)?,
-        };
-        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &plain)?;
-        table.write(&tx, &raw, &sealed)?;
-        also(&tx)?;
-        let mut entry = NewEntry::new(action, Some(table.kind), id);
-        entry.fields = fields;
-        let seq = trail::append(&tx, &self.store_id, session, entry)?;
-        check_written(seq, &raw)?;
-        tx.commit()?;
-        raw.stamp(table.kind)
-    }
-
-    fn open_record<T: DeserializeOwned>(&self, table: &Table, raw: &RawRow) -> Result<(T, Stamp)> {
-        let session = self.require(Permission::ReadRecords)?;
-        let (key, kid) = self.key_for(session, table, &raw.id, &raw.owner)?;
-        let plain = crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)?;
-        check_current(&self.conn, table, raw)?;
-        let value = body::decode(&plain).ok_or_else(|| Error::Integrity {
-            kind: table.kind,
-            id: raw.id.clone(),
-        })?;
-        Ok((value, raw.stamp(table.kind)?))
-    }
-}
-
-fn member_key<'s>(
-    session: &'s Session,
-    kind: RecordKind,
-    row_id: &str,
-    member_id: &str,
-) -> Result<(&'s SecretKey, KeyId)> {
-    let key: &SecretKey = session
-        .member_keys
-        .get(member_id)
-        .ok_or_else(|| Error::Integrity {
-            kind,
-            id: row_id.to_owned(),
-        })?;
-    Ok((key, key_id_of(kind, member_id)?))
-}
-
-fn open_member(conn: &Connection, session: &Session, raw: &RawRow) -> Result<Member> {
-    let (key, kid) = member_key(session, RecordKind::Member, &raw.id, &raw.id)?;
-    let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
-    check_current(conn, &MEMBERS, raw)?;
-    let info: MemberInput = body::decode(&plain).ok_or_else(|| Error::Integrity {
-        kind: RecordKind::Member,
-        id: raw.id.clone(),
-    })?;
-    Ok(Member {
-        id: raw.id.clone(),
-        club_id: raw.owner.clone(),
-        info,
-        stamp: raw.stamp(RecordKind::Member)?,
-    })
-}
-
-/// An older body in today's encoding (fixed widths, padded to its kind's bucket): the reseal
-/// after the upgrade must not keep the old lengths, which told protected values apart.
-fn reencode(table: &Table, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    fn again<T: Serialize + DeserializeOwned>(
-        plain: &[u8],
-        floor: usize,
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        let value: T = body::decode(plain).ok_or(Error::Crypto)?;
-        body::encode(&value, floor)
-    }
-    match table.kind {
-        RecordKind::Club => again::<ClubInput>(plain, table.floor),
-        RecordKind::Member => again::<MemberInput>(plain, table.floor),
-        RecordKind::Consent => again::<ConsentBody>(plain, table.floor),
-        RecordKind::Meeting => again::<MeetingInput>(plain, table.floor),
-        RecordKind::Referral => again::<ReferralBody>(plain, table.floor),
-        RecordKind::Livelihood => again::<LivelihoodBody>(plain, table.floor),
-        _ => Err(Error::Crypto),
-    }
-}
-
-/// `reencode` for the table of records of `kind`, for `crate::fuzzing`.
-#[cfg(feature = "fuzzing")]
-pub(crate) fn reencode_kind(kind: RecordKind, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    let table = [
-        &CLUBS,
-        &MEMBERS,
-        &CONSENTS,
-        &MEETINGS,
-        &REFERRALS,
-        &LIVELIHOOD,
-    ]
-    .into_iter()
-    .find(|t| t.kind == kind)
-    .ok_or(Error::Crypto)?;
-    reencode(table, plain)
-}
-
-/// The trail's statement that every row carries its version: written when a store is made and
-/// by the one-time reseal after the upgrade. A `reseal_pending` row planted later finds it and
-/// reseals nothing (editing it away breaks the chain, which verify and the sync report).
-pub(crate) fn note_record_versions(
-    conn: &Connection,
-    store_id: &str,
-    session: &Session,
-) -> Result<()> {
-    trail::append(
-        conn,
-        store_id,
-        session,
-        NewEntry::new(AuditAction::Update, Some(RecordKind::Audit), RESEAL_MARK),
-    )?;
-    Ok(())
-}
-
-/// The entry just appended must be the one the row was sealed with.
-fn check_written(seq: i64, raw: &RawRow) -> Result<()> {
-    if seq == raw.version {
-        Ok(())
-    } else {
-        Err(Error::Integrity {
-            kind: RecordKind::Audit,
-            id: "head".into(),
-        })
-    }
-}
-
-/// How a row stands against the trail's last write of it: `None` when it is that version.
-fn judge(
-    last: Option<(i64, AuditAction)>,
-    owner_erased: bool,
-    version: i64,
-) -> Option<DamageReason> {
-    // A record of an erased member is gone with her, whatever its own entries say.
-    if owner_erased {
-        return Some(DamageReason::Deleted);
-    }
-    match last {
-        None => Some(DamageReason::Untracked),
-        Some((_, AuditAction::Delete)) => Some(DamageReason::Deleted),
-        Some((seq, _)) if seq == version => None,
-        Some((seq, _)) if version < seq => Some(DamageReason::Stale),
-        Some(_) => Some(DamageReason::Untracked),
-    }
-}
-
-/// Whether a row's owner is a member (so her erasure takes the row with it).
-fn owned_by_member(table: &Table) -> bool {
-    table.member_owned && table.kind != RecordKind::Member
-}
-
-/// How a row stands against the trail, read from the file: `None` when it is current.
-fn trail_mismatch(conn: &Connection, table: &Table, raw: &RawRow) -> Result<Option<DamageReason>> {
-    let owner_erased = owned_by_member(table)
-        && matches!(
-            trail::last_write(conn, RecordKind::Member, &raw.owner)?,
-            Some((_, AuditAction::Delete))
-        );
-    let last = trail::last_write(conn, table.kind, &raw.id)?;
-    Ok(judge(last, owner_erased, raw.version))
-}
-
-/// A row that opened is shown only if it is the version the trail last wrote: an older copy
-/// put back into the file (a withdrawn consent restored, an erasure undone) is refused.
-fn check_current(conn: &Connection, table: &Table, raw: &RawRow) -> Result<()> {
-    match trail_mismatch(conn, table, raw)? {
-        None => Ok(()),
-        Some(_) => Err(Error::Integrity {
-            kind: table.kind,
-            id: raw.id.clone(),
-        }),
-    }
-}
-
-fn place<'a>(table: &Table, id: &'a str, bound: &'a str) -> Place<'a> {
-    Place {
-        table: table.name,
-        kind: table.kind,
-        id,
-        bound,
-    }
-}
-
-pub(crate) fn canary_place() -> Place<'static> {
-    Place {
-        table: "meta",
-        kind: RecordKind::Canary,
-        id: "canary",
-        bound: "",
-    }
-}
-
-pub(crate) fn slot_place(user_id: &str) -> Place<'_> {
-    Place {
-        table: "users",
-        kind: RecordKind::User,
-        id: user_id,
-        bound: "wrapped_key",
-    }
-}
-
-/// A user's role and stamps, bound into the seal of their profile.
-pub(crate) fn profile_bound(role: &str, stamps: [&str; 4]) -> String {
-    format!("{role}\u{1f}{}", stamps.join("\u{1f}"))
-}
-
-pub(crate) fn profile_place<'a>(user_id: &'a str, bound: &'a str) -> Place<'a> {
-    Place {
-        table: "users",
-        kind: RecordKind::User,
-        id: user_id,
-        bound,
-    }
-}
-
-pub(crate) fn member_key_place(member_id: &str) -> Place<'_> {
-    Place {
-        table: "member_keys",
-        kind: RecordKind::MemberKey,
-        id: member_id,
-        bound: "",
-    }
-}
-
-/// One member's key from its row of `member_keys`: it must open under the member-key wrapping
-/// key at that member's place, and be a whole key.
-pub(crate) fn unwrap_member_key(
-    member_wrap: &SecretKey,
-    store_kid: KeyId,
-    member_id: &str,
-    wrapped: &[u8],
-) -> Result<SecretKey> {
-    let plain = crypto::open(
-        member_wrap,
-        store_kid,
-        &member_key_place(member_id),
-        wrapped,
-    )?;
-    SecretKey::from_slice(&plain)
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) struct UserProfile {
-    pub(crate) display_name: String,
-}
-
-pub(crate) struct OpenedProfile {
-    pub(crate) role: String,
-    pub(crate) stamps: [String; 4],
-    pub(crate) profile: UserProfile,
-}
-
-pub(crate) fn open_profile(
-    conn: &Connection,
-    record_key: &SecretKey,
-    store_kid: KeyId,
-    user_id: &str,
-) -> Result<OpenedProfile> {
-    let (role, profile, stamps): (String, Vec<u8>, [String; 4]) = conn.query_row(
-        "SELECT role, profile, created_at, created_by, updated_at, updated_by \
-         FROM users WHERE id = ?1",
-        [user_id],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
-            ))
-        },
-    )?;
-    let bound = profile_bound(&role, [&stamps[0], &stamps[1], &stamps[2], &stamps[3]]);
-    let plain = crypto::open(
-        record_key,
-        store_kid,
-        &profile_place(user_id, &bound),
-        &profile,
-    )?;
-    let profile = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
-        kind: RecordKind::User,
-        id: user_id.to_owned(),
-    })?;
-    Ok(OpenedProfile {
-        role,
-        stamps,
-        profile,
-    })
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) struct ConsentBody {
-    pub(crate) info: ConsentInput,
-    #[serde(with = "body::fixed::opt_date")]
-    pub(crate) withdrawn_on: Option<NaiveDate>,
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) struct LivelihoodBody {
-    pub(crate) info: LivelihoodInput,
-    pub(crate) follow_ups: Vec<SupportFollowUp>,
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) struct ReferralBody {
-    pub(crate) info: ReferralInput,
-    pub(crate) history: Vec<StateChange>,
-}
-
-/// A user's key slot as stored: role, how its KEK is made, the wrapped store key.
-pub(crate) struct UserSlot {
-    pub(crate) role: String,
-    pub(crate) kdf: keys::SlotKdf,
-    pub(crate) wrapped: Vec<u8>,
-}
-
-pub(crate) fn read_slot(conn: &Connection, user_id: &str) -> Result<Option<UserSlot>> {
-    let row = conn
-        .query_row(
-            "SELECT role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
-            [user_id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    KdfParams {
-                        m_kib: r.get(2)?,
-                        t: r.get(3)?,
-                        p: r.get(4)?,
-                    },
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((role, salt, params, wrapped)) = row else {
-        return Ok(None);
-    };
-    let kdf = keys::SlotKdf::decode(&salt, params).ok_or_else(|| Error::Integrity {
-        kind: RecordKind::User,
-        id: user_id.to_owned(),
-    })?;
-    Ok(Some(UserSlot { role, kdf, wrapped }))
-}
-
-/// Wraps the store key for one user under a new (chained) slot; returns the salt column's value
-/// and the wrapped key.
-pub(crate) fn wrap_for_user(
-    device: &dyn DeviceSecret,
-    store_id: &str,
-    store_key: &SecretKey,
-    user_id: &str,
-    pin: &str,
-    params: KdfParams,
-) -> Result<(Vec<u8>, crypto::Sealed)> {
-    let kdf = keys::SlotKdf::new(params)?;
-    let kek = keys::user_kek(device, store_id, user_id, pin, &kdf)?;
-    let wrapped = crypto::seal(
-        &kek,
-        key_id_of(RecordKind::User, user_id)?,
-        &slot_place(user_id),
-        store_key.as_bytes(),
-    )?;
-    Ok((kdf.encode_salt(), wrapped))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_user(
-    conn: &Connection,
-    device: &dyn DeviceSecret,
-    store_id: &str,
-    store_key: &SecretKey,
-    record_key: &SecretKey,
-    store_kid: KeyId,
-    user_id: &str,
-    role: UserRole,
-    display_name: &str,
-    pin: &str,
-    params: KdfParams,
-    stamps: [&str; 4],
-) -> Result<()> {
-    let (salt, wrapped) = wrap_for_user(device, store_id, store_key, user_id, pin, params)?;
-    let profile = crypto::seal(
-        record_key,
-        store_kid,
-        &profile_place(user_id, &profile_bound(role.as_str(), stamps)),
-        &to_json(&UserProfile {
-            display_name: display_name.to_owned(),
-        })?,
-    )?;
-    conn.execute(
-        "INSERT INTO users (id, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key, profile, \
-         created_at, created_by, updated_at, updated_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            user_id,
-            role.as_str(),
-            salt,
-            params.m_kib,
-            params.t,
-            params.p,
-            wrapped,
-            profile,
-            stamps[0],
-            stamps[1],
-            stamps[2],
-            stamps[3]
-        ],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn restrict_permissions(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }

@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::access::Permission;
 use crate::audit::AuditAction;
 use crate::crypto::{self, Place};
+use crate::db;
 use crate::domain::{Id, Recipient, ReferralState, SharedField, StateChange, SupportService};
 use crate::error::{Error, Reason, RecordKind, Result, invalid};
-use crate::store::{self, Store};
-use crate::trail::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
+use crate::store::Store;
 
 /// First retry after about a minute, doubling with jitter, never more than two hours apart.
 const MIN_RETRY: Duration = Duration::from_secs(60);
@@ -122,7 +123,7 @@ pub struct SyncReport {
     /// Set when this phone's own audit trail does not verify (rows put back from an older
     /// copy, entries edited or deleted): no referral was sent, since what it would send cannot
     /// be trusted; they wait in the outbox. The field audit shows what is wrong.
-    pub trail_broken: Option<crate::audit::ChainBreak>,
+    pub trail_broken: Option<crate::error::ChainBreak>,
 }
 
 fn enrollment_place() -> Place<'static> {
@@ -342,7 +343,7 @@ impl Store {
             &session.record_key,
             self.store_kid,
             &enrollment_place(),
-            &store::to_json(e)?,
+            &db::to_json(e)?,
         )
     }
 
@@ -461,7 +462,7 @@ impl Store {
         }
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         self.save_enrollment(&tx, &enrollment)?;
-        trail::append(
+        ledger::append(
             &tx,
             &self.store_id,
             self.session()?,
@@ -696,7 +697,7 @@ impl Store {
             // In the trail too: whoever audits this phone sees the province disagreed.
             entry.fields.push(format!("trail_mismatch={seq}"));
         }
-        trail::append(&tx, &self.store_id, self.session()?, entry)?;
+        ledger::append(&tx, &self.store_id, self.session()?, entry)?;
         tx.commit()?;
         Ok(report)
     }

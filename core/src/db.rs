@@ -1,0 +1,857 @@
+//! The sealed rows: the six record tables, how a row is bound into its seal (its plaintext
+//! columns, its stamps and the trail entry that wrote it), and the one place that seals a record
+//! into its row and opens it again, with its trail entry in the same transaction. Also the
+//! users' key slots and profiles, and the places every other sealed value is bound to.
+//! Features read and write records only through here.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use zeroize::Zeroizing;
+
+use crate::access::{Permission, UserRole};
+use crate::audit::{self, AuditAction};
+use crate::body;
+use crate::crypto::{self, KeyId, Place, SecretKey, key_id_of};
+use crate::domain::*;
+use crate::error::{DamageReason, Damaged, Error, RecordKind, Result};
+use crate::keys::{self, DeviceSecret, KdfParams};
+use crate::ledger::{self, NewEntry};
+use crate::session::Session;
+
+/// The open store file as records see it: its connection and the store's ids. Copied freely.
+#[derive(Clone, Copy)]
+pub(crate) struct Db<'a> {
+    pub(crate) conn: &'a Connection,
+    pub(crate) store_id: &'a str,
+    pub(crate) store_kid: KeyId,
+}
+
+// ---- table descriptions -----------------------------------------------------------------
+
+/// A table of sealed records: its plaintext owner column (foreign key) and state column.
+pub(crate) struct Table {
+    pub(crate) name: &'static str,
+    pub(crate) kind: RecordKind,
+    pub(crate) owner: Option<&'static str>,
+    pub(crate) extra: Option<&'static str>,
+    /// Sealed under the member's own key (so erasing that key erases the record).
+    pub(crate) member_owned: bool,
+    /// The smallest stored body of this kind (`body::bucket`): about its usual size, so that most
+    /// records of a kind have one length.
+    pub(crate) floor: usize,
+}
+
+pub(crate) const CLUBS: Table = Table {
+    name: "clubs",
+    kind: RecordKind::Club,
+    owner: None,
+    extra: None,
+    member_owned: false,
+    floor: 512,
+};
+pub(crate) const MEMBERS: Table = Table {
+    name: "members",
+    kind: RecordKind::Member,
+    owner: Some("club_id"),
+    extra: None,
+    member_owned: true,
+    floor: 512,
+};
+pub(crate) const CONSENTS: Table = Table {
+    name: "consents",
+    kind: RecordKind::Consent,
+    owner: Some("member_id"),
+    extra: None,
+    member_owned: true,
+    floor: 512,
+};
+pub(crate) const MEETINGS: Table = Table {
+    name: "meetings",
+    kind: RecordKind::Meeting,
+    owner: Some("club_id"),
+    extra: Some("meeting_date"),
+    member_owned: false,
+    floor: 1024,
+};
+pub(crate) const REFERRALS: Table = Table {
+    name: "referrals",
+    kind: RecordKind::Referral,
+    owner: Some("member_id"),
+    extra: Some("state"),
+    member_owned: true,
+    floor: 2048,
+};
+pub(crate) const LIVELIHOOD: Table = Table {
+    name: "livelihood",
+    kind: RecordKind::Livelihood,
+    owner: Some("member_id"),
+    extra: None,
+    member_owned: true,
+    floor: 1024,
+};
+
+pub(crate) const RECORD_TABLES: [&Table; 6] = [
+    &CLUBS,
+    &MEMBERS,
+    &CONSENTS,
+    &MEETINGS,
+    &REFERRALS,
+    &LIVELIHOOD,
+];
+
+/// Whether the trail accounts for each row of this kind (one of the six record tables).
+pub(crate) fn is_record_kind(kind: RecordKind) -> bool {
+    RECORD_TABLES.iter().any(|t| t.kind == kind)
+}
+
+/// That a record an auditor may annotate exists: a row of one of the six record tables, or a
+/// user. Any other kind has nothing to annotate.
+pub(crate) fn require_annotatable(conn: &Connection, kind: RecordKind, id: &str) -> Result<()> {
+    if let Some(table) = RECORD_TABLES.iter().find(|t| t.kind == kind) {
+        return table.require(conn, id);
+    }
+    let found = kind == RecordKind::User
+        && conn
+            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
+            .exists([id])?;
+    if found {
+        Ok(())
+    } else {
+        Err(Error::NotFound {
+            kind,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// A row as stored: plaintext columns as their exact text (they are bound into the AAD).
+pub(crate) struct RawRow {
+    pub(crate) id: String,
+    pub(crate) owner: String,
+    pub(crate) extra: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) stamps: [String; 4],
+    /// The sequence number of the trail entry that wrote this row; 0 for a row written before
+    /// versions existed (resealed at the first unlock after the upgrade).
+    pub(crate) version: i64,
+}
+
+impl RawRow {
+    pub(crate) fn bound(&self) -> String {
+        let mut bound = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            self.owner,
+            self.extra,
+            self.stamps.join("\u{1f}")
+        );
+        // The version is sealed with the row, so an older copy cannot be relabelled as newer.
+        if self.version != 0 {
+            bound.push_str(&format!("\u{1f}v{}", self.version));
+        }
+        bound
+    }
+
+    pub(crate) fn stamp(&self, kind: RecordKind) -> Result<Stamp> {
+        let parse = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| Error::Integrity {
+                    kind,
+                    id: self.id.clone(),
+                })
+        };
+        Ok(Stamp {
+            created_at: parse(&self.stamps[0])?,
+            created_by: self.stamps[1].clone(),
+            updated_at: parse(&self.stamps[2])?,
+            updated_by: self.stamps[3].clone(),
+        })
+    }
+}
+
+impl Table {
+    pub(crate) fn select_sql(&self, filter: &str) -> String {
+        format!(
+            "SELECT id, {}, {}, body, created_at, created_by, updated_at, updated_by, version \
+             FROM {} {}",
+            self.owner.unwrap_or("''"),
+            self.extra.unwrap_or("''"),
+            self.name,
+            filter
+        )
+    }
+
+    pub(crate) fn read(&self, conn: &Connection, filter: &str, arg: &str) -> Result<Vec<RawRow>> {
+        let mut stmt = conn.prepare_cached(&self.select_sql(filter))?;
+        let rows = stmt.query_map([arg], |r| {
+            Ok(RawRow {
+                id: r.get(0)?,
+                owner: r.get(1)?,
+                extra: r.get(2)?,
+                body: r.get(3)?,
+                stamps: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                version: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub(crate) fn read_one(&self, conn: &Connection, id: &str) -> Result<RawRow> {
+        self.read(conn, "WHERE id = ?1", id)?
+            .pop()
+            .ok_or_else(|| Error::NotFound {
+                kind: self.kind,
+                id: id.to_owned(),
+            })
+    }
+
+    /// That the row exists, without reading its body (a check before writing a child row).
+    pub(crate) fn require(&self, conn: &Connection, id: &str) -> Result<()> {
+        let found = conn
+            .prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", self.name))?
+            .exists([id])?;
+        if found {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                kind: self.kind,
+                id: id.to_owned(),
+            })
+        }
+    }
+
+    pub(crate) fn write(
+        &self,
+        conn: &Connection,
+        row: &RawRow,
+        body: &crypto::Sealed,
+    ) -> Result<()> {
+        let mut cols = vec!["id"];
+        let mut vals: Vec<&dyn rusqlite::ToSql> = vec![&row.id];
+        if let Some(o) = self.owner {
+            cols.push(o);
+            vals.push(&row.owner);
+        }
+        if let Some(e) = self.extra {
+            cols.push(e);
+            vals.push(&row.extra);
+        }
+        cols.extend([
+            "body",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "updated_by",
+            "version",
+        ]);
+        vals.push(body);
+        for s in &row.stamps {
+            vals.push(s);
+        }
+        vals.push(&row.version);
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT OR REPLACE INTO {} ({}) VALUES ({})",
+            self.name,
+            cols.join(", "),
+            marks.join(", ")
+        );
+        conn.prepare_cached(&sql)?.execute(vals.as_slice())?;
+        Ok(())
+    }
+}
+
+pub(crate) fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+pub(crate) fn new_id() -> Id {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Serialises a small sealed value that is not a record (a user's profile, the duress decoy, the
+/// enrollment), padded with trailing spaces (valid JSON whitespace) to a multiple of `PAD`.
+/// Records go through `body::encode`, whose lengths depend on free text only.
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Zeroizing<Vec<u8>>> {
+    const PAD: usize = 64;
+    let mut json = Zeroizing::new(serde_json::to_vec(v).map_err(|_| Error::Crypto)?);
+    let padded = json.len().div_ceil(PAD) * PAD;
+    json.resize(padded, b' ');
+    Ok(json)
+}
+
+pub(crate) fn open_pragmas(conn: &Connection) -> Result<()> {
+    // WAL for concurrent reads while writing; synchronous=FULL so that a commit the user was told
+    // about survives power loss (NORMAL may lose the last commits in WAL mode).
+    // secure_delete overwrites freed content; temp_store=MEMORY keeps temp tables off disk.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::NotAStore);
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA secure_delete = ON;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(())
+}
+
+pub(crate) fn not_a_store(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Error::NotAStore
+        }
+        _ => Error::Storage(e),
+    }
+}
+
+pub(crate) const CANARY: &[u8] = b"chungtay store canary v1";
+
+/// The trail entry that says the rows of an older store were resealed with their versions.
+pub(crate) const RESEAL_MARK: &str = "record_versions";
+
+impl Db<'_> {
+    pub(crate) fn key_for<'s>(
+        &self,
+        session: &'s Session,
+        table: &Table,
+        row_id: &str,
+        owner: &str,
+    ) -> Result<(&'s SecretKey, KeyId)> {
+        if !table.member_owned {
+            return Ok((&session.record_key, self.store_kid));
+        }
+        let member_id = if table.kind == RecordKind::Member {
+            row_id
+        } else {
+            owner
+        };
+        session.member_key(table.kind, row_id, member_id)
+    }
+
+    /// Seals `body` and inserts or replaces the row, keeping `created_*` of `old`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_record<T: Serialize + DeserializeOwned>(
+        &self,
+        session: &Session,
+        table: &Table,
+        id: &str,
+        owner: &str,
+        extra: &str,
+        body: &T,
+        old: Option<&RawRow>,
+    ) -> Result<Stamp> {
+        self.write_record_with(session, table, id, owner, extra, body, old, |_| Ok(()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_record_with<T: Serialize + DeserializeOwned>(
+        &self,
+        session: &Session,
+        table: &Table,
+        id: &str,
+        owner: &str,
+        extra: &str,
+        body: &T,
+        old: Option<&RawRow>,
+        also: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<Stamp> {
+        let session = session.require(Permission::WriteRecords)?;
+        let now = now_text();
+        let user = session.user_id.clone();
+        let stamps = match old {
+            Some(o) => [o.stamps[0].clone(), o.stamps[1].clone(), now, user],
+            None => [now.clone(), user.clone(), now, user],
+        };
+        let (key, kid) = self.key_for(session, table, id, owner)?;
+        let plain = body::encode(body, table.floor)?;
+        // The trail names what changed, never the values. Both sides in today's encoding, so an
+        // old body (enums by name) does not show every field as changed.
+        let (action, fields) = match old {
+            None => (AuditAction::Create, Vec::new()),
+            Some(o) => {
+                let before: T = self.open_record(session, table, o)?.0;
+                let before = body::encode(&before, 1)?;
+                let as_value =
+                    |plain: &[u8]| body::decode::<serde_json::Value>(plain).ok_or(Error::Crypto);
+                let (before, after) = (as_value(&before)?, as_value(&plain)?);
+                let mut fields = audit::changed_fields(&before, &after);
+                if o.extra != extra {
+                    fields.extend(table.extra.map(str::to_owned));
+                }
+                (AuditAction::Update, fields)
+            }
+        };
+        let tx = rusqlite::Transaction::new_unchecked(self.conn, TransactionBehavior::Immediate)?;
+        // The row's version is the entry written with it, read inside this transaction.
+        let raw = RawRow {
+            id: id.to_owned(),
+            owner: owner.to_owned(),
+            extra: extra.to_owned(),
+            body: Vec::new(),
+            stamps,
+            version: ledger::next_seq(&tx)?,
+        };
+        let sealed = crypto::seal(key, kid, &place(table, id, &raw.bound()), &plain)?;
+        table.write(&tx, &raw, &sealed)?;
+        also(&tx)?;
+        let mut entry = NewEntry::new(action, Some(table.kind), id);
+        entry.fields = fields;
+        let seq = ledger::append(&tx, self.store_id, session, entry)?;
+        check_written(seq, &raw)?;
+        tx.commit()?;
+        raw.stamp(table.kind)
+    }
+
+    pub(crate) fn open_record<T: DeserializeOwned>(
+        &self,
+        session: &Session,
+        table: &Table,
+        raw: &RawRow,
+    ) -> Result<(T, Stamp)> {
+        let session = session.require(Permission::ReadRecords)?;
+        let (key, kid) = self.key_for(session, table, &raw.id, &raw.owner)?;
+        let plain = crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)?;
+        check_current(self.conn, table, raw)?;
+        let value = body::decode(&plain).ok_or_else(|| Error::Integrity {
+            kind: table.kind,
+            id: raw.id.clone(),
+        })?;
+        Ok((value, raw.stamp(table.kind)?))
+    }
+
+    /// Opens each row of a list. One that fails its integrity check is set aside (it shows in
+    /// `damaged_records`) so that the rest of the list still shows.
+    pub(crate) fn open_each<T>(
+        &self,
+        session: &Session,
+        table: &Table,
+        rows: Vec<RawRow>,
+        open: impl Fn(&RawRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for raw in &rows {
+            match open(raw) {
+                Ok(v) => out.push(v),
+                Err(Error::Integrity { kind, id }) => {
+                    let reason =
+                        trail_mismatch(self.conn, table, raw)?.unwrap_or(DamageReason::Unreadable);
+                    session.note_damaged(&[Damaged {
+                        kind,
+                        id,
+                        owner: raw.owner.clone(),
+                        reason,
+                    }]);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Notes a read of a sensitive record in the trail.
+    pub(crate) fn note_read(
+        &self,
+        session: &Session,
+        kind: RecordKind,
+        id: &str,
+        fields: Vec<String>,
+    ) -> Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(self.conn, TransactionBehavior::Immediate)?;
+        let mut entry = NewEntry::new(AuditAction::Read, Some(kind), id);
+        entry.fields = fields;
+        ledger::append(&tx, self.store_id, session, entry)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+pub(crate) fn open_member(conn: &Connection, session: &Session, raw: &RawRow) -> Result<Member> {
+    let (key, kid) = session.member_key(RecordKind::Member, &raw.id, &raw.id)?;
+    let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
+    check_current(conn, &MEMBERS, raw)?;
+    let info: MemberInput = body::decode(&plain).ok_or_else(|| Error::Integrity {
+        kind: RecordKind::Member,
+        id: raw.id.clone(),
+    })?;
+    Ok(Member {
+        id: raw.id.clone(),
+        club_id: raw.owner.clone(),
+        info,
+        stamp: raw.stamp(RecordKind::Member)?,
+    })
+}
+
+/// An older body in today's encoding (fixed widths, padded to its kind's bucket): the reseal
+/// after the upgrade must not keep the old lengths, which told protected values apart.
+pub(crate) fn reencode(table: &Table, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub(crate) fn again<T: Serialize + DeserializeOwned>(
+        plain: &[u8],
+        floor: usize,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let value: T = body::decode(plain).ok_or(Error::Crypto)?;
+        body::encode(&value, floor)
+    }
+    match table.kind {
+        RecordKind::Club => again::<ClubInput>(plain, table.floor),
+        RecordKind::Member => again::<MemberInput>(plain, table.floor),
+        RecordKind::Consent => again::<ConsentBody>(plain, table.floor),
+        RecordKind::Meeting => again::<MeetingInput>(plain, table.floor),
+        RecordKind::Referral => again::<ReferralBody>(plain, table.floor),
+        RecordKind::Livelihood => again::<LivelihoodBody>(plain, table.floor),
+        _ => Err(Error::Crypto),
+    }
+}
+
+/// `reencode` for the table of records of `kind`, for `crate::fuzzing`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn reencode_kind(kind: RecordKind, plain: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let table = [
+        &CLUBS,
+        &MEMBERS,
+        &CONSENTS,
+        &MEETINGS,
+        &REFERRALS,
+        &LIVELIHOOD,
+    ]
+    .into_iter()
+    .find(|t| t.kind == kind)
+    .ok_or(Error::Crypto)?;
+    reencode(table, plain)
+}
+
+/// The trail's statement that every row carries its version: written when a store is made and
+/// by the one-time reseal after the upgrade. A `reseal_pending` row planted later finds it and
+/// reseals nothing (editing it away breaks the chain, which verify and the sync report).
+pub(crate) fn note_record_versions(
+    conn: &Connection,
+    store_id: &str,
+    session: &Session,
+) -> Result<()> {
+    ledger::append(
+        conn,
+        store_id,
+        session,
+        NewEntry::new(AuditAction::Update, Some(RecordKind::Audit), RESEAL_MARK),
+    )?;
+    Ok(())
+}
+
+/// The entry just appended must be the one the row was sealed with.
+pub(crate) fn check_written(seq: i64, raw: &RawRow) -> Result<()> {
+    if seq == raw.version {
+        Ok(())
+    } else {
+        Err(Error::Integrity {
+            kind: RecordKind::Audit,
+            id: "head".into(),
+        })
+    }
+}
+
+/// How a row stands against the trail's last write of it: `None` when it is that version.
+pub(crate) fn judge(
+    last: Option<(i64, AuditAction)>,
+    owner_erased: bool,
+    version: i64,
+) -> Option<DamageReason> {
+    // A record of an erased member is gone with her, whatever its own entries say.
+    if owner_erased {
+        return Some(DamageReason::Deleted);
+    }
+    match last {
+        None => Some(DamageReason::Untracked),
+        Some((_, AuditAction::Delete)) => Some(DamageReason::Deleted),
+        Some((seq, _)) if seq == version => None,
+        Some((seq, _)) if version < seq => Some(DamageReason::Stale),
+        Some(_) => Some(DamageReason::Untracked),
+    }
+}
+
+/// Whether a row's owner is a member (so her erasure takes the row with it).
+pub(crate) fn owned_by_member(table: &Table) -> bool {
+    table.member_owned && table.kind != RecordKind::Member
+}
+
+/// How a row stands against the trail, read from the file: `None` when it is current.
+pub(crate) fn trail_mismatch(
+    conn: &Connection,
+    table: &Table,
+    raw: &RawRow,
+) -> Result<Option<DamageReason>> {
+    let owner_erased = owned_by_member(table)
+        && matches!(
+            ledger::last_write(conn, RecordKind::Member, &raw.owner)?,
+            Some((_, AuditAction::Delete))
+        );
+    let last = ledger::last_write(conn, table.kind, &raw.id)?;
+    Ok(judge(last, owner_erased, raw.version))
+}
+
+/// A row that opened is shown only if it is the version the trail last wrote: an older copy
+/// put back into the file (a withdrawn consent restored, an erasure undone) is refused.
+pub(crate) fn check_current(conn: &Connection, table: &Table, raw: &RawRow) -> Result<()> {
+    match trail_mismatch(conn, table, raw)? {
+        None => Ok(()),
+        Some(_) => Err(Error::Integrity {
+            kind: table.kind,
+            id: raw.id.clone(),
+        }),
+    }
+}
+
+pub(crate) fn place<'a>(table: &Table, id: &'a str, bound: &'a str) -> Place<'a> {
+    Place {
+        table: table.name,
+        kind: table.kind,
+        id,
+        bound,
+    }
+}
+
+pub(crate) fn canary_place() -> Place<'static> {
+    Place {
+        table: "meta",
+        kind: RecordKind::Canary,
+        id: "canary",
+        bound: "",
+    }
+}
+
+pub(crate) fn slot_place(user_id: &str) -> Place<'_> {
+    Place {
+        table: "users",
+        kind: RecordKind::User,
+        id: user_id,
+        bound: "wrapped_key",
+    }
+}
+
+/// A user's role and stamps, bound into the seal of their profile.
+pub(crate) fn profile_bound(role: &str, stamps: [&str; 4]) -> String {
+    format!("{role}\u{1f}{}", stamps.join("\u{1f}"))
+}
+
+pub(crate) fn profile_place<'a>(user_id: &'a str, bound: &'a str) -> Place<'a> {
+    Place {
+        table: "users",
+        kind: RecordKind::User,
+        id: user_id,
+        bound,
+    }
+}
+
+pub(crate) fn member_key_place(member_id: &str) -> Place<'_> {
+    Place {
+        table: "member_keys",
+        kind: RecordKind::MemberKey,
+        id: member_id,
+        bound: "",
+    }
+}
+
+/// One member's key from its row of `member_keys`: it must open under the member-key wrapping
+/// key at that member's place, and be a whole key.
+pub(crate) fn unwrap_member_key(
+    member_wrap: &SecretKey,
+    store_kid: KeyId,
+    member_id: &str,
+    wrapped: &[u8],
+) -> Result<SecretKey> {
+    let plain = crypto::open(
+        member_wrap,
+        store_kid,
+        &member_key_place(member_id),
+        wrapped,
+    )?;
+    SecretKey::from_slice(&plain)
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UserProfile {
+    pub(crate) display_name: String,
+}
+
+pub(crate) struct OpenedProfile {
+    pub(crate) role: String,
+    pub(crate) stamps: [String; 4],
+    pub(crate) profile: UserProfile,
+}
+
+pub(crate) fn open_profile(
+    conn: &Connection,
+    record_key: &SecretKey,
+    store_kid: KeyId,
+    user_id: &str,
+) -> Result<OpenedProfile> {
+    let (role, profile, stamps): (String, Vec<u8>, [String; 4]) = conn.query_row(
+        "SELECT role, profile, created_at, created_by, updated_at, updated_by \
+         FROM users WHERE id = ?1",
+        [user_id],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+            ))
+        },
+    )?;
+    let bound = profile_bound(&role, [&stamps[0], &stamps[1], &stamps[2], &stamps[3]]);
+    let plain = crypto::open(
+        record_key,
+        store_kid,
+        &profile_place(user_id, &bound),
+        &profile,
+    )?;
+    let profile = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
+        kind: RecordKind::User,
+        id: user_id.to_owned(),
+    })?;
+    Ok(OpenedProfile {
+        role,
+        stamps,
+        profile,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ConsentBody {
+    pub(crate) info: ConsentInput,
+    #[serde(with = "body::fixed::opt_date")]
+    pub(crate) withdrawn_on: Option<NaiveDate>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct LivelihoodBody {
+    pub(crate) info: LivelihoodInput,
+    pub(crate) follow_ups: Vec<SupportFollowUp>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ReferralBody {
+    pub(crate) info: ReferralInput,
+    pub(crate) history: Vec<StateChange>,
+}
+
+/// A user's key slot as stored: role, how its KEK is made, the wrapped store key.
+pub(crate) struct UserSlot {
+    pub(crate) role: String,
+    pub(crate) kdf: keys::SlotKdf,
+    pub(crate) wrapped: Vec<u8>,
+}
+
+pub(crate) fn read_slot(conn: &Connection, user_id: &str) -> Result<Option<UserSlot>> {
+    let row = conn
+        .query_row(
+            "SELECT role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
+            [user_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    KdfParams {
+                        m_kib: r.get(2)?,
+                        t: r.get(3)?,
+                        p: r.get(4)?,
+                    },
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((role, salt, params, wrapped)) = row else {
+        return Ok(None);
+    };
+    let kdf = keys::SlotKdf::decode(&salt, params).ok_or_else(|| Error::Integrity {
+        kind: RecordKind::User,
+        id: user_id.to_owned(),
+    })?;
+    Ok(Some(UserSlot { role, kdf, wrapped }))
+}
+
+/// Wraps the store key for one user under a new (chained) slot; returns the salt column's value
+/// and the wrapped key.
+pub(crate) fn wrap_for_user(
+    device: &dyn DeviceSecret,
+    store_id: &str,
+    store_key: &SecretKey,
+    user_id: &str,
+    pin: &str,
+    params: KdfParams,
+) -> Result<(Vec<u8>, crypto::Sealed)> {
+    let kdf = keys::SlotKdf::new(params)?;
+    let kek = keys::user_kek(device, store_id, user_id, pin, &kdf)?;
+    let wrapped = crypto::seal(
+        &kek,
+        key_id_of(RecordKind::User, user_id)?,
+        &slot_place(user_id),
+        store_key.as_bytes(),
+    )?;
+    Ok((kdf.encode_salt(), wrapped))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_user(
+    conn: &Connection,
+    device: &dyn DeviceSecret,
+    store_id: &str,
+    store_key: &SecretKey,
+    record_key: &SecretKey,
+    store_kid: KeyId,
+    user_id: &str,
+    role: UserRole,
+    display_name: &str,
+    pin: &str,
+    params: KdfParams,
+    stamps: [&str; 4],
+) -> Result<()> {
+    let (salt, wrapped) = wrap_for_user(device, store_id, store_key, user_id, pin, params)?;
+    let profile = crypto::seal(
+        record_key,
+        store_kid,
+        &profile_place(user_id, &profile_bound(role.as_str(), stamps)),
+        &to_json(&UserProfile {
+            display_name: display_name.to_owned(),
+        })?,
+    )?;
+    conn.execute(
+        "INSERT INTO users (id, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key, profile, \
+         created_at, created_by, updated_at, updated_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            user_id,
+            role.as_str(),
+            salt,
+            params.m_kib,
+            params.t,
+            params.p,
+            wrapped,
+            profile,
+            stamps[0],
+            stamps[1],
+            stamps[2],
+            stamps[3]
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn restrict_permissions(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
