@@ -102,11 +102,6 @@ pub(crate) const RECORD_TABLES: [&Table; 6] = [
     &LIVELIHOOD,
 ];
 
-/// Whether the trail accounts for each row of this kind (one of the six record tables).
-pub(crate) fn is_record_kind(kind: RecordKind) -> bool {
-    RECORD_TABLES.iter().any(|t| t.kind == kind)
-}
-
 /// That a record an auditor may annotate exists: a row of one of the six record tables, or a
 /// user. Any other kind has nothing to annotate.
 pub(crate) fn require_annotatable(conn: &Connection, kind: RecordKind, id: &str) -> Result<()> {
@@ -466,8 +461,21 @@ impl Db<'_> {
         id: &str,
         fields: Vec<String>,
     ) -> Result<()> {
+        self.note(session, AuditAction::Read, kind, id, fields)
+    }
+
+    /// Notes in the trail something done to a record that writes no row: a read, or an export
+    /// (a club's data left the phone as a file; `fields` say which).
+    pub(crate) fn note(
+        &self,
+        session: &Session,
+        action: AuditAction,
+        kind: RecordKind,
+        id: &str,
+        fields: Vec<String>,
+    ) -> Result<()> {
         let tx = rusqlite::Transaction::new_unchecked(self.conn, TransactionBehavior::Immediate)?;
-        let mut entry = NewEntry::new(AuditAction::Read, Some(kind), id);
+        let mut entry = NewEntry::new(action, Some(kind), id);
         entry.fields = fields;
         ledger::append(&tx, self.store_id, session, entry)?;
         tx.commit()?;
@@ -854,4 +862,86 @@ pub(crate) fn restrict_permissions(path: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// Every record row checked against the trail (which the caller has verified): rows that do
+/// not open, older copies, rows the trail deleted or never wrote, member keys of erased
+/// members, and records the trail wrote whose row is gone. Sorted by kind and id.
+pub(crate) fn scan_records(
+    db: Db<'_>,
+    session: &Session,
+    entries: &[(crate::audit::AuditEntry, Vec<u8>)],
+) -> Result<Vec<Damaged>> {
+    let last = ledger::last_writes(entries);
+    let erased = |member_id: &str| {
+        matches!(
+            last.get(&(RecordKind::Member, member_id.to_owned())),
+            Some((_, AuditAction::Delete))
+        )
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for table in RECORD_TABLES {
+        for raw in table.read(db.conn, "WHERE ?1 = ''", "")? {
+            seen.insert((table.kind, raw.id.clone()));
+            let verdict = judge(
+                last.get(&(table.kind, raw.id.clone())).copied(),
+                owned_by_member(table) && erased(&raw.owner),
+                raw.version,
+            );
+            let opens = db
+                .key_for(session, table, &raw.id, &raw.owner)
+                .and_then(|(key, kid)| {
+                    crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)
+                })
+                .is_ok();
+            let reason = verdict.or((!opens).then_some(DamageReason::Unreadable));
+            if let Some(reason) = reason {
+                out.push(Damaged {
+                    kind: table.kind,
+                    id: raw.id,
+                    owner: raw.owner,
+                    reason,
+                });
+            }
+        }
+    }
+    let keys: Vec<String> = db
+        .conn
+        .prepare("SELECT member_id FROM member_keys")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for member_id in keys.into_iter().filter(|m| erased(m)) {
+        out.push(Damaged {
+            kind: RecordKind::MemberKey,
+            owner: member_id.clone(),
+            id: member_id,
+            reason: DamageReason::Deleted,
+        });
+    }
+    for ((kind, id), (_, action)) in &last {
+        if *action != AuditAction::Delete && !seen.contains(&(*kind, id.clone())) {
+            out.push(Damaged {
+                kind: *kind,
+                id: id.clone(),
+                owner: String::new(),
+                reason: DamageReason::Missing,
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.kind.as_str(), &a.id).cmp(&(b.kind.as_str(), &b.id)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_tables_are_the_kinds_the_trail_accounts_for() {
+        let tables: Vec<RecordKind> = RECORD_TABLES.iter().map(|t| t.kind).collect();
+        for kind in RecordKind::ALL {
+            assert_eq!(kind.is_record(), tables.contains(&kind), "{kind:?}");
+        }
+    }
 }

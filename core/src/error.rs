@@ -21,6 +21,20 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// One of the six kinds of record, each a table of sealed rows (`db::RECORD_TABLES`) that
+    /// the trail accounts for row by row.
+    pub(crate) fn is_record(self) -> bool {
+        matches!(
+            self,
+            RecordKind::Club
+                | RecordKind::Member
+                | RecordKind::Consent
+                | RecordKind::Meeting
+                | RecordKind::Referral
+                | RecordKind::Livelihood
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Club => "club",
@@ -38,14 +52,16 @@ impl RecordKind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) const ALL: [RecordKind; 12] = {
         use RecordKind::*;
         [
             Club, Member, MemberKey, Consent, Meeting, Livelihood, Referral, User, Canary, Audit,
             DeviceKey, Annotation,
         ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+    };
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

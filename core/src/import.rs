@@ -906,7 +906,7 @@ impl MemberExport {
                     // Exports write the whole name in one column.
                     Column::FamilyName => String::new(),
                     Column::BirthYear => m.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-                    Column::Gender => crate::report::gender_label(m.gender).0.to_owned(),
+                    Column::Gender => crate::labels::gender_label(m.gender).0.to_owned(),
                     Column::EthnicGroup => m.ethnic_group.name().to_owned(),
                     Column::Village => m.village.clone(),
                     Column::Phone => m.phone.clone().unwrap_or_default(),
@@ -948,47 +948,6 @@ impl MemberExport {
             }
         }
         book.save_to_buffer().map_err(xlsx)
-    }
-}
-
-impl crate::Store {
-    /// A club's members for a file. With names (and phones of those who may be contacted) only
-    /// for a role that may take the store's data off the phone (the leader: like a backup, the
-    /// Safety permission); otherwise de-identified. Noted in the trail as an export.
-    pub fn export_members(&self, club_id: &str, with_names: bool) -> crate::Result<MemberExport> {
-        use crate::access::Permission;
-        self.require(Permission::ReadRecords)?;
-        if with_names {
-            self.require(Permission::Safety)?;
-        }
-        let members = self
-            .list_members(club_id)?
-            .into_iter()
-            .map(|m| ExportedMember {
-                code: m.id,
-                full_name: with_names.then_some(m.full_name),
-                birth_year: m.birth_year,
-                gender: m.gender,
-                ethnic_group: m.ethnic_group,
-                village: m.village,
-                phone: if with_names && m.safe_to_contact {
-                    m.phone
-                } else {
-                    None
-                },
-                role: m.role,
-                do_not_contact: !m.safe_to_contact,
-            })
-            .collect();
-        let mut fields = vec!["members".to_owned()];
-        if with_names {
-            fields.push("names".to_owned());
-        }
-        self.note_export(club_id, fields)?;
-        Ok(MemberExport {
-            with_names,
-            members,
-        })
     }
 }
 

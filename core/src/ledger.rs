@@ -171,7 +171,7 @@ pub(crate) fn last_writes(
 ) -> std::collections::HashMap<(RecordKind, String), (i64, AuditAction)> {
     let mut last = std::collections::HashMap::new();
     for (e, _) in entries {
-        let Some(kind) = e.kind.filter(|k| crate::db::is_record_kind(*k)) else {
+        let Some(kind) = e.kind.filter(|k| k.is_record()) else {
             continue;
         };
         if !matches!(
@@ -183,9 +183,7 @@ pub(crate) fn last_writes(
         last.insert((kind, e.record_id.clone()), (e.seq, e.action));
         if e.action == AuditAction::Delete && kind == RecordKind::Member {
             for (child, id) in e.fields.iter().filter_map(|f| f.split_once('=')) {
-                if let Some(child) =
-                    RecordKind::parse(child).filter(|k| crate::db::is_record_kind(*k))
-                {
+                if let Some(child) = RecordKind::parse(child).filter(|k| k.is_record()) {
                     last.insert((child, id.to_owned()), (e.seq, AuditAction::Delete));
                 }
             }

@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod import;
 mod index;
 pub mod keys;
+mod labels;
 mod ledger;
 mod livelihood;
 mod meetings;

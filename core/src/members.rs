@@ -200,3 +200,46 @@ pub(crate) fn one(mut added: Vec<Member>) -> Result<Member> {
         id: String::new(),
     })
 }
+
+/// A club's members for a file: with names (and phones of those who may be contacted) when
+/// `with_names`, otherwise de-identified. Noted in the trail as an export. The caller checks
+/// that the role may take names off the phone.
+pub(crate) fn export(
+    db: Db<'_>,
+    s: &Session,
+    club_id: &str,
+    with_names: bool,
+) -> Result<import::MemberExport> {
+    let members = s
+        .index
+        .search(&crate::index::MemberFilter {
+            club_id: Some(club_id.to_owned()),
+            ..Default::default()
+        })
+        .into_iter()
+        .map(|m| import::ExportedMember {
+            code: m.id,
+            full_name: with_names.then_some(m.full_name),
+            birth_year: m.birth_year,
+            gender: m.gender,
+            ethnic_group: m.ethnic_group,
+            village: m.village,
+            phone: if with_names && m.safe_to_contact {
+                m.phone
+            } else {
+                None
+            },
+            role: m.role,
+            do_not_contact: !m.safe_to_contact,
+        })
+        .collect();
+    let mut fields = vec!["members".to_owned()];
+    if with_names {
+        fields.push("names".to_owned());
+    }
+    db.note(s, AuditAction::Export, RecordKind::Club, club_id, fields)?;
+    Ok(import::MemberExport {
+        with_names,
+        members,
+    })
+}

@@ -30,18 +30,20 @@
 //! counted by service and state only.
 
 use chrono::{Datelike, FixedOffset, NaiveDate, Utc};
-use rusqlite::TransactionBehavior;
 use serde::Serialize;
 
-use crate::access::Permission;
 use crate::audit::AuditAction;
-use crate::domain::{
-    ETHNIC_GROUPS, EthnicGroup, Gender, Id, ReferralState, SupportService, Timestamp,
-};
+use crate::db::Db;
+use crate::domain::{ETHNIC_GROUPS, EthnicGroup, Gender, Id, Timestamp};
 use crate::error::{Error, Reason, RecordKind, Result, invalid};
-use crate::ledger::{self, NewEntry};
-use crate::store::Store;
+use crate::session::Session;
 use crate::text;
+use crate::{clubs, meetings, referrals};
+
+use crate::labels::gender_key;
+pub use crate::labels::{
+    ALL_SERVICES, ALL_STATES, gender_label, service_key, service_label, state_label,
+};
 
 use chungtay_protocol::cells::push_csv_line;
 /// The small-cell rule lives in the protocol crate, shared with the province's console.
@@ -180,297 +182,190 @@ pub struct MonthlyReport {
     pub referrals_by_state: ReportTable,
 }
 
-// ---- vocabulary (shared with the CLI) ------------------------------------------------------
-
-/// Vietnamese and English names of a gender.
-pub fn gender_label(g: Gender) -> (&'static str, &'static str) {
-    match g {
-        Gender::Female => ("Nữ", "Female"),
-        Gender::Male => ("Nam", "Male"),
-        Gender::Other => ("Khác", "Other"),
-    }
-}
-
-fn gender_key(g: Gender) -> &'static str {
-    match g {
-        Gender::Female => "female",
-        Gender::Male => "male",
-        Gender::Other => "other",
-    }
-}
-
-pub const ALL_SERVICES: [SupportService; 12] = [
-    SupportService::EssentialNeeds,
-    SupportService::HealthCare,
-    SupportService::Psychological,
-    SupportService::LegalAid,
-    SupportService::Schooling,
-    SupportService::VocationalTraining,
-    SupportService::Jobs,
-    SupportService::Loans,
-    SupportService::HardshipAllowance,
-    SupportService::SafeAccommodation,
-    SupportService::IdentityPapers,
-    SupportService::Interpretation,
-];
-
-/// A stable machine key for a service (`vocational_training`).
-pub fn service_key(s: SupportService) -> &'static str {
-    match s {
-        SupportService::EssentialNeeds => "essential_needs",
-        SupportService::HealthCare => "health_care",
-        SupportService::Psychological => "psychological",
-        SupportService::LegalAid => "legal_aid",
-        SupportService::Schooling => "schooling",
-        SupportService::VocationalTraining => "vocational_training",
-        SupportService::Jobs => "jobs",
-        SupportService::Loans => "loans",
-        SupportService::HardshipAllowance => "hardship_allowance",
-        SupportService::SafeAccommodation => "safe_accommodation",
-        SupportService::IdentityPapers => "identity_papers",
-        SupportService::Interpretation => "interpretation",
-    }
-}
-
-/// Vietnamese and English names of a support service (DOMAIN.md's list).
-pub fn service_label(s: SupportService) -> (&'static str, &'static str) {
-    match s {
-        SupportService::EssentialNeeds => {
-            ("Nhu cầu thiết yếu và đi lại", "Essential needs and travel")
-        }
-        SupportService::HealthCare => ("Chăm sóc y tế", "Health care"),
-        SupportService::Psychological => ("Hỗ trợ tâm lý", "Psychological support"),
-        SupportService::LegalAid => ("Trợ giúp pháp lý", "Legal aid"),
-        SupportService::Schooling => ("Học văn hoá", "Schooling"),
-        SupportService::VocationalTraining => ("Học nghề", "Vocational training"),
-        SupportService::Jobs => ("Việc làm", "Jobs"),
-        SupportService::Loans => ("Vay vốn", "Loans"),
-        SupportService::HardshipAllowance => {
-            ("Trợ cấp khó khăn ban đầu", "Initial hardship allowance")
-        }
-        SupportService::SafeAccommodation => ("Nơi ở an toàn", "Safe accommodation"),
-        SupportService::IdentityPapers => (
-            "Giấy tờ tuỳ thân, hộ tịch",
-            "Identity papers and civil registration",
-        ),
-        SupportService::Interpretation => ("Phiên dịch", "Interpretation"),
-    }
-}
-
-pub const ALL_STATES: [ReferralState; 10] = [
-    ReferralState::Draft,
-    ReferralState::Ready,
-    ReferralState::Queued,
-    ReferralState::Sent,
-    ReferralState::Received,
-    ReferralState::Accepted,
-    ReferralState::Declined,
-    ReferralState::InProgress,
-    ReferralState::Completed,
-    ReferralState::Withdrawn,
-];
-
-/// Vietnamese and English names of a referral's state.
-pub fn state_label(s: ReferralState) -> (&'static str, &'static str) {
-    match s {
-        ReferralState::Draft => ("Bản nháp", "Draft"),
-        ReferralState::Ready => ("Sẵn sàng gửi", "Ready"),
-        ReferralState::Queued => ("Chờ gửi", "Queued"),
-        ReferralState::Sent => ("Đã gửi", "Sent"),
-        ReferralState::Received => ("Tỉnh đã nhận", "Received by the province"),
-        ReferralState::Accepted => ("Đã chấp nhận", "Accepted"),
-        ReferralState::Declined => ("Từ chối", "Declined"),
-        ReferralState::InProgress => ("Đang hỗ trợ", "In progress"),
-        ReferralState::Completed => ("Hoàn thành", "Completed"),
-        ReferralState::Withdrawn => ("Đã rút", "Withdrawn"),
-    }
-}
-
 // ---- building the report -------------------------------------------------------------------
 
 fn in_month(date: NaiveDate, year: i32, month: u32) -> bool {
     date.year() == year && date.month() == month
 }
 
-impl Store {
-    /// Notes in the trail that a club's data left the phone as a file (`fields` say which).
-    pub(crate) fn note_export(&self, club_id: &str, fields: Vec<String>) -> Result<()> {
-        let session = self.session()?;
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut entry = NewEntry::new(AuditAction::Export, Some(RecordKind::Club), club_id);
-        entry.fields = fields;
-        ledger::append(&tx, &self.store_id, session, entry)?;
-        tx.commit()?;
-        Ok(())
+/// The monthly report of one club (see the module docs for what is counted and how small
+/// counts are protected). Noted in the audit trail as an export of the club.
+pub(crate) fn monthly(
+    db: Db<'_>,
+    s: &Session,
+    club_id: &str,
+    year: i32,
+    month: u32,
+) -> Result<MonthlyReport> {
+    if NaiveDate::from_ymd_opt(year, month, 1).is_none() || !(2000..=9999).contains(&year) {
+        return invalid("month", Reason::BadDate);
+    }
+    let club = clubs::get(db, s, club_id)?;
+    let vietnam = FixedOffset::east_opt(VIETNAM_OFFSET_SECS).ok_or(Error::Crypto)?;
+
+    let (mut meetings_held, mut attendance, mut guests) = (0u32, 0u32, 0u32);
+    for meeting in meetings::of_club(db, s, club_id)? {
+        if in_month(meeting.info.date, year, month) {
+            meetings_held += 1;
+            attendance = attendance.saturating_add(count_u32(meeting.info.attendees.len()));
+            guests = guests.saturating_add(u32::try_from(meeting.info.guest_count).unwrap_or(0));
+        }
     }
 
-    /// The monthly report of one club (see the module docs for what is counted and how small
-    /// counts are protected). Any role that reads records may make it; it is noted in the audit
-    /// trail as an export of the club.
-    pub fn monthly_report(&self, club_id: &str, year: i32, month: u32) -> Result<MonthlyReport> {
-        self.require(Permission::ReadRecords)?;
-        if NaiveDate::from_ymd_opt(year, month, 1).is_none() || !(2000..=9999).contains(&year) {
-            return invalid("month", Reason::BadDate);
+    let members = s.index.search(&crate::index::MemberFilter {
+        club_id: Some(club_id.to_owned()),
+        ..Default::default()
+    });
+    let mut by_group = [0u32; ETHNIC_GROUPS.len()];
+    let mut by_gender = [0u32; 3];
+    let genders = [Gender::Female, Gender::Male, Gender::Other];
+    let mut by_service = [0u32; ALL_SERVICES.len()];
+    let mut by_state = [0u32; ALL_STATES.len()];
+    let mut referrals = 0u32;
+    for m in &members {
+        let group = usize::from(m.ethnic_group.code()).checked_sub(1);
+        if let Some(slot) = group.and_then(|i| by_group.get_mut(i)) {
+            *slot += 1;
         }
-        let club = self.club(club_id)?;
-        let vietnam = FixedOffset::east_opt(VIETNAM_OFFSET_SECS).ok_or(Error::Crypto)?;
-
-        let (mut meetings_held, mut attendance, mut guests) = (0u32, 0u32, 0u32);
-        for meeting in self.meetings_of(club_id)? {
-            if in_month(meeting.info.date, year, month) {
-                meetings_held += 1;
-                attendance = attendance.saturating_add(count_u32(meeting.info.attendees.len()));
-                guests =
-                    guests.saturating_add(u32::try_from(meeting.info.guest_count).unwrap_or(0));
-            }
+        if let Some(i) = genders.iter().position(|g| *g == m.gender) {
+            by_gender[i] += 1;
         }
-
-        let members = self.list_members(club_id)?;
-        let mut by_group = [0u32; ETHNIC_GROUPS.len()];
-        let mut by_gender = [0u32; 3];
-        let genders = [Gender::Female, Gender::Male, Gender::Other];
-        let mut by_service = [0u32; ALL_SERVICES.len()];
-        let mut by_state = [0u32; ALL_STATES.len()];
-        let mut referrals = 0u32;
-        for m in &members {
-            let group = usize::from(m.ethnic_group.code()).checked_sub(1);
-            if let Some(slot) = group.and_then(|i| by_group.get_mut(i)) {
-                *slot += 1;
+        for r in referrals::load_for(db, s, &m.id)? {
+            let created = r.stamp.created_at.with_timezone(&vietnam).date_naive();
+            if !in_month(created, year, month) {
+                continue;
             }
-            if let Some(i) = genders.iter().position(|g| *g == m.gender) {
-                by_gender[i] += 1;
-            }
-            for r in self.load_referrals_for(&m.id)? {
-                let created = r.stamp.created_at.with_timezone(&vietnam).date_naive();
-                if !in_month(created, year, month) {
-                    continue;
-                }
-                referrals += 1;
-                for (i, s) in ALL_SERVICES.iter().enumerate() {
-                    if r.info.services.contains(s) {
-                        by_service[i] += 1;
-                    }
-                }
-                if let Some(i) = ALL_STATES.iter().position(|s| *s == r.state) {
-                    by_state[i] += 1;
+            referrals += 1;
+            for (i, s) in ALL_SERVICES.iter().enumerate() {
+                if r.info.services.contains(s) {
+                    by_service[i] += 1;
                 }
             }
+            if let Some(i) = ALL_STATES.iter().position(|s| *s == r.state) {
+                by_state[i] += 1;
+            }
         }
-        let member_total = count_u32(members.len());
+    }
+    let member_total = count_u32(members.len());
 
-        let group_rows = by_group
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .filter_map(|(i, n)| {
-                let code = u8::try_from(i + 1).ok()?;
-                let name = EthnicGroup::from_code(code).ok()?.name();
-                // Names of peoples are the same in both languages.
-                Some((code.to_string(), name.to_owned(), name.to_owned(), *n))
-            })
-            .collect();
-        let group_counts: Vec<u32> = by_group.iter().copied().filter(|n| *n > 0).collect();
-        let mut members_by_ethnic_group = ReportTable::unprotected(
-            "members_by_ethnic_group",
-            ("Thành viên theo dân tộc", "Members by ethnic group"),
-            group_rows,
-        );
-        let gender_rows = genders
-            .iter()
-            .zip(by_gender)
-            .map(|(g, n)| {
-                let (vi, en) = gender_label(*g);
-                (gender_key(*g).to_owned(), vi.to_owned(), en.to_owned(), n)
-            })
-            .collect();
-        let mut members_by_gender = ReportTable::unprotected(
-            "members_by_gender",
-            ("Thành viên theo giới tính", "Members by gender"),
-            gender_rows,
-        );
-        protect_group(
-            &mut [&mut members_by_ethnic_group, &mut members_by_gender],
-            &[group_counts, by_gender.to_vec()],
-            member_total,
-        );
-        let service_rows = ALL_SERVICES
-            .iter()
-            .zip(by_service)
-            .map(|(s, n)| {
-                let (vi, en) = service_label(*s);
-                (service_key(*s).to_owned(), vi.to_owned(), en.to_owned(), n)
-            })
-            .collect();
-        let mut referrals_by_service = ReportTable::unprotected(
-            "referrals_by_service",
-            (
-                "Giới thiệu lập trong tháng, theo dịch vụ",
-                "Referrals made this month, by service",
-            ),
-            service_rows,
-        );
-        referrals_by_service.note_vi = Some(text::nfc(
-            "Một giới thiệu có thể gồm nhiều dịch vụ; tổng là số giới thiệu.",
-        ));
-        referrals_by_service.note_en = Some(
-            "One referral may ask for several services; the total is the number of referrals."
-                .to_owned(),
-        );
-        let state_rows = ALL_STATES
-            .iter()
-            .zip(by_state)
-            .map(|(s, n)| {
-                let (vi, en) = state_label(*s);
-                (s.as_str().to_owned(), vi.to_owned(), en.to_owned(), n)
-            })
-            .collect();
-        let mut referrals_by_state = ReportTable::unprotected(
-            "referrals_by_state",
-            (
-                "Giới thiệu lập trong tháng, theo trạng thái hiện tại",
-                "Referrals made this month, by current state",
-            ),
-            state_rows,
-        );
-        referrals_by_state.note_vi = Some(text::nfc("Trạng thái tại thời điểm lập báo cáo."));
-        referrals_by_state.note_en = Some("State when the report was made.".to_owned());
-        protect_group(
-            &mut [&mut referrals_by_service, &mut referrals_by_state],
-            &[by_service.to_vec(), by_state.to_vec()],
-            referrals,
-        );
-        // With a single meeting, members minus attendance is the number absent: hide the
-        // attendance when that would be 1 to 4 and the member total is shown.
-        let absent = member_total.saturating_sub(attendance);
-        let attendance_shown = if meetings_held == 1
-            && members_by_gender.total.count().is_some()
-            && Shown::of(absent) == Shown::Small
-        {
-            Shown::Hidden
-        } else {
-            Shown::of(attendance)
-        };
-
-        // The report leaves the phone (a file, a printout): note it like an export.
-        self.note_export(club_id, vec!["monthly_report".to_owned()])?;
-
-        Ok(MonthlyReport {
-            club_id: club.id,
-            club_name: club.info.name,
-            province: club.info.province,
-            commune: club.info.commune,
-            year,
-            month,
-            generated_at: Utc::now(),
-            meetings_held,
-            attendance: attendance_shown,
-            guests: Shown::of(guests),
-            members_by_ethnic_group,
-            members_by_gender,
-            referrals_by_service,
-            referrals_by_state,
+    let group_rows = by_group
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .filter_map(|(i, n)| {
+            let code = u8::try_from(i + 1).ok()?;
+            let name = EthnicGroup::from_code(code).ok()?.name();
+            // Names of peoples are the same in both languages.
+            Some((code.to_string(), name.to_owned(), name.to_owned(), *n))
         })
-    }
+        .collect();
+    let group_counts: Vec<u32> = by_group.iter().copied().filter(|n| *n > 0).collect();
+    let mut members_by_ethnic_group = ReportTable::unprotected(
+        "members_by_ethnic_group",
+        ("Thành viên theo dân tộc", "Members by ethnic group"),
+        group_rows,
+    );
+    let gender_rows = genders
+        .iter()
+        .zip(by_gender)
+        .map(|(g, n)| {
+            let (vi, en) = gender_label(*g);
+            (gender_key(*g).to_owned(), vi.to_owned(), en.to_owned(), n)
+        })
+        .collect();
+    let mut members_by_gender = ReportTable::unprotected(
+        "members_by_gender",
+        ("Thành viên theo giới tính", "Members by gender"),
+        gender_rows,
+    );
+    protect_group(
+        &mut [&mut members_by_ethnic_group, &mut members_by_gender],
+        &[group_counts, by_gender.to_vec()],
+        member_total,
+    );
+    let service_rows = ALL_SERVICES
+        .iter()
+        .zip(by_service)
+        .map(|(s, n)| {
+            let (vi, en) = service_label(*s);
+            (service_key(*s).to_owned(), vi.to_owned(), en.to_owned(), n)
+        })
+        .collect();
+    let mut referrals_by_service = ReportTable::unprotected(
+        "referrals_by_service",
+        (
+            "Giới thiệu lập trong tháng, theo dịch vụ",
+            "Referrals made this month, by service",
+        ),
+        service_rows,
+    );
+    referrals_by_service.note_vi = Some(text::nfc(
+        "Một giới thiệu có thể gồm nhiều dịch vụ; tổng là số giới thiệu.",
+    ));
+    referrals_by_service.note_en = Some(
+        "One referral may ask for several services; the total is the number of referrals."
+            .to_owned(),
+    );
+    let state_rows = ALL_STATES
+        .iter()
+        .zip(by_state)
+        .map(|(s, n)| {
+            let (vi, en) = state_label(*s);
+            (s.as_str().to_owned(), vi.to_owned(), en.to_owned(), n)
+        })
+        .collect();
+    let mut referrals_by_state = ReportTable::unprotected(
+        "referrals_by_state",
+        (
+            "Giới thiệu lập trong tháng, theo trạng thái hiện tại",
+            "Referrals made this month, by current state",
+        ),
+        state_rows,
+    );
+    referrals_by_state.note_vi = Some(text::nfc("Trạng thái tại thời điểm lập báo cáo."));
+    referrals_by_state.note_en = Some("State when the report was made.".to_owned());
+    protect_group(
+        &mut [&mut referrals_by_service, &mut referrals_by_state],
+        &[by_service.to_vec(), by_state.to_vec()],
+        referrals,
+    );
+    // With a single meeting, members minus attendance is the number absent: hide the
+    // attendance when that would be 1 to 4 and the member total is shown.
+    let absent = member_total.saturating_sub(attendance);
+    let attendance_shown = if meetings_held == 1
+        && members_by_gender.total.count().is_some()
+        && Shown::of(absent) == Shown::Small
+    {
+        Shown::Hidden
+    } else {
+        Shown::of(attendance)
+    };
+
+    // The report leaves the phone (a file, a printout): note it like an export.
+    db.note(
+        s,
+        AuditAction::Export,
+        RecordKind::Club,
+        club_id,
+        vec!["monthly_report".to_owned()],
+    )?;
+
+    Ok(MonthlyReport {
+        club_id: club.id,
+        club_name: club.info.name,
+        province: club.info.province,
+        commune: club.info.commune,
+        year,
+        month,
+        generated_at: Utc::now(),
+        meetings_held,
+        attendance: attendance_shown,
+        guests: Shown::of(guests),
+        members_by_ethnic_group,
+        members_by_gender,
+        referrals_by_service,
+        referrals_by_state,
+    })
 }
 
 fn count_u32(n: usize) -> u32 {

@@ -1279,8 +1279,8 @@ pub(crate) fn refresh_decoy(store: &Store) -> Result<()> {
             )
         )
     };
-    let mut trail: Vec<DecoyEntry> = store
-        .load_trail()?
+    let (db, session) = store.parts()?;
+    let mut trail: Vec<DecoyEntry> = crate::trail::load(db, session)?
         .into_iter()
         .map(|(e, _)| e)
         .filter(|e| kept(e.kind) && e.record_id != "duress")

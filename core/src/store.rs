@@ -10,13 +10,13 @@ use zeroize::Zeroizing;
 
 use crate::access::{Permission, UserRole};
 use crate::audit::AuditAction;
+use crate::audit::AuditEntry;
 use crate::crypto::{self, KeyId, SecretKey, key_id_of};
 use crate::db::{
-    CANARY, Db, MEMBERS, RECORD_TABLES, RESEAL_MARK, RawRow, canary_place, check_written, judge,
+    self, CANARY, Db, MEMBERS, RECORD_TABLES, RESEAL_MARK, RawRow, canary_place, check_written,
     new_id, not_a_store, note_record_versions, now_text, open_member, open_pragmas, open_profile,
-    owned_by_member, place, profile_bound, profile_place, read_slot, reencode,
-    restrict_permissions, slot_place, to_json, trail_mismatch, unwrap_member_key, wrap_for_user,
-    write_user,
+    place, profile_bound, profile_place, read_slot, reencode, restrict_permissions, slot_place,
+    to_json, trail_mismatch, unwrap_member_key, wrap_for_user, write_user,
 };
 use crate::domain::*;
 use crate::error::{
@@ -26,9 +26,11 @@ use crate::import;
 use crate::index::{MemberFilter, MemberIndex};
 use crate::keys::{self, DeviceSecret, KdfParams};
 use crate::ledger::{self, NewEntry};
+use crate::report::{self, MonthlyReport};
 use crate::safety;
 use crate::schema;
 use crate::session::Session;
+use crate::trail::{self, Annotation, AuditExport, AuditFindings, Checkpoint, OverdueThresholds};
 use crate::{clubs, consent, livelihood, meetings, members, referrals};
 
 /// A user as the unlock screen lists them: no name, since the store is still locked.
@@ -509,76 +511,6 @@ impl Store {
         Ok(())
     }
 
-    /// Every record row checked against the trail (which the caller has verified): rows that do
-    /// not open, older copies, rows the trail deleted or never wrote, member keys of erased
-    /// members, and records the trail wrote whose row is gone. Sorted by kind and id.
-    pub(crate) fn scan_records(
-        &self,
-        session: &Session,
-        entries: &[(crate::audit::AuditEntry, Vec<u8>)],
-    ) -> Result<Vec<Damaged>> {
-        let last = ledger::last_writes(entries);
-        let erased = |member_id: &str| {
-            matches!(
-                last.get(&(RecordKind::Member, member_id.to_owned())),
-                Some((_, AuditAction::Delete))
-            )
-        };
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        for table in RECORD_TABLES {
-            for raw in table.read(&self.conn, "WHERE ?1 = ''", "")? {
-                seen.insert((table.kind, raw.id.clone()));
-                let verdict = judge(
-                    last.get(&(table.kind, raw.id.clone())).copied(),
-                    owned_by_member(table) && erased(&raw.owner),
-                    raw.version,
-                );
-                let opens = self
-                    .db()
-                    .key_for(session, table, &raw.id, &raw.owner)
-                    .and_then(|(key, kid)| {
-                        crypto::open(key, kid, &place(table, &raw.id, &raw.bound()), &raw.body)
-                    })
-                    .is_ok();
-                let reason = verdict.or((!opens).then_some(DamageReason::Unreadable));
-                if let Some(reason) = reason {
-                    out.push(Damaged {
-                        kind: table.kind,
-                        id: raw.id,
-                        owner: raw.owner,
-                        reason,
-                    });
-                }
-            }
-        }
-        let keys: Vec<String> = self
-            .conn
-            .prepare("SELECT member_id FROM member_keys")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for member_id in keys.into_iter().filter(|m| erased(m)) {
-            out.push(Damaged {
-                kind: RecordKind::MemberKey,
-                owner: member_id.clone(),
-                id: member_id,
-                reason: DamageReason::Deleted,
-            });
-        }
-        for ((kind, id), (_, action)) in &last {
-            if *action != AuditAction::Delete && !seen.contains(&(*kind, id.clone())) {
-                out.push(Damaged {
-                    kind: *kind,
-                    id: id.clone(),
-                    owner: String::new(),
-                    reason: DamageReason::Missing,
-                });
-            }
-        }
-        out.sort_by(|a, b| (a.kind.as_str(), &a.id).cmp(&(b.kind.as_str(), &b.id)));
-        Ok(out)
-    }
-
     /// Adds records found damaged to what `damaged_records` reports in this session.
     pub(crate) fn note_damaged(&self, found: &[Damaged]) -> Result<()> {
         self.session()?.note_damaged(found);
@@ -650,8 +582,8 @@ impl Store {
             // Records the old trail created whose rows were gone before the trail could tell
             // (children of members erased by an older version, which did not name them) are
             // noted as absent at the upgrade, so that from now on a missing row means tampering.
-            let entries = self.load_trail_with(session)?;
-            for gone in self.scan_records(session, &entries)? {
+            let entries = trail::load(self.db(), session)?;
+            for gone in db::scan_records(self.db(), session, &entries)? {
                 if gone.reason == DamageReason::Missing {
                     let mut entry = NewEntry::new(AuditAction::Delete, Some(gone.kind), &gone.id);
                     entry.fields = vec!["absent_at_upgrade".into()];
@@ -1156,6 +1088,100 @@ impl Store {
         Ok(self.session()?.index.len())
     }
 
+    /// A club's members for a file. With names (and phones of those who may be contacted) only
+    /// for a role that may take the store's data off the phone (the leader: like a backup, the
+    /// Safety permission); otherwise de-identified. Noted in the trail as an export.
+    pub fn export_members(&self, club_id: &str, with_names: bool) -> Result<import::MemberExport> {
+        let (db, s) = self.parts_as(Permission::ReadRecords)?;
+        if with_names {
+            s.require(Permission::Safety)?;
+        }
+        members::export(db, s, club_id, with_names)
+    }
+
+    // ---- reports ------------------------------------------------------------------------
+
+    /// The monthly report of one club (see `report` for what is counted and how small counts
+    /// are protected). Any role that reads records may make it; it is noted in the audit
+    /// trail as an export of the club.
+    pub fn monthly_report(&self, club_id: &str, year: i32, month: u32) -> Result<MonthlyReport> {
+        let (db, s) = self.parts_as(Permission::ReadRecords)?;
+        if NaiveDate::from_ymd_opt(year, month, 1).is_none() || !(2000..=9999).contains(&year) {
+            return invalid("month", Reason::BadDate);
+        }
+        report::monthly(db, s, club_id, year, month)
+    }
+
+    // ---- the audit trail ----------------------------------------------------------------
+
+    /// Verifies the whole trail: every entry's MAC in order, the head, and every stored
+    /// checkpoint against the device's key and the entry it names.
+    pub fn verify_audit(&self) -> Result<i64> {
+        let (db, s) = self.parts_as(Permission::ReadAudit)?;
+        trail::verify(db, s).map_err(Error::AuditBroken)
+    }
+
+    /// The trail, oldest first.
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
+        let (db, s) = self.parts_as(Permission::ReadAudit)?;
+        Ok(trail::load(db, s)?.into_iter().map(|(e, _)| e).collect())
+    }
+
+    pub fn device_id(&self) -> Result<String> {
+        Ok(self.session()?.device_id.clone())
+    }
+
+    /// The device's Ed25519 public key: what checkpoints and exports are verified with. Taken
+    /// from the sealed signing key (so it needs an unlocked store), never trusted from the
+    /// plaintext copy in `meta`: that copy, if someone replaced it, is reported as tampering.
+    pub fn device_public_key(&self) -> Result<Vec<u8>> {
+        let (db, s) = self.parts()?;
+        trail::device_public_key(db, s)
+    }
+
+    /// Signs the current head (after noting the checkpoint itself in the trail) and keeps it.
+    /// The sync sends it to the province, which keeps it, so a log cut later is caught there.
+    pub fn create_checkpoint(&mut self) -> Result<Checkpoint> {
+        let (db, s) = self.parts_as(Permission::Sync)?;
+        trail::create_checkpoint(db, s)
+    }
+
+    /// The signed checkpoints kept in the store, oldest first: part of the trail, so read with
+    /// the same permission.
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let (db, s) = self.parts_as(Permission::ReadAudit)?;
+        trail::checkpoints(db, s)
+    }
+
+    /// An auditor's note on any record.
+    pub fn annotate(
+        &mut self,
+        kind: RecordKind,
+        record_id: &str,
+        note: &str,
+    ) -> Result<Annotation> {
+        let (db, s) = self.parts_as(Permission::Annotate)?;
+        trail::annotate(db, s, kind, record_id, note)
+    }
+
+    pub fn annotations(&self, kind: RecordKind, record_id: &str) -> Result<Vec<Annotation>> {
+        let (db, s) = self.parts_as(Permission::ReadRecords)?;
+        trail::annotations(db, s, kind, record_id)
+    }
+
+    /// The field-audit view: what a visiting officer checks first.
+    pub fn audit_findings(&self, thresholds: &OverdueThresholds) -> Result<AuditFindings> {
+        let (db, s) = self.parts_as(Permission::ReadAudit)?;
+        trail::findings(db, s, thresholds)
+    }
+
+    /// The audit export: a signed JSON file a laptop verifies offline with the device's public
+    /// key, and the same entries as CSV for reading. The export is itself noted in the trail.
+    pub fn export_audit(&mut self) -> Result<AuditExport> {
+        let (db, s) = self.parts_as(Permission::ExportAudit)?;
+        trail::export(db, s)
+    }
+
     /// A member, whole, for building a referral payload (the sync is noted in the trail instead).
     pub(crate) fn member_unlogged(&self, id: &str) -> Result<Member> {
         let (db, s) = self.parts()?;
@@ -1230,13 +1256,6 @@ impl Store {
         // Every meeting's notes and attendance in one read: noted as such, on the club.
         db.note_read(s, RecordKind::Club, club_id, vec!["meetings".into()])?;
         Ok(meetings)
-    }
-
-    /// The same, unnoted: for reports and audit findings, which are noted as a whole (and
-    /// must work on a trail that is broken).
-    pub(crate) fn meetings_of(&self, club_id: &str) -> Result<Vec<Meeting>> {
-        let (db, s) = self.parts()?;
-        meetings::of_club(db, s, club_id)
     }
 
     // ---- livelihood support -------------------------------------------------------------
@@ -1343,10 +1362,5 @@ impl Store {
             vec!["referrals".to_owned()],
         )?;
         Ok(list)
-    }
-
-    pub(crate) fn load_referrals_for(&self, member_id: &str) -> Result<Vec<Referral>> {
-        let (db, s) = self.parts()?;
-        referrals::load_for(db, s, member_id)
     }
 }

@@ -349,7 +349,7 @@ impl Store {
 
     fn device_keys(&self) -> Result<SigningKeys> {
         let session = self.session()?;
-        let pkcs8 = self.signing_key_pkcs8(session)?;
+        let pkcs8 = crate::trail::signing_key_pkcs8(self.db(), session)?;
         SigningKeys::from_pkcs8(&pkcs8).map_err(|_| Error::Integrity {
             kind: RecordKind::DeviceKey,
             id: "device_signing_key".into(),
@@ -626,7 +626,10 @@ impl Store {
         // outbox row put back from an older copy (with the trail entries after it edited or
         // deleted) would otherwise be sent as if current.
         let mut report = SyncReport {
-            trail_broken: self.verify_with(self.session()?).err(),
+            trail_broken: {
+                let (db, s) = self.parts()?;
+                crate::trail::verify(db, s).err()
+            },
             ..SyncReport::default()
         };
         // The province's answers first: the pull also brings its latest checkpoint of this

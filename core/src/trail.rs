@@ -7,9 +7,9 @@ use ring::signature::{self, Ed25519KeyPair, KeyPair};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::access::Permission;
 use crate::audit::{self, AuditAction, AuditEntry};
 use crate::crypto::{self, Place};
+use crate::db::{self, Db};
 use crate::domain::{Id, ReferralState, Stamp, Timestamp};
 use crate::error::ChainBreak;
 use crate::error::{Error, Reason, RecordKind, Result, invalid};
@@ -18,8 +18,8 @@ use crate::ledger::{
     parse_time, read_head, signing_key_place, time_text,
 };
 use crate::session::Session;
-use crate::store::Store;
 use crate::text;
+use crate::{clubs, meetings};
 
 /// Days after which something is overdue; the province sets its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -251,541 +251,513 @@ pub fn verify_export(
     serde_json::from_str(&signed.document).map_err(|_| ExportError::Malformed)
 }
 
-impl Store {
-    pub(crate) fn load_trail(&self) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
-        self.load_trail_with(self.session()?)
+/// Every entry of the trail, oldest first, with its MAC; field names opened.
+pub(crate) fn load(db: Db<'_>, session: &Session) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
+    let mut stmt = db.conn.prepare(
+        "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac, \
+         fields_sealed FROM audit_log ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], entry_from_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let raw = row?;
+        let mut entry = raw.entry;
+        entry.at = parse_time(&raw.at)?;
+        entry.fields = open_fields(
+            session,
+            db.store_id,
+            entry.seq,
+            &raw.fields,
+            raw.fields_sealed.as_deref(),
+        );
+        out.push((entry, raw.mac));
     }
+    Ok(out)
+}
 
-    pub(crate) fn load_trail_with(&self, session: &Session) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac, \
-             fields_sealed FROM audit_log ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([], entry_from_row)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let raw = row?;
-            let mut entry = raw.entry;
-            entry.at = parse_time(&raw.at)?;
-            entry.fields = open_fields(
-                session,
-                &self.store_id,
-                entry.seq,
-                &raw.fields,
-                raw.fields_sealed.as_deref(),
-            );
-            out.push((entry, raw.mac));
-        }
-        Ok(out)
+/// Verifies the whole trail: every entry's MAC in order, the head, every stored checkpoint
+/// against the device's key and the entry it names, and every record row against the trail.
+pub(crate) fn verify(db: Db<'_>, session: &Session) -> std::result::Result<i64, ChainBreak> {
+    match check(db, session) {
+        Ok(checked) => checked.verdict,
+        Err(_) => Err(ChainBreak::BadHead),
     }
+}
 
-    /// Verifies the whole trail: every entry's MAC in order, the head, and every stored
-    /// checkpoint against the device's key and the entry it names.
-    pub fn verify_audit(&self) -> Result<i64> {
-        let session = self.require(Permission::ReadAudit)?;
-        self.verify_with(session).map_err(Error::AuditBroken)
-    }
+/// Reads the trail once, checks it, and checks every record row against it (the rows are
+/// listed even when the chain itself is broken). Verify, the findings, the export and the
+/// sync all start here, so none reads the trail or opens the rows twice.
+pub(crate) fn check(db: Db<'_>, session: &Session) -> Result<CheckedTrail> {
+    let entries = load(db, session)?;
+    let damaged = db::scan_records(db, session, &entries)?;
+    session.note_damaged(&damaged);
+    // Not only the chain: every record row must be the one the trail last wrote.
+    let verdict = verify_chain_of(db, session, &entries).and_then(|last| match damaged.first() {
+        Some(d) => Err(ChainBreak::Record {
+            kind: d.kind,
+            id: d.id.clone(),
+            reason: d.reason,
+        }),
+        None => Ok(last),
+    });
+    Ok(CheckedTrail {
+        entries,
+        verdict,
+        damaged,
+    })
+}
 
-    pub(crate) fn verify_with(&self, session: &Session) -> std::result::Result<i64, ChainBreak> {
-        match self.check_trail(session) {
-            Ok(checked) => checked.verdict,
-            Err(_) => Err(ChainBreak::BadHead),
-        }
-    }
-
-    /// Reads the trail once, checks it, and checks every record row against it (the rows are
-    /// listed even when the chain itself is broken). Verify, the findings, the export and the
-    /// sync all start here, so none reads the trail or opens the rows twice.
-    pub(crate) fn check_trail(&self, session: &Session) -> Result<CheckedTrail> {
-        let entries = self.load_trail_with(session)?;
-        let damaged = self.scan_records(session, &entries)?;
-        self.note_damaged(&damaged)?;
-        // Not only the chain: every record row must be the one the trail last wrote.
-        let verdict =
-            self.verify_chain_of(session, &entries)
-                .and_then(|last| match damaged.first() {
-                    Some(d) => Err(ChainBreak::Record {
-                        kind: d.kind,
-                        id: d.id.clone(),
-                        reason: d.reason,
-                    }),
-                    None => Ok(last),
-                });
-        Ok(CheckedTrail {
-            entries,
-            verdict,
-            damaged,
+/// The chain, its head, the annotations it names and the stored checkpoints.
+fn verify_chain_of(
+    db: Db<'_>,
+    session: &Session,
+    trail: &[(AuditEntry, Vec<u8>)],
+) -> std::result::Result<i64, ChainBreak> {
+    let head = read_head(db.conn).map_err(|_| ChainBreak::BadHead)?;
+    let (last, _) = audit::verify_chain(&session.audit_key, db.store_id, trail, head.as_deref())?;
+    // Every auditor's note the trail recorded is still there, unless an erasure took it.
+    let present: std::collections::HashSet<String> = db
+        .conn
+        .prepare("SELECT id FROM annotations")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()
         })
-    }
-
-    /// The chain, its head, the annotations it names and the stored checkpoints.
-    fn verify_chain_of(
-        &self,
-        session: &Session,
-        trail: &[(AuditEntry, Vec<u8>)],
-    ) -> std::result::Result<i64, ChainBreak> {
-        let head = read_head(&self.conn).map_err(|_| ChainBreak::BadHead)?;
-        let (last, _) =
-            audit::verify_chain(&session.audit_key, &self.store_id, trail, head.as_deref())?;
-        // Every auditor's note the trail recorded is still there, unless an erasure took it.
-        let present: std::collections::HashSet<String> = self
-            .conn
-            .prepare("SELECT id FROM annotations")
-            .and_then(|mut s| {
-                s.query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(|_| ChainBreak::BadHead)?;
-        let erased: std::collections::HashSet<&str> = trail
+        .map_err(|_| ChainBreak::BadHead)?;
+    let erased: std::collections::HashSet<&str> = trail
+        .iter()
+        .filter(|(e, _)| e.action == AuditAction::Delete)
+        .flat_map(|(e, _)| e.fields.iter())
+        .filter_map(|f| f.strip_prefix(ANNOTATION_FIELD))
+        .collect();
+    for (e, _) in trail
+        .iter()
+        .filter(|(e, _)| e.action == AuditAction::Annotate)
+    {
+        for id in e
+            .fields
             .iter()
-            .filter(|(e, _)| e.action == AuditAction::Delete)
-            .flat_map(|(e, _)| e.fields.iter())
             .filter_map(|f| f.strip_prefix(ANNOTATION_FIELD))
-            .collect();
-        for (e, _) in trail
-            .iter()
-            .filter(|(e, _)| e.action == AuditAction::Annotate)
         {
-            for id in e
-                .fields
-                .iter()
-                .filter_map(|f| f.strip_prefix(ANNOTATION_FIELD))
-            {
-                if !present.contains(id) && !erased.contains(id) {
-                    return Err(ChainBreak::AnnotationGone { seq: e.seq });
-                }
+            if !present.contains(id) && !erased.contains(id) {
+                return Err(ChainBreak::AnnotationGone { seq: e.seq });
             }
         }
-        let public = self.device_public_key().map_err(|_| ChainBreak::BadHead)?;
-        for cp in self
-            .stored_checkpoints(session)
-            .map_err(|_| ChainBreak::BadHead)?
-        {
-            let at_seq = trail.get(cp.seq.saturating_sub(1).max(0) as usize);
-            let matches = at_seq.is_some_and(|(e, mac)| e.seq == cp.seq && *mac == cp.head);
-            if !cp.verify(&public) || !matches {
-                return Err(ChainBreak::Truncated { last, head: cp.seq });
-            }
+    }
+    let public = device_public_key(db, session).map_err(|_| ChainBreak::BadHead)?;
+    for cp in checkpoints(db, session).map_err(|_| ChainBreak::BadHead)? {
+        let at_seq = trail.get(cp.seq.saturating_sub(1).max(0) as usize);
+        let matches = at_seq.is_some_and(|(e, mac)| e.seq == cp.seq && *mac == cp.head);
+        if !cp.verify(&public) || !matches {
+            return Err(ChainBreak::Truncated { last, head: cp.seq });
         }
-        Ok(last)
     }
+    Ok(last)
+}
 
-    /// The trail, oldest first.
-    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
-        self.require(Permission::ReadAudit)?;
-        Ok(self.load_trail()?.into_iter().map(|(e, _)| e).collect())
-    }
-
-    pub fn device_id(&self) -> Result<String> {
-        Ok(self.session()?.device_id.clone())
-    }
-
-    /// The device's Ed25519 public key: what checkpoints and exports are verified with. Taken
-    /// from the sealed signing key (so it needs an unlocked store), never trusted from the
-    /// plaintext copy in `meta`: that copy, if someone replaced it, is reported as tampering.
-    pub fn device_public_key(&self) -> Result<Vec<u8>> {
-        let session = self.session()?;
-        let public = self.signing_key(session)?.public_key().as_ref().to_vec();
-        let stored: Option<Vec<u8>> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE name = 'device_public_key'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if stored.as_deref() != Some(public.as_slice()) {
-            return Err(Error::Integrity {
-                kind: RecordKind::DeviceKey,
-                id: "device_public_key".into(),
-            });
-        }
-        Ok(public)
-    }
-
-    /// The device's Ed25519 key (PKCS#8), opened for signing; zeroized when dropped.
-    pub(crate) fn signing_key_pkcs8(
-        &self,
-        session: &Session,
-    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-        let sealed: Vec<u8> = self.conn.query_row(
-            "SELECT value FROM meta WHERE name = 'device_signing_key'",
+/// The device's Ed25519 public key: what checkpoints and exports are verified with. Taken
+/// from the sealed signing key (so it needs an unlocked store), never trusted from the
+/// plaintext copy in `meta`: that copy, if someone replaced it, is reported as tampering.
+pub(crate) fn device_public_key(db: Db<'_>, session: &Session) -> Result<Vec<u8>> {
+    let public = signing_key(db, session)?.public_key().as_ref().to_vec();
+    let stored: Option<Vec<u8>> = db
+        .conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'device_public_key'",
             [],
             |r| r.get(0),
-        )?;
-        crypto::open(
-            &session.record_key,
-            self.store_kid,
-            &signing_key_place(),
-            &sealed,
         )
-    }
-
-    fn signing_key(&self, session: &Session) -> Result<Ed25519KeyPair> {
-        let pkcs8 = self.signing_key_pkcs8(session)?;
-        Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::Integrity {
+        .optional()?;
+    if stored.as_deref() != Some(public.as_slice()) {
+        return Err(Error::Integrity {
             kind: RecordKind::DeviceKey,
-            id: "device_signing_key".into(),
-        })
+            id: "device_public_key".into(),
+        });
     }
+    Ok(public)
+}
 
-    /// Signs the current head (after noting the checkpoint itself in the trail) and keeps it.
-    /// The sync sends it to the province, which keeps it, so a log cut later is caught there.
-    pub fn create_checkpoint(&mut self) -> Result<Checkpoint> {
-        let session = self.require(Permission::Sync)?;
-        let key = self.signing_key(session)?;
-        let tx = immediate(&self.conn)?;
-        append(
-            &tx,
-            &self.store_id,
-            session,
-            NewEntry::new(AuditAction::Checkpoint, None, ""),
-        )?;
-        let (seq, mac, _) = read_head(&tx)?
-            .as_deref()
-            .and_then(audit::decode_head)
-            .ok_or(Error::Integrity {
-                kind: RecordKind::Audit,
-                id: "head".into(),
-            })?;
-        let at = time_text(&Utc::now());
-        let msg = Checkpoint::signed_bytes(&session.device_id, seq, &mac, &at);
-        let cp = Checkpoint {
-            device_id: session.device_id.clone(),
-            seq,
-            head: mac.to_vec(),
-            at,
-            signature: key.sign(&msg).as_ref().to_vec(),
-        };
-        tx.execute(
-            "INSERT INTO audit_checkpoints (seq, head, at, signature) VALUES (?1, ?2, ?3, ?4)",
-            params![cp.seq, cp.head, cp.at, cp.signature],
-        )?;
-        tx.commit()?;
-        Ok(cp)
-    }
+/// The device's Ed25519 key (PKCS#8), opened for signing; zeroized when dropped.
+pub(crate) fn signing_key_pkcs8(
+    db: Db<'_>,
+    session: &Session,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let sealed: Vec<u8> = db.conn.query_row(
+        "SELECT value FROM meta WHERE name = 'device_signing_key'",
+        [],
+        |r| r.get(0),
+    )?;
+    crypto::open(
+        &session.record_key,
+        db.store_kid,
+        &signing_key_place(),
+        &sealed,
+    )
+}
 
-    /// The signed checkpoints kept in the store, oldest first: part of the trail, so read with
-    /// the same permission.
-    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        self.stored_checkpoints(self.require(Permission::ReadAudit)?)
-    }
+fn signing_key(db: Db<'_>, session: &Session) -> Result<Ed25519KeyPair> {
+    let pkcs8 = signing_key_pkcs8(db, session)?;
+    Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| Error::Integrity {
+        kind: RecordKind::DeviceKey,
+        id: "device_signing_key".into(),
+    })
+}
 
-    /// The checkpoints, for the trail's own verification (which a deputy's sync runs too).
-    fn stored_checkpoints(&self, session: &Session) -> Result<Vec<Checkpoint>> {
-        let device_id = session.device_id.clone();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, head, at, signature FROM audit_checkpoints ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Checkpoint {
-                device_id: device_id.clone(),
-                seq: r.get(0)?,
-                head: r.get(1)?,
-                at: r.get(2)?,
-                signature: r.get(3)?,
-            })
+/// Signs the current head (after noting the checkpoint itself in the trail) and keeps it.
+/// The sync sends it to the province, which keeps it, so a log cut later is caught there.
+pub(crate) fn create_checkpoint(db: Db<'_>, session: &Session) -> Result<Checkpoint> {
+    let key = signing_key(db, session)?;
+    let tx = immediate(db.conn)?;
+    append(
+        &tx,
+        db.store_id,
+        session,
+        NewEntry::new(AuditAction::Checkpoint, None, ""),
+    )?;
+    let (seq, mac, _) = read_head(&tx)?
+        .as_deref()
+        .and_then(audit::decode_head)
+        .ok_or(Error::Integrity {
+            kind: RecordKind::Audit,
+            id: "head".into(),
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
+    let at = time_text(&Utc::now());
+    let msg = Checkpoint::signed_bytes(&session.device_id, seq, &mac, &at);
+    let cp = Checkpoint {
+        device_id: session.device_id.clone(),
+        seq,
+        head: mac.to_vec(),
+        at,
+        signature: key.sign(&msg).as_ref().to_vec(),
+    };
+    tx.execute(
+        "INSERT INTO audit_checkpoints (seq, head, at, signature) VALUES (?1, ?2, ?3, ?4)",
+        params![cp.seq, cp.head, cp.at, cp.signature],
+    )?;
+    tx.commit()?;
+    Ok(cp)
+}
 
-    /// An auditor's note on any record.
-    pub fn annotate(
-        &mut self,
-        kind: RecordKind,
-        record_id: &str,
-        note: &str,
-    ) -> Result<Annotation> {
-        let session = self.require(Permission::Annotate)?;
-        let note = text::nfc(note.trim());
-        if note.is_empty() {
-            return invalid("text", Reason::Empty);
-        }
-        // A note on nothing would sit in the trail as if a record had been checked.
-        crate::db::require_annotatable(&self.conn, kind, record_id)?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let now = time_text(&Utc::now());
-        let stamps = [
-            now.clone(),
-            session.user_id.clone(),
-            now,
-            session.user_id.clone(),
-        ];
+/// The signed checkpoints kept in the store, oldest first.
+pub(crate) fn checkpoints(db: Db<'_>, session: &Session) -> Result<Vec<Checkpoint>> {
+    let device_id = session.device_id.clone();
+    let mut stmt = db
+        .conn
+        .prepare("SELECT seq, head, at, signature FROM audit_checkpoints ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Checkpoint {
+            device_id: device_id.clone(),
+            seq: r.get(0)?,
+            head: r.get(1)?,
+            at: r.get(2)?,
+            signature: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// An auditor's note on any record.
+pub(crate) fn annotate(
+    db: Db<'_>,
+    session: &Session,
+    kind: RecordKind,
+    record_id: &str,
+    note: &str,
+) -> Result<Annotation> {
+    let note = text::nfc(note.trim());
+    if note.is_empty() {
+        return invalid("text", Reason::Empty);
+    }
+    // A note on nothing would sit in the trail as if a record had been checked.
+    crate::db::require_annotatable(db.conn, kind, record_id)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = time_text(&Utc::now());
+    let stamps = [
+        now.clone(),
+        session.user_id.clone(),
+        now,
+        session.user_id.clone(),
+    ];
+    let bound = annotation_bound(kind, record_id, &stamps);
+    let sealed = crypto::seal(
+        &session.record_key,
+        db.store_kid,
+        &annotation_place(&id, &bound),
+        note.as_bytes(),
+    )?;
+    let tx = immediate(db.conn)?;
+    tx.execute(
+        "INSERT INTO annotations (id, record_kind, record_id, body, created_at, created_by, \
+         updated_at, updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id,
+            kind.as_str(),
+            record_id,
+            sealed,
+            stamps[0],
+            stamps[1],
+            stamps[2],
+            stamps[3]
+        ],
+    )?;
+    // The note's id in the trail, so that deleting the note from the file shows.
+    let mut entry = NewEntry::new(AuditAction::Annotate, Some(kind), record_id);
+    entry.fields = vec![format!("{ANNOTATION_FIELD}{id}")];
+    append(&tx, db.store_id, session, entry)?;
+    tx.commit()?;
+    Ok(Annotation {
+        id,
+        kind,
+        record_id: record_id.to_owned(),
+        text: note,
+        stamp: Stamp {
+            created_at: parse_time(&stamps[0])?,
+            created_by: stamps[1].clone(),
+            updated_at: parse_time(&stamps[2])?,
+            updated_by: stamps[3].clone(),
+        },
+    })
+}
+
+pub(crate) fn annotations(
+    db: Db<'_>,
+    session: &Session,
+    kind: RecordKind,
+    record_id: &str,
+) -> Result<Vec<Annotation>> {
+    let mut stmt = db.conn.prepare(
+        "SELECT id, body, created_at, created_by, updated_at, updated_by FROM annotations \
+         WHERE record_kind = ?1 AND record_id = ?2 ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map(params![kind.as_str(), record_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, body, stamps): (String, Vec<u8>, [String; 4]) = row?;
         let bound = annotation_bound(kind, record_id, &stamps);
-        let sealed = crypto::seal(
+        let plain = crypto::open(
             &session.record_key,
-            self.store_kid,
+            db.store_kid,
             &annotation_place(&id, &bound),
-            note.as_bytes(),
+            &body,
         )?;
-        let tx = immediate(&self.conn)?;
-        tx.execute(
-            "INSERT INTO annotations (id, record_kind, record_id, body, created_at, created_by, \
-             updated_at, updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                id,
-                kind.as_str(),
-                record_id,
-                sealed,
-                stamps[0],
-                stamps[1],
-                stamps[2],
-                stamps[3]
-            ],
-        )?;
-        // The note's id in the trail, so that deleting the note from the file shows.
-        let mut entry = NewEntry::new(AuditAction::Annotate, Some(kind), record_id);
-        entry.fields = vec![format!("{ANNOTATION_FIELD}{id}")];
-        append(&tx, &self.store_id, session, entry)?;
-        tx.commit()?;
-        Ok(Annotation {
+        out.push(Annotation {
+            text: String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity {
+                kind: RecordKind::Annotation,
+                id: id.clone(),
+            })?,
             id,
             kind,
             record_id: record_id.to_owned(),
-            text: note,
             stamp: Stamp {
                 created_at: parse_time(&stamps[0])?,
                 created_by: stamps[1].clone(),
                 updated_at: parse_time(&stamps[2])?,
                 updated_by: stamps[3].clone(),
             },
-        })
+        });
     }
+    Ok(out)
+}
 
-    pub fn annotations(&self, kind: RecordKind, record_id: &str) -> Result<Vec<Annotation>> {
-        let session = self.require(Permission::ReadRecords)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT id, body, created_at, created_by, updated_at, updated_by FROM annotations \
-             WHERE record_kind = ?1 AND record_id = ?2 ORDER BY created_at",
-        )?;
-        let rows = stmt.query_map(params![kind.as_str(), record_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, body, stamps): (String, Vec<u8>, [String; 4]) = row?;
-            let bound = annotation_bound(kind, record_id, &stamps);
-            let plain = crypto::open(
-                &session.record_key,
-                self.store_kid,
-                &annotation_place(&id, &bound),
-                &body,
-            )?;
-            out.push(Annotation {
-                text: String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity {
-                    kind: RecordKind::Annotation,
-                    id: id.clone(),
-                })?,
-                id,
-                kind,
-                record_id: record_id.to_owned(),
-                stamp: Stamp {
-                    created_at: parse_time(&stamps[0])?,
-                    created_by: stamps[1].clone(),
-                    updated_at: parse_time(&stamps[2])?,
-                    updated_by: stamps[3].clone(),
-                },
+/// The field-audit view: what a visiting officer checks first.
+pub(crate) fn findings(
+    db: Db<'_>,
+    session: &Session,
+    thresholds: &OverdueThresholds,
+) -> Result<AuditFindings> {
+    let now = Utc::now();
+    let CheckedTrail {
+        entries: trail,
+        verdict: chain,
+        damaged: damaged_records,
+    } = check(db, session)?;
+    let checkpoints = checkpoints(db, session)?;
+    let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
+
+    let mut stmt = db.conn.prepare(
+        "SELECT id FROM members WHERE id NOT IN (SELECT member_id FROM consents) ORDER BY id",
+    )?;
+    let members_without_consent = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<Id>, _>>()?;
+
+    let mut overdue_referrals = Vec::new();
+    let mut stmt = db
+        .conn
+        .prepare("SELECT id, member_id, state, updated_at FROM referrals ORDER BY updated_at")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (id, member_id, state, since) = row?;
+        let Some(state) = ReferralState::parse(&state) else {
+            continue;
+        };
+        let since = parse_time(&since)?;
+        let days = (now - since).num_days();
+        if thresholds
+            .for_state(state)
+            .is_some_and(|limit| days > limit)
+        {
+            overdue_referrals.push(OverdueReferral {
+                referral_id: id,
+                member_id,
+                state,
+                since,
+                days,
             });
         }
-        Ok(out)
     }
 
-    /// The field-audit view: what a visiting officer checks first.
-    pub fn audit_findings(&self, thresholds: &OverdueThresholds) -> Result<AuditFindings> {
-        let session = self.require(Permission::ReadAudit)?;
-        let now = Utc::now();
-        let CheckedTrail {
-            entries: trail,
-            verdict: chain,
-            damaged: damaged_records,
-        } = self.check_trail(session)?;
-        let checkpoints = self.checkpoints()?;
-        let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
-
-        let mut stmt = self.conn.prepare(
-            "SELECT id FROM members WHERE id NOT IN (SELECT member_id FROM consents) ORDER BY id",
-        )?;
-        let members_without_consent = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<Vec<Id>, _>>()?;
-
-        let mut overdue_referrals = Vec::new();
-        let mut stmt = self.conn.prepare(
-            "SELECT id, member_id, state, updated_at FROM referrals ORDER BY updated_at",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (id, member_id, state, since) = row?;
-            let Some(state) = ReferralState::parse(&state) else {
-                continue;
-            };
-            let since = parse_time(&since)?;
-            let days = (now - since).num_days();
-            if thresholds
-                .for_state(state)
-                .is_some_and(|limit| days > limit)
-            {
-                overdue_referrals.push(OverdueReferral {
-                    referral_id: id,
-                    member_id,
-                    state,
-                    since,
-                    days,
+    let mut meetings_without_attendance = Vec::new();
+    let mut late_meeting_edits = Vec::new();
+    for club in clubs::all(db, session)? {
+        for m in meetings::of_club(db, session, &club.id)? {
+            if m.info.attendees.is_empty() {
+                meetings_without_attendance.push(MeetingRef {
+                    meeting_id: m.id.clone(),
+                    club_id: club.id.clone(),
+                    date: m.info.date,
                 });
             }
-        }
-
-        let mut meetings_without_attendance = Vec::new();
-        let mut late_meeting_edits = Vec::new();
-        for club in self.clubs()? {
-            for m in self.meetings_of(&club.id)? {
-                if m.info.attendees.is_empty() {
-                    meetings_without_attendance.push(MeetingRef {
+            let held = m.info.date.and_hms_opt(23, 59, 59).map(|d| d.and_utc());
+            if let Some(held) = held {
+                let days_after = (m.stamp.updated_at - held).num_days();
+                if m.stamp.updated_at != m.stamp.created_at
+                    && days_after >= thresholds.late_edit_days
+                {
+                    late_meeting_edits.push(LateEdit {
                         meeting_id: m.id.clone(),
                         club_id: club.id.clone(),
-                        date: m.info.date,
+                        meeting_date: m.info.date,
+                        edited_at: m.stamp.updated_at,
+                        edited_by: m.stamp.updated_by.clone(),
+                        days_after,
                     });
-                }
-                let held = m.info.date.and_hms_opt(23, 59, 59).map(|d| d.and_utc());
-                if let Some(held) = held {
-                    let days_after = (m.stamp.updated_at - held).num_days();
-                    if m.stamp.updated_at != m.stamp.created_at
-                        && days_after >= thresholds.late_edit_days
-                    {
-                        late_meeting_edits.push(LateEdit {
-                            meeting_id: m.id.clone(),
-                            club_id: club.id.clone(),
-                            meeting_date: m.info.date,
-                            edited_at: m.stamp.updated_at,
-                            edited_by: m.stamp.updated_by.clone(),
-                            days_after,
-                        });
-                    }
                 }
             }
         }
-
-        let after = last_checkpoint_seq.unwrap_or(0);
-        let changed_since_checkpoint = trail
-            .into_iter()
-            .map(|(e, _)| e)
-            .filter(|e| {
-                e.seq > after
-                    && matches!(
-                        e.action,
-                        AuditAction::Create | AuditAction::Update | AuditAction::Delete
-                    )
-            })
-            .collect();
-
-        Ok(AuditFindings {
-            entries: chain.as_ref().map(|n| *n).unwrap_or(0),
-            chain_break: chain.err(),
-            last_checkpoint_seq,
-            members_without_consent,
-            overdue_referrals,
-            meetings_without_attendance,
-            late_meeting_edits,
-            changed_since_checkpoint,
-            damaged_records,
-        })
     }
 
-    /// The audit export: a signed JSON file a laptop verifies offline with the device's public
-    /// key, and the same entries as CSV for reading. The export is itself noted in the trail.
-    pub fn export_audit(&mut self) -> Result<AuditExport> {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let session = self.require(Permission::ExportAudit)?;
-        {
-            let tx = immediate(&self.conn)?;
-            append(
-                &tx,
-                &self.store_id,
-                session,
-                NewEntry::new(AuditAction::Export, None, ""),
-            )?;
-            tx.commit()?;
-        }
-        let checked = self.check_trail(session)?;
-        let chain_verified = checked.verdict.is_ok();
-        let entries: Vec<ExportEntry> = checked
-            .entries
-            .into_iter()
-            .map(|(e, _)| ExportEntry {
-                seq: e.seq,
-                at: time_text(&e.at),
-                user_id: e.user_id,
-                role: e.role.map(|r| r.as_str()).unwrap_or("").to_owned(),
-                device_id: e.device_id,
-                action: e.action.as_str().to_owned(),
-                kind: e.kind.map(|k| k.as_str()).unwrap_or("").to_owned(),
-                record_id: e.record_id,
-                fields: e.fields,
-            })
-            .collect();
-        let doc = ExportDocument {
-            store_id: self.store_id.clone(),
-            device_id: session.device_id.clone(),
-            exported_at: time_text(&Utc::now()),
-            exported_by: session.user_id.clone(),
-            chain_verified,
-            entries,
-        };
-        let document = serde_json::to_string_pretty(&doc).map_err(|_| Error::Crypto)?;
-        let key = self.signing_key(session)?;
-        let signed = SignedExport {
-            format: EXPORT_FORMAT.to_owned(),
-            device_public_key: b64.encode(key.public_key().as_ref()),
-            signature: b64.encode(key.sign(document.as_bytes()).as_ref()),
-            document,
-        };
-        let mut csv = csv::Writer::from_writer(Vec::new());
-        let io = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
+    let after = last_checkpoint_seq.unwrap_or(0);
+    let changed_since_checkpoint = trail
+        .into_iter()
+        .map(|(e, _)| e)
+        .filter(|e| {
+            e.seq > after
+                && matches!(
+                    e.action,
+                    AuditAction::Create | AuditAction::Update | AuditAction::Delete
+                )
+        })
+        .collect();
+
+    Ok(AuditFindings {
+        entries: chain.as_ref().map(|n| *n).unwrap_or(0),
+        chain_break: chain.err(),
+        last_checkpoint_seq,
+        members_without_consent,
+        overdue_referrals,
+        meetings_without_attendance,
+        late_meeting_edits,
+        changed_since_checkpoint,
+        damaged_records,
+    })
+}
+
+/// The audit export: a signed JSON file a laptop verifies offline with the device's public
+/// key, and the same entries as CSV for reading. The export is itself noted in the trail.
+pub(crate) fn export(db: Db<'_>, session: &Session) -> Result<AuditExport> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    {
+        let tx = immediate(db.conn)?;
+        append(
+            &tx,
+            db.store_id,
+            session,
+            NewEntry::new(AuditAction::Export, None, ""),
+        )?;
+        tx.commit()?;
+    }
+    let checked = check(db, session)?;
+    let chain_verified = checked.verdict.is_ok();
+    let entries: Vec<ExportEntry> = checked
+        .entries
+        .into_iter()
+        .map(|(e, _)| ExportEntry {
+            seq: e.seq,
+            at: time_text(&e.at),
+            user_id: e.user_id,
+            role: e.role.map(|r| r.as_str()).unwrap_or("").to_owned(),
+            device_id: e.device_id,
+            action: e.action.as_str().to_owned(),
+            kind: e.kind.map(|k| k.as_str()).unwrap_or("").to_owned(),
+            record_id: e.record_id,
+            fields: e.fields,
+        })
+        .collect();
+    let doc = ExportDocument {
+        store_id: db.store_id.to_owned(),
+        device_id: session.device_id.clone(),
+        exported_at: time_text(&Utc::now()),
+        exported_by: session.user_id.clone(),
+        chain_verified,
+        entries,
+    };
+    let document = serde_json::to_string_pretty(&doc).map_err(|_| Error::Crypto)?;
+    let key = signing_key(db, session)?;
+    let signed = SignedExport {
+        format: EXPORT_FORMAT.to_owned(),
+        device_public_key: b64.encode(key.public_key().as_ref()),
+        signature: b64.encode(key.sign(document.as_bytes()).as_ref()),
+        document,
+    };
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
+    csv.write_record([
+        "seq",
+        "at",
+        "user_id",
+        "role",
+        "device_id",
+        "action",
+        "kind",
+        "record_id",
+        "fields",
+    ])
+    .map_err(io)?;
+    for e in &doc.entries {
         csv.write_record([
-            "seq",
-            "at",
-            "user_id",
-            "role",
-            "device_id",
-            "action",
-            "kind",
-            "record_id",
-            "fields",
+            e.seq.to_string().as_str(),
+            &e.at,
+            &e.user_id,
+            &e.role,
+            &e.device_id,
+            &e.action,
+            &e.kind,
+            &e.record_id,
+            &e.fields.join(";"),
         ])
         .map_err(io)?;
-        for e in &doc.entries {
-            csv.write_record([
-                e.seq.to_string().as_str(),
-                &e.at,
-                &e.user_id,
-                &e.role,
-                &e.device_id,
-                &e.action,
-                &e.kind,
-                &e.record_id,
-                &e.fields.join(";"),
-            ])
-            .map_err(io)?;
-        }
-        let csv = String::from_utf8(csv.into_inner().map_err(|e| io(e.into_error().into()))?)
-            .map_err(|_| Error::Crypto)?;
-        Ok(AuditExport {
-            signed_json: serde_json::to_string_pretty(&signed).map_err(|_| Error::Crypto)?,
-            csv,
-        })
     }
+    let csv = String::from_utf8(csv.into_inner().map_err(|e| io(e.into_error().into()))?)
+        .map_err(|_| Error::Crypto)?;
+    Ok(AuditExport {
+        signed_json: serde_json::to_string_pretty(&signed).map_err(|_| Error::Crypto)?,
+        csv,
+    })
 }
 
 fn annotation_bound(kind: RecordKind, record_id: &str, stamps: &[String; 4]) -> String {
