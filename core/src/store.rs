@@ -30,6 +30,7 @@ use crate::report::{self, MonthlyReport};
 use crate::safety;
 use crate::schema;
 use crate::session::Session;
+use crate::sync::{self, EnrollmentInfo, OutboxItem, SyncProgress, SyncReport};
 use crate::trail::{self, Annotation, AuditExport, AuditFindings, Checkpoint, OverdueThresholds};
 use crate::{clubs, consent, livelihood, meetings, members, referrals};
 
@@ -1182,10 +1183,82 @@ impl Store {
         trail::export(db, s)
     }
 
-    /// A member, whole, for building a referral payload (the sync is noted in the trail instead).
-    pub(crate) fn member_unlogged(&self, id: &str) -> Result<Member> {
-        let (db, s) = self.parts()?;
-        members::unlogged(db, s, id)
+    // ---- sync with the province -----------------------------------------------------------
+
+    /// How long one request may take (default 30 s); slow lines may need more. Not persisted.
+    pub fn set_request_timeout(&mut self, timeout: std::time::Duration) {
+        self.request_timeout = timeout;
+    }
+
+    pub fn enrollment_info(&self) -> Result<Option<EnrollmentInfo>> {
+        let (db, s) = self.parts_as(Permission::ReadRecords)?;
+        sync::enrollment_info(db, s)
+    }
+
+    /// Enrolls this phone with the province using a one-time code, pinning the province's keys
+    /// (and the server's certificate when it is self-signed). Safe to retry with the same code.
+    /// Pointing an enrolled phone at another server, other province keys or another
+    /// certificate is a leader's decision (`Permission::Safety`): every later referral would be
+    /// sealed to those keys, or readable by whoever holds that certificate.
+    pub fn enroll(
+        &mut self,
+        server_url: &str,
+        code: &str,
+        server_certificate: Option<&str>,
+    ) -> Result<EnrollmentInfo> {
+        self.enroll_expecting(server_url, code, server_certificate, None)
+    }
+
+    /// [`Store::enroll`], also comparing the province's key fingerprint with
+    /// `expected_fingerprint` (printed beside the code) when the leader has it: on a mismatch
+    /// nothing is pinned and the error names `province_fingerprint`. Case, spaces and dashes
+    /// do not matter.
+    pub fn enroll_expecting(
+        &mut self,
+        server_url: &str,
+        code: &str,
+        server_certificate: Option<&str>,
+        expected_fingerprint: Option<&str>,
+    ) -> Result<EnrollmentInfo> {
+        let timeout = self.request_timeout;
+        let (db, s) = self.parts_as(Permission::Sync)?;
+        sync::enroll(
+            db,
+            s,
+            timeout,
+            server_url,
+            code,
+            server_certificate,
+            expected_fingerprint,
+        )
+    }
+
+    /// Ready -> queued: builds the payload from the consented fields only, signs and seals it to
+    /// the province once, and puts it in the outbox.
+    pub fn queue_referral(&mut self, id: &str) -> Result<()> {
+        let (db, s) = self.parts_as(Permission::Sync)?;
+        sync::queue_referral(db, s, id)
+    }
+
+    /// The outbox, oldest first: what is waiting, sent, or refused.
+    pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
+        let (db, _) = self.parts_as(Permission::ReadRecords)?;
+        sync::outbox(db)
+    }
+
+    /// Pulls the province's answers, sends what is due in the outbox (everything pending when
+    /// `send_all_now`, the user's "send now"), and sends an audit checkpoint. The outbox waits
+    /// when this phone's trail does not verify or does not extend the province's latest
+    /// checkpoint of it (`trail_broken`, `trail_mismatch`). Nothing is ever dropped: a network
+    /// failure leaves every item queued with its next try.
+    pub fn sync(
+        &mut self,
+        send_all_now: bool,
+        progress: &mut dyn FnMut(SyncProgress),
+    ) -> Result<SyncReport> {
+        let timeout = self.request_timeout;
+        let (db, s) = self.parts_as(Permission::Sync)?;
+        sync::sync(db, s, timeout, send_all_now, progress)
     }
 
     // ---- consent ------------------------------------------------------------------------
@@ -1201,11 +1274,6 @@ impl Store {
         let consent = consent::load(db, s, id)?;
         db.note_read(s, RecordKind::Consent, id, Vec::new())?;
         Ok(consent)
-    }
-
-    pub(crate) fn load_consent(&self, id: &str) -> Result<Consent> {
-        let (db, s) = self.parts()?;
-        consent::load(db, s, id)
     }
 
     /// A member's consents, oldest first; noted as a read of her that showed them.
@@ -1315,40 +1383,12 @@ impl Store {
         referrals::move_to(db, s, id, ReferralState::Withdrawn, note)
     }
 
-    /// Moves a referral and runs `also` in the same transaction (the outbox row, say).
-    pub(crate) fn move_referral_with(
-        &mut self,
-        id: &str,
-        next: ReferralState,
-        note: &str,
-        also: impl FnOnce(&Connection) -> Result<()>,
-    ) -> Result<Referral> {
-        let (db, s) = self.parts()?;
-        referrals::move_with(db, s, id, next, note, also)
-    }
-
-    /// A state the province reported (already verified); see `referrals::record_remote_state`.
-    pub(crate) fn record_remote_state(
-        &mut self,
-        id: &str,
-        change: StateChange,
-        also: impl FnOnce(&Connection) -> Result<()>,
-    ) -> Result<()> {
-        let (db, s) = self.parts()?;
-        referrals::record_remote_state(db, s, id, change, also)
-    }
-
     /// One referral; the read is noted in the audit trail.
     pub fn referral(&self, id: &str) -> Result<Referral> {
         let (db, s) = self.parts()?;
         let referral = referrals::load(db, s, id)?;
         db.note_read(s, RecordKind::Referral, id, Vec::new())?;
         Ok(referral)
-    }
-
-    pub(crate) fn load_referral(&self, id: &str) -> Result<Referral> {
-        let (db, s) = self.parts()?;
-        referrals::load(db, s, id)
     }
 
     /// A member's referrals, oldest first; noted as a read of her that showed them.
