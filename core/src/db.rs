@@ -7,17 +7,16 @@
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use zeroize::Zeroizing;
 
-use crate::access::{Permission, UserRole};
+use crate::access::Permission;
 use crate::audit::{self, AuditAction};
 use crate::body;
-use crate::crypto::{self, KeyId, Place, SecretKey, key_id_of};
+use crate::crypto::{self, KeyId, Place, SecretKey};
 use crate::domain::*;
 use crate::error::{DamageReason, Damaged, Error, RecordKind, Result};
-use crate::keys::{self, DeviceSecret, KdfParams};
 use crate::ledger::{self, NewEntry};
 use crate::session::Session;
 
@@ -635,29 +634,6 @@ pub(crate) fn canary_place() -> Place<'static> {
     }
 }
 
-pub(crate) fn slot_place(user_id: &str) -> Place<'_> {
-    Place {
-        table: "users",
-        kind: RecordKind::User,
-        id: user_id,
-        bound: "wrapped_key",
-    }
-}
-
-/// A user's role and stamps, bound into the seal of their profile.
-pub(crate) fn profile_bound(role: &str, stamps: [&str; 4]) -> String {
-    format!("{role}\u{1f}{}", stamps.join("\u{1f}"))
-}
-
-pub(crate) fn profile_place<'a>(user_id: &'a str, bound: &'a str) -> Place<'a> {
-    Place {
-        table: "users",
-        kind: RecordKind::User,
-        id: user_id,
-        bound,
-    }
-}
-
 pub(crate) fn member_key_place(member_id: &str) -> Place<'_> {
     Place {
         table: "member_keys",
@@ -685,53 +661,6 @@ pub(crate) fn unwrap_member_key(
 }
 
 #[derive(Serialize, Deserialize)]
-pub(crate) struct UserProfile {
-    pub(crate) display_name: String,
-}
-
-pub(crate) struct OpenedProfile {
-    pub(crate) role: String,
-    pub(crate) stamps: [String; 4],
-    pub(crate) profile: UserProfile,
-}
-
-pub(crate) fn open_profile(
-    conn: &Connection,
-    record_key: &SecretKey,
-    store_kid: KeyId,
-    user_id: &str,
-) -> Result<OpenedProfile> {
-    let (role, profile, stamps): (String, Vec<u8>, [String; 4]) = conn.query_row(
-        "SELECT role, profile, created_at, created_by, updated_at, updated_by \
-         FROM users WHERE id = ?1",
-        [user_id],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
-            ))
-        },
-    )?;
-    let bound = profile_bound(&role, [&stamps[0], &stamps[1], &stamps[2], &stamps[3]]);
-    let plain = crypto::open(
-        record_key,
-        store_kid,
-        &profile_place(user_id, &bound),
-        &profile,
-    )?;
-    let profile = serde_json::from_slice(&plain).map_err(|_| Error::Integrity {
-        kind: RecordKind::User,
-        id: user_id.to_owned(),
-    })?;
-    Ok(OpenedProfile {
-        role,
-        stamps,
-        profile,
-    })
-}
-
-#[derive(Serialize, Deserialize)]
 pub(crate) struct ConsentBody {
     pub(crate) info: ConsentInput,
     #[serde(with = "body::fixed::opt_date")]
@@ -748,109 +677,6 @@ pub(crate) struct LivelihoodBody {
 pub(crate) struct ReferralBody {
     pub(crate) info: ReferralInput,
     pub(crate) history: Vec<StateChange>,
-}
-
-/// A user's key slot as stored: role, how its KEK is made, the wrapped store key.
-pub(crate) struct UserSlot {
-    pub(crate) role: String,
-    pub(crate) kdf: keys::SlotKdf,
-    pub(crate) wrapped: Vec<u8>,
-}
-
-pub(crate) fn read_slot(conn: &Connection, user_id: &str) -> Result<Option<UserSlot>> {
-    let row = conn
-        .query_row(
-            "SELECT role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key FROM users WHERE id = ?1",
-            [user_id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    KdfParams {
-                        m_kib: r.get(2)?,
-                        t: r.get(3)?,
-                        p: r.get(4)?,
-                    },
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((role, salt, params, wrapped)) = row else {
-        return Ok(None);
-    };
-    let kdf = keys::SlotKdf::decode(&salt, params).ok_or_else(|| Error::Integrity {
-        kind: RecordKind::User,
-        id: user_id.to_owned(),
-    })?;
-    Ok(Some(UserSlot { role, kdf, wrapped }))
-}
-
-/// Wraps the store key for one user under a new (chained) slot; returns the salt column's value
-/// and the wrapped key.
-pub(crate) fn wrap_for_user(
-    device: &dyn DeviceSecret,
-    store_id: &str,
-    store_key: &SecretKey,
-    user_id: &str,
-    pin: &str,
-    params: KdfParams,
-) -> Result<(Vec<u8>, crypto::Sealed)> {
-    let kdf = keys::SlotKdf::new(params)?;
-    let kek = keys::user_kek(device, store_id, user_id, pin, &kdf)?;
-    let wrapped = crypto::seal(
-        &kek,
-        key_id_of(RecordKind::User, user_id)?,
-        &slot_place(user_id),
-        store_key.as_bytes(),
-    )?;
-    Ok((kdf.encode_salt(), wrapped))
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn write_user(
-    conn: &Connection,
-    device: &dyn DeviceSecret,
-    store_id: &str,
-    store_key: &SecretKey,
-    record_key: &SecretKey,
-    store_kid: KeyId,
-    user_id: &str,
-    role: UserRole,
-    display_name: &str,
-    pin: &str,
-    params: KdfParams,
-    stamps: [&str; 4],
-) -> Result<()> {
-    let (salt, wrapped) = wrap_for_user(device, store_id, store_key, user_id, pin, params)?;
-    let profile = crypto::seal(
-        record_key,
-        store_kid,
-        &profile_place(user_id, &profile_bound(role.as_str(), stamps)),
-        &to_json(&UserProfile {
-            display_name: display_name.to_owned(),
-        })?,
-    )?;
-    conn.execute(
-        "INSERT INTO users (id, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_key, profile, \
-         created_at, created_by, updated_at, updated_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            user_id,
-            role.as_str(),
-            salt,
-            params.m_kib,
-            params.t,
-            params.p,
-            wrapped,
-            profile,
-            stamps[0],
-            stamps[1],
-            stamps[2],
-            stamps[3]
-        ],
-    )?;
-    Ok(())
 }
 
 pub(crate) fn restrict_permissions(path: &Path) -> Result<()> {

@@ -29,6 +29,7 @@ pub mod report;
 pub mod safety;
 pub mod schema;
 mod session;
+mod slots;
 pub mod store;
 pub mod sync;
 pub mod text;
