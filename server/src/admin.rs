@@ -11,6 +11,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use crate::error::{AdminError, KeyFileError};
 use crate::http::{AppState, Limits};
 use crate::keyfile::{KdfParams, MIN_PASSPHRASE_CHARS, ProvinceKeys};
+use crate::pg::PgStore;
 use crate::sqlite::SqliteStore;
 use crate::store::{Device, IntakeStore, NewStaffToken, StaffToken};
 use chungtay_protocol::ProvincePins;
@@ -29,6 +30,83 @@ pub const MAX_TOKEN_DAYS: u32 = 366;
 /// Crockford base32: no I, L, O or U, so codes read aloud or typed on a phone are unambiguous.
 const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const CODE_CHARS: usize = 12;
+
+/// Where a province's database is (`--database`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: a SQLite file (`intake.db` in the data folder unless named).
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, by connection URL: several server instances may share it.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    // The URL may hold the database password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Database::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+impl Database {
+    /// Reads `sqlite:PATH` or `postgres://…` (also `postgresql://…`).
+    pub fn parse(spec: &str) -> Result<Database, AdminError> {
+        if let Some(path) = spec.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err(AdminError::Usage("--database sqlite: needs a file path"));
+            }
+            return Ok(Database::Sqlite(PathBuf::from(path)));
+        }
+        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            if spec.parse::<postgres::Config>().is_err() {
+                return Err(AdminError::Usage(
+                    "--database: not a PostgreSQL connection URL",
+                ));
+            }
+            return Ok(Database::Postgres(spec.to_string()));
+        }
+        Err(AdminError::Usage(
+            "--database must be sqlite:PATH or postgres://USER@HOST:PORT/DBNAME",
+        ))
+    }
+}
+
+/// Where a province's data lives: the folder with its key file (and TLS files), and its
+/// database. A bare folder means the embedded default, SQLite in `intake.db` there.
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub dir: PathBuf,
+    pub database: Database,
+}
+
+impl Site {
+    pub fn new(dir: impl Into<PathBuf>, database: Database) -> Site {
+        Site {
+            dir: dir.into(),
+            database,
+        }
+    }
+}
+
+impl From<&Path> for Site {
+    fn from(dir: &Path) -> Site {
+        Site::new(dir, Database::Sqlite(db_path(dir)))
+    }
+}
+
+impl From<&PathBuf> for Site {
+    fn from(dir: &PathBuf) -> Site {
+        Site::from(dir.as_path())
+    }
+}
+
+impl From<&Site> for Site {
+    fn from(site: &Site) -> Site {
+        site.clone()
+    }
+}
 
 fn key_path(data: &Path) -> PathBuf {
     data.join(KEY_FILE)
@@ -181,7 +259,13 @@ pub struct InitSummary {
 
 /// `init`: makes the data folder (0700), the province keys, the encrypted key file (0600) and
 /// the database. Refuses a folder that already has a key file or a database.
-pub fn init(data: &Path, passphrase: &str, params: KdfParams) -> Result<InitSummary, AdminError> {
+pub fn init(
+    data: impl Into<Site>,
+    passphrase: &str,
+    params: KdfParams,
+) -> Result<InitSummary, AdminError> {
+    let site: Site = data.into();
+    let data = site.dir.as_path();
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(AdminError::Usage(
             "the province passphrase must have at least 12 characters",
@@ -197,13 +281,26 @@ pub fn init(data: &Path, passphrase: &str, params: KdfParams) -> Result<InitSumm
         return Err(KeyFileError::Exists.into());
     }
     // A database left from lost keys would stay sealed under them; refuse before writing.
-    let wal = data.join(format!("{DB_FILE}-wal"));
-    if db_path(data).exists() || wal.exists() {
-        return Err(AdminError::DatabaseExists);
+    match &site.database {
+        Database::Sqlite(db) => {
+            let mut wal = db.clone().into_os_string();
+            wal.push("-wal");
+            if db.exists() || Path::new(&wal).exists() {
+                return Err(AdminError::DatabaseExists);
+            }
+        }
+        Database::Postgres(url) => {
+            if PgStore::has_schema(url)? {
+                return Err(AdminError::SchemaExists);
+            }
+        }
     }
     let keys = ProvinceKeys::generate()?;
     keys.save(&key_path(data), passphrase, params)?;
-    SqliteStore::open(&db_path(data))?;
+    match &site.database {
+        Database::Sqlite(db) => drop(SqliteStore::open(db)?),
+        Database::Postgres(url) => drop(PgStore::open(url)?),
+    }
     let pins = ProvincePins {
         hpke_public_key: keys.hpke.public_key_bytes(),
         signing_key: keys.signing.public_key(),
@@ -215,8 +312,8 @@ pub fn init(data: &Path, passphrase: &str, params: KdfParams) -> Result<InitSumm
     })
 }
 
-/// Opens the database of an initialised data folder (no passphrase needed: it holds no
-/// readable personal data).
+/// Opens the SQLite database of an initialised data folder (no passphrase needed: it holds no
+/// readable personal data). [`open_site`] opens either backend.
 pub fn open_store(data: &Path) -> Result<SqliteStore, AdminError> {
     if !key_path(data).exists() || !db_path(data).exists() {
         return Err(AdminError::Usage(
@@ -226,16 +323,47 @@ pub fn open_store(data: &Path) -> Result<SqliteStore, AdminError> {
     Ok(SqliteStore::open(&db_path(data))?)
 }
 
+/// Opens the database of an initialised site, SQLite or PostgreSQL (no passphrase needed: it
+/// holds no readable personal data).
+pub fn open_site(data: impl Into<Site>) -> Result<Arc<dyn IntakeStore>, AdminError> {
+    let site: Site = data.into();
+    let uninitialised = AdminError::Usage(
+        "no intake data there: run `chungtay-intake init` (with the same --database) first",
+    );
+    if !key_path(&site.dir).exists() {
+        return Err(uninitialised);
+    }
+    Ok(match &site.database {
+        Database::Sqlite(db) => {
+            if !db.exists() {
+                return Err(uninitialised);
+            }
+            Arc::new(SqliteStore::open(db)?)
+        }
+        Database::Postgres(url) => {
+            if !PgStore::has_schema(url)? {
+                return Err(uninitialised);
+            }
+            Arc::new(PgStore::open(url)?)
+        }
+    })
+}
+
 /// Opens the province keys with the passphrase.
-pub fn load_keys(data: &Path, passphrase: &str) -> Result<ProvinceKeys, AdminError> {
-    Ok(ProvinceKeys::load(&key_path(data), passphrase)?)
+pub fn load_keys(data: impl Into<Site>, passphrase: &str) -> Result<ProvinceKeys, AdminError> {
+    Ok(ProvinceKeys::load(&key_path(&data.into().dir), passphrase)?)
 }
 
 /// Everything `serve` needs: keys, store and limits.
-pub fn load_state(data: &Path, passphrase: &str, limits: Limits) -> Result<AppState, AdminError> {
-    let store = open_store(data)?;
-    let keys = load_keys(data, passphrase)?;
-    Ok(AppState::new(Arc::new(store), keys, limits))
+pub fn load_state(
+    data: impl Into<Site>,
+    passphrase: &str,
+    limits: Limits,
+) -> Result<AppState, AdminError> {
+    let site: Site = data.into();
+    let store = open_site(&site)?;
+    let keys = load_keys(&site, passphrase)?;
+    Ok(AppState::new(store, keys, limits))
 }
 
 /// A freshly issued enrollment code.
@@ -251,19 +379,20 @@ pub struct IssuedCode {
 
 /// `issue-code`: a random one-time code (60 bits), stored hashed, valid for 7 days, tagged
 /// with the province keys (hence the passphrase: write access to the folder mints nothing).
-pub fn issue_code(data: &Path, passphrase: &str) -> Result<IssuedCode, AdminError> {
+pub fn issue_code(data: impl Into<Site>, passphrase: &str) -> Result<IssuedCode, AdminError> {
     issue_code_for(data, passphrase, "")
 }
 
 /// `issue-code --label`: as [`issue_code`], for the club or leader named by `label`.
 pub fn issue_code_for(
-    data: &Path,
+    data: impl Into<Site>,
     passphrase: &str,
     label: &str,
 ) -> Result<IssuedCode, AdminError> {
-    let keys = load_keys(data, passphrase)?;
-    let store = open_store(data)?;
-    mint_code(&keys, &store, label)
+    let site: Site = data.into();
+    let keys = load_keys(&site, passphrase)?;
+    let store = open_site(&site)?;
+    mint_code(&keys, &*store, label)
 }
 
 /// Makes and keeps a one-time enrollment code for the club or leader named by `label` (the
@@ -321,15 +450,16 @@ pub struct IssuedSetup {
 
 /// `add-account`: a console account without a password, and its setup code.
 pub fn add_account(
-    data: &Path,
+    data: impl Into<Site>,
     passphrase: &str,
     username: &str,
     display_name: &str,
     role: &str,
 ) -> Result<IssuedSetup, AdminError> {
-    let keys = load_keys(data, passphrase)?;
-    let store = open_store(data)?;
-    let made = crate::accounts::create(&keys, &store, username, display_name, role)
+    let site: Site = data.into();
+    let keys = load_keys(&site, passphrase)?;
+    let store = open_site(&site)?;
+    let made = crate::accounts::create(&keys, &*store, username, display_name, role)
         .map_err(account_usage)?;
     Ok(IssuedSetup {
         account_id: made.account.account_id,
@@ -340,15 +470,16 @@ pub fn add_account(
 /// Sets an account's password with its setup code, as its owner does at /console/setup (for
 /// scripts, tests and the demo).
 pub fn set_password_with_code(
-    data: &Path,
+    data: impl Into<Site>,
     passphrase: &str,
     username: &str,
     code: &str,
     password: &str,
 ) -> Result<(), AdminError> {
-    let keys = load_keys(data, passphrase)?;
-    let store = open_store(data)?;
-    crate::accounts::set_password_with_code(&keys, &store, username, code, password, password)
+    let site: Site = data.into();
+    let keys = load_keys(&site, passphrase)?;
+    let store = open_site(&site)?;
+    crate::accounts::set_password_with_code(&keys, &*store, username, code, password, password)
         .map(|_| ())
         .map_err(account_usage)
 }
@@ -371,13 +502,13 @@ fn account_usage(e: crate::accounts::AccountError) -> AdminError {
 }
 
 /// `devices`.
-pub fn devices(data: &Path) -> Result<Vec<Device>, AdminError> {
-    Ok(open_store(data)?.devices()?)
+pub fn devices(data: impl Into<Site>) -> Result<Vec<Device>, AdminError> {
+    Ok(open_site(data)?.devices()?)
 }
 
 /// `revoke`: false if there is no such device.
-pub fn revoke(data: &Path, device_id: &str) -> Result<bool, AdminError> {
-    Ok(open_store(data)?.revoke_device(device_id, &now_text())?)
+pub fn revoke(data: impl Into<Site>, device_id: &str) -> Result<bool, AdminError> {
+    Ok(open_site(data)?.revoke_device(device_id, &now_text())?)
 }
 
 /// A freshly minted staff token.
@@ -407,7 +538,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// `staff-token`: a random 256-bit token valid for `days` days, shown once, stored hashed and
 /// tagged with the province keys (hence the passphrase).
 pub fn staff_token(
-    data: &Path,
+    data: impl Into<Site>,
     passphrase: &str,
     label: &str,
     days: u32,
@@ -417,15 +548,16 @@ pub fn staff_token(
 
 /// `staff-token --scope`: `read` lists referrals, `write` also moves them.
 pub fn staff_token_scoped(
-    data: &Path,
+    data: impl Into<Site>,
     passphrase: &str,
     label: &str,
     days: u32,
     scope: &str,
 ) -> Result<IssuedToken, AdminError> {
-    let keys = load_keys(data, passphrase)?;
-    let store = open_store(data)?;
-    mint_token(&keys, &store, label, days, scope)
+    let site: Site = data.into();
+    let keys = load_keys(&site, passphrase)?;
+    let store = open_site(&site)?;
+    mint_token(&keys, &*store, label, days, scope)
 }
 
 /// Makes and keeps a staff API token: used by `staff-token` and by the console.
@@ -483,14 +615,14 @@ pub fn mint_token(
 }
 
 /// `staff-tokens`: every token minted, with its id, label, expiry and revocation.
-pub fn staff_tokens(data: &Path) -> Result<Vec<StaffToken>, AdminError> {
-    Ok(open_store(data)?.staff_tokens()?)
+pub fn staff_tokens(data: impl Into<Site>) -> Result<Vec<StaffToken>, AdminError> {
+    Ok(open_site(data)?.staff_tokens()?)
 }
 
 /// `revoke-token`: false if there is no such token id. Needs no passphrase: it only takes
 /// access away.
-pub fn revoke_token(data: &Path, token_id: &str) -> Result<bool, AdminError> {
-    Ok(open_store(data)?.revoke_staff_token(token_id, &now_text())?)
+pub fn revoke_token(data: impl Into<Site>, token_id: &str) -> Result<bool, AdminError> {
+    Ok(open_site(data)?.revoke_staff_token(token_id, &now_text())?)
 }
 
 #[cfg(test)]

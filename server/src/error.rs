@@ -34,12 +34,56 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("database schema version {0} is newer than this program")]
     SchemaTooNew(i64),
+    #[error("PostgreSQL: {0}")]
+    Pg(PgError),
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(String),
+    #[error("database: {0}")]
+    Config(&'static str),
     #[error("store lock poisoned")]
     Poisoned,
     #[error("sealing failed: {0}")]
     Seal(#[from] KeyFileError),
     #[error("signing failed: {0}")]
     Protocol(#[from] chungtay_protocol::ProtocolError),
+}
+
+/// A PostgreSQL failure as reported: its SQLSTATE and primary message only. The DETAIL a
+/// server adds (e.g. `Key (referral_id)=(…) already exists`) quotes row values, so it is left
+/// out.
+#[derive(Debug)]
+pub struct PgError {
+    pub code: Option<String>,
+    pub message: String,
+    /// A deadlock or serialisation failure: the transaction may run again.
+    pub retry: bool,
+}
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code} {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        let retry = crate::pg::retryable(&e);
+        StoreError::Pg(match e.as_db_error() {
+            Some(db) => PgError {
+                code: Some(db.code().code().to_string()),
+                message: db.message().to_string(),
+                retry,
+            },
+            None => PgError {
+                code: e.code().map(|c| c.code().to_string()),
+                message: e.to_string(),
+                retry,
+            },
+        })
+    }
 }
 
 /// Errors of the admin commands and of starting the server.
@@ -60,4 +104,10 @@ pub enum AdminError {
          init makes new keys that cannot open it: restore its key file, or move it away first"
     )]
     DatabaseExists,
+    /// The same, for a PostgreSQL database that already holds an intake schema.
+    #[error(
+        "this PostgreSQL database already holds an intake schema; init makes new keys that \
+         cannot open its rows: restore its key file, or use an empty database"
+    )]
+    SchemaExists,
 }

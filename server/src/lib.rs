@@ -6,7 +6,8 @@
 //!
 //! - [`admin`]: the CLI's admin operations (init, codes, devices, staff tokens).
 //! - [`keyfile`]: the passphrase-encrypted province key file and at-rest sealing.
-//! - [`store`]: the storage trait; [`sqlite`]: its embedded SQLite backend.
+//! - [`store`]: the storage trait; [`sqlite`]: its embedded SQLite backend (the default);
+//!   [`pg`]: PostgreSQL, for several instances on one database.
 //! - [`http`]: the axum API; [`serve`]: running it, plain or over TLS ([`tls`]).
 
 pub mod accounts;
@@ -15,14 +16,16 @@ pub mod console;
 pub mod error;
 pub mod http;
 pub mod keyfile;
+pub mod pg;
 pub mod serve;
 pub mod sqlite;
 pub mod store;
 pub mod tls;
 
-pub use error::{AdminError, KeyFileError, StoreError};
+pub use error::{AdminError, KeyFileError, PgError, StoreError};
 pub use http::{AppState, Limits, router};
 pub use keyfile::{KdfParams, ProvinceKeys};
+pub use pg::PgStore;
 pub use serve::{
     ConnLimits, RunningServer, check_plain_listen, run, run_tls, run_tls_with, run_with,
 };

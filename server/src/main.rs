@@ -3,10 +3,10 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chungtay_intake::admin;
+use chungtay_intake::admin::{self, Site};
 use chungtay_intake::{AdminError, KdfParams, Limits, PASSPHRASE_ENV};
 use clap::{Parser, Subcommand};
 use zeroize::Zeroizing;
@@ -24,6 +24,11 @@ fn b64(bytes: &[u8]) -> String {
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// The database: sqlite:PATH (the default is intake.db in --data) or
+    /// postgres://USER@HOST:PORT/DBNAME, which several `serve` instances may share. Also read
+    /// from CHUNGTAY_DATABASE, so that a password in it stays off the command line.
+    #[arg(long, global = true, env = "CHUNGTAY_DATABASE", hide_env_values = true)]
+    database: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -150,10 +155,19 @@ fn read_passphrase(confirm: bool) -> Result<Zeroizing<String>, AdminError> {
 
 fn run(cli: Cli) -> Result<(), AdminError> {
     let mut out = std::io::stdout().lock();
+    let database = cli
+        .database
+        .as_deref()
+        .map(admin::Database::parse)
+        .transpose()?;
+    let site = |data: &Path| match &database {
+        Some(db) => Site::new(data, db.clone()),
+        None => Site::from(data),
+    };
     match cli.cmd {
         Cmd::Init { data } => {
             let pass = read_passphrase(true)?;
-            let s = admin::init(&data, &pass, KdfParams::default())?;
+            let s = admin::init(site(&data), &pass, KdfParams::default())?;
             writeln!(out, "initialised {}", data.display())?;
             writeln!(
                 out,
@@ -174,7 +188,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             role,
         } => {
             let pass = read_passphrase(false)?;
-            let made = admin::add_account(&data, &pass, &username, &name, &role)?;
+            let made = admin::add_account(site(&data), &pass, &username, &name, &role)?;
             writeln!(out, "account {} ({role})", made.account_id)?;
             writeln!(out, "setup code {}", made.setup_code.as_str())?;
             writeln!(
@@ -184,13 +198,13 @@ fn run(cli: Cli) -> Result<(), AdminError> {
         }
         Cmd::IssueCode { data, label } => {
             let pass = read_passphrase(false)?;
-            let c = admin::issue_code_for(&data, &pass, &label)?;
+            let c = admin::issue_code_for(site(&data), &pass, &label)?;
             writeln!(out, "{}", c.code)?;
             writeln!(out, "expires {}", c.expires_at)?;
             writeln!(out, "province key fingerprint {}", c.fingerprint)?;
         }
         Cmd::Devices { data } => {
-            for d in admin::devices(&data)? {
+            for d in admin::devices(site(&data))? {
                 let flag = match (&d.flagged_at, &d.flag_reason) {
                     (Some(at), reason) => format!(
                         "\tFLAGGED {at}: {}",
@@ -210,7 +224,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             }
         }
         Cmd::Revoke { data, device_id } => {
-            if !admin::revoke(&data, &device_id)? {
+            if !admin::revoke(site(&data), &device_id)? {
                 return Err(AdminError::Usage("no such device"));
             }
             writeln!(out, "revoked {device_id}")?;
@@ -222,13 +236,13 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             scope,
         } => {
             let pass = read_passphrase(false)?;
-            let t = admin::staff_token_scoped(&data, &pass, &label, days, &scope)?;
+            let t = admin::staff_token_scoped(site(&data), &pass, &label, days, &scope)?;
             writeln!(out, "{}", t.token)?;
             writeln!(out, "id {}", t.token_id)?;
             writeln!(out, "expires {}", t.expires_at)?;
         }
         Cmd::StaffTokens { data } => {
-            for t in admin::staff_tokens(&data)? {
+            for t in admin::staff_tokens(site(&data))? {
                 let expires = chrono::DateTime::from_timestamp(t.expires_at, 0)
                     .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                     .unwrap_or_default();
@@ -245,13 +259,13 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             }
         }
         Cmd::RevokeToken { data, token_id } => {
-            if !admin::revoke_token(&data, &token_id)? {
+            if !admin::revoke_token(site(&data), &token_id)? {
                 return Err(AdminError::Usage("no such token id"));
             }
             writeln!(out, "revoked {token_id}")?;
         }
         Cmd::TlsCert { data, names } => {
-            admin::open_store(&data)?;
+            admin::open_site(site(&data))?;
             let c = chungtay_intake::tls::generate_self_signed(&data, &names)?;
             writeln!(
                 out,
@@ -289,7 +303,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
                     .ok_or(AdminError::Usage("--ip-rate must be at least 1"))?,
                 ..Limits::default()
             };
-            let state = admin::load_state(&data, &pass, limits)?;
+            let state = admin::load_state(site(&data), &pass, limits)?;
             drop(pass);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
