@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 
 use chungtay_intake::{ConnLimits, KdfParams, Limits, RunningServer, admin};
 use chungtay_protocol::{B64, EnrollRequest, Submission};
-use common::{Env, PASS, expect_error};
+use common::{Env, PASS, TestDb, Val, expect_error};
 use reqwest::StatusCode;
 
 fn sha256(parts: &[&[u8]]) -> Vec<u8> {
@@ -28,13 +28,14 @@ fn a_token_or_code_written_into_the_database_without_the_keys_is_refused() {
     let env = Env::start();
     let phone = env.enroll();
     let _ = phone;
-    let db = rusqlite::Connection::open(env.data().join("intake.db")).unwrap();
     let token = "ctst_0000000000000000000000000000000000000000000000000000000000000000";
-    db.execute(
-        "INSERT INTO staff_tokens (token_hash, label, created_at) VALUES (?1, 'intruder', 't')",
-        [sha256(&[b"chungtay.staff-token.v1\0", token.as_bytes()])],
-    )
-    .unwrap();
+    env.sql(
+        "INSERT INTO staff_tokens (token_hash, label, created_at) VALUES ($1, 'intruder', 't')",
+        &[Val::Blob(&sha256(&[
+            b"chungtay.staff-token.v1\0",
+            token.as_bytes(),
+        ]))],
+    );
     let resp = env
         .client
         .get(env.url("/v1/staff/referrals"))
@@ -44,12 +45,14 @@ fn a_token_or_code_written_into_the_database_without_the_keys_is_refused() {
     expect_error(resp, StatusCode::UNAUTHORIZED, "unauthorized");
 
     let code = "7K3M-Q9TX-2H8D";
-    db.execute(
+    env.sql(
         "INSERT INTO enrollment_codes (code_hash, created_at, expires_at) \
-         VALUES (?1, 't', 99999999999)",
-        [sha256(&[b"chungtay.enroll-code.v1\0", b"7K3MQ9TX2H8D"])],
-    )
-    .unwrap();
+         VALUES ($1, 't', 99999999999)",
+        &[Val::Blob(&sha256(&[
+            b"chungtay.enroll-code.v1\0",
+            b"7K3MQ9TX2H8D",
+        ]))],
+    );
     let resp = env.post(
         "/v1/enroll",
         &EnrollRequest {
@@ -112,8 +115,10 @@ fn plain_http_drops_slow_clients_and_caps_headers() {
     use std::io::{Read as _, Write as _};
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
-    admin::init(dir.path(), PASS, KdfParams::MINIMUM).unwrap();
-    let state = admin::load_state(dir.path(), PASS, Limits::default()).unwrap();
+    let db = TestDb::new();
+    let site = db.site(dir.path());
+    admin::init(&site, PASS, KdfParams::MINIMUM).unwrap();
+    let state = admin::load_state(&site, PASS, Limits::default()).unwrap();
     let limits = ConnLimits {
         max_connections: 4,
         handshake: Duration::from_millis(600),
@@ -155,7 +160,6 @@ fn plain_http_drops_slow_clients_and_caps_headers() {
 /// that made it.
 #[test]
 fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
-    use chungtay_intake::IntakeStore as _;
     let env = Env::start();
     let issued = admin::staff_token(env.data(), PASS, "Chị Hà, phòng tiếp nhận", 1).unwrap();
     let list = |token: &str| {
@@ -205,13 +209,10 @@ fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
         "unauthorized",
     );
     // Un-revoked by hand in the database: still nothing.
-    rusqlite::Connection::open(env.data().join("intake.db"))
-        .unwrap()
-        .execute(
-            "UPDATE staff_tokens SET revoked_at = NULL WHERE token_id = ?1",
-            [&issued.token_id],
-        )
-        .unwrap();
+    env.sql(
+        "UPDATE staff_tokens SET revoked_at = NULL WHERE token_id = $1",
+        &[Val::Text(&issued.token_id)],
+    );
     expect_error(
         list(&issued.token),
         StatusCode::UNAUTHORIZED,
@@ -227,8 +228,7 @@ fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
         "staff-token",
         &[&hash, b"st-old", b"old", &expires_at.to_be_bytes(), b"read"],
     );
-    admin::open_store(env.data())
-        .unwrap()
+    env.store()
         .add_staff_token(&chungtay_intake::store::NewStaffToken {
             token_hash: hash,
             token_id: "st-old".into(),
@@ -241,12 +241,10 @@ fn staff_tokens_expire_are_revoked_and_name_their_transitions() {
         .unwrap();
     expect_error(list(token), StatusCode::UNAUTHORIZED, "unauthorized");
     // Editing the expiry in the database breaks the tag: still refused.
-    let db = rusqlite::Connection::open(env.data().join("intake.db")).unwrap();
-    db.execute(
+    env.sql(
         "UPDATE staff_tokens SET expires_at = 99999999999 WHERE token_id = 'st-old'",
-        [],
-    )
-    .unwrap();
+        &[],
+    );
     expect_error(list(token), StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
@@ -257,12 +255,10 @@ fn a_device_written_or_un_revoked_in_the_database_is_refused() {
     let env = Env::start();
     let at = "2025-09-04T02:00:00Z";
     let intruder = chungtay_protocol::DeviceKeys::generate().unwrap();
-    let db = rusqlite::Connection::open(env.data().join("intake.db")).unwrap();
-    db.execute(
-        "INSERT INTO devices (device_id, public_key, enrolled_at) VALUES ('dev-x', ?1, 't')",
-        [intruder.public_key().to_vec()],
-    )
-    .unwrap();
+    env.sql(
+        "INSERT INTO devices (device_id, public_key, enrolled_at) VALUES ('dev-x', $1, 't')",
+        &[Val::Blob(&intruder.public_key())],
+    );
     let cp = chungtay_protocol::sign_checkpoint(&intruder, "dev-x", 1, &[1; 32], None, at).unwrap();
     expect_error(
         env.post("/v1/checkpoints", &cp),
@@ -276,11 +272,10 @@ fn a_device_written_or_un_revoked_in_the_database_is_refused() {
             .unwrap();
     assert_eq!(env.post("/v1/checkpoints", &cp).status(), StatusCode::OK);
     assert!(admin::revoke(env.data(), &phone.device_id).unwrap());
-    db.execute(
-        "UPDATE devices SET revoked_at = NULL WHERE device_id = ?1",
-        [&phone.device_id],
-    )
-    .unwrap();
+    env.sql(
+        "UPDATE devices SET revoked_at = NULL WHERE device_id = $1",
+        &[Val::Text(&phone.device_id)],
+    );
     let cp2 = chungtay_protocol::sign_checkpoint(
         &phone.keys,
         &phone.device_id,

@@ -1,14 +1,28 @@
 //! The `chungtay-intake` binary: admin subcommands, passphrase from the environment or stdin.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
+
+use common::TestDb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chungtay-intake");
 const PASS: &str = "a long province passphrase";
 
-fn run(args: &[&str], env_pass: Option<&str>, stdin: Option<&str>) -> Output {
+/// The binary on the test's database: CHUNGTAY_DATABASE names it when on PostgreSQL.
+fn bin(db: &TestDb) -> Command {
     let mut cmd = Command::new(BIN);
+    match db.url() {
+        Some(url) => cmd.env("CHUNGTAY_DATABASE", url),
+        None => cmd.env_remove("CHUNGTAY_DATABASE"),
+    };
+    cmd
+}
+
+fn run(db: &TestDb, args: &[&str], env_pass: Option<&str>, stdin: Option<&str>) -> Output {
+    let mut cmd = bin(db);
     cmd.args(args)
         .env_remove("CHUNGTAY_PROVINCE_PASSPHRASE")
         .stdin(Stdio::piped())
@@ -34,10 +48,11 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn admin_commands_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
     let data = dir.path().join("province");
     let data = data.to_str().unwrap();
 
-    let init = run(&["init", "--data", data], Some(PASS), None);
+    let init = run(&db, &["init", "--data", data], Some(PASS), None);
     assert!(
         init.status.success(),
         "{}",
@@ -52,28 +67,29 @@ fn admin_commands_through_the_binary() {
         .to_string();
     // A second init is refused.
     assert!(
-        !run(&["init", "--data", data], Some(PASS), None)
+        !run(&db, &["init", "--data", data], Some(PASS), None)
             .status
             .success()
     );
 
-    let code = run(&["issue-code", "--data", data], Some(PASS), None);
+    let code = run(&db, &["issue-code", "--data", data], Some(PASS), None);
     assert!(code.status.success());
     let first_line = stdout(&code).lines().next().unwrap().to_string();
     assert_eq!(first_line.len(), 14, "XXXX-XXXX-XXXX");
     assert!(chungtay_intake::admin::code_hash(&first_line).is_some());
     assert!(stdout(&code).contains(&fingerprint));
 
-    let devices = run(&["devices", "--data", data], None, None);
+    let devices = run(&db, &["devices", "--data", data], None, None);
     assert!(devices.status.success());
     assert_eq!(stdout(&devices), "");
     assert!(
-        !run(&["revoke", "--data", data, "nope"], None, None)
+        !run(&db, &["revoke", "--data", data, "nope"], None, None)
             .status
             .success()
     );
 
     let token = run(
+        &db,
         &[
             "staff-token",
             "--data",
@@ -92,26 +108,37 @@ fn admin_commands_through_the_binary() {
         .find_map(|l| l.strip_prefix("id "))
         .unwrap()
         .to_string();
-    let listed = stdout(&run(&["staff-tokens", "--data", data], None, None));
+    let listed = stdout(&run(&db, &["staff-tokens", "--data", data], None, None));
     assert!(listed.contains(&token_id) && listed.contains("Chị Hà") && listed.contains("active"));
     assert!(
         !listed.contains("ctst_"),
         "the token itself is never listed"
     );
     assert!(
-        run(&["revoke-token", "--data", data, &token_id], None, None)
-            .status
-            .success()
+        run(
+            &db,
+            &["revoke-token", "--data", data, &token_id],
+            None,
+            None
+        )
+        .status
+        .success()
     );
-    let listed = stdout(&run(&["staff-tokens", "--data", data], None, None));
+    let listed = stdout(&run(&db, &["staff-tokens", "--data", data], None, None));
     assert!(listed.contains("revoked"), "{listed}");
 
     // The passphrase is never an argument.
-    let argv = run(&["serve", "--data", data, "--passphrase", PASS], None, None);
+    let argv = run(
+        &db,
+        &["serve", "--data", data, "--passphrase", PASS],
+        None,
+        None,
+    );
     assert!(!argv.status.success());
 
     // serve with a wrong passphrase (from stdin) stops at once.
     let wrong = run(
+        &db,
         &["serve", "--data", data, "--listen", "127.0.0.1:0"],
         None,
         Some("not the passphrase\n"),
@@ -119,9 +146,11 @@ fn admin_commands_through_the_binary() {
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
 
-    // init reading the passphrase from stdin.
+    // init reading the passphrase from stdin (into a database of its own).
     let other = dir.path().join("other");
+    let db = TestDb::new();
     let from_stdin = run(
+        &db,
         &["init", "--data", other.to_str().unwrap()],
         None,
         Some(&format!("{PASS}\n")),
@@ -132,6 +161,25 @@ fn admin_commands_through_the_binary() {
         String::from_utf8_lossy(&from_stdin.stderr)
     );
     chungtay_intake::admin::load_keys(&other, PASS).unwrap();
+
+    // A --database that names no backend is refused before anything is opened, and a
+    // password in it is not repeated.
+    for bad in [
+        "mysql://u:s3cret-pw@db/x",
+        "sqlite:",
+        "postgres://u:s3cret-pw@db:notaport/x",
+    ] {
+        let out = run(
+            &db,
+            &["devices", "--data", data, "--database", bad],
+            None,
+            None,
+        );
+        assert!(!out.status.success(), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--database"), "{err}");
+        assert!(!err.contains("s3cret-pw"), "{err}");
+    }
 }
 
 /// The real binary serving: a referral from scenario 2 goes through, and the log holds ids and
@@ -146,18 +194,25 @@ fn serve_logs_ids_and_outcomes_only() {
     };
 
     let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
     let data = dir.path().to_str().unwrap().to_string();
     assert!(
-        run(&["init", "--data", &data], Some(PASS), None)
+        run(&db, &["init", "--data", &data], Some(PASS), None)
             .status
             .success()
     );
-    let code = stdout(&run(&["issue-code", "--data", &data], Some(PASS), None))
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let code = stdout(&run(
+        &db,
+        &["issue-code", "--data", &data],
+        Some(PASS),
+        None,
+    ))
+    .lines()
+    .next()
+    .unwrap()
+    .to_string();
     let token = stdout(&run(
+        &db,
         &["staff-token", "--data", &data, "--scope", "write"],
         Some(PASS),
         None,
@@ -167,7 +222,7 @@ fn serve_logs_ids_and_outcomes_only() {
     .unwrap()
     .to_string();
 
-    let mut child = Command::new(BIN)
+    let mut child = bin(&db)
         .args(["serve", "--data", &data, "--listen", "127.0.0.1:0"])
         .env("CHUNGTAY_PROVINCE_PASSPHRASE", PASS)
         .stdin(Stdio::null())
@@ -265,14 +320,15 @@ fn serve_logs_ids_and_outcomes_only() {
 #[test]
 fn serve_refuses_plain_http_beyond_loopback() {
     let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
     let data = dir.path().join("province");
     let data = data.to_str().unwrap();
     assert!(
-        run(&["init", "--data", data], Some(PASS), None)
+        run(&db, &["init", "--data", data], Some(PASS), None)
             .status
             .success()
     );
-    let mut child = Command::new(BIN)
+    let mut child = bin(&db)
         .args(["serve", "--data", data, "--listen", "0.0.0.0:0"])
         .env("CHUNGTAY_PROVINCE_PASSPHRASE", PASS)
         .stdin(Stdio::null())
@@ -306,18 +362,24 @@ fn serve_refuses_plain_http_beyond_loopback() {
 #[test]
 fn minting_codes_and_tokens_needs_the_passphrase() {
     let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
     let data = dir.path().join("province");
     let data = data.to_str().unwrap();
     assert!(
-        run(&["init", "--data", data], Some(PASS), None)
+        run(&db, &["init", "--data", data], Some(PASS), None)
             .status
             .success()
     );
     for cmd in ["issue-code", "staff-token"] {
-        let out = run(&[cmd, "--data", data], None, Some("\n"));
+        let out = run(&db, &[cmd, "--data", data], None, Some("\n"));
         assert!(!out.status.success(), "{cmd} without passphrase");
         assert!(stdout(&out).trim().is_empty(), "{cmd}");
-        let out = run(&[cmd, "--data", data], Some("not the passphrase"), None);
+        let out = run(
+            &db,
+            &[cmd, "--data", data],
+            Some("not the passphrase"),
+            None,
+        );
         assert!(!out.status.success(), "{cmd} with a wrong passphrase");
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::Utc;
-use chungtay_intake::{IntakeStore as _, admin};
+use chungtay_intake::admin;
 use chungtay_protocol::{StatusPage, seal_referral, sign_pull, verify_status};
 use common::{Env, PASS, Phone, scenario2};
 use reqwest::StatusCode;
@@ -173,7 +173,7 @@ fn audit_until(env: &Env, action: &str, at_least: usize) -> Vec<(String, String,
 }
 
 fn audit_actions(env: &Env) -> Vec<(String, String, String)> {
-    admin::open_store(env.data())
+    admin::open_site(env.data())
         .unwrap()
         .audit(i64::MAX, 1000)
         .unwrap()
@@ -259,7 +259,7 @@ fn an_officer_finds_a_referral_accepts_it_and_the_phone_pulls_the_signed_answer(
     verify_status(last, &phone.device_id, &phone.pins.signing_key).unwrap();
 
     // Every view of the personal fields is in the staff audit, with the account.
-    let officer_id = admin::open_store(env.data())
+    let officer_id = admin::open_site(env.data())
         .unwrap()
         .account_by_username("lan")
         .unwrap()
@@ -326,7 +326,7 @@ fn each_role_opens_only_its_pages() {
         assert_eq!(p.location.as_deref(), Some("/console/login"));
     }
     // Every refusal is in the staff audit, with who and which page (2 roles refused on each of 7 pages).
-    let viewer_id = admin::open_store(env.data())
+    let viewer_id = admin::open_site(env.data())
         .unwrap()
         .account_by_username("xem")
         .unwrap()
@@ -343,7 +343,7 @@ fn each_role_opens_only_its_pages() {
         &[("csrf", &me.csrf()), ("to", "accepted"), ("note", "")],
     );
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    let state = admin::open_store(env.data())
+    let state = admin::open_site(env.data())
         .unwrap()
         .referral("ref-1")
         .unwrap()
@@ -373,7 +373,7 @@ fn a_form_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
         assert_eq!(p.status, StatusCode::FORBIDDEN);
         assert!(p.body.contains("Yêu cầu bị từ chối"));
     }
-    let state = admin::open_store(env.data())
+    let state = admin::open_site(env.data())
         .unwrap()
         .referral("ref-1")
         .unwrap()
@@ -702,16 +702,15 @@ fn a_read_token_made_in_the_console_lists_but_cannot_move_and_its_scope_cannot_b
     assert_eq!(list(&token), StatusCode::OK);
     assert_eq!(transition(&token), StatusCode::FORBIDDEN);
     // The attacker with write access to the database widens the scope, or removes it.
-    let conn = rusqlite::Connection::open(env.data().join("intake.db")).unwrap();
     for edit in [
         "UPDATE staff_tokens SET scope = 'write' WHERE label = 'báo cáo tuần'",
         "UPDATE staff_tokens SET scope = NULL WHERE label = 'báo cáo tuần'",
     ] {
-        conn.execute(edit, []).unwrap();
+        env.sql(edit, &[]);
         assert_eq!(transition(&token), StatusCode::UNAUTHORIZED, "{edit}");
         assert_eq!(list(&token), StatusCode::UNAUTHORIZED, "{edit}");
     }
-    let state = admin::open_store(env.data())
+    let state = admin::open_site(env.data())
         .unwrap()
         .referral("ref-1")
         .unwrap()
@@ -728,7 +727,7 @@ fn every_form_refuses_the_roles_it_is_not_for_and_changes_nothing() {
     let mut officer = logged_in(&env, "lan", "officer");
     let mut admin_b = logged_in(&env, "quantri", "admin");
     let mut viewer = logged_in(&env, "xem", "viewer");
-    let store = admin::open_store(env.data()).unwrap();
+    let store = admin::open_site(env.data()).unwrap();
     let officer_id = store
         .account_by_username("lan")
         .unwrap()

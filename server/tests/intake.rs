@@ -186,7 +186,7 @@ fn sealed_referral_gets_a_receipt_that_verifies_and_is_stored_encrypted() {
 
     // No readable personal text in the database files (main, WAL, shm) or the key file.
     let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(env.data()).unwrap() {
+    for entry in std::fs::read_dir(env.dir()).unwrap() {
         bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
     }
     for needle in ["Lò Thị Xuân", "Mường Lát", "học nghề may", "vay vốn"] {
@@ -765,8 +765,7 @@ fn checkpoints_are_kept_chained_and_a_rollback_or_fork_is_refused_and_flagged() 
         Some("fork at seq 9 (kept 3)")
     );
 
-    use chungtay_intake::IntakeStore as _;
-    let kept = admin::open_store(env.data())
+    let kept = admin::open_site(env.data())
         .unwrap()
         .checkpoints(&phone.device_id)
         .unwrap();
@@ -780,12 +779,9 @@ fn checkpoints_are_kept_chained_and_a_rollback_or_fork_is_refused_and_flagged() 
 #[test]
 fn province_key_file_needs_the_right_passphrase() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = admin::init(
-        dir.path(),
-        common::PASS,
-        chungtay_intake::KdfParams::MINIMUM,
-    )
-    .unwrap();
+    let db = common::TestDb::new();
+    let site = db.site(dir.path());
+    let summary = admin::init(&site, common::PASS, chungtay_intake::KdfParams::MINIMUM).unwrap();
     let keys = admin::load_keys(dir.path(), common::PASS).unwrap();
     assert_eq!(keys.hpke.public_key_bytes(), summary.hpke_public_key);
     assert_eq!(keys.signing.public_key(), summary.signing_public_key);
@@ -795,7 +791,7 @@ fn province_key_file_needs_the_right_passphrase() {
         wrong,
         Err(AdminError::Key(KeyFileError::WrongPassphrase))
     ));
-    assert!(admin::load_state(dir.path(), "nope", Limits::default()).is_err());
+    assert!(admin::load_state(&site, "nope", Limits::default()).is_err());
 
     // The secrets are not in the file in the clear.
     let path = dir.path().join(admin::KEY_FILE);
@@ -809,11 +805,13 @@ fn province_key_file_needs_the_right_passphrase() {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let db = dir.path().join(admin::DB_FILE);
-        assert_eq!(
-            std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        if !db.is_pg() {
+            let db = dir.path().join(admin::DB_FILE);
+            assert_eq!(
+                std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
     }
 
     // An edited header (cheaper KDF, swapped public key) fails too.
@@ -839,11 +837,7 @@ fn province_key_file_needs_the_right_passphrase() {
         Err(AdminError::Usage(_))
     ));
     assert!(matches!(
-        admin::init(
-            dir.path(),
-            common::PASS,
-            chungtay_intake::KdfParams::MINIMUM
-        ),
+        admin::init(&site, common::PASS, chungtay_intake::KdfParams::MINIMUM),
         Err(AdminError::Key(KeyFileError::Exists))
     ));
 }
@@ -857,24 +851,31 @@ fn init_refuses_a_folder_that_still_holds_a_database() {
         StatusCode::OK
     );
     // The key file is lost; the database with its sealed row is still there.
-    std::fs::remove_file(env.data().join(admin::KEY_FILE)).unwrap();
+    std::fs::remove_file(env.dir().join(admin::KEY_FILE)).unwrap();
     let again = admin::init(
         env.data(),
         common::PASS,
         chungtay_intake::KdfParams::MINIMUM,
     );
-    let e = match again {
-        Err(e @ AdminError::DatabaseExists) => e,
+    match again {
+        Err(e @ AdminError::DatabaseExists) if !env.db.is_pg() => {
+            assert!(e.to_string().contains("intake.db"), "{e}")
+        }
+        Err(e @ AdminError::SchemaExists) if env.db.is_pg() => {
+            assert!(e.to_string().contains("PostgreSQL"), "{e}")
+        }
         other => panic!("init must refuse: {other:?}"),
     };
-    assert!(e.to_string().contains("intake.db"), "{e}");
-    // Nothing was written: no new key file, the old row is untouched.
-    assert!(!env.data().join(admin::KEY_FILE).exists());
-    let db = rusqlite::Connection::open(env.data().join(admin::DB_FILE)).unwrap();
-    let rows: i64 = db
-        .query_row("SELECT COUNT(*) FROM referrals", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rows, 1);
+    // Nothing was written: no new key file, the old row is untouched (the update touches it
+    // and finds it).
+    assert!(!env.dir().join(admin::KEY_FILE).exists());
+    assert_eq!(
+        env.sql(
+            "UPDATE referrals SET state = state WHERE referral_id = 'ref-1'",
+            &[]
+        ),
+        1
+    );
 
     // A write-ahead log alone (the database file lost) is refused too.
     let dir = tempfile::tempdir().unwrap();
@@ -898,13 +899,15 @@ fn staff_listing_skips_an_unreadable_row_and_pages_past_it() {
         assert_eq!(submit(&env, &seal(&phone, id)).status(), StatusCode::OK);
     }
     // ref-2's sealed body no longer opens (damaged, or sealed under keys since lost).
-    let db = rusqlite::Connection::open(env.data().join(admin::DB_FILE)).unwrap();
-    db.execute(
-        "UPDATE referrals SET body = zeroblob(length(body)) WHERE referral_id = 'ref-2'",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    let zeroes = if env.db.is_pg() {
+        "decode(repeat('00', length(body)), 'hex')"
+    } else {
+        "zeroblob(length(body))"
+    };
+    env.sql(
+        &format!("UPDATE referrals SET body = {zeroes} WHERE referral_id = 'ref-2'"),
+        &[],
+    );
     let token = env.staff_token();
     let list = |after: i64, limit: usize| {
         env.client

@@ -1,6 +1,8 @@
 //! HTTPS with a self-signed certificate that the client pins, over loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,14 +48,16 @@ async fn get(
 #[test]
 fn https_with_a_pinned_self_signed_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    admin::init(dir.path(), PASS, KdfParams::MINIMUM).unwrap();
+    let db = common::TestDb::new();
+    let site = db.site(dir.path());
+    admin::init(&site, PASS, KdfParams::MINIMUM).unwrap();
     let generated = generate_self_signed(dir.path(), &["localhost".into()]).unwrap();
     // A second run does not overwrite the key.
     assert!(generate_self_signed(dir.path(), &["localhost".into()]).is_err());
     let cert_path = dir.path().join(CERT_FILE);
     let key_path = dir.path().join(KEY_FILE);
     let tls = server_config(&cert_path, &key_path).unwrap();
-    let state = admin::load_state(dir.path(), PASS, Limits::default()).unwrap();
+    let state = admin::load_state(&site, PASS, Limits::default()).unwrap();
     let server = RunningServer::spawn_tls(state, "127.0.0.1:0".parse().unwrap(), tls).unwrap();
     assert!(server.url("/healthz").starts_with("https://"));
 
@@ -124,11 +128,13 @@ async fn time_to_close(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Dura
 #[test]
 fn slow_clients_are_dropped_and_connections_are_capped() {
     let dir = tempfile::tempdir().unwrap();
-    admin::init(dir.path(), PASS, KdfParams::MINIMUM).unwrap();
+    let db = common::TestDb::new();
+    let site = db.site(dir.path());
+    admin::init(&site, PASS, KdfParams::MINIMUM).unwrap();
     generate_self_signed(dir.path(), &["localhost".into()]).unwrap();
     let cert_path = dir.path().join(CERT_FILE);
     let tls = server_config(&cert_path, &dir.path().join(KEY_FILE)).unwrap();
-    let state = admin::load_state(dir.path(), PASS, Limits::default()).unwrap();
+    let state = admin::load_state(&site, PASS, Limits::default()).unwrap();
     let limits = ConnLimits {
         max_connections: 1,
         handshake: Duration::from_millis(600),
