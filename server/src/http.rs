@@ -99,7 +99,6 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn IntakeStore>,
     pub(crate) keys: ProvinceKeys,
     limits: Limits,
-    device_limiter: DefaultKeyedRateLimiter<String>,
     ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     api_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     login_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -114,7 +113,6 @@ impl AppState {
             store,
             keys,
             limits,
-            device_limiter: RateLimiter::keyed(Quota::per_minute(limits.device_per_minute)),
             ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
             login_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.login_per_minute_per_ip)),
@@ -129,8 +127,6 @@ impl AppState {
 
     /// Drops rate-limiter entries that are back to full, so the maps do not grow forever.
     pub fn housekeeping(&self) {
-        self.0.device_limiter.retain_recent();
-        self.0.device_limiter.shrink_to_fit();
         self.0.ip_limiter.retain_recent();
         self.0.ip_limiter.shrink_to_fit();
         self.0.api_ip_limiter.retain_recent();
@@ -391,14 +387,17 @@ struct StoredBody {
 
 impl Inner {
     /// Called once the device's signature verified: its rate limit, then its last contact
-    /// (for the console's device list).
+    /// (for the console's device list). The device's bucket is in the database, so several
+    /// instances behind one address share it.
     fn limit_device(&self, device_id: &str) -> Result<(), ApiError> {
-        self.device_limiter
-            .check_key(&device_id.to_string())
-            .map_err(|nu| {
-                warn!(device_id, outcome = "rate_limited");
-                too_many(nu.wait_time_from(DefaultClock::default().now()))
-            })?;
+        let per_minute = self.limits.device_per_minute.get();
+        if let Some(wait) = self
+            .store
+            .take_token(&format!("device:{device_id}"), per_minute)?
+        {
+            warn!(device_id, outcome = "rate_limited");
+            return Err(too_many(wait));
+        }
         self.store.touch_device(device_id, &now_text())?;
         Ok(())
     }

@@ -32,8 +32,8 @@ use crate::store::{
     StoredStatus, TransitionOutcome,
 };
 
-/// The schema this program writes; the same content as SQLite's version 3.
-const SCHEMA_VERSION: i64 = 3;
+/// The schema this program writes; the same content as SQLite's version 4.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Any number: the key of the advisory lock that lets one instance at a time create the schema.
 const SCHEMA_LOCK: i64 = 0x4368_756e_6754_6179;
@@ -138,6 +138,11 @@ CREATE TABLE staff_audit (
     action TEXT NOT NULL,
     target TEXT NOT NULL,
     detail TEXT NOT NULL
+);
+CREATE TABLE rate_buckets (
+    key    TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    at_ms  BIGINT NOT NULL
 );
 CREATE FUNCTION intake_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -1109,6 +1114,43 @@ impl IntakeStore for PgStore {
             &[&device_id],
         )?;
         opt(row, checkpoint_row)
+    }
+
+    fn take_token(&self, key: &str, per_minute: u32) -> Result<Option<Duration>, StoreError> {
+        self.take(key, per_minute)
+    }
+}
+
+impl PgStore {
+    /// [`IntakeStore::take_token`]: one statement on the bucket's row, which PostgreSQL locks,
+    /// timed by the database's clock so that instances whose clocks differ agree.
+    fn take(&self, key: &str, per_minute: u32) -> Result<Option<Duration>, StoreError> {
+        let rate = f64::from(per_minute.max(1));
+        let mut conn = self.conn()?;
+        let taken = conn.query_opt(
+            "INSERT INTO rate_buckets AS b (key, tokens, at_ms) \
+             VALUES ($1, $2::FLOAT8 - 1, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) \
+             ON CONFLICT (key) DO UPDATE SET \
+               tokens = LEAST($2::FLOAT8, b.tokens \
+                        + GREATEST(0, EXCLUDED.at_ms - b.at_ms) * $2::FLOAT8 / 60000.0) - 1, \
+               at_ms = GREATEST(b.at_ms, EXCLUDED.at_ms) \
+             WHERE LEAST($2::FLOAT8, b.tokens \
+                   + GREATEST(0, EXCLUDED.at_ms - b.at_ms) * $2::FLOAT8 / 60000.0) >= 1 \
+             RETURNING tokens",
+            &[&key, &rate],
+        )?;
+        if taken.is_some() {
+            return Ok(None);
+        }
+        let tokens: f64 = conn
+            .query_one(
+                "SELECT LEAST($2::FLOAT8, tokens + GREATEST(0, \
+                   (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT - at_ms) * $2::FLOAT8 / 60000.0) \
+                 FROM rate_buckets WHERE key = $1",
+                &[&key, &rate],
+            )?
+            .try_get(0)?;
+        Ok(Some(crate::store::wait_for_token(tokens, per_minute)))
     }
 }
 

@@ -393,4 +393,19 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn checkpoints(&self, device_id: &str) -> Result<Vec<StoredCheckpoint>, StoreError>;
     /// The device's latest kept checkpoint.
     fn latest_checkpoint(&self, device_id: &str) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// Takes one request from the token bucket `key` (`per_minute` a minute, also the burst),
+    /// kept in the database so that every server instance on it draws from the same bucket.
+    /// None when taken; otherwise how long until one is back.
+    fn take_token(
+        &self,
+        key: &str,
+        per_minute: u32,
+    ) -> Result<Option<std::time::Duration>, StoreError>;
+}
+
+/// The wait until a bucket at `tokens` (refilled to now) holds one again.
+pub(crate) fn wait_for_token(tokens: f64, per_minute: u32) -> std::time::Duration {
+    let ms = (1.0 - tokens).max(0.0) * 60_000.0 / f64::from(per_minute.max(1));
+    std::time::Duration::from_millis(ms.ceil() as u64).max(std::time::Duration::from_millis(1))
 }

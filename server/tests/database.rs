@@ -416,3 +416,32 @@ fn the_append_only_tables_refuse_updates_and_deletes() {
     }
     assert_eq!(env.store().referral_history("ref-a").unwrap().len(), 1);
 }
+
+/// Issue 18: a device's rate limit is one bucket in the database, so three instances behind one
+/// address together let through what one would: 10 a minute, whichever instance answers.
+#[test]
+fn three_instances_draw_one_device_bucket() {
+    let db = TestDb::new();
+    let (_dir, stores) = three_instances(&db);
+    let start = std::time::Instant::now();
+    let answers: Vec<Option<std::time::Duration>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..24)
+            .map(|k| {
+                let store = &stores[k % 3];
+                s.spawn(move || store.take_token("device:dev-a", 10).unwrap())
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let refilled = (start.elapsed().as_millis() * 10 / 60_000) as usize;
+    let allowed = answers.iter().filter(|a| a.is_none()).count();
+    assert!(
+        (10..=10 + refilled).contains(&allowed),
+        "{allowed} let through"
+    );
+    for wait in answers.iter().flatten() {
+        assert!(*wait > std::time::Duration::ZERO && *wait <= std::time::Duration::from_secs(6));
+    }
+    // Another device has its own bucket.
+    assert_eq!(stores[1].take_token("device:dev-b", 10).unwrap(), None);
+}
