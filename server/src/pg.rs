@@ -600,8 +600,10 @@ impl IntakeStore for PgStore {
     }
 
     fn touch_device(&self, device_id: &str, at: &str) -> Result<(), StoreError> {
+        // Times are to the second: the rest of a burst writes nothing (the rate bucket does).
         self.conn()?.execute(
-            "UPDATE devices SET last_seen_at = $2 WHERE device_id = $1",
+            "UPDATE devices SET last_seen_at = $2 \
+             WHERE device_id = $1 AND last_seen_at IS DISTINCT FROM $2",
             &[&device_id, &at],
         )?;
         Ok(())

@@ -471,8 +471,9 @@ impl IntakeStore for SqliteStore {
     }
 
     fn touch_device(&self, device_id: &str, at: &str) -> Result<(), StoreError> {
+        // Times are to the second: the rest of a burst writes nothing (the rate bucket does).
         self.conn()?.execute(
-            "UPDATE devices SET last_seen_at = ?2 WHERE device_id = ?1",
+            "UPDATE devices SET last_seen_at = ?2 WHERE device_id = ?1 AND last_seen_at IS NOT ?2",
             params![device_id, at],
         )?;
         Ok(())
