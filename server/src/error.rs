@@ -110,4 +110,7 @@ pub enum AdminError {
          cannot open its rows: restore its key file, or use an empty database"
     )]
     SchemaExists,
+    /// `migrate` read the copy back and it differs from the source in this table.
+    #[error("the copy of table {0} differs from the source: the target was left as copied")]
+    MigrationMismatch(&'static str),
 }

@@ -16,6 +16,7 @@ pub mod console;
 pub mod error;
 pub mod http;
 pub mod keyfile;
+pub mod migrate;
 pub mod pg;
 pub mod serve;
 pub mod sqlite;

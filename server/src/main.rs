@@ -99,6 +99,18 @@ enum Cmd {
         data: PathBuf,
         token_id: String,
     },
+    /// Copy the province's SQLite database into an empty PostgreSQL database, then read both
+    /// back and compare every row. The key file stays in --data; give it to every instance.
+    Migrate {
+        #[arg(long)]
+        data: PathBuf,
+        /// The SQLite database (default: intake.db in --data).
+        #[arg(long)]
+        from: Option<String>,
+        /// postgres://USER@HOST:PORT/DBNAME, empty; default: --database (or CHUNGTAY_DATABASE).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Make a self-signed TLS certificate (tls-cert.pem, tls-key.pem in DATA) and print the
     /// public-key pin the phones are given.
     TlsCert {
@@ -263,6 +275,35 @@ fn run(cli: Cli) -> Result<(), AdminError> {
                 return Err(AdminError::Usage("no such token id"));
             }
             writeln!(out, "revoked {token_id}")?;
+        }
+        Cmd::Migrate { data, from, to } => {
+            let from = match from.as_deref().map(admin::Database::parse).transpose()? {
+                None => data.join(admin::DB_FILE),
+                Some(admin::Database::Sqlite(path)) => path,
+                Some(admin::Database::Postgres(_)) => {
+                    return Err(AdminError::Usage("--from must be sqlite:PATH"));
+                }
+            };
+            let to = match to.as_deref().map(admin::Database::parse).transpose()? {
+                Some(db) => Some(db),
+                None => database.clone(),
+            };
+            let Some(admin::Database::Postgres(url)) = to else {
+                return Err(AdminError::Usage("--to must be postgres://…"));
+            };
+            if !data.join(admin::KEY_FILE).exists() {
+                return Err(AdminError::Usage(
+                    "no province-keys.json in --data: the copy would be sealed under keys not there",
+                ));
+            }
+            let done = chungtay_intake::migrate::sqlite_to_postgres(&from, &url)?;
+            for (table, rows) in &done.tables {
+                writeln!(out, "{table}\t{rows} rows")?;
+            }
+            writeln!(
+                out,
+                "copied and verified: every row of every table is the same"
+            )?;
         }
         Cmd::TlsCert { data, names } => {
             admin::open_site(site(&data))?;

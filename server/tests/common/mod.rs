@@ -222,8 +222,16 @@ impl Env {
     }
 
     pub fn start_with(limits: Limits) -> Env {
+        Env::start_on(TestDb::new(), limits)
+    }
+
+    /// On SQLite whatever the suite runs on (the source of a migration).
+    pub fn start_sqlite() -> Env {
+        Env::start_on(TestDb { pg: None }, Limits::default())
+    }
+
+    fn start_on(db: TestDb, limits: Limits) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let db = TestDb::new();
         let site = db.site(dir.path());
         admin::init(&site, PASS, KdfParams::MINIMUM).unwrap();
         let state = admin::load_state(&site, PASS, limits).unwrap();
