@@ -387,8 +387,8 @@ struct StoredBody {
 
 impl Inner {
     /// Called once the device's signature verified: its rate limit, then its last contact
-    /// (for the console's device list). The device's bucket is in the database, so several
-    /// instances behind one address share it.
+    /// (for the console's device list). The device's bucket is the store's, so several
+    /// instances on one PostgreSQL database share it.
     fn limit_device(&self, device_id: &str) -> Result<(), ApiError> {
         let per_minute = self.limits.device_per_minute.get();
         if let Some(wait) = self

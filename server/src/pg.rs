@@ -32,7 +32,8 @@ use crate::store::{
     StoredStatus, TransitionOutcome,
 };
 
-/// The schema this program writes; the same content as SQLite's version 4.
+/// The schema this program writes: SQLite's version 3, and the rate buckets that SQLite keeps
+/// in its one process.
 const SCHEMA_VERSION: i64 = 4;
 
 /// Any number: the key of the advisory lock that lets one instance at a time create the schema.

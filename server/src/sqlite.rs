@@ -2,10 +2,14 @@
 //! tables, append-only triggers on status updates and checkpoints. One connection behind a
 //! mutex: the intake load (hundreds of clubs) is far below what one SQLite writer handles.
 
+use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use chungtay_protocol::transition_allowed;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::StoreError;
@@ -15,7 +19,7 @@ use crate::store::{
     StoredStatus, TransitionOutcome,
 };
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Version 2 (issue 11): credentials carry a tag made with the province keys, staff tokens an
 /// id and an expiry, transitions who made them, checkpoints the one they extend, and devices a
@@ -82,16 +86,6 @@ CREATE TRIGGER staff_audit_no_delete BEFORE DELETE ON staff_audit
     BEGIN SELECT RAISE(ABORT, 'staff_audit is append-only'); END;
 ";
 
-/// Version 4 (issue 18): rate-limit buckets kept in the database, as PostgreSQL keeps them for
-/// several instances.
-const MIGRATE_4: &str = "
-CREATE TABLE rate_buckets (
-    key    TEXT PRIMARY KEY,
-    tokens REAL NOT NULL,
-    at_ms  INTEGER NOT NULL
-) STRICT;
-";
-
 const SCHEMA: &str = "
 CREATE TABLE enrollment_codes (
     code_hash  BLOB PRIMARY KEY,
@@ -154,6 +148,8 @@ CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
 /// The embedded SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Rate buckets by rate: in the process, since one server serves a SQLite file.
+    buckets: Mutex<HashMap<u32, DefaultKeyedRateLimiter<String>>>,
 }
 
 impl SqliteStore {
@@ -188,15 +184,13 @@ impl SqliteStore {
             if version < 2 {
                 tx.execute_batch(MIGRATE_2)?;
             }
-            if version < 3 {
-                tx.execute_batch(MIGRATE_3)?;
-            }
-            tx.execute_batch(MIGRATE_4)?;
+            tx.execute_batch(MIGRATE_3)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            buckets: Mutex::default(),
         })
     }
 
@@ -991,32 +985,17 @@ impl IntakeStore for SqliteStore {
         key: &str,
         per_minute: u32,
     ) -> Result<Option<std::time::Duration>, StoreError> {
-        let rate = f64::from(per_minute.max(1));
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let conn = self.conn()?;
-        // One statement: refill by the time since, then take one if there is one.
-        let taken: Option<f64> = conn
-            .query_row(
-                "INSERT INTO rate_buckets (key, tokens, at_ms) VALUES (?1, ?2 - 1, ?3) \
-                 ON CONFLICT (key) DO UPDATE SET \
-                   tokens = MIN(?2, tokens + MAX(0, excluded.at_ms - at_ms) * ?2 / 60000.0) - 1, \
-                   at_ms = MAX(at_ms, excluded.at_ms) \
-                 WHERE MIN(?2, tokens + MAX(0, excluded.at_ms - at_ms) * ?2 / 60000.0) >= 1 \
-                 RETURNING tokens",
-                params![key, rate, now_ms],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if taken.is_some() {
-            return Ok(None);
-        }
-        let tokens: f64 = conn.query_row(
-            "SELECT MIN(?2, tokens + MAX(0, ?3 - at_ms) * ?2 / 60000.0) \
-             FROM rate_buckets WHERE key = ?1",
-            params![key, rate, now_ms],
-            |r| r.get(0),
-        )?;
-        Ok(Some(crate::store::wait_for_token(tokens, per_minute)))
+        // One server per SQLite file, so the process's bucket is the only one: no commit (and
+        // no fsync) per request for it, as the PostgreSQL store needs for several instances.
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN));
+        let mut buckets = self.buckets.lock().map_err(|_| StoreError::Poisoned)?;
+        let limiter = buckets
+            .entry(per_minute)
+            .or_insert_with(|| RateLimiter::keyed(quota));
+        Ok(limiter
+            .check_key(&key.to_string())
+            .err()
+            .map(|nu| nu.wait_time_from(DefaultClock::default().now())))
     }
 }
 
@@ -1036,31 +1015,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("intake.db")).unwrap();
         (dir, s)
-    }
-
-    #[test]
-    fn a_version_3_database_gains_the_rate_buckets() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("intake.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(SCHEMA).unwrap();
-            conn.execute_batch(MIGRATE_2).unwrap();
-            conn.execute_batch(MIGRATE_3).unwrap();
-            conn.pragma_update(None, "user_version", 3).unwrap();
-        }
-        let s = SqliteStore::open(&path).unwrap();
-        let version: i64 = s
-            .conn()
-            .unwrap()
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
-        for _ in 0..2 {
-            assert_eq!(s.take_token("device:d1", 2).unwrap(), None);
-        }
-        let wait = s.take_token("device:d1", 2).unwrap().unwrap();
-        assert!(wait > std::time::Duration::from_secs(25), "{wait:?}");
     }
 
     #[test]

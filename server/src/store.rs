@@ -395,8 +395,9 @@ pub trait IntakeStore: Send + Sync + 'static {
     fn latest_checkpoint(&self, device_id: &str) -> Result<Option<StoredCheckpoint>, StoreError>;
 
     /// Takes one request from the token bucket `key` (`per_minute` a minute, also the burst),
-    /// kept in the database so that every server instance on it draws from the same bucket.
-    /// None when taken; otherwise how long until one is back.
+    /// shared by every server instance on the database: in PostgreSQL itself; in the process
+    /// for SQLite, whose file one server serves. None when taken; otherwise how long until one
+    /// is back.
     fn take_token(
         &self,
         key: &str,
