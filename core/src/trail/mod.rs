@@ -2,7 +2,15 @@
 //! change they describe, verification, checkpoints, annotations, the field-audit findings and the
 //! signed export.
 
-use chrono::{NaiveDate, Utc};
+mod export;
+mod findings;
+
+pub(crate) use export::export;
+pub use export::{AuditExport, ExportError, verify_export};
+pub(crate) use findings::findings;
+pub use findings::{AuditFindings, LateEdit, MeetingRef, OverdueReferral, OverdueThresholds};
+
+use chrono::Utc;
 use ring::signature::{self, Ed25519KeyPair, KeyPair};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -10,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, AuditAction, AuditEntry};
 use crate::crypto::{self, Place};
 use crate::db::{self, Db};
-use crate::domain::{Id, ReferralState, Stamp, Timestamp};
+use crate::domain::{Id, Stamp};
 use crate::error::ChainBreak;
 use crate::error::{Error, Reason, RecordKind, Result, invalid};
 use crate::ledger::{
@@ -19,101 +27,6 @@ use crate::ledger::{
 };
 use crate::session::Session;
 use crate::text;
-use crate::{clubs, meetings};
-
-/// Days after which something is overdue; the province sets its own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct OverdueThresholds {
-    pub draft_days: i64,
-    pub ready_days: i64,
-    pub queued_days: i64,
-    pub sent_days: i64,
-    pub received_days: i64,
-    pub accepted_days: i64,
-    pub in_progress_days: i64,
-    /// A meeting changed this long after it took place is flagged.
-    pub late_edit_days: i64,
-}
-
-impl Default for OverdueThresholds {
-    fn default() -> Self {
-        Self {
-            draft_days: 14,
-            ready_days: 3,
-            queued_days: 3,
-            sent_days: 7,
-            received_days: 7,
-            accepted_days: 14,
-            in_progress_days: 90,
-            late_edit_days: 7,
-        }
-    }
-}
-
-impl OverdueThresholds {
-    fn for_state(&self, state: ReferralState) -> Option<i64> {
-        use ReferralState::*;
-        match state {
-            Draft => Some(self.draft_days),
-            Ready => Some(self.ready_days),
-            Queued => Some(self.queued_days),
-            Sent => Some(self.sent_days),
-            Received => Some(self.received_days),
-            Accepted => Some(self.accepted_days),
-            InProgress => Some(self.in_progress_days),
-            Declined | Completed | Withdrawn => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct OverdueReferral {
-    pub referral_id: Id,
-    pub member_id: Id,
-    pub state: ReferralState,
-    pub since: Timestamp,
-    pub days: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct LateEdit {
-    pub meeting_id: Id,
-    pub club_id: Id,
-    pub meeting_date: NaiveDate,
-    pub edited_at: Timestamp,
-    pub edited_by: Id,
-    pub days_after: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct MeetingRef {
-    pub meeting_id: Id,
-    pub club_id: Id,
-    pub date: NaiveDate,
-}
-
-/// What a field visit looks at first (scenario 3 of DOMAIN.md).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct AuditFindings {
-    /// The trail itself: None when it verifies.
-    pub chain_break: Option<ChainBreak>,
-    pub entries: i64,
-    pub last_checkpoint_seq: Option<i64>,
-    pub members_without_consent: Vec<Id>,
-    pub overdue_referrals: Vec<OverdueReferral>,
-    pub meetings_without_attendance: Vec<MeetingRef>,
-    pub late_meeting_edits: Vec<LateEdit>,
-    /// Creates, updates and deletes since the last checkpoint, with who made them.
-    pub changed_since_checkpoint: Vec<AuditEntry>,
-    /// Records that are not as the trail last wrote them: unreadable, older copies, deleted
-    /// ones back in the file, rows the trail never wrote, rows gone from the file.
-    pub damaged_records: Vec<crate::error::Damaged>,
-}
 
 /// An auditor's note on a record ("checked against the paper register"). The note may name
 /// people: Debug (and Kotlin's `toString`) leave it out.
@@ -167,88 +80,6 @@ impl Checkpoint {
             .verify(&msg, &self.signature)
             .is_ok()
     }
-}
-
-/// The signed audit export: `document` is the exact JSON that was signed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedExport {
-    pub format: String,
-    pub device_public_key: String,
-    pub document: String,
-    pub signature: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct ExportDocument {
-    pub store_id: String,
-    pub device_id: String,
-    pub exported_at: String,
-    pub exported_by: Id,
-    pub chain_verified: bool,
-    pub entries: Vec<ExportEntry>,
-}
-
-/// An entry as exported: plain text fields, so the file reads without this library.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct ExportEntry {
-    pub seq: i64,
-    pub at: String,
-    pub user_id: String,
-    pub role: String,
-    pub device_id: String,
-    pub action: String,
-    pub kind: String,
-    pub record_id: String,
-    pub fields: Vec<String>,
-}
-
-/// The two files of an audit export.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct AuditExport {
-    pub signed_json: String,
-    pub csv: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ExportError {
-    #[error("not an audit export")]
-    Malformed,
-    #[error("the export was signed by another device")]
-    WrongDevice,
-    #[error("the export was altered after it was signed")]
-    BadSignature,
-}
-
-const EXPORT_FORMAT: &str = "chungtay.audit-export.v1";
-
-/// Verifies an exported file offline with the device's public key (taken from the phone or the
-/// province's enrollment records, never from the file itself).
-pub fn verify_export(
-    file: &str,
-    device_public_key: &[u8],
-) -> std::result::Result<ExportDocument, ExportError> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let signed: SignedExport = serde_json::from_str(file).map_err(|_| ExportError::Malformed)?;
-    if signed.format != EXPORT_FORMAT {
-        return Err(ExportError::Malformed);
-    }
-    let claimed = b64
-        .decode(&signed.device_public_key)
-        .map_err(|_| ExportError::Malformed)?;
-    if claimed != device_public_key {
-        return Err(ExportError::WrongDevice);
-    }
-    let sig = b64
-        .decode(&signed.signature)
-        .map_err(|_| ExportError::Malformed)?;
-    signature::UnparsedPublicKey::new(&signature::ED25519, device_public_key)
-        .verify(signed.document.as_bytes(), &sig)
-        .map_err(|_| ExportError::BadSignature)?;
-    serde_json::from_str(&signed.document).map_err(|_| ExportError::Malformed)
 }
 
 /// Every entry of the trail, oldest first, with its MAC; field names opened.
@@ -563,201 +394,6 @@ pub(crate) fn annotations(
         });
     }
     Ok(out)
-}
-
-/// The field-audit view: what a visiting officer checks first.
-pub(crate) fn findings(
-    db: Db<'_>,
-    session: &Session,
-    thresholds: &OverdueThresholds,
-) -> Result<AuditFindings> {
-    let now = Utc::now();
-    let CheckedTrail {
-        entries: trail,
-        verdict: chain,
-        damaged: damaged_records,
-    } = check(db, session)?;
-    let checkpoints = checkpoints(db, session)?;
-    let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
-
-    let mut stmt = db.conn.prepare(
-        "SELECT id FROM members WHERE id NOT IN (SELECT member_id FROM consents) ORDER BY id",
-    )?;
-    let members_without_consent = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<Vec<Id>, _>>()?;
-
-    let mut overdue_referrals = Vec::new();
-    let mut stmt = db
-        .conn
-        .prepare("SELECT id, member_id, state, updated_at FROM referrals ORDER BY updated_at")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })?;
-    for row in rows {
-        let (id, member_id, state, since) = row?;
-        let Some(state) = ReferralState::parse(&state) else {
-            continue;
-        };
-        let since = parse_time(&since)?;
-        let days = (now - since).num_days();
-        if thresholds
-            .for_state(state)
-            .is_some_and(|limit| days > limit)
-        {
-            overdue_referrals.push(OverdueReferral {
-                referral_id: id,
-                member_id,
-                state,
-                since,
-                days,
-            });
-        }
-    }
-
-    let mut meetings_without_attendance = Vec::new();
-    let mut late_meeting_edits = Vec::new();
-    for club in clubs::all(db, session)? {
-        for m in meetings::of_club(db, session, &club.id)? {
-            if m.info.attendees.is_empty() {
-                meetings_without_attendance.push(MeetingRef {
-                    meeting_id: m.id.clone(),
-                    club_id: club.id.clone(),
-                    date: m.info.date,
-                });
-            }
-            let held = m.info.date.and_hms_opt(23, 59, 59).map(|d| d.and_utc());
-            if let Some(held) = held {
-                let days_after = (m.stamp.updated_at - held).num_days();
-                if m.stamp.updated_at != m.stamp.created_at
-                    && days_after >= thresholds.late_edit_days
-                {
-                    late_meeting_edits.push(LateEdit {
-                        meeting_id: m.id.clone(),
-                        club_id: club.id.clone(),
-                        meeting_date: m.info.date,
-                        edited_at: m.stamp.updated_at,
-                        edited_by: m.stamp.updated_by.clone(),
-                        days_after,
-                    });
-                }
-            }
-        }
-    }
-
-    let after = last_checkpoint_seq.unwrap_or(0);
-    let changed_since_checkpoint = trail
-        .into_iter()
-        .map(|(e, _)| e)
-        .filter(|e| {
-            e.seq > after
-                && matches!(
-                    e.action,
-                    AuditAction::Create | AuditAction::Update | AuditAction::Delete
-                )
-        })
-        .collect();
-
-    Ok(AuditFindings {
-        entries: chain.as_ref().map(|n| *n).unwrap_or(0),
-        chain_break: chain.err(),
-        last_checkpoint_seq,
-        members_without_consent,
-        overdue_referrals,
-        meetings_without_attendance,
-        late_meeting_edits,
-        changed_since_checkpoint,
-        damaged_records,
-    })
-}
-
-/// The audit export: a signed JSON file a laptop verifies offline with the device's public
-/// key, and the same entries as CSV for reading. The export is itself noted in the trail.
-pub(crate) fn export(db: Db<'_>, session: &Session) -> Result<AuditExport> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    {
-        let tx = immediate(db.conn)?;
-        append(
-            &tx,
-            db.store_id,
-            session,
-            NewEntry::new(AuditAction::Export, None, ""),
-        )?;
-        tx.commit()?;
-    }
-    let checked = check(db, session)?;
-    let chain_verified = checked.verdict.is_ok();
-    let entries: Vec<ExportEntry> = checked
-        .entries
-        .into_iter()
-        .map(|(e, _)| ExportEntry {
-            seq: e.seq,
-            at: time_text(&e.at),
-            user_id: e.user_id,
-            role: e.role.map(|r| r.as_str()).unwrap_or("").to_owned(),
-            device_id: e.device_id,
-            action: e.action.as_str().to_owned(),
-            kind: e.kind.map(|k| k.as_str()).unwrap_or("").to_owned(),
-            record_id: e.record_id,
-            fields: e.fields,
-        })
-        .collect();
-    let doc = ExportDocument {
-        store_id: db.store_id.to_owned(),
-        device_id: session.device_id.clone(),
-        exported_at: time_text(&Utc::now()),
-        exported_by: session.user_id.clone(),
-        chain_verified,
-        entries,
-    };
-    let document = serde_json::to_string_pretty(&doc).map_err(|_| Error::Crypto)?;
-    let key = signing_key(db, session)?;
-    let signed = SignedExport {
-        format: EXPORT_FORMAT.to_owned(),
-        device_public_key: b64.encode(key.public_key().as_ref()),
-        signature: b64.encode(key.sign(document.as_bytes()).as_ref()),
-        document,
-    };
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
-    csv.write_record([
-        "seq",
-        "at",
-        "user_id",
-        "role",
-        "device_id",
-        "action",
-        "kind",
-        "record_id",
-        "fields",
-    ])
-    .map_err(io)?;
-    for e in &doc.entries {
-        csv.write_record([
-            e.seq.to_string().as_str(),
-            &e.at,
-            &e.user_id,
-            &e.role,
-            &e.device_id,
-            &e.action,
-            &e.kind,
-            &e.record_id,
-            &e.fields.join(";"),
-        ])
-        .map_err(io)?;
-    }
-    let csv = String::from_utf8(csv.into_inner().map_err(|e| io(e.into_error().into()))?)
-        .map_err(|_| Error::Crypto)?;
-    Ok(AuditExport {
-        signed_json: serde_json::to_string_pretty(&signed).map_err(|_| Error::Crypto)?,
-        csv,
-    })
 }
 
 fn annotation_bound(kind: RecordKind, record_id: &str, stamps: &[String; 4]) -> String {
