@@ -1,5 +1,6 @@
 //! What comes back from the province: signed status updates for this phone's referrals,
-//! applied in order once each, and the checkpoints of this phone's trail it keeps.
+//! applied in order once each; and the checkpoint of this phone's trail sent at each sync, the
+//! province's last one checked against the trail here (a store rolled back shows).
 
 use chrono::Utc;
 use chungtay_protocol::{self as protocol};

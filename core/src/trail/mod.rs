@@ -1,6 +1,7 @@
-//! The store's side of the audit trail: appending entries inside the same transaction as the
-//! change they describe, verification, checkpoints, annotations, the field-audit findings and the
-//! signed export.
+//! The store's side of the audit trail, read: loading and verifying the chain, the device's
+//! signing key, checkpoints and annotations; the field audit's findings (`findings`) and the
+//! signed export (`export`). Appending entries, in the transaction of the change they describe,
+//! is `ledger`'s.
 
 mod export;
 mod findings;
