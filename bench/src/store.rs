@@ -529,3 +529,158 @@ fn write_tsv(path: &Path, inputs: &[MemberInput]) {
     }
     std::fs::write(path, out).unwrap();
 }
+
+/// Item 2 of the lists (issue 17): `list_members` per member at 1,000 and at `big` members (flat
+/// within 1.3×), the list of `big` against a plain SQLite `SELECT` of the same columns in the
+/// same order (an index on the sort key, so neither side sorts per call), and one page of 50 for
+/// a screen. Members go in through `add_members`, 1,000 per transaction.
+pub fn item_2_lists(cfg: &Config, report: &mut Report) {
+    let big = if cfg.quick { 10_000 } else { 50_000 };
+    let dir = tempfile::Builder::new()
+        .prefix("chungtay-bench-lists-")
+        .tempdir_in(&cfg.disk_dir)
+        .unwrap();
+    println!("\n## 2b-2d. Member lists: 1,000 and {big} members, a page of 50");
+    let mut per_member = Vec::new();
+    let mut kept = None;
+    for (name, n) in [("small", 1_000usize), ("big", big)] {
+        let (mut store, _, _) = new_store(dir.path(), name);
+        let club_id = store.add_club(&data::club_input(3)).unwrap().id;
+        let inputs = data::members(11, n);
+        for chunk in inputs.chunks(1_000) {
+            store.add_members(&club_id, chunk).unwrap();
+        }
+        let t = median_of(2, cfg.reps_small, || {
+            let list = store.list_members(&club_id).unwrap();
+            assert_eq!(list.len(), n);
+            std::hint::black_box(list);
+        });
+        println!(
+            "   list_members of {n}: {} ({} per member)",
+            dur(t),
+            dur(t / n as f64)
+        );
+        per_member.push(t / n as f64);
+        kept = Some((store, club_id, t));
+    }
+    let growth = per_member[1] / per_member[0];
+    report.push(Row {
+        id: "2b",
+        what: format!("`list_members` per member, {big} members vs 1,000"),
+        baseline: format!("{} per member", dur(per_member[0])),
+        measured: format!("{} per member", dur(per_member[1])),
+        ratio: format!("{growth:.2}×"),
+        target: "≤ 1.3×".into(),
+        met: Some(growth <= 1.3),
+    });
+
+    let (store, club_id, t_list) = kept.unwrap();
+    let plain = plain::open(&dir.path().join("plain-list.db"));
+    plain
+        .execute_batch(
+            "CREATE TABLE list_rows (id TEXT PRIMARY KEY, club_id TEXT NOT NULL,
+                full_name TEXT NOT NULL, birth_year INTEGER, gender TEXT NOT NULL,
+                ethnic_group TEXT NOT NULL, village TEXT NOT NULL, role TEXT NOT NULL,
+                safe_to_contact INTEGER NOT NULL, phone TEXT, sort_key BLOB NOT NULL) STRICT;
+             CREATE INDEX list_rows_order ON list_rows (club_id, sort_key, id);",
+        )
+        .unwrap();
+    {
+        let all = store.list_members(&club_id).unwrap();
+        plain.execute_batch("BEGIN").unwrap();
+        for m in &all {
+            plain
+                .execute(
+                    "INSERT INTO list_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    rusqlite::params![
+                        m.id,
+                        m.club_id,
+                        m.full_name,
+                        m.birth_year,
+                        format!("{:?}", m.gender),
+                        format!("{:?}", m.ethnic_group),
+                        m.village,
+                        format!("{:?}", m.role),
+                        m.safe_to_contact,
+                        m.phone,
+                        chungtay_core::text::name_sort_key(&m.full_name)
+                    ],
+                )
+                .unwrap();
+        }
+        plain.execute_batch("COMMIT").unwrap();
+    }
+    type PlainRow = (
+        String,
+        String,
+        String,
+        Option<i32>,
+        String,
+        String,
+        String,
+        String,
+        bool,
+        Option<String>,
+    );
+    let select = || -> Vec<PlainRow> {
+        let mut stmt = plain
+            .prepare_cached(
+                "SELECT id, club_id, full_name, birth_year, gender, ethnic_group, village, role, \
+                 safe_to_contact, phone FROM list_rows WHERE club_id = ?1 ORDER BY sort_key, id",
+            )
+            .unwrap();
+        stmt.query_map([&club_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    assert_eq!(select().len(), big);
+    let t_select = median_of(2, cfg.reps_small, || {
+        std::hint::black_box(select());
+    });
+    report.push(Row {
+        id: "2c",
+        what: format!(
+            "`list_members` of {big} vs plain SQLite `SELECT` of the same columns in the same order (indexed)"
+        ),
+        baseline: dur(t_select),
+        measured: dur(t_list),
+        ratio: format!("{:.2}×", t_list / t_select),
+        target: "≤ 1×".into(),
+        met: Some(t_list <= t_select),
+    });
+
+    let filter = MemberFilter {
+        club_id: Some(club_id.clone()),
+        ..MemberFilter::default()
+    };
+    let t_page = median_of(2, cfg.reps_small, || {
+        let page = store.search_members_page(&filter, big / 2, 50).unwrap();
+        assert_eq!(page.members.len(), 50);
+        std::hint::black_box(page);
+    });
+    report.push(Row {
+        id: "2d",
+        what: format!(
+            "one page of 50 from the middle of {big} (`search_members_page`) vs the whole list"
+        ),
+        baseline: dur(t_list),
+        measured: dur(t_page),
+        ratio: format!("{:.3}×", t_page / t_list),
+        target: "(a screen)".into(),
+        met: None,
+    });
+}

@@ -13,9 +13,9 @@ use zeroize::Zeroizing;
 use chungtay_core::{
     Annotation, AuditEntry, AuditExport, AuditFindings, Checkpoint, ChungTayError, Club, ClubInput,
     Consent, ConsentInput, Damaged, DeviceSecretError, KdfParams, Livelihood, LivelihoodInput,
-    Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberSummary, NewUser,
-    OverdueThresholds, Permission, RecordKind, Referral, ReferralInput, Store, SupportFollowUp,
-    UserInfo, UserRole,
+    Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberPage,
+    MemberSummary, NewUser, OverdueThresholds, Permission, RecordKind, Referral, ReferralInput,
+    Store, SupportFollowUp, UserInfo, UserRole,
     safety::RecoverySetup,
     sync::{EnrollmentInfo, OutboxItem, SyncReport},
 };
@@ -328,6 +328,18 @@ impl ClubStore {
     /// Search ignoring case and diacritics ("nguyen" finds "Nguyễn"), with filters.
     pub fn search_members(&self, filter: MemberFilter) -> Result<Vec<MemberSummary>> {
         self.with(|s| s.search_members(&filter))
+    }
+
+    /// One page of a search for a list screen: the members from the `offset`-th, at most
+    /// `limit`, in Vietnamese name order, and how many match in all.
+    pub fn search_members_page(
+        &self,
+        filter: MemberFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<MemberPage> {
+        let clamp = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        self.with(|s| s.search_members_page(&filter, clamp(offset), clamp(limit)))
     }
 
     /// The member screen: the member, her consents, livelihood support and referrals.

@@ -1,8 +1,10 @@
 //! In-memory member index, built once per unlock from the opened records and dropped (zeroized)
 //! on lock. 10,000 members is a few MB; a linear scan of folded names takes well under a
 //! millisecond, so no searchable ciphertext (blind index) is kept on disk to leak name patterns.
+//! Kept in Vietnamese name order as members come and go, so a list or a page of it is read in
+//! order and only what is shown is copied (nothing is sorted per call).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use zeroize::Zeroize;
 
@@ -30,7 +32,6 @@ struct Entry {
     summary: MemberSummary,
     folded_name: String,
     folded_village: String,
-    sort_key: Vec<u8>,
 }
 
 impl Drop for Entry {
@@ -40,13 +41,43 @@ impl Drop for Entry {
         self.summary.phone.zeroize();
         self.folded_name.zeroize();
         self.folded_village.zeroize();
-        self.sort_key.zeroize();
     }
 }
 
+/// One page of a member list: the members shown, and how many match in all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct MemberPage {
+    pub members: Vec<MemberSummary>,
+    pub total: u64,
+}
+
+/// An entry's place in the list: its name's sort key, ties broken by id.
+type Place = (Vec<u8>, Id);
+
 #[derive(Default)]
 pub(crate) struct MemberIndex {
-    entries: HashMap<Id, Entry>,
+    /// Every member in list order, so a list or a page is read front to back.
+    entries: BTreeMap<Place, Entry>,
+    /// Each member's sort key, to find her place.
+    keys: HashMap<Id, Vec<u8>>,
+}
+
+fn zeroize_place((mut key, mut id): Place) {
+    key.zeroize();
+    id.zeroize();
+}
+
+impl Drop for MemberIndex {
+    fn drop(&mut self) {
+        // Sort keys are derived from names: zeroized like the entries' own copies.
+        for (place, _) in std::mem::take(&mut self.entries) {
+            zeroize_place(place);
+        }
+        for place in std::mem::take(&mut self.keys) {
+            zeroize_place((place.1, place.0));
+        }
+    }
 }
 
 pub(crate) fn summary_of(m: &Member) -> MemberSummary {
@@ -70,23 +101,30 @@ pub(crate) fn summary_of(m: &Member) -> MemberSummary {
 
 impl MemberIndex {
     pub(crate) fn upsert(&mut self, member: &Member) {
+        self.remove(&member.id);
+        let key = text::name_sort_key(&member.info.full_name);
         let entry = Entry {
             summary: summary_of(member),
             folded_name: text::fold(&member.info.full_name),
             folded_village: text::fold(&member.info.village),
-            sort_key: text::name_sort_key(&member.info.full_name),
         };
-        self.entries.insert(member.id.clone(), entry);
+        self.entries.insert((key.clone(), member.id.clone()), entry);
+        self.keys.insert(member.id.clone(), key);
     }
 
     pub(crate) fn remove(&mut self, id: &str) {
-        self.entries.remove(id);
+        if let Some((id, key)) = self.keys.remove_entry(id) {
+            let place = (key, id);
+            if let Some((stored, _entry)) = self.entries.remove_entry(&place) {
+                zeroize_place(stored);
+            }
+            zeroize_place(place);
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
-
     /// Every member by the key two records of one person share (see `import::person_key`):
     /// her id and club.
     pub(crate) fn by_person(&self) -> HashMap<PersonKey, (Id, Id)> {
@@ -105,29 +143,35 @@ impl MemberIndex {
             .collect()
     }
 
+    /// Every member matching `filter`, in Vietnamese name order.
     pub(crate) fn search(&self, filter: &MemberFilter) -> Vec<MemberSummary> {
+        self.page(filter, 0, usize::MAX).members
+    }
+
+    /// The members matching `filter` from the `offset`-th, at most `limit`, in Vietnamese name
+    /// order, with how many match in all. Only the page's members are copied.
+    pub(crate) fn page(&self, filter: &MemberFilter, offset: usize, limit: usize) -> MemberPage {
         let query = text::Query::parse(&filter.text);
         let village = filter.village.as_deref().map(text::fold);
-        let mut hits: Vec<&Entry> = self
-            .entries
-            .values()
-            .filter(|e| {
-                filter
-                    .club_id
-                    .as_ref()
-                    .is_none_or(|c| *c == e.summary.club_id)
-                    && village.as_ref().is_none_or(|v| *v == e.folded_village)
-                    && filter
-                        .ethnic_group
-                        .is_none_or(|g| g == e.summary.ethnic_group)
-                    && query.matches(&e.folded_name)
-            })
-            .collect();
-        hits.sort_by(|a, b| {
-            a.sort_key
-                .cmp(&b.sort_key)
-                .then_with(|| a.summary.id.cmp(&b.summary.id))
-        });
-        hits.into_iter().map(|e| e.summary.clone()).collect()
+        let mut members = Vec::new();
+        let mut total = 0u64;
+        for e in self.entries.values() {
+            let hit = filter
+                .club_id
+                .as_ref()
+                .is_none_or(|c| *c == e.summary.club_id)
+                && village.as_ref().is_none_or(|v| *v == e.folded_village)
+                && filter
+                    .ethnic_group
+                    .is_none_or(|g| g == e.summary.ethnic_group)
+                && query.matches(&e.folded_name);
+            if hit {
+                if total >= offset as u64 && members.len() < limit {
+                    members.push(e.summary.clone());
+                }
+                total += 1;
+            }
+        }
+        MemberPage { members, total }
     }
 }

@@ -42,7 +42,7 @@ pub use domain::*;
 pub use error::ChungTayError;
 pub use error::{ChainBreak, DamageReason, Damaged};
 pub use error::{DeviceSecretError, Error, Reason, RecordKind, Result, ValidationError};
-pub use index::MemberFilter;
+pub use index::{MemberFilter, MemberPage};
 pub use keys::{DeviceSecret, KdfParams, SoftwareDeviceSecret};
 pub use store::{NewUser, Store, UserInfo};
 pub use trail::{

@@ -127,3 +127,101 @@ fn lists_never_show_survivor_status_or_an_unsafe_phone() {
     // MemberSummary has no survivor-status field at all; its Debug output shows none either.
     assert!(!format!("{list:?}").contains("Returnee"));
 }
+
+/// A list screen reads pages: together they are the whole list in order, each counted once, and
+/// the order follows renames and erasures at once (the index is kept sorted, not sorted per
+/// call, so a stale place would show a member twice or out of order).
+#[test]
+fn pages_make_up_the_list_in_order_through_renames_and_erasures() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let mut ids = Vec::new();
+    for (i, given) in [
+        "Ân", "An", "Bình", "Dũng", "Đức", "Hoa", "Hòa", "Mai", "Ơn", "Ư",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let m = f
+            .store
+            .add_member(
+                &club.id,
+                &member_input(&format!("Lò Thị {given}"), "Thái", &format!("Bản {i}")),
+            )
+            .unwrap();
+        ids.push(m.id);
+    }
+    let in_club = MemberFilter {
+        club_id: Some(club.id.clone()),
+        ..Default::default()
+    };
+    let pages = |f: &Fixture, size: usize| {
+        let mut all = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = f.store.search_members_page(&in_club, offset, size).unwrap();
+            assert_eq!(
+                page.total,
+                f.store.list_members(&club.id).unwrap().len() as u64
+            );
+            if page.members.is_empty() {
+                break;
+            }
+            assert!(page.members.len() <= size);
+            offset += page.members.len();
+            all.extend(page.members);
+        }
+        all
+    };
+    let whole = f.store.list_members(&club.id).unwrap();
+    assert_eq!(pages(&f, 3), whole);
+    assert_eq!(pages(&f, 100), whole);
+    assert_eq!(
+        names(&whole)[..4],
+        ["Lò Thị An", "Lò Thị Ân", "Lò Thị Bình", "Lò Thị Dũng"]
+    );
+
+    // "Lò Thị An" becomes "Lò Thị Yến": she moves to the end, once.
+    let mut info = f.store.member(&ids[1]).unwrap().info;
+    info.full_name = "Lò Thị Yến".into();
+    f.store.update_member(&ids[1], &info).unwrap();
+    let after = pages(&f, 4);
+    assert_eq!(after.len(), 10);
+    assert_eq!(after.first().unwrap().full_name, "Lò Thị Ân");
+    assert_eq!(after.last().unwrap().full_name, "Lò Thị Yến");
+    assert_eq!(after, f.store.list_members(&club.id).unwrap());
+
+    // An edit that keeps her name keeps her place (and does not drop her from the list).
+    let mut info = f.store.member(&ids[5]).unwrap().info;
+    info.village = "Bản Mới".into();
+    f.store.update_member(&ids[5], &info).unwrap();
+    assert_eq!(pages(&f, 4).len(), 10);
+
+    f.store.erase_member(&ids[0]).unwrap();
+    let after = pages(&f, 4);
+    assert_eq!(after.len(), 9);
+    assert!(after.iter().all(|m| m.id != ids[0]));
+
+    // Past the end: an empty page, the same total. A search's pages count only its hits.
+    let far = f.store.search_members_page(&in_club, 50, 10).unwrap();
+    assert!(far.members.is_empty());
+    assert_eq!(far.total, 9);
+    let hoa = f
+        .store
+        .search_members_page(
+            &MemberFilter {
+                text: "hoa".into(),
+                ..in_club.clone()
+            },
+            1,
+            5,
+        )
+        .unwrap();
+    assert_eq!(hoa.total, 2);
+    assert_eq!(names(&hoa.members), ["Lò Thị Hòa"]);
+
+    // Rebuilt at unlock in the same order.
+    let before = pages(&f, 4);
+    f.reopen();
+    assert_eq!(pages(&f, 4), before);
+}

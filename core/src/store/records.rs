@@ -8,7 +8,7 @@ use crate::access::Permission;
 use crate::domain::*;
 use crate::error::{Error, RecordKind, Result};
 use crate::import;
-use crate::index::MemberFilter;
+use crate::index::{MemberFilter, MemberPage};
 use crate::{clubs, consent, livelihood, meetings, members, referrals};
 
 use super::Store;
@@ -198,6 +198,18 @@ impl Store {
     /// in Vietnamese name order. Lists never show survivor status.
     pub fn search_members(&self, filter: &MemberFilter) -> Result<Vec<MemberSummary>> {
         Ok(self.session()?.index.search(filter))
+    }
+
+    /// One page of `search_members` for a screen: the members from the `offset`-th, at most
+    /// `limit`, and how many match in all. Only the page is copied, so a club of 50,000 costs a
+    /// screen what a club of 50 does (plus the scan: nothing is sorted per call).
+    pub fn search_members_page(
+        &self,
+        filter: &MemberFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<MemberPage> {
+        Ok(self.session()?.index.page(filter, offset, limit))
     }
 
     /// A club's member list, in Vietnamese name order.

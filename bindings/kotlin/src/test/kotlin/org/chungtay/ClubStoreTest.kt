@@ -144,6 +144,28 @@ class ClubStoreTest {
     }
 
     @Test
+    fun `a list screen reads pages that make up the whole list in order`() {
+        newStore().use { store ->
+            val clubId = store.addClub(club()).id
+            listOf("Vi Thị Hoa", "Đặng Thị Dung", "Lò Thị Ân", "Hà Thị Ơn", "Lò Thị An").forEach {
+                store.addMember(clubId, member(it, "Thái"))
+            }
+            val inClub = MemberFilter("", clubId, null, null)
+            val first = store.searchMembersPage(inClub, 0UL, 2UL)
+            val second = store.searchMembersPage(inClub, 2UL, 2UL)
+            val third = store.searchMembersPage(inClub, 4UL, 2UL)
+            assertEquals(5UL, first.total)
+            assertEquals(listOf(2, 2, 1), listOf(first, second, third).map { it.members.size })
+            assertEquals(
+                store.memberList(clubId),
+                first.members + second.members + third.members,
+            )
+            assertEquals(listOf("Lò Thị An", "Lò Thị Ân"), first.members.map { it.fullName })
+            assertEquals(0, store.searchMembersPage(inClub, 9UL, 2UL).members.size)
+        }
+    }
+
+    @Test
     fun `record the monthly meeting, and a referral made ready with consent`() {
         newStore().use { store ->
             val clubId = store.addClub(club()).id
