@@ -206,10 +206,7 @@ impl PgStore {
     /// Whether the database already holds an intake schema (for `init`, which refuses to mix
     /// new keys with rows sealed under old ones).
     pub fn has_schema(url: &str) -> Result<bool, StoreError> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|_| StoreError::Config("not a PostgreSQL connection URL"))?;
-        let mut client = config.connect(NoTls)?;
+        let mut client = connect(url)?;
         let row = client.query_one(
             "SELECT to_regclass('intake_schema') IS NOT NULL OR to_regclass('referrals') IS NOT NULL",
             &[],
@@ -272,6 +269,14 @@ impl PgStore {
             }
         }
     }
+}
+
+/// One plain connection to `url`, outside the pool (for `has_schema` and `migrate`).
+pub(crate) fn connect(url: &str) -> Result<postgres::Client, StoreError> {
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|_| StoreError::Config("not a PostgreSQL connection URL"))?;
+    Ok(config.connect(NoTls)?)
 }
 
 fn pool_error(e: r2d2_postgres::r2d2::Error) -> StoreError {

@@ -152,44 +152,51 @@ pub struct SqliteStore {
     buckets: Mutex<HashMap<u32, DefaultKeyedRateLimiter<String>>>,
 }
 
+/// Opens (creating if needed, mode 0600) the database at `path` with the server's pragmas and
+/// brings its schema up: the one way a connection to an intake file is made (the store's, and
+/// `migrate`'s when it fills a new file).
+pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
+    if !path.exists() {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        opts.open(path)?;
+    }
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew(version));
+    }
+    if version < SCHEMA_VERSION {
+        let tx = conn.unchecked_transaction()?;
+        if version == 0 {
+            tx.execute_batch(SCHEMA)?;
+        }
+        if version < 2 {
+            tx.execute_batch(MIGRATE_2)?;
+        }
+        tx.execute_batch(MIGRATE_3)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed, mode 0600) the database at `path` and brings its schema up.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if !path.exists() {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt as _;
-                opts.mode(0o600);
-            }
-            opts.open(path)?;
-        }
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew(version));
-        }
-        if version < SCHEMA_VERSION {
-            let tx = conn.unchecked_transaction()?;
-            if version == 0 {
-                tx.execute_batch(SCHEMA)?;
-            }
-            if version < 2 {
-                tx.execute_batch(MIGRATE_2)?;
-            }
-            tx.execute_batch(MIGRATE_3)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()?;
-        }
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(connect(path)?),
             buckets: Mutex::default(),
         })
     }
