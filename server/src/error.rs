@@ -113,4 +113,16 @@ pub enum AdminError {
     /// `migrate` read the copy back and it differs from the source in this table.
     #[error("the copy of table {0} differs from the source: the target was left as copied")]
     MigrationMismatch(&'static str),
+    /// `migrate` found a SQLite target that is not new or empty.
+    #[error(
+        "the SQLite file to migrate into already holds data (or has a -wal beside it); \
+         migrate fills only a new, empty file: move it away first"
+    )]
+    TargetNotEmpty,
+    /// `migrate` was pointed at a source without an intake schema.
+    #[error("the database to migrate from holds no intake database: nothing to copy")]
+    NotAProvince,
+    /// `migrate` found a table with other columns on the two sides.
+    #[error("table {0} has other columns in the source than in the target: nothing was copied")]
+    SchemaMismatch(&'static str),
 }

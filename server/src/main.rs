@@ -99,15 +99,18 @@ enum Cmd {
         data: PathBuf,
         token_id: String,
     },
-    /// Copy the province's SQLite database into an empty PostgreSQL database, then read both
-    /// back and compare every row. The key file stays in --data; give it to every instance.
+    /// Copy the province's database from SQLite into an empty PostgreSQL database, or from
+    /// PostgreSQL into a new SQLite file, then read both back and compare every row. The key
+    /// file stays in --data; serve the copy with it.
     Migrate {
         #[arg(long)]
         data: PathBuf,
-        /// The SQLite database (default: intake.db in --data).
+        /// sqlite:PATH or postgres://USER@HOST:PORT/DBNAME. Default: intake.db in --data, or
+        /// --database (CHUNGTAY_DATABASE) when --to is sqlite:PATH.
         #[arg(long)]
         from: Option<String>,
-        /// postgres://USER@HOST:PORT/DBNAME, empty; default: --database (or CHUNGTAY_DATABASE).
+        /// postgres://… (an empty database) or sqlite:PATH (a new file). Default: --database
+        /// (CHUNGTAY_DATABASE), or intake.db in --data when --from is postgres://….
         #[arg(long)]
         to: Option<String>,
     },
@@ -277,26 +280,14 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             writeln!(out, "revoked {token_id}")?;
         }
         Cmd::Migrate { data, from, to } => {
-            let from = match from.as_deref().map(admin::Database::parse).transpose()? {
-                None => data.join(admin::DB_FILE),
-                Some(admin::Database::Sqlite(path)) => path,
-                Some(admin::Database::Postgres(_)) => {
-                    return Err(AdminError::Usage("--from must be sqlite:PATH"));
-                }
-            };
-            let to = match to.as_deref().map(admin::Database::parse).transpose()? {
-                Some(db) => Some(db),
-                None => database.clone(),
-            };
-            let Some(admin::Database::Postgres(url)) = to else {
-                return Err(AdminError::Usage("--to must be postgres://…"));
-            };
+            let (from, to) =
+                migrate_ends(&data, from.as_deref(), to.as_deref(), database.as_ref())?;
             if !data.join(admin::KEY_FILE).exists() {
                 return Err(AdminError::Usage(
                     "no province-keys.json in --data: the copy would be sealed under keys not there",
                 ));
             }
-            let done = chungtay_intake::migrate::sqlite_to_postgres(&from, &url)?;
+            let done = chungtay_intake::migrate::migrate(&from, &to)?;
             for (table, rows) in &done.tables {
                 writeln!(out, "{table}\t{rows} rows")?;
             }
@@ -368,6 +359,33 @@ fn run(cli: Cli) -> Result<(), AdminError> {
         }
     }
     Ok(())
+}
+
+/// Where `migrate` copies from and to: each as given, else SQLite in the data folder for the
+/// SQLite end and `--database` for the PostgreSQL end.
+fn migrate_ends(
+    data: &Path,
+    from: Option<&str>,
+    to: Option<&str>,
+    database: Option<&admin::Database>,
+) -> Result<(admin::Database, admin::Database), AdminError> {
+    use admin::Database::{Postgres, Sqlite};
+    let from = from.map(admin::Database::parse).transpose()?;
+    let to = to.map(admin::Database::parse).transpose()?;
+    let local = || Sqlite(data.join(admin::DB_FILE));
+    let database = || {
+        database.cloned().ok_or(AdminError::Usage(
+            "migrate: name the PostgreSQL database with --from or --to (or CHUNGTAY_DATABASE)",
+        ))
+    };
+    Ok(match (from, to) {
+        (Some(from), Some(to)) => (from, to),
+        (Some(from @ Postgres(_)), None) => (from, local()),
+        (Some(from @ Sqlite(_)), None) => (from, database()?),
+        (None, Some(to @ Sqlite(_))) => (database()?, to),
+        (None, Some(to @ Postgres(_))) => (local(), to),
+        (None, None) => (local(), database()?),
+    })
 }
 
 fn main() -> ExitCode {
