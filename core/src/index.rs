@@ -55,6 +55,40 @@ pub struct MemberPage {
 /// An entry's place in the list: its name's sort key, ties broken by id.
 type Place = (Vec<u8>, Id);
 
+/// One member's entry and place, made ahead of `MemberIndex::from_staged`.
+pub(crate) struct Staged {
+    place: Place,
+    entry: Option<Entry>,
+}
+
+impl Staged {
+    pub(crate) fn of(member: &Member) -> Self {
+        let entry = Entry {
+            summary: summary_of(member),
+            folded_name: text::fold(&member.info.full_name),
+            folded_village: text::fold(&member.info.village),
+        };
+        let key = text::name_sort_key(&member.info.full_name);
+        Staged {
+            place: (key, member.id.clone()),
+            entry: Some(entry),
+        }
+    }
+
+    fn into_parts(mut self) -> Option<(Place, Entry)> {
+        let entry = self.entry.take()?;
+        Some((std::mem::take(&mut self.place), entry))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Not taken into an index (an unlock that failed midway): the sort key goes too.
+        self.place.0.zeroize();
+        self.place.1.zeroize();
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct MemberIndex {
     /// Every member in list order, so a list or a page is read front to back.
@@ -102,14 +136,21 @@ pub(crate) fn summary_of(m: &Member) -> MemberSummary {
 impl MemberIndex {
     pub(crate) fn upsert(&mut self, member: &Member) {
         self.remove(&member.id);
-        let key = text::name_sort_key(&member.info.full_name);
-        let entry = Entry {
-            summary: summary_of(member),
-            folded_name: text::fold(&member.info.full_name),
-            folded_village: text::fold(&member.info.village),
-        };
-        self.entries.insert((key.clone(), member.id.clone()), entry);
-        self.keys.insert(member.id.clone(), key);
+        if let Some(((key, id), entry)) = Staged::of(member).into_parts() {
+            self.keys.insert(id.clone(), key.clone());
+            self.entries.insert((key, id), entry);
+        }
+    }
+
+    /// The index of every member at once (the unlock): one sort and a bulk build of the tree,
+    /// not one insertion per member.
+    pub(crate) fn from_staged(staged: Vec<Staged>) -> Self {
+        let keys = staged
+            .iter()
+            .map(|s| (s.place.1.clone(), s.place.0.clone()))
+            .collect();
+        let entries = staged.into_iter().filter_map(Staged::into_parts).collect();
+        Self { entries, keys }
     }
 
     pub(crate) fn remove(&mut self, id: &str) {

@@ -17,7 +17,7 @@ use crate::db::{
 };
 use crate::domain::Id;
 use crate::error::{DamageReason, Damaged, DeviceSecretError, Error, RecordKind, Result};
-use crate::index::MemberIndex;
+use crate::index::{MemberIndex, Staged};
 use crate::keys;
 use crate::ledger::{self, NewEntry};
 use crate::safety;
@@ -253,9 +253,10 @@ impl Store {
         }
         drop(stmt);
         self.reseal_legacy_rows(&session)?;
+        let mut staged = Vec::new();
         for raw in MEMBERS.read(&self.conn, "WHERE ?1 = ''", "")? {
             match open_member(&self.conn, &session, &raw) {
-                Ok(m) => session.index.upsert(&m),
+                Ok(m) => staged.push(Staged::of(&m)),
                 Err(_) => {
                     let reason = trail_mismatch(&self.conn, &MEMBERS, &raw)?
                         .unwrap_or(DamageReason::Unreadable);
@@ -268,6 +269,7 @@ impl Store {
                 }
             }
         }
+        session.index = MemberIndex::from_staged(staged);
         self.session = Some(session);
         Ok(())
     }
