@@ -7,7 +7,9 @@ mod export;
 mod findings;
 
 pub(crate) use export::export;
-pub use export::{AuditExport, ExportError, verify_export};
+pub use export::{
+    AuditExport, ExportDocument, ExportEntry, ExportError, SignedExport, verify_export,
+};
 pub(crate) use findings::findings;
 pub use findings::{AuditFindings, LateEdit, MeetingRef, OverdueReferral, OverdueThresholds};
 
