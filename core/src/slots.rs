@@ -80,20 +80,38 @@ pub(crate) fn rewrite_slot(
     pin: &str,
     params: KdfParams,
 ) -> Result<()> {
-    let me = &session.user_id;
-    let (salt, wrapped) = wrap_for_user(
+    let keys = (&session.store_key, &session.record_key);
+    rewrap(
+        db,
         device,
-        db.store_id,
-        &session.store_key,
+        keys,
+        conn,
         user_id,
         pin,
         params,
-    )?;
-    let old = open_profile(db.conn, &session.record_key, db.store_kid, user_id)?;
+        &session.user_id,
+    )
+}
+
+/// `rewrite_slot` with the store and record keys given and the update stamped as `by`: also
+/// what a restore does for the leader, before any session exists.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rewrap(
+    db: Db<'_>,
+    device: &dyn DeviceSecret,
+    (store_key, record_key): (&SecretKey, &SecretKey),
+    conn: &Connection,
+    user_id: &str,
+    pin: &str,
+    params: KdfParams,
+    by: &str,
+) -> Result<()> {
+    let (salt, wrapped) = wrap_for_user(device, db.store_id, store_key, user_id, pin, params)?;
+    let old = open_profile(db.conn, record_key, db.store_kid, user_id)?;
     let now = now_text();
-    let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, me];
+    let stamps = [old.stamps[0].as_str(), &old.stamps[1], &now, by];
     let profile = crypto::seal(
-        &session.record_key,
+        record_key,
         db.store_kid,
         &profile_place(user_id, &profile_bound(&old.role, stamps)),
         &to_json(&old.profile)?,
@@ -109,7 +127,7 @@ pub(crate) fn rewrite_slot(
             wrapped,
             profile,
             now,
-            me,
+            by,
             user_id
         ],
     )?;

@@ -16,14 +16,6 @@ use common::*;
 
 const DIR_VAR: &str = "CHUNGTAY_CRASH_DIR";
 
-fn open(dir: &Path) -> Store {
-    let device = Arc::new(SoftwareDeviceSecret::load(&dir.join("device.key")).unwrap());
-    let mut store = Store::open(&dir.join("club.db"), device).unwrap();
-    let leader = store.users().unwrap()[0].id.clone();
-    store.unlock(&leader, PIN).unwrap();
-    store
-}
-
 /// The writer, run as a child process by `killed_writers_lose_no_reported_commit`.
 #[test]
 #[ignore = "child process of the crash test"]
@@ -32,7 +24,7 @@ fn crash_writer() {
         return;
     };
     let dir = Path::new(&dir);
-    let mut store = open(dir);
+    let mut store = open_unlocked(dir);
     let club = store.clubs().unwrap()[0].id.clone();
     let out = std::io::stdout();
     let mut out = out.lock();
@@ -136,7 +128,7 @@ fn killed_writers_lose_no_reported_commit() {
             .unwrap();
         assert_eq!(check, "ok", "round {round}");
         drop(conn);
-        let store = open(&dir);
+        let store = open_unlocked(&dir);
         assert!(store.damaged_records().unwrap().is_empty(), "round {round}");
         for (id, name) in &members {
             assert_eq!(

@@ -89,16 +89,15 @@ struct Model {
     consents: BTreeMap<String, (String, bool)>,
 }
 
+/// The `which`-th key (wrapping around), or none in an empty map: how a step picks a member.
+fn nth_key<V>(map: &BTreeMap<String, V>, which: usize) -> Option<String> {
+    let n = map.len();
+    (n > 0).then(|| map.keys().nth(which % n).cloned().unwrap_or_default())
+}
+
 impl Model {
     fn pick(&self, which: usize) -> Option<String> {
-        let n = self.members.len();
-        (n > 0).then(|| {
-            self.members
-                .keys()
-                .nth(which % n)
-                .cloned()
-                .unwrap_or_default()
-        })
+        nth_key(&self.members, which)
     }
 }
 
@@ -326,14 +325,7 @@ impl View {
     }
 
     fn pick(&self, which: usize) -> Option<String> {
-        let n = self.members.len();
-        (n > 0).then(|| {
-            self.members
-                .keys()
-                .nth(which % n)
-                .cloned()
-                .unwrap_or_default()
-        })
+        nth_key(&self.members, which)
     }
 
     fn open_consents(&self) -> Vec<String> {
@@ -481,14 +473,6 @@ fn kill_ops(seed: u64) -> Vec<Op> {
         .new_tree(&mut runner)
         .unwrap()
         .current()
-}
-
-fn open_unlocked(dir: &Path) -> Store {
-    let device = Arc::new(SoftwareDeviceSecret::load(&dir.join("device.key")).unwrap());
-    let mut store = Store::open(&dir.join("club.db"), device).unwrap();
-    let leader = store.users().unwrap()[0].id.clone();
-    store.unlock(&leader, PIN).unwrap();
-    store
 }
 
 /// The child of `killed_mid_sequence_the_store_holds_whole_steps`: runs its seed's steps on the

@@ -219,6 +219,8 @@ fn pages_make_up_the_list_in_order_through_renames_and_erasures() {
         .unwrap();
     assert_eq!(hoa.total, 2);
     assert_eq!(names(&hoa.members), ["Lò Thị Hòa"]);
+    // A page in a log line names nobody.
+    assert!(!format!("{hoa:?}").contains("Hòa"));
 
     // Rebuilt at unlock in the same order.
     let before = pages(&f, 4);

@@ -269,28 +269,6 @@ impl Store {
             .ok_or(Error::BackupDamaged)?
             .id
             .clone();
-        let profile = slots::open_profile(&store.conn, &record_key, store.store_kid, &leader)?;
-        let (salt, wrapped) = slots::wrap_for_user(
-            device.as_ref(),
-            &store.store_id,
-            &store_key,
-            &leader,
-            new_pin,
-            params,
-        )?;
-        let now = db::now_text();
-        let stamps = [
-            profile.stamps[0].as_str(),
-            &profile.stamps[1],
-            &now,
-            &leader,
-        ];
-        let sealed_profile = crypto::seal(
-            &record_key,
-            store.store_kid,
-            &slots::profile_place(&leader, &slots::profile_bound(&profile.role, stamps)),
-            &db::to_json(&profile.profile)?,
-        )?;
         let check = keys::device_check(device.as_ref(), &store.store_id)?;
         let removed: Vec<Id> = users
             .iter()
@@ -298,9 +276,8 @@ impl Store {
             .map(|u| u.id.clone())
             .collect();
         {
-            let tx = store
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx =
+                rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
             safety::meta_set(&tx, "device_check", &check)?;
             tx.execute(
                 // The duress slot and decoy key were made under the old phone's device secret:
@@ -317,19 +294,17 @@ impl Store {
                 db::CANARY,
             )?;
             safety::meta_set(&tx, "canary", canary.as_bytes())?;
-            tx.execute(
-                "UPDATE users SET kdf_salt = ?1, kdf_m_kib = ?2, kdf_t = ?3, kdf_p = ?4, \
-                 wrapped_key = ?5, profile = ?6, updated_at = ?7, updated_by = ?8 WHERE id = ?8",
-                params![
-                    salt,
-                    params.m_kib,
-                    params.t,
-                    params.p,
-                    wrapped,
-                    sealed_profile,
-                    now,
-                    leader
-                ],
+            // The leader's slot under the new PIN and this phone's device secret, her profile
+            // stamped as updated by herself.
+            slots::rewrap(
+                store.db(),
+                device.as_ref(),
+                (&store_key, &record_key),
+                &tx,
+                &leader,
+                new_pin,
+                params,
+                &leader,
             )?;
             tx.execute("DELETE FROM users WHERE id != ?1", [&leader])?;
             tx.commit()?;

@@ -1,13 +1,23 @@
 //! Shared fixtures: a store in a temporary folder and realistic inputs from DOMAIN.md.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use chungtay_core::*;
 
 pub const PIN: &str = "274915";
+
+/// Opens the store a child process shares with its test (`club.db` and `device.key` in `dir`)
+/// and unlocks it as its leader.
+pub fn open_unlocked(dir: &Path) -> Store {
+    let device = Arc::new(SoftwareDeviceSecret::load(&dir.join("device.key")).unwrap());
+    let mut store = Store::open(&dir.join("club.db"), device).unwrap();
+    let leader = store.users().unwrap()[0].id.clone();
+    store.unlock(&leader, PIN).unwrap();
+    store
+}
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,

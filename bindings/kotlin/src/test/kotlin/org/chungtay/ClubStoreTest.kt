@@ -162,6 +162,8 @@ class ClubStoreTest {
             )
             assertEquals(listOf("Lò Thị An", "Lò Thị Ân"), first.members.map { it.fullName })
             assertEquals(0, store.searchMembersPage(inClub, 9UL, 2UL).members.size)
+            // A page logged by mistake names nobody.
+            assertFalse(first.toString().contains("Lò"), first.toString())
         }
     }
 
