@@ -54,7 +54,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --no-shm     keep every store on DIR, also those of items 6 and 7 (default: /dev/shm)
   --no-kotlin  skip the Kotlin side of item 7 (no Maven/JVM needed)
   --no-so      do not build the release .so, measure the one in target/release
-  --only-import  only item 1d (the member import's batch against plain SQLite)";
+  --only-import  only item 1d (the member import's batch against plain SQLite)
+  --only-unlock  only items 3b and 3d (unlocks of 10,000 and 50,000 members against the KDF)";
 
 /// Median time of overwriting one 4 KiB page of a preallocated file and `fdatasync`ing it: what
 /// a WAL commit pays once the WAL has reached its size.
@@ -98,6 +99,7 @@ fn main() {
         "--no-so",
         "--dir",
         "--only-import",
+        "--only-unlock",
     ];
     let mut iter = args.iter();
     let mut disk_dir = std::env::temp_dir();
@@ -144,6 +146,11 @@ fn main() {
         dur(fsync_probe(&cfg.disk_dir))
     );
     let mut report = Report::default();
+    if has("--only-unlock") {
+        store::item_3_unlocks(&cfg, &mut report);
+        report.print_table();
+        return;
+    }
     store::item_1d(&cfg, &mut report);
     if has("--only-import") {
         report.print_table();

@@ -684,3 +684,79 @@ pub fn item_2_lists(cfg: &Config, report: &mut Report) {
         met: None,
     });
 }
+
+/// 3b/3d: unlocks of stores of 10,000 and 50,000 members (the quick sizes: 2,000 and 10,000),
+/// everything but the KDF against the KDF itself. An unlock runs Argon2 twice, the user's slot
+/// and the duress slot, always (docs/SECURITY.md 11), so "the KDF" is two runs at the store's
+/// cost, timed in the same run.
+pub fn item_3_unlocks(cfg: &Config, report: &mut Report) {
+    let dir = tempfile::Builder::new()
+        .prefix("chungtay-bench-unlock-")
+        .tempdir_in(&cfg.disk_dir)
+        .unwrap();
+    let sizes = if cfg.quick {
+        [2_000, 10_000]
+    } else {
+        [10_000, 50_000]
+    };
+    println!(
+        "\n## 3b/3d. Unlock of {} and {} members, minus the KDF (two Argon2id runs at `KdfParams::MIN`)",
+        sizes[0], sizes[1]
+    );
+    for (id, n) in ["3b", "3d"].into_iter().zip(sizes) {
+        let (mut store, _, _) = new_store(dir.path(), &format!("unlock-{n}"));
+        let user = store.current_user().unwrap().id;
+        let club_id = store.add_club(&data::club_input(0)).unwrap().id;
+        for (i, chunk) in data::members(7, n).chunks(1_000).enumerate() {
+            let added = store.add_members(&club_id, chunk).unwrap();
+            assert_eq!(added.len(), chunk.len(), "batch {i}");
+        }
+        let (mut t_kdf, mut t_unlock) = (Vec::new(), Vec::new());
+        for round in 0..=cfg.reps_unlock {
+            store.lock();
+            let kdf = || {
+                for _ in 0..2 {
+                    KdfParams::calibrate(Duration::from_nanos(1)).unwrap();
+                }
+            };
+            let unlock = || store.unlock(&user, PIN).unwrap();
+            let (k, u) = if round % 2 == 0 {
+                (timed(kdf).1, timed(unlock).1)
+            } else {
+                let u = timed(unlock).1;
+                (timed(kdf).1, u)
+            };
+            if round > 0 {
+                t_kdf.push(k);
+                t_unlock.push(u);
+            }
+        }
+        assert_eq!(store.list_members(&club_id).unwrap().len(), n);
+        let ratios: Vec<f64> = t_unlock
+            .iter()
+            .zip(&t_kdf)
+            .map(|(u, k)| (u - k) / k)
+            .collect();
+        let ratio = median(ratios);
+        let (tk, tu) = (median(t_kdf), median(t_unlock));
+        println!(
+            "   {n} members: whole unlock {} | the KDF (2 runs) {} | the rest {} ({:.1} µs a member)",
+            dur(tu),
+            dur(tk),
+            dur(tu - tk),
+            (tu - tk) / n as f64 * 1e6
+        );
+        let limit = if id == "3d" { 3.0 } else { 1.0 };
+        report.push(Row {
+            id,
+            what: format!(
+                "unlock of {n} members, minus the KDF, vs the KDF (2 Argon2id runs at MIN)"
+            ),
+            baseline: format!("{} (KDF)", dur(tk)),
+            measured: format!("{} (whole unlock {})", dur(tu - tk), dur(tu)),
+            ratio: format!("{ratio:.2}× the KDF"),
+            target: format!("≤ {limit}×"),
+            met: Some(ratio <= limit),
+        });
+    }
+}

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use zeroize::Zeroizing;
@@ -296,6 +297,10 @@ pub(crate) fn open_pragmas(conn: &Connection) -> Result<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA busy_timeout = 5000;",
     )?;
+    // Plans that never depend on bound values: without this SQLite marks a cached statement
+    // with an ORDER BY over a bound index prefix (the trail's "last write of this record") for
+    // re-preparing on every use, which was most of the time an unlock spent per member.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 
@@ -486,7 +491,29 @@ pub(crate) fn open_member(conn: &Connection, session: &Session, raw: &RawRow) ->
     let (key, kid) = session.member_key(RecordKind::Member, &raw.id, &raw.id)?;
     let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
     check_current(conn, &MEMBERS, raw)?;
-    let info: MemberInput = body::decode(&plain).ok_or_else(|| Error::Integrity {
+    member_of(raw, &plain)
+}
+
+/// `open_member` with the member's last write in the trail already read (an unlock reads every
+/// member's in one pass: one query per member was most of an unlock's time).
+pub(crate) fn open_member_against(
+    session: &Session,
+    raw: &RawRow,
+    last: Option<(i64, AuditAction)>,
+) -> Result<Member> {
+    let (key, kid) = session.member_key(RecordKind::Member, &raw.id, &raw.id)?;
+    let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
+    if judge(last, false, raw.version).is_some() {
+        return Err(Error::Integrity {
+            kind: RecordKind::Member,
+            id: raw.id.clone(),
+        });
+    }
+    member_of(raw, &plain)
+}
+
+fn member_of(raw: &RawRow, plain: &[u8]) -> Result<Member> {
+    let info: MemberInput = body::decode(plain).ok_or_else(|| Error::Integrity {
         kind: RecordKind::Member,
         id: raw.id.clone(),
     })?;
@@ -769,5 +796,28 @@ mod tests {
         for kind in RecordKind::ALL {
             assert_eq!(kind.is_record(), tables.contains(&kind), "{kind:?}");
         }
+    }
+
+    /// The trail's "last write of this record" is asked once per record opened; SQLite
+    /// re-prepared it on every use (an ORDER BY over a bound index prefix) until the connection
+    /// asked for stable plans.
+    #[test]
+    fn a_cached_statement_is_not_prepared_again_on_each_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("store.db")).unwrap();
+        open_pragmas(&conn).unwrap();
+        crate::schema::install(&mut conn).unwrap();
+        for i in 0..5 {
+            let id = format!("member-{i}");
+            crate::ledger::last_write(&conn, RecordKind::Member, &id).unwrap();
+        }
+        let stmt = conn
+            .prepare_cached(
+                "SELECT seq, action FROM audit_log WHERE kind = ?1 AND record_id = ?2 \
+                 AND action IN ('create', 'update', 'delete') ORDER BY seq DESC LIMIT 1",
+            )
+            .unwrap();
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 5);
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 }

@@ -152,6 +152,34 @@ pub(crate) fn last_write(
     Ok(row.and_then(|(seq, a)| AuditAction::parse(&a).map(|a| (seq, a))))
 }
 
+/// `last_write` of every record of `kind` at once, in one pass over the trail's index.
+pub(crate) fn last_writes_of(
+    conn: &Connection,
+    kind: RecordKind,
+) -> Result<std::collections::HashMap<String, (i64, AuditAction)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT record_id, seq, action FROM audit_log WHERE kind = ?1 \
+         AND action IN ('create', 'update', 'delete')",
+    )?;
+    let mut rows = stmt.query([kind.as_str()])?;
+    let mut last = std::collections::HashMap::new();
+    while let Some(r) = rows.next()? {
+        let (id, seq, action): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        // An unknown action is skipped, as `last_write` skips it.
+        let Some(action) = AuditAction::parse(&action) else {
+            continue;
+        };
+        let newer = match last.get(&id) {
+            Some(&(s, _)) => seq > s,
+            None => true,
+        };
+        if newer {
+            last.insert(id, (seq, action));
+        }
+    }
+    Ok(last)
+}
+
 /// The trail as read once, whether it verifies, and the record rows that do not match it.
 pub(crate) struct CheckedTrail {
     pub(crate) entries: Vec<(AuditEntry, Vec<u8>)>,

@@ -173,6 +173,12 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Stable plans: otherwise SQLite re-prepares a cached statement with an ORDER BY over a
+    // bound index prefix (a device's last checkpoint) on every use.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew(version));

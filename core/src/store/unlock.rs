@@ -12,8 +12,8 @@ use crate::access::UserRole;
 use crate::audit::AuditAction;
 use crate::crypto::{self, SecretKey, key_id_of};
 use crate::db::{
-    self, CANARY, MEMBERS, RECORD_TABLES, RESEAL_MARK, RawRow, canary_place, check_written,
-    note_record_versions, open_member, place, reencode, trail_mismatch, unwrap_member_key,
+    self, CANARY, MEMBERS, RECORD_TABLES, RESEAL_MARK, RawRow, canary_place, check_written, judge,
+    note_record_versions, open_member_against, place, reencode, unwrap_member_key,
 };
 use crate::domain::Id;
 use crate::error::{DamageReason, Damaged, DeviceSecretError, Error, RecordKind, Result};
@@ -254,12 +254,14 @@ impl Store {
         drop(stmt);
         self.reseal_legacy_rows(&session)?;
         let mut staged = Vec::new();
+        let last_writes = ledger::last_writes_of(&self.conn, RecordKind::Member)?;
         for raw in MEMBERS.read(&self.conn, "WHERE ?1 = ''", "")? {
-            match open_member(&self.conn, &session, &raw) {
+            let last = last_writes.get(&raw.id).copied();
+            match open_member_against(&session, &raw, last) {
                 Ok(m) => staged.push(Staged::of(&m)),
                 Err(_) => {
-                    let reason = trail_mismatch(&self.conn, &MEMBERS, &raw)?
-                        .unwrap_or(DamageReason::Unreadable);
+                    let reason =
+                        judge(last, false, raw.version).unwrap_or(DamageReason::Unreadable);
                     session.damaged.get_mut().push(Damaged {
                         kind: RecordKind::Member,
                         id: raw.id,
