@@ -811,13 +811,44 @@ mod tests {
             let id = format!("member-{i}");
             crate::ledger::last_write(&conn, RecordKind::Member, &id).unwrap();
         }
-        let stmt = conn
-            .prepare_cached(
-                "SELECT seq, action FROM audit_log WHERE kind = ?1 AND record_id = ?2 \
-                 AND action IN ('create', 'update', 'delete') ORDER BY seq DESC LIMIT 1",
-            )
-            .unwrap();
+        let stmt = conn.prepare_cached(crate::ledger::LAST_WRITE_SQL).unwrap();
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 5);
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
+
+    /// A check against the trail reads one index and never the trail's rows, in a fresh store
+    /// and in one upgraded from the first release's schema.
+    #[test]
+    fn checks_against_the_trail_read_only_its_index_of_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        let upgraded = Connection::open(dir.path().join("upgraded.db")).unwrap();
+        for (conn, how) in [(fresh, "fresh"), (upgraded, "upgraded")] {
+            let mut conn = conn;
+            open_pragmas(&conn).unwrap();
+            if how == "fresh" {
+                crate::schema::install(&mut conn).unwrap();
+            } else {
+                conn.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
+                conn.pragma_update(None, "user_version", 1).unwrap();
+                crate::schema::migrate(&mut conn).unwrap();
+            }
+            let plans = [
+                (crate::ledger::LAST_WRITE_SQL, 2, "(kind=? AND record_id=?)"),
+                (crate::ledger::LAST_WRITES_OF_SQL, 1, "(kind=?)"),
+            ];
+            for (sql, params, search) in plans {
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let args = rusqlite::params_from_iter(std::iter::repeat_n("member", params));
+                let plan: Vec<String> = stmt
+                    .query_map(args, |r| r.get(3))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let expected =
+                    format!("SEARCH audit_log USING COVERING INDEX audit_writes {search}");
+                assert_eq!(plan, [expected], "{how}: {sql}");
+            }
+        }
     }
 }

@@ -134,6 +134,13 @@ pub(crate) fn split_fields(fields: &str) -> Vec<String> {
     }
 }
 
+/// Both read the index `audit_writes` only (a test checks the plans).
+pub(crate) const LAST_WRITE_SQL: &str = "SELECT seq, action FROM audit_log \
+     WHERE kind = ?1 AND record_id = ?2 AND action IN ('create', 'update', 'delete') \
+     ORDER BY seq DESC LIMIT 1";
+pub(crate) const LAST_WRITES_OF_SQL: &str = "SELECT record_id, seq, action FROM audit_log \
+     WHERE kind = ?1 AND action IN ('create', 'update', 'delete')";
+
 /// The last entry that wrote this record (created, updated or deleted it), if any.
 pub(crate) fn last_write(
     conn: &Connection,
@@ -141,10 +148,7 @@ pub(crate) fn last_write(
     record_id: &str,
 ) -> Result<Option<(i64, AuditAction)>> {
     let row: Option<(i64, String)> = conn
-        .prepare_cached(
-            "SELECT seq, action FROM audit_log WHERE kind = ?1 AND record_id = ?2 \
-             AND action IN ('create', 'update', 'delete') ORDER BY seq DESC LIMIT 1",
-        )?
+        .prepare_cached(LAST_WRITE_SQL)?
         .query_row(params![kind.as_str(), record_id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -157,10 +161,7 @@ pub(crate) fn last_writes_of(
     conn: &Connection,
     kind: RecordKind,
 ) -> Result<std::collections::HashMap<String, (i64, AuditAction)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT record_id, seq, action FROM audit_log WHERE kind = ?1 \
-         AND action IN ('create', 'update', 'delete')",
-    )?;
+    let mut stmt = conn.prepare_cached(LAST_WRITES_OF_SQL)?;
     let mut rows = stmt.query([kind.as_str()])?;
     let mut last = std::collections::HashMap::new();
     while let Some(r) = rows.next()? {

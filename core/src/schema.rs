@@ -165,6 +165,13 @@ ALTER TABLE audit_log ADD COLUMN fields_sealed BLOB;
 CREATE INDEX audit_by_record ON audit_log(kind, record_id, seq);
 INSERT INTO meta (name, value) VALUES ('reseal_pending', x'01');
 "#,
+    // 6: the writes of each record in the trail, in an index that holds all a check against
+    // the trail reads, so an unlock's pass over every member's last write never reads the
+    // trail's rows (only the action, the one column it lacked, sent it there).
+    r#"
+CREATE INDEX audit_writes ON audit_log(kind, record_id, seq, action)
+    WHERE action IN ('create', 'update', 'delete');
+"#,
 ];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -269,6 +276,8 @@ CREATE TABLE audit_log (
     mac BLOB NOT NULL
 , fields_sealed BLOB) STRICT;
 CREATE INDEX audit_by_record ON audit_log(kind, record_id, seq);
+CREATE INDEX audit_writes ON audit_log(kind, record_id, seq, action)
+    WHERE action IN ('create', 'update', 'delete');
 CREATE TABLE audit_pending (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
