@@ -157,6 +157,7 @@ fn main() {
         return;
     }
     let big = store::items_1_to_3(&cfg, &mut report);
+    store::item_3_unlocks(&cfg, &mut report);
     store::item_2_lists(&cfg, &mut report);
     intake::item_4(&cfg, &mut report);
     rss::item_6(&cfg, &big, &mut report);
