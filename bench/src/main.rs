@@ -55,7 +55,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --no-kotlin  skip the Kotlin side of item 7 (no Maven/JVM needed)
   --no-so      do not build the release .so, measure the one in target/release
   --only-import  only item 1d (the member import's batch against plain SQLite)
-  --only-unlock  only items 3b and 3d (unlocks of 10,000 and 50,000 members against the KDF)";
+  --only-unlock  only items 3b and 3d (unlocks of 10,000 and 50,000 members against the KDF)
+  --only-intake  only item 4 (the intake server's throughput on loopback)";
 
 /// Median time of overwriting one 4 KiB page of a preallocated file and `fdatasync`ing it: what
 /// a WAL commit pays once the WAL has reached its size.
@@ -100,6 +101,7 @@ fn main() {
         "--dir",
         "--only-import",
         "--only-unlock",
+        "--only-intake",
     ];
     let mut iter = args.iter();
     let mut disk_dir = std::env::temp_dir();
@@ -146,6 +148,11 @@ fn main() {
         dur(fsync_probe(&cfg.disk_dir))
     );
     let mut report = Report::default();
+    if has("--only-intake") {
+        intake::item_4(&cfg, &mut report);
+        report.print_table();
+        return;
+    }
     if has("--only-unlock") {
         store::item_3_unlocks(&cfg, &mut report);
         report.print_table();

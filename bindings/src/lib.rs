@@ -342,6 +342,12 @@ impl ClubStore {
         self.with(|s| s.search_members_page(&filter, clamp(offset), clamp(limit)))
     }
 
+    /// The villages of a club's members, each once, in Vietnamese order: the list screen's
+    /// village filter.
+    pub fn member_villages(&self, club_id: String) -> Result<Vec<String>> {
+        self.with(|s| s.member_villages(&club_id))
+    }
+
     /// The member screen: the member, her consents, livelihood support and referrals.
     pub fn member_detail(&self, id: String) -> Result<MemberDetail> {
         self.with(|s| s.member_detail(&id))

@@ -184,6 +184,30 @@ impl MemberIndex {
             .collect()
     }
 
+    /// The villages of a club's members, each once, in Vietnamese order: what a screen's
+    /// village filter offers without copying the whole list across. Spellings that fold alike
+    /// are one village, as the filter matches them; the first in name order is shown.
+    pub(crate) fn villages(&self, club_id: &str) -> Vec<String> {
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for e in self.entries.values() {
+            if e.summary.club_id == club_id && !e.folded_village.is_empty() {
+                seen.entry(&e.folded_village).or_insert(&e.summary.village);
+            }
+        }
+        let mut keyed: Vec<(Vec<u8>, String)> = seen
+            .into_values()
+            .map(|v| (text::text_sort_key(v), v.to_owned()))
+            .collect();
+        keyed.sort();
+        keyed
+            .into_iter()
+            .map(|(mut key, village)| {
+                key.zeroize();
+                village
+            })
+            .collect()
+    }
+
     /// Every member matching `filter`, in Vietnamese name order.
     pub(crate) fn search(&self, filter: &MemberFilter) -> Vec<MemberSummary> {
         self.page(filter, 0, usize::MAX).members

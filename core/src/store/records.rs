@@ -212,6 +212,12 @@ impl Store {
         Ok(self.session()?.index.page(filter, offset, limit))
     }
 
+    /// The villages of a club's members, each once, in Vietnamese order (a list screen's
+    /// village filter, without loading the whole list).
+    pub fn member_villages(&self, club_id: &str) -> Result<Vec<String>> {
+        Ok(self.session()?.index.villages(club_id))
+    }
+
     /// A club's member list, in Vietnamese name order.
     pub fn list_members(&self, club_id: &str) -> Result<Vec<MemberSummary>> {
         self.search_members(&MemberFilter {

@@ -140,6 +140,8 @@ class ClubStoreTest {
             assertEquals(listOf("Hà Thị Ơn"), search("on"))
             assertEquals(listOf("Đặng Thị Dung"), search("", "ban on"))
             assertEquals(emptyList(), search("tran"))
+            // The village filter's choices: each once, in Vietnamese order.
+            assertEquals(listOf("Bản Chai", "Bản Ón"), store.memberVillages(clubId))
         }
     }
 

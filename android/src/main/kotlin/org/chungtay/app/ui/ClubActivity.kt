@@ -24,6 +24,7 @@ class ClubActivity : BaseActivity() {
     private lateinit var villages: LinearLayout
     private lateinit var members: LinearLayout
     private lateinit var count: TextView
+    private lateinit var more: Button
     private lateinit var meetings: LinearLayout
     private var loaded = false
 
@@ -41,6 +42,7 @@ class ClubActivity : BaseActivity() {
             villages = row("villages")
             count = label("", "member_count")
             members = column("members")
+            more = button("", "members_more") { model.showMore(store) { r -> r.onSuccess { renderMembers() }.onFailure { failed(it) } } }
             button(getString(R.string.club_add_member), "member_add") { startActivity(Nav.newMember(this@ClubActivity, clubId)) }
             section(getString(R.string.club_meetings))
             meetings = column("meetings")
@@ -96,7 +98,9 @@ class ClubActivity : BaseActivity() {
 
     private fun renderMembers() {
         for (i in 0 until villages.childCount) villages.getChildAt(i).let { it.isSelected = it.tag == (model.village?.let { v -> "village_$v" } ?: "village_all") }
-        count.text = getString(R.string.club_member_count, model.shown.size, model.total)
+        count.text = getString(R.string.club_member_count, model.matches, model.total)
+        more.text = getString(R.string.club_show_more, model.matches - model.shown.size)
+        more.gone(!model.moreLeft())
         members.removeAllViews()
         if (model.shown.isEmpty()) members.label(getString(R.string.club_no_members_found), "members_empty")
         for (m in model.shown) {

@@ -75,6 +75,31 @@ class ClubModelTest {
     }
 
     @Test
+    fun a_large_club_comes_a_page_at_a_time_and_show_more_adds_the_next() {
+        ClubSeed.members(store, clubId)
+        (1..60).forEach { store.addMember(clubId, ClubSeed.member("Lò Thị Thêm $it", "Bản Sài Khao")) }
+        val model = MemberListModel(clubId, DirectWorker)
+        model.load(store) { it.getOrThrow() }
+        assertEquals(84, model.total)
+        assertEquals(84, model.matches)
+        assertEquals(MemberListModel.PAGE.toInt(), model.shown.size)
+        assertTrue(model.moreLeft())
+        // The village filter's choices come from the core, not from a list read whole.
+        assertEquals(listOf("Bản Ché Lầu", "Bản Pù Quăn", "Bản Sài Khao"), model.villages)
+        model.showMore(store) { it.getOrThrow() }
+        assertFalse(model.moreLeft())
+        assertEquals(store.memberList(clubId), model.shown)
+        // A new search starts again from its first page.
+        model.search(store, "them") { it.getOrThrow() }
+        assertEquals(60, model.matches)
+        assertEquals(50, model.shown.size)
+        assertTrue(model.shown.all { it.fullName.startsWith("Lò Thị Thêm") })
+        model.filterVillage(store, "Bản Ché Lầu") { it.getOrThrow() }
+        assertEquals(0, model.matches)
+        assertFalse(model.moreLeft())
+    }
+
+    @Test
     fun the_attendance_checklist_counts_and_all_present_toggles_everyone() {
         val members = ClubSeed.members(store, clubId)
         val model = MeetingModel(clubId, null, DirectWorker)

@@ -147,6 +147,25 @@ class ClubScreensTest {
     }
 
     @Test
+    fun a_large_club_shows_fifty_members_and_show_more_adds_the_rest() {
+        val p = ClubPhone()
+        ClubSeed.members(p.store(), p.club.id)
+        (1..40).forEach { p.store().addMember(p.club.id, ClubSeed.member("Vi Thị Thêm $it")) }
+        val club = p.open(ClubActivity::class.java, Nav.club(p.app, p.club.id)).get()
+        var text = club.screenText()
+        assertTrue(text.contains("64 / 64 thành viên"), text)
+        assertTrue(text.contains("Xem thêm (còn 14)"), text)
+        val rows = { club.window.decorView.findViewWithTag<android.widget.LinearLayout>("members").childCount }
+        assertEquals(50, rows())
+        p.tap(club, "members_more")
+        assertEquals(64, rows())
+        text = club.screenText()
+        assertFalse(text.contains("Xem thêm"), text)
+        val missing = p.store().memberList(p.club.id).map { it.fullName }.filterNot { text.contains(it) }
+        assertEquals(emptyList(), missing)
+    }
+
+    @Test
     fun a_deputy_sees_the_survivor_status_hidden_and_no_list_shows_it() {
         val p = ClubPhone()
         val store = p.store()
