@@ -1,6 +1,9 @@
 //! Issue 18: three `chungtay-intake serve` processes on one PostgreSQL database (the deployment
-//! that SQLite is not for: `scripts/pg-test` runs this with `--ignored`), 1,000 referrals from 20 phones spread across them, answers lost and
-//! requests raced to two instances at once, one instance killed midway: every referral stored
+//! that SQLite is not for: `scripts/pg-test` runs this with `--ignored`), 1,000 referrals from
+//! 20 phones spread across them, each instance behind the end-to-end tests' fault-injecting
+//! proxy (connections dropped, 500s before and after the server stored a request, requests
+//! sent twice, answers lost, slow lines), answers also lost and requests raced to two
+//! instances at once by the phones, and one instance killed midway: every referral stored
 //! exactly once, every receipt valid, every phone's status updates numbered without a gap.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,6 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use chungtay_e2e::{Fault, FaultProxy};
 use chungtay_intake::{KdfParams, admin};
 use chungtay_protocol::{
     B64, DeviceKeys, EnrollRequest, EnrollResponse, ProvincePins, Receipt, Submission,
@@ -139,7 +143,20 @@ fn three_instances_one_killed_midway_store_a_thousand_referrals_once_each() {
     let site = db.site(dir.path());
     admin::init(&site, PASS, KdfParams::MINIMUM).unwrap();
     let instances: Vec<Instance> = (0..3).map(|_| serve(&db, dir.path())).collect();
-    let urls: Vec<String> = instances.iter().map(|i| i.url.clone()).collect();
+    // Phones reach each instance through a line that fails now and then (a fault in one
+    // request of seven), as a mobile network and the proxies in front of a server do.
+    let proxies: Vec<FaultProxy> = instances
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            let addr = inst.url.trim_start_matches("http://").parse().unwrap();
+            let proxy = FaultProxy::start(addr, 0x5EED + i as u64);
+            proxy.set_fault_rate(150);
+            proxy
+        })
+        .collect();
+    let urls: Vec<String> = proxies.iter().map(FaultProxy::url).collect();
+    let direct: Vec<String> = instances.iter().map(|i| i.url.clone()).collect();
 
     // Phones enroll through the instances in turn.
     chungtay_intake::install_crypto_provider();
@@ -150,7 +167,8 @@ fn three_instances_one_killed_midway_store_a_thousand_referrals_once_each() {
     let phones: Vec<_> = (0..PHONES)
         .map(|p| {
             let code = admin::issue_code(&site, PASS).unwrap().code;
-            enroll(&http, &urls[p % 3], &code)
+            // Enrolled directly: a one-time code is not what this test is about.
+            enroll(&http, &direct[p % 3], &code)
         })
         .collect();
 
@@ -189,6 +207,25 @@ fn three_instances_one_killed_midway_store_a_thousand_referrals_once_each() {
         live[1].child.kill().unwrap();
         live[1].child.wait().unwrap();
     });
+
+    // The lines did fail, in every way that can leave a request stored but unanswered.
+    let injected: Vec<Fault> = proxies
+        .iter()
+        .flat_map(|p| p.injected.lock().unwrap().clone())
+        .collect();
+    for fault in [
+        Fault::DropBefore,
+        Fault::ResetAfter,
+        Fault::Error500After,
+        Fault::Duplicate,
+        Fault::Stall,
+    ] {
+        assert!(
+            injected.contains(&fault),
+            "{fault:?} never happened in {} faults",
+            injected.len()
+        );
+    }
 
     // Every receipt verifies under the province key, for its referral.
     let receipts = receipts.into_inner().unwrap();
