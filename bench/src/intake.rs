@@ -13,6 +13,7 @@ use chungtay_core::{
     MemberRole, NewUser, Recipient, ReferralInput, SharedField, SoftwareDeviceSecret, Store,
     SupportService, SurvivorStatus, Urgency, UserRole,
 };
+use chungtay_intake::admin::{Database, Site};
 use chungtay_intake::{KdfParams as ServerKdf, Limits, RunningServer, admin};
 use chungtay_protocol::{
     B64, Consent, DeviceKeys, EnrollRequest, EnrollResponse, ReferralPayload, seal_referral,
@@ -24,47 +25,107 @@ use crate::measure::{Report, Row, dur, rate, timed};
 
 const PASSPHRASE: &str = "province passphrase for the benchmark only";
 
-/// As tests/src/lib.rs `Province`: a data folder, keys, and the server on 127.0.0.1.
+/// As tests/src/lib.rs `Province`: a data folder, keys, and the server on 127.0.0.1; on
+/// PostgreSQL, `instances` servers sharing the province's database.
 struct Province {
-    dir: tempfile::TempDir,
-    server: Option<RunningServer>,
-    addr: SocketAddr,
+    // Kept until the province is dropped: the data folder (keys, and the SQLite file).
+    _dir: tempfile::TempDir,
+    site: Site,
+    servers: Vec<RunningServer>,
+    addrs: Vec<SocketAddr>,
 }
 
 impl Province {
     fn start(base: &Path) -> Province {
+        Self::start_on(base, None, 1)
+    }
+
+    fn start_on(base: &Path, pg: Option<&str>, instances: usize) -> Province {
         let dir = tempfile::Builder::new()
             .prefix("chungtay-bench-intake-")
             .tempdir_in(base)
             .unwrap();
-        admin::init(dir.path(), PASSPHRASE, ServerKdf::MINIMUM).unwrap();
+        let site = match pg {
+            Some(url) => Site::new(dir.path(), Database::Postgres(url.to_owned())),
+            None => Site::from(dir.path()),
+        };
+        admin::init(&site, PASSPHRASE, ServerKdf::MINIMUM).unwrap();
         let limits = Limits {
             device_per_minute: NonZeroU32::new(10_000_000).unwrap(),
             ..Limits::default()
         };
-        let state = admin::load_state(dir.path(), PASSPHRASE, limits).unwrap();
-        let server = RunningServer::spawn(state, "127.0.0.1:0".parse().unwrap()).unwrap();
-        let addr = server.addr();
+        let servers: Vec<RunningServer> = (0..instances)
+            .map(|_| {
+                let state = admin::load_state(&site, PASSPHRASE, limits).unwrap();
+                RunningServer::spawn(state, "127.0.0.1:0".parse().unwrap()).unwrap()
+            })
+            .collect();
+        let addrs = servers.iter().map(RunningServer::addr).collect();
         Province {
-            dir,
-            server: Some(server),
-            addr,
+            _dir: dir,
+            site,
+            servers,
+            addrs,
         }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addrs[0])
+    }
+
+    /// `path` on every instance.
+    fn urls(&self, path: &str) -> Vec<String> {
+        self.addrs
+            .iter()
+            .map(|a| format!("http://{a}{path}"))
+            .collect()
     }
 
     fn code(&self) -> String {
-        admin::issue_code(self.dir.path(), PASSPHRASE).unwrap().code
+        admin::issue_code(&self.site, PASSPHRASE).unwrap().code
     }
 }
 
 impl Drop for Province {
     fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
+        for s in self.servers.drain(..) {
             let _ = s.stop();
+        }
+    }
+}
+
+/// A database of its own on the PostgreSQL server named by `CHUNGTAY_TEST_PG`, dropped at the
+/// end (scripts/with-pg starts a throwaway one).
+struct PgDatabase {
+    server: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> PgDatabase {
+        let server = std::env::var("CHUNGTAY_TEST_PG")
+            .expect("--pg needs CHUNGTAY_TEST_PG: run it through scripts/with-pg --durable")
+            .trim_end_matches('/')
+            .to_owned();
+        let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
+        postgres::Client::connect(&format!("{server}/postgres"), postgres::NoTls)
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        PgDatabase { server, name }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) =
+            postgres::Client::connect(&format!("{}/postgres", self.server), postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name));
         }
     }
 }
@@ -96,17 +157,22 @@ fn payload(n: usize) -> ReferralPayload {
 /// POSTs (or GETs, for the baseline) with `threads` clients, each with its own keep-alive
 /// connection; returns requests per second. Every answer must be 200.
 fn drive(url: &str, bodies: Vec<Vec<u8>>, threads: usize) -> f64 {
+    drive_all(&[url.to_owned()], bodies, threads)
+}
+
+/// `drive` with the clients spread over several instances (client `i` on `urls[i % n]`).
+fn drive_all(urls: &[String], bodies: Vec<Vec<u8>>, threads: usize) -> f64 {
     let n = bodies.len();
     let mut shares: Vec<Vec<Vec<u8>>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, b) in bodies.into_iter().enumerate() {
         shares[i % threads].push(b);
     }
-    let url = Arc::new(url.to_owned());
     let barrier = Arc::new(std::sync::Barrier::new(threads + 1));
     let handles: Vec<_> = shares
         .into_iter()
-        .map(|share| {
-            let (url, barrier) = (url.clone(), barrier.clone());
+        .enumerate()
+        .map(|(i, share)| {
+            let (url, barrier) = (urls[i % urls.len()].clone(), barrier.clone());
             std::thread::spawn(move || {
                 let client = reqwest::blocking::Client::new();
                 barrier.wait();
@@ -197,6 +263,10 @@ pub fn item_4(cfg: &Config, report: &mut Report) {
         target: "≥ 1,000/s".into(),
         met: Some(intake_rate >= 1000.0),
     });
+
+    if cfg.pg {
+        item_4_pg(cfg, report, intake_rate);
+    }
 
     // Device sync of a queued outbox.
     println!("\n## 4b. Device sync of {} queued referrals", cfg.referrals);
@@ -307,4 +377,60 @@ pub fn item_4(cfg: &Config, report: &mut Report) {
         target: "-".into(),
         met: None,
     });
+}
+
+/// 4c/4d: the same referrals into a province on PostgreSQL, with one instance and with three
+/// sharing its database, against the SQLite server's rate of 4a in this run (each province
+/// has keys of its own, so its device enrolls and seals anew).
+fn item_4_pg(cfg: &Config, report: &mut Report, sqlite_rate: f64) {
+    for (id, instances, threads) in [("4c", 1usize, cfg.intake_threads), ("4d", 3, 6)] {
+        let db = PgDatabase::create();
+        let url = db.url();
+        let province = Province::start_on(&cfg.disk_dir, Some(&url), instances);
+        let device = DeviceKeys::generate().unwrap();
+        let enroll: EnrollResponse = reqwest::blocking::Client::new()
+            .post(format!("{}/v1/enroll", province.url()))
+            .json(&EnrollRequest {
+                code: province.code(),
+                device_public_key: B64(device.public_key().to_vec()),
+            })
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let hpke = enroll.province_hpke_public_key.as_bytes().to_vec();
+        let seal_n = |count: usize, from: usize| -> Vec<Vec<u8>> {
+            (from..from + count)
+                .map(|n| {
+                    let sub =
+                        seal_referral(&payload(n), &device, &enroll.device_id, &hpke).unwrap();
+                    serde_json::to_vec(&sub).unwrap()
+                })
+                .collect()
+        };
+        let urls = province.urls("/v1/referrals");
+        drive_all(&urls, seal_n(50, 0), threads);
+        let rate_pg = drive_all(&urls, seal_n(cfg.referrals, 100), threads);
+        println!(
+            "   PostgreSQL, {instances} instance(s), {threads} clients: {} ({} a referral) | SQLite, 1 instance, {} clients (4a): {}",
+            rate(rate_pg, "referrals"),
+            dur(1.0 / rate_pg),
+            cfg.intake_threads,
+            rate(sqlite_rate, "referrals"),
+        );
+        report.push(Row {
+            id,
+            what: format!(
+                "intake on PostgreSQL: {} referrals, {instances} instance(s), {threads} clients, vs the SQLite server (4a)",
+                cfg.referrals
+            ),
+            baseline: rate(sqlite_rate, "referrals"),
+            measured: format!("{} ({} a referral)", rate(rate_pg, "referrals"), dur(1.0 / rate_pg)),
+            ratio: format!("{:.2}×", rate_pg / sqlite_rate),
+            target: "-".into(),
+            met: None,
+        });
+        drop(province);
+        drop(db);
+    }
 }

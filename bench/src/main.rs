@@ -44,6 +44,8 @@ pub struct Config {
     pub shm_dir: Option<PathBuf>,
     pub no_kotlin: bool,
     pub no_so: bool,
+    /// Item 4 also on PostgreSQL (`--pg`).
+    pub pg: bool,
 }
 
 const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotlin] [--no-so]
@@ -56,7 +58,10 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --no-so      do not build the release .so, measure the one in target/release
   --only-import  only item 1d (the member import's batch against plain SQLite)
   --only-unlock  only items 3b and 3d (unlocks of 10,000 and 50,000 members against the KDF)
-  --only-intake  only item 4 (the intake server's throughput on loopback)";
+  --only-intake  only item 4 (the intake server's throughput on loopback)
+  --pg         item 4 also on PostgreSQL, one and three instances (4c, 4d): the server named by
+               CHUNGTAY_TEST_PG, e.g. bash scripts/with-pg --durable cargo run --release
+               -p chungtay-bench -- --only-intake --pg";
 
 /// Median time of overwriting one 4 KiB page of a preallocated file and `fdatasync`ing it: what
 /// a WAL commit pays once the WAL has reached its size.
@@ -102,6 +107,7 @@ fn main() {
         "--only-import",
         "--only-unlock",
         "--only-intake",
+        "--pg",
     ];
     let mut iter = args.iter();
     let mut disk_dir = std::env::temp_dir();
@@ -132,6 +138,7 @@ fn main() {
         shm_dir: (!has("--no-shm") && shm.is_dir()).then_some(shm),
         no_kotlin: has("--no-kotlin"),
         no_so: has("--no-so"),
+        pg: has("--pg"),
     };
     let start = Instant::now();
     println!(
