@@ -59,6 +59,7 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --only-import  only item 1d (the member import's batch against plain SQLite)
   --only-unlock  only items 3b and 3d (unlocks of 10,000 and 50,000 members against the KDF)
   --only-intake  only item 4 (the intake server's throughput on loopback)
+  --only-rss   only item 6b (peak memory with 50,000 members and 250,000 meetings, on tmpfs)
   --pg         item 4 also on PostgreSQL, one and three instances (4c, 4d): the server named by
                CHUNGTAY_TEST_PG, e.g. bash scripts/with-pg --durable cargo run --release
                -p chungtay-bench -- --only-intake --pg";
@@ -108,6 +109,7 @@ fn main() {
         "--only-unlock",
         "--only-intake",
         "--pg",
+        "--only-rss",
     ];
     let mut iter = args.iter();
     let mut disk_dir = std::env::temp_dir();
@@ -155,6 +157,11 @@ fn main() {
         dur(fsync_probe(&cfg.disk_dir))
     );
     let mut report = Report::default();
+    if has("--only-rss") {
+        rss::item_6b(&cfg, &mut report);
+        report.print_table();
+        return;
+    }
     if has("--only-intake") {
         intake::item_4(&cfg, &mut report);
         report.print_table();
@@ -176,6 +183,7 @@ fn main() {
     intake::item_4(&cfg, &mut report);
     rss::item_6(&cfg, &big, &mut report);
     drop(big);
+    rss::item_6b(&cfg, &mut report);
     artifacts::item_5(&cfg, &mut report);
     artifacts::item_7(&cfg, &mut report);
     report.print_table();

@@ -751,3 +751,26 @@ pub fn item_3_unlocks(cfg: &Config, report: &mut Report) {
         });
     }
 }
+
+/// A store of `n` members in one club, built with `add_members` (1,000 a batch), locked and
+/// closed: item 6b's.
+pub fn store_of(base: &Path, n: usize) -> StoreA {
+    let dir = tempfile::Builder::new()
+        .prefix("chungtay-bench-big-")
+        .tempdir_in(base)
+        .unwrap();
+    let (mut store, db, key) = new_store(dir.path(), "big");
+    let user_id = store.current_user().unwrap().id;
+    let club_id = store.add_club(&data::club_input(0)).unwrap().id;
+    for chunk in data::members(5, n).chunks(1_000) {
+        store.add_members(&club_id, chunk).unwrap();
+    }
+    drop(store);
+    StoreA {
+        _dir: dir,
+        db,
+        key,
+        user_id,
+        club_id,
+    }
+}
