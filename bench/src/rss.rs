@@ -81,9 +81,15 @@ pub fn item_6b(cfg: &Config, report: &mut Report) {
     } else {
         (50_000, 250_000)
     };
-    println!("\n## 6b. Building a store of {members} members in {}", base.display());
+    println!(
+        "\n## 6b. Building a store of {members} members in {}",
+        base.display()
+    );
     let (a, t) = timed(|| crate::store::store_of(base, members));
-    println!("   {members} members through Store::add_members, 1,000 a batch: {}", dur(t));
+    println!(
+        "   {members} members through Store::add_members, 1,000 a batch: {}",
+        dur(t)
+    );
     let size = Size {
         id: "6b",
         members,

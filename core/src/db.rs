@@ -180,18 +180,36 @@ impl Table {
     }
 
     pub(crate) fn read(&self, conn: &Connection, filter: &str, arg: &str) -> Result<Vec<RawRow>> {
+        let mut rows = Vec::new();
+        self.read_each(conn, filter, arg, |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// `read` one row at a time, none kept: an unlock goes through every member this way, so
+    /// that 50,000 sealed bodies are never in memory at once.
+    pub(crate) fn read_each(
+        &self,
+        conn: &Connection,
+        filter: &str,
+        arg: &str,
+        mut each: impl FnMut(RawRow) -> Result<()>,
+    ) -> Result<()> {
         let mut stmt = conn.prepare_cached(&self.select_sql(filter))?;
-        let rows = stmt.query_map([arg], |r| {
-            Ok(RawRow {
+        let mut rows = stmt.query([arg])?;
+        while let Some(r) = rows.next()? {
+            each(RawRow {
                 id: r.get(0)?,
                 owner: r.get(1)?,
                 extra: r.get(2)?,
                 body: r.get(3)?,
                 stamps: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
                 version: r.get(8)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })?;
+        }
+        Ok(())
     }
 
     pub(crate) fn read_one(&self, conn: &Connection, id: &str) -> Result<RawRow> {

@@ -521,9 +521,39 @@ pub(crate) fn refresh_decoy(db: Db<'_>, session: &Session) -> Result<()> {
             )
         )
     };
-    let mut trail: Vec<DecoyEntry> = trail::load(db, session)?
+    // Read from the file are only the entries the decoy keeps: the newest DECOY_TRAIL_MAX, and
+    // each club's last write however old (the decoy's club rows carry the entry that wrote
+    // them, as every record does: docs/SECURITY.md section 9). Loading the whole trail here,
+    // at every unlock and lock, cost time and memory in proportion to all the store ever did.
+    let dropped: Vec<String> = RecordKind::ALL
         .into_iter()
-        .map(|(e, _)| e)
+        .filter(|k| !kept(Some(*k)))
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect();
+    let wanted = format!(
+        "kind NOT IN ({}) AND record_id != 'duress'",
+        dropped.join(", ")
+    );
+    let newest = trail::load_some(
+        db,
+        session,
+        &format!("WHERE {wanted} ORDER BY seq DESC LIMIT {DECOY_TRAIL_MAX}"),
+    )?;
+    let club_writes = trail::load_some(
+        db,
+        session,
+        &format!(
+            "WHERE seq IN (SELECT max(seq) FROM audit_log WHERE {wanted} AND kind = 'club' \
+             AND action IN ('create', 'update') GROUP BY record_id)"
+        ),
+    )?;
+    let by_seq: std::collections::BTreeMap<i64, crate::audit::AuditEntry> = newest
+        .into_iter()
+        .chain(club_writes)
+        .map(|(e, _)| (e.seq, e))
+        .collect();
+    let trail: Vec<DecoyEntry> = by_seq
+        .into_values()
         .filter(|e| kept(e.kind) && e.record_id != "duress")
         .map(|e| DecoyEntry {
             at: e.at,
@@ -535,27 +565,6 @@ pub(crate) fn refresh_decoy(db: Db<'_>, session: &Session) -> Result<()> {
             fields: e.fields,
         })
         .collect();
-    if trail.len() > DECOY_TRAIL_MAX {
-        // The newest entries, and each club's last write however old: the decoy's club rows
-        // carry the entry that wrote them, as every record does (docs/SECURITY.md section 9).
-        let cut = trail.len() - DECOY_TRAIL_MAX;
-        let mut last_write: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::new();
-        for (i, e) in trail.iter().enumerate() {
-            if e.kind.as_deref() == Some(RecordKind::Club.as_str())
-                && matches!(e.action, AuditAction::Create | AuditAction::Update)
-            {
-                last_write.insert(&e.record_id, i);
-            }
-        }
-        let keep: std::collections::HashSet<usize> = last_write.into_values().collect();
-        trail = trail
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| *i >= cut || keep.contains(i))
-            .map(|(_, e)| e)
-            .collect();
-    }
     let decoy = Decoy {
         users,
         clubs,

@@ -255,7 +255,7 @@ impl Store {
         self.reseal_legacy_rows(&session)?;
         let mut staged = Vec::new();
         let last_writes = ledger::last_writes_of(&self.conn, RecordKind::Member)?;
-        for raw in MEMBERS.read(&self.conn, "WHERE ?1 = ''", "")? {
+        MEMBERS.read_each(&self.conn, "WHERE ?1 = ''", "", |raw| {
             let last = last_writes.get(&raw.id).copied();
             match open_member_against(&session, &raw, last) {
                 Ok(m) => staged.push(Staged::of(&m)),
@@ -270,7 +270,9 @@ impl Store {
                     })
                 }
             }
-        }
+            Ok(())
+        })?;
+        drop(last_writes);
         session.index = MemberIndex::from_staged(staged);
         self.session = Some(session);
         Ok(())

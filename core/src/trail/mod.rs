@@ -87,10 +87,19 @@ impl Checkpoint {
 
 /// Every entry of the trail, oldest first, with its MAC; field names opened.
 pub(crate) fn load(db: Db<'_>, session: &Session) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
-    let mut stmt = db.conn.prepare(
+    load_some(db, session, "ORDER BY seq")
+}
+
+/// The entries `tail` (a `WHERE`, an order, a limit) picks, read as `load` reads them all.
+pub(crate) fn load_some(
+    db: Db<'_>,
+    session: &Session,
+    tail: &str,
+) -> Result<Vec<(AuditEntry, Vec<u8>)>> {
+    let mut stmt = db.conn.prepare(&format!(
         "SELECT seq, at, user_id, role, device_id, action, kind, record_id, fields, mac, \
-         fields_sealed FROM audit_log ORDER BY seq",
-    )?;
+         fields_sealed FROM audit_log {tail}"
+    ))?;
     let rows = stmt.query_map([], entry_from_row)?;
     let mut out = Vec::new();
     for row in rows {
