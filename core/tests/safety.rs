@@ -850,6 +850,76 @@ fn decoy_looks_like_the_club(forced_is_leader: bool) {
     f.store.unlock(&forced, DURESS).unwrap();
 }
 
+/// A store used for years: the decoy keeps the newest 1,000 entries it may show, and each
+/// club's last write however old (its row names that entry), so the decoy's trail and rows
+/// verify; the member records' entries, however many, are never read into it.
+#[test]
+fn a_long_trail_leaves_the_decoy_the_newest_thousand_entries_and_each_clubs_last_write() {
+    let (mut f, old_club, hoa) = populated();
+    let busy = f
+        .store
+        .add_club(&ClubInput {
+            name: "CLB Hoa Ban".into(),
+            ..club_input()
+        })
+        .unwrap();
+    f.store.set_duress_pin(PIN, DURESS).unwrap();
+    for i in 0..1_050 {
+        let input = ClubInput {
+            name: format!("CLB Hoa Ban {i}"),
+            ..club_input()
+        };
+        f.store.update_club(&busy.id, &input).unwrap();
+        if i % 100 == 0 {
+            f.store
+                .record_meeting(&meeting_input(&old_club.id, vec![hoa.id.clone()]))
+                .unwrap();
+        }
+    }
+    let clubs_before = f.store.clubs().unwrap();
+    let created = |entries: &[AuditEntry]| {
+        entries
+            .iter()
+            .filter(|e| e.record_id == old_club.id && e.action == AuditAction::Create)
+            .map(|e| e.at)
+            .collect::<Vec<_>>()
+    };
+    let created_before = created(&f.store.audit_entries().unwrap());
+    assert_eq!(created_before.len(), 1);
+    f.store.lock();
+    f.store.unlock(&f.leader_id(), DURESS).unwrap();
+    assert_eq!(f.store.clubs().unwrap(), clubs_before);
+    let entries = f.store.audit_entries().unwrap();
+    // The old club's creation is far older than the newest thousand, and still there as it
+    // was (a club whose entry the decoy lacked would get one dated now).
+    assert_eq!(created(&entries), created_before);
+    // Each entry keeps its time: none moved to the moment of the forced unlock and marked as
+    // a clock set back (a trail that all happened at once gives the decoy away).
+    assert!(
+        entries.windows(2).all(|w| w[0].at <= w[1].at),
+        "the decoy's trail goes back in time"
+    );
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.fields.iter().any(|x| x == "clock_set_back")),
+        "{:?}",
+        entries.iter().take(3).collect::<Vec<_>>()
+    );
+    assert!(
+        (1_000..=1_010).contains(&entries.len()),
+        "{} entries",
+        entries.len()
+    );
+    let last_name = format!("CLB Hoa Ban {}", 1_049);
+    assert!(clubs_before.iter().any(|c| c.info.name == last_name));
+    assert!(!entries.iter().any(|e| e.record_id == hoa.id
+        || e.kind == Some(RecordKind::Meeting)
+        || e.kind == Some(RecordKind::Member)));
+    f.store.verify_audit().unwrap();
+    assert!(f.store.damaged_records().unwrap().is_empty());
+}
+
 #[test]
 fn the_decoy_keeps_the_users_the_clubs_and_their_ids_and_looks_used_for_the_leader() {
     decoy_looks_like_the_club(true);

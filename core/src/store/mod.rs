@@ -178,15 +178,25 @@ impl Store {
     /// A store just laid down (a new one, or the duress decoy), unlocked as its first user,
     /// its trail started and saying from the first entry that its rows carry versions.
     pub(crate) fn started(
+        store: Store,
+        user_id: Id,
+        role: UserRole,
+        store_key: SecretKey,
+    ) -> Result<Store> {
+        let store = Store::begun(store, user_id, role, store_key)?;
+        note_record_versions(&store.conn, &store.store_id, store.session()?)?;
+        Ok(store)
+    }
+
+    /// `started` without its first entry (the decoy writes its own, dated as its trail).
+    pub(crate) fn begun(
         mut store: Store,
         user_id: Id,
         role: UserRole,
         store_key: SecretKey,
     ) -> Result<Store> {
         store.start_session(user_id, role, store_key)?;
-        let session = store.session()?;
-        ledger::start(&store.conn, &store.store_id, session)?;
-        note_record_versions(&store.conn, &store.store_id, session)?;
+        ledger::start(&store.conn, &store.store_id, store.session()?)?;
         Ok(store)
     }
 

@@ -476,7 +476,7 @@ fn create_decoy(
         }
         tx.commit()?;
     }
-    let store = Store::started(
+    let store = Store::begun(
         Store::locked(conn, path, device, store_id, store_kid),
         user_id.to_owned(),
         role,
@@ -486,6 +486,22 @@ fn create_decoy(
         let session = store.session()?;
         // The trail and the clubs in one transaction: one sync, not one per club.
         let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
+        // The mark a new store's trail opens with, dated as the decoy's first entry: dated now,
+        // every older entry after it would be moved to now and marked "clock_set_back", a
+        // trail that all happened at the moment of a forced unlock. Kept as is when the
+        // decoy's entries hold the real store's own mark.
+        let has_mark = decoy.trail.iter().any(|e| {
+            e.kind.as_deref() == Some(RecordKind::Audit.as_str()) && e.record_id == db::RESEAL_MARK
+        });
+        if !has_mark {
+            let mut mark = NewEntry::new(
+                AuditAction::Update,
+                Some(RecordKind::Audit),
+                db::RESEAL_MARK,
+            );
+            mark.at = decoy.trail.first().map(|e| e.at);
+            ledger::append(&tx, &store.store_id, session, mark)?;
+        }
         for e in &decoy.trail {
             let role = e.role.as_deref().and_then(UserRole::parse);
             let mut entry = NewEntry::new(
