@@ -253,8 +253,10 @@ impl Store {
         }
         drop(stmt);
         self.reseal_legacy_rows(&session)?;
-        let mut staged = Vec::new();
         let last_writes = ledger::last_writes_of(&self.conn, RecordKind::Member)?;
+        // Sized once (every member the trail knows, erased ones too): grown by doubling, the
+        // old and the new buffer of 50,000 entries were both in memory at the unlock's peak.
+        let mut staged = Vec::with_capacity(last_writes.len());
         MEMBERS.read_each(&self.conn, "WHERE ?1 = ''", "", |raw| {
             let last = last_writes.get(&raw.id).copied();
             match open_member_against(&session, &raw, last) {
