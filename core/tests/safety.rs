@@ -920,6 +920,43 @@ fn a_long_trail_leaves_the_decoy_the_newest_thousand_entries_and_each_clubs_last
     assert!(f.store.damaged_records().unwrap().is_empty());
 }
 
+/// A store old enough that its trail's opening mark is no longer among the entries the decoy
+/// keeps, forced as a deputy who joined later: the decoy's trail opens in the name and at the
+/// time of its oldest kept entry, never the deputy's or today's.
+#[test]
+fn the_decoys_opening_entry_is_not_in_the_name_of_the_user_forced() {
+    let (mut f, club, _) = populated();
+    let leader = f.leader_id();
+    let deputy = f
+        .store
+        .add_user(
+            PIN,
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
+            KdfParams::MIN,
+        )
+        .unwrap();
+    f.store.set_duress_pin(PIN, DURESS).unwrap();
+    for i in 0..1_050 {
+        let input = ClubInput {
+            name: format!("CLB Hoa Ban {i}"),
+            ..club_input()
+        };
+        f.store.update_club(&club.id, &input).unwrap();
+    }
+    f.store.lock();
+    f.store.unlock(&deputy.id, DURESS).unwrap();
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let first_two: Vec<(String, String, String)> = conn
+        .prepare("SELECT user_id, role, at FROM audit_log ORDER BY seq LIMIT 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(first_two[0].0, leader);
+    assert_eq!(first_two[0], first_two[1]);
+}
+
 #[test]
 fn the_decoy_keeps_the_users_the_clubs_and_their_ids_and_looks_used_for_the_leader() {
     decoy_looks_like_the_club(true);

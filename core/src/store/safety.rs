@@ -499,7 +499,13 @@ fn create_decoy(
                 Some(RecordKind::Audit),
                 db::RESEAL_MARK,
             );
-            mark.at = decoy.trail.first().map(|e| e.at);
+            // And in the name of whoever made that first entry, not of the user being forced
+            // now (who may have joined the club later than it).
+            if let Some(first) = decoy.trail.first() {
+                mark.at = Some(first.at);
+                mark.user_id = Some(&first.user_id);
+                mark.role = Some(first.role.as_deref().and_then(UserRole::parse));
+            }
             ledger::append(&tx, &store.store_id, session, mark)?;
         }
         for e in &decoy.trail {
