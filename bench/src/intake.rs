@@ -130,6 +130,42 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A device enrolled with a province, sealing referrals for it (each province has keys of its
+/// own, so each enrolls a device of its own).
+struct Phone {
+    device: DeviceKeys,
+    enroll: EnrollResponse,
+}
+
+impl Phone {
+    fn enroll(province: &Province) -> Phone {
+        let device = DeviceKeys::generate().unwrap();
+        let enroll: EnrollResponse = reqwest::blocking::Client::new()
+            .post(format!("{}/v1/enroll", province.url()))
+            .json(&EnrollRequest {
+                code: province.code(),
+                device_public_key: B64(device.public_key().to_vec()),
+            })
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        Phone { device, enroll }
+    }
+
+    /// Submissions `from..from + count`, sealed and serialised, ready to POST.
+    fn seal(&self, count: usize, from: usize) -> Vec<Vec<u8>> {
+        let hpke = self.enroll.province_hpke_public_key.as_bytes();
+        (from..from + count)
+            .map(|n| {
+                let sub =
+                    seal_referral(&payload(n), &self.device, &self.enroll.device_id, hpke).unwrap();
+                serde_json::to_vec(&sub).unwrap()
+            })
+            .collect()
+    }
+}
+
 fn payload(n: usize) -> ReferralPayload {
     let mut shared = BTreeMap::new();
     shared.insert("name".to_owned(), "Hà Thị Ơn".to_owned());
@@ -210,26 +246,8 @@ pub fn item_4(cfg: &Config, report: &mut Report) {
     // The core's reqwest is built without a default rustls provider; it installs ring's.
     chungtay_core::sync::install_crypto_provider();
     let province = Province::start(&cfg.disk_dir);
-    let device = DeviceKeys::generate().unwrap();
-    let enroll: EnrollResponse = reqwest::blocking::Client::new()
-        .post(format!("{}/v1/enroll", province.url()))
-        .json(&EnrollRequest {
-            code: province.code(),
-            device_public_key: B64(device.public_key().to_vec()),
-        })
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let hpke = enroll.province_hpke_public_key.as_bytes().to_vec();
-    let seal_n = |count: usize, from: usize| -> Vec<Vec<u8>> {
-        (from..from + count)
-            .map(|n| {
-                let sub = seal_referral(&payload(n), &device, &enroll.device_id, &hpke).unwrap();
-                serde_json::to_vec(&sub).unwrap()
-            })
-            .collect()
-    };
+    let phone = Phone::enroll(&province);
+    let seal_n = |count: usize, from: usize| phone.seal(count, from);
     let (warm, t_seal) = timed(|| seal_n(50, 0));
     println!(
         "   sealing on the phone side (sign + HPKE), done before timing: {} per referral",
@@ -387,27 +405,8 @@ fn item_4_pg(cfg: &Config, report: &mut Report, sqlite_rate: f64) {
         let db = PgDatabase::create();
         let url = db.url();
         let province = Province::start_on(&cfg.disk_dir, Some(&url), instances);
-        let device = DeviceKeys::generate().unwrap();
-        let enroll: EnrollResponse = reqwest::blocking::Client::new()
-            .post(format!("{}/v1/enroll", province.url()))
-            .json(&EnrollRequest {
-                code: province.code(),
-                device_public_key: B64(device.public_key().to_vec()),
-            })
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let hpke = enroll.province_hpke_public_key.as_bytes().to_vec();
-        let seal_n = |count: usize, from: usize| -> Vec<Vec<u8>> {
-            (from..from + count)
-                .map(|n| {
-                    let sub =
-                        seal_referral(&payload(n), &device, &enroll.device_id, &hpke).unwrap();
-                    serde_json::to_vec(&sub).unwrap()
-                })
-                .collect()
-        };
+        let phone = Phone::enroll(&province);
+        let seal_n = |count: usize, from: usize| phone.seal(count, from);
         let urls = province.urls("/v1/referrals");
         drive_all(&urls, seal_n(50, 0), threads);
         let rate_pg = drive_all(&urls, seal_n(cfg.referrals, 100), threads);

@@ -506,14 +506,12 @@ impl Db<'_> {
 }
 
 pub(crate) fn open_member(conn: &Connection, session: &Session, raw: &RawRow) -> Result<Member> {
-    let (key, kid) = session.member_key(RecordKind::Member, &raw.id, &raw.id)?;
-    let plain = crypto::open(key, kid, &place(&MEMBERS, &raw.id, &raw.bound()), &raw.body)?;
-    check_current(conn, &MEMBERS, raw)?;
-    member_of(raw, &plain)
+    let last = ledger::last_write(conn, RecordKind::Member, &raw.id)?;
+    open_member_against(session, raw, last)
 }
 
-/// `open_member` with the member's last write in the trail already read (an unlock reads every
-/// member's in one pass: one query per member was most of an unlock's time).
+/// A member row opened, and checked against her last write in the trail, read by the caller (an
+/// unlock reads every member's in one pass: one query per member was most of its time).
 pub(crate) fn open_member_against(
     session: &Session,
     raw: &RawRow,
@@ -527,11 +525,7 @@ pub(crate) fn open_member_against(
             id: raw.id.clone(),
         });
     }
-    member_of(raw, &plain)
-}
-
-fn member_of(raw: &RawRow, plain: &[u8]) -> Result<Member> {
-    let info: MemberInput = body::decode(plain).ok_or_else(|| Error::Integrity {
+    let info: MemberInput = body::decode(&plain).ok_or_else(|| Error::Integrity {
         kind: RecordKind::Member,
         id: raw.id.clone(),
     })?;

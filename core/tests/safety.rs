@@ -850,6 +850,18 @@ fn decoy_looks_like_the_club(forced_is_leader: bool) {
     f.store.unlock(&forced, DURESS).unwrap();
 }
 
+/// 1,050 renames of one club ("CLB Hoa Ban 0" to "CLB Hoa Ban 1049"): more trail entries than
+/// the decoy keeps, so older ones fall out of its newest 1,000.
+fn rename_many_times(f: &mut Fixture, club_id: &str) {
+    for i in 0..1_050 {
+        let input = ClubInput {
+            name: format!("CLB Hoa Ban {i}"),
+            ..club_input()
+        };
+        f.store.update_club(club_id, &input).unwrap();
+    }
+}
+
 /// A store used for years: the decoy keeps the newest 1,000 entries it may show, and each
 /// club's last write however old (its row names that entry), so the decoy's trail and rows
 /// verify; the member records' entries, however many, are never read into it.
@@ -864,17 +876,12 @@ fn a_long_trail_leaves_the_decoy_the_newest_thousand_entries_and_each_clubs_last
         })
         .unwrap();
     f.store.set_duress_pin(PIN, DURESS).unwrap();
-    for i in 0..1_050 {
-        let input = ClubInput {
-            name: format!("CLB Hoa Ban {i}"),
-            ..club_input()
-        };
-        f.store.update_club(&busy.id, &input).unwrap();
-        if i % 100 == 0 {
-            f.store
-                .record_meeting(&meeting_input(&old_club.id, vec![hoa.id.clone()]))
-                .unwrap();
-        }
+    rename_many_times(&mut f, &busy.id);
+    // The newest entries name a member's meetings: the decoy must leave them out.
+    for _ in 0..11 {
+        f.store
+            .record_meeting(&meeting_input(&old_club.id, vec![hoa.id.clone()]))
+            .unwrap();
     }
     let clubs_before = f.store.clubs().unwrap();
     let created = |entries: &[AuditEntry]| {
@@ -936,13 +943,7 @@ fn the_decoys_opening_entry_is_not_in_the_name_of_the_user_forced() {
         )
         .unwrap();
     f.store.set_duress_pin(PIN, DURESS).unwrap();
-    for i in 0..1_050 {
-        let input = ClubInput {
-            name: format!("CLB Hoa Ban {i}"),
-            ..club_input()
-        };
-        f.store.update_club(&club.id, &input).unwrap();
-    }
+    rename_many_times(&mut f, &club.id);
     f.store.lock();
     f.store.unlock(&deputy.id, DURESS).unwrap();
     let conn = rusqlite::Connection::open(&f.path).unwrap();
