@@ -16,7 +16,11 @@ use crate::error::{AdminError, StoreError};
 use crate::keyfile::ProvinceKeys;
 use crate::store::{Account, IntakeStore, StaffSession};
 
+/// The roles of a province's console.
 pub const ROLES: [&str; 3] = ["officer", "admin", "viewer"];
+/// The roles of the national office's console: its admins, and national viewers, who see
+/// only every province's suppressed totals.
+pub const NATIONAL_ROLES: [&str; 2] = ["admin", "national"];
 /// A setup code is valid this long.
 pub const SETUP_TTL_SECS: i64 = 7 * 24 * 3600;
 /// Failed logins in a row before the account is locked...
@@ -155,8 +159,36 @@ pub struct NewAccount {
     pub setup_code: Zeroizing<String>,
 }
 
+/// [`create`] for one of `roles` (the national office's console has its own).
+pub fn create_among(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    username: &str,
+    display_name: &str,
+    role: &str,
+    roles: &[&str],
+) -> Result<NewAccount, AccountError> {
+    if !roles.contains(&role) {
+        return Err(AccountError::BadRole);
+    }
+    create_checked(keys, store, username, display_name, role)
+}
+
 /// Creates an account that has no password yet; its owner sets one with the setup code.
 pub fn create(
+    keys: &ProvinceKeys,
+    store: &dyn IntakeStore,
+    username: &str,
+    display_name: &str,
+    role: &str,
+) -> Result<NewAccount, AccountError> {
+    if !ROLES.contains(&role) {
+        return Err(AccountError::BadRole);
+    }
+    create_checked(keys, store, username, display_name, role)
+}
+
+fn create_checked(
     keys: &ProvinceKeys,
     store: &dyn IntakeStore,
     username: &str,
@@ -171,9 +203,6 @@ pub fn create(
     let n = display_name.chars().count();
     if n == 0 || n > 64 || display_name.chars().any(char::is_control) {
         return Err(AccountError::BadDisplayName);
-    }
-    if !ROLES.contains(&role) {
-        return Err(AccountError::BadRole);
     }
     let code = Zeroizing::new(fresh_code()?);
     let id = random::<6>()?;

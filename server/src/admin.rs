@@ -73,6 +73,27 @@ impl Database {
     }
 }
 
+/// The PostgreSQL URL `url` with its connections' `search_path` set to `schema` alone (a
+/// province's schema in a national deployment), so every table the store reads or makes is
+/// that province's.
+pub fn in_schema(url: &str, schema: &str) -> Result<String, AdminError> {
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|_| AdminError::Usage("--database: not a PostgreSQL connection URL"))?;
+    if config.get_options().is_some() {
+        return Err(AdminError::Usage(
+            "--database: a deployment's URL sets no options; each province's schema is set for it",
+        ));
+    }
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(AdminError::Usage(
+            "--database: a deployment's PostgreSQL is named by a postgres:// URL",
+        ));
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+}
+
 /// Where a province's data lives: the folder with its key file (and TLS files), and its
 /// database. A bare folder means the embedded default, SQLite in `intake.db` there.
 #[derive(Clone, Debug)]
@@ -456,10 +477,30 @@ pub fn add_account(
     display_name: &str,
     role: &str,
 ) -> Result<IssuedSetup, AdminError> {
+    add_account_among(
+        data,
+        passphrase,
+        username,
+        display_name,
+        role,
+        &crate::accounts::ROLES,
+    )
+}
+
+/// [`add_account`] with one of `roles` (the national office's are
+/// [`crate::accounts::NATIONAL_ROLES`]).
+pub fn add_account_among(
+    data: impl Into<Site>,
+    passphrase: &str,
+    username: &str,
+    display_name: &str,
+    role: &str,
+    roles: &[&str],
+) -> Result<IssuedSetup, AdminError> {
     let site: Site = data.into();
     let keys = load_keys(&site, passphrase)?;
     let store = open_site(&site)?;
-    let made = crate::accounts::create(&keys, &*store, username, display_name, role)
+    let made = crate::accounts::create_among(&keys, &*store, username, display_name, role, roles)
         .map_err(account_usage)?;
     Ok(IssuedSetup {
         account_id: made.account.account_id,

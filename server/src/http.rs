@@ -99,6 +99,14 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn IntakeStore>,
     pub(crate) keys: ProvinceKeys,
     limits: Limits,
+    /// Per-address limits and password slots, one set for the whole process: the provinces
+    /// of a deployment share it, so asking each province's host in turn buys no more.
+    shared: Arc<Shared>,
+    /// Set on the national office's state only: the provinces whose statistics it totals.
+    pub(crate) provinces: std::sync::OnceLock<Vec<crate::deployment::ProvinceView>>,
+}
+
+struct Shared {
     ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     api_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     login_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -107,17 +115,54 @@ pub(crate) struct Inner {
     password_checks: tokio::sync::Semaphore,
 }
 
+impl Shared {
+    fn new(limits: Limits) -> Shared {
+        Shared {
+            ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
+            api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
+            login_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.login_per_minute_per_ip)),
+            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
+        }
+    }
+}
+
 impl AppState {
     pub fn new(store: Arc<dyn IntakeStore>, keys: ProvinceKeys, limits: Limits) -> Self {
         AppState(Arc::new(Inner {
             store,
             keys,
             limits,
-            ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
-            api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
-            login_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.login_per_minute_per_ip)),
-            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
+            shared: Arc::new(Shared::new(limits)),
+            provinces: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Another province's state in the same process, with this one's limits, charged to the
+    /// same per-address buckets and password slots.
+    pub fn sibling(&self, store: Arc<dyn IntakeStore>, keys: ProvinceKeys) -> Self {
+        AppState(Arc::new(Inner {
+            store,
+            keys,
+            limits: self.0.limits,
+            shared: self.0.shared.clone(),
+            provinces: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// Whether this is the national office's console (no devices, no referrals of its own).
+    pub fn is_national(&self) -> bool {
+        self.0.provinces.get().is_some()
+    }
+
+    /// Makes this state the national office's, totalling these provinces (once).
+    pub(crate) fn set_provinces(
+        &self,
+        provinces: Vec<crate::deployment::ProvinceView>,
+    ) -> Result<(), crate::AdminError> {
+        self.0
+            .provinces
+            .set(provinces)
+            .map_err(|_| crate::AdminError::Usage("the national office is served once"))
     }
 
     /// The shared state, for the console's handlers.
@@ -127,19 +172,20 @@ impl AppState {
 
     /// Drops rate-limiter entries that are back to full, so the maps do not grow forever.
     pub fn housekeeping(&self) {
-        self.0.ip_limiter.retain_recent();
-        self.0.ip_limiter.shrink_to_fit();
-        self.0.api_ip_limiter.retain_recent();
-        self.0.api_ip_limiter.shrink_to_fit();
-        self.0.login_ip_limiter.retain_recent();
-        self.0.login_ip_limiter.shrink_to_fit();
+        let shared = &self.0.shared;
+        shared.ip_limiter.retain_recent();
+        shared.ip_limiter.shrink_to_fit();
+        shared.api_ip_limiter.retain_recent();
+        shared.api_ip_limiter.shrink_to_fit();
+        shared.login_ip_limiter.retain_recent();
+        shared.login_ip_limiter.shrink_to_fit();
     }
 
     /// A turn to check a password, waiting at most 10 s (None: the server is too busy).
     pub(crate) async fn password_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
         tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            self.0.password_checks.acquire(),
+            self.0.shared.password_checks.acquire(),
         )
         .await
         .ok()?
@@ -150,7 +196,12 @@ impl AppState {
     /// device requests: exempt unless configured, since a proxy in front shares that address).
     pub(crate) fn login_allowed(&self, ip: IpAddr) -> bool {
         (ip.is_loopback() && !self.0.limits.ip_limit_on_loopback)
-            || self.0.login_ip_limiter.check_key(&per_network(ip)).is_ok()
+            || self
+                .0
+                .shared
+                .login_ip_limiter
+                .check_key(&per_network(ip))
+                .is_ok()
     }
 
     /// The cheapest refusal, first: device requests per client address.
@@ -158,7 +209,7 @@ impl AppState {
         if ip.is_loopback() && !self.0.limits.ip_limit_on_loopback {
             return Ok(());
         }
-        self.0.api_ip_limiter.check_key(&ip).map_err(|nu| {
+        self.0.shared.api_ip_limiter.check_key(&ip).map_err(|nu| {
             warn!(outcome = "ip_rate_limited");
             too_many(nu.wait_time_from(DefaultClock::default().now()))
         })
@@ -504,7 +555,7 @@ async fn enroll(
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
-    if let Err(nu) = st.0.ip_limiter.check_key(&peer.ip()) {
+    if let Err(nu) = st.0.shared.ip_limiter.check_key(&peer.ip()) {
         warn!(outcome = "enroll_rate_limited");
         return Err(too_many(nu.wait_time_from(DefaultClock::default().now())));
     }
@@ -1064,6 +1115,15 @@ async fn healthz() -> &'static str {
 /// [`crate::run`] does): enrollment limits attempts per client address.
 pub fn router(st: AppState) -> Router {
     let body_limit = st.0.limits.body_bytes;
+    if st.is_national() {
+        // The national office enrolls no phone and holds no referral: its console only.
+        return Router::new()
+            .route("/healthz", get(healthz))
+            .merge(crate::console::national_router())
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(body_limit))
+            .with_state(st);
+    }
     Router::new()
         .route("/v1/enroll", post(enroll))
         .route("/v1/referrals", post(submit_referral))

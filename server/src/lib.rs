@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod console;
+pub mod deployment;
 pub mod error;
 pub mod http;
 pub mod keyfile;
@@ -23,6 +24,7 @@ pub mod sqlite;
 pub mod store;
 pub mod tls;
 
+pub use deployment::Deployment;
 pub use error::{AdminError, KeyFileError, PgError, StoreError};
 pub use http::{AppState, Limits, router};
 pub use keyfile::{KdfParams, ProvinceKeys};

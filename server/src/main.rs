@@ -29,6 +29,11 @@ struct Cli {
     /// from CHUNGTAY_DATABASE, so that a password in it stays off the command line.
     #[arg(long, global = true, env = "CHUNGTAY_DATABASE", hide_env_values = true)]
     database: Option<String>,
+    /// In a national deployment (serve --deployment): the province this command is for, by
+    /// slug (thanh-hoa, lao-cai…), or `national` for the national office. With PostgreSQL it
+    /// picks that province's schema; its --data is its folder in the deployment.
+    #[arg(long, global = true)]
+    province: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -125,8 +130,23 @@ enum Cmd {
     },
     /// Serve the API: plain HTTP, or TLS with --tls-cert and --tls-key (see server/README.md).
     Serve {
-        #[arg(long)]
-        data: PathBuf,
+        /// The province's data folder.
+        #[arg(
+            long,
+            required_unless_present = "deployment",
+            conflicts_with = "deployment"
+        )]
+        data: Option<PathBuf>,
+        /// A national deployment: a folder holding one data folder per province, named by its
+        /// slug, and optionally `national` (the national office's console). Each is served at
+        /// SLUG.DOMAIN (national: DOMAIN), with its own passphrase, read from
+        /// CHUNGTAY_PROVINCE_PASSPHRASE_<SLUG> (e.g. _THANH_HOA, _NATIONAL) or a line of
+        /// standard input each, in order of slug, national last.
+        #[arg(long, requires = "domain")]
+        deployment: Option<PathBuf>,
+        /// The deployment's host name (e.g. intake.example.vn).
+        #[arg(long, requires = "deployment")]
+        domain: Option<String>,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Requests per minute per device (token bucket).
@@ -168,6 +188,25 @@ fn read_passphrase(confirm: bool) -> Result<Zeroizing<String>, AdminError> {
     Ok(line)
 }
 
+/// A province's passphrase in a deployment: CHUNGTAY_PROVINCE_PASSPHRASE_<SLUG>, else asked
+/// for by name on a terminal, else the next line of standard input.
+fn read_province_passphrase(slug: &str) -> Result<Zeroizing<String>, AdminError> {
+    let var = format!("{PASSPHRASE_ENV}_{}", slug.replace('-', "_").to_uppercase());
+    if let Ok(p) = std::env::var(&var) {
+        return Ok(Zeroizing::new(p));
+    }
+    if std::io::stdin().is_terminal() {
+        return Ok(Zeroizing::new(rpassword::prompt_password(format!(
+            "Passphrase of {slug}: "
+        ))?));
+    }
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin().lock().read_line(&mut line)?;
+    let trimmed = line.trim_end_matches(['\r', '\n']).len();
+    line.truncate(trimmed);
+    Ok(line)
+}
+
 fn run(cli: Cli) -> Result<(), AdminError> {
     let mut out = std::io::stdout().lock();
     let database = cli
@@ -175,14 +214,18 @@ fn run(cli: Cli) -> Result<(), AdminError> {
         .as_deref()
         .map(admin::Database::parse)
         .transpose()?;
-    let site = |data: &Path| match &database {
-        Some(db) => Site::new(data, db.clone()),
-        None => Site::from(data),
+    let province = cli.province.clone();
+    let site = |data: &Path| -> Result<Site, AdminError> {
+        match (&province, &database) {
+            (Some(slug), db) => chungtay_intake::deployment::province_site(data, slug, db.as_ref()),
+            (None, Some(db)) => Ok(Site::new(data, db.clone())),
+            (None, None) => Ok(Site::from(data)),
+        }
     };
     match cli.cmd {
         Cmd::Init { data } => {
             let pass = read_passphrase(true)?;
-            let s = admin::init(site(&data), &pass, KdfParams::default())?;
+            let s = admin::init(site(&data)?, &pass, KdfParams::default())?;
             writeln!(out, "initialised {}", data.display())?;
             writeln!(
                 out,
@@ -203,7 +246,14 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             role,
         } => {
             let pass = read_passphrase(false)?;
-            let made = admin::add_account(site(&data), &pass, &username, &name, &role)?;
+            let roles: &[&str] =
+                if province.as_deref() == Some(chungtay_intake::deployment::NATIONAL) {
+                    &chungtay_intake::accounts::NATIONAL_ROLES
+                } else {
+                    &chungtay_intake::accounts::ROLES
+                };
+            let made =
+                admin::add_account_among(site(&data)?, &pass, &username, &name, &role, roles)?;
             writeln!(out, "account {} ({role})", made.account_id)?;
             writeln!(out, "setup code {}", made.setup_code.as_str())?;
             writeln!(
@@ -213,13 +263,13 @@ fn run(cli: Cli) -> Result<(), AdminError> {
         }
         Cmd::IssueCode { data, label } => {
             let pass = read_passphrase(false)?;
-            let c = admin::issue_code_for(site(&data), &pass, &label)?;
+            let c = admin::issue_code_for(site(&data)?, &pass, &label)?;
             writeln!(out, "{}", c.code)?;
             writeln!(out, "expires {}", c.expires_at)?;
             writeln!(out, "province key fingerprint {}", c.fingerprint)?;
         }
         Cmd::Devices { data } => {
-            for d in admin::devices(site(&data))? {
+            for d in admin::devices(site(&data)?)? {
                 let flag = match (&d.flagged_at, &d.flag_reason) {
                     (Some(at), reason) => format!(
                         "\tFLAGGED {at}: {}",
@@ -239,7 +289,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             }
         }
         Cmd::Revoke { data, device_id } => {
-            if !admin::revoke(site(&data), &device_id)? {
+            if !admin::revoke(site(&data)?, &device_id)? {
                 return Err(AdminError::Usage("no such device"));
             }
             writeln!(out, "revoked {device_id}")?;
@@ -251,13 +301,13 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             scope,
         } => {
             let pass = read_passphrase(false)?;
-            let t = admin::staff_token_scoped(site(&data), &pass, &label, days, &scope)?;
+            let t = admin::staff_token_scoped(site(&data)?, &pass, &label, days, &scope)?;
             writeln!(out, "{}", t.token)?;
             writeln!(out, "id {}", t.token_id)?;
             writeln!(out, "expires {}", t.expires_at)?;
         }
         Cmd::StaffTokens { data } => {
-            for t in admin::staff_tokens(site(&data))? {
+            for t in admin::staff_tokens(site(&data)?)? {
                 let expires = chrono::DateTime::from_timestamp(t.expires_at, 0)
                     .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                     .unwrap_or_default();
@@ -274,7 +324,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             }
         }
         Cmd::RevokeToken { data, token_id } => {
-            if !admin::revoke_token(site(&data), &token_id)? {
+            if !admin::revoke_token(site(&data)?, &token_id)? {
                 return Err(AdminError::Usage("no such token id"));
             }
             writeln!(out, "revoked {token_id}")?;
@@ -282,6 +332,16 @@ fn run(cli: Cli) -> Result<(), AdminError> {
         Cmd::Migrate { data, from, to } => {
             let (from, to) =
                 migrate_ends(&data, from.as_deref(), to.as_deref(), database.as_ref())?;
+            // A province of a deployment: its PostgreSQL end is its own schema.
+            let in_province = |end: admin::Database| -> Result<admin::Database, AdminError> {
+                match (&province, end) {
+                    (Some(slug), admin::Database::Postgres(url)) => Ok(admin::Database::Postgres(
+                        admin::in_schema(&url, &chungtay_intake::deployment::schema_of(slug)?)?,
+                    )),
+                    (_, end) => Ok(end),
+                }
+            };
+            let (from, to) = (in_province(from)?, in_province(to)?);
             if !data.join(admin::KEY_FILE).exists() {
                 return Err(AdminError::Usage(
                     "no province-keys.json in --data: the copy would be sealed under keys not there",
@@ -297,7 +357,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             )?;
         }
         Cmd::TlsCert { data, names } => {
-            admin::open_site(site(&data))?;
+            admin::open_site(site(&data)?)?;
             let c = chungtay_intake::tls::generate_self_signed(&data, &names)?;
             writeln!(
                 out,
@@ -313,6 +373,8 @@ fn run(cli: Cli) -> Result<(), AdminError> {
         }
         Cmd::Serve {
             data,
+            deployment,
+            domain,
             listen,
             device_rate,
             ip_rate,
@@ -327,7 +389,6 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             if tls.is_none() {
                 chungtay_intake::check_plain_listen(listen, plain_http_anywhere)?;
             }
-            let pass = read_passphrase(false)?;
             let limits = Limits {
                 device_per_minute: NonZeroU32::new(device_rate)
                     .ok_or(AdminError::Usage("--device-rate must be at least 1"))?,
@@ -335,8 +396,35 @@ fn run(cli: Cli) -> Result<(), AdminError> {
                     .ok_or(AdminError::Usage("--ip-rate must be at least 1"))?,
                 ..Limits::default()
             };
-            let state = admin::load_state(site(&data), &pass, limits)?;
-            drop(pass);
+            let served: chungtay_intake::Deployment = match (data, deployment, domain) {
+                (Some(data), _, _) => {
+                    let pass = read_passphrase(false)?;
+                    admin::load_state(site(&data)?, &pass, limits)?.into()
+                }
+                (None, Some(root), Some(domain)) => {
+                    if province.is_some() {
+                        return Err(AdminError::Usage(
+                            "serve --deployment serves every province in it: no --province",
+                        ));
+                    }
+                    chungtay_intake::deployment::load(
+                        &root,
+                        &domain,
+                        database.as_ref(),
+                        limits,
+                        read_province_passphrase,
+                    )?
+                }
+                _ => {
+                    return Err(AdminError::Usage(
+                        "serve needs --data, or --deployment and --domain",
+                    ));
+                }
+            };
+            for host in served.hosts() {
+                tracing::info!(%host, "serving");
+            }
+            let state = served;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

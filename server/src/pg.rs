@@ -192,6 +192,7 @@ impl PgStore {
         let config: postgres::Config = url
             .parse()
             .map_err(|_| StoreError::Config("not a PostgreSQL connection URL"))?;
+        let schema = own_schema(&config)?;
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             // r2d2 opens max_size connections at once unless told otherwise.
@@ -200,7 +201,7 @@ impl PgStore {
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(pool_error)?;
         let store = PgStore { pool: Some(pool) };
-        store.migrate()?;
+        store.migrate(schema.as_deref())?;
         Ok(store)
     }
 
@@ -223,11 +224,15 @@ impl PgStore {
             .map_err(pool_error)
     }
 
-    fn migrate(&self) -> Result<(), StoreError> {
+    fn migrate(&self, own_schema: Option<&str>) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         // Several instances may start at once on an empty database: one creates the schema.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+        if let Some(name) = own_schema {
+            // A province of a national deployment: its tables in a schema of their own.
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))?;
+        }
         let exists: bool = tx
             .query_one("SELECT to_regclass('intake_schema') IS NOT NULL", &[])?
             .try_get(0)?;
@@ -270,6 +275,27 @@ impl PgStore {
             }
         }
     }
+}
+
+/// The schema a URL's `options=-c search_path=NAME` gives its connections alone (a province of
+/// a national deployment, see `admin::in_schema`), to be created if missing. Any other options
+/// are refused rather than half understood.
+fn own_schema(config: &postgres::Config) -> Result<Option<String>, StoreError> {
+    let Some(options) = config.get_options() else {
+        return Ok(None);
+    };
+    let name = options
+        .trim()
+        .strip_prefix("-c")
+        .map(str::trim_start)
+        .and_then(|o| o.strip_prefix("search_path="))
+        .filter(|n| {
+            !n.is_empty() && n.len() <= 63 && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+        .ok_or(StoreError::Config(
+            "the URL's only option may be -c search_path=NAME (lower case and _)",
+        ))?;
+    Ok(Some(name.to_owned()))
 }
 
 /// One plain connection to `url`, outside the pool (for `has_schema` and `migrate`).

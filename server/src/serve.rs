@@ -20,7 +20,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tracing::{debug, warn};
 
-use crate::http::{AppState, router};
+use crate::deployment::Deployment;
+use crate::http::AppState;
 use crate::tls::PeerAddr;
 
 /// Connection limits of the built-in server (plain and TLS alike): without them a slow client
@@ -49,12 +50,14 @@ impl Default for ConnLimits {
 }
 
 /// Drops rate-limiter entries every minute while the server runs.
-fn sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+fn sweeper(states: Vec<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
-            state.housekeeping();
+            for state in &states {
+                state.housekeeping();
+            }
         }
     })
 }
@@ -64,7 +67,7 @@ fn sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
 /// TLS-terminating reverse proxy on the same host; see [`check_plain_listen`].
 pub async fn run(
     listener: TcpListener,
-    state: AppState,
+    state: impl Into<Deployment>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     run_with(listener, state, ConnLimits::default(), shutdown).await
@@ -73,7 +76,7 @@ pub async fn run(
 /// [`run`] with given connection limits.
 pub async fn run_with(
     listener: TcpListener,
-    state: AppState,
+    state: impl Into<Deployment>,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -99,7 +102,7 @@ pub fn check_plain_listen(addr: SocketAddr, forced: bool) -> Result<(), crate::A
 pub async fn run_tls(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
-    state: AppState,
+    state: impl Into<Deployment>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     run_tls_with(listener, tls, state, ConnLimits::default(), shutdown).await
@@ -109,7 +112,7 @@ pub async fn run_tls(
 pub async fn run_tls_with(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
-    state: AppState,
+    state: impl Into<Deployment>,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -128,12 +131,13 @@ pub async fn run_tls_with(
 async fn serve_loop(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
-    state: AppState,
+    state: impl Into<Deployment>,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
-    let sweeper = sweeper(state);
+    let deployment: Deployment = state.into();
+    let app = deployment.router();
+    let sweeper = sweeper(deployment.states());
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -272,13 +276,13 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Binds `listen` (port 0: any free port) and serves plain HTTP on a background thread.
-    pub fn spawn(state: AppState, listen: SocketAddr) -> std::io::Result<Self> {
+    pub fn spawn(state: impl Into<Deployment>, listen: SocketAddr) -> std::io::Result<Self> {
         Self::spawn_with(state, listen, None, ConnLimits::default())
     }
 
     /// Like [`RunningServer::spawn`], with given connection limits (tests shorten them).
     pub fn spawn_plain_with(
-        state: AppState,
+        state: impl Into<Deployment>,
         listen: SocketAddr,
         limits: ConnLimits,
     ) -> std::io::Result<Self> {
@@ -287,7 +291,7 @@ impl RunningServer {
 
     /// Like [`RunningServer::spawn`], over TLS.
     pub fn spawn_tls(
-        state: AppState,
+        state: impl Into<Deployment>,
         listen: SocketAddr,
         tls: Arc<ServerConfig>,
     ) -> std::io::Result<Self> {
@@ -296,7 +300,7 @@ impl RunningServer {
 
     /// Like [`RunningServer::spawn_tls`], with given connection limits (tests shorten them).
     pub fn spawn_tls_with(
-        state: AppState,
+        state: impl Into<Deployment>,
         listen: SocketAddr,
         tls: Arc<ServerConfig>,
         limits: ConnLimits,
@@ -305,7 +309,7 @@ impl RunningServer {
     }
 
     fn spawn_with(
-        state: AppState,
+        state: impl Into<Deployment>,
         listen: SocketAddr,
         tls: Option<Arc<ServerConfig>>,
         limits: ConnLimits,
@@ -314,6 +318,7 @@ impl RunningServer {
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let is_tls = tls.is_some();
+        let state: Deployment = state.into();
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;

@@ -383,3 +383,207 @@ fn minting_codes_and_tokens_needs_the_passphrase() {
         assert!(!out.status.success(), "{cmd} with a wrong passphrase");
     }
 }
+
+/// Issue 18: a national deployment through the binary. Each province is initialised in its
+/// folder with `--province` (its PostgreSQL schema when on PostgreSQL) under its own
+/// passphrase; `serve --deployment` asks each for its own (from its environment variable, or a
+/// line of standard input) and serves each at its host.
+#[test]
+fn a_national_deployment_through_the_binary() {
+    use std::io::BufRead as _;
+
+    use chungtay_protocol::{B64, DeviceKeys, EnrollRequest};
+
+    let root = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    let pass = |slug: &str| format!("{PASS} of {slug}");
+    let folder = |slug: &str| root.path().join(slug).to_str().unwrap().to_string();
+    for slug in ["thanh-hoa", "lao-cai", "national"] {
+        std::fs::create_dir(root.path().join(slug)).unwrap();
+        let out = run(
+            &db,
+            &["init", "--data", &folder(slug), "--province", slug],
+            Some(&pass(slug)),
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A national viewer is made at the national office only.
+    let national_viewer = |slug: &str| {
+        run(
+            &db,
+            &[
+                "add-account",
+                "--data",
+                &folder(slug),
+                "--province",
+                slug,
+                "--username",
+                "quocgia",
+                "--name",
+                "Quốc Gia",
+                "--role",
+                "national",
+            ],
+            Some(&pass(slug)),
+            None,
+        )
+    };
+    assert!(national_viewer("national").status.success());
+    assert!(!national_viewer("thanh-hoa").status.success());
+    // Without --province on PostgreSQL, the command finds no province there.
+    if db.is_pg() {
+        let out = run(
+            &db,
+            &["devices", "--data", &folder("thanh-hoa")],
+            None,
+            None,
+        );
+        assert!(!out.status.success());
+    }
+    let code = stdout(&run(
+        &db,
+        &[
+            "issue-code",
+            "--data",
+            &folder("thanh-hoa"),
+            "--province",
+            "thanh-hoa",
+        ],
+        Some(&pass("thanh-hoa")),
+        None,
+    ))
+    .lines()
+    .next()
+    .unwrap()
+    .to_string();
+
+    let mut child = bin(&db)
+        .args([
+            "serve",
+            "--deployment",
+            root.path().to_str().unwrap(),
+            "--domain",
+            "intake.test",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("CHUNGTAY_PROVINCE_PASSPHRASE")
+        .env("CHUNGTAY_PROVINCE_PASSPHRASE_THANH_HOA", pass("thanh-hoa"))
+        .env("CHUNGTAY_PROVINCE_PASSPHRASE_LAO_CAI", pass("lao-cai"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The national office's passphrase comes on standard input.
+    writeln!(child.stdin.take().unwrap(), "{}", pass("national")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let mut log = Vec::new();
+    let addr: std::net::SocketAddr = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("server did not start:\n{}", log.join("\n")));
+        log.push(line.clone());
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    chungtay_intake::install_crypto_provider();
+    let http = reqwest::blocking::Client::builder()
+        .resolve("thanh-hoa.intake.test", addr)
+        .resolve("lao-cai.intake.test", addr)
+        .resolve("intake.test", addr)
+        .build()
+        .unwrap();
+    let url = |host: &str, p: &str| format!("http://{host}:{}{p}", addr.port());
+    let enroll = |host: &str| {
+        http.post(url(host, "/v1/enroll"))
+            .json(&EnrollRequest {
+                code: code.clone(),
+                device_public_key: B64(DeviceKeys::generate().unwrap().public_key().to_vec()),
+            })
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(
+        enroll("lao-cai.intake.test"),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    assert_eq!(enroll("thanh-hoa.intake.test"), reqwest::StatusCode::OK);
+    let login = http
+        .get(url("intake.test", "/console/login"))
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::OK);
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    log.extend(rx.try_iter());
+    let log = log.join("\n");
+    for host in [
+        "thanh-hoa.intake.test",
+        "lao-cai.intake.test",
+        "host=intake.test",
+    ] {
+        assert!(log.contains(host), "{host} not in the log:\n{log}");
+    }
+    for slug in ["thanh-hoa", "lao-cai", "national"] {
+        assert!(!log.contains(&pass(slug)), "a passphrase in the log");
+    }
+
+    // On PostgreSQL, one province moves out of the deployment to a SQLite file of its own:
+    // its schema's rows (the device just enrolled), not Lào Cai's.
+    if db.is_pg() {
+        let file = root.path().join("thanh-hoa").join("intake.db");
+        let out = run(
+            &db,
+            &[
+                "migrate",
+                "--data",
+                &folder("thanh-hoa"),
+                "--province",
+                "thanh-hoa",
+                "--to",
+                &format!("sqlite:{}", file.display()),
+            ],
+            None,
+            None,
+        );
+        let text = stdout(&out);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("devices\t1 rows") && text.contains("copied and verified"),
+            "{text}"
+        );
+        let devices = run(
+            &db,
+            &[
+                "devices",
+                "--data",
+                &folder("thanh-hoa"),
+                "--database",
+                &format!("sqlite:{}", file.display()),
+            ],
+            None,
+            None,
+        );
+        assert_eq!(stdout(&devices).lines().count(), 1);
+    }
+}

@@ -7,118 +7,12 @@ mod common;
 use chrono::Utc;
 use chungtay_intake::admin;
 use chungtay_protocol::{StatusPage, seal_referral, sign_pull, verify_status};
+use common::browser::{Browser, field_value, text_of};
 use common::{Env, PASS, Phone, scenario2};
 use reqwest::StatusCode;
-use reqwest::blocking::{Client, Response};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, SET_COOKIE};
 
 const PASSWORD: &str = "mật khẩu của cán bộ";
-
-/// A browser without JavaScript: keeps its cookies by hand, does not follow redirects.
-struct Browser {
-    client: Client,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        field_value(&self.body, "csrf").expect("a csrf field")
-    }
-}
-
-fn field_value(body: &str, name: &str) -> Option<String> {
-    let key = format!("name=\"{name}\" value=\"");
-    let at = body.find(&key)? + key.len();
-    Some(body[at..].split('"').next()?.to_string())
-}
-
-fn text_of(body: &str, id: &str) -> Option<String> {
-    let key = format!("id=\"{id}\"");
-    let at = body.find(&key)?;
-    let rest = &body[at..];
-    let start = rest.find('>')? + 1;
-    Some(rest[start..].split('<').next()?.trim().to_string())
-}
-
-impl Browser {
-    fn new(env: &Env) -> Browser {
-        Browser {
-            client: Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: env.url(""),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn keep(&mut self, resp: Response) -> Page {
-        for v in resp.headers().get_all(SET_COOKIE) {
-            let v = v.to_str().unwrap();
-            let (kv, attrs) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != k);
-            if !attrs.contains("Max-Age=0") {
-                self.cookies.push((k.to_string(), val.to_string()));
-            }
-        }
-        Page {
-            status: resp.status(),
-            location: resp
-                .headers()
-                .get(LOCATION)
-                .map(|l| l.to_str().unwrap().to_string()),
-            headers: resp.headers().clone(),
-            body: resp.text().unwrap(),
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Page {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .unwrap();
-        self.keep(resp)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let resp = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .form(form)
-            .send()
-            .unwrap();
-        self.keep(resp)
-    }
-
-    fn login(&mut self, user: &str, password: &str) -> Page {
-        let form = self.get("/console/login");
-        let pre = field_value(&form.body, "pre").unwrap();
-        self.post(
-            "/console/login",
-            &[("username", user), ("password", password), ("pre", &pre)],
-        )
-    }
-}
 
 fn account(env: &Env, user: &str, role: &str) {
     let made = admin::add_account(env.data(), PASS, user, "Chị Cán Bộ", role).unwrap();

@@ -107,6 +107,15 @@ pub struct TextForm {
 }
 
 /// Checks the session's CSRF token and the role; the refusal page otherwise.
+/// The roles accounts may be given here: a province's, or the national office's.
+fn roles_of(st: &AppState) -> &'static [&'static str] {
+    if st.is_national() {
+        &accounts::NATIONAL_ROLES
+    } else {
+        &ROLES
+    }
+}
+
 fn guard(st: &AppState, who: &Who, csrf: &str, roles: &[&str]) -> Result<(), Response> {
     who.check_csrf(st, csrf)?;
     who.must_be(roles)
@@ -307,7 +316,7 @@ async fn show_accounts(
     let page = AccountsPage {
         p: who.chrome(|t| t.accounts_title),
         rows,
-        roles: ROLES
+        roles: roles_of(&st)
             .iter()
             .map(|r| RoleChoice {
                 value: r,
@@ -340,13 +349,15 @@ pub async fn create_account(
         return r;
     }
     let me = who.account.account_id.clone();
+    let roles = roles_of(&st);
     let made = run(&st, move |inner| {
-        match accounts::create(
+        match accounts::create_among(
             &inner.keys,
             &*inner.store,
             &f.username,
             &f.display_name,
             &f.role,
+            roles,
         ) {
             Ok(n) => {
                 audit(
@@ -729,7 +740,7 @@ pub async fn audit_csv(State(st): State<AppState>, who: Who) -> Response {
     )
 }
 
-pub(crate) fn download(body: Vec<u8>, mime: &'static str, name: &'static str) -> Response {
+pub(crate) fn download(body: Vec<u8>, mime: &'static str, name: &str) -> Response {
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
@@ -788,8 +799,68 @@ struct YearChoice {
 #[template(path = "console/stats.html")]
 struct StatsPage {
     p: Chrome,
+    /// The page's path: its form and downloads are beside it.
+    base: &'static str,
     stats: stats::Stats,
     years: Vec<YearChoice>,
+}
+
+/// The statistics of `year` (this year if none) and the years there are referrals in: this
+/// province's; or, in the national office's console and for its national viewers only, every
+/// province's together (each opened with its own keys here; only the totals are shown).
+async fn stats_of(
+    st: &AppState,
+    who: &Who,
+    year: Option<i32>,
+) -> Result<(stats::Stats, Vec<i32>), Response> {
+    let year = year.unwrap_or_else(this_year);
+    let (s, mut years) = match st.inner().provinces.get() {
+        None => {
+            let all = facts(st).await.map_err(|e| e.page(who.lang))?;
+            (stats::compute(&all, year, who.lang), stats::years(&all))
+        }
+        Some(provinces) => {
+            who.must_be(&["national"])?;
+            let mut each = Vec::with_capacity(provinces.len());
+            for p in provinces {
+                each.push((p.name, facts(&p.state).await.map_err(|e| e.page(who.lang))?));
+            }
+            let mut years: Vec<i32> = each.iter().flat_map(|(_, f)| stats::years(f)).collect();
+            years.sort_unstable_by(|a, b| b.cmp(a));
+            years.dedup();
+            (stats::compute_national(&each, year, who.lang), years)
+        }
+    };
+    if !years.contains(&year) {
+        years.insert(0, year);
+    }
+    Ok((s, years))
+}
+
+async fn stats_view(st: AppState, who: Who, year: Option<i32>, base: &'static str) -> Response {
+    let (stats, years) = match stats_of(&st, &who, year).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let page = StatsPage {
+        p: who.chrome(|t| {
+            if st.is_national() {
+                t.national_title
+            } else {
+                t.stats_title
+            }
+        }),
+        base,
+        years: years
+            .into_iter()
+            .map(|y| YearChoice {
+                year: y,
+                selected: y == stats.year,
+            })
+            .collect(),
+        stats,
+    };
+    html(StatusCode::OK, page.render())
 }
 
 pub async fn stats_page(
@@ -797,40 +868,49 @@ pub async fn stats_page(
     who: Who,
     Query(q): Query<YearQuery>,
 ) -> Response {
-    let all = match facts(&st).await {
-        Ok(f) => f,
-        Err(e) => return e.page(who.lang),
-    };
-    let year = q.year.unwrap_or_else(this_year);
-    let mut years = stats::years(&all);
-    if !years.contains(&year) {
-        years.insert(0, year);
-    }
-    let page = StatsPage {
-        p: who.chrome(|t| t.stats_title),
-        stats: stats::compute(&all, year, who.lang),
-        years: years
-            .into_iter()
-            .map(|y| YearChoice {
-                year: y,
-                selected: y == year,
-            })
-            .collect(),
-    };
-    html(StatusCode::OK, page.render())
+    stats_view(st, who, q.year, "/console/stats").await
+}
+
+/// The national office's page of every province's totals (national viewers only).
+pub async fn national_page(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    stats_view(st, who, q.year, "/console/national").await
+}
+
+pub async fn national_csv(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    stats_export(st, who, q.year, false).await
+}
+
+pub async fn national_xlsx(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    stats_export(st, who, q.year, true).await
 }
 
 async fn stats_export(st: AppState, who: Who, year: Option<i32>, xlsx: bool) -> Response {
-    let all = match facts(&st).await {
-        Ok(f) => f,
-        Err(e) => return e.page(who.lang),
+    let (s, _) = match stats_of(&st, &who, year).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
-    let year = year.unwrap_or_else(this_year);
-    let s = stats::compute(&all, year, who.lang);
+    let year = s.year;
     let me = who.account.account_id.clone();
     let kind = if xlsx { "xlsx" } else { "csv" };
+    let (action, name) = if st.is_national() {
+        ("export_national_stats", "chungtay-thong-ke-toan-quoc")
+    } else {
+        ("export_stats", "chungtay-thong-ke")
+    };
     if let Err(e) = run(&st, move |inner| {
-        audit(inner, &me, "export_stats", &year.to_string(), kind)
+        audit(inner, &me, action, &year.to_string(), kind)
     })
     .await
     {
@@ -841,7 +921,7 @@ async fn stats_export(st: AppState, who: Who, year: Option<i32>, xlsx: bool) -> 
             Ok(bytes) => download(
                 bytes,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "chungtay-thong-ke.xlsx",
+                &format!("{name}.xlsx"),
             ),
             Err(_) => message_page(who.lang, StatusCode::INTERNAL_SERVER_ERROR, |t| {
                 t.error_text
@@ -851,7 +931,7 @@ async fn stats_export(st: AppState, who: Who, year: Option<i32>, xlsx: bool) -> 
         download(
             stats::to_csv(&s).into_bytes(),
             "text/csv; charset=utf-8",
-            "chungtay-thong-ke.csv",
+            &format!("{name}.csv"),
         )
     }
 }

@@ -94,6 +94,38 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::map_response(security_headers))
 }
 
+/// The national office's console: accounts, the staff audit and the national totals; no
+/// referral, device, code or token pages (it has none of its own, and reads no province's).
+pub fn national_router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(pages::home))
+        .route("/console/", get(pages::home))
+        .route("/console/static/console.css", get(stylesheet))
+        .route("/console/lang/{lang}", get(pages::set_lang))
+        .route("/console/login", get(pages::login_form).post(pages::login))
+        .route("/console/setup", get(pages::setup_form).post(pages::setup))
+        .route("/console/logout", post(pages::logout))
+        .route("/console/logout-all", post(pages::logout_all))
+        .route("/console/me", get(pages::me).post(pages::change_password))
+        .route("/console/me/totp", post(pages::totp_start))
+        .route("/console/me/totp/confirm", post(pages::totp_confirm))
+        .route("/console/me/totp/off", post(pages::totp_off))
+        .route(
+            "/console/accounts",
+            get(manage::accounts).post(manage::create_account),
+        )
+        .route(
+            "/console/accounts/{id}/{what}",
+            post(manage::account_action),
+        )
+        .route("/console/national", get(manage::national_page))
+        .route("/console/national.csv", get(manage::national_csv))
+        .route("/console/national.xlsx", get(manage::national_xlsx))
+        .route("/console/audit", get(manage::audit_page))
+        .route("/console/audit.csv", get(manage::audit_csv))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
 /// Headers on every console answer, error pages included.
 async fn security_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
@@ -166,6 +198,8 @@ pub struct Chrome {
     pub role_word: &'static str,
     pub role: String,
     pub csrf: String,
+    /// The national office's console: its menu has no province pages.
+    pub national: bool,
 }
 
 impl Chrome {
@@ -178,6 +212,7 @@ impl Chrome {
             role_word: "",
             role: String::new(),
             csrf: String::new(),
+            national: false,
         }
     }
 
@@ -207,6 +242,7 @@ impl Who {
             role_word: role_word(t, &self.account.role),
             role: self.account.role.clone(),
             csrf: self.csrf.clone(),
+            national: self.inner.provinces.get().is_some(),
         }
     }
 
@@ -252,6 +288,7 @@ pub fn role_word(t: &'static Ui, role: &str) -> &'static str {
         "officer" => t.role_officer,
         "admin" => t.role_admin,
         "viewer" => t.role_viewer,
+        "national" => t.role_national,
         _ => "",
     }
 }

@@ -37,8 +37,10 @@ pub fn overdue_days(state: &str) -> Option<i64> {
     }
 }
 
-pub async fn home(who: Who) -> Response {
+pub async fn home(State(st): State<AppState>, who: Who) -> Response {
     let to = match who.account.role.as_str() {
+        "admin" if st.is_national() => "/console/accounts",
+        _ if st.is_national() => "/console/national",
         "officer" => "/console/referrals",
         "admin" => "/console/devices",
         _ => "/console/stats",

@@ -275,6 +275,34 @@ pub fn years(facts: &[ReferralFacts]) -> Vec<i32> {
 /// The statistics of `year` (see the module docs for what is counted and hidden).
 /// Referrals whose time of receipt cannot be read are not counted.
 pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
+    compute_in(facts, year, lang, None)
+}
+
+/// The national office's statistics of `year`: every province's referrals together, by
+/// month, service and state as a province's, and by province (in the order given) in place
+/// of communes, under the same rule for small cells. Only these totals leave the provinces.
+pub fn compute_national(provinces: &[(&str, Vec<ReferralFacts>)], year: i32, lang: Lang) -> Stats {
+    let names: Vec<&str> = provinces.iter().map(|(n, _)| *n).collect();
+    let facts: Vec<ReferralFacts> = provinces
+        .iter()
+        .flat_map(|(name, facts)| {
+            facts.iter().map(move |f| ReferralFacts {
+                commune: Some((*name).to_owned()),
+                ..f.clone()
+            })
+        })
+        .collect();
+    let mut stats = compute_in(&facts, year, lang, Some(&names));
+    stats.title = match lang {
+        Lang::Vi => format!("Thống kê giới thiệu toàn quốc năm {year}"),
+        Lang::En => format!("National referral statistics, {year}"),
+    };
+    stats
+}
+
+/// [`compute`]; with `provinces`, each fact's `commune` holds its province's name, and the
+/// table by commune is the table by province.
+fn compute_in(facts: &[ReferralFacts], year: i32, lang: Lang, provinces: Option<&[&str]>) -> Stats {
     let mut by_month = [0u32; 12];
     let mut by_service = [0u32; SERVICES.len()];
     let mut by_state: BTreeMap<String, u32> = STATES.iter().map(|s| (s.to_string(), 0)).collect();
@@ -358,6 +386,49 @@ pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
         pick(lang, "Không rõ (không được chia sẻ)", "Not shared").to_owned(),
         commune_not_shared,
     ));
+    let places = match provinces {
+        None => Counts {
+            id: "by_commune",
+            title: format!(
+                "{} {year_text}",
+                pick(lang, "Giới thiệu theo xã,", "Referrals by commune,")
+            ),
+            short: pick(lang, "Theo xã", "By commune"),
+            note: pick(
+                lang,
+                "Xã chỉ được tính khi người được giới thiệu đồng ý chia sẻ; các xã xếp theo tên.",
+                "A commune counts only when she agreed to share it; communes in order of name.",
+            ),
+            head: [words::field(lang, "commune").to_owned(), referrals.clone()],
+            labels: communes.iter().map(|(name, _)| name.clone()).collect(),
+            counts: communes.iter().map(|(_, n)| *n).collect(),
+        },
+        Some(names) => Counts {
+            id: "by_province",
+            title: format!(
+                "{} {year_text}",
+                pick(lang, "Giới thiệu theo tỉnh,", "Referrals by province,")
+            ),
+            short: pick(lang, "Theo tỉnh", "By province"),
+            note: pick(
+                lang,
+                "Các tỉnh xếp theo tên.",
+                "Provinces in order of name.",
+            ),
+            head: [pick(lang, "Tỉnh", "Province").to_owned(), referrals.clone()],
+            labels: names.iter().map(|n| (*n).to_owned()).collect(),
+            counts: names
+                .iter()
+                .map(|n| {
+                    communes
+                        .iter()
+                        .filter(|(c, _)| c == n)
+                        .map(|(_, k)| *k)
+                        .sum()
+                })
+                .collect(),
+        },
+    };
 
     let count_tables = [
         Counts {
@@ -428,22 +499,7 @@ pub fn compute(facts: &[ReferralFacts], year: i32, lang: Lang) -> Stats {
                 .collect(),
             counts: states.iter().map(|(_, n)| *n).collect(),
         },
-        Counts {
-            id: "by_commune",
-            title: format!(
-                "{} {year_text}",
-                pick(lang, "Giới thiệu theo xã,", "Referrals by commune,")
-            ),
-            short: pick(lang, "Theo xã", "By commune"),
-            note: pick(
-                lang,
-                "Xã chỉ được tính khi người được giới thiệu đồng ý chia sẻ; các xã xếp theo tên.",
-                "A commune counts only when she agreed to share it; communes in order of name.",
-            ),
-            head: [words::field(lang, "commune").to_owned(), referrals],
-            labels: communes.iter().map(|(name, _)| name.clone()).collect(),
-            counts: communes.iter().map(|(_, n)| *n).collect(),
-        },
+        places,
     ];
     let group: Vec<&[u32]> = count_tables.iter().map(|t| t.counts.as_slice()).collect();
     let (shown, total_shown, withheld) = protect_group(&group, total);
@@ -729,6 +785,45 @@ mod tests {
 
     fn total_of(stats: &Stats, id: &str) -> Vec<String> {
         stats.table(id).unwrap().rows.last().unwrap().clone()
+    }
+
+    #[test]
+    fn the_national_totals_count_by_province_and_hide_a_small_one_and_what_gives_it_back() {
+        let th = many(7, "2026-03-10T03:00:00Z");
+        let lc = many(2, "2026-04-10T03:00:00Z");
+        let none: Vec<ReferralFacts> = Vec::new();
+        let s = compute_national(
+            &[("Lào Cai", lc), ("Thanh Hóa", th), ("Hà Nội", none)],
+            2026,
+            Lang::Vi,
+        );
+        assert!(s.table("by_commune").is_none());
+        assert_eq!(cell(&s, "by_province", "Lào Cai", 1), "<5");
+        assert_eq!(cell(&s, "by_province", "Thanh Hóa", 1), "x");
+        assert_eq!(cell(&s, "by_province", "Hà Nội", 1), "0");
+        assert_eq!(cell(&s, "by_province", "Tổng", 1), "9");
+        // In the order given (the caller's order of names), the total last.
+        let names: Vec<&str> = s
+            .table("by_province")
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| r[0].as_str())
+            .collect();
+        assert_eq!(names, ["Lào Cai", "Thanh Hóa", "Hà Nội", "Tổng"]);
+        assert!(s.title.contains("toàn quốc"));
+        // Five or more everywhere: every number shows.
+        let s = compute_national(
+            &[
+                ("Lào Cai", many(5, "2026-04-10T03:00:00Z")),
+                ("Thanh Hóa", many(7, "2026-03-10T03:00:00Z")),
+            ],
+            2026,
+            Lang::En,
+        );
+        assert_eq!(cell(&s, "by_province", "Lào Cai", 1), "5");
+        assert_eq!(cell(&s, "by_province", "Thanh Hóa", 1), "7");
+        assert_eq!(cell(&s, "by_province", "Total", 1), "12");
     }
 
     #[test]

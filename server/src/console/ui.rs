@@ -35,6 +35,8 @@ ui_words! {
     role_officer: "Cán bộ tiếp nhận", "Officer";
     role_admin: "Quản trị", "Admin";
     role_viewer: "Chỉ xem thống kê", "Viewer";
+    role_national: "Xem thống kê toàn quốc", "National viewer";
+    nav_national: "Toàn quốc", "National";
     login_title: "Đăng nhập", "Log in";
     username: "Tên đăng nhập", "Username";
     password: "Mật khẩu", "Password";
@@ -155,6 +157,7 @@ ui_words! {
     scope_write: "Đọc và xử lý giới thiệu", "Read and move referrals";
     token_shown_once: "Mã chỉ hiện một lần. Lưu vào nơi an toàn.", "The token is shown only once. Keep it somewhere safe.";
     stats_title: "Thống kê giới thiệu", "Referral statistics";
+    national_title: "Thống kê toàn quốc", "National statistics";
     year: "Năm", "Year";
     show: "Xem", "Show";
     download_csv: "Tải CSV", "Download CSV";

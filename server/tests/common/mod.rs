@@ -6,6 +6,8 @@
 //! a fresh database of the test's own there, so tests run in parallel and leave nothing.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
