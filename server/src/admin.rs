@@ -8,7 +8,7 @@ use chrono::{SecondsFormat, Utc};
 use ring::digest::SHA256;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::error::{AdminError, KeyFileError};
+use crate::error::{AdminError, KeyFileError, StoreError};
 use crate::http::{AppState, Limits};
 use crate::keyfile::{KdfParams, MIN_PASSPHRASE_CHARS, ProvinceKeys};
 use crate::pg::PgStore;
@@ -60,10 +60,17 @@ impl Database {
             return Ok(Database::Sqlite(PathBuf::from(path)));
         }
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-            if spec.parse::<postgres::Config>().is_err() {
-                return Err(AdminError::Usage(
-                    "--database: not a PostgreSQL connection URL",
-                ));
+            match crate::pg::target(spec) {
+                Ok(_) => {}
+                // What TLS needs is said as it is; a URL that does not parse, as before.
+                Err(StoreError::Config(why)) if why.contains("ssl") || why.contains("TLS") => {
+                    return Err(AdminError::Usage(why));
+                }
+                Err(_) => {
+                    return Err(AdminError::Usage(
+                        "--database: not a PostgreSQL connection URL",
+                    ));
+                }
             }
             return Ok(Database::Postgres(spec.to_string()));
         }
@@ -77,9 +84,9 @@ impl Database {
 /// province's schema in a national deployment), so every table the store reads or makes is
 /// that province's.
 pub fn in_schema(url: &str, schema: &str) -> Result<String, AdminError> {
-    let config: postgres::Config = url
-        .parse()
-        .map_err(|_| AdminError::Usage("--database: not a PostgreSQL connection URL"))?;
+    let config = crate::pg::target(url)
+        .map_err(|_| AdminError::Usage("--database: not a PostgreSQL connection URL"))?
+        .config;
     if config.get_options().is_some() {
         return Err(AdminError::Usage(
             "--database: a deployment's URL sets no options; each province's schema is set for it",
@@ -347,6 +354,15 @@ pub fn open_store(data: &Path) -> Result<SqliteStore, AdminError> {
 /// Opens the database of an initialised site, SQLite or PostgreSQL (no passphrase needed: it
 /// holds no readable personal data).
 pub fn open_site(data: impl Into<Site>) -> Result<Arc<dyn IntakeStore>, AdminError> {
+    open_site_pooled(data, crate::pg::POOL_SIZE)
+}
+
+/// [`open_site`], keeping at most `pool_size` connections to PostgreSQL (a deployment of many
+/// provinces shares the database server's connections among them).
+pub fn open_site_pooled(
+    data: impl Into<Site>,
+    pool_size: u32,
+) -> Result<Arc<dyn IntakeStore>, AdminError> {
     let site: Site = data.into();
     let uninitialised = AdminError::Usage(
         "no intake data there: run `chungtay-intake init` (with the same --database) first",
@@ -365,7 +381,7 @@ pub fn open_site(data: impl Into<Site>) -> Result<Arc<dyn IntakeStore>, AdminErr
             if !PgStore::has_schema(url)? {
                 return Err(uninitialised);
             }
-            Arc::new(PgStore::open(url)?)
+            Arc::new(PgStore::open_pooled(url, pool_size)?)
         }
     })
 }

@@ -305,11 +305,16 @@ pub fn load(
         provinces,
         national,
     } = folders(root)?;
+    // PostgreSQL serves 100 connections by default: a deployment's provinces share them
+    // (16 each for two, down to 2 each for 24 and more).
+    let tenants =
+        u32::try_from(provinces.len() + usize::from(national.is_some())).unwrap_or(u32::MAX);
+    let pool_size = (48 / tenants.max(1)).clamp(2, crate::pg::POOL_SIZE);
     let mut first: Option<AppState> = None;
     let mut open = |slug: &str, dir: &Path| -> Result<AppState, AdminError> {
         let site = province_site(dir, slug, database)?;
         let pass = passphrase(slug)?;
-        let store = admin::open_site(&site)?;
+        let store = admin::open_site_pooled(&site, pool_size)?;
         let keys = admin::load_keys(&site, &pass)?;
         Ok(match &first {
             Some(f) => f.sibling(store, keys),

@@ -79,7 +79,21 @@ impl From<postgres::Error> for StoreError {
             },
             None => PgError {
                 code: e.code().map(|c| c.code().to_string()),
-                message: e.to_string(),
+                // With its causes: "error performing TLS handshake" alone does not say that
+                // the certificate names another host.
+                message: {
+                    let mut m = e.to_string();
+                    let mut cause = std::error::Error::source(&e);
+                    while let Some(c) = cause {
+                        let text = c.to_string();
+                        if !m.contains(&text) {
+                            m.push_str(": ");
+                            m.push_str(&text);
+                        }
+                        cause = c.source();
+                    }
+                    m
+                },
                 retry,
             },
         })

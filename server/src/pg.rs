@@ -20,9 +20,10 @@
 use std::time::Duration;
 
 use chungtay_protocol::transition_allowed;
+use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
 use postgres::types::Type;
-use postgres::{GenericClient, NoTls, Row, Transaction};
+use postgres::{GenericClient, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{Pool, PooledConnection};
 
@@ -160,9 +161,10 @@ CREATE TRIGGER staff_audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON st
 ";
 
 /// Connections one server instance keeps open at most.
-const POOL_SIZE: u32 = 16;
+pub const POOL_SIZE: u32 = 16;
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<MakeRustlsConnect>;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -189,16 +191,23 @@ impl PgStore {
     /// up, creating it in an empty database. Connections are not encrypted: the database must
     /// be on this machine or a private network (the bodies in it are sealed all the same).
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|_| StoreError::Config("not a PostgreSQL connection URL"))?;
+        Self::open_pooled(url, POOL_SIZE)
+    }
+
+    /// [`PgStore::open`] with at most `pool_size` connections (a deployment of many provinces
+    /// shares the database server's connections among them).
+    pub fn open_pooled(url: &str, pool_size: u32) -> Result<Self, StoreError> {
+        let Target { config, tls } = target(url)?;
         let schema = own_schema(&config)?;
+        // One connection first: a wrong address, password or certificate is told at once and
+        // with its cause, not after the pool has waited out its 15 s.
+        drop(config.connect(tls.clone())?);
         let pool = Pool::builder()
-            .max_size(POOL_SIZE)
+            .max_size(pool_size.max(1))
             // r2d2 opens max_size connections at once unless told otherwise.
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(15))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(PostgresConnectionManager::new(config, tls))
             .map_err(pool_error)?;
         let store = PgStore { pool: Some(pool) };
         store.migrate(schema.as_deref())?;
@@ -300,10 +309,145 @@ fn own_schema(config: &postgres::Config) -> Result<Option<String>, StoreError> {
 
 /// One plain connection to `url`, outside the pool (for `has_schema` and `migrate`).
 pub(crate) fn connect(url: &str) -> Result<postgres::Client, StoreError> {
-    let config: postgres::Config = url
-        .parse()
-        .map_err(|_| StoreError::Config("not a PostgreSQL connection URL"))?;
-    Ok(config.connect(NoTls)?)
+    let Target { config, tls } = target(url)?;
+    Ok(config.connect(tls)?)
+}
+
+/// A connection URL as this server reads it, and how its connections are secured.
+pub(crate) struct Target {
+    pub(crate) config: postgres::Config,
+    pub(crate) tls: MakeRustlsConnect,
+}
+
+/// Reads a PostgreSQL URL. Besides rust-postgres's own parameters it takes libpq's
+/// `sslmode=verify-full` with `sslrootcert=FILE` (PEM): TLS, the server's certificate checked
+/// against that root and the host name, as libpq's verify-full. A database beyond loopback
+/// (or a Unix socket) is refused without it, unless `sslmode=disable` says plain text is meant
+/// (a private network): the network would otherwise read the province's metadata and the
+/// database password, and could stand in for the database. `require`, `prefer`, `allow` and
+/// `verify-ca` are refused: they check less than they seem to (libpq's `require` checks no
+/// certificate; `prefer` falls back to plain text for whoever answers in the middle).
+pub(crate) fn target(url: &str) -> Result<Target, StoreError> {
+    let bad = StoreError::Config("not a PostgreSQL connection URL");
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut mode = None;
+    let mut root = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "sslmode" => mode = Some(v.to_owned()),
+            "sslrootcert" => {
+                root = Some(
+                    percent_decoded(v).ok_or(StoreError::Config("sslrootcert: not a file path"))?,
+                )
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let plain_url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    let mut config: postgres::Config = plain_url.parse().map_err(|_| bad)?;
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let builder = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| StoreError::Config("TLS: no protocol version"))?;
+    let tls = match (mode.as_deref(), root) {
+        (Some("verify-full"), Some(root)) => {
+            use tokio_rustls::rustls::pki_types::CertificateDer;
+            use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+            let certs = CertificateDer::pem_file_iter(&root)
+                .map_err(|_| StoreError::Config("sslrootcert: the file cannot be read as PEM"))?;
+            for cert in certs {
+                let cert = cert.map_err(|_| {
+                    StoreError::Config("sslrootcert: the file cannot be read as PEM")
+                })?;
+                roots
+                    .add(cert)
+                    .map_err(|_| StoreError::Config("sslrootcert: not a usable certificate"))?;
+            }
+            if roots.is_empty() {
+                return Err(StoreError::Config(
+                    "sslrootcert: no certificate in the file",
+                ));
+            }
+            config.ssl_mode(SslMode::Require);
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        (Some("verify-full"), None) => {
+            return Err(StoreError::Config(
+                "sslmode=verify-full needs sslrootcert=FILE: the certificate (PEM) of the \
+                 authority that signed the database server's",
+            ));
+        }
+        (Some("disable"), None) => {
+            config.ssl_mode(SslMode::Disable);
+            builder
+                .with_root_certificates(tokio_rustls::rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        }
+        (None, None) => {
+            let local = config.get_hosts().iter().all(|h| match h {
+                Host::Unix(_) => true,
+                Host::Tcp(name) => {
+                    name.eq_ignore_ascii_case("localhost")
+                        || name
+                            .trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                }
+            });
+            if !local {
+                return Err(StoreError::Config(
+                    "a database beyond this machine needs TLS: add \
+                     ?sslmode=verify-full&sslrootcert=FILE to the URL (or sslmode=disable on a \
+                     private network you trust)",
+                ));
+            }
+            config.ssl_mode(SslMode::Disable);
+            builder
+                .with_root_certificates(tokio_rustls::rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        }
+        (_, Some(_)) if mode.as_deref() != Some("verify-full") => {
+            return Err(StoreError::Config(
+                "sslrootcert is used with sslmode=verify-full only",
+            ));
+        }
+        _ => {
+            return Err(StoreError::Config(
+                "sslmode: verify-full (with sslrootcert) or disable; require, prefer and \
+                 verify-ca do not check who answers",
+            ));
+        }
+    };
+    Ok(Target {
+        config,
+        tls: MakeRustlsConnect::new(tls),
+    })
+}
+
+/// `%XX` escapes decoded (a file path in a URL); None if they do not make UTF-8.
+fn percent_decoded(v: &str) -> Option<String> {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|p| !p.is_empty())
 }
 
 fn pool_error(e: r2d2_postgres::r2d2::Error) -> StoreError {
@@ -1197,4 +1341,70 @@ pub(crate) fn retryable(e: &postgres::Error) -> bool {
         e.code(),
         Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> bool {
+        matches!(target(url), Err(StoreError::Config(_)))
+    }
+
+    #[test]
+    fn a_database_beyond_this_machine_needs_tls_that_checks_who_answers() {
+        let far = "postgres://chungtay:secret@db.example.vn:5432/intake";
+        assert!(refused(far));
+        // Said plainly, plain text is allowed (a private network the operator trusts).
+        let plain = target(&format!("{far}?sslmode=disable")).unwrap();
+        assert_eq!(plain.config.get_ssl_mode(), SslMode::Disable);
+        // What checks less than it seems to is refused.
+        for mode in ["require", "prefer", "allow", "verify-ca", "nonsense"] {
+            assert!(refused(&format!("{far}?sslmode={mode}")), "{mode}");
+        }
+        assert!(refused(&format!("{far}?sslmode=verify-full")));
+        assert!(refused(&format!(
+            "{far}?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"
+        )));
+        assert!(refused(&format!(
+            "{far}?sslmode=disable&sslrootcert=/nonexistent/ca.pem"
+        )));
+        // A file that holds no certificate.
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        assert!(refused(&format!(
+            "{far}?sslmode=verify-full&sslrootcert={}",
+            junk.display()
+        )));
+        // A real authority's certificate, with a path written %-escaped: TLS is required.
+        let made = crate::tls::generate_self_signed(dir.path(), &["db.example.vn".into()]).unwrap();
+        drop(made);
+        let pem = dir.path().join(crate::tls::CERT_FILE);
+        let escaped = pem.display().to_string().replace('/', "%2F");
+        let tls = target(&format!(
+            "{far}?sslmode=verify-full&sslrootcert={escaped}&connect_timeout=5"
+        ))
+        .unwrap();
+        assert_eq!(tls.config.get_ssl_mode(), SslMode::Require);
+        assert_eq!(
+            tls.config.get_connect_timeout(),
+            Some(&Duration::from_secs(5))
+        );
+        // This machine and a Unix socket need nothing more.
+        for local in [
+            "postgres://u:p@127.0.0.1:5432/x",
+            "postgres://u:p@localhost/x",
+            "postgres://u:p@[::1]:5432/x",
+            "postgres://u@%2Frun%2Fpostgresql/x",
+        ] {
+            assert_eq!(
+                target(local).unwrap().config.get_ssl_mode(),
+                SslMode::Disable,
+                "{local}"
+            );
+        }
+        // Several hosts: all must be local for plain text.
+        assert!(refused("postgres://u:p@127.0.0.1,db.example.vn/x"));
+    }
 }

@@ -180,6 +180,26 @@ fn admin_commands_through_the_binary() {
         assert!(err.contains("--database"), "{err}");
         assert!(!err.contains("s3cret-pw"), "{err}");
     }
+    // A database beyond this machine without TLS that checks it, or with TLS that checks less
+    // than it seems to, is refused before anything is sent to it.
+    for (bad, says) in [
+        ("postgres://u:s3cret-pw@db.example.vn/x", "needs TLS"),
+        (
+            "postgres://u:s3cret-pw@db.example.vn/x?sslmode=require",
+            "verify-full",
+        ),
+    ] {
+        let out = run(
+            &db,
+            &["devices", "--data", data, "--database", bad],
+            None,
+            None,
+        );
+        assert!(!out.status.success(), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("s3cret-pw"), "{err}");
+    }
 }
 
 /// The real binary serving: a referral from scenario 2 goes through, and the log holds ids and
