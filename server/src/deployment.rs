@@ -157,7 +157,8 @@ impl Deployment {
             hosts.push((format!("{slug}.{domain}"), state.clone()));
             views.push(ProvinceView { slug, name, state });
         }
-        views.sort_by(|a, b| a.name.cmp(b.name));
+        // In Vietnamese order (Đắk Lắk among the D's, Huế after Hà Nội), as the page says.
+        views.sort_by_cached_key(|v| (crate::console::stats::sort_key(v.name), v.name));
         if let Some(national) = national {
             national.set_provinces(views)?;
             hosts.push((domain, national));
@@ -213,16 +214,21 @@ impl Deployment {
 }
 
 /// The host a request names (its Host header, or the authority of an absolute URI), lower
-/// case, without port or trailing dot.
+/// case, without port or trailing dot. None when it names none, or two that differ (a proxy in
+/// front that filtered on one would be passed by the other).
 fn request_host(req: &Request) -> Option<String> {
-    let raw = req.uri().host().map(str::to_owned).or_else(|| {
-        req.headers()
-            .get(header::HOST)?
-            .to_str()
-            .ok()
-            .map(str::to_owned)
-    })?;
-    Some(host_key(&raw))
+    let mut headers = req.headers().get_all(header::HOST).iter();
+    let header = match (headers.next(), headers.next()) {
+        (Some(h), None) => Some(host_key(h.to_str().ok()?)),
+        (None, _) => None,
+        (Some(_), Some(_)) => return None,
+    };
+    let in_uri = req.uri().authority().map(|a| host_key(a.host()));
+    match (in_uri, header) {
+        (Some(u), Some(h)) if u != h => None,
+        (Some(u), _) => Some(u),
+        (None, h) => h,
+    }
 }
 
 fn host_key(raw: &str) -> String {
@@ -261,7 +267,11 @@ pub fn folders(root: &Path) -> Result<Folders, AdminError> {
     let entries = std::fs::read_dir(root)?;
     for entry in entries {
         let entry = entry?;
-        if !entry.file_type()?.is_dir() {
+        // Followed if a link: a province's folder may live on another disk.
+        if !std::fs::metadata(entry.path())?.is_dir() {
+            continue;
+        }
+        if entry.file_name() == "lost+found" {
             continue;
         }
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
@@ -356,6 +366,36 @@ mod tests {
         }
         assert!(schema_of("thanh-hoa; DROP SCHEMA public").is_err());
         assert!(schema_of("public").is_err());
+    }
+
+    fn host_of(uri: &str, hosts: &[&str]) -> Option<String> {
+        let mut b = Request::builder().uri(uri);
+        for h in hosts {
+            b = b.header(header::HOST, *h);
+        }
+        request_host(&b.body(axum::body::Body::empty()).unwrap())
+    }
+
+    #[test]
+    fn two_hosts_in_one_request_name_none() {
+        assert_eq!(
+            host_of("/v1/status", &["a.example.vn"]).as_deref(),
+            Some("a.example.vn")
+        );
+        assert_eq!(host_of("/v1/status", &[]), None);
+        // Two Host headers, even alike: a proxy filtering on one would pass the other.
+        assert_eq!(host_of("/", &["a.example.vn", "b.example.vn"]), None);
+        assert_eq!(host_of("/", &["a.example.vn", "a.example.vn"]), None);
+        // An absolute URI and a Host header that differ.
+        assert_eq!(host_of("http://b.example.vn/x", &["a.example.vn"]), None);
+        assert_eq!(
+            host_of("http://user@A.example.vn:8080/x", &["a.example.vn:8080"]).as_deref(),
+            Some("a.example.vn")
+        );
+        assert_eq!(
+            host_of("http://a.example.vn/x", &[]).as_deref(),
+            Some("a.example.vn")
+        );
     }
 
     #[test]

@@ -99,6 +99,11 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn IntakeStore>,
     pub(crate) keys: ProvinceKeys,
     limits: Limits,
+    /// Enrollment attempts per address, this province's own: behind a proxy every phone has
+    /// the proxy's address, so one bucket for all provinces would let ten bad codes a minute
+    /// stop enrollment everywhere (codes carry 60 bits: ten guesses a minute per province
+    /// still find none).
+    enroll_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Per-address limits and password slots, one set for the whole process: the provinces
     /// of a deployment share it, so asking each province's host in turn buys no more.
     shared: Arc<Shared>,
@@ -107,7 +112,6 @@ pub(crate) struct Inner {
 }
 
 struct Shared {
-    ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     api_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     login_ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Password hashes (Argon2id, 19 MiB each) running at once: a flood of logins waits here
@@ -118,7 +122,6 @@ struct Shared {
 impl Shared {
     fn new(limits: Limits) -> Shared {
         Shared {
-            ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             api_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.ip_per_minute)),
             login_ip_limiter: RateLimiter::keyed(Quota::per_minute(limits.login_per_minute_per_ip)),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
@@ -132,6 +135,7 @@ impl AppState {
             store,
             keys,
             limits,
+            enroll_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             shared: Arc::new(Shared::new(limits)),
             provinces: std::sync::OnceLock::new(),
         }))
@@ -144,6 +148,9 @@ impl AppState {
             store,
             keys,
             limits: self.0.limits,
+            enroll_limiter: RateLimiter::keyed(Quota::per_minute(
+                self.0.limits.enroll_per_minute_per_ip,
+            )),
             shared: self.0.shared.clone(),
             provinces: std::sync::OnceLock::new(),
         }))
@@ -172,9 +179,9 @@ impl AppState {
 
     /// Drops rate-limiter entries that are back to full, so the maps do not grow forever.
     pub fn housekeeping(&self) {
+        self.0.enroll_limiter.retain_recent();
+        self.0.enroll_limiter.shrink_to_fit();
         let shared = &self.0.shared;
-        shared.ip_limiter.retain_recent();
-        shared.ip_limiter.shrink_to_fit();
         shared.api_ip_limiter.retain_recent();
         shared.api_ip_limiter.shrink_to_fit();
         shared.login_ip_limiter.retain_recent();
@@ -555,7 +562,7 @@ async fn enroll(
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
-    if let Err(nu) = st.0.shared.ip_limiter.check_key(&peer.ip()) {
+    if let Err(nu) = st.0.enroll_limiter.check_key(&peer.ip()) {
         warn!(outcome = "enroll_rate_limited");
         return Err(too_many(nu.wait_time_from(DefaultClock::default().now())));
     }

@@ -167,7 +167,18 @@ enum Cmd {
     },
 }
 
-fn read_passphrase(confirm: bool) -> Result<Zeroizing<String>, AdminError> {
+/// The passphrase: of `province` from CHUNGTAY_PROVINCE_PASSPHRASE_<SLUG> first (so a
+/// deployment's provinces do not all take the one left in CHUNGTAY_PROVINCE_PASSPHRASE),
+/// else CHUNGTAY_PROVINCE_PASSPHRASE, a terminal prompt, or a line of standard input.
+fn read_passphrase_of(
+    province: Option<&str>,
+    confirm: bool,
+) -> Result<Zeroizing<String>, AdminError> {
+    if let Some(slug) = province
+        && let Ok(p) = std::env::var(province_var(slug))
+    {
+        return Ok(Zeroizing::new(p));
+    }
     if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
         return Ok(Zeroizing::new(p));
     }
@@ -190,9 +201,12 @@ fn read_passphrase(confirm: bool) -> Result<Zeroizing<String>, AdminError> {
 
 /// A province's passphrase in a deployment: CHUNGTAY_PROVINCE_PASSPHRASE_<SLUG>, else asked
 /// for by name on a terminal, else the next line of standard input.
+fn province_var(slug: &str) -> String {
+    format!("{PASSPHRASE_ENV}_{}", slug.replace('-', "_").to_uppercase())
+}
+
 fn read_province_passphrase(slug: &str) -> Result<Zeroizing<String>, AdminError> {
-    let var = format!("{PASSPHRASE_ENV}_{}", slug.replace('-', "_").to_uppercase());
-    if let Ok(p) = std::env::var(&var) {
+    if let Ok(p) = std::env::var(province_var(slug)) {
         return Ok(Zeroizing::new(p));
     }
     if std::io::stdin().is_terminal() {
@@ -216,6 +230,16 @@ fn run(cli: Cli) -> Result<(), AdminError> {
         .transpose()?;
     let province = cli.province.clone();
     let site = |data: &Path| -> Result<Site, AdminError> {
+        // A province's folder in a deployment is named by its slug: a command given one
+        // province's folder and another's --province would pair one's keys with the other's
+        // schema.
+        if let Some(slug) = &province
+            && data.file_name().and_then(|n| n.to_str()) != Some(slug.as_str())
+        {
+            return Err(AdminError::Usage(
+                "--province must be the name of the --data folder (its folder in the deployment)",
+            ));
+        }
         match (&province, &database) {
             (Some(slug), db) => chungtay_intake::deployment::province_site(data, slug, db.as_ref()),
             (None, Some(db)) => Ok(Site::new(data, db.clone())),
@@ -224,7 +248,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
     };
     match cli.cmd {
         Cmd::Init { data } => {
-            let pass = read_passphrase(true)?;
+            let pass = read_passphrase_of(province.as_deref(), true)?;
             let s = admin::init(site(&data)?, &pass, KdfParams::default())?;
             writeln!(out, "initialised {}", data.display())?;
             writeln!(
@@ -245,7 +269,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             name,
             role,
         } => {
-            let pass = read_passphrase(false)?;
+            let pass = read_passphrase_of(province.as_deref(), false)?;
             let roles: &[&str] =
                 if province.as_deref() == Some(chungtay_intake::deployment::NATIONAL) {
                     &chungtay_intake::accounts::NATIONAL_ROLES
@@ -262,7 +286,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             )?;
         }
         Cmd::IssueCode { data, label } => {
-            let pass = read_passphrase(false)?;
+            let pass = read_passphrase_of(province.as_deref(), false)?;
             let c = admin::issue_code_for(site(&data)?, &pass, &label)?;
             writeln!(out, "{}", c.code)?;
             writeln!(out, "expires {}", c.expires_at)?;
@@ -300,7 +324,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             days,
             scope,
         } => {
-            let pass = read_passphrase(false)?;
+            let pass = read_passphrase_of(province.as_deref(), false)?;
             let t = admin::staff_token_scoped(site(&data)?, &pass, &label, days, &scope)?;
             writeln!(out, "{}", t.token)?;
             writeln!(out, "id {}", t.token_id)?;
@@ -398,7 +422,7 @@ fn run(cli: Cli) -> Result<(), AdminError> {
             };
             let served: chungtay_intake::Deployment = match (data, deployment, domain) {
                 (Some(data), _, _) => {
-                    let pass = read_passphrase(false)?;
+                    let pass = read_passphrase_of(province.as_deref(), false)?;
                     admin::load_state(site(&data)?, &pass, limits)?.into()
                 }
                 (None, Some(root), Some(domain)) => {

@@ -202,7 +202,11 @@ impl PgStore {
         // One connection first: a wrong address, password or certificate is told at once and
         // with its cause, not after the pool has waited out its 15 s.
         drop(config.connect(tls.clone())?);
+        // A pooler in front may drop the startup option (pgbouncer's
+        // ignore_startup_parameters), and every province would then write the shared tables:
+        // each connection sets its province's schema itself (a pooler must keep sessions).
         let pool = Pool::builder()
+            .connection_customizer(Box::new(OwnSchema(schema.clone())))
             .max_size(pool_size.max(1))
             // r2d2 opens max_size connections at once unless told otherwise.
             .min_idle(Some(1))
@@ -286,6 +290,20 @@ impl PgStore {
     }
 }
 
+/// Sets each pooled connection's `search_path` to the province's schema (when it has one), by
+/// statement rather than trusting the startup option alone.
+#[derive(Debug)]
+struct OwnSchema(Option<String>);
+
+impl r2d2_postgres::r2d2::CustomizeConnection<postgres::Client, postgres::Error> for OwnSchema {
+    fn on_acquire(&self, conn: &mut postgres::Client) -> Result<(), postgres::Error> {
+        match &self.0 {
+            Some(name) => conn.batch_execute(&format!("SET search_path TO {name}")),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The schema a URL's `options=-c search_path=NAME` gives its connections alone (a province of
 /// a national deployment, see `admin::in_schema`), to be created if missing. Any other options
 /// are refused rather than half understood.
@@ -293,24 +311,34 @@ fn own_schema(config: &postgres::Config) -> Result<Option<String>, StoreError> {
     let Some(options) = config.get_options() else {
         return Ok(None);
     };
-    let name = options
-        .trim()
-        .strip_prefix("-c")
-        .map(str::trim_start)
-        .and_then(|o| o.strip_prefix("search_path="))
-        .filter(|n| {
-            !n.is_empty() && n.len() <= 63 && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-        })
-        .ok_or(StoreError::Config(
-            "the URL's only option may be -c search_path=NAME (lower case and _)",
-        ))?;
-    Ok(Some(name.to_owned()))
+    // Other options (statement_timeout…) are the operator's; search_path is ours.
+    let Some(at) = options.find("search_path=") else {
+        return Ok(None);
+    };
+    let name: String = options[at + "search_path=".len()..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    if name.is_empty()
+        || name.len() > 63
+        || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        return Err(StoreError::Config(
+            "search_path in the URL's options: one schema name, lower case and _",
+        ));
+    }
+    Ok(Some(name))
 }
 
 /// One plain connection to `url`, outside the pool (for `has_schema` and `migrate`).
 pub(crate) fn connect(url: &str) -> Result<postgres::Client, StoreError> {
     let Target { config, tls } = target(url)?;
-    Ok(config.connect(tls)?)
+    let schema = own_schema(&config)?;
+    let mut client = config.connect(tls)?;
+    if let Some(name) = schema {
+        client.batch_execute(&format!("SET search_path TO {name}"))?;
+    }
+    Ok(client)
 }
 
 /// A connection URL as this server reads it, and how its connections are secured.

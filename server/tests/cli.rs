@@ -465,6 +465,41 @@ fn a_national_deployment_through_the_binary() {
         );
         assert!(!out.status.success());
     }
+    // One province's folder with another's --province: refused (its keys with the other's
+    // schema), before any passphrase is asked for.
+    let out = run(
+        &db,
+        &[
+            "devices",
+            "--data",
+            &folder("thanh-hoa"),
+            "--province",
+            "lao-cai",
+        ],
+        None,
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--province"));
+    // With --province, the province's own variable comes before one left in the shared one.
+    let own = bin(&db)
+        .args([
+            "issue-code",
+            "--data",
+            &folder("lao-cai"),
+            "--province",
+            "lao-cai",
+        ])
+        .env("CHUNGTAY_PROVINCE_PASSPHRASE", pass("thanh-hoa"))
+        .env("CHUNGTAY_PROVINCE_PASSPHRASE_LAO_CAI", pass("lao-cai"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        own.status.success(),
+        "{}",
+        String::from_utf8_lossy(&own.stderr)
+    );
     let code = stdout(&run(
         &db,
         &[

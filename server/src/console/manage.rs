@@ -106,7 +106,6 @@ pub struct TextForm {
     text: String,
 }
 
-/// Checks the session's CSRF token and the role; the refusal page otherwise.
 /// The roles accounts may be given here: a province's, or the national office's.
 fn roles_of(st: &AppState) -> &'static [&'static str] {
     if st.is_national() {
@@ -116,6 +115,7 @@ fn roles_of(st: &AppState) -> &'static [&'static str] {
     }
 }
 
+/// Checks the session's CSRF token and the role; the refusal page otherwise.
 fn guard(st: &AppState, who: &Who, csrf: &str, roles: &[&str]) -> Result<(), Response> {
     who.check_csrf(st, csrf)?;
     who.must_be(roles)

@@ -143,7 +143,7 @@ fn clean_commune(text: &str) -> Option<String> {
 
 /// A name's place in alphabetical order: without diacritics or case (đ as d), so "Đông Sơn"
 /// comes between "Cẩm Thủy" and "Hà Trung".
-fn sort_key(name: &str) -> String {
+pub(crate) fn sort_key(name: &str) -> String {
     name.nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(char::to_lowercase)
@@ -502,7 +502,21 @@ fn compute_in(facts: &[ReferralFacts], year: i32, lang: Lang, provinces: Option<
         places,
     ];
     let group: Vec<&[u32]> = count_tables.iter().map(|t| t.counts.as_slice()).collect();
-    let (shown, total_shown, withheld) = protect_group(&group, total);
+    let (mut shown, mut total_shown, mut withheld) = protect_group(&group, total);
+    // Each province knows its own number. With the total shown and only it and one other
+    // province hidden, it would take the other's back by subtraction: across provinces, a
+    // hidden cell needs at least two others hidden beside it, or no number is shown.
+    if provinces.is_some() && !withheld {
+        let hidden = shown.get(3).map_or(0, |cells| {
+            cells
+                .iter()
+                .filter(|c| !matches!(c, Shown::Count(_)))
+                .count()
+        });
+        if hidden > 0 && hidden < 3 {
+            (shown, total_shown, withheld) = withhold(&group, total);
+        }
+    }
     // The number decided is the number not in the state "received": with a `<5` or `x` in the
     // state table, it would give that cell (or a sum of small ones) back.
     let states_exact = !withheld
@@ -798,10 +812,36 @@ mod tests {
             Lang::Vi,
         );
         assert!(s.table("by_commune").is_none());
-        assert_eq!(cell(&s, "by_province", "Lào Cai", 1), "<5");
+        // Lào Cai's 2 and Thanh Hóa's 7 would both be hidden; but Thanh Hóa knows its 7, and
+        // with the total of 9 it would take Lào Cai's 2 back: no number at all.
+        assert_eq!(cell(&s, "by_province", "Lào Cai", 1), "x");
         assert_eq!(cell(&s, "by_province", "Thanh Hóa", 1), "x");
         assert_eq!(cell(&s, "by_province", "Hà Nội", 1), "0");
-        assert_eq!(cell(&s, "by_province", "Tổng", 1), "9");
+        assert_eq!(cell(&s, "by_province", "Tổng", 1), "x");
+        assert_eq!(cell(&s, "by_month", "Tổng", 1), "x");
+        // A third province with referrals: each hidden cell has two others beside it.
+        let s = compute_national(
+            &[
+                ("Lào Cai", many(2, "2026-04-10T03:00:00Z")),
+                ("Thanh Hóa", many(7, "2026-03-10T03:00:00Z")),
+                ("Điện Biên", many(6, "2026-05-10T03:00:00Z")),
+            ],
+            2026,
+            Lang::Vi,
+        );
+        assert_eq!(cell(&s, "by_province", "Lào Cai", 1), "<5");
+        assert_eq!(cell(&s, "by_province", "Thanh Hóa", 1), "x");
+        assert_eq!(cell(&s, "by_province", "Điện Biên", 1), "x");
+        assert_eq!(cell(&s, "by_province", "Tổng", 1), "15");
+        let s = compute_national(
+            &[
+                ("Lào Cai", many(2, "2026-04-10T03:00:00Z")),
+                ("Thanh Hóa", many(7, "2026-03-10T03:00:00Z")),
+                ("Hà Nội", Vec::new()),
+            ],
+            2026,
+            Lang::Vi,
+        );
         // In the order given (the caller's order of names), the total last.
         let names: Vec<&str> = s
             .table("by_province")
