@@ -42,6 +42,9 @@ pub enum StoreError {
     Config(&'static str),
     #[error("store lock poisoned")]
     Poisoned,
+    /// The commit shared with other referrals failed; nothing of this one was stored.
+    #[error("the batch this referral was committed in failed: {0}")]
+    Batch(String),
     #[error("sealing failed: {0}")]
     Seal(#[from] KeyFileError),
     #[error("signing failed: {0}")]

@@ -664,6 +664,7 @@ async fn submit_referral(
     // Cheap refusals first: the address's allowance, then the shape; only then the lookup.
     st.limit_ip(peer.ip())?;
     check_submission_shape(&sub)?;
+    let shared = st.inner();
     blocking(&st, move |inner| {
         let device = inner.active_device(&sub.device_id)?;
         let device_id = device.device_id.as_str();
@@ -709,21 +710,23 @@ async fn submit_referral(
             receipt_signature: receipt.signature.as_bytes().to_vec(),
             body,
         };
-        let outcome = {
-            let mut make = |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
+        // Made by whichever request commits the group this referral lands in.
+        let make: crate::store::SharedMakeStatus = {
+            let (referral_id, received_at) = (referral_id.to_owned(), received_at.clone());
+            Arc::new(move |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
                 let update = sign_status(
-                    &inner.keys.signing,
+                    &shared.keys.signing,
                     dev,
                     seq,
-                    referral_id,
+                    &referral_id,
                     "received",
                     "",
                     &received_at,
                 )?;
-                inner.seal_status(dev, &update)
-            };
-            inner.store.insert_referral(&new, &mut make)?
+                shared.seal_status(dev, &update)
+            })
         };
+        let outcome = inner.store.insert_referral_grouped(new, make)?;
         match outcome {
             InsertOutcome::Inserted { status_seq } => {
                 info!(device_id, referral_id, status_seq, outcome = "stored");

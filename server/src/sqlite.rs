@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chungtay_protocol::transition_allowed;
 use governor::clock::{Clock as _, DefaultClock};
@@ -15,8 +15,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use crate::error::StoreError;
 use crate::store::{
     Account, AuditEntry, CheckpointOutcome, Device, InsertOutcome, IntakeStore, MakeStatus,
-    NewReferral, NewStaffToken, Redeem, StaffSession, StaffToken, StoredCheckpoint, StoredReferral,
-    StoredStatus, TransitionOutcome,
+    NewReferral, NewStaffToken, Redeem, SharedMakeStatus, StaffSession, StaffToken,
+    StoredCheckpoint, StoredReferral, StoredStatus, TransitionOutcome,
 };
 
 const SCHEMA_VERSION: i64 = 3;
@@ -148,6 +148,11 @@ CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
 /// The embedded SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Referrals waiting for the connection: whoever takes it next commits them all at once
+    /// (group commit), see [`SqliteStore::insert_referral_grouped`].
+    waiting: Mutex<Vec<Arc<Waiting>>>,
+    /// Group commits made, and referrals stored in them (for the bench and the tests).
+    groups: std::sync::atomic::AtomicU64,
     /// Rate buckets by rate: in the process, since one server serves a SQLite file.
     buckets: Mutex<HashMap<u32, DefaultKeyedRateLimiter<String>>>,
 }
@@ -203,13 +208,93 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(SqliteStore {
             conn: Mutex::new(connect(path)?),
+            waiting: Mutex::default(),
+            groups: std::sync::atomic::AtomicU64::new(0),
             buckets: Mutex::default(),
         })
+    }
+
+    /// How many group commits stored referrals so far.
+    pub fn group_commits(&self) -> u64 {
+        self.groups.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
+}
+
+/// A referral waiting to be stored in a group, and, once its group committed, its outcome.
+struct Waiting {
+    new: NewReferral,
+    make_status: SharedMakeStatus,
+    outcome: Mutex<Option<Result<InsertOutcome, StoreError>>>,
+}
+
+impl Waiting {
+    fn take(&self) -> Option<Result<InsertOutcome, StoreError>> {
+        self.outcome.lock().ok()?.take()
+    }
+
+    fn settle(&self, outcome: Result<InsertOutcome, StoreError>) {
+        if let Ok(mut slot) = self.outcome.lock() {
+            *slot = Some(outcome);
+        }
+    }
+}
+
+/// Stores one referral inside a transaction (see `insert_referral`): the same again, a
+/// conflict, or the row with its first status update.
+fn insert_one(
+    tx: &Connection,
+    new: &NewReferral,
+    make_status: &mut MakeStatus<'_>,
+) -> Result<InsertOutcome, StoreError> {
+    let existing: Option<(String, Vec<u8>, String, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT device_id, payload_hash, received_at, receipt_signature
+             FROM referrals WHERE referral_id = ?1",
+        )?
+        .query_row(params![new.referral_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    if let Some((device_id, hash, received_at, receipt_signature)) = existing {
+        return Ok(if device_id == new.device_id && hash == new.payload_hash {
+            InsertOutcome::Existing {
+                received_at,
+                receipt_signature,
+            }
+        } else {
+            InsertOutcome::Conflict
+        });
+    }
+    tx.prepare_cached(
+        "INSERT INTO referrals (referral_id, device_id, payload_hash, received_at,
+                                receipt_signature, state, updated_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'received', ?4, ?6)",
+    )?
+    .execute(params![
+        new.referral_id,
+        new.device_id,
+        &new.payload_hash[..],
+        new.received_at,
+        new.receipt_signature,
+        new.body
+    ])?;
+    let seq = next_seq(tx, &new.device_id)?;
+    let body = make_status(&new.device_id, seq)?;
+    insert_status(
+        tx,
+        &new.device_id,
+        seq,
+        &new.referral_id,
+        "received",
+        &new.received_at,
+        &body,
+        None,
+    )?;
+    Ok(InsertOutcome::Inserted { status_seq: seq })
 }
 
 fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
@@ -776,51 +861,75 @@ impl IntakeStore for SqliteStore {
     ) -> Result<InsertOutcome, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<(String, Vec<u8>, String, Vec<u8>)> = tx
-            .query_row(
-                "SELECT device_id, payload_hash, received_at, receipt_signature
-                 FROM referrals WHERE referral_id = ?1",
-                params![new.referral_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        if let Some((device_id, hash, received_at, receipt_signature)) = existing {
-            return Ok(if device_id == new.device_id && hash == new.payload_hash {
-                InsertOutcome::Existing {
-                    received_at,
-                    receipt_signature,
-                }
-            } else {
-                InsertOutcome::Conflict
-            });
+        let outcome = insert_one(&tx, new, make_status)?;
+        if matches!(outcome, InsertOutcome::Inserted { .. }) {
+            tx.commit()?;
         }
-        tx.execute(
-            "INSERT INTO referrals (referral_id, device_id, payload_hash, received_at,
-                                    receipt_signature, state, updated_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'received', ?4, ?6)",
-            params![
-                new.referral_id,
-                new.device_id,
-                &new.payload_hash[..],
-                new.received_at,
-                new.receipt_signature,
-                new.body
-            ],
-        )?;
-        let seq = next_seq(&tx, &new.device_id)?;
-        let body = make_status(&new.device_id, seq)?;
-        insert_status(
-            &tx,
-            &new.device_id,
-            seq,
-            &new.referral_id,
-            "received",
-            &new.received_at,
-            &body,
-            None,
-        )?;
-        tx.commit()?;
-        Ok(InsertOutcome::Inserted { status_seq: seq })
+        Ok(outcome)
+    }
+
+    /// Group commit: the caller queues its referral, then waits for the connection. Whoever
+    /// holds the connection next takes every referral queued by then, stores each in its own
+    /// savepoint of one transaction, commits once (`synchronous=FULL`: one flush for all), and
+    /// only then hands each caller its outcome. A caller whose referral went in someone
+    /// else's group finds its outcome when its turn with the connection comes. Under load the
+    /// groups grow by themselves (the referrals that arrived during the last flush); alone, a
+    /// referral is a group of one, as before.
+    fn insert_referral_grouped(
+        &self,
+        new: NewReferral,
+        make_status: SharedMakeStatus,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mine = Arc::new(Waiting {
+            new,
+            make_status,
+            outcome: Mutex::new(None),
+        });
+        self.waiting
+            .lock()
+            .map_err(|_| StoreError::Poisoned)?
+            .push(mine.clone());
+        let mut conn = self.conn()?;
+        if let Some(done) = mine.take() {
+            return done;
+        }
+        let group = std::mem::take(&mut *self.waiting.lock().map_err(|_| StoreError::Poisoned)?);
+        let mut outcomes = Vec::with_capacity(group.len());
+        let committed = (|| -> Result<(), StoreError> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for w in &group {
+                // One referral's failure (a sealing error, say) undoes that one only.
+                tx.execute_batch("SAVEPOINT one")?;
+                let make = w.make_status.clone();
+                let outcome = insert_one(&tx, &w.new, &mut |d, seq| make(d, seq));
+                if outcome.is_err() {
+                    tx.execute_batch("ROLLBACK TO one")?;
+                }
+                tx.execute_batch("RELEASE one")?;
+                outcomes.push(outcome);
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        match committed {
+            Ok(()) => {
+                self.groups
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                for (w, outcome) in group.iter().zip(outcomes) {
+                    w.settle(outcome);
+                }
+            }
+            Err(e) => {
+                // Nothing of the group is stored: every caller hears so (and may retry).
+                let text = e.to_string();
+                for w in &group {
+                    w.settle(Err(StoreError::Batch(text.clone())));
+                }
+            }
+        }
+        drop(conn);
+        mine.take()
+            .unwrap_or_else(|| Err(StoreError::Batch("not in the group committed".into())))
     }
 
     fn referrals(&self, after: i64, limit: usize) -> Result<Vec<StoredReferral>, StoreError> {
@@ -1144,5 +1253,177 @@ mod tests {
         let conn = s.conn().unwrap();
         assert!(conn.execute("DELETE FROM checkpoints", []).is_err());
         assert!(conn.execute("UPDATE checkpoints SET seq = 1", []).is_err());
+    }
+}
+
+#[cfg(test)]
+mod group_commit {
+    use super::*;
+
+    fn store_with_device() -> (tempfile::TempDir, Arc<SqliteStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("intake.db")).unwrap();
+        s.add_code(&[1; 32], "", "t0", 100, b"ok").unwrap();
+        s.redeem_code(
+            &[1; 32],
+            &[7; 32],
+            "d1",
+            50,
+            "t",
+            &|_, m| m == b"ok",
+            &|_, _| b"tag".to_vec(),
+        )
+        .unwrap();
+        (dir, Arc::new(s))
+    }
+
+    fn referral(id: &str, hash: u8) -> NewReferral {
+        NewReferral {
+            referral_id: id.into(),
+            device_id: "d1".into(),
+            payload_hash: [hash; 32],
+            received_at: "2026-12-04T00:00:00Z".into(),
+            receipt_signature: vec![1; 64],
+            body: vec![2; 100],
+        }
+    }
+
+    fn plain_status() -> SharedMakeStatus {
+        Arc::new(|_: &str, seq: i64| Ok(seq.to_be_bytes().to_vec()))
+    }
+
+    /// Every thread queues its referral while the connection is held (as if a commit were
+    /// flushing), then all wait; returns each outcome by its referral id.
+    fn queued_together(
+        s: &Arc<SqliteStore>,
+        jobs: Vec<(NewReferral, SharedMakeStatus)>,
+    ) -> Vec<(String, Result<InsertOutcome, StoreError>)> {
+        let n = jobs.len();
+        let held = s.conn().unwrap();
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(new, make)| {
+                let s = s.clone();
+                let id = new.referral_id.clone();
+                std::thread::spawn(move || (id, s.insert_referral_grouped(new, make)))
+            })
+            .collect();
+        while s.waiting.lock().unwrap().len() < n {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        drop(held);
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    }
+
+    fn statuses(s: &SqliteStore) -> Vec<i64> {
+        let conn = s.conn().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT seq FROM status_updates WHERE device_id = 'd1' ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn referrals_that_wait_together_are_committed_together_each_decided_on_its_own() {
+        let (_d, s) = store_with_device();
+        let mut jobs: Vec<(NewReferral, SharedMakeStatus)> = (0..12)
+            .map(|i| (referral(&format!("r{i}"), 1), plain_status()))
+            .collect();
+        // The same referral again in the same group, and another one under a taken id.
+        jobs.push((referral("r0", 1), plain_status()));
+        jobs.push((referral("r1", 9), plain_status()));
+        // One whose status update cannot be made: it alone is not stored.
+        let failing: SharedMakeStatus =
+            Arc::new(|_: &str, _: i64| Err(StoreError::Config("sealing failed")));
+        jobs.push((referral("r-fail", 1), failing));
+        let outcomes = queued_together(&s, jobs);
+
+        let inserted = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Ok(InsertOutcome::Inserted { .. })))
+            .count();
+        let existing = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Ok(InsertOutcome::Existing { .. })))
+            .count();
+        let conflicts = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Ok(InsertOutcome::Conflict)))
+            .count();
+        // Which of the two r0 (and of the two r1) came first is the threads' order.
+        assert_eq!((inserted, existing, conflicts), (12, 1, 1), "{outcomes:?}");
+        let failed: Vec<&String> = outcomes
+            .iter()
+            .filter(|(_, o)| o.is_err())
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(failed, ["r-fail"]);
+        assert_eq!(s.referral_count().unwrap(), 12);
+        assert!(s.referral("r-fail").unwrap().is_none());
+        // Status updates numbered 1..=12, no gap where the failing one was undone.
+        assert_eq!(statuses(&s), (1..=12).collect::<Vec<i64>>());
+        // All fifteen in one commit.
+        assert_eq!(s.group_commits(), 1);
+    }
+
+    #[test]
+    fn a_group_whose_commit_fails_stores_none_and_tells_every_caller() {
+        let (_d, s) = store_with_device();
+        // A referral that aborts the whole transaction, not just its savepoint (as a full
+        // disk or a lost lock would).
+        s.conn()
+            .unwrap()
+            .execute_batch(
+                "CREATE TEMP TRIGGER boom BEFORE INSERT ON referrals \
+                 WHEN NEW.referral_id = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'disk full'); END",
+            )
+            .unwrap();
+        let jobs = ["a", "boom", "b"]
+            .into_iter()
+            .map(|id| (referral(id, 1), plain_status()))
+            .collect();
+        let outcomes = queued_together(&s, jobs);
+        for (id, o) in &outcomes {
+            assert!(matches!(o, Err(StoreError::Batch(_))), "{id}: {o:?}");
+        }
+        assert_eq!(s.referral_count().unwrap(), 0);
+        assert!(statuses(&s).is_empty());
+        // The next group is not held back by it.
+        let outcomes = queued_together(&s, vec![(referral("a", 1), plain_status())]);
+        assert!(matches!(
+            outcomes[0].1,
+            Ok(InsertOutcome::Inserted { status_seq: 1 })
+        ));
+    }
+
+    #[test]
+    fn many_callers_at_once_share_commits_and_each_is_stored_once() {
+        let (_d, s) = store_with_device();
+        let handles: Vec<_> = (0..64)
+            .map(|i| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    // Each sends its referral twice, as a phone retrying would.
+                    let a =
+                        s.insert_referral_grouped(referral(&format!("m{i}"), 3), plain_status());
+                    let b =
+                        s.insert_referral_grouped(referral(&format!("m{i}"), 3), plain_status());
+                    (a.unwrap(), b.unwrap())
+                })
+            })
+            .collect();
+        for h in handles {
+            let (a, b) = h.join().unwrap();
+            assert!(matches!(a, InsertOutcome::Inserted { .. }));
+            assert!(matches!(b, InsertOutcome::Existing { .. }));
+        }
+        assert_eq!(s.referral_count().unwrap(), 64);
+        assert_eq!(statuses(&s), (1..=64).collect::<Vec<i64>>());
+        assert!(s.waiting.lock().unwrap().is_empty());
+        // How many commits they shared depends on how the threads ran (66 for 128 once).
+        eprintln!("{} group commits for 128 referrals", s.group_commits());
     }
 }

@@ -249,6 +249,11 @@ pub enum CheckpointOutcome {
 /// store's transaction.
 pub type MakeStatus<'a> = dyn FnMut(&str, i64) -> Result<Vec<u8>, StoreError> + 'a;
 
+/// A [`MakeStatus`] that another thread may call: the one committing a group of referrals
+/// makes each one's first status update.
+pub type SharedMakeStatus =
+    std::sync::Arc<dyn Fn(&str, i64) -> Result<Vec<u8>, StoreError> + Send + Sync>;
+
 /// Storage for the intake server.
 pub trait IntakeStore: Send + Sync + 'static {
     /// Keeps a one-time enrollment code (its SHA-256) valid until `expires_at` (unix seconds).
@@ -361,6 +366,19 @@ pub trait IntakeStore: Send + Sync + 'static {
         new: &NewReferral,
         make_status: &mut MakeStatus<'_>,
     ) -> Result<InsertOutcome, StoreError>;
+
+    /// [`IntakeStore::insert_referral`] for a server taking many at once: a backend may store
+    /// several callers' referrals in one transaction, so that they share one commit (one
+    /// flush to disk), and answers each caller only once that commit is durable. Each
+    /// referral is still decided on its own (stored, the same again, or a conflict). The
+    /// default stores it alone.
+    fn insert_referral_grouped(
+        &self,
+        new: NewReferral,
+        make_status: SharedMakeStatus,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.insert_referral(&new, &mut |device, seq| make_status(device, seq))
+    }
 
     /// Referrals with `n > after`, oldest first, at most `limit`.
     fn referrals(&self, after: i64, limit: usize) -> Result<Vec<StoredReferral>, StoreError>;
