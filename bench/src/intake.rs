@@ -282,6 +282,8 @@ pub fn item_4(cfg: &Config, report: &mut Report) {
         met: Some(intake_rate >= 1000.0),
     });
 
+    item_4e(cfg, report, &province, &phone, intake_rate);
+
     if cfg.pg {
         item_4_pg(cfg, report, intake_rate);
     }
@@ -432,4 +434,63 @@ fn item_4_pg(cfg: &Config, report: &mut Report, sqlite_rate: f64) {
         drop(province);
         drop(db);
     }
+}
+
+/// 4e: the ceiling the server's throughput is held to, its cryptography alone for each
+/// referral (`chungtay_intake::http::referral_crypto`: HPKE open and the device's signature,
+/// the receipt's signature, the body sealed, the first status update signed and sealed), on as
+/// many threads as the machine has cores, with no HTTP and no database.
+fn item_4e(
+    cfg: &Config,
+    report: &mut Report,
+    province: &Province,
+    phone: &Phone,
+    intake_rate: f64,
+) {
+    let keys = admin::load_keys(&province.site, PASSPHRASE).unwrap();
+    let device_pk = phone.device.public_key().to_vec();
+    let subs: Vec<chungtay_protocol::Submission> = phone
+        .seal(cfg.referrals, 10 * cfg.referrals)
+        .iter()
+        .map(|b| serde_json::from_slice(b).unwrap())
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let run = |subs: &[chungtay_protocol::Submission]| {
+        let chunk = subs.len().div_ceil(cores).max(1);
+        let (_, t) = timed(|| {
+            std::thread::scope(|scope| {
+                for part in subs.chunks(chunk) {
+                    let (keys, device_pk) = (&keys, &device_pk);
+                    scope.spawn(move || {
+                        for sub in part {
+                            std::hint::black_box(
+                                chungtay_intake::http::referral_crypto(keys, device_pk, sub)
+                                    .unwrap(),
+                            );
+                        }
+                    });
+                }
+            });
+        });
+        subs.len() as f64 / t
+    };
+    run(&subs[..subs.len().min(100)]);
+    let ceiling = run(&subs);
+    println!(
+        "   crypto only, {cores} threads: {} | the server over HTTP (4a): {} = {:.2}× of it",
+        rate(ceiling, "referrals"),
+        rate(intake_rate, "referrals"),
+        intake_rate / ceiling
+    );
+    report.push(Row {
+        id: "4e",
+        what: format!(
+            "intake (4a) vs its cryptography alone for the same referrals on {cores} threads (HPKE open + verify + sign receipt + seal body + sign and seal status)"
+        ),
+        baseline: rate(ceiling, "referrals"),
+        measured: rate(intake_rate, "referrals"),
+        ratio: format!("{:.2}×", intake_rate / ceiling),
+        target: "≥ 0.7×".into(),
+        met: Some(intake_rate / ceiling >= 0.7),
+    });
 }

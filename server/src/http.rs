@@ -503,14 +503,7 @@ impl Inner {
     }
 
     fn seal_status(&self, device_id: &str, update: &StatusUpdate) -> Result<Vec<u8>, StoreError> {
-        let json = Zeroizing::new(
-            serde_json::to_vec(update).map_err(|_| KeyFileError::Malformed("status update"))?,
-        );
-        Ok(self.keys.at_rest().seal(
-            "status",
-            &[device_id.as_bytes(), &update.seq.to_be_bytes()],
-            &json,
-        )?)
+        seal_status(&self.keys, device_id, update)
     }
 
     pub(crate) fn open_status(
@@ -656,6 +649,108 @@ fn check_submission_shape(sub: &Submission) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What intake makes of an opened referral before the database: the signed receipt, and the
+/// row with its body sealed at rest (bound to the referral, the device and the payload hash).
+fn for_storage(
+    keys: &ProvinceKeys,
+    device_id: &str,
+    referral_id: &str,
+    opened: &chungtay_protocol::OpenedReferral,
+    received_at: &str,
+) -> Result<(NewReferral, Receipt), ApiError> {
+    let receipt = sign_receipt(
+        &keys.signing,
+        device_id,
+        referral_id,
+        &opened.payload_hash,
+        received_at,
+    )
+    .map_err(|e| protocol_error(&e))?;
+    let body_json = Zeroizing::new(
+        serde_json::to_vec(&StoredBody {
+            payload_json: opened.payload_json.to_string(),
+            device_signature: B64(opened.device_signature.clone()),
+        })
+        .map_err(|_| internal())?,
+    );
+    let body = keys.at_rest().seal(
+        "referral",
+        &[
+            referral_id.as_bytes(),
+            device_id.as_bytes(),
+            &opened.payload_hash,
+        ],
+        &body_json,
+    )?;
+    let new = NewReferral {
+        referral_id: referral_id.to_string(),
+        device_id: device_id.to_string(),
+        payload_hash: opened.payload_hash,
+        received_at: received_at.to_string(),
+        receipt_signature: receipt.signature.as_bytes().to_vec(),
+        body,
+    };
+    Ok((new, receipt))
+}
+
+/// A referral's first status update, "received", signed and sealed for storage.
+fn received_status(
+    keys: &ProvinceKeys,
+    device_id: &str,
+    seq: i64,
+    referral_id: &str,
+    received_at: &str,
+) -> Result<Vec<u8>, StoreError> {
+    let update = sign_status(
+        &keys.signing,
+        device_id,
+        seq,
+        referral_id,
+        "received",
+        "",
+        received_at,
+    )?;
+    seal_status(keys, device_id, &update)
+}
+
+fn seal_status(
+    keys: &ProvinceKeys,
+    device_id: &str,
+    update: &StatusUpdate,
+) -> Result<Vec<u8>, StoreError> {
+    let json = Zeroizing::new(
+        serde_json::to_vec(update).map_err(|_| KeyFileError::Malformed("status update"))?,
+    );
+    Ok(keys.at_rest().seal(
+        "status",
+        &[device_id.as_bytes(), &update.seq.to_be_bytes()],
+        &json,
+    )?)
+}
+
+/// The cryptography intake does for one referral, and nothing else (no HTTP, no database):
+/// open it (HPKE) and check the device's signature, sign the receipt, seal the body, sign and
+/// seal its first status update. The bench runs it on every core for the ceiling the server's
+/// throughput is compared with.
+pub fn referral_crypto(
+    keys: &ProvinceKeys,
+    device_public_key: &[u8],
+    sub: &Submission,
+) -> Result<Receipt, ApiError> {
+    let opened =
+        open_submission_full(sub, &keys.hpke, device_public_key).map_err(|e| protocol_error(&e))?;
+    let received_at = now_text();
+    let (_, receipt) = for_storage(
+        keys,
+        &sub.device_id,
+        &sub.referral_id,
+        &opened,
+        &received_at,
+    )?;
+    received_status(keys, &sub.device_id, 1, &sub.referral_id, &received_at)?;
+    Ok(receipt)
+}
+
 async fn submit_referral(
     State(st): State<AppState>,
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
@@ -678,52 +773,13 @@ async fn submit_referral(
         // so charging earlier would let anyone spend a phone's allowance with junk.
         inner.limit_device(device_id)?;
         let received_at = now_text();
-        let receipt = sign_receipt(
-            &inner.keys.signing,
-            device_id,
-            referral_id,
-            &opened.payload_hash,
-            &received_at,
-        )
-        .map_err(|e| protocol_error(&e))?;
-        let body_json = Zeroizing::new(
-            serde_json::to_vec(&StoredBody {
-                payload_json: opened.payload_json.to_string(),
-                device_signature: B64(opened.device_signature.clone()),
-            })
-            .map_err(|_| internal())?,
-        );
-        let body = inner.keys.at_rest().seal(
-            "referral",
-            &[
-                referral_id.as_bytes(),
-                device_id.as_bytes(),
-                &opened.payload_hash,
-            ],
-            &body_json,
-        )?;
-        let new = NewReferral {
-            referral_id: referral_id.to_string(),
-            device_id: device_id.to_string(),
-            payload_hash: opened.payload_hash,
-            received_at: received_at.clone(),
-            receipt_signature: receipt.signature.as_bytes().to_vec(),
-            body,
-        };
+        let (new, receipt) =
+            for_storage(&inner.keys, device_id, referral_id, &opened, &received_at)?;
         // Made by whichever request commits the group this referral lands in.
         let make: crate::store::SharedMakeStatus = {
             let (referral_id, received_at) = (referral_id.to_owned(), received_at.clone());
-            Arc::new(move |dev: &str, seq: i64| -> Result<Vec<u8>, StoreError> {
-                let update = sign_status(
-                    &shared.keys.signing,
-                    dev,
-                    seq,
-                    &referral_id,
-                    "received",
-                    "",
-                    &received_at,
-                )?;
-                shared.seal_status(dev, &update)
+            Arc::new(move |dev: &str, seq: i64| {
+                received_status(&shared.keys, dev, seq, &referral_id, &received_at)
             })
         };
         let outcome = inner.store.insert_referral_grouped(new, make)?;
