@@ -5,10 +5,11 @@
 //! order and only what is shown is copied (nothing is sorted per call).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use zeroize::Zeroize;
 
-use crate::domain::{EthnicGroup, Id, Member, MemberSummary};
+use crate::domain::{EthnicGroup, Gender, Id, Member, MemberRole, MemberSummary};
 use crate::text;
 
 /// The key two records of one person share: folded name, birth year, folded village.
@@ -28,17 +29,45 @@ pub struct MemberFilter {
 // The query text may be a name: keep it out of Debug.
 crate::domain::redacted_debug!(MemberFilter { club_id });
 
+/// A member as the index keeps her: what a list row shows, and her folded name and village
+/// for search. Her id is in her place; her club's id is shared by the club's entries, so the
+/// index holds each only once (it is most of an unlock's memory).
 struct Entry {
-    summary: MemberSummary,
+    club_id: Arc<str>,
+    full_name: String,
+    birth_year: Option<i32>,
+    gender: Gender,
+    ethnic_group: EthnicGroup,
+    village: String,
+    role: MemberRole,
+    safe_to_contact: bool,
+    phone: Option<String>,
     folded_name: String,
     folded_village: String,
 }
 
+impl Entry {
+    fn summary(&self, id: &str) -> MemberSummary {
+        MemberSummary {
+            id: id.to_owned(),
+            club_id: self.club_id.to_string(),
+            full_name: self.full_name.clone(),
+            birth_year: self.birth_year,
+            gender: self.gender,
+            ethnic_group: self.ethnic_group,
+            village: self.village.clone(),
+            role: self.role,
+            safe_to_contact: self.safe_to_contact,
+            phone: self.phone.clone(),
+        }
+    }
+}
+
 impl Drop for Entry {
     fn drop(&mut self) {
-        self.summary.full_name.zeroize();
-        self.summary.village.zeroize();
-        self.summary.phone.zeroize();
+        self.full_name.zeroize();
+        self.village.zeroize();
+        self.phone.zeroize();
         self.folded_name.zeroize();
         self.folded_village.zeroize();
     }
@@ -52,40 +81,53 @@ pub struct MemberPage {
     pub total: u64,
 }
 
-/// An entry's place in the list: its name's sort key, ties broken by id.
-type Place = (Vec<u8>, Id);
+/// An entry's place in the list: its name's sort key, ties broken by id. Both are shared with
+/// the map from id to place, not copied.
+type Place = (Arc<[u8]>, Arc<str>);
 
-/// One member's entry and place, made ahead of `MemberIndex::from_staged`.
+/// One member's entry, sort key and id, made ahead of `MemberIndex::from_staged` (on the
+/// unlock's worker threads, so its club is not yet the index's shared one).
 pub(crate) struct Staged {
-    place: Place,
+    key: Vec<u8>,
+    id: Id,
+    club_id: Id,
     entry: Option<Entry>,
 }
 
 impl Staged {
     pub(crate) fn of(member: &Member) -> Self {
+        let i = &member.info;
         let entry = Entry {
-            summary: summary_of(member),
-            folded_name: text::fold(&member.info.full_name),
-            folded_village: text::fold(&member.info.village),
+            club_id: Arc::from(""),
+            full_name: i.full_name.clone(),
+            birth_year: i.birth_year,
+            gender: i.gender,
+            ethnic_group: i.ethnic_group,
+            village: i.village.clone(),
+            role: i.role,
+            safe_to_contact: i.safe_to_contact,
+            // Someone who must not be contacted has no number on any list.
+            phone: if i.safe_to_contact {
+                i.phone.clone()
+            } else {
+                None
+            },
+            folded_name: text::fold(&i.full_name),
+            folded_village: text::fold(&i.village),
         };
-        let key = text::name_sort_key(&member.info.full_name);
         Staged {
-            place: (key, member.id.clone()),
+            key: text::name_sort_key(&i.full_name),
+            id: member.id.clone(),
+            club_id: member.club_id.clone(),
             entry: Some(entry),
         }
-    }
-
-    fn into_parts(mut self) -> Option<(Place, Entry)> {
-        let entry = self.entry.take()?;
-        Some((std::mem::take(&mut self.place), entry))
     }
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        // Not taken into an index (an unlock that failed midway): the sort key goes too.
-        self.place.0.zeroize();
-        self.place.1.zeroize();
+        // Derived from her name: zeroized wherever it is left (an unlock that failed midway).
+        self.key.zeroize();
     }
 }
 
@@ -93,73 +135,75 @@ impl Drop for Staged {
 pub(crate) struct MemberIndex {
     /// Every member in list order, so a list or a page is read front to back.
     entries: BTreeMap<Place, Entry>,
-    /// Each member's sort key, to find her place.
-    keys: HashMap<Id, Vec<u8>>,
+    /// Each member's place, by id.
+    places: HashMap<Arc<str>, Arc<[u8]>>,
+    /// The clubs' ids, each once.
+    clubs: Vec<Arc<str>>,
 }
 
-fn zeroize_place((mut key, mut id): Place) {
-    key.zeroize();
-    id.zeroize();
+/// Zeroizes a sort key once nothing else holds it.
+fn zeroize_key(mut key: Arc<[u8]>) {
+    if let Some(bytes) = Arc::get_mut(&mut key) {
+        bytes.zeroize();
+    }
 }
 
 impl Drop for MemberIndex {
     fn drop(&mut self) {
         // Sort keys are derived from names: zeroized like the entries' own copies.
-        for (place, _) in std::mem::take(&mut self.entries) {
-            zeroize_place(place);
+        self.places.clear();
+        for ((key, _), _) in std::mem::take(&mut self.entries) {
+            zeroize_key(key);
         }
-        for place in std::mem::take(&mut self.keys) {
-            zeroize_place((place.1, place.0));
-        }
-    }
-}
-
-pub(crate) fn summary_of(m: &Member) -> MemberSummary {
-    MemberSummary {
-        id: m.id.clone(),
-        club_id: m.club_id.clone(),
-        full_name: m.info.full_name.clone(),
-        birth_year: m.info.birth_year,
-        gender: m.info.gender,
-        ethnic_group: m.info.ethnic_group,
-        village: m.info.village.clone(),
-        role: m.info.role,
-        safe_to_contact: m.info.safe_to_contact,
-        phone: if m.info.safe_to_contact {
-            m.info.phone.clone()
-        } else {
-            None
-        },
     }
 }
 
 impl MemberIndex {
+    /// The index's shared copy of a club id.
+    fn club(&mut self, club_id: &str) -> Arc<str> {
+        if let Some(c) = self.clubs.iter().find(|c| &***c == club_id) {
+            return c.clone();
+        }
+        let c: Arc<str> = Arc::from(club_id);
+        self.clubs.push(c.clone());
+        c
+    }
+
+    /// Takes a staged member in: her key and id become shared, her club the index's.
+    fn take(&mut self, mut staged: Staged) -> Option<(Place, Entry)> {
+        let mut entry = staged.entry.take()?;
+        entry.club_id = self.club(&staged.club_id);
+        let key: Arc<[u8]> = Arc::from(staged.key.as_slice());
+        let id: Arc<str> = Arc::from(staged.id.as_str());
+        // `staged` zeroizes its own copy of the key as it goes.
+        self.places.insert(id.clone(), key.clone());
+        Some(((key, id), entry))
+    }
+
     pub(crate) fn upsert(&mut self, member: &Member) {
         self.remove(&member.id);
-        if let Some(((key, id), entry)) = Staged::of(member).into_parts() {
-            self.keys.insert(id.clone(), key.clone());
-            self.entries.insert((key, id), entry);
+        if let Some((place, entry)) = self.take(Staged::of(member)) {
+            self.entries.insert(place, entry);
         }
     }
 
     /// The index of every member at once (the unlock): one sort and a bulk build of the tree,
     /// not one insertion per member.
     pub(crate) fn from_staged(staged: Vec<Staged>) -> Self {
-        let keys = staged
-            .iter()
-            .map(|s| (s.place.1.clone(), s.place.0.clone()))
-            .collect();
-        let entries = staged.into_iter().filter_map(Staged::into_parts).collect();
-        Self { entries, keys }
+        let mut index = Self::default();
+        index.places.reserve(staged.len());
+        let taken: Vec<(Place, Entry)> = staged.into_iter().filter_map(|s| index.take(s)).collect();
+        index.entries = taken.into_iter().collect();
+        index
     }
 
     pub(crate) fn remove(&mut self, id: &str) {
-        if let Some((id, key)) = self.keys.remove_entry(id) {
+        if let Some((id, key)) = self.places.remove_entry(id) {
             let place = (key, id);
-            if let Some((stored, _entry)) = self.entries.remove_entry(&place) {
-                zeroize_place(stored);
-            }
-            zeroize_place(place);
+            let stored = self.entries.remove_entry(&place).map(|(p, _entry)| p);
+            drop(place.1);
+            drop(stored);
+            zeroize_key(place.0);
         }
     }
 
@@ -170,15 +214,15 @@ impl MemberIndex {
     /// her id and club.
     pub(crate) fn by_person(&self) -> HashMap<PersonKey, (Id, Id)> {
         self.entries
-            .values()
-            .map(|e| {
+            .iter()
+            .map(|((_, id), e)| {
                 (
                     (
                         e.folded_name.clone(),
-                        e.summary.birth_year,
+                        e.birth_year,
                         e.folded_village.clone(),
                     ),
-                    (e.summary.id.clone(), e.summary.club_id.clone()),
+                    (id.to_string(), e.club_id.to_string()),
                 )
             })
             .collect()
@@ -190,8 +234,8 @@ impl MemberIndex {
     pub(crate) fn villages(&self, club_id: &str) -> Vec<String> {
         let mut seen: HashMap<&str, &str> = HashMap::new();
         for e in self.entries.values() {
-            if e.summary.club_id == club_id && !e.folded_village.is_empty() {
-                seen.entry(&e.folded_village).or_insert(&e.summary.village);
+            if &*e.club_id == club_id && !e.folded_village.is_empty() {
+                seen.entry(&e.folded_village).or_insert(&e.village);
             }
         }
         let mut keyed: Vec<(Vec<u8>, String)> = seen
@@ -220,19 +264,14 @@ impl MemberIndex {
         let village = filter.village.as_deref().map(text::fold);
         let mut members = Vec::new();
         let mut total = 0u64;
-        for e in self.entries.values() {
-            let hit = filter
-                .club_id
-                .as_ref()
-                .is_none_or(|c| *c == e.summary.club_id)
+        for ((_, id), e) in &self.entries {
+            let hit = filter.club_id.as_ref().is_none_or(|c| **c == *e.club_id)
                 && village.as_ref().is_none_or(|v| *v == e.folded_village)
-                && filter
-                    .ethnic_group
-                    .is_none_or(|g| g == e.summary.ethnic_group)
+                && filter.ethnic_group.is_none_or(|g| g == e.ethnic_group)
                 && query.matches(&e.folded_name);
             if hit {
                 if total >= offset as u64 && members.len() < limit {
-                    members.push(e.summary.clone());
+                    members.push(e.summary(id));
                 }
                 total += 1;
             }
