@@ -477,10 +477,12 @@ fn item_4e(
     run(&subs[..subs.len().min(100)]);
     let ceiling = run(&subs);
     println!(
-        "   crypto only, {cores} threads: {} | the server over HTTP (4a): {} = {:.2}× of it",
+        "   crypto only, {cores} threads: {} ({} a core) | the server over HTTP (4a): {} = {:.2}× of it ({:.2}× of one core's)",
         rate(ceiling, "referrals"),
+        rate(ceiling / cores as f64, "referrals"),
         rate(intake_rate, "referrals"),
-        intake_rate / ceiling
+        intake_rate / ceiling,
+        intake_rate * cores as f64 / ceiling
     );
     report.push(Row {
         id: "4e",
