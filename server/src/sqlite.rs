@@ -148,6 +148,10 @@ CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
 /// The embedded SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// A read-only connection for the device lookup every phone request starts with: in WAL
+    /// it reads the last commit while the writer flushes the next, so a request's key
+    /// agreement and signature checks need not wait for another's commit.
+    reader: Mutex<Connection>,
     /// Referrals waiting for the connection: whoever takes it next commits them all at once
     /// (group commit), see [`SqliteStore::insert_referral_grouped`].
     waiting: Mutex<Vec<Arc<Waiting>>>,
@@ -206,8 +210,15 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
 impl SqliteStore {
     /// Opens (creating if needed, mode 0600) the database at `path` and brings its schema up.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = connect(path)?;
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(SqliteStore {
-            conn: Mutex::new(connect(path)?),
+            conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             waiting: Mutex::default(),
             groups: std::sync::atomic::AtomicU64::new(0),
             buckets: Mutex::default(),
@@ -521,13 +532,12 @@ impl IntakeStore for SqliteStore {
     }
 
     fn device(&self, device_id: &str) -> Result<Option<Device>, StoreError> {
-        Ok(self
-            .conn()?
-            .query_row(
-                &format!("SELECT {DEVICE_COLS} FROM devices WHERE device_id = ?1"),
-                params![device_id],
-                device_row,
-            )
+        let reader = self.reader.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(reader
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLS} FROM devices WHERE device_id = ?1"
+            ))?
+            .query_row(params![device_id], device_row)
             .optional()?)
     }
 
@@ -899,13 +909,13 @@ impl IntakeStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for w in &group {
                 // One referral's failure (a sealing error, say) undoes that one only.
-                tx.execute_batch("SAVEPOINT one")?;
+                tx.prepare_cached("SAVEPOINT one")?.execute([])?;
                 let make = w.make_status.clone();
                 let outcome = insert_one(&tx, &w.new, &mut |d, seq| make(d, seq));
                 if outcome.is_err() {
-                    tx.execute_batch("ROLLBACK TO one")?;
+                    tx.prepare_cached("ROLLBACK TO one")?.execute([])?;
                 }
-                tx.execute_batch("RELEASE one")?;
+                tx.prepare_cached("RELEASE one")?.execute([])?;
                 outcomes.push(outcome);
             }
             tx.commit()?;
