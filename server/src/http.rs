@@ -109,6 +109,10 @@ pub(crate) struct Inner {
     shared: Arc<Shared>,
     /// Set on the national office's state only: the provinces whose statistics it totals.
     pub(crate) provinces: std::sync::OnceLock<Vec<crate::deployment::ProvinceView>>,
+    /// The national totals last made, by year and language, with when: counts only (already
+    /// suppressed), so no referral is kept; a national viewer reloading the page does not
+    /// make the server open every province's referrals again within a minute.
+    pub(crate) national_cache: std::sync::Mutex<crate::console::NationalCache>,
 }
 
 struct Shared {
@@ -138,6 +142,7 @@ impl AppState {
             enroll_limiter: RateLimiter::keyed(Quota::per_minute(limits.enroll_per_minute_per_ip)),
             shared: Arc::new(Shared::new(limits)),
             provinces: std::sync::OnceLock::new(),
+            national_cache: std::sync::Mutex::default(),
         }))
     }
 
@@ -153,6 +158,7 @@ impl AppState {
             )),
             shared: self.0.shared.clone(),
             provinces: std::sync::OnceLock::new(),
+            national_cache: std::sync::Mutex::default(),
         }))
     }
 

@@ -532,3 +532,38 @@ fn a_provinces_console_will_not_make_a_national_viewer() {
     );
     assert!(store.account_by_username("xem").unwrap().is_some());
 }
+
+#[test]
+fn the_national_totals_are_made_again_at_most_once_a_minute() {
+    let n = nation();
+    let th = n.enroll("thanh-hoa", &n.code("thanh-hoa")).ok().unwrap();
+    let lc = n.enroll("lao-cai", &n.code("lao-cai")).ok().unwrap();
+    for i in 0..5 {
+        assert_eq!(
+            n.send("thanh-hoa", &th, &scenario2(&format!("th-{i}")))
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            n.send("lao-cai", &lc, &scenario2(&format!("lc-{i}")))
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let mut viewer = n.logged_in(NATIONAL, "quocgia", "national", &accounts::NATIONAL_ROLES);
+    let total = |body: &str| {
+        let table = body.split("id=\"by_province\"").nth(1).unwrap();
+        table.split("</table>").next().unwrap().to_string()
+    };
+    let first = total(&viewer.get("/console/national").body);
+    assert_eq!(first.matches(">5<").count(), 2, "{first}");
+    assert!(first.contains(">10<"), "{first}");
+    // One more at Lào Cai: the reload within the minute shows the totals made before (each
+    // view would otherwise open every province's referrals again).
+    assert_eq!(
+        n.send("lao-cai", &lc, &scenario2("lc-late")).status(),
+        StatusCode::OK
+    );
+    let again = total(&viewer.get("/console/national").body);
+    assert_eq!(again, first);
+}

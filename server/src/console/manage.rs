@@ -805,6 +805,9 @@ struct StatsPage {
     years: Vec<YearChoice>,
 }
 
+/// How long the national totals are served again before being made anew.
+const NATIONAL_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The statistics of `year` (this year if none) and the years there are referrals in: this
 /// province's; or, in the national office's console and for its national viewers only, every
 /// province's together (each opened with its own keys here; only the totals are shown).
@@ -821,6 +824,14 @@ async fn stats_of(
         }
         Some(provinces) => {
             who.must_be(&["national"])?;
+            let key = (year, who.lang == super::words::Lang::Vi);
+            let inner = st.inner();
+            if let Ok(cache) = inner.national_cache.lock()
+                && let Some((at, s, years)) = cache.get(&key)
+                && at.elapsed() < NATIONAL_FRESH
+            {
+                return Ok((s.clone(), years.clone()));
+            }
             let mut each = Vec::with_capacity(provinces.len());
             for p in provinces {
                 each.push((p.name, facts(&p.state).await.map_err(|e| e.page(who.lang))?));
@@ -828,7 +839,19 @@ async fn stats_of(
             let mut years: Vec<i32> = each.iter().flat_map(|(_, f)| stats::years(f)).collect();
             years.sort_unstable_by(|a, b| b.cmp(a));
             years.dedup();
-            (stats::compute_national(&each, year, who.lang), years)
+            let made = stats::compute_national(&each, year, who.lang);
+            drop(each);
+            if years.contains(&year) || year == this_year() {
+                // Only years that exist: a made-up year in the address grows nothing.
+                if let Ok(mut cache) = inner.national_cache.lock() {
+                    cache.retain(|_, (at, _, _)| at.elapsed() < NATIONAL_FRESH);
+                    cache.insert(
+                        key,
+                        (std::time::Instant::now(), made.clone(), years.clone()),
+                    );
+                }
+            }
+            (made, years)
         }
     };
     if !years.contains(&year) {

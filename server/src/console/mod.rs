@@ -94,6 +94,10 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::map_response(security_headers))
 }
 
+/// The national totals made lately: (year, Vietnamese?) → (when, the statistics, the years).
+pub type NationalCache =
+    std::collections::HashMap<(i32, bool), (std::time::Instant, stats::Stats, Vec<i32>)>;
+
 /// The national office's console: accounts, the staff audit and the national totals; no
 /// referral, device, code or token pages (it has none of its own, and reads no province's).
 pub fn national_router() -> Router<AppState> {
