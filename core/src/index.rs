@@ -128,6 +128,7 @@ impl Drop for Staged {
     fn drop(&mut self) {
         // Derived from her name: zeroized wherever it is left (an unlock that failed midway).
         self.key.zeroize();
+        self.id.zeroize();
     }
 }
 
@@ -141,10 +142,13 @@ pub(crate) struct MemberIndex {
     clubs: Vec<Arc<str>>,
 }
 
-/// Zeroizes a sort key once nothing else holds it.
-fn zeroize_key(mut key: Arc<[u8]>) {
+/// Zeroizes a place's sort key and id once nothing else holds them.
+fn zeroize_place((mut key, mut id): Place) {
     if let Some(bytes) = Arc::get_mut(&mut key) {
         bytes.zeroize();
+    }
+    if let Some(text) = Arc::get_mut(&mut id) {
+        text.zeroize();
     }
 }
 
@@ -152,8 +156,8 @@ impl Drop for MemberIndex {
     fn drop(&mut self) {
         // Sort keys are derived from names: zeroized like the entries' own copies.
         self.places.clear();
-        for ((key, _), _) in std::mem::take(&mut self.entries) {
-            zeroize_key(key);
+        for (place, _) in std::mem::take(&mut self.entries) {
+            zeroize_place(place);
         }
     }
 }
@@ -200,10 +204,8 @@ impl MemberIndex {
     pub(crate) fn remove(&mut self, id: &str) {
         if let Some((id, key)) = self.places.remove_entry(id) {
             let place = (key, id);
-            let stored = self.entries.remove_entry(&place).map(|(p, _entry)| p);
-            drop(place.1);
-            drop(stored);
-            zeroize_key(place.0);
+            drop(self.entries.remove_entry(&place));
+            zeroize_place(place);
         }
     }
 

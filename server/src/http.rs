@@ -453,7 +453,7 @@ impl Inner {
     /// Called once the device's signature verified: its rate limit, then its last contact
     /// (for the console's device list). The device's bucket is the store's, so several
     /// instances on one PostgreSQL database share it.
-    fn limit_device(&self, device_id: &str) -> Result<(), ApiError> {
+    fn limit_device(&self, device_id: &str, touch: bool) -> Result<(), ApiError> {
         let per_minute = self.limits.device_per_minute.get();
         if let Some(wait) = self
             .store
@@ -462,7 +462,11 @@ impl Inner {
             warn!(device_id, outcome = "rate_limited");
             return Err(too_many(wait));
         }
-        self.store.touch_device(device_id, &now_text())?;
+        // A referral's store marks the device seen in its own transaction: a write of its own
+        // here would cost every referral a commit outside its group.
+        if touch {
+            self.store.touch_device(device_id, &now_text())?;
+        }
         Ok(())
     }
 
@@ -777,7 +781,7 @@ async fn submit_referral(
             })?;
         // Charged only once the device's own signature verified: device ids are not secret,
         // so charging earlier would let anyone spend a phone's allowance with junk.
-        inner.limit_device(device_id)?;
+        inner.limit_device(device_id, false)?;
         let received_at = now_text();
         let (new, receipt) =
             for_storage(&inner.keys, device_id, referral_id, &opened, &received_at)?;
@@ -847,7 +851,7 @@ async fn post_checkpoint(
             protocol_error(&e)
         })?;
         // After verification, as for referrals.
-        inner.limit_device(device_id)?;
+        inner.limit_device(device_id, true)?;
         let stored = StoredCheckpoint {
             device_id: device_id.to_string(),
             seq: cp.seq,
@@ -950,7 +954,7 @@ async fn pull_status(
             }
         })?;
         // After verification, as for referrals.
-        inner.limit_device(device_id)?;
+        inner.limit_device(device_id, true)?;
         let mut rows = inner
             .store
             .statuses_after(device_id, q.cursor, MAX_STATUS_PAGE + 1)?;

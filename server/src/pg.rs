@@ -419,7 +419,9 @@ pub(crate) fn target(url: &str) -> Result<Target, StoreError> {
                 .with_no_client_auth()
         }
         (None, None) => {
-            let local = config.get_hosts().iter().all(|h| match h {
+            // `hostaddr`, when given, is where the connection really goes: it is checked too,
+            // and a URL that names no place at all is not taken as local.
+            let hosts_local = config.get_hosts().iter().all(|h| match h {
                 Host::Unix(_) => true,
                 Host::Tcp(name) => {
                     name.eq_ignore_ascii_case("localhost")
@@ -430,6 +432,10 @@ pub(crate) fn target(url: &str) -> Result<Target, StoreError> {
                             .is_ok_and(|ip| ip.is_loopback())
                 }
             });
+            let addrs_local = config.get_hostaddrs().iter().all(|ip| ip.is_loopback());
+            let local = hosts_local
+                && addrs_local
+                && !(config.get_hosts().is_empty() && config.get_hostaddrs().is_empty());
             if !local {
                 return Err(StoreError::Config(
                     "a database beyond this machine needs TLS: add \
@@ -1150,6 +1156,12 @@ impl IntakeStore for PgStore {
                 &body,
                 None,
             )?;
+            // Seen now, under the device's row lock already held, in the same commit.
+            tx.execute_typed(
+                "UPDATE devices SET last_seen_at = $2 \
+                 WHERE device_id = $1 AND last_seen_at IS DISTINCT FROM $2",
+                &[(&new.device_id, Type::TEXT), (&new.received_at, Type::TEXT)],
+            )?;
             Ok(InsertOutcome::Inserted { status_seq: seq })
         })
     }
@@ -1434,5 +1446,27 @@ mod tests {
         }
         // Several hosts: all must be local for plain text.
         assert!(refused("postgres://u:p@127.0.0.1,db.example.vn/x"));
+        // Where the connection really goes counts, not the name it shows.
+        assert!(refused("postgres://u:p@localhost/x?hostaddr=203.0.113.5"));
+        assert!(refused("postgres://u:p@/x?hostaddr=203.0.113.5"));
+        assert!(refused(
+            "postgres://u:p@%2Frun%2Fpostgresql/x?hostaddr=203.0.113.5"
+        ));
+        assert!(refused("postgres://u:p@localhost/x?host=db.example.vn"));
+        assert!(refused("postgres://u:p@/x"));
+        assert_eq!(
+            target("postgres://u:p@localhost/x?hostaddr=127.0.0.1")
+                .unwrap()
+                .config
+                .get_ssl_mode(),
+            SslMode::Disable
+        );
+        // Look-alikes of this machine are other machines.
+        for far in [
+            "postgres://u:p@localhost.example.vn/x",
+            "postgres://u:p@127.0.0.1.nip.io/x",
+        ] {
+            assert!(refused(far), "{far}");
+        }
     }
 }

@@ -305,6 +305,11 @@ fn insert_one(
         &body,
         None,
     )?;
+    // Seen now, in the same commit (times to the second: a burst writes it once).
+    tx.prepare_cached(
+        "UPDATE devices SET last_seen_at = ?2 WHERE device_id = ?1 AND last_seen_at IS NOT ?2",
+    )?
+    .execute(params![new.device_id, new.received_at])?;
     Ok(InsertOutcome::Inserted { status_seq: seq })
 }
 
@@ -899,7 +904,16 @@ impl IntakeStore for SqliteStore {
             .lock()
             .map_err(|_| StoreError::Poisoned)?
             .push(mine.clone());
-        let mut conn = self.conn()?;
+        let mut conn = match self.conn() {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Not left queued for a commit that will not come (nor kept in memory).
+                if let Ok(mut waiting) = self.waiting.lock() {
+                    waiting.retain(|w| !Arc::ptr_eq(w, &mine));
+                }
+                return Err(e);
+            }
+        };
         if let Some(done) = mine.take() {
             return done;
         }

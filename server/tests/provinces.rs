@@ -211,6 +211,14 @@ fn a_phone_code_token_or_referral_of_one_province_is_nothing_at_another() {
     assert_eq!(resp.status(), StatusCode::OK);
     let receipt: Receipt = resp.json().unwrap();
     verify_receipt(&receipt, &th.device_id, &th.pins.signing_key).unwrap();
+    // Seen when it sent it, written in the referral's own commit.
+    let seen = admin::open_site(n.site("thanh-hoa"))
+        .unwrap()
+        .device(&th.device_id)
+        .unwrap()
+        .unwrap()
+        .last_seen_at;
+    assert_eq!(seen.as_deref(), Some(receipt.received_at.as_str()));
     assert!(verify_receipt(&receipt, &th.device_id, &lc.pins.signing_key).is_err());
 
     // The same sealed referral sent to Lào Cai: her device is unknown there.
