@@ -99,14 +99,7 @@ fn updates_keep_creator_and_record_who_changed() {
         .store
         .add_member(&club.id, &member_input("Hà Thị Ơn", "Mường", "Bản Chai"))
         .unwrap();
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     f.store.lock();
     f.store.unlock(&deputy.id, "853190").unwrap();
     let mut changed = m.info.clone();

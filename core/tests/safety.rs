@@ -549,14 +549,7 @@ fn a_member_who_must_not_be_contacted_has_no_number_anywhere() {
 #[test]
 fn only_the_leader_handles_safety() {
     let (mut f, _, hoa) = populated();
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     f.store.lock();
     f.store.unlock(&deputy.id, "853190").unwrap();
     for result in [
@@ -658,14 +651,7 @@ fn a_wrong_pin_costs_the_same_with_or_without_a_duress_pin() {
 #[test]
 fn a_duress_unlock_costs_what_a_normal_unlock_costs() {
     let mut c = counted_store();
-    let deputy = c
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut c.store);
     c.store.set_duress_pin(PIN, DURESS).unwrap();
     c.store.lock();
     let (normal, n_calls, n_runs) = work(&c.device, || c.store.unlock(&deputy.id, "853190"));
@@ -754,14 +740,7 @@ fn decoy_looks_like_the_club(forced_is_leader: bool) {
             ..club_input()
         })
         .unwrap();
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     f.store
         .record_meeting(&meeting_input(&club.id, vec![hoa.id.clone()]))
         .unwrap();
@@ -934,14 +913,7 @@ fn a_long_trail_leaves_the_decoy_the_newest_thousand_entries_and_each_clubs_last
 fn the_decoys_opening_entry_is_not_in_the_name_of_the_user_forced() {
     let (mut f, club, _) = populated();
     let leader = f.leader_id();
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     f.store.set_duress_pin(PIN, DURESS).unwrap();
     rename_many_times(&mut f, &club.id);
     f.store.lock();
@@ -1029,14 +1001,7 @@ fn the_duress_pin_cannot_become_anyones_pin() {
 #[test]
 fn checking_a_pin_while_unlocked_counts_as_a_try_and_names_no_one() {
     let (mut f, _, _) = populated();
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     let left = f.store.unlock_attempts_left().unwrap();
     // Candidate duress PINs that turn out to be someone's PIN are guesses that hit.
     let err = f.store.set_duress_pin(PIN, "853190").unwrap_err();
@@ -1126,14 +1091,7 @@ fn wall_clock_of_wrong_normal_and_duress_unlocks() {
 #[test]
 fn probing_pins_through_the_duress_setting_costs_tries_and_needs_the_leaders_pin() {
     let (mut f, _, _) = populated();
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     f.store.set_wipe_after(5).unwrap();
     let left = f.store.unlock_attempts_left().unwrap();
     // The attacker does not know the leader's PIN: each probe carries a guess for it, and

@@ -139,14 +139,7 @@ fn several_users_each_with_their_own_pin() {
         .add_member(&club.id, &member_input("Vi Thị Hoa", "Thái", "Bản Chai"))
         .unwrap();
     let sealed_before = member_body(&f, &m.id);
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     let auditor = f
         .store
         .add_user(
@@ -264,14 +257,7 @@ fn an_existing_store_is_never_overwritten_and_junk_is_not_a_store() {
 #[test]
 fn role_edited_in_the_file_is_caught_at_unlock() {
     let mut f = Fixture::new();
-    let deputy = f
-        .store
-        .add_user(
-            PIN,
-            NewUser::new("Phạm Thị Lan", UserRole::Deputy, "853190"),
-            KdfParams::MIN,
-        )
-        .unwrap();
+    let deputy = add_deputy(&mut f.store);
     drop(f.store);
     for edit in [
         "UPDATE users SET role = 'leader' WHERE id = ?1",

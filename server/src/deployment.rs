@@ -157,8 +157,7 @@ impl Deployment {
             hosts.push((format!("{slug}.{domain}"), state.clone()));
             views.push(ProvinceView { slug, name, state });
         }
-        // In Vietnamese order (Đắk Lắk among the D's, Huế after Hà Nội), as the page says.
-        views.sort_by_cached_key(|v| (crate::console::stats::sort_key(v.name), v.name));
+        views.sort_by_cached_key(|v| name_order(v.name));
         if let Some(national) = national {
             national.set_provinces(views)?;
             hosts.push((domain, national));
@@ -211,6 +210,12 @@ impl Deployment {
             }
         })
     }
+}
+
+/// Where a province's name sorts: Vietnamese order (Đắk Lắk among the D's, Huế after Hà
+/// Nội), as the national page says.
+fn name_order(name: &'static str) -> (String, &'static str) {
+    (crate::console::stats::sort_key(name), name)
 }
 
 /// The host a request names (its Host header, or the authority of an absolute URI), lower
@@ -396,6 +401,21 @@ mod tests {
             host_of("http://a.example.vn/x", &[]).as_deref(),
             Some("a.example.vn")
         );
+    }
+
+    #[test]
+    fn provinces_come_in_vietnamese_order() {
+        let mut names: Vec<&'static str> = PROVINCES.iter().map(|(_, n)| *n).collect();
+        names.sort_by_cached_key(|n| name_order(n));
+        let at = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        // Đ among the D's, not after every other letter as its code point would put it.
+        assert!(at("Đắk Lắk") < at("Điện Biên") && at("Điện Biên") < at("Gia Lai"));
+        assert!(at("Đồng Tháp") < at("Gia Lai"));
+        assert!(at("Cần Thơ") < at("Đà Nẵng"));
+        // The tone marks do not decide before the letters: Hà Nội and Hà Tĩnh before Huế.
+        assert!(at("Hà Nội") < at("Huế") && at("Hà Tĩnh") < at("Huế"));
+        assert_eq!(names.first(), Some(&"An Giang"));
+        assert_eq!(names.last(), Some(&"Vĩnh Long"));
     }
 
     #[test]

@@ -453,7 +453,7 @@ impl Inner {
     /// Called once the device's signature verified: its rate limit, then its last contact
     /// (for the console's device list). The device's bucket is the store's, so several
     /// instances on one PostgreSQL database share it.
-    fn limit_device(&self, device_id: &str, touch: bool) -> Result<(), ApiError> {
+    fn limit_device(&self, device_id: &str) -> Result<(), ApiError> {
         let per_minute = self.limits.device_per_minute.get();
         if let Some(wait) = self
             .store
@@ -462,12 +462,14 @@ impl Inner {
             warn!(device_id, outcome = "rate_limited");
             return Err(too_many(wait));
         }
-        // A referral's store marks the device seen in its own transaction: a write of its own
-        // here would cost every referral a commit outside its group.
-        if touch {
-            self.store.touch_device(device_id, &now_text())?;
-        }
         Ok(())
+    }
+
+    /// Marks the device seen now. A referral does not call it: its store marks the device in
+    /// the referral's own commit (a write of its own would cost every referral a flush outside
+    /// its group).
+    fn seen(&self, device_id: &str) -> Result<(), ApiError> {
+        Ok(self.store.touch_device(device_id, &now_text())?)
     }
 
     /// An enrolled, not revoked device, or 400/401/403.
@@ -781,7 +783,7 @@ async fn submit_referral(
             })?;
         // Charged only once the device's own signature verified: device ids are not secret,
         // so charging earlier would let anyone spend a phone's allowance with junk.
-        inner.limit_device(device_id, false)?;
+        inner.limit_device(device_id)?;
         let received_at = now_text();
         let (new, receipt) =
             for_storage(&inner.keys, device_id, referral_id, &opened, &received_at)?;
@@ -851,7 +853,8 @@ async fn post_checkpoint(
             protocol_error(&e)
         })?;
         // After verification, as for referrals.
-        inner.limit_device(device_id, true)?;
+        inner.limit_device(device_id)?;
+        inner.seen(device_id)?;
         let stored = StoredCheckpoint {
             device_id: device_id.to_string(),
             seq: cp.seq,
@@ -954,7 +957,8 @@ async fn pull_status(
             }
         })?;
         // After verification, as for referrals.
-        inner.limit_device(device_id, true)?;
+        inner.limit_device(device_id)?;
+        inner.seen(device_id)?;
         let mut rows = inner
             .store
             .statuses_after(device_id, q.cursor, MAX_STATUS_PAGE + 1)?;

@@ -162,27 +162,13 @@ fn admin_commands_through_the_binary() {
     );
     chungtay_intake::admin::load_keys(&other, PASS).unwrap();
 
-    // A --database that names no backend is refused before anything is opened, and a
-    // password in it is not repeated.
-    for bad in [
-        "mysql://u:s3cret-pw@db/x",
-        "sqlite:",
-        "postgres://u:s3cret-pw@db:notaport/x",
-    ] {
-        let out = run(
-            &db,
-            &["devices", "--data", data, "--database", bad],
-            None,
-            None,
-        );
-        assert!(!out.status.success(), "{bad}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("--database"), "{err}");
-        assert!(!err.contains("s3cret-pw"), "{err}");
-    }
-    // A database beyond this machine without TLS that checks it, or with TLS that checks less
-    // than it seems to, is refused before anything is sent to it.
+    // A --database that names no backend, or a database beyond this machine without TLS that
+    // checks it (or with TLS that checks less than it seems to), is refused before anything
+    // is opened or sent, and a password in it is not repeated.
     for (bad, says) in [
+        ("mysql://u:s3cret-pw@db/x", "--database"),
+        ("sqlite:", "--database"),
+        ("postgres://u:s3cret-pw@db:notaport/x", "--database"),
         ("postgres://u:s3cret-pw@db.example.vn/x", "needs TLS"),
         (
             "postgres://u:s3cret-pw@db.example.vn/x?sslmode=require",

@@ -24,6 +24,16 @@ struct Relay {
 
 impl Relay {
     fn start(listen: &str, target: SocketAddr) -> Relay {
+        Relay::rewriting(listen, target, None)
+    }
+
+    /// A relay that also replaces `from` with `to` (the same length) in what the client sends,
+    /// as a connection pooler that drops or rewrites startup options would.
+    fn rewriting(
+        listen: &str,
+        target: SocketAddr,
+        rewrite: Option<(&'static [u8], &'static [u8])>,
+    ) -> Relay {
         let listener = TcpListener::bind(listen).unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -34,14 +44,23 @@ impl Relay {
                 let Ok(server) = TcpStream::connect(target) else {
                     continue;
                 };
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
+                for (mut from, mut to, upstream) in [
+                    (
+                        client.try_clone().unwrap(),
+                        server.try_clone().unwrap(),
+                        true,
+                    ),
+                    (server, client, false),
                 ] {
                     let kept = kept.clone();
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16 * 1024];
                         while let Ok(n) = from.read(&mut buf) {
+                            if let (true, Some((old, new))) = (upstream, rewrite)
+                                && let Some(at) = buf[..n].windows(old.len()).position(|w| w == old)
+                            {
+                                buf[at..at + new.len()].copy_from_slice(new);
+                            }
                             if n == 0 || to.write_all(&buf[..n]).is_err() {
                                 break;
                             }
@@ -85,7 +104,11 @@ fn ca() -> String {
 /// A province on `url`: init, enroll a phone, send scenario 2's referral, list it as staff.
 fn a_day_of_intake(url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let site = Site::new(dir.path(), Database::Postgres(url.to_string()));
+    a_day_of_intake_at(&Site::new(dir.path(), Database::Postgres(url.to_string())));
+}
+
+fn a_day_of_intake_at(site: &Site) {
+    let site = site.clone();
     admin::init(&site, PASS, KdfParams::MINIMUM).unwrap();
     let state = admin::load_state(&site, PASS, Limits::default()).unwrap();
     let server = RunningServer::spawn(state, "127.0.0.1:0".parse().unwrap()).unwrap();
@@ -213,4 +236,42 @@ fn an_impostor_for_the_database_is_refused_before_the_password_is_sent() {
         &format!("?sslmode=verify-full&sslrootcert={}", ca()),
     );
     assert!(PgStore::open(&good).is_ok());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/pg-test runs it"]
+fn a_pooler_that_drops_the_schema_option_still_leaves_each_province_in_its_own_schema() {
+    let db = TestDb::new();
+    // Between server and database, something rewrites the startup option that names the
+    // province's schema (pgbouncer's ignore_startup_parameters drops it the same way).
+    let relay = Relay::rewriting(
+        "127.0.0.1:0",
+        pg_addr(&db),
+        Some((b"-c search_path=thanh_hoa", b"-c statement_timeout=0  ")),
+    );
+    let url = admin::in_schema(&via(&db, relay.addr, ""), "thanh_hoa").unwrap();
+    // The rewrite works: a plain connection through it is left on the shared schema.
+    let mut plain = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let path: String = plain.query_one("SHOW search_path", &[]).unwrap().get(0);
+    assert_ne!(path, "thanh_hoa");
+    drop(plain);
+    // The province set up and used through it still lands in its own schema, none in public.
+    let dir = tempfile::tempdir().unwrap();
+    a_day_of_intake_at(&Site::new(dir.path(), Database::Postgres(url)));
+    let mut direct = postgres::Client::connect(&db.url().unwrap(), postgres::NoTls).unwrap();
+    let tables = |c: &mut postgres::Client, schema: &str| -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1",
+            &[&schema],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert!(tables(&mut direct, "thanh_hoa") > 5);
+    assert_eq!(tables(&mut direct, "public"), 0);
+    let stored: i64 = direct
+        .query_one("SELECT count(*) FROM thanh_hoa.referrals", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 1);
 }

@@ -411,18 +411,14 @@ fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 /// The leader's PIN on the test phones.
 pub const PHONE_PIN: &str = "274915";
 
-/// A leader's phone at `path`, enrolled with the province at `url`: one club, one member (a
-/// Mông survivor who may be contacted) and her consent to legal aid by the province, name only.
-pub fn enrolled_phone(
+/// A leader's phone at `path` (PIN [`PHONE_PIN`]), enrolled with the province at `url`, with
+/// one club.
+pub fn enrolled_club(
     path: &Path,
     device: Arc<dyn chungtay_core::DeviceSecret>,
     url: &str,
     code: &str,
-) -> (
-    chungtay_core::Store,
-    chungtay_core::Member,
-    chungtay_core::Consent,
-) {
+) -> (chungtay_core::Store, chungtay_core::Club) {
     use chungtay_core::*;
     let mut store = Store::create(
         path,
@@ -442,6 +438,23 @@ pub fn enrolled_phone(
             former_district: None,
         })
         .unwrap();
+    (store, club)
+}
+
+/// [`enrolled_club`], with one member (a Mông survivor who may be contacted) and her consent to
+/// legal aid by the province, name only.
+pub fn enrolled_phone(
+    path: &Path,
+    device: Arc<dyn chungtay_core::DeviceSecret>,
+    url: &str,
+    code: &str,
+) -> (
+    chungtay_core::Store,
+    chungtay_core::Member,
+    chungtay_core::Consent,
+) {
+    use chungtay_core::*;
+    let (mut store, club) = enrolled_club(path, device, url, code);
     let member = store
         .add_member(
             &club.id,

@@ -13,11 +13,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use chungtay_core::*;
-use chungtay_e2e::Province;
+use chungtay_e2e::{PHONE_PIN as PIN, Province, enrolled_club};
 use chungtay_intake::{IntakeStore as _, Limits, admin};
 use proptest::prelude::*;
 
-const PIN: &str = "274915";
 const NAMES: [&str; 3] = ["Lò Thị Mai", "Giàng Thị Dợ", "Hà Thị Ơn"];
 
 #[derive(Clone, Debug)]
@@ -103,7 +102,7 @@ fn next(state: &str, decline: bool) -> Option<(&'static str, &'static str)> {
 struct Phone {
     store: Store,
     path: PathBuf,
-    device: Arc<SoftwareDeviceSecret>,
+    device: Arc<dyn DeviceSecret>,
     club: String,
     _dir: tempfile::TempDir,
 }
@@ -112,33 +111,13 @@ impl Phone {
     fn new(province: &Province) -> Phone {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("club.db");
-        let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
-        let mut store = Store::create(
-            &path,
-            device.clone(),
-            NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
-            KdfParams::MIN,
-        )
-        .unwrap();
-        store
-            .enroll(&province.url(), &province.code(), None)
-            .unwrap();
-        let club = store
-            .add_club(&ClubInput {
-                name: "CLB Quang Chiểu".into(),
-                kind: ClubKind::AntiTrafficking,
-                province: "Thanh Hóa".into(),
-                commune: "Quang Chiểu".into(),
-                village: None,
-                former_district: None,
-            })
-            .unwrap()
-            .id;
+        let device: Arc<dyn DeviceSecret> = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+        let (store, club) = enrolled_club(&path, device.clone(), &province.url(), &province.code());
         Phone {
             store,
             path,
             device,
-            club,
+            club: club.id,
             _dir: dir,
         }
     }

@@ -8,6 +8,19 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use chungtay_core::*;
 
 pub const PIN: &str = "274915";
+/// The PIN of the deputy [`add_deputy`] adds.
+pub const DEPUTY_PIN: &str = "853190";
+
+/// Adds a deputy, Phạm Thị Lan, with PIN [`DEPUTY_PIN`] (the leader's PIN authorising).
+pub fn add_deputy(store: &mut Store) -> UserInfo {
+    store
+        .add_user(
+            PIN,
+            NewUser::new("Phạm Thị Lan", UserRole::Deputy, DEPUTY_PIN),
+            KdfParams::MIN,
+        )
+        .unwrap()
+}
 
 /// Opens the store a child process shares with its test (`club.db` and `device.key` in `dir`)
 /// and unlocks it as its leader.

@@ -860,14 +860,25 @@ async fn stats_of(
     Ok((s, years))
 }
 
-async fn stats_view(st: AppState, who: Who, year: Option<i32>, base: &'static str) -> Response {
-    let (stats, years) = match stats_of(&st, &who, year).await {
+/// This province's statistics; in the national office's console, every province's totals.
+pub async fn stats_page(
+    State(st): State<AppState>,
+    who: Who,
+    Query(q): Query<YearQuery>,
+) -> Response {
+    let national = st.is_national();
+    let base = if national {
+        "/console/national"
+    } else {
+        "/console/stats"
+    };
+    let (stats, years) = match stats_of(&st, &who, q.year).await {
         Ok(s) => s,
         Err(page) => return page,
     };
     let page = StatsPage {
         p: who.chrome(|t| {
-            if st.is_national() {
+            if national {
                 t.national_title
             } else {
                 t.stats_title
@@ -884,39 +895,6 @@ async fn stats_view(st: AppState, who: Who, year: Option<i32>, base: &'static st
         stats,
     };
     html(StatusCode::OK, page.render())
-}
-
-pub async fn stats_page(
-    State(st): State<AppState>,
-    who: Who,
-    Query(q): Query<YearQuery>,
-) -> Response {
-    stats_view(st, who, q.year, "/console/stats").await
-}
-
-/// The national office's page of every province's totals (national viewers only).
-pub async fn national_page(
-    State(st): State<AppState>,
-    who: Who,
-    Query(q): Query<YearQuery>,
-) -> Response {
-    stats_view(st, who, q.year, "/console/national").await
-}
-
-pub async fn national_csv(
-    State(st): State<AppState>,
-    who: Who,
-    Query(q): Query<YearQuery>,
-) -> Response {
-    stats_export(st, who, q.year, false).await
-}
-
-pub async fn national_xlsx(
-    State(st): State<AppState>,
-    who: Who,
-    Query(q): Query<YearQuery>,
-) -> Response {
-    stats_export(st, who, q.year, true).await
 }
 
 async fn stats_export(st: AppState, who: Who, year: Option<i32>, xlsx: bool) -> Response {

@@ -45,8 +45,8 @@ pub const PRE_COOKIE: &str = "__Host-ct_pre";
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The console's routes, merged into the API's router.
-pub fn router() -> Router<AppState> {
+/// What every console has: login, setup, her own account, the accounts and the staff audit.
+fn common_routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(pages::home))
         .route("/console/", get(pages::home))
@@ -60,6 +60,21 @@ pub fn router() -> Router<AppState> {
         .route("/console/me/totp", post(pages::totp_start))
         .route("/console/me/totp/confirm", post(pages::totp_confirm))
         .route("/console/me/totp/off", post(pages::totp_off))
+        .route(
+            "/console/accounts",
+            get(manage::accounts).post(manage::create_account),
+        )
+        .route(
+            "/console/accounts/{id}/{what}",
+            post(manage::account_action),
+        )
+        .route("/console/audit", get(manage::audit_page))
+        .route("/console/audit.csv", get(manage::audit_csv))
+}
+
+/// The province's console, merged into the API's router.
+pub fn router() -> Router<AppState> {
+    common_routes()
         .route(
             "/console/referrals",
             get(pages::inbox).post(pages::inbox_filtered),
@@ -74,14 +89,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/devices/{id}/label", post(manage::label_device))
         .route("/console/codes", post(manage::issue_code))
         .route(
-            "/console/accounts",
-            get(manage::accounts).post(manage::create_account),
-        )
-        .route(
-            "/console/accounts/{id}/{what}",
-            post(manage::account_action),
-        )
-        .route(
             "/console/tokens",
             get(manage::tokens).post(manage::create_token),
         )
@@ -89,8 +96,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/stats", get(manage::stats_page))
         .route("/console/stats.csv", get(manage::stats_csv))
         .route("/console/stats.xlsx", get(manage::stats_xlsx))
-        .route("/console/audit", get(manage::audit_page))
-        .route("/console/audit.csv", get(manage::audit_csv))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -98,35 +103,14 @@ pub fn router() -> Router<AppState> {
 pub type NationalCache =
     std::collections::HashMap<(i32, bool), (std::time::Instant, stats::Stats, Vec<i32>)>;
 
-/// The national office's console: accounts, the staff audit and the national totals; no
-/// referral, device, code or token pages (it has none of its own, and reads no province's).
+/// The national office's console: the common pages and the national totals (the statistics
+/// pages, which there total every province); no referral, device, code or token pages (it has
+/// none of its own, and reads no province's).
 pub fn national_router() -> Router<AppState> {
-    Router::new()
-        .route("/console", get(pages::home))
-        .route("/console/", get(pages::home))
-        .route("/console/static/console.css", get(stylesheet))
-        .route("/console/lang/{lang}", get(pages::set_lang))
-        .route("/console/login", get(pages::login_form).post(pages::login))
-        .route("/console/setup", get(pages::setup_form).post(pages::setup))
-        .route("/console/logout", post(pages::logout))
-        .route("/console/logout-all", post(pages::logout_all))
-        .route("/console/me", get(pages::me).post(pages::change_password))
-        .route("/console/me/totp", post(pages::totp_start))
-        .route("/console/me/totp/confirm", post(pages::totp_confirm))
-        .route("/console/me/totp/off", post(pages::totp_off))
-        .route(
-            "/console/accounts",
-            get(manage::accounts).post(manage::create_account),
-        )
-        .route(
-            "/console/accounts/{id}/{what}",
-            post(manage::account_action),
-        )
-        .route("/console/national", get(manage::national_page))
-        .route("/console/national.csv", get(manage::national_csv))
-        .route("/console/national.xlsx", get(manage::national_xlsx))
-        .route("/console/audit", get(manage::audit_page))
-        .route("/console/audit.csv", get(manage::audit_csv))
+    common_routes()
+        .route("/console/national", get(manage::stats_page))
+        .route("/console/national.csv", get(manage::stats_csv))
+        .route("/console/national.xlsx", get(manage::stats_xlsx))
         .layer(axum::middleware::map_response(security_headers))
 }
 
