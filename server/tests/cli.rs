@@ -41,6 +41,55 @@ fn run(db: &TestDb, args: &[&str], env_pass: Option<&str>, stdin: Option<&str>) 
     child.wait_with_output().unwrap()
 }
 
+/// A `serve` process and its log (stderr), read on a thread of its own.
+struct Served {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<()>,
+    log: Vec<String>,
+    addr: std::net::SocketAddr,
+}
+
+impl Served {
+    /// Follows `child`'s log until it says the address it listens on.
+    fn start(mut child: std::process::Child) -> Served {
+        use std::io::BufRead as _;
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let _ = tx.send(line.unwrap());
+            }
+        });
+        let mut log = Vec::new();
+        let addr = loop {
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("server did not start:\n{}", log.join("\n")));
+            log.push(line.clone());
+            if let Some(rest) = line.split("addr=").nth(1) {
+                break rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
+        Served {
+            child,
+            lines,
+            reader,
+            log,
+            addr,
+        }
+    }
+
+    /// Stops it; its whole log.
+    fn stop(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        self.log.extend(self.lines.try_iter());
+        self.log.join("\n")
+    }
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
@@ -192,8 +241,6 @@ fn admin_commands_through_the_binary() {
 /// outcomes but no personal text.
 #[test]
 fn serve_logs_ids_and_outcomes_only() {
-    use std::io::BufRead as _;
-
     use chungtay_protocol::{
         B64, Consent, DeviceKeys, EnrollRequest, EnrollResponse, ProvincePins, Receipt,
         ReferralPayload, TransitionRequest, seal_referral, verify_receipt,
@@ -228,7 +275,7 @@ fn serve_logs_ids_and_outcomes_only() {
     .unwrap()
     .to_string();
 
-    let mut child = bin(&db)
+    let child = bin(&db)
         .args(["serve", "--data", &data, "--listen", "127.0.0.1:0"])
         .env("CHUNGTAY_PROVINCE_PASSPHRASE", PASS)
         .stdin(Stdio::null())
@@ -236,23 +283,8 @@ fn serve_logs_ids_and_outcomes_only() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    let mut log = Vec::new();
-    let addr = loop {
-        let line = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("server did not start");
-        log.push(line.clone());
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let served = Served::start(child);
+    let addr = served.addr;
     let url = |p: &str| format!("http://{addr}{p}");
     chungtay_intake::install_crypto_provider();
     let http = reqwest::blocking::Client::new();
@@ -309,11 +341,7 @@ fn serve_logs_ids_and_outcomes_only() {
         .unwrap();
     assert_eq!(resp.status(), reqwest::StatusCode::OK);
 
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
-    log.extend(rx.try_iter());
-    let log = log.join("\n");
+    let log = served.stop();
     assert!(log.contains("ref-cli-1") && log.contains("stored"), "{log}");
     assert!(log.contains(&enrolled.device_id));
     for secret in ["Xuân", "học may", "Lớp học", &token, "ctst_"] {
@@ -396,8 +424,6 @@ fn minting_codes_and_tokens_needs_the_passphrase() {
 /// line of standard input) and serves each at its host.
 #[test]
 fn a_national_deployment_through_the_binary() {
-    use std::io::BufRead as _;
-
     use chungtay_protocol::{B64, DeviceKeys, EnrollRequest};
 
     let root = tempfile::tempdir().unwrap();
@@ -523,23 +549,8 @@ fn a_national_deployment_through_the_binary() {
         .unwrap();
     // The national office's passphrase comes on standard input.
     writeln!(child.stdin.take().unwrap(), "{}", pass("national")).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    let mut log = Vec::new();
-    let addr: std::net::SocketAddr = loop {
-        let line = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("server did not start:\n{}", log.join("\n")));
-        log.push(line.clone());
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
+    let served = Served::start(child);
+    let addr = served.addr;
     chungtay_intake::install_crypto_provider();
     let http = reqwest::blocking::Client::builder()
         .resolve("thanh-hoa.intake.test", addr)
@@ -569,11 +580,7 @@ fn a_national_deployment_through_the_binary() {
         .unwrap();
     assert_eq!(login.status(), reqwest::StatusCode::OK);
 
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
-    log.extend(rx.try_iter());
-    let log = log.join("\n");
+    let log = served.stop();
     for host in [
         "thanh-hoa.intake.test",
         "lao-cai.intake.test",
