@@ -57,7 +57,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --no-kotlin  skip the Kotlin side of item 7 (no Maven/JVM needed)
   --no-so      do not build the release .so, measure the one in target/release
   --only-import  only item 1d (the member import's batch against plain SQLite)
-  --only-unlock  only items 3b and 3d (unlocks of 10,000 and 50,000 members against the KDF)
+  --only-unlock  only items 3b, 3d (unlocks of 10,000 and 50,000 members after a lock, against
+                 the KDF) and 3b′, 3d′ (the same, cold: no index snapshot, as after a kill)
   --only-intake  only item 4 (the intake server's throughput on loopback)
   --only-rss   only item 6b (peak memory with 50,000 members and 250,000 meetings, on tmpfs)
   --pg         item 4 also on PostgreSQL, one and three instances (4c, 4d): the server named by

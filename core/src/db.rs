@@ -8,7 +8,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use zeroize::Zeroizing;
 
@@ -18,6 +18,7 @@ use crate::body;
 use crate::crypto::{self, KeyId, Place, SecretKey};
 use crate::domain::*;
 use crate::error::{DamageReason, Damaged, Error, RecordKind, Result};
+use crate::index::RowDigest;
 use crate::ledger::{self, NewEntry};
 use crate::session::Session;
 
@@ -134,7 +135,36 @@ pub(crate) struct RawRow {
     pub(crate) version: i64,
 }
 
+/// A row's digest from its columns as `Table::select_sql` lists them: id, owner, extra, the four
+/// stamps; then its version and sealed body.
+fn digest_of(columns: [&[u8]; 7], version: i64, body: &[u8]) -> RowDigest {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in columns.into_iter().chain([body]) {
+        ctx.update(&(part.len() as u64).to_le_bytes());
+        ctx.update(part);
+    }
+    ctx.update(&version.to_le_bytes());
+    let mut out = [0; crate::index::DIGEST_LEN];
+    out.copy_from_slice(&ctx.finish().as_ref()[..crate::index::DIGEST_LEN]);
+    out
+}
+
 impl RawRow {
+    /// This row's digest, its sealed body being `body` (the row read, or the seal just written).
+    pub(crate) fn digest(&self, body: &[u8]) -> RowDigest {
+        let s = &self.stamps;
+        let columns = [
+            &self.id,
+            &self.owner,
+            &self.extra,
+            &s[0],
+            &s[1],
+            &s[2],
+            &s[3],
+        ];
+        digest_of(columns.map(|c| c.as_bytes()), self.version, body)
+    }
+
     pub(crate) fn bound(&self) -> String {
         let mut bound = format!(
             "{}\u{1f}{}\u{1f}{}",
@@ -210,6 +240,55 @@ impl Table {
             })?;
         }
         Ok(())
+    }
+
+    /// Every row's id and digest (`RawRow::digest`), read in place: nothing is copied out. A row
+    /// whose columns are not of their types (edited in the file) comes as `None`.
+    pub(crate) fn each_digest(
+        &self,
+        conn: &Connection,
+        mut each: impl FnMut(Option<(&str, RowDigest)>),
+    ) -> Result<()> {
+        let mut stmt = conn.prepare_cached(&self.select_sql(""))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| r.get_ref(i).ok()?.as_str().ok();
+            let pinned = (|| {
+                let columns = [0, 1, 2, 4, 5, 6, 7].map(text);
+                let [id, owner, extra, s0, s1, s2, s3] = columns;
+                let body = r.get_ref(3).ok()?.as_blob().ok()?;
+                let version = r.get_ref(8).ok()?.as_i64().ok()?;
+                let id = id?;
+                let columns = [id, owner?, extra?, s0?, s1?, s2?, s3?].map(str::as_bytes);
+                Some((id, digest_of(columns, version, body)))
+            })();
+            each(pinned);
+        }
+        Ok(())
+    }
+
+    /// Every row's id (a UUID) and digest, in the order of ids, read through a read-only
+    /// connection of its own to the store at `path` (for a second thread); `None` if a row
+    /// cannot be pinned.
+    pub(crate) fn digests_at(&self, path: &Path) -> Result<Option<Vec<(u128, RowDigest)>>> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        // One pass over the table: a cache would only add to the unlock's peak memory.
+        conn.execute_batch("PRAGMA cache_size = -64")?;
+        let sql = format!("SELECT count(*) FROM {}", self.name);
+        let count: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
+        let mut out = Some(Vec::with_capacity(usize::try_from(count).unwrap_or(0)));
+        self.each_digest(&conn, |row| {
+            let id = row.and_then(|(id, digest)| Some((uuid::Uuid::parse_str(id).ok()?, digest)));
+            match (id, out.as_mut()) {
+                (Some((id, digest)), Some(all)) => all.push((id.as_u128(), digest)),
+                _ => out = None,
+            }
+        })?;
+        Ok(out.map(|mut all| {
+            all.sort_unstable();
+            all
+        }))
     }
 
     pub(crate) fn read_one(&self, conn: &Connection, id: &str) -> Result<RawRow> {
@@ -382,6 +461,23 @@ impl Db<'_> {
         old: Option<&RawRow>,
         also: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<Stamp> {
+        self.write_pinned(session, table, id, owner, extra, body, old, also)
+            .map(|(stamp, _)| stamp)
+    }
+
+    /// `write_record_with`, also giving the row's digest (the member index keeps it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_pinned<T: Serialize + DeserializeOwned>(
+        &self,
+        session: &Session,
+        table: &Table,
+        id: &str,
+        owner: &str,
+        extra: &str,
+        body: &T,
+        old: Option<&RawRow>,
+        also: impl FnOnce(&Connection) -> Result<()>,
+    ) -> Result<(Stamp, RowDigest)> {
         let session = session.require(Permission::WriteRecords)?;
         let now = now_text();
         let user = session.user_id.clone();
@@ -426,7 +522,7 @@ impl Db<'_> {
         let seq = ledger::append(&tx, self.store_id, session, entry)?;
         check_written(seq, &raw)?;
         tx.commit()?;
-        raw.stamp(table.kind)
+        Ok((raw.stamp(table.kind)?, raw.digest(sealed.as_bytes())))
     }
 
     pub(crate) fn open_record<T: DeserializeOwned>(

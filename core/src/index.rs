@@ -7,10 +7,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::domain::{EthnicGroup, Gender, Id, Member, MemberRole, MemberSummary};
 use crate::text;
+
+/// A row pinned: SHA-256 of its id, every column its seal binds, its version and its sealed
+/// body (`RawRow::digest`), its first 128 bits (to forge a row to a given digest is a second
+/// preimage, 2^128 work; kept short, as the index holds one per member). The index keeps each member's, and the next unlock takes the index's
+/// sealed snapshot only if every member row still has it (`snapshot`).
+pub(crate) type RowDigest = [u8; DIGEST_LEN];
+pub(crate) const DIGEST_LEN: usize = 16;
 
 /// The key two records of one person share: folded name, birth year, folded village.
 pub(crate) type PersonKey = (String, Option<i32>, String);
@@ -44,6 +51,8 @@ struct Entry {
     phone: Option<String>,
     folded_name: String,
     folded_village: String,
+    /// Her row as last opened or written in this session (see `snapshot`).
+    digest: RowDigest,
 }
 
 impl Entry {
@@ -95,7 +104,8 @@ pub(crate) struct Staged {
 }
 
 impl Staged {
-    pub(crate) fn of(member: &Member) -> Self {
+    /// `member`, whose row (as opened or written) has `digest`.
+    pub(crate) fn of(member: &Member, digest: RowDigest) -> Self {
         let i = &member.info;
         let entry = Entry {
             club_id: Arc::from(""),
@@ -114,6 +124,7 @@ impl Staged {
             },
             folded_name: text::fold(&i.full_name),
             folded_village: text::fold(&i.village),
+            digest,
         };
         Staged {
             key: text::name_sort_key(&i.full_name),
@@ -184,9 +195,9 @@ impl MemberIndex {
         Some(((key, id), entry))
     }
 
-    pub(crate) fn upsert(&mut self, member: &Member) {
+    pub(crate) fn upsert(&mut self, member: &Member, digest: RowDigest) {
         self.remove(&member.id);
-        if let Some((place, entry)) = self.take(Staged::of(member)) {
+        if let Some((place, entry)) = self.take(Staged::of(member, digest)) {
             self.entries.insert(place, entry);
         }
     }
@@ -280,4 +291,195 @@ impl MemberIndex {
         }
         MemberPage { members, total }
     }
+}
+
+// ---- the sealed snapshot's contents (see `snapshot`) -------------------------------------
+
+impl Staged {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn digest(&self) -> Option<&RowDigest> {
+        self.entry.as_ref().map(|e| &e.digest)
+    }
+}
+
+fn gender_code(g: Gender) -> u8 {
+    match g {
+        Gender::Female => 0,
+        Gender::Male => 1,
+        Gender::Other => 2,
+    }
+}
+
+fn gender_of(code: u8) -> Option<Gender> {
+    [Gender::Female, Gender::Male, Gender::Other]
+        .get(usize::from(code))
+        .copied()
+}
+
+fn role_code(r: MemberRole) -> u8 {
+    match r {
+        MemberRole::Leader => 0,
+        MemberRole::Deputy => 1,
+        MemberRole::Member => 2,
+    }
+}
+
+fn role_of(code: u8) -> Option<MemberRole> {
+    [MemberRole::Leader, MemberRole::Deputy, MemberRole::Member]
+        .get(usize::from(code))
+        .copied()
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Reads what `MemberIndex::snapshot_chunks` wrote; `None` at the first thing out of place.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn text(&mut self) -> Option<String> {
+        std::str::from_utf8(self.bytes()?).ok().map(str::to_owned)
+    }
+}
+
+impl MemberIndex {
+    /// Every member in list order, `per` to a chunk, each chunk encoded on its own, padded with
+    /// zeros to a multiple of `pad` and zeroized when dropped: what `snapshot::save` seals.
+    pub(crate) fn snapshot_chunks(&self, per: usize, pad: usize) -> Vec<Zeroizing<Vec<u8>>> {
+        let mut chunks = Vec::new();
+        let all: Vec<_> = self.entries.iter().collect();
+        for part in all.chunks(per.max(1)) {
+            // Sized exactly beforehand: a buffer that grew would leave unzeroized copies behind.
+            let size: usize = 4 + part
+                .iter()
+                .map(|((key, id), e)| {
+                    let texts = [id.len(), e.club_id.len(), key.len(), e.full_name.len()];
+                    let more = [e.village.len(), e.folded_name.len(), e.folded_village.len()];
+                    let phone = e.phone.as_ref().map_or(0, |p| 4 + p.len());
+                    texts.iter().chain(&more).map(|n| 4 + n).sum::<usize>()
+                        + 5
+                        + 5
+                        + phone
+                        + DIGEST_LEN
+                })
+                .sum::<usize>();
+            let padded = size.div_ceil(pad.max(1)) * pad.max(1);
+            let mut out = Zeroizing::new(Vec::with_capacity(padded));
+            out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            for ((key, id), e) in part {
+                put_bytes(&mut out, id.as_bytes());
+                put_bytes(&mut out, e.club_id.as_bytes());
+                put_bytes(&mut out, key);
+                put_bytes(&mut out, e.full_name.as_bytes());
+                match e.birth_year {
+                    Some(y) => {
+                        out.push(1);
+                        out.extend_from_slice(&y.to_le_bytes());
+                    }
+                    None => out.extend_from_slice(&[0; 5]),
+                }
+                out.push(gender_code(e.gender));
+                out.push(e.ethnic_group.code());
+                put_bytes(&mut out, e.village.as_bytes());
+                out.push(role_code(e.role));
+                out.push(u8::from(e.safe_to_contact));
+                match &e.phone {
+                    Some(p) => {
+                        out.push(1);
+                        put_bytes(&mut out, p.as_bytes());
+                    }
+                    None => out.push(0),
+                }
+                put_bytes(&mut out, e.folded_name.as_bytes());
+                put_bytes(&mut out, e.folded_village.as_bytes());
+                out.extend_from_slice(&e.digest);
+            }
+            debug_assert_eq!(out.len(), size);
+            out.resize(padded, 0);
+            chunks.push(out);
+        }
+        chunks
+    }
+}
+
+/// The members of one chunk `snapshot_chunks` wrote, in its order; `None` if anything in it is
+/// out of place (then the unlock opens every member instead).
+pub(crate) fn staged_from_chunk(bytes: &[u8]) -> Option<Vec<Staged>> {
+    let mut r = Reader(bytes);
+    let n = r.u32()? as usize;
+    // Each entry takes at least 80 bytes: a count beyond that is not ours.
+    if n > bytes.len() / 80 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = r.text()?;
+        let club_id = r.text()?;
+        let key = r.bytes()?.to_vec();
+        let full_name = r.text()?;
+        let year = r.take(5)?;
+        let birth_year = match year[0] {
+            0 => None,
+            1 => Some(i32::from_le_bytes(year[1..].try_into().ok()?)),
+            _ => return None,
+        };
+        let gender = gender_of(r.byte()?)?;
+        let ethnic_group = EthnicGroup::from_code(r.byte()?).ok()?;
+        let village = r.text()?;
+        let role = role_of(r.byte()?)?;
+        let safe_to_contact = match r.byte()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let phone = match r.byte()? {
+            0 => None,
+            1 => Some(r.text()?),
+            _ => return None,
+        };
+        let folded_name = r.text()?;
+        let folded_village = r.text()?;
+        let digest: RowDigest = r.take(DIGEST_LEN)?.try_into().ok()?;
+        out.push(Staged {
+            key,
+            id,
+            club_id,
+            entry: Some(Entry {
+                club_id: Arc::from(""),
+                full_name,
+                birth_year,
+                gender,
+                ethnic_group,
+                village,
+                role,
+                safe_to_contact,
+                phone,
+                folded_name,
+                folded_village,
+                digest,
+            }),
+        });
+    }
+    // What follows the entries is the chunk's padding, zeros only.
+    r.0.iter().all(|&b| b == 0).then_some(out)
 }

@@ -30,6 +30,7 @@ pub mod safety;
 pub mod schema;
 mod session;
 mod slots;
+mod snapshot;
 pub mod store;
 pub mod sync;
 pub mod text;

@@ -87,16 +87,16 @@ pub(crate) fn add(
             stamp: raw.stamp(RecordKind::Member)?,
             info,
         };
-        added.push((member, member_key));
+        added.push((member, member_key, raw.digest(sealed.as_bytes())));
         progress(added.len());
     }
     trail.finish(&tx, s)?;
     tx.commit()?;
     // Only once it is durable does the session learn of it: a failed batch leaves no trace.
     let mut out = Vec::with_capacity(added.len());
-    for (member, member_key) in added {
+    for (member, member_key, digest) in added {
         s.member_keys.insert(member.id.clone(), member_key);
-        s.index.upsert(&member);
+        s.index.upsert(&member, digest);
         out.push(member);
     }
     Ok(out.into_iter().map(|m| masked(s, m)).collect())
@@ -156,14 +156,19 @@ pub(crate) fn update(db: Db<'_>, s: &mut Session, id: &str, input: &MemberInput)
         // it, mark the member safe first, then clear the number.)
         info.phone = stored.phone;
     }
-    let stamp = db.write_record(s, &MEMBERS, id, &old.owner, "", &info, Some(&old))?;
+    // The index's snapshot from the last lock still holds her old name, village or number:
+    // gone with the old row, not left until the next lock (a new one is sealed then).
+    let (stamp, digest) =
+        db.write_pinned(s, &MEMBERS, id, &old.owner, "", &info, Some(&old), |tx| {
+            crate::snapshot::discard(tx)
+        })?;
     let member = Member {
         id: id.to_owned(),
         club_id: old.owner,
         info,
         stamp,
     };
-    s.index.upsert(&member);
+    s.index.upsert(&member, digest);
     Ok(masked(s, member))
 }
 

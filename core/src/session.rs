@@ -25,6 +25,9 @@ pub(crate) struct Session {
     pub(crate) index: MemberIndex,
     /// Filled at unlock and by lists that meet a record failing its integrity check.
     pub(crate) damaged: RefCell<Vec<Damaged>>,
+    /// Whether the unlock took the index from its sealed snapshot (`snapshot`), not from
+    /// opening every member.
+    pub(crate) from_snapshot: bool,
 }
 
 impl Session {

@@ -20,7 +20,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("vault (envelopes and keys)", &["crypto", "keys"]),
     (
         "file (schema, session, the trail's storage, sealed rows, key slots)",
-        &["schema", "session", "audit", "ledger", "db", "slots"],
+        &[
+            "schema", "session", "audit", "ledger", "db", "slots", "snapshot",
+        ],
     ),
     (
         "features",

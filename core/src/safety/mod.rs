@@ -263,6 +263,8 @@ pub(crate) fn erase_member(db: Db<'_>, s: &mut Session, path: &Path, id: &str) -
     for note in &notes {
         tx.execute("DELETE FROM annotations WHERE id = ?1", [note])?;
     }
+    // The index's sealed snapshot holds her name: gone with her (a new one is sealed at lock).
+    crate::snapshot::discard(&tx)?;
     let mut entry = NewEntry::new(AuditAction::Delete, Some(RecordKind::Member), id);
     entry.fields = vec!["erased".into()];
     entry.fields.extend(taken);

@@ -226,6 +226,10 @@ impl Store {
     pub fn lock(&mut self) {
         // Best effort: the decoy was refreshed at unlock already; this catches today's changes.
         let _ = self.refresh_decoy();
+        // Best effort too: without it the next unlock opens every member, as after a kill.
+        if let Some(session) = &self.session {
+            let _ = crate::snapshot::save(&self.conn, self.store_kid, session);
+        }
         self.session = None;
         // Best effort: a reader elsewhere can make the checkpoint partial; the next one finishes.
         let _ = self.checkpoint();

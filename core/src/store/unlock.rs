@@ -17,12 +17,13 @@ use crate::db::{
 };
 use crate::domain::Id;
 use crate::error::{DamageReason, Damaged, DeviceSecretError, Error, RecordKind, Result};
-use crate::index::{MemberIndex, Staged};
+use crate::index::{MemberIndex, RowDigest, Staged};
 use crate::keys;
 use crate::ledger::{self, NewEntry};
 use crate::safety;
 use crate::session::Session;
 use crate::slots;
+use crate::snapshot;
 use crate::trail;
 
 impl Store {
@@ -230,7 +231,42 @@ impl Store {
             member_keys: HashMap::new(),
             index: MemberIndex::default(),
             damaged: Default::default(),
+            from_snapshot: false,
         };
+        // The member rows are read and pinned on a second thread (its own read-only connection)
+        // while this one unwraps the member keys and opens the snapshot: what a snapshot saves
+        // is the work of one thread, the rest is shared by two cores.
+        let has_snapshot = snapshot::exists(&self.conn)?;
+        let path = self.path.clone();
+        std::thread::scope(|scope| {
+            let rows = has_snapshot.then(|| scope.spawn(move || MEMBERS.digests_at(&path)));
+            let ready = self
+                .unwrap_member_keys(&mut session)
+                .and_then(|()| self.reseal_legacy_rows(&session));
+            let loaded = match ready {
+                Ok(()) => snapshot::load(&self.conn, self.store_kid, &session),
+                Err(_) => None,
+            };
+            // What the rows must be, and the index, made while the rows are still being read.
+            let pins = loaded.as_ref().and_then(|s| Self::pins(&mut session, s));
+            let index = loaded.map(MemberIndex::from_staged);
+            // Joined on every path: a thread left to the scope would re-raise its panic here.
+            let rows = rows.map(|worker| worker.join());
+            ready?;
+            session.index = match (index, pins, rows) {
+                (Some(index), Some(pins), Some(Ok(Ok(Some(rows))))) if pins == rows => {
+                    session.from_snapshot = true;
+                    index
+                }
+                _ => MemberIndex::from_staged(self.open_every_member(&mut session)?),
+            };
+            Ok::<_, Error>(())
+        })?;
+        self.session = Some(session);
+        Ok(())
+    }
+
+    fn unwrap_member_keys(&self, session: &mut Session) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare("SELECT member_id, wrapped_key FROM member_keys")?;
@@ -251,16 +287,39 @@ impl Store {
                 }),
             }
         }
-        drop(stmt);
-        self.reseal_legacy_rows(&session)?;
+        Ok(())
+    }
+
+    /// The snapshot's members as the member rows must be (each id with the digest the index
+    /// kept of her row), in the order of ids; `None` if a member's key did not unwrap or
+    /// anything was found damaged, which only opening every member reports.
+    fn pins(session: &mut Session, staged: &[Staged]) -> Option<Vec<(u128, RowDigest)>> {
+        if !session.damaged.get_mut().is_empty() {
+            return None;
+        }
+        let mut pins = staged
+            .iter()
+            .map(|s| {
+                let digest = s
+                    .digest()
+                    .filter(|_| session.member_keys.contains_key(s.id()))?;
+                Some((uuid::Uuid::parse_str(s.id()).ok()?.as_u128(), *digest))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        pins.sort_unstable();
+        Some(pins)
+    }
+
+    /// Opens every member row against the trail, for the index, noting each that fails.
+    fn open_every_member(&self, session: &mut Session) -> Result<Vec<Staged>> {
         let last_writes = ledger::last_writes_of(&self.conn, RecordKind::Member)?;
         // Sized once (every member the trail knows, erased ones too): grown by doubling, the
         // old and the new buffer of 50,000 entries were both in memory at the unlock's peak.
         let mut staged = Vec::with_capacity(last_writes.len());
         MEMBERS.read_each(&self.conn, "WHERE ?1 = ''", "", |raw| {
             let last = last_writes.get(&raw.id).copied();
-            match open_member_against(&session, &raw, last) {
-                Ok(m) => staged.push(Staged::of(&m)),
+            match open_member_against(session, &raw, last) {
+                Ok(m) => staged.push(Staged::of(&m, raw.digest(&raw.body))),
                 Err(_) => {
                     let reason =
                         judge(last, false, raw.version).unwrap_or(DamageReason::Unreadable);
@@ -274,10 +333,7 @@ impl Store {
             }
             Ok(())
         })?;
-        drop(last_writes);
-        session.index = MemberIndex::from_staged(staged);
-        self.session = Some(session);
-        Ok(())
+        Ok(staged)
     }
 
     /// After the upgrade that bound each record to its trail entry, the first unlock reseals

@@ -1,0 +1,540 @@
+//! The member index, sealed at lock, so that the next unlock need not open, decode and fold every
+//! member again (docs/PERFORMANCE.md, "A cheaper unlock"). It is sealed under a key derived from
+//! the store key and bound to the trail's head, and taken only when nothing changed since:
+//! - the trail's head is still the one it was sealed with (every write appends an entry);
+//! - every member row is still the row the index kept the digest of (`RawRow::digest`), no row
+//!   more and none less, and every member's key unwrapped.
+//!
+//! Otherwise the unlock opens every member as it always did, and reports what it finds. The
+//! unlock's own trail entry makes the snapshot stale at once (it is replaced at the next lock);
+//! an erasure deletes it in the erasure's transaction, so her name is never left behind in one.
+
+use rusqlite::{Connection, params};
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, KeyId, Place, SecretKey};
+use crate::error::{RecordKind, Result};
+use crate::index::{self, Staged};
+use crate::ledger;
+use crate::session::Session;
+
+/// Its rows in `meta` are named `index_snapshot.0`, `index_snapshot.1`...; every name of the
+/// range [`FIRST`, `AFTER`) is one of them.
+const PREFIX: &str = "index_snapshot.";
+const FIRST: &str = "index_snapshot.";
+const AFTER: &str = "index_snapshot/";
+/// Members a chunk: a chunk is opened at a time, so an unlock never holds a second copy of the
+/// whole index.
+const PER_CHUNK: usize = 1000;
+/// Chunks are padded to a multiple of this, so a chunk's length says little of its names.
+const PAD: usize = 4096;
+
+fn key_of(session: &Session) -> Result<SecretKey> {
+    session.store_key.derive(b"index-snapshot")
+}
+
+/// What every chunk's seal binds besides its name: how many chunks there are (none can be
+/// dropped) and the trail's head when it was sealed (none is taken after a write).
+fn bound(chunks: usize, head: &[u8]) -> String {
+    format!("{chunks}\u{1f}{}", data_encoding::HEXLOWER.encode(head))
+}
+
+fn place<'a>(name: &'a str, bound: &'a str) -> Place<'a> {
+    Place {
+        table: "meta",
+        kind: RecordKind::User,
+        id: name,
+        bound,
+    }
+}
+
+/// Whether the file holds a snapshot (not whether it opens or is current).
+pub(crate) fn exists(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM meta WHERE name >= ?1 AND name < ?2 LIMIT 1")?
+        .exists([FIRST, AFTER])?)
+}
+
+/// Removes the snapshot (inside the caller's transaction, if any).
+pub(crate) fn discard(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("DELETE FROM meta WHERE name >= ?1 AND name < ?2")?
+        .execute([FIRST, AFTER])?;
+    Ok(())
+}
+
+/// Seals the session's index as of now, in place of any older snapshot. A session that found
+/// damaged records leaves none: its next unlock opens everything and reports them again.
+pub(crate) fn save(conn: &Connection, store_kid: KeyId, session: &Session) -> Result<()> {
+    let tx = ledger::immediate(conn)?;
+    discard(&tx)?;
+    let Some(head) = ledger::read_head(&tx)? else {
+        return Ok(tx.commit()?);
+    };
+    if !session.damaged.borrow().is_empty() {
+        return Ok(tx.commit()?);
+    }
+    let key = key_of(session)?;
+    let chunks = session.index.snapshot_chunks(PER_CHUNK, PAD);
+    let bound = bound(chunks.len(), &head);
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let name = format!("{PREFIX}{i}");
+        let sealed = crypto::seal(&key, store_kid, &place(&name, &bound), &chunk)?;
+        tx.prepare_cached("INSERT INTO meta (name, value) VALUES (?1, ?2)")?
+            .execute(params![name, sealed])?;
+    }
+    Ok(tx.commit()?)
+}
+
+/// The members of the snapshot, if there is one, it opens, and it was sealed at the trail's
+/// present head. Whether the rows still match is the caller's to check (`Staged::digest`).
+pub(crate) fn load(conn: &Connection, store_kid: KeyId, session: &Session) -> Option<Vec<Staged>> {
+    let rows: Vec<(String, Vec<u8>)> = {
+        let mut stmt = conn
+            .prepare_cached("SELECT name, value FROM meta WHERE name >= ?1 AND name < ?2")
+            .ok()?;
+        let rows = stmt
+            .query_map([FIRST, AFTER], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ok()?;
+        rows.collect::<rusqlite::Result<_>>().ok()?
+    };
+    if rows.is_empty() {
+        return None;
+    }
+    let head = ledger::read_head(conn).ok()??;
+    let key = key_of(session).ok()?;
+    let bound = bound(rows.len(), &head);
+    let mut sealed: Vec<Option<Vec<u8>>> = vec![None; rows.len()];
+    for (name, value) in rows {
+        let i: usize = name.strip_prefix(PREFIX)?.parse().ok()?;
+        *sealed.get_mut(i)? = Some(value);
+    }
+    // Sized once: grown by doubling, the old and the new buffer were both at the unlock's peak.
+    let mut staged = Vec::with_capacity(sealed.len() * PER_CHUNK);
+    for (i, value) in sealed.into_iter().enumerate() {
+        let name = format!("{PREFIX}{i}");
+        let plain: Zeroizing<Vec<u8>> =
+            crypto::open(&key, store_kid, &place(&name, &bound), &value?).ok()?;
+        staged.extend(index::staged_from_chunk(&plain)?);
+    }
+    Some(staged)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use crate::domain::*;
+    use crate::index::MemberFilter;
+    use crate::keys::{KdfParams, SoftwareDeviceSecret};
+    use crate::store::{NewUser, Store};
+    use crate::{Damaged, UserRole};
+
+    const PIN: &str = "274915";
+
+    struct Phone {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+        device: Arc<SoftwareDeviceSecret>,
+        store: Store,
+        leader: String,
+        club: String,
+    }
+
+    fn member(name: &str, village: &str, safe: bool) -> MemberInput {
+        MemberInput {
+            full_name: name.into(),
+            birth_year: Some(1999),
+            gender: Gender::Female,
+            ethnic_group: EthnicGroup::from_name("Thái").unwrap(),
+            village: village.into(),
+            phone: Some("0912 345 678".into()),
+            role: MemberRole::Member,
+            survivor_status: SurvivorStatus::NotASurvivor,
+            safe_to_contact: safe,
+        }
+    }
+
+    /// A store with a club of `n` members more than its three named ones.
+    fn phone(n: usize) -> Phone {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("club.db");
+        let device = Arc::new(SoftwareDeviceSecret::generate().unwrap());
+        let mut store = Store::create(
+            &path,
+            device.clone(),
+            NewUser::new("Lò Thị Mai", UserRole::Leader, PIN),
+            KdfParams::MIN,
+        )
+        .unwrap();
+        let leader = store.current_user().unwrap().id;
+        let club = store
+            .add_club(&ClubInput {
+                name: "CLB Pù Nhi".into(),
+                kind: ClubKind::AntiTrafficking,
+                province: "Thanh Hóa".into(),
+                commune: "Pù Nhi".into(),
+                village: None,
+                former_district: None,
+            })
+            .unwrap()
+            .id;
+        let mut inputs = vec![
+            member("Nguyễn Thị Hoa", "Bản Chai", true),
+            member("Vàng Thị Dua", "Bản Pù Nhi", false),
+            member("Hà Thị Ánh", "Bản Chai", true),
+        ];
+        inputs.extend((0..n).map(|i| member(&format!("Lò Thị Số {i}"), "Bản Mới", true)));
+        store.add_members(&club, &inputs).unwrap();
+        Phone {
+            _dir: dir,
+            path,
+            device,
+            store,
+            leader,
+            club,
+        }
+    }
+
+    impl Phone {
+        fn everyone(&self) -> Vec<MemberSummary> {
+            self.store.list_members(&self.club).unwrap()
+        }
+        fn unlock(&mut self) {
+            self.store.unlock(&self.leader, PIN).unwrap();
+        }
+        fn took_snapshot(&self) -> bool {
+            self.store.session.as_ref().unwrap().from_snapshot
+        }
+        fn damaged(&self) -> Vec<Damaged> {
+            self.store.damaged_records().unwrap()
+        }
+        /// The app killed: the store closed without a lock.
+        fn kill_and_open(&mut self) {
+            let store = Store::open(&self.path, self.device.clone()).unwrap();
+            std::mem::forget(std::mem::replace(&mut self.store, store));
+        }
+        fn id_of(&self, name: &str) -> String {
+            self.everyone()
+                .into_iter()
+                .find(|m| m.full_name == name)
+                .unwrap()
+                .id
+        }
+    }
+
+    /// A second connection to the file, as someone holding it would edit it.
+    fn file(path: &Path) -> rusqlite::Connection {
+        rusqlite::Connection::open(path).unwrap()
+    }
+
+    /// One bit of a member's sealed body flipped in the file.
+    fn flip_body(path: &Path, id: &str) {
+        let conn = file(path);
+        let mut body: Vec<u8> = conn
+            .query_row("SELECT body FROM members WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap();
+        body[40] ^= 1;
+        conn.execute(
+            "UPDATE members SET body = ?2 WHERE id = ?1",
+            rusqlite::params![id, body],
+        )
+        .unwrap();
+    }
+
+    fn chunks(path: &Path) -> Vec<(String, Vec<u8>)> {
+        let conn = file(path);
+        let mut stmt = conn
+            .prepare(
+                "SELECT name, value FROM meta WHERE name LIKE 'index_snapshot.%' ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    fn put_chunks(path: &Path, rows: &[(String, Vec<u8>)]) {
+        let conn = file(path);
+        conn.execute("DELETE FROM meta WHERE name LIKE 'index_snapshot.%'", [])
+            .unwrap();
+        for (name, value) in rows {
+            conn.execute(
+                "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+                rusqlite::params![name, value],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_unlock_after_a_lock_takes_the_index_from_the_snapshot() {
+        let mut p = phone(0);
+        let before = p.everyone();
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        assert_eq!(chunks(&p.path).len(), 1);
+        p.unlock();
+        assert!(p.took_snapshot());
+        assert_eq!(p.everyone(), before);
+        // Search still ignores diacritics; do-not-contact still has no number on the list.
+        let found = p
+            .store
+            .search_members(&MemberFilter {
+                text: "nguyen thi".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, hoa);
+        let dua = p
+            .everyone()
+            .into_iter()
+            .find(|m| m.full_name == "Vàng Thị Dua");
+        assert_eq!(dua.unwrap().phone, None);
+        assert!(p.damaged().is_empty());
+        // Changes made after that unlock are in the next snapshot.
+        p.store
+            .update_member(&hoa, &member("Nguyễn Thị Hòa", "Bản Chai", true))
+            .unwrap();
+        let edited = p.everyone();
+        p.store.lock();
+        p.unlock();
+        assert!(p.took_snapshot());
+        assert_eq!(p.everyone(), edited);
+    }
+
+    /// The snapshot is left in the file by the unlock that read it, but that unlock's own entry
+    /// moved the trail's head: after a kill, it is not taken again.
+    #[test]
+    fn an_app_killed_without_locking_opens_every_member_at_the_next_unlock() {
+        let mut p = phone(0);
+        let before = p.everyone();
+        p.store.lock();
+        p.unlock();
+        p.kill_and_open();
+        p.unlock();
+        assert!(!p.took_snapshot());
+        assert_eq!(p.everyone(), before);
+    }
+
+    /// The snapshot is a copy of names: a member erased must not stay in one, whether the app
+    /// was locked after the erasure or killed before it could be.
+    #[test]
+    fn an_erased_member_is_in_no_snapshot_left_in_the_file() {
+        let mut p = phone(0);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        p.unlock();
+        assert!(!chunks(&p.path).is_empty());
+        p.store.erase_member(&hoa).unwrap();
+        // Killed right after: the erasure took the snapshot read at this session's unlock.
+        p.kill_and_open();
+        assert!(chunks(&p.path).is_empty());
+        p.unlock();
+        assert!(p.everyone().iter().all(|m| m.id != hoa));
+        // Locked after: the new snapshot has every member but her.
+        p.store.lock();
+        p.unlock();
+        assert!(p.took_snapshot());
+        assert_eq!(p.everyone().len(), 2);
+        assert!(p.everyone().iter().all(|m| m.id != hoa));
+    }
+
+    /// An edit replaces her old name or number in her row; the snapshot from the last lock must
+    /// not keep them until the next lock (the app may be killed before it).
+    #[test]
+    fn an_edit_takes_the_old_values_out_of_the_file_at_once() {
+        let mut p = phone(0);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        p.unlock();
+        assert!(!chunks(&p.path).is_empty());
+        let mut moved = member("Nguyễn Thị Hoa", "Bản Mới", true);
+        moved.phone = Some("0987 654 321".into());
+        p.store.update_member(&hoa, &moved).unwrap();
+        assert!(chunks(&p.path).is_empty());
+        p.kill_and_open();
+        p.unlock();
+        let hoa = p.everyone().into_iter().find(|m| m.id == hoa).unwrap();
+        assert_eq!(hoa.village, "Bản Mới");
+    }
+
+    /// An older snapshot put back (taken before a rename) must not show the old name: it was
+    /// sealed at an older head of the trail.
+    #[test]
+    fn an_older_snapshot_put_back_is_refused() {
+        let mut p = phone(0);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        let old = chunks(&p.path);
+        p.unlock();
+        p.store
+            .update_member(&hoa, &member("Nguyễn Thị Hòa", "Bản Chai", true))
+            .unwrap();
+        p.store.lock();
+        put_chunks(&p.path, &old);
+        p.unlock();
+        assert!(!p.took_snapshot());
+        assert!(p.everyone().iter().any(|m| m.full_name == "Nguyễn Thị Hòa"));
+        assert!(p.everyone().iter().all(|m| m.full_name != "Nguyễn Thị Hoa"));
+        assert!(p.damaged().is_empty());
+    }
+
+    /// The snapshot and the member row both put back from before the rename: the trail has
+    /// moved on, so the snapshot is refused, every member is opened, and the row is reported.
+    #[test]
+    fn a_member_row_rolled_back_with_its_snapshot_is_reported() {
+        let mut p = phone(0);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        let old = chunks(&p.path);
+        let conn = file(&p.path);
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('members')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let n = n as usize;
+        let row: Vec<rusqlite::types::Value> = conn
+            .query_row("SELECT * FROM members WHERE id = ?1", [&hoa], |r| {
+                (0..n).map(|i| r.get(i)).collect()
+            })
+            .unwrap();
+        drop(conn);
+        p.unlock();
+        p.store
+            .update_member(&hoa, &member("Nguyễn Thị Hòa", "Bản Chai", true))
+            .unwrap();
+        p.store.lock();
+        put_chunks(&p.path, &old);
+        let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+        file(&p.path)
+            .execute(
+                &format!(
+                    "INSERT OR REPLACE INTO members VALUES ({})",
+                    marks.join(", ")
+                ),
+                rusqlite::params_from_iter(row.iter()),
+            )
+            .unwrap();
+        p.unlock();
+        assert!(!p.took_snapshot());
+        let damaged = p.damaged();
+        assert_eq!(damaged.len(), 1, "{damaged:?}");
+        assert_eq!(damaged[0].id, hoa);
+        assert_eq!(damaged[0].reason, crate::DamageReason::Stale);
+    }
+
+    /// With the trail untouched, a member row edited in the file (one byte of its seal, or a
+    /// stamp) must not pass on the snapshot's word: the unlock opens every member and reports it.
+    #[test]
+    fn a_member_row_edited_since_the_lock_is_opened_and_reported() {
+        for edit in [
+            "flip a bit of the body",
+            "UPDATE members SET updated_at = '2020-01-01T00:00:00.000000Z' WHERE id = ?1",
+            "DELETE FROM members WHERE id = ?1",
+        ] {
+            let mut p = phone(0);
+            let hoa = p.id_of("Nguyễn Thị Hoa");
+            p.store.lock();
+            if edit.starts_with("flip") {
+                flip_body(&p.path, &hoa);
+            } else {
+                file(&p.path).execute(edit, [&hoa]).unwrap();
+            }
+            p.unlock();
+            assert!(!p.took_snapshot(), "{edit}");
+            let damaged = p.damaged();
+            if edit.starts_with("DELETE") {
+                // A missing row is the trail's to report (findings), as before the snapshot.
+                assert!(p.everyone().iter().all(|m| m.id != hoa), "{edit}");
+            } else {
+                assert!(damaged.iter().any(|d| d.id == hoa), "{edit}: {damaged:?}");
+            }
+        }
+    }
+
+    /// A chunk edited, or one of several dropped, is refused: the unlock opens every member
+    /// and lists all of them.
+    #[test]
+    fn a_snapshot_edited_or_cut_short_is_refused() {
+        let mut p = phone(1_200);
+        let before = p.everyone();
+        p.store.lock();
+        let whole = chunks(&p.path);
+        assert_eq!(whole.len(), 2);
+        let mut flipped = whole.clone();
+        let last = flipped[1].1.len() - 20;
+        flipped[1].1[last] ^= 1;
+        for (what, rows) in [("edited", flipped), ("cut short", whole[..1].to_vec())] {
+            put_chunks(&p.path, &rows);
+            p.unlock();
+            assert!(!p.took_snapshot(), "{what}");
+            assert_eq!(p.everyone(), before, "{what}");
+            assert!(p.damaged().is_empty(), "{what}");
+            p.store.lock();
+        }
+        p.unlock();
+        assert!(p.took_snapshot());
+        assert_eq!(p.everyone(), before);
+    }
+
+    /// A session that found damage leaves no snapshot: the next unlock reports it again.
+    #[test]
+    fn damage_found_is_found_again_at_the_next_unlock() {
+        let mut p = phone(0);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        flip_body(&p.path, &hoa);
+        p.unlock();
+        assert_eq!(p.damaged().len(), 1);
+        p.store.lock();
+        assert!(chunks(&p.path).is_empty());
+        p.unlock();
+        assert_eq!(p.damaged().len(), 1);
+    }
+
+    /// Under duress the store is wiped and the decoy made: the real index's snapshot is gone
+    /// with it, and the decoy's own holds no member.
+    #[test]
+    fn a_duress_unlock_leaves_no_snapshot_of_the_real_members() {
+        let mut p = phone(0);
+        p.store.set_duress_pin(PIN, "550011").unwrap();
+        p.store.lock();
+        let real = chunks(&p.path);
+        assert!(!real.is_empty());
+        p.store.unlock(&p.leader, "550011").unwrap();
+        let left: Vec<Vec<u8>> = chunks(&p.path).into_iter().map(|(_, v)| v).collect();
+        assert!(real.iter().all(|(_, v)| !left.contains(v)));
+        p.store.lock();
+        p.store.unlock(&p.leader, "550011").unwrap();
+        assert!(p.everyone().is_empty());
+    }
+
+    /// Names are in the snapshot, sealed: none of them is in the file's bytes after a lock.
+    #[test]
+    fn the_snapshot_holds_no_name_in_the_clear() {
+        let mut p = phone(0);
+        p.store.lock();
+        let bytes: Vec<u8> = chunks(&p.path).into_iter().flat_map(|(_, v)| v).collect();
+        assert!(!bytes.is_empty());
+        for needle in [
+            "Nguyễn Thị Hoa",
+            "nguyen thi hoa",
+            "Bản Chai",
+            "ban chai",
+            "0912",
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle}"
+            );
+        }
+    }
+}
