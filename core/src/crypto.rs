@@ -16,6 +16,8 @@ pub(crate) const KEY_LEN: usize = 32;
 pub(crate) const ENVELOPE_VERSION: u8 = 1;
 const HEADER_LEN: usize = 1 + KeyId::LEN + NONCE_LEN;
 const TAG_LEN: usize = 16;
+/// How much longer a sealed value is than its plaintext.
+pub(crate) const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 
 /// A 256-bit symmetric key. Zeroized on drop; deliberately neither Debug nor Display nor Clone.
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -89,6 +91,11 @@ pub(crate) struct Place<'a> {
 impl Place<'_> {
     fn aad(&self, header: &[u8]) -> Vec<u8> {
         let mut aad = Vec::with_capacity(64 + self.id.len());
+        self.aad_into(header, &mut aad);
+        aad
+    }
+
+    fn aad_into(&self, header: &[u8], aad: &mut Vec<u8>) {
         aad.extend_from_slice(b"chungtay.record.v1\0");
         aad.extend_from_slice(self.table.as_bytes());
         aad.push(0);
@@ -99,7 +106,6 @@ impl Place<'_> {
         aad.extend_from_slice(self.bound.as_bytes());
         aad.push(0);
         aad.extend_from_slice(header);
-        aad
     }
 
     fn integrity_error(&self) -> Error {
@@ -189,6 +195,45 @@ pub(crate) fn open(
         .len();
     buf.truncate(len);
     Ok(buf)
+}
+
+/// `open`, into `buf` (cleared first, zeroized by its owner), without allocating: for many small
+/// values opened in a row (the index snapshot's entries). `aad` is scratch space for the AAD.
+pub(crate) fn open_into(
+    key: &SecretKey,
+    expected: KeyId,
+    place: &Place<'_>,
+    envelope: &[u8],
+    buf: &mut Zeroizing<Vec<u8>>,
+    aad: &mut Vec<u8>,
+) -> Result<(), Error> {
+    if envelope_key_id(place, envelope)? != expected {
+        return Err(place.integrity_error());
+    }
+    let (header, body) = envelope.split_at(HEADER_LEN);
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&header[1 + KeyId::LEN..]);
+    aad.clear();
+    place.aad_into(header, aad);
+    buf.clear();
+    if buf.capacity() < body.len() {
+        // Grown only into a fresh buffer, the old one zeroized first (a grown Vec would leave
+        // its old allocation behind as it was).
+        zeroize::Zeroize::zeroize(&mut **buf);
+        **buf = Vec::with_capacity(body.len().max(256));
+    }
+    buf.extend_from_slice(body);
+    let len = key
+        .aead_key()?
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&aad[..]),
+            &mut buf[..],
+        )
+        .map_err(|_| place.integrity_error())?
+        .len();
+    buf.truncate(len);
+    Ok(())
 }
 
 /// The key id of a record or user: its UUID's bytes, bound into every seal made for it.

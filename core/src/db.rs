@@ -135,6 +135,14 @@ pub(crate) struct RawRow {
     pub(crate) version: i64,
 }
 
+/// A record id as a number, only in the form `new_id` writes (lower-case, hyphenated), so that
+/// two spellings of one UUID are never one key.
+fn uuid_of(id: &str) -> Option<u128> {
+    let uuid = uuid::Uuid::parse_str(id).ok()?;
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    (uuid.hyphenated().encode_lower(&mut buf) == id).then_some(uuid.as_u128())
+}
+
 /// A row's digest from its columns as `Table::select_sql` lists them: id, owner, extra, the four
 /// stamps; then its version and sealed body.
 fn digest_of(columns: [&[u8]; 7], version: i64, body: &[u8]) -> RowDigest {
@@ -247,7 +255,7 @@ impl Table {
     pub(crate) fn each_digest(
         &self,
         conn: &Connection,
-        mut each: impl FnMut(Option<(&str, RowDigest)>),
+        mut each: impl FnMut(Option<(&str, RowDigest, i64)>),
     ) -> Result<()> {
         let mut stmt = conn.prepare_cached(&self.select_sql(""))?;
         let mut rows = stmt.query([])?;
@@ -260,14 +268,15 @@ impl Table {
                 let version = r.get_ref(8).ok()?.as_i64().ok()?;
                 let id = id?;
                 let columns = [id, owner?, extra?, s0?, s1?, s2?, s3?].map(str::as_bytes);
-                Some((id, digest_of(columns, version, body)))
+                Some((id, digest_of(columns, version, body), version))
             })();
             each(pinned);
         }
         Ok(())
     }
 
-    /// Every row's id (a UUID) and digest, in the order of ids, read through a read-only
+    /// Every row's id (a UUID) and digest, in the order of ids, each row the version the trail
+    /// last wrote of it, read through a read-only
     /// connection of its own to the store at `path` (for a second thread); `None` if a row
     /// cannot be pinned.
     pub(crate) fn digests_at(&self, path: &Path) -> Result<Option<Vec<(u128, RowDigest)>>> {
@@ -277,14 +286,24 @@ impl Table {
         conn.execute_batch("PRAGMA cache_size = -64")?;
         let sql = format!("SELECT count(*) FROM {}", self.name);
         let count: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
-        let mut out = Some(Vec::with_capacity(usize::try_from(count).unwrap_or(0)));
+        let trail = ledger::last_writes_keyed(&conn, self.kind, uuid_of)?;
+        let mut out = Some(Vec::with_capacity(
+            usize::try_from(count).unwrap_or(0).min(1 << 20),
+        ));
         self.each_digest(&conn, |row| {
-            let id = row.and_then(|(id, digest)| Some((uuid::Uuid::parse_str(id).ok()?, digest)));
-            match (id, out.as_mut()) {
-                (Some((id, digest)), Some(all)) => all.push((id.as_u128(), digest)),
+            // A row is taken as the full path takes it: the version its trail last wrote.
+            let pinned = row.and_then(|(id, digest, version)| {
+                let id = uuid_of(id)?;
+                judge(trail.get(&id).copied(), false, version)
+                    .is_none()
+                    .then_some((id, digest))
+            });
+            match (pinned, out.as_mut()) {
+                (Some(pin), Some(all)) => all.push(pin),
                 _ => out = None,
             }
         })?;
+        drop(trail);
         Ok(out.map(|mut all| {
             all.sort_unstable();
             all

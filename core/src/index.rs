@@ -364,122 +364,165 @@ impl<'a> Reader<'a> {
 
 impl MemberIndex {
     /// Every member in list order, `per` to a chunk, each chunk encoded on its own, padded with
-    /// zeros to a multiple of `pad` and zeroized when dropped: what `snapshot::save` seals.
-    pub(crate) fn snapshot_chunks(&self, per: usize, pad: usize) -> Vec<Zeroizing<Vec<u8>>> {
-        let mut chunks = Vec::new();
+    /// zeros to a multiple of `pad`, handed to `each` with its number and zeroized after: what
+    /// `snapshot::save` seals, one chunk in memory at a time. Within a chunk, each member's
+    /// entry but her id is sealed by `seal` (under her own key, which `overhead` bytes longer),
+    /// so that erasing her key erases her from every copy.
+    pub(crate) fn snapshot_chunks<E>(
+        &self,
+        per: usize,
+        pad: usize,
+        overhead: usize,
+        mut seal: impl FnMut(&str, &[u8]) -> Result<Vec<u8>, E>,
+        mut each: impl FnMut(usize, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let all: Vec<_> = self.entries.iter().collect();
-        for part in all.chunks(per.max(1)) {
+        for (i, part) in all.chunks(per.max(1)).enumerate() {
             // Sized exactly beforehand: a buffer that grew would leave unzeroized copies behind.
             let size: usize = 4 + part
                 .iter()
-                .map(|((key, id), e)| {
-                    let texts = [id.len(), e.club_id.len(), key.len(), e.full_name.len()];
-                    let more = [e.village.len(), e.folded_name.len(), e.folded_village.len()];
-                    let phone = e.phone.as_ref().map_or(0, |p| 4 + p.len());
-                    texts.iter().chain(&more).map(|n| 4 + n).sum::<usize>()
-                        + 5
-                        + 5
-                        + phone
-                        + DIGEST_LEN
-                })
+                .map(|((key, id), e)| 4 + id.len() + 4 + entry_size(key, e) + overhead)
                 .sum::<usize>();
             let padded = size.div_ceil(pad.max(1)) * pad.max(1);
             let mut out = Zeroizing::new(Vec::with_capacity(padded));
             out.extend_from_slice(&(part.len() as u32).to_le_bytes());
             for ((key, id), e) in part {
+                let mut plain = Zeroizing::new(Vec::with_capacity(entry_size(key, e)));
+                put_entry(&mut plain, key, e);
+                debug_assert_eq!(plain.len(), entry_size(key, e));
                 put_bytes(&mut out, id.as_bytes());
-                put_bytes(&mut out, e.club_id.as_bytes());
-                put_bytes(&mut out, key);
-                put_bytes(&mut out, e.full_name.as_bytes());
-                match e.birth_year {
-                    Some(y) => {
-                        out.push(1);
-                        out.extend_from_slice(&y.to_le_bytes());
-                    }
-                    None => out.extend_from_slice(&[0; 5]),
-                }
-                out.push(gender_code(e.gender));
-                out.push(e.ethnic_group.code());
-                put_bytes(&mut out, e.village.as_bytes());
-                out.push(role_code(e.role));
-                out.push(u8::from(e.safe_to_contact));
-                match &e.phone {
-                    Some(p) => {
-                        out.push(1);
-                        put_bytes(&mut out, p.as_bytes());
-                    }
-                    None => out.push(0),
-                }
-                put_bytes(&mut out, e.folded_name.as_bytes());
-                put_bytes(&mut out, e.folded_village.as_bytes());
-                out.extend_from_slice(&e.digest);
+                put_bytes(&mut out, &seal(id, &plain)?);
             }
             debug_assert_eq!(out.len(), size);
             out.resize(padded, 0);
-            chunks.push(out);
+            each(i, &out)?;
         }
-        chunks
+        Ok(())
+    }
+
+    /// How many chunks of `per` `snapshot_chunks` makes.
+    pub(crate) fn snapshot_chunk_count(&self, per: usize) -> usize {
+        self.entries.len().div_ceil(per.max(1))
     }
 }
 
-/// The members of one chunk `snapshot_chunks` wrote, in its order; `None` if anything in it is
-/// out of place (then the unlock opens every member instead).
-pub(crate) fn staged_from_chunk(bytes: &[u8]) -> Option<Vec<Staged>> {
+/// The length `put_entry` writes.
+fn entry_size(key: &[u8], e: &Entry) -> usize {
+    let texts = [
+        e.club_id.len(),
+        key.len(),
+        e.full_name.len(),
+        e.village.len(),
+    ];
+    let folded = [e.folded_name.len(), e.folded_village.len()];
+    let phone = e.phone.as_ref().map_or(0, |p| 4 + p.len());
+    texts.iter().chain(&folded).map(|n| 4 + n).sum::<usize>() + 5 + 5 + phone + DIGEST_LEN
+}
+
+/// An entry but its id, as the snapshot seals it.
+fn put_entry(out: &mut Vec<u8>, key: &[u8], e: &Entry) {
+    put_bytes(out, e.club_id.as_bytes());
+    put_bytes(out, key);
+    put_bytes(out, e.full_name.as_bytes());
+    match e.birth_year {
+        Some(y) => {
+            out.push(1);
+            out.extend_from_slice(&y.to_le_bytes());
+        }
+        None => out.extend_from_slice(&[0; 5]),
+    }
+    out.push(gender_code(e.gender));
+    out.push(e.ethnic_group.code());
+    put_bytes(out, e.village.as_bytes());
+    out.push(role_code(e.role));
+    out.push(u8::from(e.safe_to_contact));
+    match &e.phone {
+        Some(p) => {
+            out.push(1);
+            put_bytes(out, p.as_bytes());
+        }
+        None => out.push(0),
+    }
+    put_bytes(out, e.folded_name.as_bytes());
+    put_bytes(out, e.folded_village.as_bytes());
+    out.extend_from_slice(&e.digest);
+}
+
+/// The members of one chunk `snapshot_chunks` wrote, in its order, each entry opened by `open`
+/// (with her id, into the buffer given); `None` if anything in it is out of place or does not
+/// open (then the unlock opens every member instead).
+pub(crate) fn staged_from_chunk(
+    bytes: &[u8],
+    mut open: impl FnMut(&str, &[u8], &mut Zeroizing<Vec<u8>>) -> Option<()>,
+) -> Option<Vec<Staged>> {
     let mut r = Reader(bytes);
     let n = r.u32()? as usize;
-    // Each entry takes at least 80 bytes: a count beyond that is not ours.
-    if n > bytes.len() / 80 {
+    // Each entry takes at least 8 bytes of lengths and a seal's 45: a count beyond that is not
+    // ours.
+    if n > bytes.len() / 53 {
         return None;
     }
     let mut out = Vec::with_capacity(n);
+    // One buffer for every entry of the chunk, zeroized when dropped.
+    let mut plain = Zeroizing::new(Vec::new());
     for _ in 0..n {
         let id = r.text()?;
-        let club_id = r.text()?;
-        let key = r.bytes()?.to_vec();
-        let full_name = r.text()?;
-        let year = r.take(5)?;
-        let birth_year = match year[0] {
-            0 => None,
-            1 => Some(i32::from_le_bytes(year[1..].try_into().ok()?)),
-            _ => return None,
-        };
-        let gender = gender_of(r.byte()?)?;
-        let ethnic_group = EthnicGroup::from_code(r.byte()?).ok()?;
-        let village = r.text()?;
-        let role = role_of(r.byte()?)?;
-        let safe_to_contact = match r.byte()? {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
-        let phone = match r.byte()? {
-            0 => None,
-            1 => Some(r.text()?),
-            _ => return None,
-        };
-        let folded_name = r.text()?;
-        let folded_village = r.text()?;
-        let digest: RowDigest = r.take(DIGEST_LEN)?.try_into().ok()?;
-        out.push(Staged {
-            key,
-            id,
-            club_id,
-            entry: Some(Entry {
-                club_id: Arc::from(""),
-                full_name,
-                birth_year,
-                gender,
-                ethnic_group,
-                village,
-                role,
-                safe_to_contact,
-                phone,
-                folded_name,
-                folded_village,
-                digest,
-            }),
-        });
+        open(&id, r.bytes()?, &mut plain)?;
+        out.push(entry_from(id, &plain)?);
     }
     // What follows the entries is the chunk's padding, zeros only.
     r.0.iter().all(|&b| b == 0).then_some(out)
+}
+
+/// One member's entry from what `put_entry` wrote.
+fn entry_from(id: Id, plain: &[u8]) -> Option<Staged> {
+    let mut r = Reader(plain);
+    let club_id = r.text()?;
+    let key = r.bytes()?.to_vec();
+    let full_name = r.text()?;
+    let year = r.take(5)?;
+    let birth_year = match year[0] {
+        0 => None,
+        1 => Some(i32::from_le_bytes(year[1..].try_into().ok()?)),
+        _ => return None,
+    };
+    let gender = gender_of(r.byte()?)?;
+    let ethnic_group = EthnicGroup::from_code(r.byte()?).ok()?;
+    let village = r.text()?;
+    let role = role_of(r.byte()?)?;
+    let safe_to_contact = match r.byte()? {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    let phone = match r.byte()? {
+        0 => None,
+        1 => Some(r.text()?),
+        _ => return None,
+    };
+    let folded_name = r.text()?;
+    let folded_village = r.text()?;
+    let digest: RowDigest = r.take(DIGEST_LEN)?.try_into().ok()?;
+    if !r.0.is_empty() {
+        return None;
+    }
+    Some(Staged {
+        key,
+        id,
+        club_id,
+        entry: Some(Entry {
+            club_id: Arc::from(""),
+            full_name,
+            birth_year,
+            gender,
+            ethnic_group,
+            village,
+            role,
+            safe_to_contact,
+            phone,
+            folded_name,
+            folded_village,
+            digest,
+        }),
+    })
 }

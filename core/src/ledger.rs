@@ -161,13 +161,27 @@ pub(crate) fn last_writes_of(
     conn: &Connection,
     kind: RecordKind,
 ) -> Result<std::collections::HashMap<String, (i64, AuditAction)>> {
+    last_writes_keyed(conn, kind, |id| Some(id.to_owned()))
+}
+
+/// `last_writes_of`, each record's id made a key by `key` (entries it refuses are left out).
+pub(crate) fn last_writes_keyed<K: std::hash::Hash + Eq>(
+    conn: &Connection,
+    kind: RecordKind,
+    key: impl Fn(&str) -> Option<K>,
+) -> Result<std::collections::HashMap<K, (i64, AuditAction)>> {
     let mut stmt = conn.prepare_cached(LAST_WRITES_OF_SQL)?;
     let mut rows = stmt.query([kind.as_str()])?;
     let mut last = std::collections::HashMap::new();
     while let Some(r) = rows.next()? {
-        let (id, seq, action): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (id, seq, action) = (r.get_ref(0)?, r.get(1)?, r.get_ref(2)?);
+        let id = id.as_str().map_err(rusqlite::Error::from)?;
         // An unknown action is skipped, as `last_write` skips it.
-        let Some(action) = AuditAction::parse(&action) else {
+        let action = action.as_str().map_err(rusqlite::Error::from)?;
+        let Some(action) = AuditAction::parse(action) else {
+            continue;
+        };
+        let Some(id) = key(id) else {
             continue;
         };
         let newer = match last.get(&id) {

@@ -5,6 +5,9 @@
 //! - every member row is still the row the index kept the digest of (`RawRow::digest`), no row
 //!   more and none less, and every member's key unwrapped.
 //!
+//! Each member's entry is sealed once more under her own key, inside the chunk: erasing her key
+//! erases her from every copy of a snapshot, as from her records (docs/SECURITY.md 6).
+//!
 //! Otherwise the unlock opens every member as it always did, and reports what it finds. The
 //! unlock's own trail entry makes the snapshot stale at once (it is replaced at the next lock);
 //! an erasure deletes it in the erasure's transaction, so her name is never left behind in one.
@@ -28,6 +31,10 @@ const AFTER: &str = "index_snapshot/";
 const PER_CHUNK: usize = 1000;
 /// Chunks are padded to a multiple of this, so a chunk's length says little of its names.
 const PAD: usize = 4096;
+/// The layout of an entry and what `text::fold` and `text::name_sort_key` make of a name: a
+/// snapshot sealed under another is never taken (the index is then built anew). Bump it with any
+/// change to either, or members unchanged since would keep their old search and sort keys.
+const FORMAT: u32 = 1;
 
 fn key_of(session: &Session) -> Result<SecretKey> {
     session.store_key.derive(b"index-snapshot")
@@ -36,7 +43,8 @@ fn key_of(session: &Session) -> Result<SecretKey> {
 /// What every chunk's seal binds besides its name: how many chunks there are (none can be
 /// dropped) and the trail's head when it was sealed (none is taken after a write).
 fn bound(chunks: usize, head: &[u8]) -> String {
-    format!("{chunks}\u{1f}{}", data_encoding::HEXLOWER.encode(head))
+    let head = data_encoding::HEXLOWER.encode(head);
+    format!("v{FORMAT}\u{1f}{chunks}\u{1f}{head}")
 }
 
 fn place<'a>(name: &'a str, bound: &'a str) -> Place<'a> {
@@ -45,6 +53,16 @@ fn place<'a>(name: &'a str, bound: &'a str) -> Place<'a> {
         kind: RecordKind::User,
         id: name,
         bound,
+    }
+}
+
+/// Where one member's entry is sealed, under her own key.
+fn entry_place(member_id: &str) -> Place<'_> {
+    Place {
+        table: "meta",
+        kind: RecordKind::Member,
+        id: member_id,
+        bound: "index_snapshot",
     }
 }
 
@@ -74,47 +92,74 @@ pub(crate) fn save(conn: &Connection, store_kid: KeyId, session: &Session) -> Re
         return Ok(tx.commit()?);
     }
     let key = key_of(session)?;
-    let chunks = session.index.snapshot_chunks(PER_CHUNK, PAD);
-    let bound = bound(chunks.len(), &head);
-    for (i, chunk) in chunks.into_iter().enumerate() {
+    let bound = bound(session.index.snapshot_chunk_count(PER_CHUNK), &head);
+    let seal_entry = |id: &str, plain: &[u8]| {
+        let (member_key, kid) = session.member_key(RecordKind::Member, id, id)?;
+        Ok(crypto::seal(member_key, kid, &entry_place(id), plain)?
+            .as_bytes()
+            .to_vec())
+    };
+    let each = |i, chunk: &[u8]| {
         let name = format!("{PREFIX}{i}");
-        let sealed = crypto::seal(&key, store_kid, &place(&name, &bound), &chunk)?;
+        let sealed = crypto::seal(&key, store_kid, &place(&name, &bound), chunk)?;
         tx.prepare_cached("INSERT INTO meta (name, value) VALUES (?1, ?2)")?
             .execute(params![name, sealed])?;
-    }
+        Ok::<_, crate::error::Error>(())
+    };
+    let overhead = crypto::OVERHEAD;
+    session
+        .index
+        .snapshot_chunks(PER_CHUNK, PAD, overhead, seal_entry, each)?;
     Ok(tx.commit()?)
 }
 
 /// The members of the snapshot, if there is one, it opens, and it was sealed at the trail's
 /// present head. Whether the rows still match is the caller's to check (`Staged::digest`).
 pub(crate) fn load(conn: &Connection, store_kid: KeyId, session: &Session) -> Option<Vec<Staged>> {
-    let rows: Vec<(String, Vec<u8>)> = {
+    let names: Vec<String> = {
         let mut stmt = conn
-            .prepare_cached("SELECT name, value FROM meta WHERE name >= ?1 AND name < ?2")
+            .prepare_cached("SELECT name FROM meta WHERE name >= ?1 AND name < ?2")
             .ok()?;
-        let rows = stmt
-            .query_map([FIRST, AFTER], |r| Ok((r.get(0)?, r.get(1)?)))
-            .ok()?;
-        rows.collect::<rusqlite::Result<_>>().ok()?
+        let names = stmt.query_map([FIRST, AFTER], |r| r.get(0)).ok()?;
+        names.collect::<rusqlite::Result<_>>().ok()?
     };
-    if rows.is_empty() {
+    // No more chunks than the members whose keys opened can fill: a file claiming more is not
+    // ours, and must not size what is allocated before anything is authenticated.
+    let n = names.len();
+    if n == 0 || n > session.member_keys.len() / PER_CHUNK + 1 {
         return None;
+    }
+    // Exactly `index_snapshot.0` to `.{n-1}`, each written as `save` writes it.
+    let mut seen = vec![false; n];
+    for name in &names {
+        let suffix = name.strip_prefix(PREFIX)?;
+        let i: usize = suffix.parse().ok()?;
+        if i.to_string() != suffix || std::mem::replace(seen.get_mut(i)?, true) {
+            return None;
+        }
     }
     let head = ledger::read_head(conn).ok()??;
     let key = key_of(session).ok()?;
-    let bound = bound(rows.len(), &head);
-    let mut sealed: Vec<Option<Vec<u8>>> = vec![None; rows.len()];
-    for (name, value) in rows {
-        let i: usize = name.strip_prefix(PREFIX)?.parse().ok()?;
-        *sealed.get_mut(i)? = Some(value);
-    }
+    let bound = bound(n, &head);
     // Sized once: grown by doubling, the old and the new buffer were both at the unlock's peak.
-    let mut staged = Vec::with_capacity(sealed.len() * PER_CHUNK);
-    for (i, value) in sealed.into_iter().enumerate() {
+    let mut staged = Vec::with_capacity(n.checked_mul(PER_CHUNK)?);
+    let mut aad = Vec::new();
+    for i in 0..n {
+        // One chunk read at a time: the sealed snapshot is never in memory whole.
         let name = format!("{PREFIX}{i}");
+        let value: Vec<u8> = conn
+            .prepare_cached("SELECT value FROM meta WHERE name = ?1")
+            .ok()?
+            .query_row([&name], |r| r.get(0))
+            .ok()?;
         let plain: Zeroizing<Vec<u8>> =
-            crypto::open(&key, store_kid, &place(&name, &bound), &value?).ok()?;
-        staged.extend(index::staged_from_chunk(&plain)?);
+            crypto::open(&key, store_kid, &place(&name, &bound), &value).ok()?;
+        drop(value);
+        let open_entry = |id: &str, sealed: &[u8], plain: &mut Zeroizing<Vec<u8>>| {
+            let (member_key, kid) = session.member_key(RecordKind::Member, id, id).ok()?;
+            crypto::open_into(member_key, kid, &entry_place(id), sealed, plain, &mut aad).ok()
+        };
+        staged.extend(index::staged_from_chunk(&plain, open_entry)?);
     }
     Some(staged)
 }
@@ -126,6 +171,7 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
+    use super::*;
     use crate::domain::*;
     use crate::index::MemberFilter;
     use crate::keys::{KdfParams, SoftwareDeviceSecret};
@@ -344,6 +390,42 @@ mod tests {
         assert!(p.everyone().iter().all(|m| m.id != hoa));
     }
 
+    /// Someone who copied the file before an erasure, and later has a PIN (so the store key):
+    /// the copy's chunks open, but her entry inside is sealed under her own key, which the
+    /// erasure destroyed. Nothing of her is readable in them.
+    #[test]
+    fn a_snapshot_copied_before_an_erasure_does_not_give_her_back() {
+        let mut p = phone(0);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        let copied = chunks(&p.path);
+        let head: Vec<u8> = file(&p.path)
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'audit_head'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        p.unlock();
+        p.store.erase_member(&hoa).unwrap();
+        let s = p.store.session.as_ref().unwrap();
+        let key = key_of(s).unwrap();
+        let bound = bound(copied.len(), &head);
+        let (name, sealed) = &copied[0];
+        let plain = crypto::open(&key, p.store.store_kid, &place(name, &bound), sealed).unwrap();
+        for needle in ["Nguyễn Thị Hoa", "nguyen thi hoa", "Bản Chai", "0912"] {
+            let found = plain.windows(needle.len()).any(|w| w == needle.as_bytes());
+            assert!(!found, "{needle}");
+        }
+        // The others' entries still open with their keys; hers has none left.
+        let opened = crate::index::staged_from_chunk(&plain, |id, sealed, out| {
+            let (k, kid) = s.member_key(RecordKind::Member, id, id).ok()?;
+            crypto::open_into(k, kid, &entry_place(id), sealed, out, &mut Vec::new()).ok()
+        });
+        assert!(opened.is_none());
+        assert!(s.member_key(RecordKind::Member, &hoa, &hoa).is_err());
+    }
+
     /// An edit replaces her old name or number in her row; the snapshot from the last lock must
     /// not keep them until the next lock (the app may be killed before it).
     #[test]
@@ -457,6 +539,51 @@ mod tests {
             } else {
                 assert!(damaged.iter().any(|d| d.id == hoa), "{edit}: {damaged:?}");
             }
+        }
+    }
+
+    /// The trail's entries between the lock and the head are the full path's to judge as well:
+    /// a member's last entry edited to an erasure is reported, not covered by the snapshot.
+    #[test]
+    fn a_trail_entry_edited_since_the_lock_is_reported_as_before() {
+        let mut p = phone(0);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        let edited = file(&p.path)
+            .execute(
+                "UPDATE audit_log SET action = 'delete' WHERE kind = 'member' AND record_id = ?1",
+                [&hoa],
+            )
+            .unwrap();
+        assert_eq!(edited, 1);
+        p.unlock();
+        assert!(!p.took_snapshot());
+        let damaged = p.damaged();
+        assert!(
+            damaged
+                .iter()
+                .any(|d| d.id == hoa && d.reason == crate::DamageReason::Deleted),
+            "{damaged:?}"
+        );
+    }
+
+    /// Rows planted to look like a snapshot of millions of members, or named out of form, are
+    /// refused before anything is sized by them (an allocation that fails aborts the app).
+    #[test]
+    fn a_planted_snapshot_is_refused_before_it_sizes_anything() {
+        let mut p = phone(0);
+        let before = p.everyone();
+        p.store.lock();
+        let whole = chunks(&p.path);
+        let mut planted = whole.clone();
+        planted.extend((1..2_000).map(|i| (format!("index_snapshot.{i}"), vec![0])));
+        let renamed = vec![("index_snapshot.00".to_owned(), whole[0].1.clone())];
+        for rows in [planted, renamed] {
+            put_chunks(&p.path, &rows);
+            p.unlock();
+            assert!(!p.took_snapshot());
+            assert_eq!(p.everyone(), before);
+            p.store.lock();
         }
     }
 

@@ -190,6 +190,9 @@ impl Query {
 ///
 /// The tone is weighed once per word (syllable), not per letter, so the old and new tone
 /// placements ("Hoà"/"Hòa", "Thuý"/"Thúy") give identical keys.
+///
+/// Stored in the phone's sealed index snapshot: a change to its output must bump
+/// `snapshot::FORMAT` in chungtay-core.
 pub fn name_sort_key(full_name: &str) -> Vec<u8> {
     let decomposed: String = full_name.nfd().collect();
     let words: Vec<&str> = decomposed.split_whitespace().collect();

@@ -10,6 +10,9 @@ use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 ///
 /// U+00D0 (Ð, Icelandic eth) is folded like Đ because it is visually identical and turns up in
 /// text converted from legacy Vietnamese encodings.
+///
+/// Stored in the phone's sealed index snapshot: a change to its output must bump
+/// `snapshot::FORMAT` in chungtay-core.
 pub fn fold(s: &str) -> String {
     let mut out = Collapsing::with_capacity(s.len());
     for c in s.chars() {

@@ -239,7 +239,14 @@ impl Store {
         let has_snapshot = snapshot::exists(&self.conn)?;
         let path = self.path.clone();
         std::thread::scope(|scope| {
-            let rows = has_snapshot.then(|| scope.spawn(move || MEMBERS.digests_at(&path)));
+            // No thread to be had (memory pressure) is no snapshot, not a panic.
+            let rows = has_snapshot
+                .then(|| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || MEMBERS.digests_at(&path))
+                        .ok()
+                })
+                .flatten();
             let ready = self
                 .unwrap_member_keys(&mut session)
                 .and_then(|()| self.reseal_legacy_rows(&session));
