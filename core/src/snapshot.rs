@@ -66,11 +66,33 @@ fn entry_place(member_id: &str) -> Place<'_> {
     }
 }
 
-/// Whether the file holds a snapshot (not whether it opens or is current).
-pub(crate) fn exists(conn: &Connection) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM meta WHERE name >= ?1 AND name < ?2 LIMIT 1")?
-        .exists([FIRST, AFTER])?)
+/// Whether the file holds a snapshot sealed at the trail's present head (its first chunk opens):
+/// only then is it worth reading every member row to check it. After a kill the snapshot of the
+/// last lock is still there, stale.
+pub(crate) fn current(conn: &Connection, store_kid: KeyId, session: &Session) -> bool {
+    let first = || {
+        let n: i64 = conn
+            .prepare_cached("SELECT count(*) FROM meta WHERE name >= ?1 AND name < ?2")
+            .ok()?
+            .query_row([FIRST, AFTER], |r| r.get(0))
+            .ok()?;
+        let head = ledger::read_head(conn).ok()??;
+        let name = format!("{PREFIX}0");
+        let value: Vec<u8> = conn
+            .prepare_cached("SELECT value FROM meta WHERE name = ?1")
+            .ok()?
+            .query_row([&name], |r| r.get(0))
+            .ok()?;
+        let bound = bound(usize::try_from(n).ok()?, &head);
+        crypto::open(
+            &key_of(session).ok()?,
+            store_kid,
+            &place(&name, &bound),
+            &value,
+        )
+        .ok()
+    };
+    first().is_some()
 }
 
 /// Removes the snapshot (inside the caller's transaction, if any).
@@ -417,12 +439,26 @@ mod tests {
             let found = plain.windows(needle.len()).any(|w| w == needle.as_bytes());
             assert!(!found, "{needle}");
         }
-        // The others' entries still open with their keys; hers has none left.
+        // Entry by entry, in list order: those before hers open with their keys, hers does not
+        // (the reading stops there); the other members' keys are all still there.
+        let mut tried = Vec::new();
         let opened = crate::index::staged_from_chunk(&plain, |id, sealed, out| {
-            let (k, kid) = s.member_key(RecordKind::Member, id, id).ok()?;
-            crypto::open_into(k, kid, &entry_place(id), sealed, out, &mut Vec::new()).ok()
+            let (k, kid) = s.member_key(RecordKind::Member, id, id).ok().or_else(|| {
+                tried.push((id.to_owned(), false));
+                None
+            })?;
+            crypto::open_into(k, kid, &entry_place(id), sealed, out, &mut Vec::new()).ok()?;
+            tried.push((id.to_owned(), true));
+            Some(())
         });
         assert!(opened.is_none());
+        let (last, rest) = tried.split_last().unwrap();
+        assert_eq!(last, &(hoa.clone(), false));
+        assert!(
+            !rest.is_empty() && rest.iter().all(|(_, ok)| *ok),
+            "{tried:?}"
+        );
+        assert_eq!(s.member_keys.len(), 2);
         assert!(s.member_key(RecordKind::Member, &hoa, &hoa).is_err());
     }
 

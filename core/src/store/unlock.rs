@@ -236,7 +236,7 @@ impl Store {
         // The member rows are read and pinned on a second thread (its own read-only connection)
         // while this one unwraps the member keys and opens the snapshot: what a snapshot saves
         // is the work of one thread, the rest is shared by two cores.
-        let has_snapshot = snapshot::exists(&self.conn)?;
+        let has_snapshot = snapshot::current(&self.conn, self.store_kid, &session);
         let path = self.path.clone();
         std::thread::scope(|scope| {
             // No thread to be had (memory pressure) is no snapshot, not a panic.
