@@ -582,25 +582,33 @@ mod tests {
     /// a member's last entry edited to an erasure is reported, not covered by the snapshot.
     #[test]
     fn a_trail_entry_edited_since_the_lock_is_reported_as_before() {
-        let mut p = phone(0);
-        let hoa = p.id_of("Nguyễn Thị Hoa");
-        p.store.lock();
-        let edited = file(&p.path)
-            .execute(
+        for (edit, reason) in [
+            (
                 "UPDATE audit_log SET action = 'delete' WHERE kind = 'member' AND record_id = ?1",
-                [&hoa],
-            )
-            .unwrap();
-        assert_eq!(edited, 1);
-        p.unlock();
-        assert!(!p.took_snapshot());
-        let damaged = p.damaged();
-        assert!(
-            damaged
-                .iter()
-                .any(|d| d.id == hoa && d.reason == crate::DamageReason::Deleted),
-            "{damaged:?}"
-        );
+                crate::DamageReason::Deleted,
+            ),
+            (
+                "DELETE FROM audit_log WHERE kind = 'member' AND record_id = ?1",
+                crate::DamageReason::Untracked,
+            ),
+            (
+                "UPDATE audit_log SET record_id = upper(record_id) WHERE kind = 'member' AND record_id = ?1",
+                crate::DamageReason::Untracked,
+            ),
+        ] {
+            let mut p = phone(0);
+            let hoa = p.id_of("Nguyễn Thị Hoa");
+            p.store.lock();
+            let edited = file(&p.path).execute(edit, [&hoa]).unwrap();
+            assert_eq!(edited, 1, "{edit}");
+            p.unlock();
+            assert!(!p.took_snapshot(), "{edit}");
+            let damaged = p.damaged();
+            assert!(
+                damaged.iter().any(|d| d.id == hoa && d.reason == reason),
+                "{edit}: {damaged:?}"
+            );
+        }
     }
 
     /// Rows planted to look like a snapshot of millions of members, or named out of form, are
