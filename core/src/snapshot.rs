@@ -276,6 +276,12 @@ mod tests {
         fn took_snapshot(&self) -> bool {
             self.store.session.as_ref().unwrap().from_snapshot
         }
+        /// Locks and unlocks again: whether that unlock took the snapshot.
+        fn relock(&mut self) -> bool {
+            self.store.lock();
+            self.unlock();
+            self.took_snapshot()
+        }
         fn damaged(&self) -> Vec<Damaged> {
             self.store.damaged_records().unwrap()
         }
@@ -369,9 +375,7 @@ mod tests {
             .update_member(&hoa, &member("Nguyễn Thị Hòa", "Bản Chai", true))
             .unwrap();
         let edited = p.everyone();
-        p.store.lock();
-        p.unlock();
-        assert!(p.took_snapshot());
+        assert!(p.relock());
         assert_eq!(p.everyone(), edited);
     }
 
@@ -405,9 +409,7 @@ mod tests {
         p.unlock();
         assert!(p.everyone().iter().all(|m| m.id != hoa));
         // Locked after: the new snapshot has every member but her.
-        p.store.lock();
-        p.unlock();
-        assert!(p.took_snapshot());
+        assert!(p.relock());
         assert_eq!(p.everyone().len(), 2);
         assert!(p.everyone().iter().all(|m| m.id != hoa));
     }
