@@ -12,6 +12,7 @@ mod artifacts;
 mod data;
 mod intake;
 mod measure;
+mod peer;
 mod plain;
 mod rss;
 mod store;
@@ -44,6 +45,8 @@ pub struct Config {
     pub shm_dir: Option<PathBuf>,
     pub no_kotlin: bool,
     pub no_so: bool,
+    /// Skip item 8 (the SQLCipher peer, `bench/sqlcipher`).
+    pub no_sqlcipher: bool,
     /// Item 4 also on PostgreSQL (`--pg`).
     pub pg: bool,
 }
@@ -56,10 +59,13 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --no-shm     keep every store on DIR, also those of items 6 and 7 (default: /dev/shm)
   --no-kotlin  skip the Kotlin side of item 7 (no Maven/JVM needed)
   --no-so      do not build the release .so, measure the one in target/release
+  --no-sqlcipher  skip item 8 (the same inserts, search and open on SQLCipher, bench/sqlcipher)
   --only-import  only item 1d (the member import's batch against plain SQLite)
   --only-unlock  only items 3b, 3d (unlocks of 10,000 and 50,000 members after a lock, against
                  the KDF) and 3b′, 3d′ (the same, cold: no index snapshot, as after a kill)
   --only-intake  only item 4 (the intake server's throughput on loopback)
+  --only-peer  only item 8 (SQLCipher against its own SQLite with no key; the core's figures
+               it is compared with come from the full run)
   --only-rss   only item 6b (peak memory with 50,000 members and 250,000 meetings, on tmpfs)
   --pg         item 4 also on PostgreSQL, one and three instances (4c, 4d): the server named by
                CHUNGTAY_TEST_PG, e.g. bash scripts/with-pg --durable cargo run --release
@@ -105,6 +111,8 @@ fn main() {
         "--no-shm",
         "--no-kotlin",
         "--no-so",
+        "--no-sqlcipher",
+        "--only-peer",
         "--dir",
         "--only-import",
         "--only-unlock",
@@ -141,6 +149,7 @@ fn main() {
         shm_dir: (!has("--no-shm") && shm.is_dir()).then_some(shm),
         no_kotlin: has("--no-kotlin"),
         no_so: has("--no-so"),
+        no_sqlcipher: has("--no-sqlcipher"),
         pg: has("--pg"),
     };
     let start = Instant::now();
@@ -163,6 +172,11 @@ fn main() {
         report.print_table();
         return;
     }
+    if has("--only-peer") {
+        peer::item_8(&cfg, &mut report);
+        report.print_table();
+        return;
+    }
     if has("--only-intake") {
         intake::item_4(&cfg, &mut report);
         report.print_table();
@@ -181,6 +195,7 @@ fn main() {
     let big = store::items_1_to_3(&cfg, &mut report);
     store::item_3_unlocks(&cfg, &mut report);
     store::item_2_lists(&cfg, &mut report);
+    peer::item_8(&cfg, &mut report);
     intake::item_4(&cfg, &mut report);
     rss::item_6(&cfg, &big, &mut report);
     drop(big);

@@ -82,6 +82,17 @@ impl Report {
         self.rows.push(row);
     }
 
+    /// The ratio of a row already measured in this run (its first word, e.g. "0.72×"), for a
+    /// later item to show beside its own.
+    pub fn ratio_of(&self, id: &str) -> Option<String> {
+        let row = self.get(id)?;
+        row.ratio.split_whitespace().next().map(str::to_owned)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.id == id)
+    }
+
     /// The table, as Markdown (docs/PERFORMANCE.md takes it as is).
     pub fn print_table(&self) {
         println!();
