@@ -236,6 +236,19 @@ pub(crate) fn open_into(
     Ok(())
 }
 
+/// A record id as a number, only in the form `new_id` writes (lower-case, hyphenated), so that
+/// two spellings of one UUID are never one key.
+pub(crate) fn uuid_of(id: &str) -> Option<u128> {
+    // 36 bytes is the hyphenated form alone (simple is 32, braced 38, URN 45), so with no
+    // capital it is `new_id`'s. Checked on the bytes: writing the UUID out again to compare cost
+    // more than parsing it, three times a member at unlock.
+    let bytes = id.as_bytes();
+    if bytes.len() != uuid::fmt::Hyphenated::LENGTH || bytes.iter().any(u8::is_ascii_uppercase) {
+        return None;
+    }
+    uuid::Uuid::try_parse_ascii(bytes).ok().map(|u| u.as_u128())
+}
+
 /// The key id of a record or user: its UUID's bytes, bound into every seal made for it.
 pub(crate) fn key_id_of(kind: RecordKind, id: &str) -> Result<KeyId, Error> {
     uuid::Uuid::parse_str(id)

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::access::Permission;
 use crate::audit::{self, AuditAction};
 use crate::body;
-use crate::crypto::{self, KeyId, Place, SecretKey};
+use crate::crypto::{self, KeyId, Place, SecretKey, uuid_of};
 use crate::domain::*;
 use crate::error::{DamageReason, Damaged, Error, RecordKind, Result};
 use crate::index::RowDigest;
@@ -133,14 +133,6 @@ pub(crate) struct RawRow {
     /// The sequence number of the trail entry that wrote this row; 0 for a row written before
     /// versions existed (resealed at the first unlock after the upgrade).
     pub(crate) version: i64,
-}
-
-/// A record id as a number, only in the form `new_id` writes (lower-case, hyphenated), so that
-/// two spellings of one UUID are never one key.
-fn uuid_of(id: &str) -> Option<u128> {
-    let uuid = uuid::Uuid::parse_str(id).ok()?;
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    (uuid.hyphenated().encode_lower(&mut buf) == id).then_some(uuid.as_u128())
 }
 
 /// A row's digest from its columns as `Table::select_sql` lists them: id, owner, extra, the four
@@ -798,20 +790,19 @@ pub(crate) fn member_key_place(member_id: &str) -> Place<'_> {
 }
 
 /// One member's key from its row of `member_keys`: it must open under the member-key wrapping
-/// key at that member's place, and be a whole key.
-pub(crate) fn unwrap_member_key(
+/// key at that member's place, and be a whole key. The caller's buffers (zeroized by their
+/// owner) are reused for every member's key at unlock.
+pub(crate) fn unwrap_member_key_into(
     member_wrap: &SecretKey,
     store_kid: KeyId,
     member_id: &str,
     wrapped: &[u8],
+    plain: &mut Zeroizing<Vec<u8>>,
+    aad: &mut Vec<u8>,
 ) -> Result<SecretKey> {
-    let plain = crypto::open(
-        member_wrap,
-        store_kid,
-        &member_key_place(member_id),
-        wrapped,
-    )?;
-    SecretKey::from_slice(&plain)
+    let place = member_key_place(member_id);
+    crypto::open_into(member_wrap, store_kid, &place, wrapped, plain, aad)?;
+    SecretKey::from_slice(plain)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -916,6 +907,38 @@ pub(crate) fn scan_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record id is a key only as `new_id` spells it: every other spelling of the same UUID
+    /// (capitals, braces, no hyphens, a URN, spaces) is none, so two spellings are never one
+    /// member's key or one trail entry's record.
+    #[test]
+    fn only_the_canonical_spelling_of_an_id_is_a_key() {
+        let id = new_id();
+        let n = uuid::Uuid::parse_str(&id).map(|u| u.as_u128()).ok();
+        assert!(n.is_some());
+        assert_eq!(uuid_of(&id), n);
+        let simple = id.replace('-', "");
+        for other in [
+            id.to_uppercase(),
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
+            simple,
+            format!(" {}", &id[1..]),
+            id[..35].to_owned(),
+            format!("{}g", &id[..35]),
+            String::new(),
+        ] {
+            assert_eq!(uuid_of(&other), None, "{other}");
+        }
+        // One capital anywhere is enough to refuse it.
+        let mut one = id.clone().into_bytes();
+        let i = one.iter().position(u8::is_ascii_alphabetic).unwrap_or(0);
+        one[i] = one[i].to_ascii_uppercase();
+        let one = String::from_utf8(one).unwrap_or_default();
+        if one != id {
+            assert_eq!(uuid_of(&one), None);
+        }
+    }
 
     #[test]
     fn the_record_tables_are_the_kinds_the_trail_accounts_for() {

@@ -105,7 +105,16 @@ pub fn unwrap_member_key(
     member_id: &str,
     wrapped: &[u8],
 ) -> Result<Key> {
-    db::unwrap_member_key(&member_wrap.0, KeyId(store_kid), member_id, wrapped).map(Key)
+    let (mut plain, mut aad) = (zeroize::Zeroizing::new(Vec::new()), Vec::new());
+    db::unwrap_member_key_into(
+        &member_wrap.0,
+        KeyId(store_kid),
+        member_id,
+        wrapped,
+        &mut plain,
+        &mut aad,
+    )
+    .map(Key)
 }
 
 // ---- record bodies (body.rs) --------------------------------------------------------------

@@ -97,8 +97,9 @@ type Place = (Arc<[u8]>, Arc<str>);
 /// One member's entry, sort key and id, made ahead of `MemberIndex::from_staged` (on the
 /// unlock's worker threads, so its club is not yet the index's shared one).
 pub(crate) struct Staged {
-    key: Vec<u8>,
-    id: Id,
+    /// Made shared here, so that the index takes them as they are, without a copy each.
+    key: Arc<[u8]>,
+    id: Arc<str>,
     club_id: Id,
     entry: Option<Entry>,
 }
@@ -126,9 +127,12 @@ impl Staged {
             folded_village: text::fold(&i.village),
             digest,
         };
+        let mut key = text::name_sort_key(&i.full_name);
+        let shared = Arc::from(key.as_slice());
+        key.zeroize();
         Staged {
-            key: text::name_sort_key(&i.full_name),
-            id: member.id.clone(),
+            key: shared,
+            id: Arc::from(member.id.as_str()),
             club_id: member.club_id.clone(),
             entry: Some(entry),
         }
@@ -137,9 +141,14 @@ impl Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        // Derived from her name: zeroized wherever it is left (an unlock that failed midway).
-        self.key.zeroize();
-        self.id.zeroize();
+        // Derived from her name: zeroized wherever it is left (an unlock that failed midway),
+        // unless the index holds it now (and zeroizes it when it lets go).
+        if let Some(key) = Arc::get_mut(&mut self.key) {
+            key.zeroize();
+        }
+        if let Some(id) = Arc::get_mut(&mut self.id) {
+            id.zeroize();
+        }
     }
 }
 
@@ -176,21 +185,22 @@ impl Drop for MemberIndex {
 impl MemberIndex {
     /// The index's shared copy of a club id.
     fn club(&mut self, club_id: &str) -> Arc<str> {
-        if let Some(c) = self.clubs.iter().find(|c| &***c == club_id) {
-            return c.clone();
+        // Kept sorted: an auditor's phone holds hundreds of clubs, looked up once a member.
+        match self.clubs.binary_search_by(|c| (**c).cmp(club_id)) {
+            Ok(i) => self.clubs[i].clone(),
+            Err(i) => {
+                let c: Arc<str> = Arc::from(club_id);
+                self.clubs.insert(i, c.clone());
+                c
+            }
         }
-        let c: Arc<str> = Arc::from(club_id);
-        self.clubs.push(c.clone());
-        c
     }
 
-    /// Takes a staged member in: her key and id become shared, her club the index's.
+    /// Takes a staged member in: her key and id shared with the index, her club the index's.
     fn take(&mut self, mut staged: Staged) -> Option<(Place, Entry)> {
         let mut entry = staged.entry.take()?;
         entry.club_id = self.club(&staged.club_id);
-        let key: Arc<[u8]> = Arc::from(staged.key.as_slice());
-        let id: Arc<str> = Arc::from(staged.id.as_str());
-        // `staged` zeroizes its own copy of the key as it goes.
+        let (key, id) = (staged.key.clone(), staged.id.clone());
         self.places.insert(id.clone(), key.clone());
         Some(((key, id), entry))
     }
@@ -466,8 +476,8 @@ pub(crate) fn staged_from_chunk(
     // One buffer for every entry of the chunk, zeroized when dropped.
     let mut plain = Zeroizing::new(Vec::new());
     for _ in 0..n {
-        let id = r.text()?;
-        open(&id, r.bytes()?, &mut plain)?;
+        let id = std::str::from_utf8(r.bytes()?).ok()?;
+        open(id, r.bytes()?, &mut plain)?;
         out.push(entry_from(id, &plain)?);
     }
     // What follows the entries is the chunk's padding, zeros only.
@@ -475,10 +485,10 @@ pub(crate) fn staged_from_chunk(
 }
 
 /// One member's entry from what `put_entry` wrote.
-fn entry_from(id: Id, plain: &[u8]) -> Option<Staged> {
+fn entry_from(id: &str, plain: &[u8]) -> Option<Staged> {
     let mut r = Reader(plain);
     let club_id = r.text()?;
-    let key = r.bytes()?.to_vec();
+    let key = Arc::from(r.bytes()?);
     let full_name = r.text()?;
     let year = r.take(5)?;
     let birth_year = match year[0] {
@@ -508,7 +518,7 @@ fn entry_from(id: Id, plain: &[u8]) -> Option<Staged> {
     }
     Some(Staged {
         key,
-        id,
+        id: Arc::from(id),
         club_id,
         entry: Some(Entry {
             club_id: Arc::from(""),

@@ -172,6 +172,15 @@ INSERT INTO meta (name, value) VALUES ('reseal_pending', x'01');
 CREATE INDEX audit_writes ON audit_log(kind, record_id, seq, action)
     WHERE action IN ('create', 'update', 'delete');
 "#,
+    // 7: the trail entries a duress decoy may show (none about members or their records, nor
+    // the duress PIN's), in an index of their own: refreshing the decoy at every unlock and
+    // lock read the trail backwards past every member's and meeting's entry to find its newest
+    // 1,000. Members' and meetings' entries are not in it, so their writes do not pay for it.
+    // Its condition is `safety::DECOY_ENTRIES` word for word (a test holds them together).
+    r#"
+CREATE INDEX audit_decoy ON audit_log(seq)
+    WHERE kind NOT IN ('member', 'member_key', 'consent', 'meeting', 'livelihood', 'referral', 'annotation') AND record_id != 'duress';
+"#,
 ];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -278,6 +287,8 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_by_record ON audit_log(kind, record_id, seq);
 CREATE INDEX audit_writes ON audit_log(kind, record_id, seq, action)
     WHERE action IN ('create', 'update', 'delete');
+CREATE INDEX audit_decoy ON audit_log(seq)
+    WHERE kind NOT IN ('member', 'member_key', 'consent', 'meeting', 'livelihood', 'referral', 'annotation') AND record_id != 'duress';
 CREATE TABLE audit_pending (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

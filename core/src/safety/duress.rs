@@ -72,6 +72,27 @@ pub(crate) struct DecoyEntry {
 /// re-seal at every lock.
 const DECOY_TRAIL_MAX: usize = 1000;
 
+/// The trail entries a decoy may show: none about members or their records (the decoy has no
+/// such ids), none about the duress PIN. Schema step 7's index `audit_decoy` has this condition
+/// word for word, so that SQLite reads the newest of them from it.
+pub(crate) const DECOY_ENTRIES: &str = "kind NOT IN ('member', 'member_key', 'consent', \
+    'meeting', 'livelihood', 'referral', 'annotation') AND record_id != 'duress'";
+
+/// Whether a decoy may show a trail entry about this kind of record: not about members and
+/// their records, which would name ids the decoy does not have.
+fn decoy_keeps(kind: Option<RecordKind>) -> bool {
+    matches!(
+        kind,
+        None | Some(
+            RecordKind::User
+                | RecordKind::Club
+                | RecordKind::Canary
+                | RecordKind::Audit
+                | RecordKind::DeviceKey
+        )
+    )
+}
+
 /// Meta rows every store has (a duress PIN set or not, so their presence says nothing):
 /// the duress slot (slot salt, KDF cost, the decoy key wrapped under the duress PIN's KEK, or
 /// under a random key when no duress PIN is set), the decoy key under the records key, and the
@@ -508,32 +529,12 @@ pub(crate) fn refresh_decoy(db: Db<'_>, session: &Session) -> Result<()> {
             })
         })
         .collect();
-    // Entries about members and their records would name ids the decoy does not have.
-    let kept = |kind: Option<RecordKind>| {
-        matches!(
-            kind,
-            None | Some(
-                RecordKind::User
-                    | RecordKind::Club
-                    | RecordKind::Canary
-                    | RecordKind::Audit
-                    | RecordKind::DeviceKey
-            )
-        )
-    };
     // Read from the file are only the entries the decoy keeps: the newest DECOY_TRAIL_MAX, and
     // each club's last write however old (the decoy's club rows carry the entry that wrote
     // them, as every record does: docs/SECURITY.md section 9). Loading the whole trail here,
     // at every unlock and lock, cost time and memory in proportion to all the store ever did.
-    let dropped: Vec<String> = RecordKind::ALL
-        .into_iter()
-        .filter(|k| !kept(Some(*k)))
-        .map(|k| format!("'{}'", k.as_str()))
-        .collect();
-    let wanted = format!(
-        "kind NOT IN ({}) AND record_id != 'duress'",
-        dropped.join(", ")
-    );
+    // The newest are read through the index `audit_decoy`, whose condition this is.
+    let wanted = DECOY_ENTRIES;
     let newest = trail::load_some(
         db,
         session,
@@ -554,7 +555,7 @@ pub(crate) fn refresh_decoy(db: Db<'_>, session: &Session) -> Result<()> {
         .collect();
     let trail: Vec<DecoyEntry> = by_seq
         .into_values()
-        .filter(|e| kept(e.kind) && e.record_id != "duress")
+        .filter(|e| decoy_keeps(e.kind) && e.record_id != "duress")
         .map(|e| DecoyEntry {
             at: e.at,
             user_id: e.user_id,
@@ -577,4 +578,60 @@ pub(crate) fn refresh_decoy(db: Db<'_>, session: &Session) -> Result<()> {
         &db::to_json(&decoy)?,
     )?;
     meta_set(db.conn, DECOY, sealed.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The decoy's SQL condition (and so the index `audit_decoy`, which has it word for word)
+    /// leaves out exactly the kinds `decoy_keeps` leaves out: a kind added to one and not the
+    /// other would put member ids in a decoy, or leave the index unused.
+    #[test]
+    fn the_decoy_condition_and_its_index_leave_out_the_same_kinds() {
+        let left_out: Vec<String> = RecordKind::ALL
+            .into_iter()
+            .filter(|k| !decoy_keeps(Some(*k)))
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect();
+        let expected = format!(
+            "kind NOT IN ({}) AND record_id != 'duress'",
+            left_out.join(", ")
+        );
+        assert_eq!(DECOY_ENTRIES, expected);
+        let index = format!("audit_decoy ON audit_log(seq)\n    WHERE {DECOY_ENTRIES};");
+        assert!(crate::schema::MIGRATIONS.iter().any(|m| m.contains(&index)));
+        assert!(crate::schema::FRESH_SCHEMA.contains(&index));
+    }
+
+    /// The decoy's newest entries come from their own index, not a scan of the trail past
+    /// every member's entry: in a fresh store and in one upgraded from the first release.
+    #[test]
+    fn the_decoy_reads_its_entries_from_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        for how in ["fresh", "upgraded"] {
+            let mut conn = rusqlite::Connection::open(dir.path().join(how)).unwrap();
+            if how == "fresh" {
+                crate::schema::install(&mut conn).unwrap();
+            } else {
+                conn.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
+                conn.pragma_update(None, "user_version", 1).unwrap();
+                crate::schema::migrate(&mut conn).unwrap();
+            }
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT * FROM audit_log WHERE {DECOY_ENTRIES} \
+                 ORDER BY seq DESC LIMIT {DECOY_TRAIL_MAX}"
+            );
+            let plan: Vec<String> = conn
+                .prepare(&sql)
+                .unwrap()
+                .query_map([], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(plan, ["SCAN audit_log USING INDEX audit_decoy"], "{how}");
+        }
+    }
 }

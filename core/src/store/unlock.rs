@@ -2,10 +2,9 @@
 //! same time, the duress slot), the canary proves the key is this store's, and the session is
 //! built: keys derived, member keys unwrapped, the member index filled, damage noted.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use zeroize::Zeroizing;
 
 use super::Store;
 use crate::access::UserRole;
@@ -13,7 +12,7 @@ use crate::audit::AuditAction;
 use crate::crypto::{self, SecretKey, key_id_of};
 use crate::db::{
     self, CANARY, MEMBERS, RECORD_TABLES, RESEAL_MARK, RawRow, canary_place, check_written, judge,
-    note_record_versions, open_member_against, place, reencode, unwrap_member_key,
+    note_record_versions, open_member_against, place, reencode, unwrap_member_key_into,
 };
 use crate::domain::Id;
 use crate::error::{DamageReason, Damaged, DeviceSecretError, Error, RecordKind, Result};
@@ -21,7 +20,7 @@ use crate::index::{MemberIndex, RowDigest, Staged};
 use crate::keys;
 use crate::ledger::{self, NewEntry};
 use crate::safety;
-use crate::session::Session;
+use crate::session::{MemberKeys, Session};
 use crate::slots;
 use crate::snapshot;
 use crate::trail;
@@ -228,7 +227,7 @@ impl Store {
             member_wrap,
             audit_key,
             device_id,
-            member_keys: HashMap::new(),
+            member_keys: MemberKeys::default(),
             index: MemberIndex::default(),
             damaged: Default::default(),
             from_snapshot: false,
@@ -243,6 +242,7 @@ impl Store {
             let rows = has_snapshot
                 .then(|| {
                     std::thread::Builder::new()
+                        .name("member-rows".into())
                         .spawn_scoped(scope, move || MEMBERS.digests_at(&path))
                         .ok()
                 })
@@ -277,21 +277,31 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT member_id, wrapped_key FROM member_keys")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })?;
-        for row in rows {
-            let (member_id, wrapped) = row?;
-            match unwrap_member_key(&session.member_wrap, self.store_kid, &member_id, &wrapped) {
-                Ok(key) => {
-                    session.member_keys.insert(member_id, Box::new(key));
-                }
-                Err(_) => session.damaged.get_mut().push(Damaged {
+        let mut rows = stmt.query([])?;
+        let (mut plain, mut aad) = (Zeroizing::new(Vec::new()), Vec::new());
+        while let Some(row) = rows.next()? {
+            // Both read where SQLite holds them, not copied out first.
+            let member_id = row.get_ref(0)?.as_str().unwrap_or_default();
+            let wrapped = row.get_ref(1)?.as_blob().unwrap_or_default();
+            let unwrapped = unwrap_member_key_into(
+                &session.member_wrap,
+                self.store_kid,
+                member_id,
+                wrapped,
+                &mut plain,
+                &mut aad,
+            );
+            // A key under an id in any but its canonical spelling is no key (nor a row of hers).
+            let kept = unwrapped
+                .ok()
+                .and_then(|key| session.member_keys.insert(member_id, Box::new(key)));
+            if kept.is_none() {
+                session.damaged.get_mut().push(Damaged {
                     kind: RecordKind::MemberKey,
-                    owner: member_id.clone(),
-                    id: member_id,
+                    owner: member_id.to_owned(),
+                    id: member_id.to_owned(),
                     reason: DamageReason::Unreadable,
-                }),
+                });
             }
         }
         Ok(())
@@ -304,12 +314,11 @@ impl Store {
         if !session.damaged.get_mut().is_empty() {
             return None;
         }
+        // Every staged member has her key: her entry opened under it (`snapshot::load`).
         let mut pins = staged
             .iter()
             .map(|s| {
-                let digest = s
-                    .digest()
-                    .filter(|_| session.member_keys.contains_key(s.id()))?;
+                let digest = s.digest()?;
                 Some((uuid::Uuid::parse_str(s.id()).ok()?.as_u128(), *digest))
             })
             .collect::<Option<Vec<_>>>()?;
