@@ -85,6 +85,11 @@ impl MemberKeys {
         Some(())
     }
 
+    /// Takes in keys unwrapped elsewhere (the unlock's second thread).
+    pub(crate) fn extend(&mut self, other: MemberKeys) {
+        self.0.extend(other.0);
+    }
+
     pub(crate) fn remove(&mut self, member_id: &str) {
         if let Some(number) = uuid_of(member_id) {
             self.0.remove(&number);

@@ -580,6 +580,55 @@ mod tests {
         }
     }
 
+    /// Half the member keys are unwrapped on the unlock's second thread (the odd rows of
+    /// `member_keys`), half on the first: a wrapped key edited in the file is reported whichever
+    /// half it is in, the snapshot is not taken, and every other member still opens.
+    #[test]
+    fn a_member_key_edited_in_either_half_is_reported() {
+        let mut p = phone(4);
+        p.store.lock();
+        let conn = file(&p.path);
+        let rows: Vec<(i64, String)> = conn
+            .prepare("SELECT rowid, member_id FROM member_keys ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let odd = rows
+            .iter()
+            .find(|(rowid, _)| rowid % 2 == 1)
+            .unwrap()
+            .1
+            .clone();
+        let even = rows
+            .iter()
+            .find(|(rowid, _)| rowid % 2 == 0)
+            .unwrap()
+            .1
+            .clone();
+        for id in [&odd, &even] {
+            conn.execute(
+                "UPDATE member_keys SET wrapped_key = zeroblob(77) WHERE member_id = ?1",
+                [id],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        p.unlock();
+        assert!(!p.took_snapshot());
+        let keys: Vec<String> = p
+            .damaged()
+            .into_iter()
+            .filter(|d| d.kind == RecordKind::MemberKey)
+            .map(|d| d.id)
+            .collect();
+        assert!(keys.contains(&odd) && keys.contains(&even), "{keys:?}");
+        let listed: Vec<String> = p.everyone().into_iter().map(|m| m.id).collect();
+        assert_eq!(listed.len(), rows.len() - 2);
+        assert!(!listed.contains(&odd) && !listed.contains(&even));
+    }
+
     /// The trail's entries between the lock and the head are the full path's to judge as well:
     /// a member's last entry edited to an erasure is reported, not covered by the snapshot.
     #[test]

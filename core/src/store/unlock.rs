@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::Store;
 use crate::access::UserRole;
 use crate::audit::AuditAction;
-use crate::crypto::{self, SecretKey, key_id_of};
+use crate::crypto::{self, KeyId, SecretKey, key_id_of};
 use crate::db::{
     self, CANARY, MEMBERS, RECORD_TABLES, RESEAL_MARK, RawRow, canary_place, check_written, judge,
     note_record_versions, open_member_against, place, reencode, unwrap_member_key_into,
@@ -234,22 +234,58 @@ impl Store {
         };
         // The member rows are read and pinned on a second thread (its own read-only connection)
         // while this one unwraps the member keys and opens the snapshot: what a snapshot saves
-        // is the work of one thread, the rest is shared by two cores.
+        // is the work of one thread, the rest is shared by two cores. The second thread first
+        // unwraps half the member keys (the odd rows) and hands them over, then reads the rows.
         let has_snapshot = snapshot::current(&self.conn, self.store_kid, &session);
         let path = self.path.clone();
+        let store_kid = self.store_kid;
+        // Its own copy of the wrapping key: the session's stays with this thread.
+        let worker_wrap = has_snapshot
+            .then(|| session.store_key.derive(b"member-keys"))
+            .transpose()?;
+        let (send_half, half_back) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             // No thread to be had (memory pressure) is no snapshot, not a panic.
-            let rows = has_snapshot
-                .then(|| {
-                    std::thread::Builder::new()
-                        .name("member-rows".into())
-                        .spawn_scoped(scope, move || MEMBERS.digests_at(&path))
-                        .ok()
-                })
-                .flatten();
-            let ready = self
-                .unwrap_member_keys(&mut session)
-                .and_then(|()| self.reseal_legacy_rows(&session));
+            let rows = worker_wrap.and_then(|wrap| {
+                std::thread::Builder::new()
+                    .name("member-rows".into())
+                    .spawn_scoped(scope, move || {
+                        let half = unwrap_half(&path, &wrap, store_kid);
+                        drop(wrap);
+                        // This thread may have stopped waiting (an error); nothing is lost.
+                        let _ = send_half.send(half);
+                        MEMBERS.digests_at(&path)
+                    })
+                    .ok()
+            });
+            let halves = rows.is_some();
+            let mine = halves.then_some(0);
+            let ready = unwrap_keys(
+                &self.conn,
+                &session.member_wrap,
+                store_kid,
+                mine,
+                &mut session.member_keys,
+                session.damaged.get_mut(),
+            )
+            .and_then(|()| match halves.then(|| half_back.recv()) {
+                None => Ok(()),
+                Some(Ok(Ok((keys, damaged)))) => {
+                    session.member_keys.extend(keys);
+                    session.damaged.get_mut().extend(damaged);
+                    Ok(())
+                }
+                // The other half here after all.
+                _ => unwrap_keys(
+                    &self.conn,
+                    &session.member_wrap,
+                    store_kid,
+                    Some(1),
+                    &mut session.member_keys,
+                    session.damaged.get_mut(),
+                ),
+            })
+            .and_then(|()| self.reseal_legacy_rows(&session));
             let loaded = match ready {
                 Ok(()) => snapshot::load(&self.conn, self.store_kid, &session),
                 Err(_) => None,
@@ -270,40 +306,6 @@ impl Store {
             Ok::<_, Error>(())
         })?;
         self.session = Some(session);
-        Ok(())
-    }
-
-    fn unwrap_member_keys(&self, session: &mut Session) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT member_id, wrapped_key FROM member_keys")?;
-        let mut rows = stmt.query([])?;
-        let (mut plain, mut aad) = (Zeroizing::new(Vec::new()), Vec::new());
-        while let Some(row) = rows.next()? {
-            // Both read where SQLite holds them, not copied out first.
-            let member_id = row.get_ref(0)?.as_str().unwrap_or_default();
-            let wrapped = row.get_ref(1)?.as_blob().unwrap_or_default();
-            let unwrapped = unwrap_member_key_into(
-                &session.member_wrap,
-                self.store_kid,
-                member_id,
-                wrapped,
-                &mut plain,
-                &mut aad,
-            );
-            // A key under an id in any but its canonical spelling is no key (nor a row of hers).
-            let kept = unwrapped
-                .ok()
-                .and_then(|key| session.member_keys.insert(member_id, Box::new(key)));
-            if kept.is_none() {
-                session.damaged.get_mut().push(Damaged {
-                    kind: RecordKind::MemberKey,
-                    owner: member_id.to_owned(),
-                    id: member_id.to_owned(),
-                    reason: DamageReason::Unreadable,
-                });
-            }
-        }
         Ok(())
     }
 
@@ -431,4 +433,71 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Unwraps the keys of the `member_keys` rows whose rowid is `part` modulo 2 (every row for
+/// `None`) into `keys`, noting in `damaged` each that does not unwrap.
+fn unwrap_keys(
+    conn: &rusqlite::Connection,
+    member_wrap: &SecretKey,
+    store_kid: KeyId,
+    part: Option<i64>,
+    keys: &mut MemberKeys,
+    damaged: &mut Vec<Damaged>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT member_id, wrapped_key FROM member_keys WHERE ?1 IS NULL OR rowid % 2 = ?1",
+    )?;
+    let mut rows = stmt.query([part])?;
+    let (mut plain, mut aad) = (Zeroizing::new(Vec::new()), Vec::new());
+    while let Some(row) = rows.next()? {
+        // Both read where SQLite holds them, not copied out first.
+        let member_id = row.get_ref(0)?.as_str().unwrap_or_default();
+        let wrapped = row.get_ref(1)?.as_blob().unwrap_or_default();
+        let unwrapped = unwrap_member_key_into(
+            member_wrap,
+            store_kid,
+            member_id,
+            wrapped,
+            &mut plain,
+            &mut aad,
+        );
+        // A key under an id in any but its canonical spelling is no key (nor a row of hers).
+        let kept = unwrapped
+            .ok()
+            .and_then(|key| keys.insert(member_id, Box::new(key)));
+        if kept.is_none() {
+            damaged.push(Damaged {
+                kind: RecordKind::MemberKey,
+                owner: member_id.to_owned(),
+                id: member_id.to_owned(),
+                reason: DamageReason::Unreadable,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The second thread's half of the member keys (the odd rows), through a read-only connection
+/// of its own, and those of them that did not unwrap.
+fn unwrap_half(
+    path: &std::path::Path,
+    member_wrap: &SecretKey,
+    store_kid: KeyId,
+) -> Result<(MemberKeys, Vec<Damaged>)> {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
+    // One pass over the table: a cache would only add to the unlock's peak memory.
+    conn.execute_batch("PRAGMA cache_size = -64")?;
+    let (mut keys, mut damaged) = (MemberKeys::default(), Vec::new());
+    unwrap_keys(
+        &conn,
+        member_wrap,
+        store_kid,
+        Some(1),
+        &mut keys,
+        &mut damaged,
+    )?;
+    Ok((keys, damaged))
 }
