@@ -95,7 +95,8 @@ pub(crate) fn add(
     // Only once it is durable does the session learn of it: a failed batch leaves no trace.
     let mut out = Vec::with_capacity(added.len());
     for (member, member_key, digest) in added {
-        s.member_keys.insert(&member.id, member_key);
+        // Her id is `new_id`'s, so canonical: the key is always kept.
+        let _kept = s.member_keys.insert(&member.id, member_key);
         s.index.upsert(&member, digest);
         out.push(member);
     }

@@ -176,7 +176,8 @@ CREATE INDEX audit_writes ON audit_log(kind, record_id, seq, action)
     // the duress PIN's), in an index of their own: refreshing the decoy at every unlock and
     // lock read the trail backwards past every member's and meeting's entry to find its newest
     // 1,000. Members' and meetings' entries are not in it, so their writes do not pay for it.
-    // Its condition is `safety::DECOY_ENTRIES` word for word (a test holds them together).
+    // Its condition is `safety::DECOY_ENTRIES` word for word (a test holds them together). A
+    // kind added to the decoy's is a new step that drops and makes the index again.
     r#"
 CREATE INDEX audit_decoy ON audit_log(seq)
     WHERE kind NOT IN ('member', 'member_key', 'consent', 'meeting', 'livelihood', 'referral', 'annotation') AND record_id != 'duress';

@@ -80,6 +80,7 @@ pub(crate) struct MemberKeys(HashMap<u128, Box<SecretKey>>);
 impl MemberKeys {
     /// Keeps `key` as `member_id`'s; `None` (and nothing kept) if that is no canonical UUID.
     /// Boxed so the key bytes never move when the map grows (a move leaves an unzeroized copy).
+    #[must_use]
     pub(crate) fn insert(&mut self, member_id: &str, key: Box<SecretKey>) -> Option<()> {
         self.0.insert(uuid_of(member_id)?, key);
         Some(())

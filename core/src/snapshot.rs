@@ -586,6 +586,8 @@ mod tests {
     #[test]
     fn a_member_key_edited_in_either_half_is_reported() {
         let mut p = phone(4);
+        // The split is the snapshot path's: it is taken before the edit.
+        assert!(p.relock());
         p.store.lock();
         let conn = file(&p.path);
         let rows: Vec<(i64, String)> = conn
@@ -627,6 +629,64 @@ mod tests {
         let listed: Vec<String> = p.everyone().into_iter().map(|m| m.id).collect();
         assert_eq!(listed.len(), rows.len() - 2);
         assert!(!listed.contains(&odd) && !listed.contains(&even));
+    }
+
+    /// The halves are told by the rowid's last bit: a key row given a negative rowid (whose
+    /// remainder by 2 is -1 in SQLite) is still in one of them, so nothing is missed or reported.
+    #[test]
+    fn a_member_key_row_with_a_negative_rowid_is_in_a_half() {
+        let mut p = phone(4);
+        p.store.lock();
+        let conn = file(&p.path);
+        let odd: i64 = conn
+            .query_row(
+                "SELECT rowid FROM member_keys WHERE rowid % 2 = 1 LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute("UPDATE member_keys SET rowid = -?1 WHERE rowid = ?1", [odd])
+            .unwrap();
+        drop(conn);
+        p.unlock();
+        assert!(p.took_snapshot());
+        assert_eq!(p.damaged(), []);
+        assert_eq!(p.everyone().len(), 7);
+    }
+
+    /// A key row whose id is no text (bytes that are not UTF-8) does not stop the unlock, as it
+    /// did when every row was read as a string: it is reported by its row, and the member whose
+    /// key it was is reported as her rows are.
+    #[test]
+    fn a_member_key_row_with_an_id_that_is_no_text_is_reported_by_its_row() {
+        let mut p = phone(2);
+        let hoa = p.id_of("Nguyễn Thị Hoa");
+        p.store.lock();
+        let conn = file(&p.path);
+        let rowid: i64 = conn
+            .query_row(
+                "SELECT rowid FROM member_keys WHERE member_id = ?1",
+                [&hoa],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute(
+            "UPDATE member_keys SET member_id = CAST(x'ff' AS TEXT) WHERE rowid = ?1",
+            [rowid],
+        )
+        .unwrap();
+        drop(conn);
+        p.unlock();
+        let damaged = p.damaged();
+        let row = format!("member_keys row {rowid}");
+        assert!(
+            damaged
+                .iter()
+                .any(|d| d.kind == RecordKind::MemberKey && d.id == row),
+            "{damaged:?}"
+        );
+        assert!(damaged.iter().any(|d| d.id == hoa), "{damaged:?}");
+        assert_eq!(p.everyone().len(), 4);
     }
 
     /// The trail's entries between the lock and the head are the full path's to judge as well:

@@ -235,14 +235,16 @@ impl Store {
         // The member rows are read and pinned on a second thread (its own read-only connection)
         // while this one unwraps the member keys and opens the snapshot: what a snapshot saves
         // is the work of one thread, the rest is shared by two cores. The second thread first
-        // unwraps half the member keys (the odd rows) and hands them over, then reads the rows.
+        // unwraps half the member keys (the rows with an odd rowid) and hands them over, then
+        // reads the rows.
         let has_snapshot = snapshot::current(&self.conn, self.store_kid, &session);
         let path = self.path.clone();
         let store_kid = self.store_kid;
-        // Its own copy of the wrapping key: the session's stays with this thread.
+        // Its own copy of the wrapping key: the session's stays with this thread. Not derived,
+        // no second thread: this one does it all.
         let worker_wrap = has_snapshot
-            .then(|| session.store_key.derive(b"member-keys"))
-            .transpose()?;
+            .then(|| session.store_key.derive(b"member-keys").ok())
+            .flatten();
         let (send_half, half_back) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             // No thread to be had (memory pressure) is no snapshot, not a panic.
@@ -285,7 +287,11 @@ impl Store {
                     session.damaged.get_mut(),
                 ),
             })
-            .and_then(|()| self.reseal_legacy_rows(&session));
+            .and_then(|()| {
+                // In one order whichever thread found them (the full path's order too).
+                session.damaged.get_mut().sort_by(|a, b| a.id.cmp(&b.id));
+                self.reseal_legacy_rows(&session)
+            });
             let loaded = match ready {
                 Ok(()) => snapshot::load(&self.conn, self.store_kid, &session),
                 Err(_) => None,
@@ -321,7 +327,7 @@ impl Store {
             .iter()
             .map(|s| {
                 let digest = s.digest()?;
-                Some((uuid::Uuid::parse_str(s.id()).ok()?.as_u128(), *digest))
+                Some((crypto::uuid_of(s.id())?, *digest))
             })
             .collect::<Option<Vec<_>>>()?;
         pins.sort_unstable();
@@ -435,8 +441,9 @@ impl Store {
     }
 }
 
-/// Unwraps the keys of the `member_keys` rows whose rowid is `part` modulo 2 (every row for
-/// `None`) into `keys`, noting in `damaged` each that does not unwrap.
+/// Unwraps the keys of the `member_keys` rows whose rowid's last bit is `part` (every row for
+/// `None`) into `keys`, noting in `damaged` each that does not unwrap. The last bit, not the
+/// remainder: SQLite's `-3 % 2` is -1, and a row given a negative rowid would be in no half.
 fn unwrap_keys(
     conn: &rusqlite::Connection,
     member_wrap: &SecretKey,
@@ -446,14 +453,21 @@ fn unwrap_keys(
     damaged: &mut Vec<Damaged>,
 ) -> Result<()> {
     let mut stmt = conn.prepare(
-        "SELECT member_id, wrapped_key FROM member_keys WHERE ?1 IS NULL OR rowid % 2 = ?1",
+        "SELECT rowid, member_id, wrapped_key FROM member_keys \
+         WHERE ?1 IS NULL OR (rowid & 1) = ?1",
     )?;
     let mut rows = stmt.query([part])?;
     let (mut plain, mut aad) = (Zeroizing::new(Vec::new()), Vec::new());
     while let Some(row) = rows.next()? {
-        // Both read where SQLite holds them, not copied out first.
-        let member_id = row.get_ref(0)?.as_str().unwrap_or_default();
-        let wrapped = row.get_ref(1)?.as_blob().unwrap_or_default();
+        // Both read where SQLite holds them, not copied out first. An id that is no text is
+        // reported by its row.
+        let rowid: i64 = row.get(0)?;
+        let member_id = match row.get_ref(1)?.as_str() {
+            Ok(id) => std::borrow::Cow::Borrowed(id),
+            Err(_) => std::borrow::Cow::Owned(format!("member_keys row {rowid}")),
+        };
+        let member_id = member_id.as_ref();
+        let wrapped = row.get_ref(2)?.as_blob().unwrap_or_default();
         let unwrapped = unwrap_member_key_into(
             member_wrap,
             store_kid,
@@ -478,7 +492,7 @@ fn unwrap_keys(
     Ok(())
 }
 
-/// The second thread's half of the member keys (the odd rows), through a read-only connection
+/// The second thread's half of the member keys (odd rowids), through a read-only connection
 /// of its own, and those of them that did not unwrap.
 fn unwrap_half(
     path: &std::path::Path,
