@@ -15,6 +15,7 @@ mod measure;
 mod peer;
 mod plain;
 mod rss;
+mod same;
 mod store;
 
 use std::path::PathBuf;

@@ -9,16 +9,7 @@ pub fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (out, start.elapsed().as_secs_f64())
 }
 
-pub fn median(mut v: Vec<f64>) -> f64 {
-    assert!(!v.is_empty(), "median of nothing");
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
+pub use crate::same::median;
 
 /// `warm` untimed calls, then the median of `reps` timed ones, in seconds.
 pub fn median_of(warm: usize, reps: usize, mut f: impl FnMut()) -> f64 {

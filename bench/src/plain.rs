@@ -17,22 +17,9 @@ pub fn now_text() -> String {
 /// keys, temp_store=MEMORY. Tables shaped like the core's (id, owner, body, four stamps).
 pub fn open(path: &Path) -> Connection {
     let conn = Connection::open(path).unwrap();
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode.to_lowercase(), "wal");
+    crate::same::set_pragmas_and_members(&conn);
     conn.execute_batch(
-        "PRAGMA synchronous = FULL;
-         PRAGMA secure_delete = ON;
-         PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA busy_timeout = 5000;
-         CREATE TABLE IF NOT EXISTS members (
-             id TEXT PRIMARY KEY, club_id TEXT NOT NULL, body BLOB NOT NULL,
-             created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-             updated_at TEXT NOT NULL, updated_by TEXT NOT NULL) STRICT;
-         CREATE INDEX IF NOT EXISTS members_by_club ON members(club_id);
-         CREATE TABLE IF NOT EXISTS member_keys (
+        "CREATE TABLE IF NOT EXISTS member_keys (
              member_id TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL) STRICT;
          CREATE TABLE IF NOT EXISTS audit_log (
              seq INTEGER PRIMARY KEY, at TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,

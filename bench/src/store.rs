@@ -285,13 +285,7 @@ pub fn items_1_to_3(cfg: &Config, report: &mut Report) -> StoreA {
         cfg.members
     );
     let names = plain::open(&dir.path().join("search.db"));
-    names
-        .execute_batch(
-            "CREATE TABLE names (id TEXT PRIMARY KEY, club_id TEXT NOT NULL,
-                full_name TEXT NOT NULL, folded TEXT NOT NULL, birth_year INTEGER,
-                village TEXT NOT NULL, phone TEXT) STRICT;",
-        )
-        .unwrap();
+    names.execute_batch(crate::same::NAMES_TABLE).unwrap();
     {
         let all = store.list_members(&club_id).unwrap();
         names.execute_batch("BEGIN").unwrap();
@@ -313,28 +307,7 @@ pub fn items_1_to_3(cfg: &Config, report: &mut Report) -> StoreA {
         }
         names.execute_batch("COMMIT").unwrap();
     }
-    type PlainHit = (String, String, String, Option<i32>, String, Option<String>);
-    let like = || -> Vec<PlainHit> {
-        let mut stmt = names
-            .prepare_cached(
-                "SELECT id, club_id, full_name, birth_year, village, phone FROM names \
-                 WHERE folded LIKE '%nguyen thi%'",
-            )
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-    };
+    let like = || crate::same::like(&names);
     let filter = MemberFilter {
         text: "nguyen thi".into(),
         ..MemberFilter::default()

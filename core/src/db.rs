@@ -268,21 +268,16 @@ impl Table {
     }
 
     /// Every row's id (a UUID) and digest, in the order of ids, each row the version the trail
-    /// last wrote of it, read through a read-only
-    /// connection of its own to the store at `path` (for a second thread); `None` if a row
-    /// cannot be pinned.
-    pub(crate) fn digests_at(&self, path: &Path) -> Result<Option<Vec<(u128, RowDigest)>>> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
-        // One pass over the table: a cache would only add to the unlock's peak memory.
-        conn.execute_batch("PRAGMA cache_size = -64")?;
+    /// last wrote of it (read through `open_reader`'s connection, on a second thread); `None`
+    /// if a row cannot be pinned.
+    pub(crate) fn digests_on(&self, conn: &Connection) -> Result<Option<Vec<(u128, RowDigest)>>> {
         let sql = format!("SELECT count(*) FROM {}", self.name);
         let count: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
-        let trail = ledger::last_writes_keyed(&conn, self.kind, uuid_of)?;
+        let trail = ledger::last_writes_keyed(conn, self.kind, uuid_of)?;
         let mut out = Some(Vec::with_capacity(
             usize::try_from(count).unwrap_or(0).min(1 << 20),
         ));
-        self.each_digest(&conn, |row| {
+        self.each_digest(conn, |row| {
             // A row is taken as the full path takes it: the version its trail last wrote.
             let pinned = row.and_then(|(id, digest, version)| {
                 let id = uuid_of(id)?;
@@ -789,6 +784,42 @@ pub(crate) fn member_key_place(member_id: &str) -> Place<'_> {
     }
 }
 
+/// A store's schema twice, for tests of query plans: installed fresh, and upgraded step by step
+/// from the first release's; each with its name.
+#[cfg(test)]
+pub(crate) fn fresh_and_upgraded(dir: &Path) -> Result<[(Connection, &'static str); 2]> {
+    let mut fresh = Connection::open(dir.join("fresh.db"))?;
+    open_pragmas(&fresh)?;
+    crate::schema::install(&mut fresh)?;
+    let mut upgraded = Connection::open(dir.join("upgraded.db"))?;
+    open_pragmas(&upgraded)?;
+    upgraded.execute_batch(crate::schema::MIGRATIONS[0])?;
+    upgraded.pragma_update(None, "user_version", 1)?;
+    crate::schema::migrate(&mut upgraded)?;
+    Ok([(fresh, "fresh"), (upgraded, "upgraded")])
+}
+
+/// SQLite's plan for `sql` with `params`, one line a step.
+#[cfg(test)]
+pub(crate) fn query_plan(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let plan = stmt.query_map(params, |r| r.get(3))?;
+    Ok(plan.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A read-only connection of its own to the store at `path`, for the unlock's second thread.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    // One pass over each table: a cache would only add to the unlock's peak memory.
+    conn.execute_batch("PRAGMA cache_size = -64")?;
+    Ok(conn)
+}
+
 /// One member's key from its row of `member_keys`: it must open under the member-key wrapping
 /// key at that member's place, and be a whole key. The caller's buffers (zeroized by their
 /// owner) are reused for every member's key at unlock.
@@ -971,30 +1002,14 @@ mod tests {
     #[test]
     fn checks_against_the_trail_read_only_its_index_of_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        let upgraded = Connection::open(dir.path().join("upgraded.db")).unwrap();
-        for (conn, how) in [(fresh, "fresh"), (upgraded, "upgraded")] {
-            let mut conn = conn;
-            open_pragmas(&conn).unwrap();
-            if how == "fresh" {
-                crate::schema::install(&mut conn).unwrap();
-            } else {
-                conn.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
-                conn.pragma_update(None, "user_version", 1).unwrap();
-                crate::schema::migrate(&mut conn).unwrap();
-            }
+        for (conn, how) in fresh_and_upgraded(dir.path()).unwrap() {
             let plans = [
                 (crate::ledger::LAST_WRITE_SQL, 2, "(kind=? AND record_id=?)"),
                 (crate::ledger::LAST_WRITES_OF_SQL, 1, "(kind=?)"),
             ];
             for (sql, params, search) in plans {
-                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
                 let args = rusqlite::params_from_iter(std::iter::repeat_n("member", params));
-                let plan: Vec<String> = stmt
-                    .query_map(args, |r| r.get(3))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
+                let plan = query_plan(&conn, sql, args).unwrap();
                 let expected =
                     format!("SEARCH audit_log USING COVERING INDEX audit_writes {search}");
                 assert_eq!(plan, [expected], "{how}: {sql}");

@@ -66,33 +66,54 @@ fn entry_place(member_id: &str) -> Place<'_> {
     }
 }
 
-/// Whether the file holds a snapshot sealed at the trail's present head (its first chunk opens):
-/// only then is it worth reading every member row to check it. After a kill the snapshot of the
-/// last lock is still there, stale.
-pub(crate) fn current(conn: &Connection, store_kid: KeyId, session: &Session) -> bool {
-    let first = || {
-        let n: i64 = conn
-            .prepare_cached("SELECT count(*) FROM meta WHERE name >= ?1 AND name < ?2")
-            .ok()?
-            .query_row([FIRST, AFTER], |r| r.get(0))
-            .ok()?;
-        let head = ledger::read_head(conn).ok()??;
-        let name = format!("{PREFIX}0");
-        let value: Vec<u8> = conn
-            .prepare_cached("SELECT value FROM meta WHERE name = ?1")
-            .ok()?
-            .query_row([&name], |r| r.get(0))
-            .ok()?;
-        let bound = bound(usize::try_from(n).ok()?, &head);
-        crypto::open(
-            &key_of(session).ok()?,
-            store_kid,
-            &place(&name, &bound),
-            &value,
-        )
-        .ok()
-    };
-    first().is_some()
+/// A snapshot's first chunk, opened by `current`: `load` takes it as it is, not read and
+/// decrypted a second time.
+pub(crate) struct First {
+    chunks: usize,
+    head: Vec<u8>,
+    plain: Zeroizing<Vec<u8>>,
+}
+
+/// The first chunk of the snapshot the file holds, if it was sealed at the trail's present head
+/// (it opens): only then is it worth reading every member row to check it. After a kill the
+/// snapshot of the last lock is still there, stale.
+pub(crate) fn current(conn: &Connection, store_kid: KeyId, session: &Session) -> Option<First> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM meta WHERE name >= ?1 AND name < ?2")
+        .ok()?
+        .query_row([FIRST, AFTER], |r| r.get(0))
+        .ok()?;
+    let chunks = usize::try_from(n).ok()?;
+    let head = ledger::read_head(conn).ok()??;
+    let plain = open_chunk(
+        conn,
+        store_kid,
+        &key_of(session).ok()?,
+        0,
+        &bound(chunks, &head),
+    )?;
+    Some(First {
+        chunks,
+        head,
+        plain,
+    })
+}
+
+/// Chunk `i`, read and opened under the snapshot key with its seal's `bound`.
+fn open_chunk(
+    conn: &Connection,
+    store_kid: KeyId,
+    key: &SecretKey,
+    i: usize,
+    bound: &str,
+) -> Option<Zeroizing<Vec<u8>>> {
+    let name = format!("{PREFIX}{i}");
+    let value: Vec<u8> = conn
+        .prepare_cached("SELECT value FROM meta WHERE name = ?1")
+        .ok()?
+        .query_row([&name], |r| r.get(0))
+        .ok()?;
+    crypto::open(key, store_kid, &place(&name, bound), &value).ok()
 }
 
 /// Removes the snapshot (inside the caller's transaction, if any).
@@ -135,9 +156,15 @@ pub(crate) fn save(conn: &Connection, store_kid: KeyId, session: &Session) -> Re
     Ok(tx.commit()?)
 }
 
-/// The members of the snapshot, if there is one, it opens, and it was sealed at the trail's
-/// present head. Whether the rows still match is the caller's to check (`Staged::digest`).
-pub(crate) fn load(conn: &Connection, store_kid: KeyId, session: &Session) -> Option<Vec<Staged>> {
+/// The members of the snapshot whose first chunk `current` opened, if the rest opens and
+/// nothing was written since (the trail's head is still the one it was sealed with). Whether
+/// the rows still match is the caller's to check (`Staged::digest`).
+pub(crate) fn load(
+    conn: &Connection,
+    store_kid: KeyId,
+    session: &Session,
+    first: First,
+) -> Option<Vec<Staged>> {
     let names: Vec<String> = {
         let mut stmt = conn
             .prepare_cached("SELECT name FROM meta WHERE name >= ?1 AND name < ?2")
@@ -148,7 +175,7 @@ pub(crate) fn load(conn: &Connection, store_kid: KeyId, session: &Session) -> Op
     // No more chunks than the members whose keys opened can fill: a file claiming more is not
     // ours, and must not size what is allocated before anything is authenticated.
     let n = names.len();
-    if n == 0 || n > session.member_keys.len() / PER_CHUNK + 1 {
+    if n == 0 || n != first.chunks || n > session.member_keys.len() / PER_CHUNK + 1 {
         return None;
     }
     // Exactly `index_snapshot.0` to `.{n-1}`, each written as `save` writes it.
@@ -160,23 +187,23 @@ pub(crate) fn load(conn: &Connection, store_kid: KeyId, session: &Session) -> Op
             return None;
         }
     }
+    // A write since `current` (the upgrade's reseal) moved the head: the snapshot is stale.
     let head = ledger::read_head(conn).ok()??;
+    if head != first.head {
+        return None;
+    }
     let key = key_of(session).ok()?;
     let bound = bound(n, &head);
     // Sized once: grown by doubling, the old and the new buffer were both at the unlock's peak.
     let mut staged = Vec::with_capacity(n.checked_mul(PER_CHUNK)?);
     let mut aad = Vec::new();
+    let mut first = Some(first.plain);
     for i in 0..n {
         // One chunk read at a time: the sealed snapshot is never in memory whole.
-        let name = format!("{PREFIX}{i}");
-        let value: Vec<u8> = conn
-            .prepare_cached("SELECT value FROM meta WHERE name = ?1")
-            .ok()?
-            .query_row([&name], |r| r.get(0))
-            .ok()?;
-        let plain: Zeroizing<Vec<u8>> =
-            crypto::open(&key, store_kid, &place(&name, &bound), &value).ok()?;
-        drop(value);
+        let plain = match first.take() {
+            Some(plain) => plain,
+            None => open_chunk(conn, store_kid, &key, i, &bound)?,
+        };
         let open_entry = |id: &str, sealed: &[u8], plain: &mut Zeroizing<Vec<u8>>| {
             let (member_key, kid) = session.member_key(RecordKind::Member, id, id).ok()?;
             crypto::open_into(member_key, kid, &entry_place(id), sealed, plain, &mut aad).ok()

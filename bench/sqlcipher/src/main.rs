@@ -19,6 +19,11 @@ use std::time::Instant;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
+// The pragmas, tables, search and median of the main bench's plain baselines, word for word.
+#[path = "../../src/same.rs"]
+mod same;
+use same::{like, median};
+
 /// A passphrase, as an app without a key store would give it: SQLCipher 4 derives the key from
 /// it with its defaults (PBKDF2-HMAC-SHA512, 256,000 iterations), at every open.
 const PASSPHRASE: &str = "274915-Lò Thị Mai";
@@ -40,17 +45,6 @@ fn env_usize(name: &str) -> usize {
         .unwrap_or_else(|_| panic!("{name} is not a number"))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    assert!(!v.is_empty(), "median of nothing");
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn timed(f: impl FnOnce()) -> f64 {
     let start = Instant::now();
     f();
@@ -64,33 +58,14 @@ enum Side {
     Cipher,
 }
 
-/// Opens with the pragmas of the bench's plain baseline (`bench/src/plain.rs`), which are the
-/// core's: WAL, synchronous=FULL, secure_delete, foreign keys, temp_store=MEMORY.
+/// Opens with the pragmas and tables of the bench's plain baselines (`bench/src/same.rs`).
 fn open(path: &Path, side: Side) -> Connection {
     let conn = Connection::open(path).unwrap();
     if side == Side::Cipher {
         conn.pragma_update(None, "key", PASSPHRASE).unwrap();
     }
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode.to_lowercase(), "wal");
-    conn.execute_batch(
-        "PRAGMA synchronous = FULL;
-         PRAGMA secure_delete = ON;
-         PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA busy_timeout = 5000;
-         CREATE TABLE IF NOT EXISTS members (
-             id TEXT PRIMARY KEY, club_id TEXT NOT NULL, body BLOB NOT NULL,
-             created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-             updated_at TEXT NOT NULL, updated_by TEXT NOT NULL) STRICT;
-         CREATE INDEX IF NOT EXISTS members_by_club ON members(club_id);
-         CREATE TABLE IF NOT EXISTS names (id TEXT PRIMARY KEY, club_id TEXT NOT NULL,
-             full_name TEXT NOT NULL, folded TEXT NOT NULL, birth_year INTEGER,
-             village TEXT NOT NULL, phone TEXT) STRICT;",
-    )
-    .unwrap();
+    same::set_pragmas_and_members(&conn);
+    conn.execute_batch(same::NAMES_TABLE).unwrap();
     conn
 }
 
@@ -210,31 +185,6 @@ fn fill_names(conn: &mut Connection, rows: &[Row]) {
     tx.commit().unwrap();
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .unwrap();
-}
-
-type Hit = (String, String, String, Option<i64>, String, Option<String>);
-
-/// Item 2's plain query: the folded names, substring match.
-fn like(conn: &Connection) -> Vec<Hit> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, club_id, full_name, birth_year, village, phone FROM names \
-             WHERE folded LIKE '%nguyen thi%'",
-        )
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
 }
 
 /// 8c: item 2's search on an open connection with SQLCipher's default page cache.

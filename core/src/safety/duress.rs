@@ -617,26 +617,9 @@ mod tests {
     #[test]
     fn the_decoy_reads_its_entries_from_their_index() {
         let dir = tempfile::tempdir().unwrap();
-        for how in ["fresh", "upgraded"] {
-            let mut conn = rusqlite::Connection::open(dir.path().join(how)).unwrap();
-            if how == "fresh" {
-                crate::schema::install(&mut conn).unwrap();
-            } else {
-                conn.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
-                conn.pragma_update(None, "user_version", 1).unwrap();
-                crate::schema::migrate(&mut conn).unwrap();
-            }
-            let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT * FROM audit_log {}",
-                decoy_newest()
-            );
-            let plan: Vec<String> = conn
-                .prepare(&sql)
-                .unwrap()
-                .query_map([], |r| r.get(3))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
+        for (conn, how) in db::fresh_and_upgraded(dir.path()).unwrap() {
+            let sql = format!("SELECT * FROM audit_log {}", decoy_newest());
+            let plan = db::query_plan(&conn, &sql, []).unwrap();
             assert_eq!(plan, ["SCAN audit_log USING INDEX audit_decoy"], "{how}");
         }
     }

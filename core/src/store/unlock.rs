@@ -237,7 +237,8 @@ impl Store {
         // is the work of one thread, the rest is shared by two cores. The second thread first
         // unwraps half the member keys (the rows with an odd rowid) and hands them over, then
         // reads the rows.
-        let has_snapshot = snapshot::current(&self.conn, self.store_kid, &session);
+        let first = snapshot::current(&self.conn, self.store_kid, &session);
+        let has_snapshot = first.is_some();
         let path = self.path.clone();
         let store_kid = self.store_kid;
         // Its own copy of the wrapping key: the session's stays with this thread. Not derived,
@@ -252,11 +253,16 @@ impl Store {
                 std::thread::Builder::new()
                     .name("member-rows".into())
                     .spawn_scoped(scope, move || {
-                        let half = unwrap_half(&path, &wrap, store_kid);
+                        // One connection for both: the keys, then the rows.
+                        let conn = db::open_reader(&path);
+                        let half = conn
+                            .as_ref()
+                            .ok()
+                            .and_then(|c| unwrap_half(c, &wrap, store_kid).ok());
                         drop(wrap);
                         // This thread may have stopped waiting (an error); nothing is lost.
                         let _ = send_half.send(half);
-                        MEMBERS.digests_at(&path)
+                        MEMBERS.digests_on(&conn?)
                     })
                     .ok()
             });
@@ -272,7 +278,7 @@ impl Store {
             )
             .and_then(|()| match halves.then(|| half_back.recv()) {
                 None => Ok(()),
-                Some(Ok(Ok((keys, damaged)))) => {
+                Some(Ok(Some((keys, damaged)))) => {
                     session.member_keys.extend(keys);
                     session.damaged.get_mut().extend(damaged);
                     Ok(())
@@ -293,7 +299,9 @@ impl Store {
                 self.reseal_legacy_rows(&session)
             });
             let loaded = match ready {
-                Ok(()) => snapshot::load(&self.conn, self.store_kid, &session),
+                Ok(()) => {
+                    first.and_then(|f| snapshot::load(&self.conn, self.store_kid, &session, f))
+                }
                 Err(_) => None,
             };
             // What the rows must be, and the index, made while the rows are still being read.
@@ -492,21 +500,16 @@ fn unwrap_keys(
     Ok(())
 }
 
-/// The second thread's half of the member keys (odd rowids), through a read-only connection
-/// of its own, and those of them that did not unwrap.
+/// The second thread's half of the member keys (odd rowids), through its own connection, and
+/// those of them that did not unwrap.
 fn unwrap_half(
-    path: &std::path::Path,
+    conn: &rusqlite::Connection,
     member_wrap: &SecretKey,
     store_kid: KeyId,
 ) -> Result<(MemberKeys, Vec<Damaged>)> {
-    let flags =
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
-    // One pass over the table: a cache would only add to the unlock's peak memory.
-    conn.execute_batch("PRAGMA cache_size = -64")?;
     let (mut keys, mut damaged) = (MemberKeys::default(), Vec::new());
     unwrap_keys(
-        &conn,
+        conn,
         member_wrap,
         store_kid,
         Some(1),
