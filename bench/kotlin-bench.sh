@@ -39,14 +39,15 @@ rm -rf "$out/bindings"
 cargo run -q -p uniffi-bindgen -- generate --library "$target/debug/libchungtay_ffi.so" \
   --language kotlin --out-dir "$out/bindings" --no-format >/dev/null
 
-src=bindings/kotlin/src/bench/kotlin
-hash=$( (echo "$kv"; find "$out/bindings" "$src" -name '*.kt' | sort | xargs cat) | sha256sum | cut -c1-16)
+# The bench, and the hand-written Kotlin that ships with the bindings (MemberRows).
+src=(bindings/kotlin/src/bench/kotlin bindings/kotlin/src/main/kotlin)
+hash=$( (echo "$kv"; find "$out/bindings" "${src[@]}" -name '*.kt' | sort | xargs cat) | sha256sum | cut -c1-16)
 if [[ ! -f "$out/classes/.built-$hash" ]]; then
   echo "kotlin-bench: compiling the bindings and the bench with kotlin-compiler-embeddable $kv ..." >&2
   rm -rf "$out/classes"
   java -Xss8m -cp "$compiler_cp" org.jetbrains.kotlin.cli.jvm.K2JVMCompiler \
     -no-stdlib -no-reflect -jvm-target 17 -nowarn \
-    -classpath "$stdlib:$jna" -d "$out/classes" "$out/bindings" "$src"
+    -classpath "$stdlib:$jna" -d "$out/classes" "$out/bindings" "${src[@]}"
   touch "$out/classes/.built-$hash"
 fi
 

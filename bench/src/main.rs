@@ -67,6 +67,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --only-intake  only item 4 (the intake server's throughput on loopback)
   --only-peer  only item 8 (SQLCipher against its own SQLite with no key; the core's figures
                it is compared with come from the full run)
+  --only-kotlin  only item 7 (the Kotlin list of 1,000 against the Rust call; release .so built
+                 unless --no-so)
   --only-rss   only item 6b (peak memory with 50,000 members and 250,000 meetings, on tmpfs)
   --pg         item 4 also on PostgreSQL, one and three instances (4c, 4d): the server named by
                CHUNGTAY_TEST_PG, e.g. bash scripts/with-pg --durable cargo run --release
@@ -120,6 +122,7 @@ fn main() {
         "--only-intake",
         "--pg",
         "--only-rss",
+        "--only-kotlin",
     ];
     let mut iter = args.iter();
     let mut disk_dir = std::env::temp_dir();
@@ -170,6 +173,11 @@ fn main() {
     let mut report = Report::default();
     if has("--only-rss") {
         rss::item_6b(&cfg, &mut report);
+        report.print_table();
+        return;
+    }
+    if has("--only-kotlin") {
+        artifacts::item_7(&cfg, &mut report);
         report.print_table();
         return;
     }

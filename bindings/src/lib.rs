@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use chungtay_core::{
     Annotation, AuditEntry, AuditExport, AuditFindings, Checkpoint, ChungTayError, Club, ClubInput,
     Consent, ConsentInput, Damaged, DeviceSecretError, KdfParams, Livelihood, LivelihoodInput,
-    Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberPage,
+    Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberPage, MemberRow,
     MemberSummary, NewUser, OverdueThresholds, Permission, RecordKind, Referral, ReferralInput,
     Store, SupportFollowUp, UserInfo, UserRole,
     safety::RecoverySetup,
@@ -323,6 +323,25 @@ impl ClubStore {
     /// The member list screen: summaries in Vietnamese name order, no survivor status.
     pub fn member_list(&self, club_id: String) -> Result<Vec<MemberSummary>> {
         self.with(|s| s.list_members(&club_id))
+    }
+
+    /// The same list as `member_list`, in columns (see `MemberColumns`): a long list crosses
+    /// the FFI in a few large values instead of five strings a row. Kotlin reads it through
+    /// `ClubStore.memberRows`, a `List<MemberSummary>` over the columns.
+    pub fn member_columns(&self, club_id: String) -> Result<MemberColumns> {
+        let filter = MemberFilter {
+            club_id: Some(club_id.clone()),
+            ..MemberFilter::default()
+        };
+        let mut columns = ColumnsBuilder::new(club_id);
+        let mut misfit = false;
+        self.with(|s| s.visit_members(&filter, |m| misfit |= columns.push(m).is_err()))?;
+        if misfit {
+            return Err(ChungTayError::Internal {
+                detail: "a member list row does not fit the columns".into(),
+            });
+        }
+        Ok(columns.columns)
     }
 
     /// Search ignoring case and diacritics ("nguyen" finds "Nguyễn"), with filters.
@@ -728,5 +747,166 @@ mod tests {
         std::thread::spawn(|| drop(CallGuard::enter().unwrap()))
             .join()
             .unwrap();
+    }
+}
+
+/// A member list in columns. uniffi lifts a `Vec<MemberSummary>` one string at a time, five a
+/// row, and on the JVM that decoding cost more than the whole list in Rust (docs/PERFORMANCE.md,
+/// item 7). Here each text column is one string, and the rest is one fixed-width table.
+///
+/// `rows` holds `ROW_BYTES` bytes a row, big-endian like the rest of uniffi's wire format:
+/// where the row's name, village and phone end in their strings (in UTF-16 units, which are
+/// Kotlin's string indices; each starts where the row before ended), the birth year, then one
+/// byte each for gender, ethnic group, role (uniffi's variant order) and flags (`FLAG_*`).
+/// `ids` holds every id back to back, `ID_CHARS` characters each. Every row has `club_id`.
+/// The Kotlin reader is `bindings/kotlin/src/main/kotlin/org/chungtay/ffi/MemberRows.kt`.
+#[uniffi::export(Debug)]
+#[derive(uniffi::Record)]
+pub struct MemberColumns {
+    pub club_id: String,
+    pub ids: String,
+    pub full_names: String,
+    pub villages: String,
+    pub phones: String,
+    pub rows: Vec<u8>,
+}
+
+// Names and villages; the Debug that Kotlin's toString() calls names nobody.
+impl std::fmt::Debug for MemberColumns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberColumns")
+            .field("club_id", &self.club_id)
+            .field("rows", &(self.rows.len() / MemberColumns::ROW_BYTES))
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemberColumns {
+    pub const ROW_BYTES: usize = 20;
+    pub const ID_CHARS: usize = 36;
+    pub const FLAG_SAFE_TO_CONTACT: u8 = 1;
+    pub const FLAG_PHONE: u8 = 2;
+    pub const FLAG_BIRTH_YEAR: u8 = 4;
+}
+
+/// Fills a `MemberColumns` a row at a time, keeping where each text column ends.
+struct ColumnsBuilder {
+    columns: MemberColumns,
+    /// Where the names, villages and phones end so far, in UTF-16 units.
+    ends: [i32; 3],
+}
+
+impl ColumnsBuilder {
+    fn new(club_id: String) -> ColumnsBuilder {
+        ColumnsBuilder {
+            columns: MemberColumns {
+                club_id,
+                ids: String::new(),
+                full_names: String::new(),
+                villages: String::new(),
+                phones: String::new(),
+                rows: Vec::new(),
+            },
+            ends: [0; 3],
+        }
+    }
+
+    /// Adds a row; `Err` (and nothing added) if it cannot be one: an id that is not 36 ASCII
+    /// characters, which would shift every id after it, another club, or a text column past
+    /// Kotlin's `Int` indices.
+    fn push(&mut self, m: MemberRow<'_>) -> std::result::Result<(), ()> {
+        let c = &mut self.columns;
+        if m.id.len() != MemberColumns::ID_CHARS || !m.id.is_ascii() || m.club_id != c.club_id {
+            return Err(());
+        }
+        let phone = m.phone.unwrap_or("");
+        let mut ends = self.ends;
+        for (end, text) in ends.iter_mut().zip([m.full_name, m.village, phone]) {
+            let units = text.chars().map(char::len_utf16).sum::<usize>();
+            *end = i32::try_from(units)
+                .ok()
+                .and_then(|n| end.checked_add(n))
+                .ok_or(())?;
+        }
+        self.ends = ends;
+        c.ids.push_str(m.id);
+        c.full_names.push_str(m.full_name);
+        c.villages.push_str(m.village);
+        c.phones.push_str(phone);
+        let mut flags = 0;
+        if m.safe_to_contact {
+            flags |= MemberColumns::FLAG_SAFE_TO_CONTACT;
+        }
+        if m.phone.is_some() {
+            flags |= MemberColumns::FLAG_PHONE;
+        }
+        if m.birth_year.is_some() {
+            flags |= MemberColumns::FLAG_BIRTH_YEAR;
+        }
+        for n in ends {
+            c.rows.extend_from_slice(&n.to_be_bytes());
+        }
+        c.rows
+            .extend_from_slice(&m.birth_year.unwrap_or(0).to_be_bytes());
+        c.rows
+            .extend_from_slice(&[m.gender as u8, m.ethnic_group.code(), m.role as u8, flags]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+    use chungtay_core::{EthnicGroup, Gender, MemberRole};
+
+    const ID: &str = "0b9d7f0e-3f5a-4c1e-9a57-6f1d2c3b4a50";
+
+    fn row<'a>(id: &'a str, club_id: &'a str, full_name: &'a str) -> MemberRow<'a> {
+        MemberRow {
+            id,
+            club_id,
+            full_name,
+            birth_year: Some(1990),
+            gender: Gender::Male,
+            ethnic_group: EthnicGroup::from_code(3).unwrap(),
+            village: "Bản Ón",
+            role: MemberRole::Deputy,
+            safe_to_contact: true,
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn the_table_holds_utf16_ends_and_the_row_s_fields() {
+        let mut b = ColumnsBuilder::new("club".into());
+        b.push(row(ID, "club", "Lò Văn 𡨸")).unwrap();
+        b.push(row(ID, "club", "Hà Thị Ơn")).unwrap();
+        let c = b.columns;
+        assert_eq!(c.rows.len(), 2 * MemberColumns::ROW_BYTES);
+        let int = |at: usize| i32::from_be_bytes(c.rows[at..at + 4].try_into().unwrap());
+        // "Lò Văn 𡨸": 7 characters in the 16-bit range, one (𡨸) that takes two units.
+        assert_eq!(int(0), 9);
+        assert_eq!(int(20), 9 + 9);
+        assert_eq!(int(4), 6);
+        assert_eq!(int(8), 0);
+        assert_eq!(int(12), 1990);
+        assert_eq!(&c.rows[16..20], &[1, 3, 1, 1 | 4]);
+        assert_eq!(c.ids, format!("{ID}{ID}"));
+    }
+
+    #[test]
+    fn a_row_that_would_shift_the_others_is_refused_and_adds_nothing() {
+        let mut b = ColumnsBuilder::new("club".into());
+        b.push(row(ID, "club", "Lò Thị Mai")).unwrap();
+        assert!(b.push(row(&ID[1..], "club", "Vi Thị Hoa")).is_err());
+        // 36 bytes, but "ă" is two of them: 35 characters.
+        let respelled = format!("ă{}", &ID[2..]);
+        assert_eq!(respelled.len(), 36);
+        assert!(b.push(row(&respelled, "club", "Vi")).is_err());
+        assert!(b.push(row(ID, "another club", "Vi Thị Hoa")).is_err());
+        assert_eq!(b.columns.rows.len(), MemberColumns::ROW_BYTES);
+        assert_eq!(b.columns.full_names, "Lò Thị Mai");
+        assert_eq!(b.columns.ids, ID);
+        assert_eq!(b.ends, [10, 6, 0]);
     }
 }

@@ -56,18 +56,53 @@ struct Entry {
 }
 
 impl Entry {
-    fn summary(&self, id: &str) -> MemberSummary {
-        MemberSummary {
-            id: id.to_owned(),
-            club_id: self.club_id.to_string(),
-            full_name: self.full_name.clone(),
+    fn row<'a>(&'a self, id: &'a str) -> MemberRow<'a> {
+        MemberRow {
+            id,
+            club_id: &self.club_id,
+            full_name: &self.full_name,
             birth_year: self.birth_year,
             gender: self.gender,
             ethnic_group: self.ethnic_group,
-            village: self.village.clone(),
+            village: &self.village,
             role: self.role,
             safe_to_contact: self.safe_to_contact,
-            phone: self.phone.clone(),
+            phone: self.phone.as_deref(),
+        }
+    }
+}
+
+/// A member list's row as the index holds it: a `MemberSummary` that borrows instead of
+/// copying, for a caller that packs many rows into something else (the FFI's columns) and
+/// would otherwise copy every text twice. Same fields, same rules (no survivor status; no
+/// phone when contact is unsafe). No `Debug`: it is all personal data.
+#[derive(Clone, Copy)]
+pub struct MemberRow<'a> {
+    pub id: &'a str,
+    pub club_id: &'a str,
+    pub full_name: &'a str,
+    pub birth_year: Option<i32>,
+    pub gender: Gender,
+    pub ethnic_group: EthnicGroup,
+    pub village: &'a str,
+    pub role: MemberRole,
+    pub safe_to_contact: bool,
+    pub phone: Option<&'a str>,
+}
+
+impl MemberRow<'_> {
+    pub fn to_summary(&self) -> MemberSummary {
+        MemberSummary {
+            id: self.id.to_owned(),
+            club_id: self.club_id.to_owned(),
+            full_name: self.full_name.to_owned(),
+            birth_year: self.birth_year,
+            gender: self.gender,
+            ethnic_group: self.ethnic_group,
+            village: self.village.to_owned(),
+            role: self.role,
+            safe_to_contact: self.safe_to_contact,
+            phone: self.phone.map(str::to_owned),
         }
     }
 }
@@ -283,9 +318,23 @@ impl MemberIndex {
     /// The members matching `filter` from the `offset`-th, at most `limit`, in Vietnamese name
     /// order, with how many match in all. Only the page's members are copied.
     pub(crate) fn page(&self, filter: &MemberFilter, offset: usize, limit: usize) -> MemberPage {
+        let mut members = Vec::new();
+        let total = self.visit(filter, offset, limit, |m| members.push(m.to_summary()));
+        MemberPage { members, total }
+    }
+
+    /// Calls `f` with the members matching `filter` from the `offset`-th, at most `limit`, in
+    /// Vietnamese name order, and returns how many match in all.
+    pub(crate) fn visit(
+        &self,
+        filter: &MemberFilter,
+        offset: usize,
+        limit: usize,
+        mut f: impl FnMut(MemberRow<'_>),
+    ) -> u64 {
         let query = text::Query::parse(&filter.text);
         let village = filter.village.as_deref().map(text::fold);
-        let mut members = Vec::new();
+        let mut shown = 0usize;
         let mut total = 0u64;
         for ((_, id), e) in &self.entries {
             let hit = filter.club_id.as_ref().is_none_or(|c| **c == *e.club_id)
@@ -293,13 +342,14 @@ impl MemberIndex {
                 && filter.ethnic_group.is_none_or(|g| g == e.ethnic_group)
                 && query.matches(&e.folded_name);
             if hit {
-                if total >= offset as u64 && members.len() < limit {
-                    members.push(e.summary(id));
+                if total >= offset as u64 && shown < limit {
+                    f(e.row(id));
+                    shown += 1;
                 }
                 total += 1;
             }
         }
-        MemberPage { members, total }
+        total
     }
 }
 

@@ -43,7 +43,7 @@ pub use domain::*;
 pub use error::ChungTayError;
 pub use error::{ChainBreak, DamageReason, Damaged};
 pub use error::{DeviceSecretError, Error, Reason, RecordKind, Result, ValidationError};
-pub use index::{MemberFilter, MemberPage};
+pub use index::{MemberFilter, MemberPage, MemberRow};
 pub use keys::{DeviceSecret, KdfParams, SoftwareDeviceSecret};
 pub use store::{NewUser, Store, UserInfo};
 pub use trail::{

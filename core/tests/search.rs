@@ -293,3 +293,45 @@ fn a_clubs_villages_each_once_in_vietnamese_order() {
         Err(Error::Locked)
     ));
 }
+
+/// The borrowed rows that the Kotlin API packs into columns are the list's rows: same members,
+/// same order, same fields, the phone of someone not to be contacted withheld; and none while
+/// the store is locked.
+#[test]
+fn visiting_members_gives_the_list_s_rows_without_copying_them() {
+    let mut f = Fixture::new();
+    let club = f.store.add_club(&club_input()).unwrap();
+    let other = f.store.add_club(&club_input()).unwrap();
+    for (name, club_id, safe) in [
+        ("Vi Thị Hoa", &club.id, true),
+        ("Đặng Thị Dung", &club.id, false),
+        ("Lò Thị Ân", &club.id, true),
+        ("Hà Thị Ơn", &other.id, true),
+    ] {
+        let mut m = member_input(name, "Thái", "Bản Chai");
+        m.safe_to_contact = safe;
+        f.store.add_member(club_id, &m).unwrap();
+    }
+    let in_club = MemberFilter {
+        club_id: Some(club.id.clone()),
+        ..Default::default()
+    };
+    let mut rows = Vec::new();
+    let total = f
+        .store
+        .visit_members(&in_club, |m| rows.push(m.to_summary()))
+        .unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(rows, f.store.list_members(&club.id).unwrap());
+    assert_eq!(names(&rows), ["Lò Thị Ân", "Đặng Thị Dung", "Vi Thị Hoa"]);
+    assert_eq!(rows[1].phone, None);
+    assert_eq!(rows[0].phone.as_deref(), Some("0912 345 678"));
+
+    f.store.lock();
+    let mut called = false;
+    assert!(matches!(
+        f.store.visit_members(&in_club, |_| called = true),
+        Err(Error::Locked)
+    ));
+    assert!(!called);
+}

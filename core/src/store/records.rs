@@ -8,7 +8,7 @@ use crate::access::Permission;
 use crate::domain::*;
 use crate::error::{Error, RecordKind, Result};
 use crate::import;
-use crate::index::{MemberFilter, MemberPage};
+use crate::index::{MemberFilter, MemberPage, MemberRow};
 use crate::{clubs, consent, livelihood, meetings, members, referrals};
 
 use super::Store;
@@ -210,6 +210,17 @@ impl Store {
         limit: usize,
     ) -> Result<MemberPage> {
         Ok(self.session()?.index.page(filter, offset, limit))
+    }
+
+    /// `search_members` without the copies: calls `f` with each matching member, in Vietnamese
+    /// name order, borrowed from the index; returns how many matched. For callers that pack a
+    /// long list into another shape (the Kotlin API's columns).
+    pub fn visit_members(
+        &self,
+        filter: &MemberFilter,
+        f: impl FnMut(MemberRow<'_>),
+    ) -> Result<u64> {
+        Ok(self.session()?.index.visit(filter, 0, usize::MAX, f))
     }
 
     /// The villages of a club's members, each once, in Vietnamese order (a list screen's

@@ -42,11 +42,13 @@ import org.chungtay.core.SurvivorStatus
 import org.chungtay.core.Urgency
 import org.chungtay.core.UserRole
 import org.chungtay.ffi.ClubStore
+import org.chungtay.ffi.MemberRows
 import org.chungtay.ffi.DeviceKey
 import org.chungtay.ffi.DeviceKeyException
 import org.chungtay.ffi.defaultOverdueThresholds
 import org.chungtay.ffi.ethnicGroupNames
 import org.chungtay.ffi.calibrateKdf
+import org.chungtay.ffi.memberRows
 import org.chungtay.ffi.minimumKdf
 import org.junit.jupiter.api.io.TempDir
 
@@ -142,6 +144,40 @@ class ClubStoreTest {
             assertEquals(emptyList(), search("tran"))
             // The village filter's choices: each once, in Vietnamese order.
             assertEquals(listOf("Bản Chai", "Bản Ón"), store.memberVillages(clubId))
+        }
+    }
+
+    @Test
+    fun `memberRows is the member list, row for row, whatever each row holds`() {
+        newStore().use { store ->
+            val clubId = store.addClub(club()).id
+            // Every gender and role, a year and none, a phone, none, and one withheld (not safe
+            // to contact), and names past the 16-bit range: Nôm characters take two UTF-16 units,
+            // so a row that counted bytes or code points would cut its neighbours' names.
+            store.addMember(clubId, member("Nguyễn Thị Hoa"))
+            store.addMember(clubId, member("Lò Văn 𡨸", "Thái", "Bản 𠀧 Ón").copy(gender = Gender.MALE, role = MemberRole.LEADER))
+            store.addMember(clubId, member("Đặng Thị Dung", "Dao").copy(birthYear = null, phone = null, role = MemberRole.DEPUTY))
+            store.addMember(clubId, member("Vàng Thị Mỷ", "Mông").copy(gender = Gender.OTHER, safeToContact = false))
+            store.addMember(clubId, member("𡨸𡨸 Hà Thị Ơn", "Mường", "Bản Sạng"))
+            store.addMember(store.addClub(club()).id, member("Vi Thị Hoa")) // another club's
+            val list = store.memberList(clubId)
+            val rows = store.memberRows(clubId)
+            assertEquals(5, rows.size)
+            assertEquals(list, rows)
+            assertEquals(list.map { it.fullName }, List(rows.size) { rows.fullName(it) })
+            assertEquals(list.map { it.id }, List(rows.size) { rows.id(it) })
+            assertEquals(list.map { it.village }, List(rows.size) { rows.village(it) })
+            assertNull(rows.single { it.fullName == "Vàng Thị Mỷ" }.phone)
+            assertFailsWith<IndexOutOfBoundsException> { rows[5] }
+            assertTrue(store.memberRows(store.addClub(club()).id).isEmpty())
+            // Logged by mistake, the list and its columns name nobody.
+            assertFalse(rows.toString().contains("Hoa"), rows.toString())
+            val columns = store.memberColumns(clubId)
+            assertFalse(columns.toString().contains("Hoa"), columns.toString())
+            // Columns that do not fit together are refused, not shown shifted.
+            assertFailsWith<IllegalStateException> { MemberRows(columns.copy(fullNames = columns.fullNames + "x")) }
+            assertFailsWith<IllegalStateException> { MemberRows(columns.copy(ids = columns.ids.drop(1))) }
+            assertFailsWith<IllegalStateException> { MemberRows(columns.copy(rows = columns.rows.copyOf(columns.rows.size - 1))) }
         }
     }
 

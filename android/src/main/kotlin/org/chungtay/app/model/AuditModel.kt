@@ -15,6 +15,7 @@ import org.chungtay.core.ReferralState
 import org.chungtay.core.UserInfo
 import org.chungtay.core.UserRole
 import org.chungtay.ffi.ClubStore
+import org.chungtay.ffi.memberRows
 
 /** A meeting changed long after it took place: when, by whom, how many days after. */
 data class LateEditRow(val meetingId: String, val meetingDate: String, val editedAt: String, val by: Who, val daysAfter: Long)
@@ -60,7 +61,12 @@ object Audit {
      */
     fun load(store: ClubStore, thresholds: OverdueThresholds, zone: ZoneId = ZoneId.systemDefault()): AuditReport {
         val f = store.auditFindings(thresholds)
-        val names = store.clubs().flatMap { store.memberList(it.id) }.associate { it.id to it.fullName }
+        // Only ids and names, read from the columns: no row is decoded whole.
+        val names = HashMap<String, String>()
+        for (club in store.clubs()) {
+            val rows = store.memberRows(club.id)
+            for (i in 0 until rows.size) names[rows.id(i)] = rows.fullName(i)
+        }
         val damaged = (f.damagedRecords + store.damagedRecords()).distinctBy { Triple(it.kind, it.id, it.reason) }
         return build(f, names, damaged, store.users(), zone)
     }

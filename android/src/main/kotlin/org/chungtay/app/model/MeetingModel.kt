@@ -6,6 +6,7 @@ import org.chungtay.core.Meeting
 import org.chungtay.core.MeetingInput
 import org.chungtay.core.MemberSummary
 import org.chungtay.ffi.ClubStore
+import org.chungtay.ffi.memberRows
 
 /** One follow-up task as typed: the due date as shown (dd/MM/yyyy). */
 data class FollowUpDraft(val task: String = "", val person: String = "", val due: String = "", val done: Boolean = false) {
@@ -102,7 +103,7 @@ class MeetingModel(private val clubId: String, private val meetingId: String?, p
      */
     fun load(store: ClubStore, keepDraft: Boolean, today: LocalDate, done: (Result<Unit>) -> Unit) {
         worker.run({
-            val members = store.memberList(clubId)
+            val members = store.memberRows(clubId)
             val meeting = if (meetingId != null && !keepDraft) {
                 // One meeting read (and noted in the trail), not the club's every meeting.
                 store.meeting(meetingId)

@@ -16,6 +16,7 @@ import org.chungtay.core.SurvivorStatus
 import org.chungtay.ffi.ClubStore
 import org.chungtay.ffi.DeviceKey
 import org.chungtay.ffi.FfiConverterSequenceTypeMemberSummary
+import org.chungtay.ffi.memberRows
 import org.chungtay.ffi.minimumKdf
 
 /**
@@ -62,6 +63,9 @@ fun memberFrom(line: String): MemberInput {
     )
 }
 
+/** How long each list call is warmed up before it is timed (BENCH_WARM_UP_MS, default 3 s). */
+val WARM_UP_NS = (System.getenv("BENCH_WARM_UP_MS")?.toLong() ?: 3_000L) * 1_000_000
+
 fun median(values: LongArray): Long {
     val v = values.sorted()
     return if (v.size % 2 == 1) v[v.size / 2] else (v[v.size / 2 - 1] + v[v.size / 2]) / 2
@@ -91,14 +95,42 @@ fun main() {
         for (m in members) store.addMember(club.id, m)
         val setupMs = (System.nanoTime() - setupStart) / 1_000_000
 
-        // Warm-up: lets the JIT compile the generated lifting code before anything is timed.
-        repeat(100) { check(store.memberList(club.id).size == wanted) }
-        val times = LongArray(reps) {
-            val start = System.nanoTime()
+        // Three ways to get the same list, each warmed up (the JIT compiles the lifting code),
+        // then timed in turn within each repetition so that a slow spell of the machine falls on
+        // all three alike:
+        // - memberList: one uniffi record per member;
+        // - memberRows: the list in columns (MemberColumns), each row decoded when it is read;
+        // - memberRows, then every row read, as a screen showing all of them would.
+        val expected = store.memberList(club.id)
+        check(store.memberRows(club.id) == expected) { "memberRows differs from memberList" }
+        // Warm-up by time, not by count: HotSpot's C2 compiles the lifting loops only after
+        // thousands of calls, and 100 rounds left the median at about twice the steady state.
+        val warmUntil = System.nanoTime() + WARM_UP_NS
+        var rounds = 0
+        while (rounds < 100 || System.nanoTime() < warmUntil) {
+            rounds++
+            check(store.memberList(club.id).size == wanted)
+            check(store.memberRows(club.id).size == wanted)
+            check(store.memberRows(club.id).count { it.fullName.isNotEmpty() } == wanted)
+        }
+        val times = LongArray(reps)
+        val rowTimes = LongArray(reps)
+        val everyRowTimes = LongArray(reps)
+        for (i in 0 until reps) {
+            var start = System.nanoTime()
             val list = store.memberList(club.id)
-            val took = System.nanoTime() - start
+            times[i] = System.nanoTime() - start
             check(list.size == wanted)
-            took
+            start = System.nanoTime()
+            val rows = store.memberRows(club.id)
+            rowTimes[i] = System.nanoTime() - start
+            check(rows.size == wanted)
+            start = System.nanoTime()
+            val all = store.memberRows(club.id)
+            var read = 0
+            for (m in all) if (m.fullName.isNotEmpty()) read++
+            everyRowTimes[i] = System.nanoTime() - start
+            check(read == wanted)
         }
         // The fixed cost of one call through uniffi and JNA, with almost nothing to lift.
         repeat(2000) { store.isUnlocked() }
@@ -114,7 +146,8 @@ fun main() {
         val wire = ByteBuffer.allocateDirect(conv.allocationSize(list).toInt()).order(ByteOrder.BIG_ENDIAN)
         conv.write(list, wire)
         val wireBytes = wire.position()
-        repeat(100) { wire.rewind(); conv.read(wire) }
+        val liftUntil = System.nanoTime() + WARM_UP_NS
+        while (System.nanoTime() < liftUntil) { wire.rewind(); conv.read(wire) }
         val lifts = LongArray(reps) {
             wire.rewind()
             val start = System.nanoTime()
@@ -125,6 +158,7 @@ fun main() {
         }
         println(
             "KOTLIN_BENCH members=$wanted reps=$reps median_ns=${median(times)} min_ns=${times.min()} " +
+                "rows_ns=${median(rowTimes)} every_row_ns=${median(everyRowTimes)} " +
                 "call_ns=${median(calls)} lift_ns=${median(lifts)} wire_bytes=$wireBytes setup_ms=$setupMs",
         )
     }
