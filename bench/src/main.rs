@@ -145,7 +145,7 @@ fn main() {
         referrals: if quick { 200 } else { 1_000 },
         intake_threads: 4,
         kotlin_members: 1_000,
-        kotlin_reps: 50,
+        kotlin_reps: 300,
         reps: if quick { 21 } else { 51 },
         reps_small: if quick { 9 } else { 31 },
         reps_unlock: if quick { 3 } else { 5 },

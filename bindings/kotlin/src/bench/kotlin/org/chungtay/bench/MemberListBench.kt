@@ -15,7 +15,9 @@ import org.chungtay.core.MemberRole
 import org.chungtay.core.SurvivorStatus
 import org.chungtay.ffi.ClubStore
 import org.chungtay.ffi.DeviceKey
+import org.chungtay.ffi.FfiConverterRustBuffer
 import org.chungtay.ffi.FfiConverterSequenceTypeMemberSummary
+import org.chungtay.ffi.FfiConverterTypeMemberColumns
 import org.chungtay.ffi.memberRows
 import org.chungtay.ffi.minimumKdf
 
@@ -24,9 +26,12 @@ import org.chungtay.ffi.minimumKdf
  * members in $BENCH_DIR/members.tsv (written by chungtay-bench, which times the same list in
  * Rust). Run by bench/kotlin-bench.sh; not part of the JUnit suite.
  *
- * Prints one line: KOTLIN_BENCH members=N reps=R median_ns=... min_ns=... call_ns=... lift_ns=...
- * wire_bytes=... setup_ms=... (call_ns: one isUnlocked() call, the fixed cost of crossing uniffi +
- * JNA; lift_ns: reading the list from uniffi's wire format in Kotlin, no call).
+ * Prints one line: KOTLIN_BENCH members=N reps=R median_ns=... min_ns=... rows_ns=... every_row_ns=...
+ * call_ns=... lift_ns=... wire_bytes=... columns_lift_ns=... columns_wire_bytes=... setup_ms=...
+ * (median_ns: memberList; rows_ns: memberRows; every_row_ns: memberRows and every row read;
+ * call_ns: one isUnlocked() call, the fixed cost of crossing uniffi + JNA; lift_ns and
+ * columns_lift_ns: reading memberList's records, or memberColumns' columns, from uniffi's wire
+ * format in Kotlin, no call).
  */
 
 /** HMAC-SHA256 under a random key, as the Android Keystore key would be (and as the tests do). */
@@ -66,6 +71,61 @@ fun memberFrom(line: String): MemberInput {
 /** How long each list call is warmed up before it is timed (BENCH_WARM_UP_MS, default 3 s). */
 val WARM_UP_NS = (System.getenv("BENCH_WARM_UP_MS")?.toLong() ?: 3_000L) * 1_000_000
 
+/**
+ * Runs [measure] for WARM_UP_NS and at least 100 times untimed, then [reps] times, and returns
+ * the timed results. Each measurement is a function of its own, not a loop in `main`: HotSpot
+ * compiles a long loop in `main` on the stack (OSR) from the profile it has so far, and code
+ * after it that the profile never saw then runs interpreted (a lift took 5 ms instead of 0.1).
+ */
+fun warmedUp(reps: Int, measure: () -> LongArray): Array<LongArray> {
+    val warmUntil = System.nanoTime() + WARM_UP_NS
+    var rounds = 0
+    while (rounds < 100 || System.nanoTime() < warmUntil) {
+        rounds++
+        measure()
+    }
+    return Array(reps) { measure() }
+}
+
+/**
+ * One round: memberList (one uniffi record per member); memberRows (the list in columns,
+ * MemberColumns, each row decoded when it is read); memberRows, then every row read, as a
+ * screen showing all of them would. Their times in nanoseconds, in that order.
+ */
+fun round(store: ClubStore, clubId: String, wanted: Int): LongArray {
+    var start = System.nanoTime()
+    val list = store.memberList(clubId)
+    val listNs = System.nanoTime() - start
+    check(list.size == wanted)
+    start = System.nanoTime()
+    val rows = store.memberRows(clubId)
+    val rowsNs = System.nanoTime() - start
+    check(rows.size == wanted)
+    start = System.nanoTime()
+    val all = store.memberRows(clubId)
+    var read = 0
+    for (m in all) if (m.fullName.isNotEmpty()) read++
+    val everyRowNs = System.nanoTime() - start
+    check(read == wanted)
+    return longArrayOf(listNs, rowsNs, everyRowNs)
+}
+
+/** Times [conv] reading [value] back from uniffi's wire format; also returns its size in bytes. */
+fun <T> liftTimes(conv: FfiConverterRustBuffer<T>, value: T, reps: Int): Pair<LongArray, Int> {
+    val wire = ByteBuffer.allocate(conv.allocationSize(value).toInt()).order(ByteOrder.BIG_ENDIAN)
+    conv.write(value, wire)
+    val bytes = wire.position()
+    val times = warmedUp(reps) {
+        wire.rewind()
+        val start = System.nanoTime()
+        val lifted = conv.read(wire)
+        val took = System.nanoTime() - start
+        check(lifted != null)
+        longArrayOf(took)
+    }
+    return LongArray(reps) { times[it][0] } to bytes
+}
+
 fun median(values: LongArray): Long {
     val v = values.sorted()
     return if (v.size % 2 == 1) v[v.size / 2] else (v[v.size / 2 - 1] + v[v.size / 2]) / 2
@@ -95,71 +155,31 @@ fun main() {
         for (m in members) store.addMember(club.id, m)
         val setupMs = (System.nanoTime() - setupStart) / 1_000_000
 
-        // Three ways to get the same list, each warmed up (the JIT compiles the lifting code),
-        // then timed in turn within each repetition so that a slow spell of the machine falls on
-        // all three alike:
-        // - memberList: one uniffi record per member;
-        // - memberRows: the list in columns (MemberColumns), each row decoded when it is read;
-        // - memberRows, then every row read, as a screen showing all of them would.
+        // Three ways to get the same list, timed in turn within each round so that a slow
+        // spell of the machine falls on all three alike (see `round`).
         val expected = store.memberList(club.id)
         check(store.memberRows(club.id) == expected) { "memberRows differs from memberList" }
-        // Warm-up by time, not by count: HotSpot's C2 compiles the lifting loops only after
-        // thousands of calls, and 100 rounds left the median at about twice the steady state.
-        val warmUntil = System.nanoTime() + WARM_UP_NS
-        var rounds = 0
-        while (rounds < 100 || System.nanoTime() < warmUntil) {
-            rounds++
-            check(store.memberList(club.id).size == wanted)
-            check(store.memberRows(club.id).size == wanted)
-            check(store.memberRows(club.id).count { it.fullName.isNotEmpty() } == wanted)
-        }
-        val times = LongArray(reps)
-        val rowTimes = LongArray(reps)
-        val everyRowTimes = LongArray(reps)
-        for (i in 0 until reps) {
-            var start = System.nanoTime()
-            val list = store.memberList(club.id)
-            times[i] = System.nanoTime() - start
-            check(list.size == wanted)
-            start = System.nanoTime()
-            val rows = store.memberRows(club.id)
-            rowTimes[i] = System.nanoTime() - start
-            check(rows.size == wanted)
-            start = System.nanoTime()
-            val all = store.memberRows(club.id)
-            var read = 0
-            for (m in all) if (m.fullName.isNotEmpty()) read++
-            everyRowTimes[i] = System.nanoTime() - start
-            check(read == wanted)
-        }
-        // The fixed cost of one call through uniffi and JNA, with almost nothing to lift.
+        val timed = warmedUp(reps) { round(store, club.id, wanted) }
+        // The Kotlin half of the crossing alone: reading (lifting) the same list from a buffer
+        // in uniffi's wire format, with the generated converter, no Rust involved; for
+        // memberList's records and for memberColumns' columns.
+        val (lifts, wireBytes) = liftTimes(FfiConverterSequenceTypeMemberSummary, expected, reps)
+        val (colLifts, colWireBytes) = liftTimes(FfiConverterTypeMemberColumns, store.memberColumns(club.id), reps)
+        // The fixed cost of one call through uniffi and JNA, with almost nothing to lift. Last,
+        // and warmed up by count: each call leaves JNA native memory for its cleaner, and three
+        // seconds of them slowed everything measured after (the lifts took ten times longer).
         repeat(2000) { store.isUnlocked() }
         val calls = LongArray(reps) {
             val start = System.nanoTime()
             repeat(100) { store.isUnlocked() }
             (System.nanoTime() - start) / 100
         }
-        // The Kotlin half of the crossing alone: reading (lifting) the same list from a direct
-        // buffer in uniffi's wire format, with the generated converter, no Rust involved.
-        val conv = FfiConverterSequenceTypeMemberSummary
-        val list = store.memberList(club.id)
-        val wire = ByteBuffer.allocateDirect(conv.allocationSize(list).toInt()).order(ByteOrder.BIG_ENDIAN)
-        conv.write(list, wire)
-        val wireBytes = wire.position()
-        val liftUntil = System.nanoTime() + WARM_UP_NS
-        while (System.nanoTime() < liftUntil) { wire.rewind(); conv.read(wire) }
-        val lifts = LongArray(reps) {
-            wire.rewind()
-            val start = System.nanoTime()
-            val lifted = conv.read(wire)
-            val took = System.nanoTime() - start
-            check(lifted == list)
-            took
-        }
+        val (times, rowTimes, everyRowTimes) = List(3) { k -> LongArray(reps) { timed[it][k] } }
         println(
             "KOTLIN_BENCH members=$wanted reps=$reps median_ns=${median(times)} min_ns=${times.min()} " +
                 "rows_ns=${median(rowTimes)} every_row_ns=${median(everyRowTimes)} " +
-                "call_ns=${median(calls)} lift_ns=${median(lifts)} wire_bytes=$wireBytes setup_ms=$setupMs",
+                "call_ns=${median(calls)} lift_ns=${median(lifts)} wire_bytes=$wireBytes " +
+                "columns_lift_ns=${median(colLifts)} columns_wire_bytes=$colWireBytes setup_ms=$setupMs",
         )
     }
 }
