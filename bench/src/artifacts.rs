@@ -112,7 +112,7 @@ pub fn item_7(cfg: &Config, report: &mut Report) {
         ),
         (
             "7b",
-            "`memberRows`, then every row read (all 1,000 decoded)",
+            "`memberRows`, then every row read (each field of each)",
         ),
         ("7c", "`memberList` (one uniffi record a member, as before)"),
     ];

@@ -12,10 +12,10 @@ use zeroize::Zeroizing;
 
 use chungtay_core::{
     Annotation, AuditEntry, AuditExport, AuditFindings, Checkpoint, ChungTayError, Club, ClubInput,
-    Consent, ConsentInput, Damaged, DeviceSecretError, KdfParams, Livelihood, LivelihoodInput,
-    Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberPage, MemberRow,
-    MemberSummary, NewUser, OverdueThresholds, Permission, RecordKind, Referral, ReferralInput,
-    Store, SupportFollowUp, UserInfo, UserRole,
+    Consent, ConsentInput, Damaged, DeviceSecretError, Gender, KdfParams, Livelihood,
+    LivelihoodInput, Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput,
+    MemberPage, MemberRole, MemberRow, MemberSummary, NewUser, OverdueThresholds, Permission,
+    RecordKind, Referral, ReferralInput, Store, SupportFollowUp, UserInfo, UserRole,
     safety::RecoverySetup,
     sync::{EnrollmentInfo, OutboxItem, SyncReport},
 };
@@ -858,8 +858,20 @@ impl ColumnsBuilder {
         }
         c.rows
             .extend_from_slice(&m.birth_year.unwrap_or(0).to_be_bytes());
+        // The variants' places in their Kotlin enums (uniffi keeps the declaration order),
+        // spelled out so that a reordered or renumbered enum fails to compile here.
+        let gender = match m.gender {
+            Gender::Female => 0,
+            Gender::Male => 1,
+            Gender::Other => 2,
+        };
+        let role = match m.role {
+            MemberRole::Leader => 0,
+            MemberRole::Deputy => 1,
+            MemberRole::Member => 2,
+        };
         c.rows
-            .extend_from_slice(&[m.gender as u8, m.ethnic_group.code(), m.role as u8, flags]);
+            .extend_from_slice(&[gender, m.ethnic_group.code(), role, flags]);
         Ok(())
     }
 }
@@ -867,7 +879,7 @@ impl ColumnsBuilder {
 #[cfg(test)]
 mod column_tests {
     use super::*;
-    use chungtay_core::{EthnicGroup, Gender, MemberRole};
+    use chungtay_core::EthnicGroup;
 
     const ID: &str = "0b9d7f0e-3f5a-4c1e-9a57-6f1d2c3b4a50";
 
@@ -890,7 +902,16 @@ mod column_tests {
     fn the_table_holds_utf16_ends_and_the_row_s_fields() {
         let mut b = ColumnsBuilder::new("club".into());
         b.push(row(ID, "club", "Lò Văn 𡨸")).unwrap();
-        b.push(row(ID, "club", "Hà Thị Ơn")).unwrap();
+        let second = MemberRow {
+            village: "Bản 𠀧",
+            phone: Some("0912 345 678"),
+            birth_year: None,
+            gender: Gender::Other,
+            role: MemberRole::Leader,
+            safe_to_contact: false,
+            ..row(ID, "club", "Hà Thị Ơn")
+        };
+        b.push(second).unwrap();
         let c = b.columns;
         assert_eq!(c.rows.len(), 2 * MemberColumns::ROW_BYTES);
         let int = |at: usize| i32::from_be_bytes(c.rows[at..at + 4].try_into().unwrap());
@@ -901,6 +922,13 @@ mod column_tests {
         assert_eq!(int(8), 0);
         assert_eq!(int(12), 1990);
         assert_eq!(&c.rows[16..20], &[1, 3, 1, 1 | 4]);
+        // The second row: village "Bản 𠀧" (4 + 2 units) after "Bản Ón", a phone of 12, no year.
+        assert_eq!(int(24), 6 + 6);
+        assert_eq!(int(28), 12);
+        assert_eq!(int(32), 0);
+        assert_eq!(&c.rows[36..40], &[2, 3, 0, 2]);
+        assert_eq!(c.phones, "0912 345 678");
+        assert_eq!(c.villages, "Bản ÓnBản 𠀧");
         assert_eq!(c.ids, format!("{ID}{ID}"));
     }
 

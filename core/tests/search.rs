@@ -294,11 +294,11 @@ fn a_clubs_villages_each_once_in_vietnamese_order() {
     ));
 }
 
-/// The borrowed rows that the Kotlin API packs into columns are the list's rows: same members,
+/// The rows the index lends, which the Kotlin API packs into columns, are the list's rows: same members,
 /// same order, same fields, the phone of someone not to be contacted withheld; and none while
 /// the store is locked.
 #[test]
-fn visiting_members_gives_the_list_s_rows_without_copying_them() {
+fn visiting_members_gives_the_list_s_rows() {
     let mut f = Fixture::new();
     let club = f.store.add_club(&club_input()).unwrap();
     let other = f.store.add_club(&club_input()).unwrap();

@@ -178,6 +178,17 @@ class ClubStoreTest {
             assertFailsWith<IllegalStateException> { MemberRows(columns.copy(fullNames = columns.fullNames + "x")) }
             assertFailsWith<IllegalStateException> { MemberRows(columns.copy(ids = columns.ids.drop(1))) }
             assertFailsWith<IllegalStateException> { MemberRows(columns.copy(rows = columns.rows.copyOf(columns.rows.size - 1))) }
+            // Lengths that add up, but the first name ends after the second: refused.
+            val secondEnd = java.nio.ByteBuffer.wrap(columns.rows).getInt(20)
+            val shifted = columns.rows.copyOf().also { java.nio.ByteBuffer.wrap(it).putInt(0, secondEnd + 1) }
+            assertFailsWith<IllegalStateException> { MemberRows(columns.copy(rows = shifted)) }
+            val unknownGender = columns.rows.copyOf().also { it[16] = 7 }
+            assertFailsWith<IllegalStateException> { MemberRows(columns.copy(rows = unknownGender)) }
+            // What it keeps is its own: a change to the columns afterwards changes nothing.
+            val kept = MemberRows(columns)
+            columns.fullNames = columns.fullNames.reversed()
+            columns.rows.fill(0)
+            assertEquals(list, kept)
         }
     }
 

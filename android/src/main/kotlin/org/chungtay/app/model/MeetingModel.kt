@@ -103,7 +103,8 @@ class MeetingModel(private val clubId: String, private val meetingId: String?, p
      */
     fun load(store: ClubStore, keepDraft: Boolean, today: LocalDate, done: (Result<Unit>) -> Unit) {
         worker.run({
-            val members = store.memberRows(clubId)
+            // Every row is shown, and read again at each tick of a box: decoded once, here.
+            val members = store.memberRows(clubId).toList()
             val meeting = if (meetingId != null && !keepDraft) {
                 // One meeting read (and noted in the trail), not the club's every meeting.
                 store.meeting(meetingId)
