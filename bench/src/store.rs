@@ -406,10 +406,27 @@ pub fn items_1_to_3(cfg: &Config, report: &mut Report) -> StoreA {
     }
 }
 
-/// The Rust side of item 7: `Store::list_members` of `n` members, on tmpfs like the Kotlin side.
-/// Also writes the members (one per line, tab-separated) for the Kotlin side to add the same ones,
-/// and returns the median list time in seconds.
-pub fn rust_list(cfg: &Config, dir: &Path, n: usize, report: &mut Report) -> f64 {
+/// The Rust side of item 7: a store of `n` members on tmpfs like the Kotlin side's, whose
+/// `Store::list_members` is timed by `RustList::median`. Also writes the members (one per line,
+/// tab-separated) for the Kotlin side to add the same ones.
+pub struct RustList {
+    store: Store,
+    club_id: String,
+    n: usize,
+}
+
+impl RustList {
+    /// The median time of `list_members`, in seconds, after 20 untimed calls.
+    pub fn median(&self, cfg: &Config) -> f64 {
+        median_of(20, cfg.kotlin_reps, || {
+            let list = self.store.list_members(&self.club_id).unwrap();
+            assert_eq!(list.len(), self.n);
+            std::hint::black_box(list);
+        })
+    }
+}
+
+pub fn rust_list(cfg: &Config, dir: &Path, n: usize, report: &mut Report) -> RustList {
     let (mut store, _, _) = new_store(dir, "kotlin-twin");
     let club_id = store.add_club(&data::club_input(1)).unwrap().id;
     let inputs = data::members(7, n);
@@ -465,11 +482,7 @@ pub fn rust_list(cfg: &Config, dir: &Path, n: usize, report: &mut Report) -> f64
         target: "(diagnostic)".into(),
         met: None,
     });
-    median_of(20, cfg.kotlin_reps, || {
-        let list = store.list_members(&club_id).unwrap();
-        assert_eq!(list.len(), n);
-        std::hint::black_box(list);
-    })
+    RustList { store, club_id, n }
 }
 
 fn write_tsv(path: &Path, inputs: &[MemberInput]) {
