@@ -12,10 +12,10 @@ use zeroize::Zeroizing;
 
 use chungtay_core::{
     Annotation, AuditEntry, AuditExport, AuditFindings, Checkpoint, ChungTayError, Club, ClubInput,
-    Consent, ConsentInput, Damaged, DeviceSecretError, Gender, KdfParams, Livelihood,
-    LivelihoodInput, Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput,
-    MemberPage, MemberRole, MemberRow, MemberSummary, NewUser, OverdueThresholds, Permission,
-    RecordKind, Referral, ReferralInput, Store, SupportFollowUp, UserInfo, UserRole,
+    Consent, ConsentInput, Damaged, DeviceSecretError, KdfParams, Livelihood, LivelihoodInput,
+    Meeting, MeetingInput, Member, MemberDetail, MemberFilter, MemberInput, MemberPage, MemberRow,
+    MemberSummary, NewUser, OverdueThresholds, Permission, RecordKind, Referral, ReferralInput,
+    Store, SupportFollowUp, UserInfo, UserRole,
     safety::RecoverySetup,
     sync::{EnrollmentInfo, OutboxItem, SyncReport},
 };
@@ -329,10 +329,7 @@ impl ClubStore {
     /// the FFI in a few large values instead of five strings a row. Kotlin reads it through
     /// `ClubStore.memberRows`, a `List<MemberSummary>` over the columns.
     pub fn member_columns(&self, club_id: String) -> Result<MemberColumns> {
-        let filter = MemberFilter {
-            club_id: Some(club_id.clone()),
-            ..MemberFilter::default()
-        };
+        let filter = MemberFilter::club(&club_id);
         let mut columns = ColumnsBuilder::new(club_id);
         let mut misfit = false;
         self.with(|s| s.visit_members(&filter, |m| misfit |= columns.push(m).is_err()))?;
@@ -858,20 +855,9 @@ impl ColumnsBuilder {
         }
         c.rows
             .extend_from_slice(&m.birth_year.unwrap_or(0).to_be_bytes());
-        // The variants' places in their Kotlin enums (uniffi keeps the declaration order),
-        // spelled out so that a reordered or renumbered enum fails to compile here.
-        let gender = match m.gender {
-            Gender::Female => 0,
-            Gender::Male => 1,
-            Gender::Other => 2,
-        };
-        let role = match m.role {
-            MemberRole::Leader => 0,
-            MemberRole::Deputy => 1,
-            MemberRole::Member => 2,
-        };
+        // The variants' places in their Kotlin enums (`Gender::code`, `MemberRole::code`).
         c.rows
-            .extend_from_slice(&[gender, m.ethnic_group.code(), role, flags]);
+            .extend_from_slice(&[m.gender.code(), m.ethnic_group.code(), m.role.code(), flags]);
         Ok(())
     }
 }
@@ -879,7 +865,7 @@ impl ColumnsBuilder {
 #[cfg(test)]
 mod column_tests {
     use super::*;
-    use chungtay_core::EthnicGroup;
+    use chungtay_core::{EthnicGroup, Gender, MemberRole};
 
     const ID: &str = "0b9d7f0e-3f5a-4c1e-9a57-6f1d2c3b4a50";
 

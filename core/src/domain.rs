@@ -102,6 +102,41 @@ pub enum MemberRole {
     Member,
 }
 
+// One byte for each of these two enums, its place in the declaration: the index's sealed
+// snapshot stores it, and the Kotlin API's member columns send it (uniffi's Kotlin enums keep
+// the declaration order). Neither may be renumbered.
+impl Gender {
+    pub fn code(self) -> u8 {
+        match self {
+            Gender::Female => 0,
+            Gender::Male => 1,
+            Gender::Other => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Gender> {
+        [Gender::Female, Gender::Male, Gender::Other]
+            .get(usize::from(code))
+            .copied()
+    }
+}
+
+impl MemberRole {
+    pub fn code(self) -> u8 {
+        match self {
+            MemberRole::Leader => 0,
+            MemberRole::Deputy => 1,
+            MemberRole::Member => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<MemberRole> {
+        [MemberRole::Leader, MemberRole::Deputy, MemberRole::Member]
+            .get(usize::from(code))
+            .copied()
+    }
+}
+
 /// The most sensitive fact in the app: never in lists, never in small report cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -937,6 +972,28 @@ pub(crate) fn check_consent_covers(consent: &Consent, referral: &ReferralInput) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-byte codes are stored (the index snapshot) and sent (the Kotlin columns): each
+    /// variant keeps its place, and every code reads back as its variant.
+    #[test]
+    fn gender_and_role_codes_are_their_places_and_read_back() {
+        for (code, g) in [Gender::Female, Gender::Male, Gender::Other]
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(usize::from(g.code()), code);
+            assert_eq!(Gender::from_code(g.code()), Some(g));
+        }
+        for (code, r) in [MemberRole::Leader, MemberRole::Deputy, MemberRole::Member]
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(usize::from(r.code()), code);
+            assert_eq!(MemberRole::from_code(r.code()), Some(r));
+        }
+        assert_eq!(Gender::from_code(3), None);
+        assert_eq!(MemberRole::from_code(3), None);
+    }
 
     #[test]
     fn ethnic_groups_are_54_and_distinct_when_folded() {

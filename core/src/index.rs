@@ -36,6 +36,16 @@ pub struct MemberFilter {
 // The query text may be a name: keep it out of Debug.
 crate::domain::redacted_debug!(MemberFilter { club_id });
 
+impl MemberFilter {
+    /// Every member of one club: what a club's list, export and report read.
+    pub fn club(club_id: &str) -> MemberFilter {
+        MemberFilter {
+            club_id: Some(club_id.to_owned()),
+            ..MemberFilter::default()
+        }
+    }
+}
+
 /// A member as the index keeps her: what a list row shows, and her folded name and village
 /// for search. Her id is in her place; her club's id is shared by the club's entries, so the
 /// index holds each only once (it is most of an unlock's memory).
@@ -365,34 +375,6 @@ impl Staged {
     }
 }
 
-fn gender_code(g: Gender) -> u8 {
-    match g {
-        Gender::Female => 0,
-        Gender::Male => 1,
-        Gender::Other => 2,
-    }
-}
-
-fn gender_of(code: u8) -> Option<Gender> {
-    [Gender::Female, Gender::Male, Gender::Other]
-        .get(usize::from(code))
-        .copied()
-}
-
-fn role_code(r: MemberRole) -> u8 {
-    match r {
-        MemberRole::Leader => 0,
-        MemberRole::Deputy => 1,
-        MemberRole::Member => 2,
-    }
-}
-
-fn role_of(code: u8) -> Option<MemberRole> {
-    [MemberRole::Leader, MemberRole::Deputy, MemberRole::Member]
-        .get(usize::from(code))
-        .copied()
-}
-
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
@@ -491,10 +473,10 @@ fn put_entry(out: &mut Vec<u8>, key: &[u8], e: &Entry) {
         }
         None => out.extend_from_slice(&[0; 5]),
     }
-    out.push(gender_code(e.gender));
+    out.push(e.gender.code());
     out.push(e.ethnic_group.code());
     put_bytes(out, e.village.as_bytes());
-    out.push(role_code(e.role));
+    out.push(e.role.code());
     out.push(u8::from(e.safe_to_contact));
     match &e.phone {
         Some(p) => {
@@ -546,10 +528,10 @@ fn entry_from(id: &str, plain: &[u8]) -> Option<Staged> {
         1 => Some(i32::from_le_bytes(year[1..].try_into().ok()?)),
         _ => return None,
     };
-    let gender = gender_of(r.byte()?)?;
+    let gender = Gender::from_code(r.byte()?)?;
     let ethnic_group = EthnicGroup::from_code(r.byte()?).ok()?;
     let village = r.text()?;
-    let role = role_of(r.byte()?)?;
+    let role = MemberRole::from_code(r.byte()?)?;
     let safe_to_contact = match r.byte()? {
         0 => false,
         1 => true,

@@ -218,10 +218,7 @@ pub(crate) fn export(
 ) -> Result<import::MemberExport> {
     let members = s
         .index
-        .search(&crate::index::MemberFilter {
-            club_id: Some(club_id.to_owned()),
-            ..Default::default()
-        })
+        .search(&crate::index::MemberFilter::club(club_id))
         .into_iter()
         .map(|m| import::ExportedMember {
             code: m.id,

@@ -212,10 +212,7 @@ pub(crate) fn monthly(
         }
     }
 
-    let members = s.index.search(&crate::index::MemberFilter {
-        club_id: Some(club_id.to_owned()),
-        ..Default::default()
-    });
+    let members = s.index.search(&crate::index::MemberFilter::club(club_id));
     let mut by_group = [0u32; ETHNIC_GROUPS.len()];
     let mut by_gender = [0u32; 3];
     let genders = [Gender::Female, Gender::Male, Gender::Other];

@@ -231,10 +231,7 @@ impl Store {
 
     /// A club's member list, in Vietnamese name order.
     pub fn list_members(&self, club_id: &str) -> Result<Vec<MemberSummary>> {
-        self.search_members(&MemberFilter {
-            club_id: Some(club_id.to_owned()),
-            ..MemberFilter::default()
-        })
+        self.search_members(&MemberFilter::club(club_id))
     }
 
     pub fn member_count(&self) -> Result<usize> {
