@@ -61,7 +61,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
   --no-kotlin  skip the Kotlin side of item 7 (no Maven/JVM needed)
   --no-so      do not build the release .so, measure the one in target/release
   --no-sqlcipher  skip item 8 (the same inserts, search and open on SQLCipher, bench/sqlcipher)
-  --only-import  only item 1d (the member import's batch against plain SQLite)
+  --only-import  only items 1d (the member import's batch against plain SQLite) and 1d′ (the
+                 rows it wrote, inserted again by plain SQLite: what the database alone costs)
   --only-unlock  only items 3b, 3d (unlocks of 10,000 and 50,000 members after a lock, against
                  the KDF) and 3b′, 3d′ (the same, cold: no index snapshot, as after a kill)
   --only-intake  only item 4 (the intake server's throughput on loopback)

@@ -202,3 +202,122 @@ impl Sealer {
         SealedMember { id, wrapped, body }
     }
 }
+
+/// The rows one `add_members` batch wrote, read back from the core's file as they are (sealed
+/// bytes and all), to be written again by plain rusqlite (item 1d′).
+pub struct CoreBatch {
+    /// Per member, in the order the core wrote them: her key row, her member row, her trail
+    /// entry.
+    rows: Vec<[Vec<rusqlite::types::Value>; 3]>,
+    head: Vec<u8>,
+}
+
+/// A copy of the core's file (schema, indexes and rows) for item 1d′, opened with the core's
+/// pragmas, and where in each table the next batch's rows will start.
+pub struct Replay {
+    conn: Connection,
+    after: [i64; 3],
+}
+
+const REPLAYED: [&str; 3] = ["member_keys", "members", "audit_log"];
+
+impl Replay {
+    pub fn copy_of(core_db: &Path, to: &Path) -> Replay {
+        let src = Connection::open(core_db).unwrap();
+        src.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+            .unwrap();
+        let after = REPLAYED.map(|t| {
+            src.query_row(
+                &format!("SELECT coalesce(max(rowid), 0) FROM {t}"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        });
+        let conn = Connection::open(to).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode.to_lowercase(), "wal");
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;",
+        )
+        .unwrap();
+        Replay { conn, after }
+    }
+
+    /// What the core wrote since the last call, read from its file (not timed).
+    pub fn read_batch(&mut self, core_db: &Path, n: usize) -> CoreBatch {
+        let src = Connection::open(core_db).unwrap();
+        let mut tables = Vec::new();
+        for (t, after) in REPLAYED.iter().zip(self.after.iter_mut()) {
+            let mut stmt = src
+                .prepare(&format!(
+                    "SELECT rowid, * FROM {t} WHERE rowid > ?1 ORDER BY rowid"
+                ))
+                .unwrap();
+            let cols = stmt.column_count();
+            let rows: Vec<(i64, Vec<rusqlite::types::Value>)> = stmt
+                .query_map([*after], |r| {
+                    Ok((
+                        r.get(0)?,
+                        (1..cols).map(|i| r.get(i)).collect::<Result<_, _>>()?,
+                    ))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(rows.len(), n, "{t}: one row a member");
+            *after = rows.last().unwrap().0;
+            tables.push(rows.into_iter().map(|(_, v)| v));
+        }
+        let [mut keys, mut members, mut trail] = <[_; 3]>::try_from(tables).ok().unwrap();
+        let rows = (0..n)
+            .map(|_| {
+                [
+                    keys.next().unwrap(),
+                    members.next().unwrap(),
+                    trail.next().unwrap(),
+                ]
+            })
+            .collect();
+        let head = src
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'audit_head'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        CoreBatch { rows, head }
+    }
+
+    /// Writes a batch as the core does (per member: key, member, trail entry; then the trail's
+    /// head), with the same statements' shapes, in one transaction: no cryptography, no checks.
+    pub fn write(&mut self, batch: &CoreBatch) {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let sql = std::array::from_fn::<_, 3, _>(|i| {
+            let marks = vec!["?"; batch.rows[0][i].len()].join(", ");
+            format!("INSERT INTO {} VALUES ({marks})", REPLAYED[i])
+        });
+        for row in &batch.rows {
+            for (sql, values) in sql.iter().zip(row) {
+                tx.prepare_cached(sql)
+                    .unwrap()
+                    .execute(rusqlite::params_from_iter(values))
+                    .unwrap();
+            }
+        }
+        tx.prepare_cached(
+            "INSERT INTO meta (name, value) VALUES ('audit_head', ?1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .unwrap()
+        .execute([&batch.head])
+        .unwrap();
+        tx.commit().unwrap();
+    }
+}
