@@ -65,6 +65,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
                  rows it wrote, inserted again by plain SQLite: what the database alone costs)
   --only-unlock  only items 3b, 3d (unlocks of 10,000 and 50,000 members after a lock, against
                  the KDF) and 3b′, 3d′ (the same, cold: no index snapshot, as after a kill)
+  --only-lists   only items 2b-2d (lists of 1,000 and 50,000 members against plain SQLite and a
+                 clone of the same list; a page of 50)
   --only-intake  only item 4 (the intake server's throughput on loopback)
   --only-peer  only item 8 (SQLCipher against its own SQLite with no key; the core's figures
                it is compared with come from the full run)
@@ -120,6 +122,7 @@ fn main() {
         "--dir",
         "--only-import",
         "--only-unlock",
+        "--only-lists",
         "--only-intake",
         "--pg",
         "--only-rss",
@@ -189,6 +192,11 @@ fn main() {
     }
     if has("--only-intake") {
         intake::item_4(&cfg, &mut report);
+        report.print_table();
+        return;
+    }
+    if has("--only-lists") {
+        store::item_2_lists(&cfg, &mut report);
         report.print_table();
         return;
     }
