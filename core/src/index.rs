@@ -48,12 +48,11 @@ impl MemberFilter {
 
 /// A member as the index keeps her: what a list row shows, and her folded name and village
 /// for search. Her id is in her place; her club's id is shared by the club's entries, so the
-/// index holds each only once (it is most of an unlock's memory).
-struct Entry {
+/// index holds each only once (it is most of an unlock's memory). Her texts are `Texts` of her
+/// own while staged, then a `Span` of the index's `Arena`.
+struct Entry<T = Span> {
     club_id: Arc<str>,
-    /// Her name, village, phone, folded name and folded village, end to end in one allocation
-    /// (see `Texts`).
-    texts: Texts,
+    texts: T,
     birth_year: Option<i32>,
     gender: Gender,
     ethnic_group: EthnicGroup,
@@ -63,10 +62,8 @@ struct Entry {
     digest: RowDigest,
 }
 
-/// An entry's texts in one allocation, each where the one before it ends: a list reads a
-/// member's texts with one cache miss instead of five, which at 50,000 members (out of the
-/// CPU's caches, in the order they were added) was most of a list's time (docs/PERFORMANCE.md).
-/// Zeroized on drop.
+/// A staged entry's texts in one allocation, each where the one before it ends. Zeroized on
+/// drop.
 struct Texts {
     all: Box<str>,
     /// Where the name, the village, the phone and the folded name end; the folded village
@@ -137,20 +134,85 @@ impl Drop for Texts {
     }
 }
 
-impl Entry {
-    fn row<'a>(&'a self, id: &'a str) -> MemberRow<'a> {
-        MemberRow {
-            id,
-            club_id: &self.club_id,
-            full_name: self.texts.full_name(),
-            birth_year: self.birth_year,
-            gender: self.gender,
-            ethnic_group: self.ethnic_group,
-            village: self.texts.village(),
-            role: self.role,
-            safe_to_contact: self.safe_to_contact,
-            phone: self.texts.phone(),
+/// Where an entry's texts are in the index's arena: her id, name, village, phone, folded name
+/// and folded village end to end from `start`, each ending at its `ends` (from `start`).
+struct Span {
+    start: usize,
+    ends: [usize; 6],
+    has_phone: bool,
+}
+
+impl Span {
+    fn len(&self) -> usize {
+        self.ends[5]
+    }
+}
+
+/// Every entry's texts end to end in one buffer, in list order as of the last `lay_out` (and
+/// at unlock): a list or a search reads them front to back. Kept in the order members were
+/// added instead, a list of 50,000 took a cache miss for each (docs/PERFORMANCE.md). Zeroized
+/// on drop; it never grows in place (a grown buffer would leave its old copy behind).
+#[derive(Default)]
+struct Arena {
+    text: Zeroizing<String>,
+    /// Bytes out of list order: those appended since the last `lay_out`, and those zeroed when
+    /// their entry left.
+    stray: usize,
+}
+
+impl Arena {
+    fn with_capacity(n: usize) -> Arena {
+        Arena {
+            text: Zeroizing::new(String::with_capacity(n)),
+            stray: 0,
         }
+    }
+
+    /// Appends an entry's texts (with her id first).
+    fn push(&mut self, id: &str, t: &Texts) -> Span {
+        let parts = [
+            id,
+            t.full_name(),
+            t.village(),
+            t.phone().unwrap_or(""),
+            t.folded_name(),
+            t.folded_village(),
+        ];
+        let add: usize = parts.iter().map(|p| p.len()).sum();
+        if self.text.capacity() - self.text.len() < add {
+            // By a quarter, not double: the buffer is most of the index's memory.
+            let want = (self.text.len() + add).max(self.text.capacity() / 4 * 5);
+            let mut grown = Zeroizing::new(String::with_capacity(want.max(4096)));
+            grown.push_str(&self.text);
+            self.text = grown;
+        }
+        let start = self.text.len();
+        let mut ends = [0; 6];
+        for (end, part) in ends.iter_mut().zip(parts) {
+            self.text.push_str(part);
+            *end = self.text.len() - start;
+        }
+        Span {
+            start,
+            ends,
+            has_phone: t.phone().is_some(),
+        }
+    }
+
+    fn part(&self, span: &Span, i: usize) -> &str {
+        let from = match i {
+            0 => 0,
+            _ => span.ends[i - 1],
+        };
+        &self.text[span.start + from..span.start + span.ends[i]]
+    }
+
+    /// Zeroes an entry's texts where they are; the space stays until the next `lay_out`.
+    fn erase(&mut self, span: &Span) {
+        let range = span.start..span.start + span.len();
+        // Same length, so in place: zero bytes are valid UTF-8.
+        self.text.replace_range(range, &"\0".repeat(span.len()));
+        self.stray += span.len();
     }
 }
 
@@ -208,7 +270,7 @@ pub(crate) struct Staged {
     key: Arc<[u8]>,
     id: Arc<str>,
     club_id: Id,
-    entry: Option<Entry>,
+    entry: Option<Entry<Texts>>,
 }
 
 impl Staged {
@@ -267,6 +329,8 @@ pub(crate) struct MemberIndex {
     places: HashMap<Arc<str>, Arc<[u8]>>,
     /// The clubs' ids, each once.
     clubs: Vec<Arc<str>>,
+    /// Every entry's texts.
+    arena: Arena,
 }
 
 /// Zeroizes a place's sort key and id once nothing else holds them.
@@ -304,7 +368,7 @@ impl MemberIndex {
     }
 
     /// Takes a staged member in: her key and id shared with the index, her club the index's.
-    fn take(&mut self, mut staged: Staged) -> Option<(Place, Entry)> {
+    fn take(&mut self, mut staged: Staged) -> Option<(Place, Entry<Texts>)> {
         let mut entry = staged.entry.take()?;
         entry.club_id = self.club(&staged.club_id);
         let (key, id) = (staged.key.clone(), staged.id.clone());
@@ -312,28 +376,115 @@ impl MemberIndex {
         Some(((key, id), entry))
     }
 
-    pub(crate) fn upsert(&mut self, member: &Member, digest: RowDigest) {
-        self.remove(&member.id);
-        if let Some((place, entry)) = self.take(Staged::of(member, digest)) {
-            self.entries.insert(place, entry);
+    /// A taken entry with her texts moved to the end of the arena (her own copy zeroized).
+    fn placed(&mut self, id: &str, e: Entry<Texts>) -> Entry {
+        let Entry {
+            club_id,
+            texts,
+            birth_year,
+            gender,
+            ethnic_group,
+            role,
+            safe_to_contact,
+            digest,
+        } = e;
+        Entry {
+            club_id,
+            texts: self.arena.push(id, &texts),
+            birth_year,
+            gender,
+            ethnic_group,
+            role,
+            safe_to_contact,
+            digest,
         }
     }
 
-    /// The index of every member at once (the unlock): one sort and a bulk build of the tree,
-    /// not one insertion per member.
+    pub(crate) fn upsert(&mut self, member: &Member, digest: RowDigest) {
+        self.remove(&member.id);
+        if let Some((place, entry)) = self.take(Staged::of(member, digest)) {
+            let entry = self.placed(&place.1, entry);
+            self.arena.stray += entry.texts.len();
+            self.entries.insert(place, entry);
+            self.lay_out_if_stray();
+        }
+    }
+
+    /// The index of every member at once (the unlock): one sort, the texts laid out in that
+    /// order, and a bulk build of the tree, not one insertion per member.
     pub(crate) fn from_staged(staged: Vec<Staged>) -> Self {
         let mut index = Self::default();
         index.places.reserve(staged.len());
-        let taken: Vec<(Place, Entry)> = staged.into_iter().filter_map(|s| index.take(s)).collect();
-        index.entries = taken.into_iter().collect();
+        let mut taken: Vec<(Place, Entry<Texts>)> =
+            staged.into_iter().filter_map(|s| index.take(s)).collect();
+        // Stable, as the tree's own build is (a snapshot's members come in order already).
+        taken.sort_by(|a, b| a.0.cmp(&b.0));
+        let size = taken
+            .iter()
+            .map(|((_, id), e)| id.len() + e.texts.all.len())
+            .sum();
+        index.arena = Arena::with_capacity(size);
+        let placed: Vec<(Place, Entry)> = taken
+            .into_iter()
+            .map(|(place, e)| {
+                let e = index.placed(&place.1, e);
+                (place, e)
+            })
+            .collect();
+        index.entries = placed.into_iter().collect();
         index
+    }
+
+    /// Copies every entry's texts into a new arena in list order once an eighth of it (and at
+    /// least 64 KiB) is out of order; the old one is zeroized.
+    fn lay_out_if_stray(&mut self) {
+        let stray = self.arena.stray;
+        if stray < 64 * 1024 || stray * 8 < self.arena.text.len() {
+            return;
+        }
+        let mut text = Zeroizing::new(String::with_capacity(self.arena.text.len() - stray));
+        for e in self.entries.values_mut() {
+            let start = text.len();
+            text.push_str(&self.arena.text[e.texts.start..e.texts.start + e.texts.len()]);
+            e.texts.start = start;
+        }
+        self.arena = Arena { text, stray: 0 };
     }
 
     pub(crate) fn remove(&mut self, id: &str) {
         if let Some((id, key)) = self.places.remove_entry(id) {
             let place = (key, id);
-            drop(self.entries.remove_entry(&place));
+            if let Some((_, e)) = self.entries.remove_entry(&place) {
+                self.arena.erase(&e.texts);
+            }
             zeroize_place(place);
+        }
+    }
+
+    /// A row of the list, borrowed from the entry and the arena.
+    fn row<'a>(&'a self, e: &'a Entry) -> MemberRow<'a> {
+        let (a, t) = (&self.arena, &e.texts);
+        MemberRow {
+            id: a.part(t, 0),
+            club_id: &e.club_id,
+            full_name: a.part(t, 1),
+            birth_year: e.birth_year,
+            gender: e.gender,
+            ethnic_group: e.ethnic_group,
+            village: a.part(t, 2),
+            role: e.role,
+            safe_to_contact: e.safe_to_contact,
+            phone: t.has_phone.then(|| a.part(t, 3)),
+        }
+    }
+
+    /// Everything the snapshot keeps of an entry.
+    fn fields<'a>(&'a self, e: &'a Entry) -> Fields<'a> {
+        Fields {
+            row: self.row(e),
+            folded_name: self.arena.part(&e.texts, 4),
+            folded_village: self.arena.part(&e.texts, 5),
+            digest: &e.digest,
         }
     }
 
@@ -348,9 +499,9 @@ impl MemberIndex {
             .map(|((_, id), e)| {
                 (
                     (
-                        e.texts.folded_name().to_owned(),
+                        self.arena.part(&e.texts, 4).to_owned(),
                         e.birth_year,
-                        e.texts.folded_village().to_owned(),
+                        self.arena.part(&e.texts, 5).to_owned(),
                     ),
                     (id.to_string(), e.club_id.to_string()),
                 )
@@ -364,9 +515,10 @@ impl MemberIndex {
     pub(crate) fn villages(&self, club_id: &str) -> Vec<String> {
         let mut seen: HashMap<&str, &str> = HashMap::new();
         for e in self.entries.values() {
-            if &*e.club_id == club_id && !e.texts.folded_village().is_empty() {
-                seen.entry(e.texts.folded_village())
-                    .or_insert(e.texts.village());
+            let folded_village = self.arena.part(&e.texts, 5);
+            if &*e.club_id == club_id && !folded_village.is_empty() {
+                seen.entry(folded_village)
+                    .or_insert(self.arena.part(&e.texts, 2));
             }
         }
         let mut keyed: Vec<(Vec<u8>, String)> = seen
@@ -409,16 +561,16 @@ impl MemberIndex {
         let village = filter.village.as_deref().map(text::fold);
         let mut shown = 0usize;
         let mut total = 0u64;
-        for ((_, id), e) in &self.entries {
+        for e in self.entries.values() {
             let hit = filter.club_id.as_ref().is_none_or(|c| **c == *e.club_id)
                 && village
                     .as_ref()
-                    .is_none_or(|v| *v == e.texts.folded_village())
+                    .is_none_or(|v| *v == self.arena.part(&e.texts, 5))
                 && filter.ethnic_group.is_none_or(|g| g == e.ethnic_group)
-                && query.matches(e.texts.folded_name());
+                && query.matches(self.arena.part(&e.texts, 4));
             if hit {
                 if total >= offset as u64 && shown < limit {
-                    f(e.row(id));
+                    f(self.row(e));
                     shown += 1;
                 }
                 total += 1;
@@ -488,15 +640,18 @@ impl MemberIndex {
             // Sized exactly beforehand: a buffer that grew would leave unzeroized copies behind.
             let size: usize = 4 + part
                 .iter()
-                .map(|((key, id), e)| 4 + id.len() + 4 + entry_size(key, e) + overhead)
+                .map(|((key, id), e)| {
+                    4 + id.len() + 4 + entry_size(key, &self.fields(e)) + overhead
+                })
                 .sum::<usize>();
             let padded = size.div_ceil(pad.max(1)) * pad.max(1);
             let mut out = Zeroizing::new(Vec::with_capacity(padded));
             out.extend_from_slice(&(part.len() as u32).to_le_bytes());
             for ((key, id), e) in part {
-                let mut plain = Zeroizing::new(Vec::with_capacity(entry_size(key, e)));
-                put_entry(&mut plain, key, e);
-                debug_assert_eq!(plain.len(), entry_size(key, e));
+                let fields = self.fields(e);
+                let mut plain = Zeroizing::new(Vec::with_capacity(entry_size(key, &fields)));
+                put_entry(&mut plain, key, &fields);
+                debug_assert_eq!(plain.len(), entry_size(key, &fields));
                 put_bytes(&mut out, id.as_bytes());
                 put_bytes(&mut out, &seal(id, &plain)?);
             }
@@ -513,48 +668,56 @@ impl MemberIndex {
     }
 }
 
+/// An entry as the snapshot seals it (but her id and sort key).
+struct Fields<'a> {
+    row: MemberRow<'a>,
+    folded_name: &'a str,
+    folded_village: &'a str,
+    digest: &'a RowDigest,
+}
+
 /// The length `put_entry` writes.
-fn entry_size(key: &[u8], e: &Entry) -> usize {
-    let t = &e.texts;
+fn entry_size(key: &[u8], f: &Fields<'_>) -> usize {
+    let r = &f.row;
     let texts = [
-        e.club_id.len(),
+        r.club_id.len(),
         key.len(),
-        t.full_name().len(),
-        t.village().len(),
+        r.full_name.len(),
+        r.village.len(),
     ];
-    let folded = [t.folded_name().len(), t.folded_village().len()];
-    let phone = t.phone().map_or(0, |p| 4 + p.len());
+    let folded = [f.folded_name.len(), f.folded_village.len()];
+    let phone = r.phone.map_or(0, |p| 4 + p.len());
     texts.iter().chain(&folded).map(|n| 4 + n).sum::<usize>() + 5 + 5 + phone + DIGEST_LEN
 }
 
 /// An entry but its id, as the snapshot seals it.
-fn put_entry(out: &mut Vec<u8>, key: &[u8], e: &Entry) {
-    put_bytes(out, e.club_id.as_bytes());
+fn put_entry(out: &mut Vec<u8>, key: &[u8], f: &Fields<'_>) {
+    let r = &f.row;
+    put_bytes(out, r.club_id.as_bytes());
     put_bytes(out, key);
-    let t = &e.texts;
-    put_bytes(out, t.full_name().as_bytes());
-    match e.birth_year {
+    put_bytes(out, r.full_name.as_bytes());
+    match r.birth_year {
         Some(y) => {
             out.push(1);
             out.extend_from_slice(&y.to_le_bytes());
         }
         None => out.extend_from_slice(&[0; 5]),
     }
-    out.push(e.gender.code());
-    out.push(e.ethnic_group.code());
-    put_bytes(out, t.village().as_bytes());
-    out.push(e.role.code());
-    out.push(u8::from(e.safe_to_contact));
-    match t.phone() {
+    out.push(r.gender.code());
+    out.push(r.ethnic_group.code());
+    put_bytes(out, r.village.as_bytes());
+    out.push(r.role.code());
+    out.push(u8::from(r.safe_to_contact));
+    match r.phone {
         Some(p) => {
             out.push(1);
             put_bytes(out, p.as_bytes());
         }
         None => out.push(0),
     }
-    put_bytes(out, t.folded_name().as_bytes());
-    put_bytes(out, t.folded_village().as_bytes());
-    out.extend_from_slice(&e.digest);
+    put_bytes(out, f.folded_name.as_bytes());
+    put_bytes(out, f.folded_village.as_bytes());
+    out.extend_from_slice(f.digest);
 }
 
 /// The members of one chunk `snapshot_chunks` wrote, in its order, each entry opened by `open`
@@ -635,6 +798,106 @@ fn entry_from(id: &str, plain: &[u8]) -> Option<Staged> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::domain::{Stamp, SurvivorStatus};
+
+    fn member(i: usize, name: &str) -> Member {
+        let now = chrono::Utc::now();
+        Member {
+            id: format!("00000000-0000-4000-8000-{i:012x}"),
+            club_id: format!("club-{}", i % 3),
+            info: crate::domain::MemberInput {
+                full_name: name.to_owned(),
+                birth_year: (!i.is_multiple_of(7)).then_some(1950 + (i % 60) as i32),
+                gender: Gender::Female,
+                ethnic_group: EthnicGroup::from_name("Thái").unwrap(),
+                village: format!("Bản Nà {}", i % 40),
+                phone: (!i.is_multiple_of(3)).then(|| format!("09{i:08}")),
+                role: MemberRole::Member,
+                survivor_status: SurvivorStatus::NotASurvivor,
+                safe_to_contact: !i.is_multiple_of(5),
+            },
+            stamp: Stamp {
+                created_at: now,
+                created_by: "u".into(),
+                updated_at: now,
+                updated_by: "u".into(),
+            },
+        }
+    }
+
+    /// What the index must list, worked out the slow way.
+    fn expected(members: &BTreeMap<usize, Member>, club: &str) -> Vec<MemberSummary> {
+        let mut rows: Vec<(Vec<u8>, MemberSummary)> = members
+            .values()
+            .filter(|m| m.club_id == club)
+            .map(|m| {
+                let i = &m.info;
+                let row = MemberSummary {
+                    id: m.id.clone(),
+                    club_id: m.club_id.clone(),
+                    full_name: i.full_name.clone(),
+                    birth_year: i.birth_year,
+                    gender: i.gender,
+                    ethnic_group: i.ethnic_group,
+                    village: i.village.clone(),
+                    role: i.role,
+                    safe_to_contact: i.safe_to_contact,
+                    phone: i.phone.clone().filter(|_| i.safe_to_contact),
+                };
+                (text::name_sort_key(&i.full_name), row)
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+        rows.into_iter().map(|(_, r)| r).collect()
+    }
+
+    #[test]
+    fn the_list_holds_through_additions_edits_and_removals_as_the_texts_are_laid_out_again() {
+        let mut index = MemberIndex::default();
+        let mut model = BTreeMap::new();
+        let names = ["Lò Thị Én", "Giàng Thị Mai", "Nguyễn Thị Lan", "Đèo Văn Ất"];
+        let mut laid_out = 0;
+        for round in 0..6 {
+            // 700 new members a round, then a third of everyone edited and a tenth removed.
+            for i in round * 700..(round + 1) * 700 {
+                let m = member(i, &format!("{} {i}", names[i % 4]));
+                index.upsert(&m, [0; DIGEST_LEN]);
+                model.insert(i, m);
+                if index.arena.stray == 0 {
+                    laid_out += 1;
+                }
+            }
+            for i in (0..(round + 1) * 700).step_by(3) {
+                if model.contains_key(&i) {
+                    let m = member(i, &format!("{} sửa {round}", names[(i + round) % 4]));
+                    index.upsert(&m, [1; DIGEST_LEN]);
+                    model.insert(i, m);
+                }
+            }
+            for i in (round..(round + 1) * 700).step_by(10) {
+                if let Some(m) = model.remove(&i) {
+                    index.remove(&m.id);
+                }
+            }
+            for club in ["club-0", "club-1", "club-2"] {
+                let want = expected(&model, club);
+                assert_eq!(
+                    index.search(&MemberFilter::club(club)),
+                    want,
+                    "round {round}"
+                );
+            }
+            assert_eq!(index.len(), model.len());
+        }
+        assert!(laid_out >= 3, "laid out {laid_out} times");
+        // A removed member's name is not left in the arena, wherever it was.
+        let gone = member(10_000, "Vàng Thị Dợ");
+        index.upsert(&gone, [0; DIGEST_LEN]);
+        index.remove(&gone.id);
+        assert!(!index.arena.text.contains("Vàng Thị Dợ"));
+        assert!(!index.arena.text.contains(&gone.id));
+    }
 
     #[test]
     fn an_entry_s_texts_come_back_each_as_it_went_in() {
