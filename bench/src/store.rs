@@ -88,6 +88,7 @@ pub fn item_1d(cfg: &Config, report: &mut Report) {
     let ratios: Vec<f64> = t_core.iter().zip(&t_plain).map(|(c, p)| p / c).collect();
     let ratio = median(ratios);
     let floor = median(t_replay.iter().zip(&t_plain).map(|(r, p)| p / r).collect());
+    let own = median(t_core.iter().zip(&t_replay).map(|(c, r)| r / c).collect());
     let (tc, tp, tr) = (median(t_core), median(t_plain), median(t_replay));
     println!(
         "   per {n}: core add_members {} | plain {} | the core's rows replayed {} (medians; each ratio is the median of each round's)",
@@ -95,6 +96,7 @@ pub fn item_1d(cfg: &Config, report: &mut Report) {
         dur(tp),
         dur(tr)
     );
+    println!("   core add_members vs its own rows replayed: {own:.2}× (median of each round's)");
     report.push(Row {
         id: "1d",
         what: format!(
