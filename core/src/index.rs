@@ -47,9 +47,9 @@ impl MemberFilter {
 }
 
 /// A member as the index keeps her: what a list row shows, and her folded name and village
-/// for search. Her id is in her place; her club's id is shared by the club's entries, so the
-/// index holds each only once (it is most of an unlock's memory). Her texts are `Texts` of her
-/// own while staged, then a `Span` of the index's `Arena`.
+/// for search. Her id and sort key are in her place, shared with the map by id; her club's id
+/// is shared by the club's entries. Her texts are `Texts` of her own while staged, then a
+/// `Span` of the index's `Arena` (which holds a copy of her id too, for the list to read).
 struct Entry<T = Span> {
     club_id: Arc<str>,
     texts: T,
@@ -148,24 +148,35 @@ impl Span {
     }
 }
 
-/// Every entry's texts end to end in one buffer, in list order as of the last `lay_out` (and
-/// at unlock): a list or a search reads them front to back. Kept in the order members were
-/// added instead, a list of 50,000 took a cache miss for each (docs/PERFORMANCE.md). Zeroized
-/// on drop; it never grows in place (a grown buffer would leave its old copy behind).
+/// Every entry's texts end to end in one buffer, in list order up to `ordered` (as of the last
+/// lay-out, or the unlock), then in the order they were added since: a list or a search reads
+/// them front to back. Kept in the order members were added instead, a list of 50,000 took a
+/// cache miss for each (docs/PERFORMANCE.md). Zeroized on drop. Never reallocated with texts in
+/// it: a larger buffer is made and the old one dropped, so zeroized (a reallocation would free
+/// the old block as it was).
 #[derive(Default)]
 struct Arena {
     text: Zeroizing<String>,
-    /// Bytes out of list order: those appended since the last `lay_out`, and those zeroed when
-    /// their entry left.
-    stray: usize,
+    /// Where the part in list order ends.
+    ordered: usize,
+    /// Bytes of that part zeroed since, their entry gone or moved to the end.
+    erased_ordered: usize,
+    /// Bytes of the entries in the index: what a lay-out copies.
+    live: usize,
 }
 
 impl Arena {
-    fn with_capacity(n: usize) -> Arena {
+    /// An arena for texts that will be pushed in list order, `n` bytes in all.
+    fn ordered(n: usize) -> Arena {
         Arena {
             text: Zeroizing::new(String::with_capacity(n)),
-            stray: 0,
+            ..Arena::default()
         }
+    }
+
+    /// Bytes out of list order: those added after `ordered`, and those zeroed before it.
+    fn stray(&self) -> usize {
+        self.text.len() - self.ordered + self.erased_ordered
     }
 
     /// Appends an entry's texts (with her id first).
@@ -192,6 +203,7 @@ impl Arena {
             self.text.push_str(part);
             *end = self.text.len() - start;
         }
+        self.live += add;
         Span {
             start,
             ends,
@@ -207,12 +219,14 @@ impl Arena {
         &self.text[span.start + from..span.start + span.ends[i]]
     }
 
-    /// Zeroes an entry's texts where they are; the space stays until the next `lay_out`.
+    /// Zeroes an entry's texts where they are (zero bytes are valid UTF-8); the space stays
+    /// until the next lay-out.
     fn erase(&mut self, span: &Span) {
-        let range = span.start..span.start + span.len();
-        // Same length, so in place: zero bytes are valid UTF-8.
-        self.text.replace_range(range, &"\0".repeat(span.len()));
-        self.stray += span.len();
+        self.text.as_mut_str()[span.start..span.start + span.len()].zeroize();
+        self.live -= span.len();
+        if span.start < self.ordered {
+            self.erased_ordered += span.len();
+        }
     }
 }
 
@@ -404,8 +418,10 @@ impl MemberIndex {
         self.remove(&member.id);
         if let Some((place, entry)) = self.take(Staged::of(member, digest)) {
             let entry = self.placed(&place.1, entry);
-            self.arena.stray += entry.texts.len();
-            self.entries.insert(place, entry);
+            // `remove` took her place out of the tree: nothing is replaced here.
+            if let Some(old) = self.entries.insert(place, entry) {
+                self.arena.erase(&old.texts);
+            }
             self.lay_out_if_stray();
         }
     }
@@ -419,11 +435,21 @@ impl MemberIndex {
             staged.into_iter().filter_map(|s| index.take(s)).collect();
         // Stable, as the tree's own build is (a snapshot's members come in order already).
         taken.sort_by(|a, b| a.0.cmp(&b.0));
+        // Of one place twice (ids are the rows' primary keys, so never in a sound file), the
+        // last is kept, as the tree would keep it; the other's texts are zeroized here instead
+        // of left in the arena.
+        taken.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
         let size = taken
             .iter()
             .map(|((_, id), e)| id.len() + e.texts.all.len())
             .sum();
-        index.arena = Arena::with_capacity(size);
+        index.arena = Arena::ordered(size);
         let placed: Vec<(Place, Entry)> = taken
             .into_iter()
             .map(|(place, e)| {
@@ -432,23 +458,29 @@ impl MemberIndex {
             })
             .collect();
         index.entries = placed.into_iter().collect();
+        index.arena.ordered = index.arena.text.len();
         index
     }
 
     /// Copies every entry's texts into a new arena in list order once an eighth of it (and at
-    /// least 64 KiB) is out of order; the old one is zeroized.
+    /// least 64 KiB) is out of order; the old one is zeroized as it is dropped.
     fn lay_out_if_stray(&mut self) {
-        let stray = self.arena.stray;
+        let stray = self.arena.stray();
         if stray < 64 * 1024 || stray * 8 < self.arena.text.len() {
             return;
         }
-        let mut text = Zeroizing::new(String::with_capacity(self.arena.text.len() - stray));
+        // Sized to the live texts exactly, so it never reallocates while they are copied in.
+        let mut laid = Arena::ordered(self.arena.live);
         for e in self.entries.values_mut() {
-            let start = text.len();
-            text.push_str(&self.arena.text[e.texts.start..e.texts.start + e.texts.len()]);
+            let start = laid.text.len();
+            laid.text
+                .push_str(&self.arena.text[e.texts.start..e.texts.start + e.texts.len()]);
             e.texts.start = start;
         }
-        self.arena = Arena { text, stray: 0 };
+        debug_assert_eq!(laid.text.len(), self.arena.live);
+        laid.live = laid.text.len();
+        laid.ordered = laid.text.len();
+        self.arena = laid;
     }
 
     pub(crate) fn remove(&mut self, id: &str) {
@@ -458,6 +490,7 @@ impl MemberIndex {
                 self.arena.erase(&e.texts);
             }
             zeroize_place(place);
+            self.lay_out_if_stray();
         }
     }
 
@@ -852,6 +885,38 @@ mod tests {
         rows.into_iter().map(|(_, r)| r).collect()
     }
 
+    /// The arena's books against its entries; right after a lay-out, its buffer was never
+    /// reallocated (a reallocation frees the old block unzeroized).
+    fn check(index: &MemberIndex) -> bool {
+        let a = &index.arena;
+        let live: usize = index.entries.values().map(|e| e.texts.len()).sum();
+        assert_eq!(a.live, live);
+        assert!(a.ordered <= a.text.len() && a.erased_ordered <= a.ordered);
+        let laid_out = a.stray() == 0 && !a.text.is_empty();
+        if laid_out {
+            assert_eq!(a.text.capacity(), a.text.len(), "grown while laid out");
+        }
+        laid_out
+    }
+
+    #[test]
+    fn each_member_edited_or_erased_right_after_she_is_added_keeps_the_books() {
+        let mut index = MemberIndex::default();
+        for i in 0..2000 {
+            index.upsert(&member(i, &format!("Lò Thị Én {i}")), [0; DIGEST_LEN]);
+            check(&index);
+            index.upsert(&member(i, &format!("Lò Thị Én sửa {i}")), [0; DIGEST_LEN]);
+            check(&index);
+        }
+        for i in 0..2000 {
+            index.remove(&member(i, "").id);
+            check(&index);
+        }
+        index.upsert(&member(9_999, "Giàng Thị Mai"), [0; DIGEST_LEN]);
+        check(&index);
+        assert_eq!(index.search(&MemberFilter::default()).len(), 1);
+    }
+
     #[test]
     fn the_list_holds_through_additions_edits_and_removals_as_the_texts_are_laid_out_again() {
         let mut index = MemberIndex::default();
@@ -864,7 +929,7 @@ mod tests {
                 let m = member(i, &format!("{} {i}", names[i % 4]));
                 index.upsert(&m, [0; DIGEST_LEN]);
                 model.insert(i, m);
-                if index.arena.stray == 0 {
+                if check(&index) {
                     laid_out += 1;
                 }
             }
@@ -873,11 +938,13 @@ mod tests {
                     let m = member(i, &format!("{} sửa {round}", names[(i + round) % 4]));
                     index.upsert(&m, [1; DIGEST_LEN]);
                     model.insert(i, m);
+                    check(&index);
                 }
             }
             for i in (round..(round + 1) * 700).step_by(10) {
                 if let Some(m) = model.remove(&i) {
                     index.remove(&m.id);
+                    check(&index);
                 }
             }
             for club in ["club-0", "club-1", "club-2"] {
