@@ -934,10 +934,10 @@ mod tests {
                 }
             }
             for i in (0..(round + 1) * 700).step_by(3) {
-                if model.contains_key(&i) {
+                if let Some(kept) = model.get_mut(&i) {
                     let m = member(i, &format!("{} sửa {round}", names[(i + round) % 4]));
                     index.upsert(&m, [1; DIGEST_LEN]);
-                    model.insert(i, m);
+                    *kept = m;
                     check(&index);
                 }
             }
