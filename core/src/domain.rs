@@ -102,41 +102,6 @@ pub enum MemberRole {
     Member,
 }
 
-// One byte for each of these two enums, its place in the declaration: the index's sealed
-// snapshot stores it, and the Kotlin API's member columns send it (uniffi's Kotlin enums keep
-// the declaration order). Neither may be renumbered.
-impl Gender {
-    pub fn code(self) -> u8 {
-        match self {
-            Gender::Female => 0,
-            Gender::Male => 1,
-            Gender::Other => 2,
-        }
-    }
-
-    pub fn from_code(code: u8) -> Option<Gender> {
-        [Gender::Female, Gender::Male, Gender::Other]
-            .get(usize::from(code))
-            .copied()
-    }
-}
-
-impl MemberRole {
-    pub fn code(self) -> u8 {
-        match self {
-            MemberRole::Leader => 0,
-            MemberRole::Deputy => 1,
-            MemberRole::Member => 2,
-        }
-    }
-
-    pub fn from_code(code: u8) -> Option<MemberRole> {
-        [MemberRole::Leader, MemberRole::Deputy, MemberRole::Member]
-            .get(usize::from(code))
-            .copied()
-    }
-}
-
 /// The most sensitive fact in the app: never in lists, never in small report cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -678,6 +643,25 @@ macro_rules! coded {
         impl Coded for $t {
             const ALL: &'static [Self] = &[$($t::$v),+];
             const NAMES: &'static str = concat!($(stringify!($v), " "),+).trim_ascii_end();
+        }
+        impl $t {
+            /// Its place in the list above, as one byte: what the index's sealed snapshot
+            /// stores and the Kotlin API's member columns send (uniffi's Kotlin enums keep the
+            /// declaration order too).
+            pub fn code(self) -> u8 {
+                // Every variant is in the list (the `match` below) and no list nears 256; a
+                // code that cannot be read back is the fallback all the same.
+                <$t as Coded>::ALL
+                    .iter()
+                    .position(|x| *x == self)
+                    .and_then(|i| u8::try_from(i).ok())
+                    .unwrap_or(u8::MAX)
+            }
+
+            /// The variant at `code`'s place; `None` past the end.
+            pub fn from_code(code: u8) -> Option<$t> {
+                <$t as Coded>::ALL.get(usize::from(code)).copied()
+            }
         }
         const _: fn($t) = |x| match x {
             $($t::$v)|+ => {}
