@@ -690,10 +690,7 @@ pub fn item_2_lists(cfg: &Config, report: &mut Report) {
         met: Some(t_list <= t_select),
     });
 
-    let filter = MemberFilter {
-        club_id: Some(club_id.clone()),
-        ..MemberFilter::default()
-    };
+    let filter = MemberFilter::club(&club_id);
     let t_page = median_of(2, cfg.reps_small, || {
         let page = store.search_members_page(&filter, big / 2, 50).unwrap();
         assert_eq!(page.members.len(), 50);
