@@ -37,7 +37,7 @@ pub fn child(args: &[String]) {
     let unlock_hwm = status_kb("VmHWM");
     let unlock_rss = status_kb("VmRSS");
     // What the club screen reads first: a page of 50 members and the club's meetings.
-    let in_club = chungtay_core::MemberFilter::club(&club);
+    let in_club = chungtay_core::MemberFilter::club(club);
     let page = store.search_members_page(&in_club, 0, 50).unwrap();
     let first_meetings = store.meetings(club).unwrap();
     let screen_hwm = status_kb("VmHWM");
