@@ -412,11 +412,8 @@ fn referral_row(r: &Row<'_>) -> rusqlite::Result<StoredReferral> {
 }
 
 fn next_seq(tx: &Connection, device_id: &str) -> rusqlite::Result<i64> {
-    tx.query_row(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM status_updates WHERE device_id = ?1",
-        params![device_id],
-        |r| r.get(0),
-    )
+    tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM status_updates WHERE device_id = ?1")?
+        .query_row(params![device_id], |r| r.get(0))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -430,11 +427,19 @@ fn insert_status(
     body: &[u8],
     by_staff: Option<&str>,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO status_updates (device_id, seq, referral_id, state, at, body, by_staff)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![device_id, seq, referral_id, state, at, body, by_staff],
-    )?;
+    )?
+    .execute(params![
+        device_id,
+        seq,
+        referral_id,
+        state,
+        at,
+        body,
+        by_staff
+    ])?;
     Ok(())
 }
 
