@@ -21,7 +21,7 @@ use chungtay_protocol::{
 
 use crate::Config;
 use crate::data::{LEADER, PIN};
-use crate::measure::{Report, Row, dur, rate, timed};
+use crate::measure::{Report, Row, cpu_between, dur, own_cpu, rate, threads_cpu, timed};
 
 const PASSPHRASE: &str = "province passphrase for the benchmark only";
 
@@ -190,53 +190,84 @@ fn payload(n: usize) -> ReferralPayload {
     }
 }
 
+/// What one `drive` measured: requests per second, and where the CPU went.
+struct Driven {
+    rate: f64,
+    /// CPU seconds a request: the server's threads, and the clients' (each client's thread
+    /// and its reqwest runtime's). None where the kernel does not count per thread.
+    cpu: Option<(f64, f64)>,
+}
+
 /// POSTs (or GETs, for the baseline) with `threads` clients, each with its own keep-alive
 /// connection; returns requests per second. Every answer must be 200.
 fn drive(url: &str, bodies: Vec<Vec<u8>>, threads: usize) -> f64 {
-    drive_all(&[url.to_owned()], bodies, threads)
+    drive_all(&[url.to_owned()], bodies, threads).rate
 }
 
-/// `drive` with the clients spread over several instances (client `i` on `urls[i % n]`).
-fn drive_all(urls: &[String], bodies: Vec<Vec<u8>>, threads: usize) -> f64 {
+/// `drive` with the clients spread over several instances (client `i` on `urls[i % n]`), and
+/// the CPU time the server and the clients ran meanwhile.
+fn drive_all(urls: &[String], bodies: Vec<Vec<u8>>, threads: usize) -> Driven {
     let n = bodies.len();
     let mut shares: Vec<Vec<Vec<u8>>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, b) in bodies.into_iter().enumerate() {
         shares[i % threads].push(b);
     }
+    // Passed three times: the start; every client done; the CPU counted (a client's reqwest
+    // thread ends with its client, so the clients wait for the count).
     let barrier = Arc::new(std::sync::Barrier::new(threads + 1));
     let handles: Vec<_> = shares
         .into_iter()
         .enumerate()
         .map(|(i, share)| {
             let (url, barrier) = (urls[i % urls.len()].clone(), barrier.clone());
-            std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::new();
-                barrier.wait();
-                for body in share {
-                    let resp = if body.is_empty() {
-                        client.get(url.as_str()).send().unwrap()
-                    } else {
-                        client
-                            .post(url.as_str())
-                            .header("content-type", "application/json")
-                            .body(body)
-                            .send()
-                            .unwrap()
-                    };
-                    assert!(resp.status().is_success(), "{}", resp.status());
-                    std::hint::black_box(resp.bytes().unwrap());
-                }
-            })
+            std::thread::Builder::new()
+                .name(CLIENT_THREAD.into())
+                .spawn(move || {
+                    let client = reqwest::blocking::Client::new();
+                    barrier.wait();
+                    for body in share {
+                        let resp = if body.is_empty() {
+                            client.get(url.as_str()).send().unwrap()
+                        } else {
+                            client
+                                .post(url.as_str())
+                                .header("content-type", "application/json")
+                                .body(body)
+                                .send()
+                                .unwrap()
+                        };
+                        assert!(resp.status().is_success(), "{}", resp.status());
+                        std::hint::black_box(resp.bytes().unwrap());
+                    }
+                    barrier.wait();
+                    barrier.wait();
+                })
+                .unwrap()
         })
         .collect();
+    let before = threads_cpu();
     barrier.wait();
-    let (_, t) = timed(|| {
-        for h in handles {
-            h.join().unwrap();
-        }
+    let (_, t) = timed(|| barrier.wait());
+    let after = threads_cpu();
+    barrier.wait();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let cpu = before.zip(after).map(|(b, a)| {
+        let client = cpu_between(&b, &a, |name| {
+            name == CLIENT_THREAD || name.starts_with("reqwest-")
+        });
+        let server = cpu_between(&b, &a, |name| name.starts_with("tokio-"));
+        (server / n as f64, client / n as f64)
     });
-    n as f64 / t
+    Driven {
+        rate: n as f64 / t,
+        cpu,
+    }
 }
+
+/// The bench's HTTP clients' thread name (theirs, told apart from the server's).
+const CLIENT_THREAD: &str = "intake-client";
 
 pub fn item_4(cfg: &Config, report: &mut Report) {
     println!(
@@ -259,7 +290,12 @@ pub fn item_4(cfg: &Config, report: &mut Report) {
     drive(&health, vec![Vec::new(); 200], cfg.intake_threads);
     let health_rate = drive(&health, vec![Vec::new(); cfg.referrals], cfg.intake_threads);
     let batch = seal_n(cfg.referrals, 100);
-    let intake_rate = drive(&referrals_url, batch, cfg.intake_threads);
+    let intake = drive_all(
+        std::slice::from_ref(&referrals_url),
+        batch,
+        cfg.intake_threads,
+    );
+    let intake_rate = intake.rate;
     let batch1 = seal_n(cfg.referrals / 2, 100 + cfg.referrals);
     let intake_rate_1 = drive(&referrals_url, batch1, 1);
     println!(
@@ -282,7 +318,7 @@ pub fn item_4(cfg: &Config, report: &mut Report) {
         met: Some(intake_rate >= 1000.0),
     });
 
-    item_4e(cfg, report, &province, &phone, intake_rate);
+    item_4e(cfg, report, &province, &phone, &intake);
 
     if cfg.pg {
         item_4_pg(cfg, report, intake_rate);
@@ -411,7 +447,7 @@ fn item_4_pg(cfg: &Config, report: &mut Report, sqlite_rate: f64) {
         let seal_n = |count: usize, from: usize| phone.seal(count, from);
         let urls = province.urls("/v1/referrals");
         drive_all(&urls, seal_n(50, 0), threads);
-        let rate_pg = drive_all(&urls, seal_n(cfg.referrals, 100), threads);
+        let rate_pg = drive_all(&urls, seal_n(cfg.referrals, 100), threads).rate;
         println!(
             "   PostgreSQL, {instances} instance(s), {threads} clients: {} ({} a referral) | SQLite, 1 instance, {} clients (4a): {}",
             rate(rate_pg, "referrals"),
@@ -440,13 +476,8 @@ fn item_4_pg(cfg: &Config, report: &mut Report, sqlite_rate: f64) {
 /// referral (`chungtay_intake::http::referral_crypto`: HPKE open and the device's signature,
 /// the receipt's signature, the body sealed, the first status update signed and sealed), on as
 /// many threads as the machine has cores, with no HTTP and no database.
-fn item_4e(
-    cfg: &Config,
-    report: &mut Report,
-    province: &Province,
-    phone: &Phone,
-    intake_rate: f64,
-) {
+fn item_4e(cfg: &Config, report: &mut Report, province: &Province, phone: &Phone, intake: &Driven) {
+    let intake_rate = intake.rate;
     let keys = admin::load_keys(&province.site, PASSPHRASE).unwrap();
     let device_pk = phone.device.public_key().to_vec();
     let subs: Vec<chungtay_protocol::Submission> = phone
@@ -455,27 +486,37 @@ fn item_4e(
         .map(|b| serde_json::from_slice(b).unwrap())
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    // Referrals a second, and the CPU seconds a referral the threads ran (their own count).
     let run = |subs: &[chungtay_protocol::Submission]| {
         let chunk = subs.len().div_ceil(cores).max(1);
-        let (_, t) = timed(|| {
+        let (cpu, t) = timed(|| {
             std::thread::scope(|scope| {
-                for part in subs.chunks(chunk) {
-                    let (keys, device_pk) = (&keys, &device_pk);
-                    scope.spawn(move || {
-                        for sub in part {
-                            std::hint::black_box(
-                                chungtay_intake::http::referral_crypto(keys, device_pk, sub)
-                                    .unwrap(),
-                            );
-                        }
-                    });
-                }
-            });
+                let threads: Vec<_> = subs
+                    .chunks(chunk)
+                    .map(|part| {
+                        let (keys, device_pk) = (&keys, &device_pk);
+                        scope.spawn(move || {
+                            let start = own_cpu();
+                            for sub in part {
+                                std::hint::black_box(
+                                    chungtay_intake::http::referral_crypto(keys, device_pk, sub)
+                                        .unwrap(),
+                                );
+                            }
+                            Some(own_cpu()? - start?)
+                        })
+                    })
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|h| h.join().unwrap())
+                    .sum::<Option<f64>>()
+            })
         });
-        subs.len() as f64 / t
+        (subs.len() as f64 / t, cpu.map(|c| c / subs.len() as f64))
     };
     run(&subs[..subs.len().min(100)]);
-    let ceiling = run(&subs);
+    let (ceiling, crypto_cpu) = run(&subs);
     println!(
         "   crypto only, {cores} threads: {} ({} a core) | the server over HTTP (4a): {} = {:.2}× of it ({:.2}× of one core's)",
         rate(ceiling, "referrals"),
@@ -484,6 +525,26 @@ fn item_4e(
         intake_rate / ceiling,
         intake_rate * cores as f64 / ceiling
     );
+    // Where 4a's CPU went, and the most 4a could reach on these cores with the work it cannot
+    // shed: the cryptography, and (as the bench runs them here) the clients'.
+    if let (Some((server, client)), Some(crypto)) = (intake.cpu, crypto_cpu) {
+        let most = cores as f64 / (crypto + client);
+        println!(
+            "   CPU a referral in 4a: server {}, its {} clients {}; cores busy {:.0}% | cryptography alone {} = {:.0}% of the server's",
+            dur(server),
+            cfg.intake_threads,
+            dur(client),
+            100.0 * (server + client) * intake_rate / cores as f64,
+            dur(crypto),
+            100.0 * crypto / server
+        );
+        println!(
+            "   most 4a could reach here, the server doing its cryptography and nothing else, both cores busy: {} = {:.2}× of the ceiling (clients elsewhere: {:.2}×)",
+            rate(most, "referrals"),
+            most / ceiling,
+            cores as f64 / crypto / ceiling
+        );
+    }
     report.push(Row {
         id: "4e",
         what: format!(

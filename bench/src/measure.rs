@@ -104,3 +104,55 @@ impl Report {
         }
     }
 }
+
+/// CPU time each thread of this process has run, in seconds, by thread id, with the thread's
+/// name: the scheduler's own count in `/proc/self/task/*/sched` (nanoseconds, where the
+/// `stat` file counts 10 ms ticks). None where the kernel does not give that file.
+pub fn threads_cpu() -> Option<std::collections::HashMap<u32, (String, f64)>> {
+    let mut out = std::collections::HashMap::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let task = task.ok()?;
+        let Ok(tid) = task.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // A thread that ended since the listing is skipped.
+        let Ok(text) = std::fs::read_to_string(task.path().join("sched")) else {
+            continue;
+        };
+        let name = text.split(" (").next()?.to_owned();
+        out.insert(tid, (name, sched_secs(&text)?));
+    }
+    Some(out)
+}
+
+/// CPU seconds the calling thread has run (as `threads_cpu`).
+pub fn own_cpu() -> Option<f64> {
+    sched_secs(&std::fs::read_to_string("/proc/thread-self/sched").ok()?)
+}
+
+/// `se.sum_exec_runtime` of a `sched` file (milliseconds there), in seconds.
+fn sched_secs(text: &str) -> Option<f64> {
+    let ms: f64 = text
+        .lines()
+        .find(|l| l.starts_with("se.sum_exec_runtime"))?
+        .split(':')
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(ms / 1e3)
+}
+
+/// CPU seconds run between two `threads_cpu` snapshots by the threads whose name `pick`
+/// accepts (a thread started in between counts from zero).
+pub fn cpu_between(
+    before: &std::collections::HashMap<u32, (String, f64)>,
+    after: &std::collections::HashMap<u32, (String, f64)>,
+    pick: impl Fn(&str) -> bool,
+) -> f64 {
+    after
+        .iter()
+        .filter(|(_, (name, _))| pick(name))
+        .map(|(tid, (_, secs))| secs - before.get(tid).map_or(0.0, |b| b.1))
+        .sum()
+}
