@@ -14,7 +14,8 @@ use chungtay_core::{
     SupportService, SurvivorStatus, Urgency, UserRole,
 };
 use chungtay_intake::admin::{Database, Site};
-use chungtay_intake::{KdfParams as ServerKdf, Limits, RunningServer, admin};
+use chungtay_intake::store::{InsertOutcome, NewReferral, SharedMakeStatus};
+use chungtay_intake::{IntakeStore, KdfParams as ServerKdf, Limits, RunningServer, admin};
 use chungtay_protocol::{
     B64, Consent, DeviceKeys, EnrollRequest, EnrollResponse, ReferralPayload, seal_referral,
 };
@@ -28,8 +29,8 @@ const PASSPHRASE: &str = "province passphrase for the benchmark only";
 /// As tests/src/lib.rs `Province`: a data folder, keys, and the server on 127.0.0.1; on
 /// PostgreSQL, `instances` servers sharing the province's database.
 struct Province {
-    // Kept until the province is dropped: the data folder (keys, and the SQLite file).
-    _dir: tempfile::TempDir,
+    /// The data folder (keys, and the SQLite file), kept until the province is dropped.
+    dir: tempfile::TempDir,
     site: Site,
     servers: Vec<RunningServer>,
     addrs: Vec<SocketAddr>,
@@ -62,7 +63,7 @@ impl Province {
             .collect();
         let addrs = servers.iter().map(RunningServer::addr).collect();
         Province {
-            _dir: dir,
+            dir,
             site,
             servers,
             addrs,
@@ -318,7 +319,10 @@ pub fn item_4(cfg: &Config, report: &mut Report) {
         met: Some(intake_rate >= 1000.0),
     });
 
-    item_4e(cfg, report, &province, &phone, &intake);
+    let ceiling = item_4e(cfg, report, &province, &phone, intake_rate);
+    let split = (ceiling.rate, ceiling.cpu);
+    let store = item_4f(cfg, report, &province, ceiling);
+    cpu_split(cfg, &intake, split, store);
 
     if cfg.pg {
         item_4_pg(cfg, report, intake_rate);
@@ -472,12 +476,25 @@ fn item_4_pg(cfg: &Config, report: &mut Report, sqlite_rate: f64) {
     }
 }
 
+/// What 4e measured, and made: each referral's row and first status, for 4f to store.
+struct Ceiling {
+    rate: f64,
+    /// CPU seconds a referral, by the threads' own count.
+    cpu: Option<f64>,
+    made: Vec<(NewReferral, Vec<u8>)>,
+}
+
 /// 4e: the ceiling the server's throughput is held to, its cryptography alone for each
 /// referral (`chungtay_intake::http::referral_crypto`: HPKE open and the device's signature,
 /// the receipt's signature, the body sealed, the first status update signed and sealed), on as
 /// many threads as the machine has cores, with no HTTP and no database.
-fn item_4e(cfg: &Config, report: &mut Report, province: &Province, phone: &Phone, intake: &Driven) {
-    let intake_rate = intake.rate;
+fn item_4e(
+    cfg: &Config,
+    report: &mut Report,
+    province: &Province,
+    phone: &Phone,
+    intake_rate: f64,
+) -> Ceiling {
     let keys = admin::load_keys(&province.site, PASSPHRASE).unwrap();
     let device_pk = phone.device.public_key().to_vec();
     let subs: Vec<chungtay_protocol::Submission> = phone
@@ -486,10 +503,9 @@ fn item_4e(cfg: &Config, report: &mut Report, province: &Province, phone: &Phone
         .map(|b| serde_json::from_slice(b).unwrap())
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    // Referrals a second, and the CPU seconds a referral the threads ran (their own count).
     let run = |subs: &[chungtay_protocol::Submission]| {
         let chunk = subs.len().div_ceil(cores).max(1);
-        let (cpu, t) = timed(|| {
+        let (parts, t) = timed(|| {
             std::thread::scope(|scope| {
                 let threads: Vec<_> = subs
                     .chunks(chunk)
@@ -497,63 +513,156 @@ fn item_4e(cfg: &Config, report: &mut Report, province: &Province, phone: &Phone
                         let (keys, device_pk) = (&keys, &device_pk);
                         scope.spawn(move || {
                             let start = own_cpu();
-                            for sub in part {
-                                std::hint::black_box(
-                                    chungtay_intake::http::referral_crypto(keys, device_pk, sub)
-                                        .unwrap(),
-                                );
-                            }
-                            Some(own_cpu()? - start?)
+                            let made: Vec<_> = part
+                                .iter()
+                                .map(|sub| {
+                                    let (new, _receipt, status) =
+                                        chungtay_intake::http::referral_crypto(
+                                            keys, device_pk, sub,
+                                        )
+                                        .unwrap();
+                                    (new, status)
+                                })
+                                .collect();
+                            (own_cpu().zip(start).map(|(end, start)| end - start), made)
                         })
                     })
                     .collect();
                 threads
                     .into_iter()
                     .map(|h| h.join().unwrap())
-                    .sum::<Option<f64>>()
+                    .collect::<Vec<_>>()
             })
         });
-        (subs.len() as f64 / t, cpu.map(|c| c / subs.len() as f64))
+        let cpu = parts.iter().map(|p| p.0).sum::<Option<f64>>();
+        let made: Vec<_> = parts.into_iter().flat_map(|p| p.1).collect();
+        Ceiling {
+            rate: subs.len() as f64 / t,
+            cpu: cpu.map(|c| c / subs.len() as f64),
+            made,
+        }
     };
     run(&subs[..subs.len().min(100)]);
-    let (ceiling, crypto_cpu) = run(&subs);
+    let ceiling = run(&subs[subs.len().min(100)..]);
     println!(
         "   crypto only, {cores} threads: {} ({} a core) | the server over HTTP (4a): {} = {:.2}× of it ({:.2}× of one core's)",
-        rate(ceiling, "referrals"),
-        rate(ceiling / cores as f64, "referrals"),
+        rate(ceiling.rate, "referrals"),
+        rate(ceiling.rate / cores as f64, "referrals"),
         rate(intake_rate, "referrals"),
-        intake_rate / ceiling,
-        intake_rate * cores as f64 / ceiling
+        intake_rate / ceiling.rate,
+        intake_rate * cores as f64 / ceiling.rate
     );
-    // Where 4a's CPU went, and the most 4a could reach on these cores with the work it cannot
-    // shed: the cryptography, and (as the bench runs them here) the clients'.
-    if let (Some((server, client)), Some(crypto)) = (intake.cpu, crypto_cpu) {
-        let most = cores as f64 / (crypto + client);
-        println!(
-            "   CPU a referral in 4a: server {}, its {} clients {}; cores busy {:.0}% | cryptography alone {} = {:.0}% of the server's",
-            dur(server),
-            cfg.intake_threads,
-            dur(client),
-            100.0 * (server + client) * intake_rate / cores as f64,
-            dur(crypto),
-            100.0 * crypto / server
-        );
-        println!(
-            "   most 4a could reach here, the server doing its cryptography and nothing else, both cores busy: {} = {:.2}× of the ceiling (clients elsewhere: {:.2}×)",
-            rate(most, "referrals"),
-            most / ceiling,
-            cores as f64 / crypto / ceiling
-        );
-    }
     report.push(Row {
         id: "4e",
         what: format!(
             "intake (4a) vs its cryptography alone for the same referrals on {cores} threads (HPKE open + verify + sign receipt + seal body + sign and seal status)"
         ),
-        baseline: rate(ceiling, "referrals"),
+        baseline: rate(ceiling.rate, "referrals"),
         measured: rate(intake_rate, "referrals"),
-        ratio: format!("{:.2}×", intake_rate / ceiling),
+        ratio: format!("{:.2}×", intake_rate / ceiling.rate),
         target: "≥ 0.7×".into(),
-        met: Some(intake_rate / ceiling >= 0.7),
+        met: Some(intake_rate / ceiling.rate >= 0.7),
     });
+    ceiling
+}
+
+/// 4f: the store alone. The rows and statuses 4e made go into the province's database through
+/// the server's own group commit, from as many threads as 4a has clients, with no HTTP and no
+/// cryptography; returns the CPU seconds a referral (every thread's own count: the one that
+/// commits a group does its work for the others).
+fn item_4f(
+    cfg: &Config,
+    report: &mut Report,
+    province: &Province,
+    ceiling: Ceiling,
+) -> Option<f64> {
+    let store = Arc::new(admin::open_store(province.dir.path()).unwrap());
+    let threads = cfg.intake_threads;
+    let mut shares: Vec<Vec<(NewReferral, Vec<u8>)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, made) in ceiling.made.into_iter().enumerate() {
+        shares[i % threads].push(made);
+    }
+    let n: usize = shares.iter().map(Vec::len).sum();
+    let (cpu, t) = timed(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    let store = store.clone();
+                    scope.spawn(move || {
+                        let start = own_cpu();
+                        for (new, status) in share {
+                            let make: SharedMakeStatus = Arc::new(move |_, _| Ok(status.clone()));
+                            let outcome = store.insert_referral_grouped(new, make).unwrap();
+                            assert!(matches!(outcome, InsertOutcome::Inserted { .. }));
+                        }
+                        own_cpu().zip(start).map(|(end, start)| end - start)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .sum::<Option<f64>>()
+        })
+    });
+    let cpu = cpu.map(|c| c / n as f64);
+    let crypto = ceiling.cpu;
+    println!(
+        "   the store alone, {threads} threads: {} | CPU a referral {} ({} for its cryptography)",
+        rate(n as f64 / t, "referrals"),
+        cpu.map_or("-".into(), dur),
+        crypto.map_or("-".into(), dur),
+    );
+    report.push(Row {
+        id: "4f",
+        what: format!(
+            "intake's store alone: {n} referrals made in 4e, {threads} threads, group commit, vs their cryptography"
+        ),
+        baseline: format!(
+            "its cryptography: {} CPU a referral (4e)",
+            crypto.map_or("-".into(), dur)
+        ),
+        measured: format!(
+            "{}, {} CPU a referral",
+            rate(n as f64 / t, "referrals"),
+            cpu.map_or("-".into(), dur)
+        ),
+        ratio: match (cpu, crypto) {
+            (Some(store), Some(crypto)) => format!("{:.2}×", store / crypto),
+            _ => "-".into(),
+        },
+        target: "-".into(),
+        met: None,
+    });
+    cpu
+}
+
+/// Where 4a's CPU went, and the most 4a could reach on these cores with the work it cannot
+/// shed: the cryptography, storing each referral durably, and (as the bench runs them here)
+/// the clients'.
+fn cpu_split(cfg: &Config, intake: &Driven, ceiling: (f64, Option<f64>), store: Option<f64>) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    let (Some((server, client)), (ceiling, Some(crypto))) = (intake.cpu, ceiling) else {
+        return;
+    };
+    println!(
+        "   CPU a referral in 4a: server {}, its {} clients {}; cores busy {:.0}% | cryptography alone {} = {:.0}% of the server's",
+        dur(server),
+        cfg.intake_threads,
+        dur(client),
+        100.0 * (server + client) * intake.rate / cores,
+        dur(crypto),
+        100.0 * crypto / server
+    );
+    let most = |cpu: f64| {
+        let r = cores / cpu;
+        format!("{} = {:.2}×", rate(r, "referrals"), r / ceiling)
+    };
+    println!(
+        "   most 4a could reach here, both cores busy, with nothing but: the cryptography and the clients {}; and the store (4f) {}; clients elsewhere, the cryptography and the store {}",
+        most(crypto + client),
+        store.map_or("-".into(), |s| most(crypto + client + s)),
+        store.map_or("-".into(), |s| most(crypto + s)),
+    );
 }

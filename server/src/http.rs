@@ -743,24 +743,25 @@ fn seal_status(
 /// The cryptography intake does for one referral, and nothing else (no HTTP, no database):
 /// open it (HPKE) and check the device's signature, sign the receipt, seal the body, sign and
 /// seal its first status update. The bench runs it on every core for the ceiling the server's
-/// throughput is compared with.
+/// throughput is compared with, then stores what it made (the row, and the status as made for
+/// seq 1) to time the store alone.
 pub fn referral_crypto(
     keys: &ProvinceKeys,
     device_public_key: &[u8],
     sub: &Submission,
-) -> Result<Receipt, ApiError> {
+) -> Result<(NewReferral, Receipt, Vec<u8>), ApiError> {
     let opened =
         open_submission_full(sub, &keys.hpke, device_public_key).map_err(|e| protocol_error(&e))?;
     let received_at = now_text();
-    let (_, receipt) = for_storage(
+    let (new, receipt) = for_storage(
         keys,
         &sub.device_id,
         &sub.referral_id,
         &opened,
         &received_at,
     )?;
-    received_status(keys, &sub.device_id, 1, &sub.referral_id, &received_at)?;
-    Ok(receipt)
+    let status = received_status(keys, &sub.device_id, 1, &sub.referral_id, &received_at)?;
+    Ok((new, receipt, status))
 }
 
 async fn submit_referral(
