@@ -67,7 +67,8 @@ const USAGE: &str = "chungtay-bench [--quick] [--dir DIR] [--no-shm] [--no-kotli
                  the KDF) and 3b′, 3d′ (the same, cold: no index snapshot, as after a kill)
   --only-lists   only items 2b-2d (lists of 1,000 and 50,000 members against plain SQLite and a
                  clone of the same list; a page of 50)
-  --only-intake  only item 4 (the intake server's throughput on loopback)
+  --only-intake  only item 4 (the intake server's throughput on loopback, where its CPU goes,
+                 its cryptography alone (4e) and its store alone (4f))
   --only-peer  only item 8 (SQLCipher against its own SQLite with no key; the core's figures
                it is compared with come from the full run)
   --only-kotlin  only item 7 (the Kotlin list of 1,000 against the Rust call; release .so built
