@@ -119,7 +119,8 @@ pub fn threads_cpu() -> Option<std::collections::HashMap<u32, (String, f64)>> {
         let Ok(text) = std::fs::read_to_string(task.path().join("sched")) else {
             continue;
         };
-        let name = text.split(" (").next()?.to_owned();
+        // The first line is "name (tid, #threads: n)"; a name may hold " (" itself.
+        let name = text.lines().next()?.rsplit_once(" (")?.0.to_owned();
         out.insert(tid, (name, sched_secs(&text)?));
     }
     Some(out)
