@@ -23,7 +23,7 @@ use chungtay_protocol::{
 
 use crate::Config;
 use crate::data::{LEADER, PIN};
-use crate::measure::{Report, Row, cpu_between, dur, own_cpu, rate, threads_cpu, timed};
+use crate::measure::{Report, Row, cpu_between, cpu_of, dur, rate, threads_cpu, timed};
 
 const PASSPHRASE: &str = "province passphrase for the benchmark only";
 
@@ -192,6 +192,15 @@ fn payload(n: usize) -> ReferralPayload {
     }
 }
 
+/// `items` dealt round the `hands` (a thread each), as cards: the i-th to hand `i % hands`.
+fn deal<T>(items: Vec<T>, hands: usize) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = (0..hands).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        out[i % hands].push(item);
+    }
+    out
+}
+
 /// What one `drive` measured: requests per second, and where the CPU went.
 struct Driven {
     rate: f64,
@@ -210,10 +219,7 @@ fn drive(url: &str, bodies: Vec<Vec<u8>>, threads: usize) -> f64 {
 /// the CPU time the server and the clients ran meanwhile.
 fn drive_all(urls: &[String], bodies: Vec<Vec<u8>>, threads: usize) -> Driven {
     let n = bodies.len();
-    let mut shares: Vec<Vec<Vec<u8>>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, b) in bodies.into_iter().enumerate() {
-        shares[i % threads].push(b);
-    }
+    let shares = deal(bodies, threads);
     // Passed four times: every client built (a client's set-up, its CA bundle parsed, is not
     // counted); the start; every client done; the CPU counted (a client's reqwest thread ends
     // with its client, so the clients wait for the count). A client that fails still passes
@@ -529,19 +535,19 @@ fn item_4e(
                     .map(|part| {
                         let (keys, device_pk) = (&keys, &device_pk);
                         scope.spawn(move || {
-                            let start = own_cpu();
-                            let made: Vec<_> = part
-                                .iter()
-                                .map(|sub| {
-                                    let (new, _receipt, status) =
-                                        chungtay_intake::http::referral_crypto(
-                                            keys, device_pk, sub,
-                                        )
-                                        .unwrap();
-                                    (new, status)
-                                })
-                                .collect();
-                            (own_cpu().zip(start).map(|(end, start)| end - start), made)
+                            let (made, cpu) = cpu_of(|| {
+                                part.iter()
+                                    .map(|sub| {
+                                        let (new, _receipt, status) =
+                                            chungtay_intake::http::referral_crypto(
+                                                keys, device_pk, sub,
+                                            )
+                                            .unwrap();
+                                        (new, status)
+                                    })
+                                    .collect::<Vec<_>>()
+                            });
+                            (cpu, made)
                         })
                     })
                     .collect();
@@ -595,11 +601,8 @@ fn item_4f(
 ) -> Option<f64> {
     let store = Arc::new(admin::open_store(province.dir.path()).unwrap());
     let threads = cfg.intake_threads;
-    let mut shares: Vec<Vec<(NewReferral, Vec<u8>)>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, made) in ceiling.made.into_iter().enumerate() {
-        shares[i % threads].push(made);
-    }
-    let n: usize = shares.iter().map(Vec::len).sum();
+    let n = ceiling.made.len();
+    let shares = deal(ceiling.made, threads);
     let (cpu, t) = timed(|| {
         std::thread::scope(|scope| {
             let handles: Vec<_> = shares
@@ -607,13 +610,15 @@ fn item_4f(
                 .map(|share| {
                     let store = store.clone();
                     scope.spawn(move || {
-                        let start = own_cpu();
-                        for (new, status) in share {
-                            let make: SharedMakeStatus = Arc::new(move |_, _| Ok(status.clone()));
-                            let outcome = store.insert_referral_grouped(new, make).unwrap();
-                            assert!(matches!(outcome, InsertOutcome::Inserted { .. }));
-                        }
-                        own_cpu().zip(start).map(|(end, start)| end - start)
+                        cpu_of(|| {
+                            for (new, status) in share {
+                                let make: SharedMakeStatus =
+                                    Arc::new(move |_, _| Ok(status.clone()));
+                                let outcome = store.insert_referral_grouped(new, make).unwrap();
+                                assert!(matches!(outcome, InsertOutcome::Inserted { .. }));
+                            }
+                        })
+                        .1
                     })
                 })
                 .collect();

@@ -13,18 +13,28 @@ pub use crate::same::median;
 
 /// `warm` untimed calls, then the median of `reps` timed ones, in seconds.
 pub fn median_of(warm: usize, reps: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..warm {
-        f();
+    let [t] = medians_in_turn(warm, reps, [&mut f]);
+    t
+}
+
+/// `warm` rounds, then `reps` timed ones, each calling every one of `fs` in turn (so that a slow
+/// moment of the machine falls on all of them); the median of each, in seconds, in their order.
+pub fn medians_in_turn<const N: usize>(
+    warm: usize,
+    reps: usize,
+    mut fs: [&mut dyn FnMut(); N],
+) -> [f64; N] {
+    let mut times: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(reps));
+    for round in 0..warm + reps {
+        for (f, t) in fs.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            f();
+            if round >= warm {
+                t.push(start.elapsed().as_secs_f64());
+            }
+        }
     }
-    median(
-        (0..reps)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
+    times.map(median)
 }
 
 /// A duration in the unit that reads best.
@@ -126,8 +136,15 @@ pub fn threads_cpu() -> Option<std::collections::HashMap<u32, (String, f64)>> {
     Some(out)
 }
 
+/// `f`'s result, and the CPU seconds the calling thread ran in it (as `threads_cpu`).
+pub fn cpu_of<T>(f: impl FnOnce() -> T) -> (T, Option<f64>) {
+    let start = own_cpu();
+    let out = f();
+    (out, own_cpu().zip(start).map(|(end, start)| end - start))
+}
+
 /// CPU seconds the calling thread has run (as `threads_cpu`).
-pub fn own_cpu() -> Option<f64> {
+fn own_cpu() -> Option<f64> {
     sched_secs(&std::fs::read_to_string("/proc/thread-self/sched").ok()?)
 }
 

@@ -11,7 +11,7 @@ use chungtay_core::{
 
 use crate::Config;
 use crate::data::{self, LEADER, PIN};
-use crate::measure::{Report, Row, dur, median, median_of, rate, timed};
+use crate::measure::{Report, Row, dur, median, median_of, medians_in_turn, rate, timed};
 use crate::plain;
 
 /// The 10,000-member store, locked and closed, for item 6.
@@ -558,25 +558,24 @@ pub fn item_2_lists(cfg: &Config, report: &mut Report) {
         let list = store.list_members(&club_id).unwrap();
         let plain = plain_list(&dir.path().join(format!("plain-list-{name}.db")), &list);
         assert_eq!(select_list(&plain, &club_id).len(), n);
-        // The three in turn, round after round, so that a slow moment of the machine falls on
-        // all of them.
-        let (mut t_core, mut t_select, mut t_clone) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..cfg.reps_small + 2 {
-            let a = timed(|| {
-                let list = store.list_members(&club_id).unwrap();
-                assert_eq!(list.len(), n);
-                std::hint::black_box(list);
-            })
-            .1;
-            let b = timed(|| std::hint::black_box(select_list(&plain, &club_id))).1;
-            let c = timed(|| std::hint::black_box(list.clone())).1;
-            if round >= 2 {
-                t_core.push(a);
-                t_select.push(b);
-                t_clone.push(c);
-            }
-        }
-        let (t, ts, tc) = (median(t_core), median(t_select), median(t_clone));
+        let list_all = |store: &Store| {
+            let list = store.list_members(&club_id).unwrap();
+            assert_eq!(list.len(), n);
+            std::hint::black_box(list);
+        };
+        let [t, ts, tc] = medians_in_turn(
+            2,
+            cfg.reps_small,
+            [
+                &mut || list_all(&store),
+                &mut || {
+                    std::hint::black_box(select_list(&plain, &club_id));
+                },
+                &mut || {
+                    std::hint::black_box(list.clone());
+                },
+            ],
+        );
         println!(
             "   {n} members, per member: list_members {:.0} ns | plain SELECT {:.0} ns | a clone of the list {:.0} ns",
             t / n as f64 * 1e9,
@@ -591,21 +590,13 @@ pub fn item_2_lists(cfg: &Config, report: &mut Report) {
         let user = store.current_user().unwrap().id;
         store.lock();
         store.unlock(&user, PIN).unwrap();
-        let (mut t_core, mut t_clone) = (Vec::new(), Vec::new());
-        for round in 0..cfg.reps_small + 2 {
-            let a = timed(|| {
-                let list = store.list_members(&club_id).unwrap();
-                assert_eq!(list.len(), n);
-                std::hint::black_box(list);
-            })
-            .1;
-            let c = timed(|| std::hint::black_box(list.clone())).1;
-            if round >= 2 {
-                t_core.push(a);
-                t_clone.push(c);
-            }
-        }
-        let (tr, trc) = (median(t_core), median(t_clone));
+        let [tr, trc] = medians_in_turn(
+            2,
+            cfg.reps_small,
+            [&mut || list_all(&store), &mut || {
+                std::hint::black_box(list.clone());
+            }],
+        );
         println!(
             "   {n} members, after a lock and an unlock, per member: list_members {:.0} ns | a clone of the list {:.0} ns",
             tr / n as f64 * 1e9,

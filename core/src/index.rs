@@ -418,7 +418,8 @@ impl MemberIndex {
         self.remove(&member.id);
         if let Some((place, entry)) = self.take(Staged::of(member, digest)) {
             let entry = self.placed(&place.1, entry);
-            // `remove` took her place out of the tree: nothing is replaced here.
+            // `remove` took her place out of the tree, so nothing should be replaced here; were
+            // anything, its texts are zeroed, not left in the arena.
             if let Some(old) = self.entries.insert(place, entry) {
                 self.arena.erase(&old.texts);
             }
